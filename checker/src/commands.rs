@@ -1,0 +1,344 @@
+//! The subcommands as library functions: each takes validated arguments, writes its report to
+//! stdout (progress to stderr) and returns the process exit code.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use sealcheck_model::{PropertyKind, SealModel};
+use stateright::Model;
+
+use crate::cli::{BenchArgs, CheckArgs, Format, ReplayArgs, SpecArg};
+use crate::engine::{self, CheckOptions, Progress};
+use crate::report;
+use crate::shortest;
+use crate::spec::Spec;
+
+/// An error the user caused (bad arguments or input): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Loads the spec argument, or the built-in scenario.
+pub fn load_spec(path: Option<&Path>) -> anyhow::Result<Spec> {
+    match path {
+        None => Ok(Spec::builtin()),
+        Some(p) => Spec::load(p).map_err(|e| UsageError(e.to_string()).into()),
+    }
+}
+
+fn model_of(spec: &Spec) -> anyhow::Result<SealModel> {
+    spec.config
+        .clone()
+        .into_model()
+        .map_err(|e| UsageError(format!("{}: {e}", spec.display_name())).into())
+}
+
+fn progress_printer(quiet: bool) -> impl FnMut(Progress) {
+    move |p: Progress| {
+        if quiet {
+            return;
+        }
+        let secs = p.elapsed.as_secs_f64().max(1e-9);
+        eprintln!(
+            "  ... {:.0} s: {} states, {} unique, depth {}, {:.0} unique/s",
+            p.elapsed.as_secs_f64(),
+            p.states,
+            p.unique,
+            p.depth,
+            p.unique as f64 / secs
+        );
+    }
+}
+
+/// `sealcheck check`.
+pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
+    let spec = load_spec(args.spec.as_deref())?;
+    let model = model_of(&spec)?;
+    let opts = args.options().map_err(UsageError)?;
+    opts.validate(&model)
+        .map_err(|e| UsageError(e.to_string()))?;
+    let mut progress = progress_printer(args.quiet);
+    let report = engine::check(&model, &opts, &mut progress);
+    let out = match args.format {
+        Format::Text => report::text(&spec, &report, args.examples),
+        Format::Json => report::json(&spec, &report),
+    };
+    print_out(&out)?;
+    Ok(report.exit_code())
+}
+
+fn print_out(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        stdout.write_all(b"\n")?;
+    }
+    stdout.flush()?;
+    Ok(())
+}
+
+/// `sealcheck replay`.
+pub fn replay(args: &ReplayArgs) -> anyhow::Result<u8> {
+    let spec = load_spec(args.spec.as_deref())?;
+    let model = model_of(&spec)?;
+    let indices =
+        shortest::parse_path(&args.path).map_err(|e| UsageError(format!("--path: {e}")))?;
+    let states = shortest::states_along(&model, &indices)
+        .map_err(|e| UsageError(format!("--path {}: {e}", args.path)))?;
+    let trail = engine::trail_from_path(&model, &args.path)
+        .map_err(|e| UsageError(format!("--path {}: {e}", args.path)))?;
+    let last = states.last().expect("at least the init state");
+    let mut acts = Vec::new();
+    model.actions(last, &mut acts);
+    let terminal = acts.is_empty();
+    let mut failed = false;
+    let mut lines = Vec::new();
+    let mut json_props = Vec::new();
+    for p in model.property_list() {
+        let (verdict, at) = match p.kind {
+            PropertyKind::Always => match states.iter().position(|s| !(p.condition)(&model, s)) {
+                Some(i) => {
+                    failed = true;
+                    ("violated", Some(i))
+                }
+                None => ("holds along the path", None),
+            },
+            PropertyKind::Sometimes => match states.iter().position(|s| (p.condition)(&model, s)) {
+                Some(i) => ("reached", Some(i)),
+                None => ("not reached on this path", None),
+            },
+            PropertyKind::Eventually => {
+                if states.iter().any(|s| (p.condition)(&model, s)) {
+                    ("satisfied on this path", None)
+                } else if terminal {
+                    failed = true;
+                    (
+                        "violated: the path ends in a terminal state without it",
+                        None,
+                    )
+                } else {
+                    ("not yet satisfied (the path is not complete)", None)
+                }
+            }
+        };
+        let at_text = at.map(|i| format!(" at step {i}")).unwrap_or_default();
+        lines.push(format!(
+            "  {:<10} {}: {verdict}{at_text}",
+            p.kind.name(),
+            p.name
+        ));
+        json_props.push(serde_json::json!({
+            "name": p.name, "kind": p.kind, "verdict": verdict, "step": at,
+        }));
+    }
+    let out = match args.format {
+        Format::Text => {
+            let mut out = format!(
+                "sealcheck replay: {} ({}), path {} ({} steps{})\n",
+                spec.config.name,
+                spec.display_name(),
+                trail.path,
+                trail.steps.len(),
+                if terminal {
+                    ", ends in a terminal state"
+                } else {
+                    ""
+                }
+            );
+            report::write_trail(&mut out, &trail);
+            out.push_str("properties along the path:\n");
+            for l in lines {
+                out.push_str(&l);
+                out.push('\n');
+            }
+            out
+        }
+        Format::Json => serde_json::to_string_pretty(&serde_json::json!({
+            "spec": spec.display_name(),
+            "path": trail.path,
+            "terminal": terminal,
+            "steps": trail.steps,
+            "final_state": trail.final_state,
+            "properties": json_props,
+        }))?,
+    };
+    print_out(&out)?;
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// `sealcheck properties`.
+pub fn properties(args: &SpecArg) -> anyhow::Result<u8> {
+    let spec = load_spec(args.spec.as_deref())?;
+    let model = model_of(&spec)?;
+    let mut out = format!(
+        "properties of {} ({}):\n",
+        spec.config.name,
+        spec.display_name()
+    );
+    for p in model.property_list() {
+        out.push_str(&format!(
+            "  {:<10} {}\n             {}\n",
+            p.kind.name(),
+            p.name,
+            p.about
+        ));
+    }
+    print_out(&out)?;
+    Ok(0)
+}
+
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn current_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// One measured configuration of `bench`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct BenchRow {
+    /// Scenario.
+    pub spec: String,
+    /// Strategy.
+    pub strategy: String,
+    /// Threads.
+    pub threads: usize,
+    /// Unique states explored.
+    pub unique_states: usize,
+    /// States generated.
+    pub states: usize,
+    /// Best wall-clock seconds.
+    pub seconds: f64,
+    /// Unique states per second.
+    pub unique_per_sec: f64,
+    /// Growth of the peak resident set over the run, per unique state.
+    pub bytes_per_state: Option<f64>,
+}
+
+/// `sealcheck bench`: runs each scenario with each strategy and thread count, every
+/// configuration in a fresh child process so that its peak memory is its own.
+pub fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
+    if args.child {
+        return bench_child(args);
+    }
+    let specs: Vec<PathBuf> = if args.specs.is_empty() {
+        vec![
+            PathBuf::from("-"),
+            PathBuf::from("specs/bench-five-servers.toml"),
+        ]
+    } else {
+        args.specs.clone()
+    };
+    for s in &specs {
+        if s.as_os_str() != "-" {
+            let spec = Spec::load(s).map_err(|e| UsageError(e.to_string()))?;
+            model_of(&spec)?;
+        }
+    }
+    let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
+    let mut rows: Vec<BenchRow> = Vec::new();
+    for spec in &specs {
+        for &s in &args.strategies {
+            for &threads in &args.threads {
+                let mut best: Option<BenchRow> = None;
+                for _ in 0..args.runs.max(1) {
+                    let strategy = s.to_possible_value().expect("named").get_name().to_string();
+                    let out = std::process::Command::new(&exe)
+                        .arg("bench")
+                        .arg(spec)
+                        .args(["--child", "--strategies", &strategy, "--threads"])
+                        .arg(threads.to_string())
+                        .stderr(std::process::Stdio::inherit())
+                        .output()
+                        .context("cannot run a bench child process")?;
+                    if !out.status.success() {
+                        anyhow::bail!("bench child for {} failed: {}", spec.display(), out.status);
+                    }
+                    let row: BenchRow = serde_json::from_slice(&out.stdout)
+                        .context("bench child printed no row")?;
+                    eprintln!(
+                        "  {} {} x{}: {} unique in {:.2} s",
+                        row.spec, row.strategy, row.threads, row.unique_states, row.seconds
+                    );
+                    if best.as_ref().is_none_or(|b| row.seconds < b.seconds) {
+                        best = Some(row);
+                    }
+                }
+                rows.extend(best);
+            }
+        }
+    }
+    let out = match args.format {
+        Format::Json => serde_json::to_string_pretty(&rows)?,
+        Format::Text => {
+            let mut out = String::from(
+                "| scenario | strategy | threads | unique states | generated | seconds | unique states/s | bytes/unique state |\n|---|---|---|---|---|---|---|---|\n",
+            );
+            for r in &rows {
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {:.2} | {:.0} | {} |\n",
+                    r.spec,
+                    r.strategy,
+                    r.threads,
+                    r.unique_states,
+                    r.states,
+                    r.seconds,
+                    r.unique_per_sec,
+                    r.bytes_per_state
+                        .map(|b| format!("{b:.0}"))
+                        .unwrap_or_else(|| "n/a".into())
+                ));
+            }
+            out
+        }
+    };
+    print_out(&out)?;
+    Ok(0)
+}
+
+fn bench_child(args: &BenchArgs) -> anyhow::Result<u8> {
+    let spec = match args.specs.first() {
+        Some(p) if p.as_os_str() != "-" => load_spec(Some(p))?,
+        _ => Spec::builtin(),
+    };
+    let model = model_of(&spec)?;
+    let opts = CheckOptions {
+        strategy: crate::cli::strategy(args.strategies[0], 0),
+        threads: args.threads[0],
+        shortest_budget: 0,
+        ..CheckOptions::default()
+    };
+    let before = current_rss_bytes();
+    let start = Instant::now();
+    let mut quiet = |_p: Progress| {};
+    let report = engine::check(&model, &opts, &mut quiet);
+    let secs = start.elapsed().as_secs_f64();
+    let bytes = match (before, peak_rss_bytes()) {
+        (Some(b), Some(p)) if report.unique_states > 0 && p > b => {
+            Some((p - b) as f64 / report.unique_states as f64)
+        }
+        _ => None,
+    };
+    let row = BenchRow {
+        spec: spec.config.name.clone(),
+        strategy: opts.strategy.name().to_string(),
+        threads: opts.threads,
+        unique_states: report.unique_states,
+        states: report.states,
+        seconds: secs,
+        unique_per_sec: report.unique_states as f64 / secs.max(1e-9),
+        bytes_per_state: bytes,
+    };
+    print_out(&serde_json::to_string(&row)?)?;
+    Ok(0)
+}

@@ -1,0 +1,27 @@
+//! sealcheck: check the seal protocol of Restate's replicated loglet.
+//!
+//! The library holds the logic; the `sealcheck` binary only parses arguments, calls
+//! [`commands`] and exits with the code they return.
+//!
+//! ```
+//! use sealcheck::engine::{check, CheckOptions, Verdict};
+//! use sealcheck::spec::Spec;
+//!
+//! let spec = Spec::builtin();
+//! let model = spec.config.clone().into_model().unwrap();
+//! let report = check(&model, &CheckOptions::default(), &mut |_| {});
+//! assert!(report.incomplete.is_none());
+//! let liveness = report
+//!     .properties
+//!     .iter()
+//!     .find(|p| p.name == "a seal the harness starts eventually succeeds")
+//!     .unwrap();
+//! assert_eq!(liveness.verdict, Verdict::Violated);
+//! ```
+
+pub mod cli;
+pub mod commands;
+pub mod engine;
+pub mod report;
+pub mod shortest;
+pub mod spec;

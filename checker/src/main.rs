@@ -1,0 +1,32 @@
+//! The `sealcheck` binary: parse arguments, run the command, print errors, exit.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use sealcheck::cli::{Cli, Command};
+use sealcheck::commands::{self, UsageError};
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match &cli.command {
+        Command::Check(a) => commands::check(a),
+        Command::Replay(a) => commands::replay(a),
+        Command::Properties(a) => commands::properties(a),
+        Command::Bench(a) => commands::bench(a),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("sealcheck: error: {e:#}");
+            // Usage and input errors are the user's to fix (2); anything else is ours (also 2,
+            // but said differently so that it gets reported).
+            if e.downcast_ref::<UsageError>().is_none() {
+                eprintln!("sealcheck: this looks like a bug in sealcheck; please report it");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

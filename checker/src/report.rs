@@ -1,0 +1,233 @@
+//! Human and JSON renderings of a [`CheckReport`].
+
+use std::fmt::Write;
+
+use sealcheck_model::{Config, PropertyKind};
+use serde::Serialize;
+
+use crate::engine::{CheckReport, PropertyResult, Trail, Verdict};
+use crate::spec::Spec;
+
+/// Default address of `sealcheck explore`.
+pub const DEFAULT_EXPLORER_ADDR: &str = "127.0.0.1:3000";
+
+/// The commands that reproduce a path.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reproduce {
+    /// Prints the steps again and re-checks every property along them.
+    pub replay: String,
+    /// Opens the path in the Explorer.
+    pub explore: String,
+    /// The Explorer page of the path once `explore` runs.
+    pub explorer_url: String,
+}
+
+/// The reproduction commands for a path of a spec.
+pub fn reproduce(spec: &Spec, path: &str) -> Reproduce {
+    let arg = spec.command_arg();
+    Reproduce {
+        replay: format!("sealcheck replay{arg} --path {path}"),
+        explore: format!("sealcheck explore{arg} --path {path}"),
+        explorer_url: format!("http://{DEFAULT_EXPLORER_ADDR}/#/steps/{path}"),
+    }
+}
+
+/// One line describing the scenario.
+pub fn scenario_line(cfg: &Config) -> String {
+    let nodeset: Vec<_> = cfg.nodeset.iter().map(|n| format!("N{n}")).collect();
+    let mut s = format!(
+        "harness {}, {} log servers, nodeset [{}], replication {{node: {}}}, client N{}, {} append(s), stale views {}",
+        cfg.harness.kind.name(),
+        cfg.log_servers,
+        nodeset.join(","),
+        cfg.replication,
+        cfg.client,
+        cfg.appends,
+        if cfg.stale_views { "on" } else { "off" },
+    );
+    if cfg.harness.kind == sealcheck_model::HarnessKind::Retry {
+        let _ = write!(s, ", at most {} seal() calls", cfg.harness.max_attempts);
+    }
+    let f = &cfg.faults;
+    let mut faults = Vec::new();
+    if f.message_loss > 0 {
+        faults.push(format!("{} lost message(s)", f.message_loss));
+    }
+    if f.message_duplication > 0 {
+        faults.push(format!("{} duplicated message(s)", f.message_duplication));
+    }
+    if f.crashes > 0 {
+        faults.push(format!("{} crash(es)", f.crashes));
+    }
+    if f.operator_moves > 0 {
+        faults.push(format!(
+            "{} operator move(s){}",
+            f.operator_moves,
+            if f.operator_force {
+                " with --force"
+            } else {
+                ""
+            }
+        ));
+    }
+    if !faults.is_empty() {
+        let _ = write!(s, ", faults: {}", faults.join(", "));
+    }
+    if !cfg.bugs.is_empty() {
+        let bugs: Vec<_> = cfg.bugs.iter().map(|b| b.name()).collect();
+        let _ = write!(s, ", SEEDED BUGS: {}", bugs.join(", "));
+    }
+    s
+}
+
+fn verdict_word(p: &PropertyResult) -> String {
+    let base = match p.verdict {
+        Verdict::Holds => "holds",
+        Verdict::Violated => "VIOLATED",
+        Verdict::Reached => "reached",
+        Verdict::Unreachable => "unreachable",
+        Verdict::Undecided => "undecided (incomplete run)",
+    };
+    match (p.verdict, p.expected_unreachable) {
+        (Verdict::Reached, true) => "REACHED, but the scenario says unreachable".to_string(),
+        (Verdict::Unreachable, true) => "unreachable, as the scenario says".to_string(),
+        (Verdict::Unreachable, false) => {
+            "NEVER REACHED (list it under `unreachable` if that is intended)".to_string()
+        }
+        _ => base.to_string(),
+    }
+}
+
+/// Writes a trail as numbered steps with the changes of each.
+pub fn write_trail(out: &mut String, trail: &Trail) {
+    for (i, step) in trail.steps.iter().enumerate() {
+        let _ = writeln!(out, "  {:>2}. {}", i + 1, step.action);
+        for c in &step.changes {
+            let _ = writeln!(out, "        {c}");
+        }
+    }
+    let _ = writeln!(out, "  final state:");
+    for l in &trail.final_state {
+        let _ = writeln!(out, "        {l}");
+    }
+}
+
+/// The human report.
+pub fn text(spec: &Spec, report: &CheckReport, show_examples: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "sealcheck check: {} ({})",
+        report.scenario,
+        spec.display_name()
+    );
+    let _ = writeln!(out, "  {}", scenario_line(&spec.config));
+    let coverage = match &report.incomplete {
+        None => "complete".to_string(),
+        Some(why) => format!("INCOMPLETE: {why}; no property is proven"),
+    };
+    let _ = writeln!(
+        out,
+        "explored {} unique states ({} generated, depth {}) in {:.2} s with {}{}, {} thread(s): {}",
+        report.unique_states,
+        report.states,
+        report.max_depth,
+        report.elapsed_ms as f64 / 1000.0,
+        report.strategy.name(),
+        if report.symmetry { " + symmetry" } else { "" },
+        report.threads,
+        coverage
+    );
+    let _ = writeln!(out);
+    let width = report
+        .properties
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0);
+    for p in &report.properties {
+        let mark = if p.failure {
+            "FAIL"
+        } else if p.verdict == Verdict::Undecided {
+            "?   "
+        } else {
+            "ok  "
+        };
+        let _ = writeln!(
+            out,
+            "  {mark}  {:<10} {:<width$}  {}",
+            p.kind.name(),
+            p.name,
+            verdict_word(p)
+        );
+    }
+    for p in &report.properties {
+        let Some(trail) = &p.trail else { continue };
+        if !p.failure && !show_examples {
+            continue;
+        }
+        let what = match (p.kind, p.failure) {
+            (PropertyKind::Sometimes, false) => "example",
+            _ => "counterexample",
+        };
+        let _ = writeln!(
+            out,
+            "\n{what} for \"{}\" ({} steps{}):",
+            p.name,
+            trail.steps.len(),
+            if trail.shortest {
+                ", shortest"
+            } else {
+                ", not proven shortest"
+            }
+        );
+        write_trail(&mut out, trail);
+        let r = reproduce(spec, &trail.path);
+        let _ = writeln!(out, "  replay:  {}", r.replay);
+        let _ = writeln!(out, "  explore: {}  (opens {})", r.explore, r.explorer_url);
+    }
+    let failures = report.properties.iter().filter(|p| p.failure).count();
+    let _ = writeln!(out);
+    let summary = match report.exit_code() {
+        0 => "result: every property holds on a complete exploration (exit 0)".to_string(),
+        1 => format!(
+            "result: {failures} propert{} failed (exit 1)",
+            if failures == 1 { "y" } else { "ies" }
+        ),
+        _ => "result: INCOMPLETE run, no violation found, nothing proven (exit 3)".to_string(),
+    };
+    let _ = writeln!(out, "{summary}");
+    out
+}
+
+/// The JSON report (one object).
+pub fn json(spec: &Spec, report: &CheckReport) -> String {
+    let properties: Vec<serde_json::Value> = report
+        .properties
+        .iter()
+        .map(|p| {
+            let mut v = serde_json::to_value(p).expect("results serialize");
+            if let Some(t) = &p.trail {
+                v["reproduce"] = serde_json::to_value(reproduce(spec, &t.path)).expect("serialize");
+            }
+            v
+        })
+        .collect();
+    let j = serde_json::json!({
+        "spec": spec.display_name(),
+        "scenario": report.scenario,
+        "config": spec.config,
+        "strategy": report.strategy,
+        "threads": report.threads,
+        "symmetry": report.symmetry,
+        "complete": report.incomplete.is_none(),
+        "incomplete": report.incomplete.as_ref().map(|i| i.to_string()),
+        "unique_states": report.unique_states,
+        "states": report.states,
+        "max_depth": report.max_depth,
+        "elapsed_ms": report.elapsed_ms,
+        "properties": properties,
+        "exit_code": report.exit_code(),
+    });
+    serde_json::to_string_pretty(&j).expect("reports serialize")
+}

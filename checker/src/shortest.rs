@@ -1,0 +1,228 @@
+//! Shortest paths to the states a property speaks about.
+//!
+//! stateright 0.31's BFS keeps replacing an already found discovery while other properties are
+//! still open, so the path it reports is often not the shortest (see
+//! `../shared/stateright-notes.md`). This module runs its own breadth-first search with parent
+//! links and stops at the first state that matches each target, which makes every returned
+//! path a shortest one. It also decodes the `0/3/1` path encoding the Explorer uses.
+
+use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+
+use stateright::Model;
+
+/// What a search looks for: a predicate on a state and whether it has no successor.
+pub struct Target<'a, M: Model> {
+    /// A label to report the result under.
+    pub name: &'a str,
+    /// Matches on (model, state, is_terminal).
+    pub matches: Box<dyn Fn(&M, &M::State, bool) -> bool + 'a>,
+}
+
+/// A path found by [`shortest_paths`]: the action indices (as the Explorer encodes them) and
+/// the actions.
+#[derive(Clone, Debug)]
+pub struct FoundPath<A> {
+    /// Index of the init state, then the index of each action among `Model::actions`.
+    pub indices: Vec<usize>,
+    /// The actions taken.
+    pub actions: Vec<A>,
+}
+
+impl<A> FoundPath<A> {
+    /// The Explorer encoding, `0/3/1`.
+    pub fn encode(&self) -> String {
+        encode(&self.indices)
+    }
+}
+
+/// Result of a search: the path per target name (absent when none was found), and whether the
+/// search covered the whole reachable space (false if it stopped at `state_budget`).
+pub struct SearchResult<A> {
+    /// Shortest path per target that was found.
+    pub found: HashMap<String, FoundPath<A>>,
+    /// Unique states visited.
+    pub visited: usize,
+    /// The search ran out of its state budget before finishing.
+    pub exhausted_budget: bool,
+}
+
+fn fingerprint<T: Hash>(t: &T) -> u64 {
+    let mut h = DefaultHasher::new();
+    t.hash(&mut h);
+    h.finish()
+}
+
+/// Breadth-first search from the init states for the shortest path to each target. Stops when
+/// every target is found, the space is exhausted, or `state_budget` unique states were visited.
+pub fn shortest_paths<M>(
+    model: &M,
+    targets: &[Target<'_, M>],
+    state_budget: usize,
+) -> SearchResult<M::Action>
+where
+    M: Model,
+    M::State: Hash + Clone,
+    M::Action: Clone,
+{
+    // nodes[i] = (parent node, action index); roots have parent u32::MAX and the action index is
+    // the init-state index.
+    let mut nodes: Vec<(u32, u32)> = Vec::new();
+    let mut seen: HashMap<u64, ()> = HashMap::new();
+    let mut queue: VecDeque<(M::State, u32)> = VecDeque::new();
+    let mut found_at: HashMap<usize, u32> = HashMap::new();
+    for (i, s) in model.init_states().into_iter().enumerate() {
+        if let Entry::Vacant(e) = seen.entry(fingerprint(&s)) {
+            e.insert(());
+            nodes.push((u32::MAX, i as u32));
+            queue.push_back((s, nodes.len() as u32 - 1));
+        }
+    }
+    let mut actions = Vec::new();
+    let mut exhausted_budget = false;
+    while let Some((state, node)) = queue.pop_front() {
+        actions.clear();
+        model.actions(&state, &mut actions);
+        let terminal = actions.is_empty();
+        for (t, target) in targets.iter().enumerate() {
+            if !found_at.contains_key(&t) && (target.matches)(model, &state, terminal) {
+                found_at.insert(t, node);
+            }
+        }
+        if found_at.len() == targets.len() {
+            break;
+        }
+        for (ai, action) in actions.drain(..).enumerate() {
+            let Some(next) = model.next_state(&state, action) else {
+                continue;
+            };
+            if let Entry::Vacant(e) = seen.entry(fingerprint(&next)) {
+                e.insert(());
+                nodes.push((node, ai as u32));
+                queue.push_back((next, nodes.len() as u32 - 1));
+            }
+        }
+        if nodes.len() >= state_budget {
+            exhausted_budget = true;
+            break;
+        }
+    }
+    let mut found = HashMap::new();
+    for (t, node) in found_at {
+        let mut indices = Vec::new();
+        let mut n = node;
+        loop {
+            let (parent, idx) = nodes[n as usize];
+            indices.push(idx as usize);
+            if parent == u32::MAX {
+                break;
+            }
+            n = parent;
+        }
+        indices.reverse();
+        let actions = decode(model, &indices).expect("a path the search found replays");
+        found.insert(targets[t].name.to_string(), FoundPath { indices, actions });
+    }
+    SearchResult {
+        found,
+        visited: nodes.len(),
+        exhausted_budget,
+    }
+}
+
+/// Encodes action indices as the Explorer does: `0/3/1`.
+pub fn encode(indices: &[usize]) -> String {
+    indices
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Why an encoded path does not replay.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// Not of the form `0/3/1`.
+    #[error("`{0}` is not a path: expected numbers separated by `/`, such as 0/3/1")]
+    Malformed(String),
+    /// Index `index` at position `position` names no init state or action.
+    #[error(
+        "step {position} of the path names action {index}, but only {available} are possible there"
+    )]
+    NoSuchAction {
+        /// Position in the path (0 = the init state).
+        position: usize,
+        /// The index given.
+        index: usize,
+        /// How many choices there were.
+        available: usize,
+    },
+}
+
+/// Parses `0/3/1` into indices.
+pub fn parse_path(text: &str) -> Result<Vec<usize>, PathError> {
+    let t = text.trim().trim_matches('/');
+    if t.is_empty() {
+        return Err(PathError::Malformed(text.to_string()));
+    }
+    t.split('/')
+        .map(|p| {
+            p.parse::<usize>()
+                .map_err(|_| PathError::Malformed(text.to_string()))
+        })
+        .collect()
+}
+
+/// Replays action indices from the init state, returning the actions.
+pub fn decode<M>(model: &M, indices: &[usize]) -> Result<Vec<M::Action>, PathError>
+where
+    M: Model,
+    M::State: Clone,
+    M::Action: Clone,
+{
+    let Some((&init, rest)) = indices.split_first() else {
+        return Err(PathError::Malformed(String::new()));
+    };
+    let inits = model.init_states();
+    let mut state = inits.get(init).cloned().ok_or(PathError::NoSuchAction {
+        position: 0,
+        index: init,
+        available: inits.len(),
+    })?;
+    let mut out = Vec::new();
+    for (pos, &i) in rest.iter().enumerate() {
+        let mut actions = Vec::new();
+        model.actions(&state, &mut actions);
+        let available = actions.len();
+        let action = actions.into_iter().nth(i).ok_or(PathError::NoSuchAction {
+            position: pos + 1,
+            index: i,
+            available,
+        })?;
+        out.push(action.clone());
+        if let Some(next) = model.next_state(&state, action) {
+            state = next;
+        }
+    }
+    Ok(out)
+}
+
+/// Replays action indices and returns every state along the path (init first).
+pub fn states_along<M>(model: &M, indices: &[usize]) -> Result<Vec<M::State>, PathError>
+where
+    M: Model,
+    M::State: Clone,
+    M::Action: Clone,
+{
+    let actions = decode(model, indices)?;
+    let mut state = model.init_states()[indices[0]].clone();
+    let mut out = vec![state.clone()];
+    for a in actions {
+        if let Some(next) = model.next_state(&state, a) {
+            state = next;
+        }
+        out.push(state.clone());
+    }
+    Ok(out)
+}

@@ -1,0 +1,447 @@
+//! The scenario a model is built from: cluster, replication, nodeset, test harness, faults and
+//! seeded bugs.
+//!
+//! A [`Config`] is plain data. Scenario files under `specs/` deserialize into it (the `sealcheck`
+//! crate reads TOML and reports file, line and field on error), tests and benchmarks build it in
+//! code, and [`Config::into_model`] turns it into a [`SealModel`](crate::SealModel) after
+//! [`Config::validate`] accepted it.
+
+use serde::{Deserialize, Serialize};
+
+/// Most log servers a model may have: offsets, node sets and acknowledgements are bit sets.
+pub const MAX_LOG_SERVERS: u8 = 8;
+/// Most appends a scenario may ask for.
+pub const MAX_APPENDS: u8 = 8;
+/// Most seal attempts the `retry` harness may make.
+pub const MAX_SEAL_ATTEMPTS: u8 = 16;
+
+/// The storage state of a log server, as the nodes configuration records it
+/// (Restate `crates/types/src/nodes_config.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StorageState {
+    /// A new node: authoritative in an f-majority, not writable. It moves itself to ReadWrite
+    /// after writing its storage marker. Never re-entered.
+    Provisioning,
+    /// Normal operation: authoritative and writable.
+    ReadWrite,
+    /// Draining: authoritative, still accepts writes on existing nodesets, takes part in seals.
+    ReadOnly,
+    /// Some data may be lost: non-authoritative, not writable; may go back to ReadWrite.
+    DataLoss,
+    /// Never read nor written; dropped from the effective nodeset; never left.
+    Disabled,
+}
+
+impl StorageState {
+    /// All states, in a fixed order (used to enumerate operator moves deterministically).
+    pub const ALL: [StorageState; 5] = [
+        StorageState::Provisioning,
+        StorageState::ReadWrite,
+        StorageState::ReadOnly,
+        StorageState::DataLoss,
+        StorageState::Disabled,
+    ];
+
+    /// Whether the sequencer may send stores to a node in this state (Restate `can_write_to`).
+    pub fn can_write_to(self) -> bool {
+        matches!(self, StorageState::ReadWrite | StorageState::ReadOnly)
+    }
+
+    /// The short name used in reports and traces (`provisioning`, `read-write`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            StorageState::Provisioning => "provisioning",
+            StorageState::ReadWrite => "read-write",
+            StorageState::ReadOnly => "read-only",
+            StorageState::DataLoss => "data-loss",
+            StorageState::Disabled => "disabled",
+        }
+    }
+
+    /// Parses the short name produced by [`StorageState::name`] (also accepts Restate's
+    /// spellings such as `ReadWrite` and `read_write`).
+    pub fn parse(text: &str) -> Option<StorageState> {
+        let norm: String = text
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        StorageState::ALL
+            .into_iter()
+            .find(|s| s.name().replace('-', "") == norm)
+    }
+}
+
+impl std::fmt::Display for StorageState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            StorageState::Provisioning => "Provisioning",
+            StorageState::ReadWrite => "ReadWrite",
+            StorageState::ReadOnly => "ReadOnly",
+            StorageState::DataLoss => "DataLoss",
+            StorageState::Disabled => "Disabled",
+        };
+        f.write_str(s)
+    }
+}
+
+/// How the test body around `seal()` behaves (the three variants of the incident's client).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HarnessKind {
+    /// The flaky test as it was: `wait_healthy` did not imply provisioned, `seal()` called once.
+    SealOnce,
+    /// Fix 1 (commit 55c212093): retry `seal()` on retryable errors, a bounded number of times.
+    Retry,
+    /// Fix 2 (commit 91f3839cb): wait until the metadata store shows no nodeset member
+    /// Provisioning, then call `seal()` once.
+    WaitProvisioned,
+}
+
+impl HarnessKind {
+    /// The kebab-case name used in scenario files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            HarnessKind::SealOnce => "seal-once",
+            HarnessKind::Retry => "retry",
+            HarnessKind::WaitProvisioned => "wait-provisioned",
+        }
+    }
+}
+
+/// The test harness that drives the client.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Harness {
+    /// Which variant of the test body runs.
+    pub kind: HarnessKind,
+    /// Most `seal()` calls the `retry` harness makes (the real test makes 10).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u8,
+}
+
+fn default_max_attempts() -> u8 {
+    10
+}
+
+impl Default for Harness {
+    fn default() -> Self {
+        Harness {
+            kind: HarnessKind::SealOnce,
+            max_attempts: default_max_attempts(),
+        }
+    }
+}
+
+/// Faults and operator actions, each off unless the scenario asks for it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// How many messages the network may lose in one behaviour.
+    #[serde(default)]
+    pub message_loss: u8,
+    /// How many messages the network may duplicate in one behaviour.
+    #[serde(default)]
+    pub message_duplication: u8,
+    /// How many log-server crashes (each followed by a possible restart) one behaviour may have.
+    #[serde(default)]
+    pub crashes: u8,
+    /// How many operator storage-state changes (`restatectl nodes set-storage-state`) one
+    /// behaviour may have.
+    #[serde(default)]
+    pub operator_moves: u8,
+    /// Whether the operator uses `--force` (any move) rather than the moves restatectl allows
+    /// without it (Provisioning -> Disabled, ReadWrite <-> ReadOnly).
+    #[serde(default)]
+    pub operator_force: bool,
+}
+
+/// A bug seeded into the model on purpose, to prove that a named property catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bug {
+    /// A log server accepts (non-repair) stores after it durably sealed.
+    StoreAfterSeal,
+    /// The seal task completes on a single confirmation instead of an f-majority.
+    SealOneConfirmation,
+    /// The sequencer acknowledges an append on its first `Stored` instead of a write quorum.
+    AckBeforeQuorum,
+    /// The sequencer sets its sealed flag without draining in-flight appends.
+    SealWithoutDrain,
+    /// The sequencer counts Provisioning nodes as writable.
+    ProvisioningWritable,
+}
+
+impl Bug {
+    /// All seeded bugs.
+    pub const ALL: [Bug; 5] = [
+        Bug::StoreAfterSeal,
+        Bug::SealOneConfirmation,
+        Bug::AckBeforeQuorum,
+        Bug::SealWithoutDrain,
+        Bug::ProvisioningWritable,
+    ];
+
+    /// The kebab-case name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::StoreAfterSeal => "store-after-seal",
+            Bug::SealOneConfirmation => "seal-one-confirmation",
+            Bug::AckBeforeQuorum => "ack-before-quorum",
+            Bug::SealWithoutDrain => "seal-without-drain",
+            Bug::ProvisioningWritable => "provisioning-writable",
+        }
+    }
+}
+
+/// One scenario: everything the model is built from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// A short name for reports.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Number of log servers; they are nodes N1..Nn.
+    pub log_servers: u8,
+    /// The loglet's nodeset, as node ids (1-based).
+    pub nodeset: Vec<u8>,
+    /// Replication property `{node: R}`: a write quorum is R distinct nodes.
+    pub replication: u8,
+    /// Node id of the client, which is also the loglet's local sequencer (N5 in the incident).
+    #[serde(default = "default_client")]
+    pub client: u8,
+    /// The loglet id as Restate prints it (`<log>_<segment>`).
+    #[serde(default = "default_loglet")]
+    pub loglet: String,
+    /// Storage state of each log server when the scenario starts (default: all Provisioning,
+    /// a freshly started cluster).
+    #[serde(default)]
+    pub initial_storage: Vec<StorageState>,
+    /// Log servers whose request pump already runs at the start although the metadata shows them
+    /// Provisioning: nodes an operator forced back with `--force` while they were serving.
+    #[serde(default)]
+    pub forced_provisioning: Vec<u8>,
+    /// How many appends the client makes (concurrently with the seal).
+    #[serde(default)]
+    pub appends: u8,
+    /// Whether the client's nodes-configuration view catches up asynchronously (an explicit
+    /// step) instead of at once.
+    #[serde(default)]
+    pub stale_views: bool,
+    /// The test harness around `seal()`.
+    #[serde(default)]
+    pub harness: Harness,
+    /// Faults and operator actions.
+    #[serde(default)]
+    pub faults: Faults,
+    /// Bugs seeded on purpose.
+    #[serde(default)]
+    pub bugs: Vec<Bug>,
+    /// Reachability twins (`sometimes` properties) the scenario claims can never happen; the
+    /// check proves them unreachable instead of asking for an example.
+    #[serde(default)]
+    pub unreachable: Vec<String>,
+}
+
+fn default_name() -> String {
+    "unnamed".to_string()
+}
+fn default_client() -> u8 {
+    5
+}
+fn default_loglet() -> String {
+    "1_0".to_string()
+}
+
+/// A configuration the model cannot be built from: which field, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The field path, such as `nodeset` or `harness.max_attempts`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "field `{}`: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn bad(field: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// The incident exactly as it was: 3 log servers N1..N3, all Provisioning, nodeset
+    /// [N1,N2,N3], replication {node: 2}, client N5 as local sequencer, an empty loglet, and the
+    /// flaky test's `seal-once` harness.
+    pub fn incident() -> Config {
+        Config {
+            name: "three_logserver_seal_empty".to_string(),
+            log_servers: 3,
+            nodeset: vec![1, 2, 3],
+            replication: 2,
+            client: 5,
+            loglet: default_loglet(),
+            initial_storage: Vec::new(),
+            forced_provisioning: Vec::new(),
+            appends: 0,
+            stale_views: false,
+            harness: Harness::default(),
+            faults: Faults::default(),
+            bugs: Vec::new(),
+            unreachable: Vec::new(),
+        }
+    }
+
+    /// The storage state of every log server at the start, with defaults filled in.
+    pub fn initial_states(&self) -> Vec<StorageState> {
+        if self.initial_storage.is_empty() {
+            vec![StorageState::Provisioning; self.log_servers as usize]
+        } else {
+            self.initial_storage.clone()
+        }
+    }
+
+    /// The f-majority of a nodeset of `n` candidates under this replication: `n - R + 1`.
+    pub fn f_majority(&self, n: usize) -> usize {
+        (n + 1).saturating_sub(self.replication as usize)
+    }
+
+    /// Whether a bug is seeded.
+    pub fn has_bug(&self, bug: Bug) -> bool {
+        self.bugs.contains(&bug)
+    }
+
+    /// Checks that the model can be built: ids in range, quorum possible, bounds respected.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.log_servers == 0 || self.log_servers > MAX_LOG_SERVERS {
+            return Err(bad(
+                "log_servers",
+                format!(
+                    "must be between 1 and {MAX_LOG_SERVERS}, got {}",
+                    self.log_servers
+                ),
+            ));
+        }
+        if self.nodeset.is_empty() {
+            return Err(bad("nodeset", "must name at least one log server"));
+        }
+        let mut seen = Vec::new();
+        for &id in &self.nodeset {
+            if id == 0 || id > self.log_servers {
+                return Err(bad(
+                    "nodeset",
+                    format!(
+                        "N{id} is not a log server (log servers are N1..N{})",
+                        self.log_servers
+                    ),
+                ));
+            }
+            if seen.contains(&id) {
+                return Err(bad("nodeset", format!("N{id} is listed twice")));
+            }
+            seen.push(id);
+        }
+        if self.replication == 0 || self.replication as usize > self.nodeset.len() {
+            return Err(bad(
+                "replication",
+                format!(
+                    "must be between 1 and the nodeset size {}, got {}",
+                    self.nodeset.len(),
+                    self.replication
+                ),
+            ));
+        }
+        if self.client >= 1 && self.client <= self.log_servers {
+            return Err(bad(
+                "client",
+                format!(
+                    "N{} is a log server; the client must be another node",
+                    self.client
+                ),
+            ));
+        }
+        if !self.initial_storage.is_empty()
+            && self.initial_storage.len() != self.log_servers as usize
+        {
+            return Err(bad(
+                "initial_storage",
+                format!(
+                    "lists {} states but there are {} log servers",
+                    self.initial_storage.len(),
+                    self.log_servers
+                ),
+            ));
+        }
+        let initial = self.initial_states();
+        for &id in &self.forced_provisioning {
+            if id == 0 || id > self.log_servers {
+                return Err(bad(
+                    "forced_provisioning",
+                    format!("N{id} is not a log server"),
+                ));
+            }
+            if initial[id as usize - 1] != StorageState::Provisioning {
+                return Err(bad(
+                    "forced_provisioning",
+                    format!("N{id} must start Provisioning to be forced into it"),
+                ));
+            }
+        }
+        if self.appends > MAX_APPENDS {
+            return Err(bad(
+                "appends",
+                format!("at most {MAX_APPENDS}, got {}", self.appends),
+            ));
+        }
+        if self.harness.max_attempts == 0 || self.harness.max_attempts > MAX_SEAL_ATTEMPTS {
+            return Err(bad(
+                "harness.max_attempts",
+                format!(
+                    "must be between 1 and {MAX_SEAL_ATTEMPTS}, got {}",
+                    self.harness.max_attempts
+                ),
+            ));
+        }
+        if self.loglet.is_empty() {
+            return Err(bad("loglet", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    /// Validates the configuration and builds the model.
+    pub fn into_model(self) -> Result<crate::SealModel, ConfigError> {
+        self.validate()?;
+        let model = crate::SealModel::new(self);
+        for name in &model.cfg.unreachable {
+            let known = model
+                .property_list()
+                .iter()
+                .any(|p| p.name == name && p.kind == crate::PropertyKind::Sometimes);
+            if !known {
+                let names: Vec<_> = model
+                    .property_list()
+                    .iter()
+                    .filter(|p| p.kind == crate::PropertyKind::Sometimes)
+                    .map(|p| p.name)
+                    .collect();
+                return Err(bad(
+                    "unreachable",
+                    format!(
+                        "`{name}` is not a reachability property of this scenario; known: {}",
+                        names.join("; ")
+                    ),
+                ));
+            }
+        }
+        Ok(model)
+    }
+}

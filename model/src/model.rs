@@ -1,0 +1,817 @@
+//! The transition relation: which steps each party may take, and what each step does.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use stateright::Model;
+
+use crate::config::{Bug, Config, HarnessKind, StorageState};
+use crate::properties::{self, PropertyInfo, PropertyKind};
+use crate::state::*;
+
+/// One step of the protocol, named the way Restate's code and logs name it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Action {
+    /// A starting log server writes its storage marker and moves itself Provisioning ->
+    /// ReadWrite by a compare-and-set on the metadata store (index of the server).
+    LogServerProvisions(u8),
+    /// The client's local nodes-configuration snapshot catches up with the metadata store.
+    ClientViewCatchesUp,
+    /// The harness calls `seal()`; the seal task passes its guard and sends Seal to the
+    /// effective nodeset.
+    HarnessCallsSeal,
+    /// The harness calls `seal()`; the seal task's guard finds every nodeset member Provisioning
+    /// in the client's snapshot and fails with `SealFailed` (retryable).
+    SealRejectedAllProvisioning,
+    /// The network delivers a message.
+    Deliver(Msg),
+    /// Every attempt of the seal request to a member failed (the member is not serving, or the
+    /// request or its reply was lost): the seal task stops waiting for it.
+    SealRequestFails(u8),
+    /// The sequencer drains after a successful seal task: cancels in-flight appends, then sets
+    /// its sealed flag at its known global tail.
+    SequencerDrains,
+    /// The sequencer reserves the next offset and sends Store to every writable node of the
+    /// nodeset, as its snapshot shows them.
+    SequencerAppends,
+    /// The network loses a message.
+    Lose(Msg),
+    /// The network duplicates a message.
+    Duplicate(Msg),
+    /// A log server process crashes (index); what is durable survives.
+    LogServerCrashes(u8),
+    /// A crashed log server restarts (index).
+    LogServerRestarts(u8),
+    /// The operator runs `restatectl nodes set-storage-state` on a node (index, new state).
+    OperatorSetsStorageState(u8, StorageState),
+}
+
+/// A wall-clock limit on an exploration, enforced through [`Model::within_boundary`]: once it
+/// passes, no new state is inside the boundary, so any checker drains its queue and stops
+/// (stateright 0.31 ignores its own timeout with one thread).
+#[derive(Debug)]
+pub struct Deadline {
+    at: Instant,
+    tripped: AtomicBool,
+}
+
+impl Deadline {
+    /// A deadline `after` from now.
+    pub fn after(after: Duration) -> Deadline {
+        Deadline {
+            at: Instant::now() + after,
+            tripped: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the deadline passed (and remembers that it did).
+    pub fn check(&self) -> bool {
+        if self.tripped.load(Ordering::Relaxed) {
+            return true;
+        }
+        if Instant::now() >= self.at {
+            self.tripped.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    /// Whether [`Deadline::check`] ever saw the deadline pass: the run was cut short.
+    pub fn tripped(&self) -> bool {
+        self.tripped.load(Ordering::Relaxed)
+    }
+}
+
+/// The stateright model of one loglet's seal protocol, built from a [`Config`].
+#[derive(Clone, Debug)]
+pub struct SealModel {
+    /// The scenario.
+    pub cfg: Config,
+    /// Nodeset membership as a bit set over log-server indices.
+    pub nodeset: Bits,
+    properties: Vec<PropertyInfo>,
+    deadline: Option<Arc<Deadline>>,
+}
+
+impl SealModel {
+    pub(crate) fn new(cfg: Config) -> SealModel {
+        let nodeset = cfg
+            .nodeset
+            .iter()
+            .fold(0 as Bits, |acc, id| acc | (1 << (id - 1)));
+        let properties = properties::for_config(&cfg);
+        SealModel {
+            cfg,
+            nodeset,
+            properties,
+            deadline: None,
+        }
+    }
+
+    /// The same model with a wall-clock deadline on exploration (see [`Deadline`]).
+    pub fn with_deadline(mut self, deadline: Arc<Deadline>) -> SealModel {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Whether log servers are interchangeable, so that [`State::representative`] is a sound
+    /// symmetry reduction: every log server is in the nodeset (their initial storage states and
+    /// forced flags are part of the state and permute with them).
+    pub fn symmetric(&self) -> bool {
+        self.members().count() == self.n()
+    }
+
+    /// The named properties this scenario checks, in report order.
+    pub fn property_list(&self) -> &[PropertyInfo] {
+        &self.properties
+    }
+
+    /// Looks a property up by its name.
+    pub fn property_info(&self, name: &str) -> Option<&PropertyInfo> {
+        self.properties.iter().find(|p| p.name == name)
+    }
+
+    /// The node id of log server `index` (N1 is index 0).
+    pub fn server_id(&self, index: u8) -> u8 {
+        index + 1
+    }
+
+    /// Number of log servers.
+    pub fn n(&self) -> usize {
+        self.cfg.log_servers as usize
+    }
+
+    /// Log-server indices of the nodeset, in order.
+    pub fn members(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.n()).filter(|&i| has(self.nodeset, i))
+    }
+
+    /// Nodes of the nodeset the sequencer writes to in a given configuration (`can_write_to`,
+    /// plus Provisioning under the seeded bug).
+    pub fn writable(&self, config: &[StorageState]) -> Bits {
+        let provisioning_counts = self.cfg.has_bug(Bug::ProvisioningWritable);
+        self.members()
+            .filter(|&i| {
+                config[i].can_write_to()
+                    || (provisioning_counts && config[i] == StorageState::Provisioning)
+            })
+            .fold(0, |acc, i| acc | (1 << i))
+    }
+
+    /// The effective nodeset in a configuration: the nodeset minus Disabled nodes.
+    pub fn effective(&self, config: &[StorageState]) -> Bits {
+        self.members()
+            .filter(|&i| config[i] != StorageState::Disabled)
+            .fold(0, |acc, i| acc | (1 << i))
+    }
+
+    /// Confirmations a seal task needs over an effective nodeset of `effective` nodes.
+    pub fn seal_quorum(&self, effective: usize) -> usize {
+        if self.cfg.has_bug(Bug::SealOneConfirmation) {
+            1
+        } else {
+            self.cfg.f_majority(effective)
+        }
+    }
+
+    /// Stored replies an append needs before it is acknowledged.
+    pub fn write_quorum(&self) -> usize {
+        if self.cfg.has_bug(Bug::AckBeforeQuorum) {
+            1
+        } else {
+            self.cfg.replication as usize
+        }
+    }
+
+    fn max_seal_calls(&self) -> u8 {
+        match self.cfg.harness.kind {
+            HarnessKind::Retry => self.cfg.harness.max_attempts,
+            _ => 1,
+        }
+    }
+
+    /// Whether a storage-state change is one the operator may make in this scenario.
+    fn operator_may(&self, from: StorageState, to: StorageState) -> bool {
+        use StorageState::*;
+        if from == to {
+            return false;
+        }
+        if self.cfg.faults.operator_force {
+            return true;
+        }
+        matches!(
+            (from, to),
+            (Provisioning, Disabled) | (ReadWrite, ReadOnly) | (ReadOnly, ReadWrite)
+        )
+    }
+
+    /// The single initial state.
+    pub fn initial_state(&self) -> State {
+        let initial = self.cfg.initial_states();
+        let servers = (0..self.n())
+            .map(|i| {
+                let id = i as u8 + 1;
+                let state = initial[i];
+                let forced = self.cfg.forced_provisioning.contains(&id);
+                let process = match state {
+                    StorageState::Provisioning if forced => Process::Serving,
+                    StorageState::Provisioning => Process::Starting,
+                    StorageState::ReadWrite | StorageState::ReadOnly => Process::Serving,
+                    StorageState::DataLoss | StorageState::Disabled => Process::Refused,
+                };
+                LogServer {
+                    process,
+                    marker: process == Process::Serving,
+                    stored: 0,
+                    local_tail: 0,
+                    sealed: false,
+                    known_global_tail: 0,
+                }
+            })
+            .collect();
+        State {
+            configs: vec![initial],
+            servers,
+            client: Client {
+                view: 1,
+                harness: HarnessPhase::Ready,
+                attempts: 0,
+                seal: None,
+                sequencer: SequencerPhase::Open,
+                known_global_tail: 0,
+                appends: Vec::new(),
+            },
+            network: Vec::new(),
+            losses_left: self.cfg.faults.message_loss,
+            duplications_left: self.cfg.faults.message_duplication,
+            crashes_left: self.cfg.faults.crashes,
+            operator_moves_left: self.cfg.faults.operator_moves,
+            history: History::default(),
+        }
+    }
+
+    /// Publishes a new nodes-configuration version; without stale views the client sees it at
+    /// once.
+    fn publish(&self, state: &mut State, config: Vec<StorageState>) {
+        state.configs.push(config);
+        if !self.cfg.stale_views {
+            state.client.view = state.version();
+        }
+    }
+
+    fn store_deliverable(state: &State, to: u8, offset: u8) -> bool {
+        !state
+            .network
+            .iter()
+            .any(|m| matches!(m, Msg::Store { to: t, offset: o, .. } if *t == to && *o < offset))
+    }
+
+    fn deliverable(&self, state: &State, msg: &Msg) -> bool {
+        match msg {
+            Msg::Seal { to, .. } => state.servers[*to as usize].process == Process::Serving,
+            Msg::Store { to, offset, .. } => {
+                state.servers[*to as usize].process == Process::Serving
+                    && Self::store_deliverable(state, *to, *offset)
+            }
+            Msg::Sealed { .. } | Msg::Stored { .. } => true,
+        }
+    }
+
+    /// Whether the seal request to member `i` can no longer get through by itself.
+    fn seal_request_stuck(state: &State, attempt: u8, i: usize) -> bool {
+        if state.servers[i].process != Process::Serving {
+            return true;
+        }
+        let i = i as u8;
+        !state.network.iter().any(|m| match m {
+            Msg::Seal { to, attempt: a, .. } => *to == i && *a == attempt,
+            Msg::Sealed {
+                from, attempt: a, ..
+            } => *from == i && *a == attempt,
+            _ => false,
+        })
+    }
+
+    fn harness_may_call_seal(&self, state: &State) -> bool {
+        let c = &state.client;
+        if c.harness != HarnessPhase::Ready || c.seal.is_some() {
+            return false;
+        }
+        if c.attempts >= self.max_seal_calls() {
+            return false;
+        }
+        if c.sequencer != SequencerPhase::Open {
+            return false;
+        }
+        match self.cfg.harness.kind {
+            HarnessKind::WaitProvisioned => {
+                let latest = state.latest();
+                self.members()
+                    .all(|i| latest[i] != StorageState::Provisioning)
+            }
+            _ => true,
+        }
+    }
+
+    /// After a failed `seal()`: retry if the harness does and may, else the test fails.
+    fn seal_call_failed(&self, state: &mut State) {
+        let c = &mut state.client;
+        c.seal = None;
+        c.harness = if self.cfg.harness.kind == HarnessKind::Retry
+            && c.attempts < self.cfg.harness.max_attempts
+        {
+            HarnessPhase::Ready
+        } else {
+            HarnessPhase::Failed
+        };
+    }
+
+    /// Acknowledges, in offset order, every append whose write quorum is complete.
+    fn commit_in_order(&self, state: &mut State) {
+        let quorum = self.write_quorum();
+        loop {
+            let kgt = state.client.known_global_tail;
+            let Some(a) = state.client.appends.iter_mut().find(|a| a.offset == kgt) else {
+                break;
+            };
+            if a.status != AppendStatus::InFlight || count(a.stored) < quorum {
+                break;
+            }
+            a.status = AppendStatus::Acked;
+            // Raise the known global tail first, then resolve the append.
+            state.client.known_global_tail = kgt + 1;
+        }
+    }
+
+    fn on_deliver(&self, state: &mut State, msg: Msg) {
+        match msg {
+            Msg::Seal {
+                to,
+                attempt,
+                known_global_tail,
+            } => {
+                let s = &mut state.servers[to as usize];
+                s.known_global_tail = s.known_global_tail.max(known_global_tail);
+                // Written with a sync write before `Sealed` goes out.
+                s.sealed = true;
+                let reply = Msg::Sealed {
+                    from: to,
+                    attempt,
+                    status: Status::Ok,
+                    local_tail: s.local_tail,
+                    known_global_tail: s.known_global_tail,
+                    sealed: true,
+                };
+                state.send(reply);
+            }
+            Msg::Store {
+                to,
+                offset,
+                known_global_tail,
+            } => {
+                let provisioning = state.latest()[to as usize] == StorageState::Provisioning;
+                let ignore_seal = self.cfg.has_bug(Bug::StoreAfterSeal);
+                let s = &mut state.servers[to as usize];
+                s.known_global_tail = s.known_global_tail.max(known_global_tail);
+                let status = if s.sealed && !ignore_seal {
+                    Status::Sealed
+                } else if offset > s.local_tail.max(s.known_global_tail) {
+                    Status::OutOfBounds
+                } else {
+                    if s.sealed {
+                        state.history.stored_after_seal.get_or_insert(to);
+                    }
+                    if provisioning {
+                        state.history.stored_while_provisioning.get_or_insert(to);
+                    }
+                    let s = &mut state.servers[to as usize];
+                    s.stored |= 1 << offset;
+                    s.local_tail = s.local_tail.max(offset + 1);
+                    Status::Ok
+                };
+                let s = &state.servers[to as usize];
+                let reply = Msg::Stored {
+                    from: to,
+                    offset,
+                    status,
+                    local_tail: s.local_tail,
+                    sealed: s.sealed,
+                };
+                state.send(reply);
+            }
+            Msg::Sealed {
+                from,
+                attempt,
+                status,
+                local_tail,
+                known_global_tail,
+                sealed,
+            } => {
+                let Some(task) = state.client.seal.as_mut() else {
+                    return; // the task is gone: the reply is dropped
+                };
+                if task.attempt != attempt
+                    || task.members[from as usize] != Some(MemberSeal::Pending)
+                {
+                    return;
+                }
+                if !(status == Status::Ok || sealed) {
+                    return;
+                }
+                task.members[from as usize] = Some(MemberSeal::Confirmed);
+                task.max_local_tail = task.max_local_tail.max(local_tail);
+                let confirmed = task
+                    .members
+                    .iter()
+                    .filter(|m| **m == Some(MemberSeal::Confirmed))
+                    .count();
+                let needed = self.seal_quorum(task.effective as usize);
+                state.client.known_global_tail =
+                    state.client.known_global_tail.max(known_global_tail);
+                if confirmed >= needed {
+                    self.seal_task_succeeded(state);
+                }
+            }
+            Msg::Stored {
+                from,
+                offset,
+                status,
+                ..
+            } => {
+                let sealed_quorum = self
+                    .cfg
+                    .f_majority(count(self.effective(state.client_view())));
+                let Some(a) = state.client.appends.iter_mut().find(|a| a.offset == offset) else {
+                    return;
+                };
+                if a.status != AppendStatus::InFlight {
+                    return;
+                }
+                match status {
+                    Status::Ok => a.stored |= 1 << from,
+                    Status::Sealed => {
+                        a.sealed |= 1 << from;
+                        if count(a.sealed) >= sealed_quorum {
+                            a.status = AppendStatus::RejectedSealed;
+                            state.history.append_rejected_sealed = true;
+                        }
+                    }
+                    Status::OutOfBounds => {}
+                }
+                self.commit_in_order(state);
+            }
+        }
+    }
+
+    fn seal_task_succeeded(&self, state: &mut State) {
+        let durably_sealed = self.members().filter(|&i| state.servers[i].sealed).count() as u8;
+        state
+            .history
+            .seal_succeeded_with
+            .get_or_insert(durably_sealed);
+        state.client.seal = None;
+        if self.cfg.has_bug(Bug::SealWithoutDrain) {
+            self.sequencer_seals(state);
+        } else {
+            state.client.sequencer = SequencerPhase::Draining;
+        }
+    }
+
+    fn sequencer_seals(&self, state: &mut State) {
+        let c = &mut state.client;
+        if c.appends.iter().any(|a| a.status == AppendStatus::InFlight) {
+            state.history.sealed_with_appends_in_flight = true;
+        }
+        c.sequencer = SequencerPhase::Sealed(c.known_global_tail);
+        c.harness = HarnessPhase::Succeeded;
+    }
+
+    /// Records moves that properties forbid: durable tails moving back, seals undone, known
+    /// global tails of running parties decreasing. This checks the transition code itself.
+    fn audit(&self, prev: &State, next: &mut State) {
+        for (i, (a, b)) in prev.servers.iter().zip(&next.servers).enumerate() {
+            let _ = i;
+            if a.sealed && !b.sealed {
+                next.history
+                    .tail_moved_back
+                    .get_or_insert("a log server unsealed");
+            }
+            if b.local_tail < a.local_tail || (a.stored & !b.stored) != 0 {
+                next.history
+                    .tail_moved_back
+                    .get_or_insert("a log server's local tail moved back");
+            }
+            if a.process == Process::Serving
+                && b.process == Process::Serving
+                && b.known_global_tail < a.known_global_tail
+            {
+                next.history
+                    .global_tail_decreased
+                    .get_or_insert("a log server's known global tail decreased");
+            }
+        }
+        match (prev.client.sequencer, next.client.sequencer) {
+            (SequencerPhase::Sealed(_), SequencerPhase::Open | SequencerPhase::Draining) => {
+                next.history
+                    .tail_moved_back
+                    .get_or_insert("the sequencer unsealed");
+            }
+            (SequencerPhase::Sealed(x), SequencerPhase::Sealed(y)) if x != y => {
+                next.history
+                    .tail_moved_back
+                    .get_or_insert("the sequencer's sealed tail moved");
+            }
+            _ => {}
+        }
+        if next.client.known_global_tail < prev.client.known_global_tail {
+            next.history
+                .global_tail_decreased
+                .get_or_insert("the sequencer's known global tail decreased");
+        }
+    }
+
+    fn apply(&self, state: &mut State, action: Action) {
+        match action {
+            Action::LogServerProvisions(i) => {
+                let idx = i as usize;
+                if state.latest()[idx] == StorageState::Provisioning {
+                    state.servers[idx].marker = true;
+                    let mut config = state.latest().to_vec();
+                    config[idx] = StorageState::ReadWrite;
+                    self.publish(state, config);
+                    state.servers[idx].process = Process::Serving;
+                } else {
+                    // The compare-and-set expected Provisioning: the server refuses to start.
+                    state.servers[idx].process = Process::Refused;
+                }
+            }
+            Action::ClientViewCatchesUp => state.client.view = state.version(),
+            Action::HarnessCallsSeal => {
+                state.client.attempts += 1;
+                state.client.harness = HarnessPhase::Sealing;
+                let view = state.client_view().to_vec();
+                let effective = self.effective(&view);
+                let attempt = state.client.attempts;
+                let members = (0..self.n())
+                    .map(|i| has(effective, i).then_some(MemberSeal::Pending))
+                    .collect();
+                state.client.seal = Some(SealTask {
+                    attempt,
+                    members,
+                    effective: count(effective) as u8,
+                    max_local_tail: 0,
+                });
+                let kgt = state.client.known_global_tail;
+                for i in 0..self.n() {
+                    if has(effective, i) {
+                        state.send(Msg::Seal {
+                            to: i as u8,
+                            attempt,
+                            known_global_tail: kgt,
+                        });
+                    }
+                }
+                if count(effective) == 0 {
+                    self.seal_call_failed(state);
+                }
+            }
+            Action::SealRejectedAllProvisioning => {
+                state.client.attempts += 1;
+                state.history.seal_rejected_all_provisioning = true;
+                self.seal_call_failed(state);
+            }
+            Action::Deliver(msg) => {
+                state.take(&msg);
+                self.on_deliver(state, msg);
+            }
+            Action::SealRequestFails(i) => {
+                let task = state
+                    .client
+                    .seal
+                    .as_mut()
+                    .expect("enabled only with a task");
+                let attempt = task.attempt;
+                task.members[i as usize] = Some(MemberSeal::GaveUp);
+                let done = task.members.iter().all(|m| *m != Some(MemberSeal::Pending));
+                let confirmed = task
+                    .members
+                    .iter()
+                    .filter(|m| **m == Some(MemberSeal::Confirmed))
+                    .count();
+                let needed = self.seal_quorum(task.effective as usize);
+                state.network.retain(
+                    |m| !matches!(m, Msg::Seal { to, attempt: a, .. } if *to == i && *a == attempt),
+                );
+                if done && confirmed < needed {
+                    state.history.seal_failed_insufficient = true;
+                    self.seal_call_failed(state);
+                }
+            }
+            Action::SequencerDrains => {
+                for a in &mut state.client.appends {
+                    if a.status == AppendStatus::InFlight {
+                        a.status = AppendStatus::Cancelled;
+                    }
+                }
+                self.sequencer_seals(state);
+            }
+            Action::SequencerAppends => {
+                let offset = state.client.appends.len() as u8;
+                let targets = self.writable(state.client_view());
+                state.client.appends.push(Append {
+                    offset,
+                    targets,
+                    stored: 0,
+                    sealed: 0,
+                    status: AppendStatus::InFlight,
+                });
+                let kgt = state.client.known_global_tail;
+                for i in 0..self.n() {
+                    if has(targets, i) {
+                        state.send(Msg::Store {
+                            to: i as u8,
+                            offset,
+                            known_global_tail: kgt,
+                        });
+                    }
+                }
+            }
+            Action::Lose(msg) => {
+                state.take(&msg);
+                state.losses_left -= 1;
+            }
+            Action::Duplicate(msg) => {
+                state.send(msg);
+                state.duplications_left -= 1;
+            }
+            Action::LogServerCrashes(i) => {
+                state.crashes_left -= 1;
+                let s = &mut state.servers[i as usize];
+                s.process = Process::Down;
+                s.known_global_tail = 0;
+                // Connections break: whatever was in flight to or from it is gone.
+                state.network.retain(|m| m.server() != i);
+            }
+            Action::LogServerRestarts(i) => {
+                let idx = i as usize;
+                let storage = state.latest()[idx];
+                let s = &mut state.servers[idx];
+                s.process = match storage {
+                    StorageState::Provisioning => Process::Starting,
+                    StorageState::ReadWrite | StorageState::ReadOnly if s.marker => {
+                        Process::Serving
+                    }
+                    _ => Process::Refused,
+                };
+                if s.process == Process::Serving {
+                    // The known global tail is rebuilt from what is durable.
+                    s.known_global_tail = 0;
+                }
+            }
+            Action::OperatorSetsStorageState(i, to) => {
+                state.operator_moves_left -= 1;
+                let mut config = state.latest().to_vec();
+                config[i as usize] = to;
+                self.publish(state, config);
+            }
+        }
+    }
+}
+
+impl Model for SealModel {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        vec![self.initial_state()]
+    }
+
+    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        // Log servers provisioning themselves.
+        for (i, s) in state.servers.iter().enumerate() {
+            if s.process == Process::Starting {
+                actions.push(Action::LogServerProvisions(i as u8));
+            }
+        }
+        if self.cfg.stale_views && state.client.view < state.version() {
+            actions.push(Action::ClientViewCatchesUp);
+        }
+        if self.harness_may_call_seal(state) {
+            let view = state.client_view();
+            let all_provisioning = self
+                .members()
+                .all(|i| view[i] == StorageState::Provisioning);
+            actions.push(if all_provisioning {
+                Action::SealRejectedAllProvisioning
+            } else {
+                Action::HarnessCallsSeal
+            });
+        }
+        if let Some(task) = &state.client.seal {
+            for (i, m) in task.members.iter().enumerate() {
+                if *m == Some(MemberSeal::Pending)
+                    && Self::seal_request_stuck(state, task.attempt, i)
+                {
+                    actions.push(Action::SealRequestFails(i as u8));
+                }
+            }
+        }
+        if state.client.sequencer == SequencerPhase::Draining {
+            actions.push(Action::SequencerDrains);
+        }
+        if state.client.sequencer == SequencerPhase::Open
+            && state.client.appends.len() < self.cfg.appends as usize
+            && count(self.writable(state.client_view())) >= self.cfg.replication as usize
+        {
+            actions.push(Action::SequencerAppends);
+        }
+        let mut last: Option<&Msg> = None;
+        for msg in &state.network {
+            if last == Some(msg) {
+                continue;
+            }
+            last = Some(msg);
+            if self.deliverable(state, msg) {
+                actions.push(Action::Deliver(msg.clone()));
+            }
+        }
+        if state.losses_left > 0 || state.duplications_left > 0 {
+            let mut last: Option<&Msg> = None;
+            for msg in &state.network {
+                if last == Some(msg) {
+                    continue;
+                }
+                last = Some(msg);
+                if state.losses_left > 0 {
+                    actions.push(Action::Lose(msg.clone()));
+                }
+                if state.duplications_left > 0 {
+                    actions.push(Action::Duplicate(msg.clone()));
+                }
+            }
+        }
+        for (i, s) in state.servers.iter().enumerate() {
+            if state.crashes_left > 0 && matches!(s.process, Process::Serving | Process::Starting) {
+                actions.push(Action::LogServerCrashes(i as u8));
+            }
+            if s.process == Process::Down {
+                actions.push(Action::LogServerRestarts(i as u8));
+            }
+        }
+        if state.operator_moves_left > 0 {
+            let latest = state.latest();
+            for i in 0..self.n() {
+                for to in StorageState::ALL {
+                    if self.operator_may(latest[i], to) {
+                        actions.push(Action::OperatorSetsStorageState(i as u8, to));
+                    }
+                }
+            }
+        }
+    }
+
+    fn next_state(&self, last: &State, action: Action) -> Option<State> {
+        let mut next = last.clone();
+        self.apply(&mut next, action);
+        self.audit(last, &mut next);
+        Some(next)
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        crate::describe::action(self, action)
+    }
+
+    fn format_step(&self, last: &State, action: Action) -> Option<String> {
+        let next = self.next_state(last, action.clone())?;
+        let mut out = crate::describe::action(self, &action);
+        for line in crate::describe::changes(self, last, &next) {
+            out.push_str("\n  ");
+            out.push_str(&line);
+        }
+        Some(out)
+    }
+
+    fn within_boundary(&self, _state: &State) -> bool {
+        match &self.deadline {
+            Some(d) => !d.check(),
+            None => true,
+        }
+    }
+
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        Some(crate::describe::svg(self, &path.into_vec()))
+    }
+
+    fn properties(&self) -> Vec<stateright::Property<Self>> {
+        self.properties
+            .iter()
+            .map(|p| match p.kind {
+                PropertyKind::Always => stateright::Property::always(p.name, p.condition),
+                PropertyKind::Sometimes => stateright::Property::sometimes(p.name, p.condition),
+                PropertyKind::Eventually => stateright::Property::eventually(p.name, p.condition),
+            })
+            .collect()
+    }
+}

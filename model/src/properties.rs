@@ -1,0 +1,290 @@
+//! The named properties. Their names are the user interface: reports, `--property`, scenario
+//! files and traces refer to them by these short English phrases.
+//!
+//! Every safety property (`always`) has a reachability twin (`sometimes`) that shows the states
+//! it speaks about are reached at all, so a model that cannot reach them fails loudly instead of
+//! passing vacuously. Liveness (`eventually`) is checked on a model whose every behaviour is
+//! finite (every step uses up a bounded resource), with a condition that, once true, stays true:
+//! on such a model stateright's terminal-state check of `eventually` is exact (see
+//! `../shared/stateright-notes.md` for where it is not).
+
+use serde::Serialize;
+
+use crate::config::{Config, StorageState};
+use crate::model::SealModel;
+use crate::state::*;
+
+/// The three kinds of property stateright checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PropertyKind {
+    /// Safety: holds in every reachable state.
+    Always,
+    /// Reachability: holds in some reachable state.
+    Sometimes,
+    /// Liveness: holds at some point of every complete behaviour.
+    Eventually,
+}
+
+impl PropertyKind {
+    /// `always`, `sometimes` or `eventually`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PropertyKind::Always => "always",
+            PropertyKind::Sometimes => "sometimes",
+            PropertyKind::Eventually => "eventually",
+        }
+    }
+}
+
+/// A named property of the model.
+#[derive(Clone, Debug)]
+pub struct PropertyInfo {
+    /// Its name, a short English phrase.
+    pub name: &'static str,
+    /// Its kind.
+    pub kind: PropertyKind,
+    /// The state predicate.
+    pub condition: fn(&SealModel, &State) -> bool,
+    /// The protocol clause it stands for (for reports and `--help`).
+    pub about: &'static str,
+}
+
+/// "acknowledged offsets stay below the sealed tail"
+pub const ACKED_BELOW_SEALED_TAIL: &str = "acknowledged offsets stay below the sealed tail";
+/// "every acknowledged record is stored on a write quorum"
+pub const ACKED_ON_WRITE_QUORUM: &str = "every acknowledged record is stored on a write quorum";
+/// "a seal completes only with an f-majority of confirmations"
+pub const SEAL_NEEDS_F_MAJORITY: &str = "a seal completes only with an f-majority of confirmations";
+/// "a sealed tail never unseals and tails never move back"
+pub const TAILS_NEVER_MOVE_BACK: &str = "a sealed tail never unseals and tails never move back";
+/// "the known global tail never decreases"
+pub const GLOBAL_TAIL_MONOTONE: &str = "the known global tail never decreases";
+/// "a durably sealed log server accepts no new record"
+pub const SEALED_SERVER_REJECTS_STORES: &str = "a durably sealed log server accepts no new record";
+/// "a Provisioning log server stores nothing"
+pub const PROVISIONING_STORES_NOTHING: &str = "a Provisioning log server stores nothing";
+/// "storage states only make legal moves"
+pub const LEGAL_STORAGE_MOVES: &str = "storage states only make legal moves";
+/// "the sequencer seals only after draining"
+pub const SEALS_AFTER_DRAIN: &str = "the sequencer seals only after draining";
+/// "the loglet gets sealed"
+pub const LOGLET_GETS_SEALED: &str = "the loglet gets sealed";
+/// "an append is acknowledged"
+pub const APPEND_ACKNOWLEDGED: &str = "an append is acknowledged";
+/// "a seal is rejected because all members look Provisioning"
+pub const SEAL_REJECTED_ALL_PROVISIONING: &str =
+    "a seal is rejected because all members look Provisioning";
+/// "a seal fails for lack of confirmations"
+pub const SEAL_FAILS_INSUFFICIENT: &str = "a seal fails for lack of confirmations";
+/// "an append is rejected as sealed"
+pub const APPEND_REJECTED_SEALED: &str = "an append is rejected as sealed";
+/// "a seal the harness starts eventually succeeds"
+pub const SEAL_EVENTUALLY_SUCCEEDS: &str = "a seal the harness starts eventually succeeds";
+
+fn acked(state: &State) -> impl Iterator<Item = &Append> {
+    state
+        .client
+        .appends
+        .iter()
+        .filter(|a| a.status == AppendStatus::Acked)
+}
+
+fn acked_below_sealed_tail(_: &SealModel, s: &State) -> bool {
+    match s.sealed_tail() {
+        Some(tail) => acked(s).all(|a| a.offset < tail),
+        None => true,
+    }
+}
+
+fn acked_on_write_quorum(m: &SealModel, s: &State) -> bool {
+    acked(s).all(|a| {
+        let holders = s
+            .servers
+            .iter()
+            .filter(|srv| has(srv.stored, a.offset as usize))
+            .count();
+        holders >= m.cfg.replication as usize
+    })
+}
+
+fn seal_needs_f_majority(m: &SealModel, s: &State) -> bool {
+    match s.history.seal_succeeded_with {
+        Some(sealed) => {
+            let effective = count(m.effective(s.latest()));
+            sealed as usize >= m.cfg.f_majority(effective)
+        }
+        None => true,
+    }
+}
+
+fn tails_never_move_back(_: &SealModel, s: &State) -> bool {
+    s.history.tail_moved_back.is_none()
+}
+
+fn global_tail_monotone(_: &SealModel, s: &State) -> bool {
+    s.history.global_tail_decreased.is_none()
+}
+
+fn sealed_server_rejects_stores(_: &SealModel, s: &State) -> bool {
+    s.history.stored_after_seal.is_none()
+}
+
+fn provisioning_stores_nothing(_: &SealModel, s: &State) -> bool {
+    s.history.stored_while_provisioning.is_none()
+}
+
+/// Whether a storage-state change is one of the protocol's legal moves: a log server provisions
+/// itself (Provisioning -> ReadWrite) or detects lost data (ReadWrite/ReadOnly -> DataLoss); the
+/// operator may disable a Provisioning node, move ReadWrite <-> ReadOnly, or bring a repaired
+/// DataLoss node back to ReadWrite. Nothing re-enters Provisioning, nothing leaves Disabled.
+pub fn legal_move(from: StorageState, to: StorageState) -> bool {
+    use StorageState::*;
+    from == to
+        || matches!(
+            (from, to),
+            (Provisioning, ReadWrite)
+                | (Provisioning, Disabled)
+                | (ReadWrite, ReadOnly)
+                | (ReadOnly, ReadWrite)
+                | (ReadWrite, DataLoss)
+                | (ReadOnly, DataLoss)
+                | (DataLoss, ReadWrite)
+        )
+}
+
+fn legal_storage_moves(_: &SealModel, s: &State) -> bool {
+    s.configs
+        .windows(2)
+        .all(|w| w[0].iter().zip(&w[1]).all(|(a, b)| legal_move(*a, *b)))
+}
+
+fn seals_after_drain(_: &SealModel, s: &State) -> bool {
+    !s.history.sealed_with_appends_in_flight
+}
+
+fn loglet_gets_sealed(_: &SealModel, s: &State) -> bool {
+    s.sealed_tail().is_some()
+}
+
+fn append_acknowledged(_: &SealModel, s: &State) -> bool {
+    acked(s).next().is_some()
+}
+
+fn seal_rejected_all_provisioning(_: &SealModel, s: &State) -> bool {
+    s.history.seal_rejected_all_provisioning
+}
+
+fn seal_fails_insufficient(_: &SealModel, s: &State) -> bool {
+    s.history.seal_failed_insufficient
+}
+
+fn append_rejected_sealed(_: &SealModel, s: &State) -> bool {
+    s.history.append_rejected_sealed
+}
+
+fn seal_eventually_succeeds(_: &SealModel, s: &State) -> bool {
+    s.client.harness == HarnessPhase::Succeeded
+}
+
+/// The properties a scenario checks. Append properties are left out of scenarios without
+/// appends, where their reachability twins could never be reached.
+pub fn for_config(cfg: &Config) -> Vec<PropertyInfo> {
+    use PropertyKind::*;
+    let with_appends = cfg.appends > 0;
+    let mut list = vec![
+        PropertyInfo {
+            name: ACKED_BELOW_SEALED_TAIL,
+            kind: Always,
+            condition: acked_below_sealed_tail,
+            about: "after seal() succeeds no append is acknowledged at or past the sealed tail",
+        },
+        PropertyInfo {
+            name: ACKED_ON_WRITE_QUORUM,
+            kind: Always,
+            condition: acked_on_write_quorum,
+            about: "an acknowledged append is durably stored on R distinct log servers",
+        },
+        PropertyInfo {
+            name: SEAL_NEEDS_F_MAJORITY,
+            kind: Always,
+            condition: seal_needs_f_majority,
+            about: "when the seal task reports success, an f-majority (N - R + 1) of the effective nodeset is durably sealed",
+        },
+        PropertyInfo {
+            name: TAILS_NEVER_MOVE_BACK,
+            kind: Always,
+            condition: tails_never_move_back,
+            about: "durable local tails and seal flags only move forward",
+        },
+        PropertyInfo {
+            name: GLOBAL_TAIL_MONOTONE,
+            kind: Always,
+            condition: global_tail_monotone,
+            about: "the sequencer's and every running log server's known global tail is monotone",
+        },
+        PropertyInfo {
+            name: SEALED_SERVER_REJECTS_STORES,
+            kind: Always,
+            condition: sealed_server_rejects_stores,
+            about: "a log server that durably sealed the loglet answers Sealed to every non-repair store",
+        },
+        PropertyInfo {
+            name: PROVISIONING_STORES_NOTHING,
+            kind: Always,
+            condition: provisioning_stores_nothing,
+            about: "no record is stored on a log server while the metadata shows it Provisioning",
+        },
+        PropertyInfo {
+            name: LEGAL_STORAGE_MOVES,
+            kind: Always,
+            condition: legal_storage_moves,
+            about: "nothing re-enters Provisioning or leaves Disabled; only the moves Restate allows",
+        },
+        PropertyInfo {
+            name: SEALS_AFTER_DRAIN,
+            kind: Always,
+            condition: seals_after_drain,
+            about: "the sequencer sets its sealed flag only after cancelling in-flight appends",
+        },
+        PropertyInfo {
+            name: LOGLET_GETS_SEALED,
+            kind: Sometimes,
+            condition: loglet_gets_sealed,
+            about: "some behaviour seals the loglet (twin of the seal safety properties)",
+        },
+    ];
+    if with_appends {
+        list.push(PropertyInfo {
+            name: APPEND_ACKNOWLEDGED,
+            kind: Sometimes,
+            condition: append_acknowledged,
+            about: "some behaviour acknowledges an append (twin of the append safety properties)",
+        });
+        list.push(PropertyInfo {
+            name: APPEND_REJECTED_SEALED,
+            kind: Sometimes,
+            condition: append_rejected_sealed,
+            about: "some append fails because an f-majority answered Sealed",
+        });
+    }
+    list.push(PropertyInfo {
+        name: SEAL_REJECTED_ALL_PROVISIONING,
+        kind: Sometimes,
+        condition: seal_rejected_all_provisioning,
+        about: "the seal task's guard rejects a seal: every nodeset member looks Provisioning to the caller",
+    });
+    list.push(PropertyInfo {
+        name: SEAL_FAILS_INSUFFICIENT,
+        kind: Sometimes,
+        condition: seal_fails_insufficient,
+        about: "a seal task fails because fewer than an f-majority confirmed",
+    });
+    list.push(PropertyInfo {
+        name: SEAL_EVENTUALLY_SUCCEEDS,
+        kind: Eventually,
+        condition: seal_eventually_succeeds,
+        about: "every complete behaviour ends with the harness's seal() having succeeded",
+    });
+    list
+}

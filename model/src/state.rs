@@ -1,0 +1,402 @@
+//! The state of one behaviour: the metadata store, the log servers, the client and the network.
+
+use serde::Serialize;
+
+use crate::config::StorageState;
+
+/// A set of nodes or offsets, one bit each (bit `i` is log server N(i+1), or offset `i`).
+pub type Bits = u16;
+
+/// Whether bit `i` is set.
+pub fn has(bits: Bits, i: usize) -> bool {
+    bits & (1 << i) != 0
+}
+
+/// Number of set bits.
+pub fn count(bits: Bits) -> usize {
+    bits.count_ones() as usize
+}
+
+/// The life of a log server process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Process {
+    /// Started, self-provisioning not done: the request pump does not run yet.
+    Starting,
+    /// The request pump runs: Store and Seal are handled.
+    Serving,
+    /// Crashed; durable state survives.
+    Down,
+    /// Refused to start (Disabled, DataLoss, or its provisioning compare-and-set failed).
+    Refused,
+}
+
+/// One log server and its copy of the loglet.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct LogServer {
+    /// Process state.
+    pub process: Process,
+    /// Storage marker written (durable).
+    pub marker: bool,
+    /// Offsets stored (durable).
+    pub stored: Bits,
+    /// First offset after the last stored record (durable).
+    pub local_tail: u8,
+    /// Durable, sticky seal flag of the loglet on this server.
+    pub sealed: bool,
+    /// Highest global tail this server heard of (in memory; reset by a crash).
+    pub known_global_tail: u8,
+}
+
+/// Where the client's seal task is for one nodeset member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum MemberSeal {
+    /// Seal sent (its attempts not exhausted), no reply yet.
+    Pending,
+    /// Replied Ok or sealed.
+    Confirmed,
+    /// Every attempt failed (unreachable, not serving, or the message was lost).
+    GaveUp,
+}
+
+/// The seal task the client runs for one `seal()` call.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct SealTask {
+    /// Which `seal()` call this task belongs to (1-based); replies of older calls are dropped.
+    pub attempt: u8,
+    /// Per log server (index i is N(i+1)); `None` for nodes outside the effective nodeset.
+    pub members: Vec<Option<MemberSeal>>,
+    /// Number of members in the effective nodeset when the task started.
+    pub effective: u8,
+    /// Highest local tail a confirmation reported.
+    pub max_local_tail: u8,
+}
+
+/// The life of one append on the sequencer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum AppendStatus {
+    /// Stores sent, waiting for a write quorum.
+    InFlight,
+    /// Acknowledged to the caller: the global tail moved past it.
+    Acked,
+    /// Failed because an f-majority answered Sealed.
+    RejectedSealed,
+    /// Cancelled by the sequencer's drain; never advances the global tail.
+    Cancelled,
+}
+
+/// One append the sequencer made.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Append {
+    /// The offset reserved for it.
+    pub offset: u8,
+    /// Nodes the stores went to (writable in the sequencer's view).
+    pub targets: Bits,
+    /// Nodes that replied Stored(Ok).
+    pub stored: Bits,
+    /// Nodes that replied Sealed.
+    pub sealed: Bits,
+    /// Where it is.
+    pub status: AppendStatus,
+}
+
+/// The test harness driving `seal()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum HarnessPhase {
+    /// About to call `seal()` (or waiting for its precondition).
+    Ready,
+    /// A `seal()` call is running.
+    Sealing,
+    /// `seal()` returned Ok.
+    Succeeded,
+    /// The test failed: `seal()` returned an error it does not retry (or retries ran out).
+    Failed,
+}
+
+/// The sequencer's own seal state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum SequencerPhase {
+    /// Accepting appends.
+    Open,
+    /// The seal task succeeded; permits closed, in-flight appends to be cancelled.
+    Draining,
+    /// Sealed flag set on the known global tail, at this tail.
+    Sealed(u8),
+}
+
+/// The client: test harness, seal task and local sequencer (N5 in the incident).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Client {
+    /// Version of the nodes configuration in the client's local snapshot.
+    pub view: u8,
+    /// The harness.
+    pub harness: HarnessPhase,
+    /// `seal()` calls made so far.
+    pub attempts: u8,
+    /// The running seal task, if any.
+    pub seal: Option<SealTask>,
+    /// The sequencer.
+    pub sequencer: SequencerPhase,
+    /// The sequencer's known global tail.
+    pub known_global_tail: u8,
+    /// Appends made, in offset order.
+    pub appends: Vec<Append>,
+}
+
+/// A message in flight between the client and a log server.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Msg {
+    /// Client -> log server: seal the loglet (`attempt` is the `seal()` call it belongs to).
+    Seal {
+        /// Log server index.
+        to: u8,
+        /// The `seal()` call.
+        attempt: u8,
+        /// Sender's known global tail.
+        known_global_tail: u8,
+    },
+    /// Log server -> client: reply to Seal.
+    Sealed {
+        /// Log server index.
+        from: u8,
+        /// The `seal()` call.
+        attempt: u8,
+        /// Reply status.
+        status: Status,
+        /// Server's local tail.
+        local_tail: u8,
+        /// Server's known global tail.
+        known_global_tail: u8,
+        /// Server's sealed flag.
+        sealed: bool,
+    },
+    /// Client (sequencer) -> log server: store the record at `offset`.
+    Store {
+        /// Log server index.
+        to: u8,
+        /// First offset of the payloads (one record per store in the model).
+        offset: u8,
+        /// Sender's known global tail.
+        known_global_tail: u8,
+    },
+    /// Log server -> client: reply to Store.
+    Stored {
+        /// Log server index.
+        from: u8,
+        /// The offset the reply is for.
+        offset: u8,
+        /// Reply status.
+        status: Status,
+        /// Server's local tail.
+        local_tail: u8,
+        /// Server's sealed flag.
+        sealed: bool,
+    },
+}
+
+impl Msg {
+    /// The log server this message goes to or comes from (index).
+    pub fn server(&self) -> u8 {
+        match self {
+            Msg::Seal { to, .. } | Msg::Store { to, .. } => *to,
+            Msg::Sealed { from, .. } | Msg::Stored { from, .. } => *from,
+        }
+    }
+
+    /// Whether the message goes from the client to a log server.
+    pub fn is_request(&self) -> bool {
+        matches!(self, Msg::Seal { .. } | Msg::Store { .. })
+    }
+}
+
+/// A log server's reply status (Restate `net/log_server.rs` `Status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Status {
+    /// Done.
+    Ok,
+    /// The loglet is sealed on this server.
+    Sealed,
+    /// The offset is beyond what this server can accept yet.
+    OutOfBounds,
+}
+
+/// Facts about the history of a behaviour that a state alone would forget; the properties read
+/// them. Each is set by the step that makes it true and never cleared.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct History {
+    /// A `seal()` call was rejected because every nodeset member looked Provisioning.
+    pub seal_rejected_all_provisioning: bool,
+    /// A seal task failed for lack of confirmations.
+    pub seal_failed_insufficient: bool,
+    /// An append failed because an f-majority answered Sealed.
+    pub append_rejected_sealed: bool,
+    /// A log server stored a record while the metadata showed it Provisioning (index).
+    pub stored_while_provisioning: Option<u8>,
+    /// A log server stored a record after it durably sealed (index).
+    pub stored_after_seal: Option<u8>,
+    /// A step moved a durable tail back or unsealed something (which, in words).
+    pub tail_moved_back: Option<&'static str>,
+    /// A step lowered a known global tail of a running party (which, in words).
+    pub global_tail_decreased: Option<&'static str>,
+    /// The sequencer set its sealed flag while appends were still in flight.
+    pub sealed_with_appends_in_flight: bool,
+    /// A seal task reported success; how many nodes had durably sealed then.
+    pub seal_succeeded_with: Option<u8>,
+}
+
+/// One state of the model.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct State {
+    /// The metadata store's nodes configuration, every version so far: `configs[v - 1]` is
+    /// version `v`, one storage state per log server.
+    pub configs: Vec<Vec<StorageState>>,
+    /// The log servers N1..Nn.
+    pub servers: Vec<LogServer>,
+    /// The client, its harness and its sequencer.
+    pub client: Client,
+    /// Messages in flight: a multiset kept sorted.
+    pub network: Vec<Msg>,
+    /// Messages the network may still lose.
+    pub losses_left: u8,
+    /// Messages the network may still duplicate.
+    pub duplications_left: u8,
+    /// Crashes still allowed.
+    pub crashes_left: u8,
+    /// Operator storage-state changes still allowed.
+    pub operator_moves_left: u8,
+    /// History facts for the properties.
+    pub history: History,
+}
+
+impl State {
+    /// The latest nodes-configuration version.
+    pub fn version(&self) -> u8 {
+        self.configs.len() as u8
+    }
+
+    /// The latest nodes configuration, as the metadata store holds it.
+    pub fn latest(&self) -> &[StorageState] {
+        self.configs.last().expect("there is always a version 1")
+    }
+
+    /// The nodes configuration as the client's snapshot shows it.
+    pub fn client_view(&self) -> &[StorageState] {
+        &self.configs[self.client.view as usize - 1]
+    }
+
+    /// The sequencer's sealed tail, once it set its sealed flag.
+    pub fn sealed_tail(&self) -> Option<u8> {
+        match self.client.sequencer {
+            SequencerPhase::Sealed(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Adds a message to the network.
+    pub fn send(&mut self, msg: Msg) {
+        let at = self.network.partition_point(|m| m <= &msg);
+        self.network.insert(at, msg);
+    }
+
+    /// Removes one copy of a message from the network; false if none was in flight.
+    pub fn take(&mut self, msg: &Msg) -> bool {
+        match self.network.binary_search(msg) {
+            Ok(i) => {
+                self.network.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+impl State {
+    /// The canonical member of this state's class under permutations of log servers: servers
+    /// are sorted by everything that distinguishes them (their own state, their column of every
+    /// nodes-configuration version, their seal-task entry, their part in each append, the
+    /// messages to and from them, history facts naming them), and every reference is renamed.
+    /// Sound only when log servers are interchangeable (see `SealModel::symmetric`).
+    pub fn representative(&self) -> State {
+        let n = self.servers.len();
+        let key = |i: usize| {
+            let column: Vec<StorageState> = self.configs.iter().map(|c| c[i]).collect();
+            let member = self.client.seal.as_ref().map(|t| t.members[i]);
+            let appends: Vec<(bool, bool, bool)> = self
+                .client
+                .appends
+                .iter()
+                .map(|a| (has(a.targets, i), has(a.stored, i), has(a.sealed, i)))
+                .collect();
+            let mut msgs: Vec<Msg> = self
+                .network
+                .iter()
+                .filter(|m| m.server() as usize == i)
+                .map(|m| m.renamed(&|_| 0))
+                .collect();
+            msgs.sort();
+            let hist = (
+                self.history.stored_while_provisioning == Some(i as u8),
+                self.history.stored_after_seal == Some(i as u8),
+            );
+            (self.servers[i].clone(), column, member, appends, msgs, hist)
+        };
+        let keys: Vec<_> = (0..n).map(key).collect();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+        if order.iter().enumerate().all(|(new, &old)| new == old) {
+            return self.clone();
+        }
+        // new_index[old] = position of old in the sorted order.
+        let mut new_index = vec![0u8; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new as u8;
+        }
+        let remap_bits = |bits: Bits| -> Bits {
+            (0..n)
+                .filter(|&i| has(bits, i))
+                .fold(0, |acc, i| acc | (1 << new_index[i]))
+        };
+        let mut s = self.clone();
+        s.servers = order.iter().map(|&i| self.servers[i].clone()).collect();
+        s.configs = self
+            .configs
+            .iter()
+            .map(|c| order.iter().map(|&i| c[i]).collect())
+            .collect();
+        if let Some(t) = s.client.seal.as_mut() {
+            let old = t.members.clone();
+            t.members = order.iter().map(|&i| old[i]).collect();
+        }
+        for a in &mut s.client.appends {
+            a.targets = remap_bits(a.targets);
+            a.stored = remap_bits(a.stored);
+            a.sealed = remap_bits(a.sealed);
+        }
+        s.network = self
+            .network
+            .iter()
+            .map(|m| m.renamed(&|i| new_index[i as usize]))
+            .collect();
+        s.network.sort();
+        s.history.stored_while_provisioning = self
+            .history
+            .stored_while_provisioning
+            .map(|i| new_index[i as usize]);
+        s.history.stored_after_seal = self
+            .history
+            .stored_after_seal
+            .map(|i| new_index[i as usize]);
+        s
+    }
+}
+
+impl Msg {
+    /// The same message with its log-server index renamed.
+    pub fn renamed(&self, f: &dyn Fn(u8) -> u8) -> Msg {
+        let mut m = self.clone();
+        match &mut m {
+            Msg::Seal { to, .. } | Msg::Store { to, .. } => *to = f(*to),
+            Msg::Sealed { from, .. } | Msg::Stored { from, .. } => *from = f(*from),
+        }
+        m
+    }
+}
