@@ -387,7 +387,7 @@ pub fn check(
         .filter(|p| discovered.contains(&p.name))
         .map(|p| {
             let cond = p.condition;
-            let matches: Box<dyn Fn(&SealModel, &State, bool) -> bool> = match p.kind {
+            let matches: shortest::Matcher<'_, SealModel> = match p.kind {
                 PropertyKind::Always => Box::new(move |m, s, _| !cond(m, s)),
                 PropertyKind::Sometimes => Box::new(move |m, s, _| cond(m, s)),
                 PropertyKind::Eventually => Box::new(move |m, s, t| t && !cond(m, s)),

@@ -12,12 +12,15 @@ use std::hash::{Hash, Hasher};
 
 use stateright::Model;
 
+/// A predicate on (model, state, whether the state has no successor).
+pub type Matcher<'a, M> = Box<dyn Fn(&M, &<M as Model>::State, bool) -> bool + 'a>;
+
 /// What a search looks for: a predicate on a state and whether it has no successor.
 pub struct Target<'a, M: Model> {
     /// A label to report the result under.
     pub name: &'a str,
     /// Matches on (model, state, is_terminal).
-    pub matches: Box<dyn Fn(&M, &M::State, bool) -> bool + 'a>,
+    pub matches: Matcher<'a, M>,
 }
 
 /// A path found by [`shortest_paths`]: the action indices (as the Explorer encodes them) and

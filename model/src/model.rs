@@ -761,10 +761,9 @@ impl Model for SealModel {
             }
         }
         if state.operator_moves_left > 0 {
-            let latest = state.latest();
-            for i in 0..self.n() {
+            for (i, &from) in state.latest().iter().enumerate() {
                 for to in StorageState::ALL {
-                    if self.operator_may(latest[i], to) {
+                    if self.operator_may(from, to) {
                         actions.push(Action::OperatorSetsStorageState(i as u8, to));
                     }
                 }
