@@ -38,16 +38,61 @@ pub enum Command {
     /// property in its final state.
     Replay(ReplayArgs),
     /// List the properties of a scenario with what each states.
-    Properties(SpecArg),
+    Properties(ScenarioArgs),
     /// Measure exploration speed (unique states per second, bytes per state) on scenarios.
     Bench(BenchArgs),
 }
 
-/// A scenario file argument.
-#[derive(Debug, Args)]
-pub struct SpecArg {
+/// A scenario: a file (or the built-in incident) and overrides of its fields, so that
+/// variants are checked without editing files. Every command that prints a path repeats these
+/// overrides in the commands that reproduce it.
+#[derive(Debug, Clone, Args)]
+pub struct ScenarioArgs {
     /// Scenario file (TOML, see specs/). Default: the built-in incident scenario.
     pub spec: Option<PathBuf>,
+    /// Override the harness: seal-once (the flaky test), retry (fix 1), wait-provisioned (fix 2).
+    #[arg(long, value_enum)]
+    pub harness: Option<HarnessArg>,
+    /// Override whether the client's nodes-configuration snapshot lags (catches up by a step of
+    /// its own). `--stale-views` alone means true.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub stale_views: Option<bool>,
+    /// Override the number of seal() calls the retry harness makes.
+    #[arg(long)]
+    pub max_attempts: Option<u8>,
+    /// Override the number of appends.
+    #[arg(long)]
+    pub appends: Option<u8>,
+    /// Seed a bug (repeatable): store-after-seal, seal-one-confirmation, ack-before-quorum,
+    /// seal-without-drain, provisioning-writable.
+    #[arg(long = "bug", value_enum)]
+    pub bugs: Vec<BugArg>,
+}
+
+/// Harness names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HarnessArg {
+    /// Call seal() once (the flaky test as it was).
+    SealOnce,
+    /// Retry seal() on retryable errors (fix 1).
+    Retry,
+    /// Wait until no nodeset member is Provisioning, then seal() (fix 2).
+    WaitProvisioned,
+}
+
+/// Seeded-bug names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BugArg {
+    /// A log server accepts stores after sealing.
+    StoreAfterSeal,
+    /// The seal completes on a single confirmation.
+    SealOneConfirmation,
+    /// An append is acknowledged before its write quorum.
+    AckBeforeQuorum,
+    /// The sequencer sets its sealed flag without draining.
+    SealWithoutDrain,
+    /// Provisioning nodes are counted as writable.
+    ProvisioningWritable,
 }
 
 /// Output format.
@@ -73,8 +118,9 @@ pub enum StrategyArg {
 /// Arguments of `check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Scenario file (TOML, see specs/). Default: the built-in incident scenario.
-    pub spec: Option<PathBuf>,
+    /// The scenario.
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
     /// How to explore.
     #[arg(long, value_enum, default_value_t = StrategyArg::Bfs)]
     pub strategy: StrategyArg,
@@ -111,8 +157,9 @@ pub struct CheckArgs {
 /// Arguments of `replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Scenario file. Default: the built-in incident scenario.
-    pub spec: Option<PathBuf>,
+    /// The scenario.
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
     /// The path: init-state index, then action indices, separated by `/` (e.g. 0/1/0/2).
     #[arg(long)]
     pub path: String,

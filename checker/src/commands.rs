@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use sealcheck_model::{PropertyKind, SealModel};
+use sealcheck_model::{Bug, HarnessKind, PropertyKind, SealModel};
 use stateright::Model;
 
-use crate::cli::{BenchArgs, CheckArgs, Format, ReplayArgs, SpecArg};
+use crate::cli::{BenchArgs, BugArg, CheckArgs, Format, HarnessArg, ReplayArgs, ScenarioArgs};
 use crate::engine::{self, CheckOptions, Progress};
 use crate::report;
 use crate::shortest;
@@ -27,6 +27,56 @@ pub fn load_spec(path: Option<&Path>) -> anyhow::Result<Spec> {
         None => Ok(Spec::builtin()),
         Some(p) => Spec::load(p).map_err(|e| UsageError(e.to_string()).into()),
     }
+}
+
+/// Loads a scenario and applies the command-line overrides.
+pub fn load_scenario(args: &ScenarioArgs) -> anyhow::Result<Spec> {
+    let mut spec = load_spec(args.spec.as_deref())?;
+    let cfg = &mut spec.config;
+    if let Some(h) = args.harness {
+        cfg.harness.kind = match h {
+            HarnessArg::SealOnce => HarnessKind::SealOnce,
+            HarnessArg::Retry => HarnessKind::Retry,
+            HarnessArg::WaitProvisioned => HarnessKind::WaitProvisioned,
+        };
+        spec.overrides
+            .push(format!("--harness {}", cfg.harness.kind.name()));
+    }
+    if let Some(s) = args.stale_views {
+        cfg.stale_views = s;
+        spec.overrides.push(format!("--stale-views={s}"));
+    }
+    if let Some(n) = args.max_attempts {
+        cfg.harness.max_attempts = n;
+        spec.overrides.push(format!("--max-attempts {n}"));
+    }
+    if let Some(n) = args.appends {
+        cfg.appends = n;
+        spec.overrides.push(format!("--appends {n}"));
+    }
+    for b in &args.bugs {
+        let bug = match b {
+            BugArg::StoreAfterSeal => Bug::StoreAfterSeal,
+            BugArg::SealOneConfirmation => Bug::SealOneConfirmation,
+            BugArg::AckBeforeQuorum => Bug::AckBeforeQuorum,
+            BugArg::SealWithoutDrain => Bug::SealWithoutDrain,
+            BugArg::ProvisioningWritable => Bug::ProvisioningWritable,
+        };
+        if !cfg.bugs.contains(&bug) {
+            cfg.bugs.push(bug);
+        }
+        spec.overrides.push(format!("--bug {}", bug.name()));
+    }
+    if !spec.overrides.is_empty() {
+        cfg.validate().map_err(|e| {
+            UsageError(format!(
+                "{} with {}: {e}",
+                spec.display_name(),
+                spec.overrides.join(" ")
+            ))
+        })?;
+    }
+    Ok(spec)
 }
 
 fn model_of(spec: &Spec) -> anyhow::Result<SealModel> {
@@ -55,7 +105,7 @@ fn progress_printer(quiet: bool) -> impl FnMut(Progress) {
 
 /// `sealcheck check`.
 pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
-    let spec = load_spec(args.spec.as_deref())?;
+    let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
     let opts = args.options().map_err(UsageError)?;
     opts.validate(&model)
@@ -82,7 +132,7 @@ fn print_out(text: &str) -> anyhow::Result<()> {
 
 /// `sealcheck replay`.
 pub fn replay(args: &ReplayArgs) -> anyhow::Result<u8> {
-    let spec = load_spec(args.spec.as_deref())?;
+    let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
     let indices =
         shortest::parse_path(&args.path).map_err(|e| UsageError(format!("--path: {e}")))?;
@@ -170,8 +220,8 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<u8> {
 }
 
 /// `sealcheck properties`.
-pub fn properties(args: &SpecArg) -> anyhow::Result<u8> {
-    let spec = load_spec(args.spec.as_deref())?;
+pub fn properties(args: &ScenarioArgs) -> anyhow::Result<u8> {
+    let spec = load_scenario(args)?;
     let model = model_of(&spec)?;
     let mut out = format!(
         "properties of {} ({}):\n",

@@ -169,8 +169,10 @@ pub struct PropertyResult {
     pub kind: PropertyKind,
     /// The verdict.
     pub verdict: Verdict,
-    /// Whether the scenario declares this reachability twin unreachable.
+    /// Whether the scenario declares this reachability property unreachable.
     pub expected_unreachable: bool,
+    /// Whether this reachability property guards safety properties against vacuity.
+    pub guard: bool,
     /// Whether this result makes the check fail.
     pub failure: bool,
     /// Counterexample or example.
@@ -423,7 +425,7 @@ pub fn check(
             let failure = match verdict {
                 Verdict::Violated => true,
                 Verdict::Reached => expected_unreachable,
-                Verdict::Unreachable => !expected_unreachable,
+                Verdict::Unreachable => p.guard && !expected_unreachable,
                 Verdict::Holds | Verdict::Undecided => false,
             };
             let trail = if found {
@@ -448,6 +450,7 @@ pub fn check(
                 kind: p.kind,
                 verdict,
                 expected_unreachable,
+                guard: p.guard,
                 failure,
                 trail,
             }

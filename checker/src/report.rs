@@ -91,8 +91,8 @@ fn verdict_word(p: &PropertyResult) -> String {
     match (p.verdict, p.expected_unreachable) {
         (Verdict::Reached, true) => "REACHED, but the scenario says unreachable".to_string(),
         (Verdict::Unreachable, true) => "unreachable, as the scenario says".to_string(),
-        (Verdict::Unreachable, false) => {
-            "NEVER REACHED (list it under `unreachable` if that is intended)".to_string()
+        (Verdict::Unreachable, false) if p.guard => {
+            "NEVER REACHED: the safety properties it guards may hold vacuously".to_string()
         }
         _ => base.to_string(),
     }

@@ -43,6 +43,8 @@ pub struct Spec {
     pub path: Option<PathBuf>,
     /// The configuration.
     pub config: Config,
+    /// Command-line overrides applied on top of the file (as they must be repeated).
+    pub overrides: Vec<String>,
 }
 
 impl Spec {
@@ -51,6 +53,7 @@ impl Spec {
         Spec {
             path: None,
             config: Config::incident(),
+            overrides: Vec::new(),
         }
     }
 
@@ -65,10 +68,15 @@ impl Spec {
     /// The spec argument to repeat in a command that reproduces something (empty for the
     /// built-in scenario, which is the default).
     pub fn command_arg(&self) -> String {
-        match &self.path {
+        let mut s = match &self.path {
             Some(p) => format!(" {}", shell_quote(&p.display().to_string())),
             None => String::new(),
+        };
+        for o in &self.overrides {
+            s.push(' ');
+            s.push_str(o);
         }
+        s
     }
 
     /// Reads and validates a scenario file.
@@ -82,6 +90,7 @@ impl Spec {
         Ok(Spec {
             path: Some(path.to_path_buf()),
             config,
+            overrides: Vec::new(),
         })
     }
 }

@@ -422,17 +422,9 @@ impl SealModel {
                 }
                 task.members[from as usize] = Some(MemberSeal::Confirmed);
                 task.max_local_tail = task.max_local_tail.max(local_tail);
-                let confirmed = task
-                    .members
-                    .iter()
-                    .filter(|m| **m == Some(MemberSeal::Confirmed))
-                    .count();
-                let needed = self.seal_quorum(task.effective as usize);
                 state.client.known_global_tail =
                     state.client.known_global_tail.max(known_global_tail);
-                if confirmed >= needed {
-                    self.seal_task_succeeded(state);
-                }
+                self.settle_seal_task(state);
             }
             Msg::Stored {
                 from,
@@ -462,6 +454,26 @@ impl SealModel {
                 }
                 self.commit_in_order(state);
             }
+        }
+    }
+
+    /// Ends the seal task once its outcome is known: success as soon as enough members
+    /// confirmed, failure (`SealFailed`, insufficient confirmations) once no member is pending.
+    fn settle_seal_task(&self, state: &mut State) {
+        let Some(task) = &state.client.seal else {
+            return;
+        };
+        let confirmed = task
+            .members
+            .iter()
+            .filter(|m| **m == Some(MemberSeal::Confirmed))
+            .count();
+        let pending = task.members.contains(&Some(MemberSeal::Pending));
+        if confirmed >= self.seal_quorum(task.effective as usize) {
+            self.seal_task_succeeded(state);
+        } else if !pending {
+            state.history.seal_failed_insufficient = true;
+            self.seal_call_failed(state);
         }
     }
 
@@ -594,20 +606,10 @@ impl SealModel {
                     .expect("enabled only with a task");
                 let attempt = task.attempt;
                 task.members[i as usize] = Some(MemberSeal::GaveUp);
-                let done = task.members.iter().all(|m| *m != Some(MemberSeal::Pending));
-                let confirmed = task
-                    .members
-                    .iter()
-                    .filter(|m| **m == Some(MemberSeal::Confirmed))
-                    .count();
-                let needed = self.seal_quorum(task.effective as usize);
                 state.network.retain(
                     |m| !matches!(m, Msg::Seal { to, attempt: a, .. } if *to == i && *a == attempt),
                 );
-                if done && confirmed < needed {
-                    state.history.seal_failed_insufficient = true;
-                    self.seal_call_failed(state);
-                }
+                self.settle_seal_task(state);
             }
             Action::SequencerDrains => {
                 for a in &mut state.client.appends {

@@ -48,6 +48,10 @@ pub struct PropertyInfo {
     pub condition: fn(&SealModel, &State) -> bool,
     /// The protocol clause it stands for (for reports and `--help`).
     pub about: &'static str,
+    /// For `sometimes`: whether it guards the safety properties against passing vacuously
+    /// (the check fails if it is never reached). Other reachability properties are observations:
+    /// reported, and asserted only where the scenario lists them as `unreachable`.
+    pub guard: bool,
 }
 
 /// "acknowledged offsets stay below the sealed tail"
@@ -198,60 +202,70 @@ pub fn for_config(cfg: &Config) -> Vec<PropertyInfo> {
             kind: Always,
             condition: acked_below_sealed_tail,
             about: "after seal() succeeds no append is acknowledged at or past the sealed tail",
+            guard: false,
         },
         PropertyInfo {
             name: ACKED_ON_WRITE_QUORUM,
             kind: Always,
             condition: acked_on_write_quorum,
             about: "an acknowledged append is durably stored on R distinct log servers",
+            guard: false,
         },
         PropertyInfo {
             name: SEAL_NEEDS_F_MAJORITY,
             kind: Always,
             condition: seal_needs_f_majority,
             about: "when the seal task reports success, an f-majority (N - R + 1) of the effective nodeset is durably sealed",
+            guard: false,
         },
         PropertyInfo {
             name: TAILS_NEVER_MOVE_BACK,
             kind: Always,
             condition: tails_never_move_back,
             about: "durable local tails and seal flags only move forward",
+            guard: false,
         },
         PropertyInfo {
             name: GLOBAL_TAIL_MONOTONE,
             kind: Always,
             condition: global_tail_monotone,
             about: "the sequencer's and every running log server's known global tail is monotone",
+            guard: false,
         },
         PropertyInfo {
             name: SEALED_SERVER_REJECTS_STORES,
             kind: Always,
             condition: sealed_server_rejects_stores,
             about: "a log server that durably sealed the loglet answers Sealed to every non-repair store",
+            guard: false,
         },
         PropertyInfo {
             name: PROVISIONING_STORES_NOTHING,
             kind: Always,
             condition: provisioning_stores_nothing,
             about: "no record is stored on a log server while the metadata shows it Provisioning",
+            guard: false,
         },
         PropertyInfo {
             name: LEGAL_STORAGE_MOVES,
             kind: Always,
             condition: legal_storage_moves,
             about: "nothing re-enters Provisioning or leaves Disabled; only the moves Restate allows",
+            guard: false,
         },
         PropertyInfo {
             name: SEALS_AFTER_DRAIN,
             kind: Always,
             condition: seals_after_drain,
             about: "the sequencer sets its sealed flag only after cancelling in-flight appends",
+            guard: false,
         },
         PropertyInfo {
             name: LOGLET_GETS_SEALED,
             kind: Sometimes,
             condition: loglet_gets_sealed,
             about: "some behaviour seals the loglet (twin of the seal safety properties)",
+            guard: true,
         },
     ];
     if with_appends {
@@ -260,12 +274,14 @@ pub fn for_config(cfg: &Config) -> Vec<PropertyInfo> {
             kind: Sometimes,
             condition: append_acknowledged,
             about: "some behaviour acknowledges an append (twin of the append safety properties)",
+            guard: true,
         });
         list.push(PropertyInfo {
             name: APPEND_REJECTED_SEALED,
             kind: Sometimes,
             condition: append_rejected_sealed,
             about: "some append fails because an f-majority answered Sealed",
+            guard: false,
         });
     }
     list.push(PropertyInfo {
@@ -273,18 +289,21 @@ pub fn for_config(cfg: &Config) -> Vec<PropertyInfo> {
         kind: Sometimes,
         condition: seal_rejected_all_provisioning,
         about: "the seal task's guard rejects a seal: every nodeset member looks Provisioning to the caller",
+        guard: false,
     });
     list.push(PropertyInfo {
         name: SEAL_FAILS_INSUFFICIENT,
         kind: Sometimes,
         condition: seal_fails_insufficient,
         about: "a seal task fails because fewer than an f-majority confirmed",
+        guard: false,
     });
     list.push(PropertyInfo {
         name: SEAL_EVENTUALLY_SUCCEEDS,
         kind: Eventually,
         condition: seal_eventually_succeeds,
         about: "every complete behaviour ends with the harness's seal() having succeeded",
+        guard: false,
     });
     list
 }
