@@ -130,7 +130,8 @@ fn every_spec_explores_its_pinned_state_count_and_verdicts() {
 #[test]
 fn harness_variants_of_the_incident() {
     use Verdict::*;
-    let rows: &[(HarnessKind, bool, usize, Verdict, Option<usize>, Verdict)] = &[
+    type Row = (HarnessKind, bool, usize, Verdict, Option<usize>, Verdict);
+    let rows: &[Row] = &[
         (
             HarnessKind::SealOnce,
             false,
