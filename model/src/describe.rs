@@ -102,6 +102,22 @@ pub fn action(model: &SealModel, action: &Action) -> String {
                 ""
             }
         ),
+        Action::StoreIgnoringSeal(msg) => format!(
+            "BUG store-after-seal: [{}] stored although the loglet is sealed there",
+            message(model, msg)
+        ),
+        Action::SealTaskCompletesEarly => format!(
+            "BUG seal-one-confirmation: {c}'s seal task reports success before an f-majority confirmed"
+        ),
+        Action::SequencerAcksEarly => format!(
+            "BUG ack-before-quorum: {c}'s sequencer acknowledges the next append before a write quorum stored it"
+        ),
+        Action::SequencerSealsWithoutDrain => format!(
+            "BUG seal-without-drain: {c}'s sequencer sets its sealed flag without draining in-flight appends"
+        ),
+        Action::SequencerAppendsToProvisioning => format!(
+            "BUG provisioning-writable: {c}: sequencer appends a record, counting Provisioning nodes as writable"
+        ),
     }
 }
 
@@ -334,6 +350,11 @@ pub fn history_changes(model: &SealModel, a: &History, b: &History) -> Vec<Strin
         fact(false, true, w.to_string());
     }
     fact(
+        a.acked_without_quorum,
+        b.acked_without_quorum,
+        "an append was acknowledged before a write quorum stored it".into(),
+    );
+    fact(
         a.sealed_with_appends_in_flight,
         b.sealed_with_appends_in_flight,
         "the sequencer set its sealed flag with appends in flight".into(),
@@ -496,6 +517,30 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
                 "#a50",
             ),
             Action::LogServerCrashes(i) => text(&mut s, x_server(*i), "CRASH".into(), "#c00"),
+            Action::StoreIgnoringSeal(msg) => text(
+                &mut s,
+                x_server(msg.server()),
+                "BUG: stored after seal".into(),
+                "#c00",
+            ),
+            Action::SealTaskCompletesEarly => {
+                text(&mut s, x_client, "BUG: seal done early".into(), "#c00")
+            }
+            Action::SequencerAcksEarly => {
+                text(&mut s, x_client, "BUG: ack before quorum".into(), "#c00")
+            }
+            Action::SequencerSealsWithoutDrain => {
+                text(&mut s, x_client, "BUG: sealed without drain".into(), "#c00")
+            }
+            Action::SequencerAppendsToProvisioning => text(
+                &mut s,
+                x_client,
+                format!(
+                    "BUG: append @{} incl. Provisioning",
+                    st.client.appends.len()
+                ),
+                "#c00",
+            ),
             Action::LogServerRestarts(i) => text(&mut s, x_server(*i), "restart".into(), "#070"),
         }
     }
