@@ -25,3 +25,4 @@ pub mod engine;
 pub mod report;
 pub mod shortest;
 pub mod spec;
+pub mod trace;

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 /// Most log servers a model may have: offsets, node sets and acknowledgements are bit sets.
 pub const MAX_LOG_SERVERS: u8 = 8;
-/// Most appends a scenario may ask for.
-pub const MAX_APPENDS: u8 = 8;
+/// Most appends a scenario may ask for (validation of recorded traces may need many; model
+/// checking more than a few is rarely feasible).
+pub const MAX_APPENDS: u8 = 60;
 /// Most seal attempts the `retry` harness may make.
 pub const MAX_SEAL_ATTEMPTS: u8 = 16;
 

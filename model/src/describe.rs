@@ -138,9 +138,9 @@ fn bits_text(model: &SealModel, bits: Bits) -> String {
     format!("[{}]", names.join(","))
 }
 
-fn offsets_text(bits: Bits) -> String {
-    let offs: Vec<_> = (0..16)
-        .filter(|&i| has(bits, i))
+fn offsets_text(bits: Offsets) -> String {
+    let offs: Vec<_> = (0..64)
+        .filter(|&i| has_offset(bits, i))
         .map(|i| i.to_string())
         .collect();
     format!("{{{}}}", offs.join(","))

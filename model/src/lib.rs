@@ -47,6 +47,7 @@ pub mod describe;
 pub mod model;
 pub mod properties;
 pub mod state;
+pub mod trace;
 
 pub use config::{Bug, Config, ConfigError, Faults, Harness, HarnessKind, StorageState};
 pub use model::{Action, SealModel};

@@ -17,6 +17,14 @@ pub fn count(bits: Bits) -> usize {
     bits.count_ones() as usize
 }
 
+/// A set of offsets, one bit each.
+pub type Offsets = u64;
+
+/// Whether offset `o` is in the set.
+pub fn has_offset(set: Offsets, o: usize) -> bool {
+    set & (1 << o) != 0
+}
+
 /// The life of a log server process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Process {
@@ -38,7 +46,7 @@ pub struct LogServer {
     /// Storage marker written (durable).
     pub marker: bool,
     /// Offsets stored (durable).
-    pub stored: Bits,
+    pub stored: Offsets,
     /// First offset after the last stored record (durable).
     pub local_tail: u8,
     /// Durable, sticky seal flag of the loglet on this server.

@@ -1,0 +1,738 @@
+//! The trace format (version 1), read as a stream.
+//!
+//! A trace is JSON Lines: a header line, then one event or observation per line. The format is
+//! documented for users in `traces/README.md`; this module is its reference implementation.
+//! Reading never holds more than one line (at most [`MAX_LINE`] bytes) in memory, and every
+//! error names the file, the line and the field.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use sealcheck_model::trace::{Event, NodeId, Observation};
+use sealcheck_model::Config;
+use serde::{Deserialize, Serialize};
+
+/// The `format` value of a header.
+pub const FORMAT: &str = "sealcheck-trace";
+/// The version this build reads and writes.
+pub const VERSION: u32 = 1;
+/// Longest line accepted, in bytes.
+pub const MAX_LINE: usize = 1 << 20;
+/// Highest offset a trace may name (offsets are bits of a 64-bit set in the model).
+pub const MAX_OFFSET: u8 = 63;
+
+/// Which nodes of a recorded run play the model's client. In the incident the client N5 both
+/// runs `seal()` and is the loglet's sequencer; in a real cluster the seal task may run on the
+/// node `restatectl` talks to while another node is the sequencer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Roles {
+    /// The node that runs the seal task (default: the config's client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealer: Option<NodeId>,
+    /// The loglet's sequencer (default: the config's client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequencer: Option<NodeId>,
+}
+
+/// The first line of a trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// Always `"sealcheck-trace"`.
+    pub format: String,
+    /// Format version; this build reads 1.
+    pub version: u32,
+    /// The scenario the run belongs to (the same fields as a spec file).
+    pub config: Config,
+    /// Which nodes play the client's roles.
+    #[serde(default)]
+    pub roles: Roles,
+    /// Event kinds the trace logs completely: a step of such a kind always appears. Kinds not
+    /// listed may happen unlogged. `["*"]` (the default) means every kind.
+    #[serde(default = "all_kinds")]
+    pub complete: Vec<String>,
+    /// The recorded run ended: nothing happened after the last line, so the behaviour must be
+    /// able to stop there, and `eventually` properties are judged.
+    #[serde(default)]
+    pub run_complete: bool,
+    /// Where the trace comes from (free text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+fn all_kinds() -> Vec<String> {
+    vec!["*".to_string()]
+}
+
+impl Header {
+    /// A header for a trace generated from a model config: every kind logged.
+    pub fn generated(config: Config, source: &str, run_complete: bool) -> Header {
+        Header {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            config,
+            roles: Roles::default(),
+            complete: all_kinds(),
+            run_complete,
+            source: Some(source.to_string()),
+        }
+    }
+
+    /// Whether an event kind is logged completely.
+    pub fn is_complete(&self, kind: &str) -> bool {
+        self.complete.iter().any(|k| k == "*" || k == kind)
+    }
+}
+
+/// One line after the header.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// Something that happened.
+    Event(Event),
+    /// Something seen of the state.
+    Observe(Observation),
+}
+
+impl Item {
+    /// The kind as written in `"event"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Item::Event(e) => e.kind(),
+            Item::Observe(o) => o.kind(),
+        }
+    }
+
+    /// The line as JSON (without `t`).
+    pub fn to_json(&self) -> String {
+        match self {
+            Item::Event(e) => serde_json::to_string(e),
+            Item::Observe(o) => serde_json::to_string(o),
+        }
+        .expect("items serialize")
+    }
+}
+
+/// A parsed line with its position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceItem {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// Time, if the trace gives one (any unit, non-decreasing).
+    pub t: Option<f64>,
+    /// What the line says, with the client's roles renamed to the model's client.
+    pub item: Item,
+    /// The line as written (for reports).
+    pub text: String,
+}
+
+/// A trace that cannot be read: file, line, field and what was expected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}:{line}: field `{field}`: {message}")]
+pub struct TraceError {
+    /// The file.
+    pub file: String,
+    /// 1-based line (0 when the file could not be opened).
+    pub line: usize,
+    /// The field (`-` for the whole line).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Streams the items of a trace file.
+pub struct TraceReader {
+    file: String,
+    reader: Box<dyn BufRead + Send>,
+    header: Header,
+    line: usize,
+    last_t: Option<f64>,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+fn err(file: &str, line: usize, field: &str, message: impl Into<String>) -> TraceError {
+    TraceError {
+        file: file.to_string(),
+        line,
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+fn field_from_serde(message: &str) -> Option<String> {
+    for marker in ["unknown field `", "missing field `", "field `"] {
+        if let Some(start) = message.find(marker) {
+            let rest = &message[start + marker.len()..];
+            if let Some(end) = rest.find('`') {
+                return Some(rest[..end].to_string());
+            }
+        }
+    }
+    None
+}
+
+enum RawLine {
+    Eof,
+    Line(String),
+}
+
+impl TraceReader {
+    /// Opens a trace file and reads its header.
+    pub fn open(path: &Path) -> Result<TraceReader, TraceError> {
+        let file = path.display().to_string();
+        let f = File::open(path).map_err(|e| err(&file, 0, "-", format!("cannot open: {e}")))?;
+        TraceReader::from_reader(&file, Box::new(BufReader::with_capacity(1 << 16, f)))
+    }
+
+    /// Reads a trace from any reader; `file` names it in errors.
+    pub fn from_reader(
+        file: &str,
+        reader: Box<dyn BufRead + Send>,
+    ) -> Result<TraceReader, TraceError> {
+        let mut r = TraceReader {
+            file: file.to_string(),
+            reader,
+            header: Header::generated(Config::incident(), "", false),
+            line: 0,
+            last_t: None,
+            buf: Vec::new(),
+            done: false,
+        };
+        let text = loop {
+            match r.raw_line()? {
+                RawLine::Eof => {
+                    return Err(err(
+                        file,
+                        r.line.max(1),
+                        "-",
+                        "the file is empty: expected a header line {\"format\": \"sealcheck-trace\", \"version\": 1, ...}",
+                    ))
+                }
+                RawLine::Line(t) if t.trim().is_empty() => continue,
+                RawLine::Line(t) => break t,
+            }
+        };
+        r.header = r.parse_header(&text)?;
+        Ok(r)
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The file name used in errors.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    fn raw_line(&mut self) -> Result<RawLine, TraceError> {
+        self.buf.clear();
+        let limit = (MAX_LINE + 1) as u64;
+        let n = (&mut self.reader)
+            .take(limit)
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|e| err(&self.file, self.line + 1, "-", format!("cannot read: {e}")))?;
+        if n == 0 {
+            return Ok(RawLine::Eof);
+        }
+        self.line += 1;
+        let ended = self.buf.last() == Some(&b'\n');
+        if !ended && self.buf.len() > MAX_LINE {
+            return Err(err(
+                &self.file,
+                self.line,
+                "-",
+                format!("line is longer than {MAX_LINE} bytes"),
+            ));
+        }
+        if ended {
+            self.buf.pop();
+            if self.buf.last() == Some(&b'\r') {
+                self.buf.pop();
+            }
+        }
+        let text = std::str::from_utf8(&self.buf)
+            .map_err(|e| err(&self.file, self.line, "-", format!("not UTF-8: {e}")))?
+            .to_string();
+        if !ended && serde_json::from_str::<serde_json::Value>(&text).is_err() {
+            return Err(err(
+                &self.file,
+                self.line,
+                "-",
+                "truncated: the file ends in the middle of this line",
+            ));
+        }
+        Ok(RawLine::Line(text))
+    }
+
+    fn parse_header(&self, text: &str) -> Result<Header, TraceError> {
+        let line = self.line;
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| err(&self.file, line, "-", format!("invalid JSON: {e}")))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| err(&self.file, line, "-", "the header must be a JSON object"))?;
+        match obj.get("format").and_then(|f| f.as_str()) {
+            Some(FORMAT) => {}
+            Some(other) => {
+                return Err(err(
+                    &self.file,
+                    line,
+                    "format",
+                    format!("expected \"{FORMAT}\", got \"{other}\""),
+                ))
+            }
+            None => {
+                return Err(err(
+                    &self.file,
+                    line,
+                    "format",
+                    format!(
+                        "missing: the first line must be a header with \"format\": \"{FORMAT}\""
+                    ),
+                ))
+            }
+        }
+        match obj.get("version").and_then(|f| f.as_u64()) {
+            Some(v) if v == VERSION as u64 => {}
+            Some(v) => {
+                return Err(err(
+                    &self.file,
+                    line,
+                    "version",
+                    format!("this sealcheck reads version {VERSION}, the trace is version {v}"),
+                ))
+            }
+            None => {
+                return Err(err(
+                    &self.file,
+                    line,
+                    "version",
+                    format!("missing or not a number: expected {VERSION}"),
+                ))
+            }
+        }
+        let header: Header = serde_json::from_value(v).map_err(|e| {
+            let m = e.to_string();
+            let field = field_from_serde(&m).unwrap_or_else(|| "config".to_string());
+            err(&self.file, line, &field, m)
+        })?;
+        header.config.validate().map_err(|e| {
+            err(
+                &self.file,
+                line,
+                &format!("config.{}", e.field),
+                e.message.clone(),
+            )
+        })?;
+        for k in &header.complete {
+            if k != "*" && !Event::KINDS.contains(&k.as_str()) {
+                return Err(err(
+                    &self.file,
+                    line,
+                    "complete",
+                    format!(
+                        "unknown event kind `{k}`; known: {}",
+                        Event::KINDS.join(", ")
+                    ),
+                ));
+            }
+        }
+        let n = header.config.log_servers;
+        for (name, id) in [
+            ("roles.sealer", header.roles.sealer),
+            ("roles.sequencer", header.roles.sequencer),
+        ] {
+            if let Some(id) = id {
+                if id.0 == 0 {
+                    return Err(err(&self.file, line, name, "node ids start at 1"));
+                }
+            }
+        }
+        let _ = n;
+        Ok(header)
+    }
+
+    fn client(&self) -> NodeId {
+        NodeId(self.header.config.client)
+    }
+
+    fn is_log_server(&self, id: NodeId) -> bool {
+        id.0 >= 1 && id.0 <= self.header.config.log_servers
+    }
+
+    /// Checks node ids and offsets against the header and renames client roles.
+    fn resolve(&self, item: &mut Item, line: usize) -> Result<(), TraceError> {
+        let client = self.client();
+        let sealer = self.header.roles.sealer.unwrap_or(client);
+        let sequencer = self.header.roles.sequencer.unwrap_or(client);
+        let unknown = |id: NodeId, what: &str, field: &str| {
+            err(
+                &self.file,
+                line,
+                field,
+                format!(
+                    "{id} is not {what} (log servers are N1..N{}, the sealer is {sealer}, the sequencer is {sequencer})",
+                    self.header.config.log_servers
+                ),
+            )
+        };
+        match item {
+            Item::Event(e) => {
+                let kind = e.kind();
+                if let Some(node) = e.node() {
+                    if Event::is_sealer_kind(kind) {
+                        if node != sealer {
+                            return Err(unknown(node, "the sealer", "node"));
+                        }
+                        e.set_node(client);
+                    } else if Event::is_sequencer_kind(kind) {
+                        if node != sequencer {
+                            return Err(unknown(node, "the sequencer", "node"));
+                        }
+                        e.set_node(client);
+                    } else if !self.is_log_server(node) {
+                        return Err(unknown(node, "a log server", "node"));
+                    }
+                }
+                if let Some(peer) = e.peer() {
+                    if !self.is_log_server(peer) {
+                        return Err(unknown(peer, "a log server", "peer"));
+                    }
+                }
+                if let Some(o) = e.offset() {
+                    let appends = self.header.config.appends;
+                    if o >= appends {
+                        return Err(err(
+                            &self.file,
+                            line,
+                            "offset",
+                            format!(
+                                "offset {o} does not fit: the header's config allows {appends} append(s) (offsets 0..{appends})"
+                            ),
+                        ));
+                    }
+                }
+            }
+            Item::Observe(o) => match o {
+                Observation::ObserveSequencer { node, .. } => {
+                    if *node != sequencer {
+                        return Err(unknown(*node, "the sequencer", "node"));
+                    }
+                    o.set_node(client);
+                }
+                _ => {
+                    if !self.is_log_server(o.node()) {
+                        return Err(unknown(o.node(), "a log server", "node"));
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn parse_item(&mut self, text: &str) -> Result<TraceItem, TraceError> {
+        let line = self.line;
+        let mut v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| err(&self.file, line, "-", format!("invalid JSON: {e}")))?;
+        let obj = v
+            .as_object_mut()
+            .ok_or_else(|| err(&self.file, line, "-", "each line must be a JSON object"))?;
+        let t = match obj.remove("t") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Number(n)) => n.as_f64(),
+            Some(other) => {
+                return Err(err(
+                    &self.file,
+                    line,
+                    "t",
+                    format!("expected a number (time), got {other}"),
+                ))
+            }
+        };
+        if let (Some(t), Some(last)) = (t, self.last_t) {
+            if t < last {
+                return Err(err(
+                    &self.file,
+                    line,
+                    "t",
+                    format!("time {t} is earlier than the previous line's {last}: lines must be in time order"),
+                ));
+            }
+        }
+        for f in [
+            "offset",
+            "local_tail",
+            "max_local_tail",
+            "tail",
+            "known_global_tail",
+        ] {
+            if let Some(n) = obj.get(f).and_then(|v| v.as_u64()) {
+                if n > MAX_OFFSET as u64 {
+                    return Err(err(
+                        &self.file,
+                        line,
+                        f,
+                        format!("{n} does not fit: offsets and tails are at most {MAX_OFFSET}"),
+                    ));
+                }
+            }
+        }
+        let kind = match obj.get("event") {
+            Some(serde_json::Value::String(k)) => k.clone(),
+            Some(other) => {
+                return Err(err(
+                    &self.file,
+                    line,
+                    "event",
+                    format!("expected a string such as \"seal-started\", got {other}"),
+                ))
+            }
+            None => return Err(err(&self.file, line, "event", "missing")),
+        };
+        let map = |e: serde_json::Error, file: &str| {
+            let m = e.to_string();
+            let field = field_from_serde(&m).unwrap_or_else(|| {
+                if m.contains("unknown variant") {
+                    "event".to_string()
+                } else {
+                    "-".to_string()
+                }
+            });
+            err(file, line, &field, m)
+        };
+        let mut item = if kind.starts_with("observe-") {
+            Item::Observe(serde_json::from_value(v).map_err(|e| map(e, &self.file))?)
+        } else {
+            Item::Event(serde_json::from_value(v).map_err(|e| map(e, &self.file))?)
+        };
+        self.resolve(&mut item, line)?;
+        if t.is_some() {
+            self.last_t = t;
+        }
+        Ok(TraceItem {
+            line,
+            t,
+            item,
+            text: text.to_string(),
+        })
+    }
+
+    /// The next item, `None` at the end of the file.
+    pub fn next_item(&mut self) -> Option<Result<TraceItem, TraceError>> {
+        if self.done {
+            return None;
+        }
+        loop {
+            match self.raw_line() {
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                Ok(RawLine::Eof) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(RawLine::Line(t)) if t.trim().is_empty() => continue,
+                Ok(RawLine::Line(t)) => {
+                    let r = self.parse_item(&t);
+                    if r.is_err() {
+                        self.done = true;
+                    }
+                    return Some(r);
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for TraceReader {
+    type Item = Result<TraceItem, TraceError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_item()
+    }
+}
+
+/// Writes a trace: header, then one line per item (with optional times).
+pub fn write_trace(
+    path: &Path,
+    header: &Header,
+    items: &[(Option<f64>, Item)],
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(File::create(path)?);
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string(header).expect("header serializes")
+    )?;
+    for (t, item) in items {
+        let mut v: serde_json::Value = serde_json::from_str(&item.to_json()).expect("json");
+        if let Some(t) = t {
+            v.as_object_mut()
+                .expect("object")
+                .insert("t".into(), serde_json::json!(t));
+        }
+        writeln!(out, "{v}")?;
+    }
+    out.flush()
+}
+
+/// All trace files (`*.jsonl`) under the given paths (files are taken as they are).
+pub fn expand_paths(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut stack = vec![p.clone()];
+            while let Some(d) = stack.pop() {
+                let mut entries: Vec<_> = std::fs::read_dir(&d)?
+                    .map(|e| e.map(|e| e.path()))
+                    .collect::<Result<_, _>>()?;
+                entries.sort();
+                for e in entries {
+                    if e.is_dir() {
+                        stack.push(e);
+                    } else if e.extension().is_some_and(|x| x == "jsonl") {
+                        out.push(e);
+                    }
+                }
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<TraceItem>, TraceError> {
+        let r = TraceReader::from_reader(
+            "t.jsonl",
+            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+        )?;
+        r.collect()
+    }
+
+    const HEADER: &str = r#"{"format":"sealcheck-trace","version":1,"config":{"log_servers":3,"nodeset":[1,2,3],"replication":2,"appends":2}}"#;
+
+    #[test]
+    fn empty_file_is_an_error() {
+        let e = read("").unwrap_err();
+        assert!(e.message.contains("the file is empty"), "{e}");
+    }
+
+    #[test]
+    fn header_of_another_version_is_refused() {
+        let e = read(r#"{"format":"sealcheck-trace","version":2,"config":{}}"#).unwrap_err();
+        assert_eq!(e.field, "version");
+        assert!(e.message.contains("reads version 1"), "{e}");
+    }
+
+    #[test]
+    fn missing_header_is_named() {
+        let e = read("{\"event\":\"provisioned\",\"node\":\"N1\"}\n").unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (1, "format"));
+    }
+
+    #[test]
+    fn truncated_last_line() {
+        let e = read(&format!("{HEADER}\n{{\"event\":\"provisioned\",\"no")).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("truncated"), "{e}");
+    }
+
+    #[test]
+    fn last_line_without_newline_is_fine_when_complete() {
+        let items = read(&format!(
+            "{HEADER}\n{{\"event\":\"provisioned\",\"node\":\"N1\"}}"
+        ))
+        .unwrap();
+        assert_eq!(items.len(), 1);
+    }
+
+    #[test]
+    fn unknown_event_kind() {
+        let e = read(&format!(
+            "{HEADER}\n{{\"event\":\"sealing\",\"node\":\"N1\"}}\n"
+        ))
+        .unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (2, "event"));
+        assert!(e.message.contains("unknown variant `sealing`"), "{e}");
+    }
+
+    #[test]
+    fn missing_and_mistyped_fields() {
+        let e = read(&format!("{HEADER}\n{{\"event\":\"provisioned\"}}\n")).unwrap_err();
+        assert_eq!(e.field, "node");
+        let e = read(&format!(
+            "{HEADER}\n{{\"event\":\"append\",\"node\":\"N5\",\"offset\":\"one\"}}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("invalid type"), "{e}");
+    }
+
+    #[test]
+    fn unknown_node_is_named() {
+        let e = read(&format!(
+            "{HEADER}\n{{\"event\":\"provisioned\",\"node\":\"N7\"}}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.field, "node");
+        assert!(e.message.contains("N7 is not a log server"), "{e}");
+    }
+
+    #[test]
+    fn offsets_that_do_not_fit() {
+        let e = read(&format!(
+            "{HEADER}\n{{\"event\":\"append\",\"node\":\"N5\",\"offset\":300}}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.field, "offset");
+        let e = read(&format!(
+            "{HEADER}\n{{\"event\":\"append\",\"node\":\"N5\",\"offset\":2}}\n"
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("does not fit"), "{e}");
+    }
+
+    #[test]
+    fn time_must_not_go_back() {
+        let e = read(&format!(
+            "{HEADER}\n{{\"t\":5,\"event\":\"provisioned\",\"node\":\"N1\"}}\n{{\"t\":4,\"event\":\"provisioned\",\"node\":\"N2\"}}\n"
+        ))
+        .unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (3, "t"));
+    }
+
+    #[test]
+    fn roles_rename_the_sealer_to_the_client() {
+        let h = r#"{"format":"sealcheck-trace","version":1,"config":{"log_servers":3,"nodeset":[1,2,3],"replication":2,"client":9},"roles":{"sealer":"N1"}}"#;
+        let items = read(&format!(
+            "{h}\n{{\"event\":\"seal-started\",\"node\":\"N1\"}}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            items[0].item,
+            Item::Event(Event::SealStarted { node: NodeId(9) })
+        );
+        let e = read(&format!(
+            "{h}\n{{\"event\":\"seal-started\",\"node\":\"N2\"}}\n"
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("N2 is not the sealer"), "{e}");
+    }
+
+    #[test]
+    fn overlong_line_is_refused_without_reading_it_all() {
+        let long = "x".repeat(MAX_LINE + 10);
+        let e = read(&format!("{HEADER}\n{long}\n")).unwrap_err();
+        assert!(e.message.contains("longer than"), "{e}");
+    }
+}

@@ -1,0 +1,800 @@
+//! The observable vocabulary of the model: the events a step of the model shows to the outside
+//! world, and the observations a recorder can make of a state. Traces (recorded from real runs or
+//! generated from the model) are sequences of these; `sealcheck validate` searches for a
+//! behaviour of the model that produces them.
+//!
+//! Every model step has one or more *labels* ([`labels`]); a trace event matches a label when
+//! the kind and node agree and every field the trace gives equals the label's (fields a trace
+//! leaves out match anything). Observations ([`Observation`]) are checked against the state
+//! the behaviour is in at that point.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::StorageState;
+use crate::model::{Action, SealModel};
+use crate::state::*;
+
+/// A node id as traces write it: `"N3"` (or the number 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub u8);
+
+impl Serialize for NodeId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("N{}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = NodeId;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a node id such as \"N3\" or 3")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<NodeId, E> {
+                u8::try_from(v)
+                    .ok()
+                    .filter(|v| *v > 0)
+                    .map(NodeId)
+                    .ok_or_else(|| E::custom(format!("node id {v} is out of range 1..=255")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<NodeId, E> {
+                if v < 0 {
+                    return Err(E::custom(format!("node id {v} is negative")));
+                }
+                self.visit_u64(v as u64)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NodeId, E> {
+                let digits = v.strip_prefix('N').unwrap_or(v);
+                let digits = digits.split(':').next().unwrap_or(digits);
+                digits
+                    .parse::<u64>()
+                    .map_err(|_| E::custom(format!("`{v}` is not a node id such as \"N3\"")))
+                    .and_then(|n| self.visit_u64(n))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "N{}", self.0)
+    }
+}
+
+/// Reply status of a store, as traces write it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreStatus {
+    /// Stored.
+    Ok,
+    /// Rejected: the loglet is sealed on that server.
+    Sealed,
+    /// Rejected: the offset is beyond what the server accepts yet.
+    OutOfBounds,
+}
+
+impl From<Status> for StoreStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Ok => StoreStatus::Ok,
+            Status::Sealed => StoreStatus::Sealed,
+            Status::OutOfBounds => StoreStatus::OutOfBounds,
+        }
+    }
+}
+
+/// Why `seal()` was rejected before sending anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RejectReason {
+    /// Every nodeset member looked Provisioning to the caller.
+    AllProvisioning,
+}
+
+/// Something that happened: the label of a model step, or an event line of a trace. Optional
+/// fields are always filled in labels; a trace may leave them out.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Event {
+    /// A log server wrote its marker and moved itself Provisioning -> ReadWrite.
+    Provisioned {
+        /// The log server.
+        node: NodeId,
+    },
+    /// A starting log server's provisioning compare-and-set failed; it refused to start.
+    ProvisionRefused {
+        /// The log server.
+        node: NodeId,
+    },
+    /// The client's nodes-configuration snapshot caught up.
+    ViewUpdated {
+        /// The client.
+        node: NodeId,
+    },
+    /// `seal()` started a seal task that sends Seal to the effective nodeset.
+    SealStarted {
+        /// The node running the seal task.
+        node: NodeId,
+    },
+    /// `seal()` was rejected by the seal task's guard.
+    SealRejected {
+        /// The node running the seal task.
+        node: NodeId,
+        /// Why.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<RejectReason>,
+    },
+    /// Every attempt of the seal request to one member failed.
+    SealRequestFailed {
+        /// The node running the seal task.
+        node: NodeId,
+        /// The member.
+        peer: NodeId,
+    },
+    /// A log server handled Seal: it durably sealed the loglet and answered.
+    SealHandled {
+        /// The log server.
+        node: NodeId,
+        /// Its local tail.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        local_tail: Option<u8>,
+    },
+    /// The seal task counted a member's confirmation.
+    SealConfirmed {
+        /// The node running the seal task.
+        node: NodeId,
+        /// The member.
+        peer: NodeId,
+    },
+    /// The seal task succeeded (f-majority confirmed).
+    SealCompleted {
+        /// The node running the seal task.
+        node: NodeId,
+        /// Highest local tail among confirmations.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_local_tail: Option<u8>,
+    },
+    /// The seal task failed: insufficient nodes confirmed.
+    SealFailed {
+        /// The node running the seal task.
+        node: NodeId,
+    },
+    /// The sequencer drained and set its sealed flag.
+    SequencerSealed {
+        /// The sequencer.
+        node: NodeId,
+        /// The tail it sealed at.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tail: Option<u8>,
+    },
+    /// The sequencer reserved an offset and sent its stores.
+    Append {
+        /// The sequencer.
+        node: NodeId,
+        /// The offset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offset: Option<u8>,
+    },
+    /// A log server handled Store.
+    Stored {
+        /// The log server.
+        node: NodeId,
+        /// The offset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offset: Option<u8>,
+        /// Its reply.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<StoreStatus>,
+    },
+    /// The sequencer received a Stored reply.
+    StoreReply {
+        /// The sequencer.
+        node: NodeId,
+        /// The log server that replied.
+        peer: NodeId,
+        /// The offset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offset: Option<u8>,
+        /// Its status.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<StoreStatus>,
+    },
+    /// An append was acknowledged (the global tail moved past it).
+    AppendAcked {
+        /// The sequencer.
+        node: NodeId,
+        /// The offset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offset: Option<u8>,
+    },
+    /// An append failed because an f-majority answered Sealed.
+    AppendRejected {
+        /// The sequencer.
+        node: NodeId,
+        /// The offset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offset: Option<u8>,
+    },
+    /// The network lost a message.
+    MessageLost {},
+    /// The network duplicated a message.
+    MessageDuplicated {},
+    /// A log server process crashed.
+    Crashed {
+        /// The log server.
+        node: NodeId,
+    },
+    /// A log server process restarted.
+    Restarted {
+        /// The log server.
+        node: NodeId,
+    },
+    /// The operator changed a storage state.
+    StorageStateSet {
+        /// The log server.
+        node: NodeId,
+        /// The new state.
+        to: StorageState,
+    },
+}
+
+impl Event {
+    /// The kind, as traces write it in `"event"` and header `complete` lists.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Provisioned { .. } => "provisioned",
+            Event::ProvisionRefused { .. } => "provision-refused",
+            Event::ViewUpdated { .. } => "view-updated",
+            Event::SealStarted { .. } => "seal-started",
+            Event::SealRejected { .. } => "seal-rejected",
+            Event::SealRequestFailed { .. } => "seal-request-failed",
+            Event::SealHandled { .. } => "seal-handled",
+            Event::SealConfirmed { .. } => "seal-confirmed",
+            Event::SealCompleted { .. } => "seal-completed",
+            Event::SealFailed { .. } => "seal-failed",
+            Event::SequencerSealed { .. } => "sequencer-sealed",
+            Event::Append { .. } => "append",
+            Event::Stored { .. } => "stored",
+            Event::StoreReply { .. } => "store-reply",
+            Event::AppendAcked { .. } => "append-acked",
+            Event::AppendRejected { .. } => "append-rejected",
+            Event::MessageLost {} => "message-lost",
+            Event::MessageDuplicated {} => "message-duplicated",
+            Event::Crashed { .. } => "crashed",
+            Event::Restarted { .. } => "restarted",
+            Event::StorageStateSet { .. } => "storage-state-set",
+        }
+    }
+
+    /// Every event kind.
+    pub const KINDS: [&'static str; 21] = [
+        "provisioned",
+        "provision-refused",
+        "view-updated",
+        "seal-started",
+        "seal-rejected",
+        "seal-request-failed",
+        "seal-handled",
+        "seal-confirmed",
+        "seal-completed",
+        "seal-failed",
+        "sequencer-sealed",
+        "append",
+        "stored",
+        "store-reply",
+        "append-acked",
+        "append-rejected",
+        "message-lost",
+        "message-duplicated",
+        "crashed",
+        "restarted",
+        "storage-state-set",
+    ];
+
+    /// Kinds done by the node running the seal task (the "sealer" role).
+    pub fn is_sealer_kind(kind: &str) -> bool {
+        matches!(
+            kind,
+            "seal-started"
+                | "seal-rejected"
+                | "seal-request-failed"
+                | "seal-confirmed"
+                | "seal-completed"
+                | "seal-failed"
+                | "view-updated"
+        )
+    }
+
+    /// Kinds done by the sequencer.
+    pub fn is_sequencer_kind(kind: &str) -> bool {
+        matches!(
+            kind,
+            "sequencer-sealed" | "append" | "store-reply" | "append-acked" | "append-rejected"
+        )
+    }
+
+    /// The node the event names, if any.
+    pub fn node(&self) -> Option<NodeId> {
+        match self {
+            Event::MessageLost {} | Event::MessageDuplicated {} => None,
+            Event::Provisioned { node }
+            | Event::ProvisionRefused { node }
+            | Event::ViewUpdated { node }
+            | Event::SealStarted { node }
+            | Event::SealRejected { node, .. }
+            | Event::SealRequestFailed { node, .. }
+            | Event::SealHandled { node, .. }
+            | Event::SealConfirmed { node, .. }
+            | Event::SealCompleted { node, .. }
+            | Event::SealFailed { node }
+            | Event::SequencerSealed { node, .. }
+            | Event::Append { node, .. }
+            | Event::Stored { node, .. }
+            | Event::StoreReply { node, .. }
+            | Event::AppendAcked { node, .. }
+            | Event::AppendRejected { node, .. }
+            | Event::Crashed { node }
+            | Event::Restarted { node }
+            | Event::StorageStateSet { node, .. } => Some(*node),
+        }
+    }
+
+    /// Renames the event's node (used to map a trace's sealer/sequencer to the model's client).
+    pub fn set_node(&mut self, id: NodeId) {
+        match self {
+            Event::MessageLost {} | Event::MessageDuplicated {} => {}
+            Event::Provisioned { node }
+            | Event::ProvisionRefused { node }
+            | Event::ViewUpdated { node }
+            | Event::SealStarted { node }
+            | Event::SealRejected { node, .. }
+            | Event::SealRequestFailed { node, .. }
+            | Event::SealHandled { node, .. }
+            | Event::SealConfirmed { node, .. }
+            | Event::SealCompleted { node, .. }
+            | Event::SealFailed { node }
+            | Event::SequencerSealed { node, .. }
+            | Event::Append { node, .. }
+            | Event::Stored { node, .. }
+            | Event::StoreReply { node, .. }
+            | Event::AppendAcked { node, .. }
+            | Event::AppendRejected { node, .. }
+            | Event::Crashed { node }
+            | Event::Restarted { node }
+            | Event::StorageStateSet { node, .. } => *node = id,
+        }
+    }
+
+    /// The node ids the event names besides its own node (peers).
+    pub fn peer(&self) -> Option<NodeId> {
+        match self {
+            Event::SealRequestFailed { peer, .. }
+            | Event::SealConfirmed { peer, .. }
+            | Event::StoreReply { peer, .. } => Some(*peer),
+            _ => None,
+        }
+    }
+
+    /// The offset the event names, if any.
+    pub fn offset(&self) -> Option<u8> {
+        match self {
+            Event::Append { offset, .. }
+            | Event::Stored { offset, .. }
+            | Event::StoreReply { offset, .. }
+            | Event::AppendAcked { offset, .. }
+            | Event::AppendRejected { offset, .. } => *offset,
+            _ => None,
+        }
+    }
+
+    /// Whether this trace event matches a model label: same kind and node, and every field the
+    /// trace gives equals the label's.
+    pub fn matches(&self, label: &Event) -> bool {
+        fn f<T: PartialEq>(trace: &Option<T>, label: &Option<T>) -> bool {
+            trace.is_none() || trace == label
+        }
+        use Event::*;
+        match (self, label) {
+            (Provisioned { node: a }, Provisioned { node: b })
+            | (ProvisionRefused { node: a }, ProvisionRefused { node: b })
+            | (ViewUpdated { node: a }, ViewUpdated { node: b })
+            | (SealStarted { node: a }, SealStarted { node: b })
+            | (SealFailed { node: a }, SealFailed { node: b })
+            | (Crashed { node: a }, Crashed { node: b })
+            | (Restarted { node: a }, Restarted { node: b }) => a == b,
+            (SealRejected { node: a, reason: x }, SealRejected { node: b, reason: y }) => {
+                a == b && f(x, y)
+            }
+            (SealRequestFailed { node: a, peer: x }, SealRequestFailed { node: b, peer: y })
+            | (SealConfirmed { node: a, peer: x }, SealConfirmed { node: b, peer: y }) => {
+                a == b && x == y
+            }
+            (
+                SealHandled {
+                    node: a,
+                    local_tail: x,
+                },
+                SealHandled {
+                    node: b,
+                    local_tail: y,
+                },
+            ) => a == b && f(x, y),
+            (
+                SealCompleted {
+                    node: a,
+                    max_local_tail: x,
+                },
+                SealCompleted {
+                    node: b,
+                    max_local_tail: y,
+                },
+            ) => a == b && f(x, y),
+            (SequencerSealed { node: a, tail: x }, SequencerSealed { node: b, tail: y }) => {
+                a == b && f(x, y)
+            }
+            (Append { node: a, offset: x }, Append { node: b, offset: y })
+            | (AppendAcked { node: a, offset: x }, AppendAcked { node: b, offset: y })
+            | (AppendRejected { node: a, offset: x }, AppendRejected { node: b, offset: y }) => {
+                a == b && f(x, y)
+            }
+            (
+                Stored {
+                    node: a,
+                    offset: x,
+                    status: s,
+                },
+                Stored {
+                    node: b,
+                    offset: y,
+                    status: t,
+                },
+            ) => a == b && f(x, y) && f(s, t),
+            (
+                StoreReply {
+                    node: a,
+                    peer: p,
+                    offset: x,
+                    status: s,
+                },
+                StoreReply {
+                    node: b,
+                    peer: q,
+                    offset: y,
+                    status: t,
+                },
+            ) => a == b && p == q && f(x, y) && f(s, t),
+            (MessageLost {}, MessageLost {}) | (MessageDuplicated {}, MessageDuplicated {}) => true,
+            (StorageStateSet { node: a, to: x }, StorageStateSet { node: b, to: y }) => {
+                a == b && x == y
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What a recorder saw of a state at some point.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Observation {
+    /// A log server's copy of the loglet (Restate's `loglet_workers` table).
+    ObserveLogServer {
+        /// The log server.
+        node: NodeId,
+        /// Its local tail.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        local_tail: Option<u8>,
+        /// Its seal flag.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sealed: Option<bool>,
+    },
+    /// The metadata store's nodes configuration shows a log server in a storage state
+    /// (Restate's `nodes` table).
+    ObserveStorageState {
+        /// The log server.
+        node: NodeId,
+        /// Its storage state.
+        state: StorageState,
+    },
+    /// The sequencer's state.
+    ObserveSequencer {
+        /// The sequencer.
+        node: NodeId,
+        /// Its known global tail.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        known_global_tail: Option<u8>,
+        /// Whether it set its sealed flag.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sealed: Option<bool>,
+    },
+}
+
+impl Observation {
+    /// The kind, as traces write it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Observation::ObserveLogServer { .. } => "observe-log-server",
+            Observation::ObserveStorageState { .. } => "observe-storage-state",
+            Observation::ObserveSequencer { .. } => "observe-sequencer",
+        }
+    }
+
+    /// The node observed.
+    pub fn node(&self) -> NodeId {
+        match self {
+            Observation::ObserveLogServer { node, .. }
+            | Observation::ObserveStorageState { node, .. }
+            | Observation::ObserveSequencer { node, .. } => *node,
+        }
+    }
+
+    /// Renames the observed node.
+    pub fn set_node(&mut self, id: NodeId) {
+        match self {
+            Observation::ObserveLogServer { node, .. }
+            | Observation::ObserveStorageState { node, .. }
+            | Observation::ObserveSequencer { node, .. } => *node = id,
+        }
+    }
+
+    /// Whether a model state satisfies the observation. `node` ids name log servers
+    /// (1-based) except for `ObserveSequencer`, which names the client.
+    pub fn holds(&self, model: &SealModel, state: &State) -> bool {
+        match self {
+            Observation::ObserveLogServer {
+                node,
+                local_tail,
+                sealed,
+            } => {
+                let Some(s) = server(model, state, *node) else {
+                    return false;
+                };
+                local_tail.is_none_or(|t| s.local_tail == t) && sealed.is_none_or(|x| s.sealed == x)
+            }
+            Observation::ObserveStorageState { node, state: st } => {
+                let i = node.0 as usize;
+                i >= 1 && i <= model.n() && state.latest()[i - 1] == *st
+            }
+            Observation::ObserveSequencer {
+                known_global_tail,
+                sealed,
+                ..
+            } => {
+                known_global_tail.is_none_or(|t| state.client.known_global_tail == t)
+                    && sealed.is_none_or(|x| state.sealed_tail().is_some() == x)
+            }
+        }
+    }
+
+    /// What the observation would have seen in a state (for divergence reports).
+    pub fn actual(&self, model: &SealModel, state: &State) -> Observation {
+        match self {
+            Observation::ObserveLogServer { node, .. } => match server(model, state, *node) {
+                Some(s) => Observation::ObserveLogServer {
+                    node: *node,
+                    local_tail: Some(s.local_tail),
+                    sealed: Some(s.sealed),
+                },
+                None => self.clone(),
+            },
+            Observation::ObserveStorageState { node, .. } => {
+                let i = node.0 as usize;
+                if i >= 1 && i <= model.n() {
+                    Observation::ObserveStorageState {
+                        node: *node,
+                        state: state.latest()[i - 1],
+                    }
+                } else {
+                    self.clone()
+                }
+            }
+            Observation::ObserveSequencer { node, .. } => Observation::ObserveSequencer {
+                node: *node,
+                known_global_tail: Some(state.client.known_global_tail),
+                sealed: Some(state.sealed_tail().is_some()),
+            },
+        }
+    }
+
+    /// All observations a recorder could make of a state (used to generate fully observed
+    /// traces).
+    pub fn all_of(model: &SealModel, state: &State) -> Vec<Observation> {
+        let mut out = Vec::new();
+        for (i, s) in state.servers.iter().enumerate() {
+            out.push(Observation::ObserveLogServer {
+                node: NodeId(i as u8 + 1),
+                local_tail: Some(s.local_tail),
+                sealed: Some(s.sealed),
+            });
+        }
+        for (i, st) in state.latest().iter().enumerate() {
+            out.push(Observation::ObserveStorageState {
+                node: NodeId(i as u8 + 1),
+                state: *st,
+            });
+        }
+        out.push(Observation::ObserveSequencer {
+            node: NodeId(model.cfg.client),
+            known_global_tail: Some(state.client.known_global_tail),
+            sealed: Some(state.sealed_tail().is_some()),
+        });
+        out
+    }
+}
+
+fn server<'a>(model: &SealModel, state: &'a State, node: NodeId) -> Option<&'a LogServer> {
+    let i = node.0 as usize;
+    (i >= 1 && i <= model.n()).then(|| &state.servers[i - 1])
+}
+
+/// The labels of one step `prev --action--> next`, in the order they happen.
+pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) -> Vec<Event> {
+    let client = NodeId(model.cfg.client);
+    let sid = |i: u8| NodeId(i + 1);
+    let mut out = Vec::new();
+    match action {
+        Action::LogServerProvisions(i) => {
+            if next.servers[*i as usize].process == Process::Serving {
+                out.push(Event::Provisioned { node: sid(*i) });
+            } else {
+                out.push(Event::ProvisionRefused { node: sid(*i) });
+            }
+        }
+        Action::ClientViewCatchesUp => out.push(Event::ViewUpdated { node: client }),
+        Action::HarnessCallsSeal => out.push(Event::SealStarted { node: client }),
+        Action::SealRejectedAllProvisioning => out.push(Event::SealRejected {
+            node: client,
+            reason: Some(RejectReason::AllProvisioning),
+        }),
+        Action::SealRequestFails(i) => out.push(Event::SealRequestFailed {
+            node: client,
+            peer: sid(*i),
+        }),
+        Action::Deliver(msg) | Action::StoreIgnoringSeal(msg) => match msg {
+            Msg::Seal { to, .. } => out.push(Event::SealHandled {
+                node: sid(*to),
+                local_tail: Some(next.servers[*to as usize].local_tail),
+            }),
+            Msg::Store { to, offset, .. } => {
+                // The reply is the one Stored message this step adds.
+                let status = added(prev, next).into_iter().find_map(|m| match m {
+                    Msg::Stored { status, .. } => Some(StoreStatus::from(status)),
+                    _ => None,
+                });
+                out.push(Event::Stored {
+                    node: sid(*to),
+                    offset: Some(*offset),
+                    status,
+                });
+            }
+            Msg::Sealed { from, .. } => {
+                let was_pending = prev
+                    .client
+                    .seal
+                    .as_ref()
+                    .is_some_and(|t| t.members[*from as usize] == Some(MemberSeal::Pending));
+                let confirmed_now = match (&prev.client.seal, &next.client.seal) {
+                    (Some(_), Some(t)) => t.members[*from as usize] == Some(MemberSeal::Confirmed),
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+                if was_pending && confirmed_now {
+                    out.push(Event::SealConfirmed {
+                        node: client,
+                        peer: sid(*from),
+                    });
+                }
+                seal_outcome(model, prev, next, &mut out);
+            }
+            Msg::Stored {
+                from,
+                offset,
+                status,
+                ..
+            } => {
+                out.push(Event::StoreReply {
+                    node: client,
+                    peer: sid(*from),
+                    offset: Some(*offset),
+                    status: Some((*status).into()),
+                });
+                append_outcomes(model, prev, next, &mut out);
+            }
+        },
+        Action::SequencerDrains | Action::SequencerSealsWithoutDrain => {
+            out.push(Event::SequencerSealed {
+                node: client,
+                tail: next.sealed_tail(),
+            })
+        }
+        Action::SequencerAppends | Action::SequencerAppendsToProvisioning => {
+            out.push(Event::Append {
+                node: client,
+                offset: Some(prev.client.appends.len() as u8),
+            })
+        }
+        Action::Lose(_) => out.push(Event::MessageLost {}),
+        Action::Duplicate(_) => out.push(Event::MessageDuplicated {}),
+        Action::LogServerCrashes(i) => out.push(Event::Crashed { node: sid(*i) }),
+        Action::LogServerRestarts(i) => out.push(Event::Restarted { node: sid(*i) }),
+        Action::OperatorSetsStorageState(i, to) => out.push(Event::StorageStateSet {
+            node: sid(*i),
+            to: *to,
+        }),
+        Action::SealTaskCompletesEarly => seal_outcome(model, prev, next, &mut out),
+        Action::SequencerAcksEarly => append_outcomes(model, prev, next, &mut out),
+    }
+    if matches!(action, Action::SealRequestFails(_)) {
+        seal_outcome(model, prev, next, &mut out);
+    }
+    out
+}
+
+fn added(prev: &State, next: &State) -> Vec<Msg> {
+    let mut removed = prev.network.clone();
+    let mut out = Vec::new();
+    for m in &next.network {
+        if let Some(p) = removed.iter().position(|x| x == m) {
+            removed.remove(p);
+        } else {
+            out.push(m.clone());
+        }
+    }
+    out
+}
+
+fn seal_outcome(model: &SealModel, prev: &State, next: &State, out: &mut Vec<Event>) {
+    let client = NodeId(model.cfg.client);
+    if let (Some(t), None) = (&prev.client.seal, &next.client.seal) {
+        if next.client.sequencer != prev.client.sequencer {
+            out.push(Event::SealCompleted {
+                node: client,
+                max_local_tail: Some(next_max_local_tail(prev, next).unwrap_or(t.max_local_tail)),
+            });
+        } else {
+            out.push(Event::SealFailed { node: client });
+        }
+    }
+}
+
+/// The highest local tail among confirmations when a seal task ends in this step.
+fn next_max_local_tail(prev: &State, next: &State) -> Option<u8> {
+    let t = prev.client.seal.as_ref()?;
+    let mut max = t.max_local_tail;
+    for m in &prev.network {
+        if let Msg::Sealed {
+            attempt,
+            local_tail,
+            ..
+        } = m
+        {
+            if *attempt == t.attempt && !next.network.contains(m) {
+                max = max.max(*local_tail);
+            }
+        }
+    }
+    Some(max)
+}
+
+fn append_outcomes(model: &SealModel, prev: &State, next: &State, out: &mut Vec<Event>) {
+    let client = NodeId(model.cfg.client);
+    for b in &next.client.appends {
+        let a = prev.client.appends.iter().find(|a| a.offset == b.offset);
+        if a.map(|a| a.status) == Some(b.status) {
+            continue;
+        }
+        match b.status {
+            AppendStatus::Acked => out.push(Event::AppendAcked {
+                node: client,
+                offset: Some(b.offset),
+            }),
+            AppendStatus::RejectedSealed => out.push(Event::AppendRejected {
+                node: client,
+                offset: Some(b.offset),
+            }),
+            _ => {}
+        }
+    }
+}
