@@ -73,24 +73,49 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
     buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
 }
 
-fn content_length(head: &str) -> Option<usize> {
+fn header_value<'h>(head: &'h str, wanted: &str) -> Option<&'h str> {
     head.lines().skip(1).find_map(|l| {
         let (name, value) = l.split_once(':')?;
         name.trim()
-            .eq_ignore_ascii_case("content-length")
-            .then(|| value.trim().parse().ok())
-            .flatten()
+            .eq_ignore_ascii_case(wanted)
+            .then_some(value.trim())
     })
 }
 
-/// Sends one request to stateright's Explorer (`Connection: close`) and reads its answer.
+fn content_length(head: &str) -> Option<usize> {
+    header_value(head, "content-length").and_then(|v| v.parse().ok())
+}
+
+/// Decodes a complete `Transfer-Encoding: chunked` body; `None` if it is malformed or cut.
+pub fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
+        let size_text = size_text.split(';').next()?.trim();
+        let size = usize::from_str_radix(size_text, 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        if data.len() < size + 2 || &data[size..size + 2] != b"\r\n" {
+            return None;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// Sends one request to stateright's Explorer and reads its answer. The request is HTTP/1.0,
+/// so that `tiny_http` closes the connection after the answer and does not chunk it (to an
+/// HTTP/1.1 request it chunks large bodies); a chunked answer is decoded all the same.
 pub fn backend_request(addr: SocketAddr, method: &str, path: &str) -> io::Result<BackendReply> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     s.set_read_timeout(Some(Duration::from_secs(120)))?;
     s.set_write_timeout(Some(Duration::from_secs(10)))?;
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"
     )?;
     s.flush()?;
     let mut buf = Vec::new();
@@ -115,6 +140,15 @@ pub fn backend_request(addr: SocketAddr, method: &str, path: &str) -> io::Result
         .and_then(|c| c.parse::<u16>().ok())
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line"))?;
     let mut body = buf.split_off(head_end);
+    if header_value(&head, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        (&mut s)
+            .take((MAX_BACKEND_BYTES - body.len()) as u64)
+            .read_to_end(&mut body)?;
+        let body = dechunk(&body).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "malformed chunked answer")
+        })?;
+        return Ok(BackendReply { status, body });
+    }
     match content_length(&head) {
         Some(len) if len > MAX_BACKEND_BYTES => {
             return Err(io::Error::new(
@@ -767,6 +801,23 @@ mod tests {
         );
         r.host = Some("explorer.example:3000".into());
         assert!(matches!(open.route(&r), Route::Forward { .. }));
+    }
+
+    #[test]
+    fn chunked_answers_are_decoded() {
+        assert_eq!(
+            dechunk(b"4\r\nWiki\r\n6;x=y\r\npedia \r\n0\r\n\r\n").as_deref(),
+            Some(&b"Wikipedia "[..])
+        );
+        assert_eq!(dechunk(b"0\r\n\r\n").as_deref(), Some(&b""[..]));
+        for bad in [
+            &b"4\r\nWi"[..],
+            b"zz\r\nabc\r\n0\r\n\r\n",
+            b"3\r\nabcd\r\n0\r\n\r\n",
+            b"3\r\nabc\r\n",
+        ] {
+            assert_eq!(dechunk(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]
