@@ -77,6 +77,26 @@ fn serves_the_incident_counterexample_in_protocol_words() {
     assert_eq!(liveness[0], "Eventually");
     assert!(liveness[2].is_string(), "a counterexample path: {liveness}");
 
+    // The page and its scripts arrive whole (not in tiny_http's chunked encoding).
+    let page = http(e.addr, "GET", "/").unwrap();
+    assert_eq!(page.status, 200);
+    assert!(String::from_utf8_lossy(&page.body).contains("<title>Stateright Explorer</title>"));
+    for script in ["/knockout-3.5.0.js", "/app.js"] {
+        let js = http(e.addr, "GET", script).unwrap();
+        assert_eq!(js.status, 200, "{script}");
+        assert!(
+            js.head.contains("Content-Type: text/javascript"),
+            "{}",
+            js.head
+        );
+        let text = String::from_utf8_lossy(&js.body);
+        assert!(
+            text.starts_with("/*!") || text.starts_with("/// "),
+            "{script} starts with {:?}",
+            &text[..40.min(text.len())]
+        );
+    }
+
     // The initial state, then the steps along the path.
     assert_eq!(states(&e, "").len(), 1);
     let first = states(&e, "/0");
@@ -301,4 +321,45 @@ fn a_port_in_use_is_a_clear_error() {
         err.contains(&format!("--addr {addr}: cannot listen there")),
         "{err}"
     );
+}
+
+#[test]
+fn every_explore_command_that_check_prints_opens_its_path() {
+    let root = workspace_root();
+    let mut commands = Vec::new();
+    for spec in [None, Some("specs/forced-provisioning.toml")] {
+        let mut cmd = Command::new(bin());
+        cmd.current_dir(&root)
+            .args(["check", "--examples", "--format", "json"]);
+        cmd.args(spec);
+        let out = run_with_timeout(&mut cmd, Duration::from_secs(120));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for p in report["properties"].as_array().unwrap() {
+            if let Some(r) = p.get("reproduce") {
+                commands.push((
+                    r["explore"].as_str().unwrap().to_string(),
+                    r["explorer_url"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+    }
+    assert!(commands.len() >= 5, "{commands:?}");
+    for (command, url) in commands {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        assert_eq!(&words[..2], ["sealcheck", "explore"], "{command}");
+        let path = url
+            .strip_prefix("http://127.0.0.1:3000/#/steps/")
+            .unwrap_or_else(|| panic!("{url}"));
+        let mut args = words[2..].to_vec();
+        args.extend(["--addr", "127.0.0.1:0"]);
+        let e = Explorer::start_in(&root, &args);
+        let out = e.stdout().join("\n");
+        assert!(
+            out.contains(&format!("path {path} ("))
+                && out.contains(&format!("http://{}/#/steps/{path}", e.addr)),
+            "{command}: {out}"
+        );
+        let a = http(e.addr, "GET", &format!("/.states/{path}")).unwrap();
+        assert_eq!(a.status, 200, "{command}");
+    }
 }

@@ -24,6 +24,14 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_sealcheck")
 }
 
+/// The workspace root (where `specs/` is).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the checker crate is in the workspace")
+        .to_path_buf()
+}
+
 /// The target directory the binary was built in (for test artifacts).
 pub fn target_dir() -> std::path::PathBuf {
     std::path::Path::new(bin())
@@ -74,7 +82,14 @@ impl Explorer {
     /// Starts `sealcheck explore ARGS` (add `--addr`; use port 0 for a free one) and waits
     /// until it printed its address and answers `/.status`.
     pub fn start(args: &[&str]) -> Explorer {
+        Explorer::start_in(std::path::Path::new(env!("CARGO_MANIFEST_DIR")), args)
+    }
+
+    /// [`Explorer::start`] with `dir` as the working directory (scenario paths are relative
+    /// to it).
+    pub fn start_in(dir: &std::path::Path, args: &[&str]) -> Explorer {
         let child = Command::new(bin())
+            .current_dir(dir)
             .arg("explore")
             .args(args)
             .stdin(Stdio::null())
