@@ -331,12 +331,20 @@ fn start_backend(model: &SealModel) -> anyhow::Result<Backend> {
     anyhow::bail!("stateright's Explorer did not start: {last_error}")
 }
 
-/// Prints a one-line note (instead of a backtrace) when stateright's Explorer thread panics.
+/// Prints a one-line note instead of a panic report when stateright's Explorer thread panics
+/// (it unwraps a failed bind), or one of `tiny_http`'s connection threads does (it unwraps the
+/// peer address of a connection that was reset before it was handled). Neither stops the
+/// front; a dead Explorer makes the front answer 502.
 fn quiet_backend_panics() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        let in_tiny_http = info
+            .location()
+            .is_some_and(|l| l.file().contains("tiny_http"));
         if thread::current().name() == Some(BACKEND_THREAD) {
             eprintln!("sealcheck explore: stateright's Explorer stopped: {info}");
+        } else if in_tiny_http {
+            eprintln!("sealcheck explore: a connection to stateright's Explorer failed: {info}");
         } else {
             default(info);
         }
@@ -436,7 +444,7 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
             );
         } else {
             println!(
-                "scenario size: {} states or more (a breadth-first check stopped there after {:.2} s)",
+                "scenario size: more than {} states (a breadth-first check stopped there after {:.2} s)",
                 m.bound,
                 m.elapsed.as_secs_f64()
             );

@@ -63,6 +63,14 @@ fn serves_the_incident_counterexample_in_protocol_words() {
 
     // Property status is there without anyone pressing "Run to completion".
     let status = e.wait_done(Duration::from_secs(60));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !e.stdout().iter().any(|l| {
+        l.starts_with("run to completion finished in ")
+            && l.contains("1211 states (614 unique, depth 12)")
+    }) {
+        assert!(std::time::Instant::now() < deadline, "{:?}", e.stdout());
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(
         status["model"].as_str().unwrap().ends_with("SealModel"),
         "{status}"
@@ -262,6 +270,47 @@ fn ctrl_c_stops_it_with_exit_0() {
     std::thread::sleep(Duration::from_millis(100));
     assert!(
         e.stdout().iter().any(|l| l == "sealcheck explore: stopped"),
+        "{:?}",
+        e.stdout()
+    );
+}
+
+#[test]
+fn ctrl_c_while_measuring_a_big_scenario_also_exits_0() {
+    // The five-server scenario has about 2 million states: measuring it takes seconds.
+    let mut e = Explorer::spawn_in(
+        &workspace_root(),
+        &[
+            "specs/bench-five-servers.toml",
+            "--addr",
+            "127.0.0.1:0",
+            "--run-to-completion-below",
+            "100000000",
+        ],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !e
+        .stdout()
+        .iter()
+        .any(|l| l.starts_with("sealcheck explore: bench"))
+    {
+        assert!(std::time::Instant::now() < deadline, "{:?}", e.stderr());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &e.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = e
+        .wait_exit(Duration::from_secs(10))
+        .expect("it stops on SIGINT");
+    assert_eq!(status.code(), Some(0), "{status}");
+    std::thread::sleep(Duration::from_millis(100));
+    let err = e.stderr().join("\n");
+    assert!(err.contains("interrupted before serving; stopped"), "{err}");
+    assert!(
+        !e.stdout().iter().any(|l| l.starts_with("Explorer: ")),
         "{:?}",
         e.stdout()
     );

@@ -88,6 +88,13 @@ impl Explorer {
     /// [`Explorer::start`] with `dir` as the working directory (scenario paths are relative
     /// to it).
     pub fn start_in(dir: &std::path::Path, args: &[&str]) -> Explorer {
+        let mut e = Explorer::spawn_in(dir, args);
+        e.wait_serving(args);
+        e
+    }
+
+    /// Starts `sealcheck explore ARGS` in `dir` without waiting for anything.
+    pub fn spawn_in(dir: &std::path::Path, args: &[&str]) -> Explorer {
         let child = Command::new(bin())
             .current_dir(dir)
             .arg("explore")
@@ -100,12 +107,17 @@ impl Explorer {
         let mut child = child;
         let stdout = collect(child.stdout.take().unwrap());
         let stderr = collect(child.stderr.take().unwrap());
-        let mut e = Explorer {
+        Explorer {
             child,
             addr: "127.0.0.1:1".parse().unwrap(),
             stdout,
             stderr,
-        };
+        }
+    }
+
+    /// Waits until it printed its address and answers `/.status`.
+    fn wait_serving(&mut self, args: &[&str]) {
+        let e = self;
         let deadline = Instant::now() + Duration::from_secs(120);
         let addr = loop {
             if let Some(addr) = e.stdout().iter().find_map(|l| {
@@ -141,7 +153,6 @@ impl Explorer {
             assert!(Instant::now() < deadline, "{addr} never answered /.status");
             thread::sleep(Duration::from_millis(20));
         }
-        e
     }
 
     /// What it printed on stdout so far.
