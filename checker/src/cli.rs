@@ -134,7 +134,8 @@ pub struct CheckArgs {
     /// Worker threads.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// Do not expand states at this depth or deeper (the run is then incomplete).
+    /// Stop at this depth, counting the initial state as depth 1, so paths of at most N-1
+    /// steps are explored (the run is then incomplete).
     #[arg(long)]
     pub max_depth: Option<usize>,
     /// Stop after generating this many states (the run is then incomplete).

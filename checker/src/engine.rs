@@ -285,8 +285,10 @@ fn drive<C: Checker<SealModel>>(
     progress: &mut dyn FnMut(Progress),
 ) -> RunStats {
     let mut last = Instant::now();
+    let mut nap = Duration::from_micros(200);
     while !checker.is_done() {
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(20));
         if last.elapsed() >= Duration::from_secs(1) {
             last = Instant::now();
             progress(Progress {

@@ -1,0 +1,193 @@
+//! Black-box tests of the `sealcheck` binary: exit codes, error messages, and snapshots of the
+//! human and JSON reports.
+
+use assert_cmd::Command;
+
+fn sealcheck() -> Command {
+    let mut c = Command::cargo_bin("sealcheck").unwrap();
+    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    c
+}
+
+fn stdout_of(c: &mut Command, code: i32) -> String {
+    let out = c.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn stderr_of(c: &mut Command, code: i32) -> String {
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(code));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn redact_timing(s: &str) -> String {
+    let re_time = |line: &str| -> String {
+        match (line.find(") in "), line.find(" s with ")) {
+            (Some(a), Some(b)) if a < b => format!("{}) in <secs>{}", &line[..a], &line[b + 2..]),
+            _ => line.to_string(),
+        }
+    };
+    s.lines().map(re_time).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn check_without_arguments_reproduces_the_incident_and_exits_1() {
+    let out = stdout_of(sealcheck().arg("check").arg("-q"), 1);
+    insta::assert_snapshot!("check_incident_text", redact_timing(&out));
+}
+
+#[test]
+fn check_of_the_fix_exits_0() {
+    let out = stdout_of(
+        sealcheck().args(["check", "specs/wait-provisioned.toml", "-q"]),
+        0,
+    );
+    assert!(out.contains("result: every property holds on a complete exploration (exit 0)"));
+    assert!(out.contains("unreachable, as the scenario says"));
+}
+
+#[test]
+fn json_report_of_the_incident() {
+    let out = stdout_of(sealcheck().args(["check", "-q", "--format", "json"]), 1);
+    let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["exit_code"], 1);
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["unique_states"], 614);
+    v["elapsed_ms"] = serde_json::json!(0);
+    insta::assert_json_snapshot!("check_incident_json", v);
+}
+
+#[test]
+fn harness_override_is_repeated_in_the_replay_command() {
+    let out = stdout_of(
+        sealcheck().args([
+            "check",
+            "specs/three_logserver_seal_empty.toml",
+            "--harness",
+            "wait-provisioned",
+            "--stale-views",
+            "-q",
+        ]),
+        1,
+    );
+    let replay = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("replay:  "))
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        replay,
+        "sealcheck replay specs/three_logserver_seal_empty.toml --harness wait-provisioned --stale-views=true --path 0/0/0/0/1/0"
+    );
+    // The printed command reproduces the counterexample.
+    let args: Vec<&str> = replay.split_whitespace().skip(1).collect();
+    let again = stdout_of(sealcheck().args(&args), 1);
+    assert!(again.contains("a seal the harness starts eventually succeeds: violated"));
+    assert!(again.contains("ends in a terminal state"));
+}
+
+#[test]
+fn replay_of_a_prefix_is_not_a_violation() {
+    let out = stdout_of(sealcheck().args(["replay", "--path", "0/3"]), 0);
+    assert!(
+        out.contains("a seal is rejected because all members look Provisioning: reached at step 1")
+    );
+    assert!(out.contains("not yet satisfied (the path is not complete)"));
+}
+
+#[test]
+fn bad_path_is_a_usage_error() {
+    let err = stderr_of(sealcheck().args(["replay", "--path", "0/77"]), 2);
+    assert!(
+        err.contains("step 1 of the path names action 77, but only 4 are possible there"),
+        "{err}"
+    );
+    let err = stderr_of(sealcheck().args(["replay", "--path", "zero"]), 2);
+    assert!(err.contains("is not a path"), "{err}");
+}
+
+#[test]
+fn unknown_spec_field_names_file_line_and_field() {
+    let dir = tempdir();
+    let f = dir.join("bad.toml");
+    std::fs::write(
+        &f,
+        "log_servers = 3\nnodeset = [1, 2, 3]\nreplication = 2\nreplicaton = 3\n",
+    )
+    .unwrap();
+    let err = stderr_of(sealcheck().arg("check").arg(&f), 2);
+    assert!(
+        err.contains(&format!(
+            "{}:4: field `replicaton`: unknown field",
+            f.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_spec_file_is_a_usage_error() {
+    let err = stderr_of(sealcheck().args(["check", "specs/nope.toml"]), 2);
+    assert!(
+        err.contains("specs/nope.toml: cannot read the scenario file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn option_errors_exit_2() {
+    let err = stderr_of(sealcheck().args(["check", "--symmetry"]), 2);
+    assert!(err.contains("--symmetry needs --strategy dfs"), "{err}");
+    let err = stderr_of(sealcheck().args(["check", "--strategy", "simulation"]), 2);
+    assert!(err.contains("give --max-states or --timeout"), "{err}");
+    let err = stderr_of(sealcheck().args(["check", "--timeout", "0"]), 2);
+    assert!(err.contains("--timeout must be a positive number"), "{err}");
+    let err = stderr_of(sealcheck().args(["check", "--harness", "sometimes"]), 2);
+    assert!(err.contains("invalid value 'sometimes'"), "{err}");
+    let err = stderr_of(
+        sealcheck().args(["check", "--max-attempts", "0", "--harness", "retry"]),
+        2,
+    );
+    assert!(err.contains("harness.max_attempts"), "{err}");
+}
+
+#[test]
+fn bounded_run_exits_3_and_says_so() {
+    let out = stdout_of(sealcheck().args(["check", "--max-depth", "2", "-q"]), 3);
+    assert!(out.contains("INCOMPLETE: stopped at the depth bound 2"));
+    assert!(!out.contains("holds"));
+}
+
+#[test]
+fn help_teaches_exit_codes_and_scenarios() {
+    let out = stdout_of(sealcheck().args(["check", "--help"]), 0);
+    assert!(out.contains("built-in incident scenario"));
+    let out = stdout_of(sealcheck().arg("--help"), 0);
+    assert!(out.contains("Exit codes"));
+}
+
+#[test]
+fn properties_lists_names_and_clauses() {
+    let out = stdout_of(sealcheck().args(["properties"]), 0);
+    insta::assert_snapshot!("properties_incident", out);
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "sealcheck-test-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
