@@ -43,6 +43,11 @@ const PINNED: &[(&str, usize, &[&str])] = &[
     ("specs/message-loss.toml", 23195, &[]),
     ("specs/operator-moves.toml", 232968, &[]),
     (
+        "specs/paused-members.toml",
+        210,
+        &["a seal the harness starts eventually succeeds"],
+    ),
+    (
         "specs/three_logserver_seal_empty.toml",
         614,
         &["a seal the harness starts eventually succeeds"],
@@ -50,22 +55,22 @@ const PINNED: &[(&str, usize, &[&str])] = &[
     ("specs/wait-provisioned.toml", 268, &[]),
     (
         "specs/bugs/ack-before-quorum.toml",
-        9498,
+        12927,
         &["every acknowledged record is stored on a write quorum"],
     ),
     (
         "specs/bugs/provisioning-writable.toml",
-        6852,
+        8007,
         &["a Provisioning log server stores nothing"],
     ),
     (
         "specs/bugs/seal-one-confirmation.toml",
-        17353,
+        18550,
         &["a seal completes only with an f-majority of confirmations"],
     ),
     (
         "specs/bugs/seal-without-drain.toml",
-        3675,
+        8172,
         &[
             "acknowledged offsets stay below the sealed tail",
             "the sequencer seals only after draining",
@@ -73,7 +78,7 @@ const PINNED: &[(&str, usize, &[&str])] = &[
     ),
     (
         "specs/bugs/store-after-seal.toml",
-        7232,
+        17322,
         &["a durably sealed log server accepts no new record"],
     ),
 ];

@@ -147,6 +147,11 @@ pub struct Faults {
     /// How many log-server crashes (each followed by a possible restart) one behaviour may have.
     #[serde(default)]
     pub crashes: u8,
+    /// How many seal requests to a *serving* log server may time out (a paused or slow
+    /// server). Requests to a server that is not serving, or whose message was lost, may always
+    /// time out.
+    #[serde(default)]
+    pub timeouts: u8,
     /// How many operator storage-state changes (`restatectl nodes set-storage-state`) one
     /// behaviour may have.
     #[serde(default)]
@@ -161,15 +166,15 @@ pub struct Faults {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Bug {
-    /// A log server accepts (non-repair) stores after it durably sealed.
+    /// A log server may accept (non-repair) stores after it durably sealed.
     StoreAfterSeal,
-    /// The seal task completes on a single confirmation instead of an f-majority.
+    /// The seal task may complete on a single confirmation instead of an f-majority.
     SealOneConfirmation,
-    /// The sequencer acknowledges an append on its first `Stored` instead of a write quorum.
+    /// The sequencer may acknowledge an append before a write quorum stored it.
     AckBeforeQuorum,
-    /// The sequencer sets its sealed flag without draining in-flight appends.
+    /// The sequencer may set its sealed flag without draining in-flight appends.
     SealWithoutDrain,
-    /// The sequencer counts Provisioning nodes as writable.
+    /// The sequencer may count Provisioning nodes as writable.
     ProvisioningWritable,
 }
 

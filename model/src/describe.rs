@@ -100,6 +100,22 @@ pub fn action(model: &SealModel, action: &Action) -> String {
                 ""
             }
         ),
+        Action::StoreIgnoringSeal(msg) => format!(
+            "BUG store-after-seal: [{}] stored although the loglet is sealed there",
+            message(model, msg)
+        ),
+        Action::SealTaskCompletesEarly => format!(
+            "BUG seal-one-confirmation: {c}'s seal task reports success before an f-majority confirmed"
+        ),
+        Action::SequencerAcksEarly => format!(
+            "BUG ack-before-quorum: {c}'s sequencer acknowledges the next append before a write quorum stored it"
+        ),
+        Action::SequencerSealsWithoutDrain => format!(
+            "BUG seal-without-drain: {c}'s sequencer sets its sealed flag without draining in-flight appends"
+        ),
+        Action::SequencerAppendsToProvisioning => format!(
+            "BUG provisioning-writable: {c}: sequencer appends a record, counting Provisioning nodes as writable"
+        ),
     }
 }
 
@@ -331,6 +347,11 @@ pub fn history_changes(model: &SealModel, a: &History, b: &History) -> Vec<Strin
     if let (None, Some(w)) = (a.global_tail_decreased, b.global_tail_decreased) {
         fact(false, true, w.to_string());
     }
+    fact(
+        a.acked_without_quorum,
+        b.acked_without_quorum,
+        "an append was acknowledged before a write quorum stored it".into(),
+    );
     fact(
         a.sealed_with_appends_in_flight,
         b.sealed_with_appends_in_flight,

@@ -318,6 +318,43 @@ fn note(model: &SealModel, prev: &State, action: &Action, next: &State) -> (Stri
             ),
             AMBER,
         ),
+        Action::StoreIgnoringSeal(msg) => (
+            format!(
+                "BUG store-after-seal: sealed {} stores {}",
+                n(model, msg.server()),
+                short_msg(msg)
+            ),
+            RED,
+        ),
+        Action::SealTaskCompletesEarly => (
+            format!("BUG seal-one-confirmation: {c}'s seal task succeeds early"),
+            RED,
+        ),
+        Action::SequencerAcksEarly => (
+            format!(
+                "BUG ack-before-quorum: {c} acks @{} without a write quorum",
+                prev.client.known_global_tail
+            ),
+            RED,
+        ),
+        Action::SequencerSealsWithoutDrain => (
+            format!(
+                "BUG seal-without-drain: {c} sealed at tail {} without draining",
+                next.client.known_global_tail
+            ),
+            RED,
+        ),
+        Action::SequencerAppendsToProvisioning => {
+            let targets = next.client.appends.last().map(|a| a.targets).unwrap_or(0);
+            (
+                format!(
+                    "BUG provisioning-writable: append @{}: Store to [{}]",
+                    prev.client.appends.len(),
+                    bits_names(model, targets)
+                ),
+                RED,
+            )
+        }
     }
 }
 
@@ -392,6 +429,24 @@ fn marks(s: &mut String, lanes: &Lanes, prev: &State, action: &Action, next: &St
         Action::Duplicate(msg) => dot(s, lanes.server(msg.server()), y, AMBER),
         Action::LogServerCrashes(i) => cross(s, lanes.server(*i), y, RED),
         Action::LogServerRestarts(i) => dot(s, lanes.server(*i), y, GREEN),
+        Action::StoreIgnoringSeal(msg) => {
+            let to = lanes.server(msg.server());
+            line(s, (lanes.client(), top), (to, y), RED, "", true);
+            text(
+                s,
+                (lanes.client() + to) / 2,
+                y - 8,
+                "middle",
+                10,
+                RED,
+                &short_msg(msg),
+            );
+            cross(s, to, y, RED);
+        }
+        Action::SealTaskCompletesEarly
+        | Action::SequencerAcksEarly
+        | Action::SequencerSealsWithoutDrain => cross(s, lanes.client(), y, RED),
+        Action::SequencerAppendsToProvisioning => dot(s, lanes.client(), y, RED),
     }
     if next.version() != prev.version() {
         let x = lanes.meta();
@@ -648,7 +703,7 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use crate::config::{Bug, Config};
     use stateright::Model;
 
     /// The states and actions along a path of action indices (init index 0).
@@ -737,6 +792,64 @@ mod tests {
         assert!(svg.contains("seals the loglet (durably)"), "{svg}");
         assert!(svg.contains("seal task succeeds"), "{svg}");
         assert!(svg.contains(">sealed</text>"));
+    }
+
+    /// A shortest path (breadth-first) to the first state where `wanted` is enabled, then that
+    /// action.
+    fn path_to_action(
+        model: &SealModel,
+        wanted: impl Fn(&Action) -> bool,
+    ) -> Vec<(State, Option<Action>)> {
+        use std::collections::{HashMap, VecDeque};
+        let init = model.init_states().remove(0);
+        let mut parent: HashMap<State, (State, Action)> = HashMap::new();
+        let mut queue = VecDeque::from([init.clone()]);
+        while let Some(state) = queue.pop_front() {
+            let mut acts = Vec::new();
+            model.actions(&state, &mut acts);
+            if let Some(a) = acts.iter().find(|a| wanted(a)) {
+                let next = model.next_state(&state, a.clone()).unwrap();
+                let mut path = vec![(next, None), (state.clone(), Some(a.clone()))];
+                let mut at = state;
+                while let Some((prev, act)) = parent.get(&at) {
+                    path.push((prev.clone(), Some(act.clone())));
+                    at = prev.clone();
+                }
+                path.reverse();
+                return path;
+            }
+            for a in acts {
+                let next = model.next_state(&state, a.clone()).unwrap();
+                if next != init && !parent.contains_key(&next) {
+                    parent.insert(next.clone(), (state.clone(), a));
+                    queue.push_back(next);
+                }
+            }
+        }
+        panic!("no state enables the action");
+    }
+
+    #[test]
+    fn seeded_bugs_are_drawn_in_red_with_their_name() {
+        for bug in Bug::ALL {
+            let mut cfg = Config::incident();
+            cfg.appends = 1;
+            cfg.bugs = vec![bug];
+            let model = cfg.into_model().unwrap();
+            let path = path_to_action(&model, |a| {
+                matches!(
+                    a,
+                    Action::StoreIgnoringSeal(_)
+                        | Action::SealTaskCompletesEarly
+                        | Action::SequencerAcksEarly
+                        | Action::SequencerSealsWithoutDrain
+                        | Action::SequencerAppendsToProvisioning
+                )
+            });
+            let svg = svg(&model, &path);
+            let note = format!("fill='{RED}'>BUG {}: ", bug.name());
+            assert!(svg.contains(&note), "{bug:?}: {svg}");
+        }
     }
 
     #[test]

@@ -46,6 +46,20 @@ pub enum Action {
     LogServerRestarts(u8),
     /// The operator runs `restatectl nodes set-storage-state` on a node (index, new state).
     OperatorSetsStorageState(u8, StorageState),
+    /// Seeded bug `store-after-seal`: a durably sealed log server stores a (non-repair) record.
+    StoreIgnoringSeal(Msg),
+    /// Seeded bug `seal-one-confirmation`: the seal task reports success with fewer
+    /// confirmations than an f-majority.
+    SealTaskCompletesEarly,
+    /// Seeded bug `ack-before-quorum`: the sequencer acknowledges the next append before a
+    /// write quorum stored it.
+    SequencerAcksEarly,
+    /// Seeded bug `seal-without-drain`: the sequencer sets its sealed flag without cancelling
+    /// in-flight appends.
+    SequencerSealsWithoutDrain,
+    /// Seeded bug `provisioning-writable`: the sequencer appends and counts Provisioning nodes
+    /// as writable.
+    SequencerAppendsToProvisioning,
 }
 
 /// A wall-clock limit on an exploration, enforced through [`Model::within_boundary`]: once it
@@ -148,10 +162,14 @@ impl SealModel {
         (0..self.n()).filter(|&i| has(self.nodeset, i))
     }
 
-    /// Nodes of the nodeset the sequencer writes to in a given configuration (`can_write_to`,
-    /// plus Provisioning under the seeded bug).
+    /// Nodes of the nodeset the sequencer writes to in a given configuration (`can_write_to`).
     pub fn writable(&self, config: &[StorageState]) -> Bits {
-        let provisioning_counts = self.cfg.has_bug(Bug::ProvisioningWritable);
+        self.writable_counting(config, false)
+    }
+
+    /// Like [`SealModel::writable`], optionally counting Provisioning nodes as writable (the
+    /// seeded bug `provisioning-writable`).
+    pub fn writable_counting(&self, config: &[StorageState], provisioning_counts: bool) -> Bits {
         self.members()
             .filter(|&i| {
                 config[i].can_write_to()
@@ -169,20 +187,12 @@ impl SealModel {
 
     /// Confirmations a seal task needs over an effective nodeset of `effective` nodes.
     pub fn seal_quorum(&self, effective: usize) -> usize {
-        if self.cfg.has_bug(Bug::SealOneConfirmation) {
-            1
-        } else {
-            self.cfg.f_majority(effective)
-        }
+        self.cfg.f_majority(effective)
     }
 
     /// Stored replies an append needs before it is acknowledged.
     pub fn write_quorum(&self) -> usize {
-        if self.cfg.has_bug(Bug::AckBeforeQuorum) {
-            1
-        } else {
-            self.cfg.replication as usize
-        }
+        self.cfg.replication as usize
     }
 
     fn max_seal_calls(&self) -> u8 {
@@ -247,6 +257,7 @@ impl SealModel {
             losses_left: self.cfg.faults.message_loss,
             duplications_left: self.cfg.faults.message_duplication,
             crashes_left: self.cfg.faults.crashes,
+            timeouts_left: self.cfg.faults.timeouts,
             operator_moves_left: self.cfg.faults.operator_moves,
             history: History::default(),
         }
@@ -277,21 +288,6 @@ impl SealModel {
             }
             Msg::Sealed { .. } | Msg::Stored { .. } => true,
         }
-    }
-
-    /// Whether the seal request to member `i` can no longer get through by itself.
-    fn seal_request_stuck(state: &State, attempt: u8, i: usize) -> bool {
-        if state.servers[i].process != Process::Serving {
-            return true;
-        }
-        let i = i as u8;
-        !state.network.iter().any(|m| match m {
-            Msg::Seal { to, attempt: a, .. } => *to == i && *a == attempt,
-            Msg::Sealed {
-                from, attempt: a, ..
-            } => *from == i && *a == attempt,
-            _ => false,
-        })
     }
 
     fn harness_may_call_seal(&self, state: &State) -> bool {
@@ -331,6 +327,12 @@ impl SealModel {
     /// Acknowledges, in offset order, every append whose write quorum is complete.
     fn commit_in_order(&self, state: &mut State) {
         let quorum = self.write_quorum();
+        if matches!(state.client.sequencer, SequencerPhase::Sealed(_))
+            && !state.history.sealed_with_appends_in_flight
+        {
+            // A drained sequencer has no append left to acknowledge.
+            return;
+        }
         loop {
             let kgt = state.client.known_global_tail;
             let Some(a) = state.client.appends.iter_mut().find(|a| a.offset == kgt) else {
@@ -343,6 +345,45 @@ impl SealModel {
             // Raise the known global tail first, then resolve the append.
             state.client.known_global_tail = kgt + 1;
         }
+    }
+
+    /// A log server handles `Store` (`ignore_seal` only under the seeded bug).
+    fn handle_store(
+        &self,
+        state: &mut State,
+        to: u8,
+        offset: u8,
+        known_global_tail: u8,
+        ignore_seal: bool,
+    ) {
+        let provisioning = state.latest()[to as usize] == StorageState::Provisioning;
+        let s = &mut state.servers[to as usize];
+        s.known_global_tail = s.known_global_tail.max(known_global_tail);
+        let status = if s.sealed && !ignore_seal {
+            Status::Sealed
+        } else if offset > s.local_tail.max(s.known_global_tail) {
+            Status::OutOfBounds
+        } else {
+            if s.sealed {
+                state.history.stored_after_seal.get_or_insert(to);
+            }
+            if provisioning {
+                state.history.stored_while_provisioning.get_or_insert(to);
+            }
+            let s = &mut state.servers[to as usize];
+            s.stored |= 1 << offset;
+            s.local_tail = s.local_tail.max(offset + 1);
+            Status::Ok
+        };
+        let s = &state.servers[to as usize];
+        let reply = Msg::Stored {
+            from: to,
+            offset,
+            status,
+            local_tail: s.local_tail,
+            sealed: s.sealed,
+        };
+        state.send(reply);
     }
 
     fn on_deliver(&self, state: &mut State, msg: Msg) {
@@ -371,35 +412,7 @@ impl SealModel {
                 offset,
                 known_global_tail,
             } => {
-                let provisioning = state.latest()[to as usize] == StorageState::Provisioning;
-                let ignore_seal = self.cfg.has_bug(Bug::StoreAfterSeal);
-                let s = &mut state.servers[to as usize];
-                s.known_global_tail = s.known_global_tail.max(known_global_tail);
-                let status = if s.sealed && !ignore_seal {
-                    Status::Sealed
-                } else if offset > s.local_tail.max(s.known_global_tail) {
-                    Status::OutOfBounds
-                } else {
-                    if s.sealed {
-                        state.history.stored_after_seal.get_or_insert(to);
-                    }
-                    if provisioning {
-                        state.history.stored_while_provisioning.get_or_insert(to);
-                    }
-                    let s = &mut state.servers[to as usize];
-                    s.stored |= 1 << offset;
-                    s.local_tail = s.local_tail.max(offset + 1);
-                    Status::Ok
-                };
-                let s = &state.servers[to as usize];
-                let reply = Msg::Stored {
-                    from: to,
-                    offset,
-                    status,
-                    local_tail: s.local_tail,
-                    sealed: s.sealed,
-                };
-                state.send(reply);
+                self.handle_store(state, to, offset, known_global_tail, false);
             }
             Msg::Sealed {
                 from,
@@ -484,11 +497,7 @@ impl SealModel {
             .seal_succeeded_with
             .get_or_insert(durably_sealed);
         state.client.seal = None;
-        if self.cfg.has_bug(Bug::SealWithoutDrain) {
-            self.sequencer_seals(state);
-        } else {
-            state.client.sequencer = SequencerPhase::Draining;
-        }
+        state.client.sequencer = SequencerPhase::Draining;
     }
 
     fn sequencer_seals(&self, state: &mut State) {
@@ -599,6 +608,11 @@ impl SealModel {
                 self.on_deliver(state, msg);
             }
             Action::SealRequestFails(i) => {
+                if state.servers[i as usize].process == Process::Serving
+                    && !Self::seal_request_lost(state, i as usize)
+                {
+                    state.timeouts_left -= 1;
+                }
                 let task = state
                     .client
                     .seal
@@ -606,9 +620,14 @@ impl SealModel {
                     .expect("enabled only with a task");
                 let attempt = task.attempt;
                 task.members[i as usize] = Some(MemberSeal::GaveUp);
-                state.network.retain(
-                    |m| !matches!(m, Msg::Seal { to, attempt: a, .. } if *to == i && *a == attempt),
-                );
+                // A request to a server that is not serving never left (no connection); one
+                // written to the connection of a serving but slow server may still be handled
+                // later: a failed seal is not a no-op.
+                if state.servers[i as usize].process != Process::Serving {
+                    state.network.retain(|m| {
+                        !matches!(m, Msg::Seal { to, attempt: a, .. } if *to == i && *a == attempt)
+                    });
+                }
                 self.settle_seal_task(state);
             }
             Action::SequencerDrains => {
@@ -619,27 +638,8 @@ impl SealModel {
                 }
                 self.sequencer_seals(state);
             }
-            Action::SequencerAppends => {
-                let offset = state.client.appends.len() as u8;
-                let targets = self.writable(state.client_view());
-                state.client.appends.push(Append {
-                    offset,
-                    targets,
-                    stored: 0,
-                    sealed: 0,
-                    status: AppendStatus::InFlight,
-                });
-                let kgt = state.client.known_global_tail;
-                for i in 0..self.n() {
-                    if has(targets, i) {
-                        state.send(Msg::Store {
-                            to: i as u8,
-                            offset,
-                            known_global_tail: kgt,
-                        });
-                    }
-                }
-            }
+            Action::SequencerAppends => self.append(state, false),
+            Action::SequencerAppendsToProvisioning => self.append(state, true),
             Action::Lose(msg) => {
                 state.take(&msg);
                 state.losses_left -= 1;
@@ -678,7 +678,70 @@ impl SealModel {
                 config[i as usize] = to;
                 self.publish(state, config);
             }
+            Action::StoreIgnoringSeal(msg) => {
+                state.take(&msg);
+                if let Msg::Store {
+                    to,
+                    offset,
+                    known_global_tail,
+                } = msg
+                {
+                    self.handle_store(state, to, offset, known_global_tail, true);
+                }
+            }
+            Action::SealTaskCompletesEarly => self.seal_task_succeeded(state),
+            Action::SequencerAcksEarly => {
+                let kgt = state.client.known_global_tail;
+                let quorum = self.write_quorum();
+                if let Some(a) = state.client.appends.iter_mut().find(|a| a.offset == kgt) {
+                    a.status = AppendStatus::Acked;
+                    if count(a.stored) < quorum {
+                        state.history.acked_without_quorum = true;
+                    }
+                    state.client.known_global_tail = kgt + 1;
+                }
+                self.commit_in_order(state);
+            }
+            Action::SequencerSealsWithoutDrain => self.sequencer_seals(state),
         }
+    }
+
+    fn append(&self, state: &mut State, provisioning_counts: bool) {
+        let offset = state.client.appends.len() as u8;
+        let targets = self.writable_counting(state.client_view(), provisioning_counts);
+        state.client.appends.push(Append {
+            offset,
+            targets,
+            stored: 0,
+            sealed: 0,
+            status: AppendStatus::InFlight,
+        });
+        let kgt = state.client.known_global_tail;
+        for i in 0..self.n() {
+            if has(targets, i) {
+                state.send(Msg::Store {
+                    to: i as u8,
+                    offset,
+                    known_global_tail: kgt,
+                });
+            }
+        }
+    }
+
+    /// Whether the seal request to member `i` and its reply are both gone from the network.
+    fn seal_request_lost(state: &State, i: usize) -> bool {
+        let Some(task) = &state.client.seal else {
+            return false;
+        };
+        let attempt = task.attempt;
+        let i = i as u8;
+        !state.network.iter().any(|m| match m {
+            Msg::Seal { to, attempt: a, .. } => *to == i && *a == attempt,
+            Msg::Sealed {
+                from, attempt: a, ..
+            } => *from == i && *a == attempt,
+            _ => false,
+        })
     }
 }
 
@@ -713,21 +776,58 @@ impl Model for SealModel {
         }
         if let Some(task) = &state.client.seal {
             for (i, m) in task.members.iter().enumerate() {
-                if *m == Some(MemberSeal::Pending)
-                    && Self::seal_request_stuck(state, task.attempt, i)
-                {
+                // A request fails after its attempts when its member is not serving, when it
+                // or its reply was lost, or (a bounded fault) when a serving member is too slow.
+                let free = state.servers[i].process != Process::Serving
+                    || Self::seal_request_lost(state, i);
+                if *m == Some(MemberSeal::Pending) && (free || state.timeouts_left > 0) {
                     actions.push(Action::SealRequestFails(i as u8));
+                }
+            }
+            if self.cfg.has_bug(Bug::SealOneConfirmation) {
+                let confirmed = task
+                    .members
+                    .iter()
+                    .filter(|m| **m == Some(MemberSeal::Confirmed))
+                    .count();
+                if confirmed >= 1 && confirmed < self.seal_quorum(task.effective as usize) {
+                    actions.push(Action::SealTaskCompletesEarly);
                 }
             }
         }
         if state.client.sequencer == SequencerPhase::Draining {
             actions.push(Action::SequencerDrains);
+            if self.cfg.has_bug(Bug::SealWithoutDrain) {
+                actions.push(Action::SequencerSealsWithoutDrain);
+            }
         }
         if state.client.sequencer == SequencerPhase::Open
             && state.client.appends.len() < self.cfg.appends as usize
-            && count(self.writable(state.client_view())) >= self.cfg.replication as usize
         {
-            actions.push(Action::SequencerAppends);
+            let view = state.client_view();
+            let r = self.cfg.replication as usize;
+            if count(self.writable(view)) >= r {
+                actions.push(Action::SequencerAppends);
+            }
+            if self.cfg.has_bug(Bug::ProvisioningWritable)
+                && self.writable_counting(view, true) != self.writable(view)
+                && count(self.writable_counting(view, true)) >= r
+            {
+                actions.push(Action::SequencerAppendsToProvisioning);
+            }
+        }
+        if self.cfg.has_bug(Bug::AckBeforeQuorum)
+            && !matches!(state.client.sequencer, SequencerPhase::Sealed(_))
+        {
+            let kgt = state.client.known_global_tail;
+            if let Some(a) = state.client.appends.iter().find(|a| a.offset == kgt) {
+                if a.status == AppendStatus::InFlight
+                    && a.stored != 0
+                    && count(a.stored) < self.write_quorum()
+                {
+                    actions.push(Action::SequencerAcksEarly);
+                }
+            }
         }
         let mut last: Option<&Msg> = None;
         for msg in &state.network {
@@ -737,6 +837,11 @@ impl Model for SealModel {
             last = Some(msg);
             if self.deliverable(state, msg) {
                 actions.push(Action::Deliver(msg.clone()));
+                if let Msg::Store { to, .. } = msg {
+                    if self.cfg.has_bug(Bug::StoreAfterSeal) && state.servers[*to as usize].sealed {
+                        actions.push(Action::StoreIgnoringSeal(msg.clone()));
+                    }
+                }
             }
         }
         if state.losses_left > 0 || state.duplications_left > 0 {

@@ -102,14 +102,15 @@ fn acked_below_sealed_tail(_: &SealModel, s: &State) -> bool {
 }
 
 fn acked_on_write_quorum(m: &SealModel, s: &State) -> bool {
-    acked(s).all(|a| {
-        let holders = s
-            .servers
-            .iter()
-            .filter(|srv| has(srv.stored, a.offset as usize))
-            .count();
-        holders >= m.cfg.replication as usize
-    })
+    !s.history.acked_without_quorum
+        && acked(s).all(|a| {
+            let holders = s
+                .servers
+                .iter()
+                .filter(|srv| has(srv.stored, a.offset as usize))
+                .count();
+            holders >= m.cfg.replication as usize
+        })
 }
 
 fn seal_needs_f_majority(m: &SealModel, s: &State) -> bool {

@@ -239,6 +239,8 @@ pub struct History {
     pub global_tail_decreased: Option<&'static str>,
     /// The sequencer set its sealed flag while appends were still in flight.
     pub sealed_with_appends_in_flight: bool,
+    /// An append was acknowledged before a write quorum stored it.
+    pub acked_without_quorum: bool,
     /// A seal task reported success; how many nodes had durably sealed then.
     pub seal_succeeded_with: Option<u8>,
 }
@@ -261,6 +263,8 @@ pub struct State {
     pub duplications_left: u8,
     /// Crashes still allowed.
     pub crashes_left: u8,
+    /// Seal-request timeouts of serving members still allowed.
+    pub timeouts_left: u8,
     /// Operator storage-state changes still allowed.
     pub operator_moves_left: u8,
     /// History facts for the properties.
