@@ -441,6 +441,8 @@ pub fn validate_reader(
     let mut window: VecDeque<TraceItem> = VecDeque::new();
     let mut base = 0usize;
     let mut eof = false;
+    // The first item after which only behaviours with seeded-bug steps explain the trace.
+    let mut only_buggy: Option<(At, &'static str)> = None;
 
     let verdict = loop {
         while !eof && window.len() < LOOKAHEAD {
@@ -488,7 +490,44 @@ pub fn validate_reader(
                     path: Search::path_of(node),
                 };
             }
+            let all_buggy = layers
+                .values()
+                .flat_map(|l| l.values())
+                .all(|n| n.state.history.bug_step.is_some());
+            if all_buggy && only_buggy.is_none() {
+                let bug = layer
+                    .values()
+                    .find_map(|n| n.state.history.bug_step)
+                    .map(|b| b.name())
+                    .unwrap_or("?");
+                only_buggy = Some((at_of(&consumed, base - 1), bug));
+            }
         }
+    };
+    // Explained only by seeded-bug steps that break no property: still not a behaviour of the
+    // scenario's model.
+    let verdict = match (verdict, only_buggy) {
+        (Verdict::Conforms { explanations: 0 }, None) => Verdict::Diverges {
+            explained: base,
+            allowed: vec![
+                "the run cannot end here without a seeded-bug step; the scenario's behaviours would continue".into(),
+            ],
+            candidates: Vec::new(),
+            path: "0".into(),
+            at: end_at(base),
+        },
+        (Verdict::Conforms { .. }, Some((at, bug))) | (Verdict::Diverges { .. }, Some((at, bug))) => {
+            Verdict::Diverges {
+                explained: at.index,
+                allowed: vec![format!(
+                    "no behaviour of the scenario explains this item; only behaviours with the seeded-bug step `{bug}` do (and they break no named property)"
+                )],
+                candidates: Vec::new(),
+                path: "0".to_string(),
+                at,
+            }
+        }
+        (v, _) => v,
     };
 
     // Read the rest of the file so that a malformed line is never passed over.
@@ -560,13 +599,14 @@ fn finish(search: &mut Search<'_>, cur: HashMap<u64, Node>, items: usize) -> Ver
         finals = terminal;
     }
     let clean = |n: &Node| {
-        model.property_list().iter().all(|p| match p.kind {
-            PropertyKind::Always => (p.condition)(model, &n.state),
-            PropertyKind::Eventually => {
-                !search.header.run_complete || (p.condition)(model, &n.state)
-            }
-            PropertyKind::Sometimes => true,
-        })
+        n.state.history.bug_step.is_none()
+            && model.property_list().iter().all(|p| match p.kind {
+                PropertyKind::Always => (p.condition)(model, &n.state),
+                PropertyKind::Eventually => {
+                    !search.header.run_complete || (p.condition)(model, &n.state)
+                }
+                PropertyKind::Sometimes => true,
+            })
     };
     let clean_count = finals.iter().filter(|n| clean(n)).count();
     if clean_count > 0 {
@@ -582,25 +622,28 @@ fn finish(search: &mut Search<'_>, cur: HashMap<u64, Node>, items: usize) -> Ver
             .find(|p| finals.iter().all(|n| !(p.condition)(model, &n.state)))
             .map(|p| p.name.to_string())
     });
-    let property = property.unwrap_or_else(|| {
+    let property = property.or_else(|| {
         // Every explanation breaks some property, not all the same one: name the most common.
-        let mut counts: Vec<(usize, &str)> = model
+        model
             .property_list()
             .iter()
             .filter(|p| p.kind != PropertyKind::Sometimes)
             .map(|p| {
-                (
-                    finals
-                        .iter()
-                        .filter(|n| !(p.condition)(model, &n.state))
-                        .count(),
-                    p.name,
-                )
+                let n = finals
+                    .iter()
+                    .filter(|n| !(p.condition)(model, &n.state))
+                    .count();
+                (n, p.name)
             })
-            .collect();
-        counts.sort_by_key(|c| std::cmp::Reverse(c.0));
-        counts[0].1.to_string()
+            .filter(|(n, _)| *n > 0)
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, name)| name.to_string())
     });
+    let Some(property) = property else {
+        // Only behaviours with seeded-bug steps explain the trace, and they break nothing:
+        // the caller reports where the scenario's own behaviours stopped explaining it.
+        return Verdict::Conforms { explanations: 0 };
+    };
     Verdict::Violates {
         property,
         at: At {
