@@ -377,3 +377,30 @@ fn validate_cli_exit_codes_and_reports() {
     assert!(xml.contains("<failure message=\"violates\">"));
     assert!(xml.contains("<error message=\"malformed\">"));
 }
+
+/// The Explorer path a violation report prints replays in the model the trace was validated
+/// against, and ends where the property is broken.
+#[test]
+fn the_printed_explanation_path_replays() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sealcheck"))
+            .current_dir(root())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let file = "traces/invalid/ack-past-sealed-tail.jsonl";
+    let out = String::from_utf8(run(&["validate", file]).stdout).unwrap();
+    let path = out
+        .split("--path ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no path in {out}"));
+    let replay = run(&["replay", "--from-trace", file, "--path", path]);
+    assert_eq!(replay.status.code(), Some(1));
+    let text = String::from_utf8(replay.stdout).unwrap();
+    assert!(
+        text.contains("acknowledged offsets stay below the sealed tail: violated"),
+        "{text}"
+    );
+}
