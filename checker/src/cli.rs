@@ -28,7 +28,7 @@ pub enum Command {
     /// Explore every interleaving of a scenario and check its named properties.
     ///
     /// Without SPEC, checks the built-in incident scenario exactly as it was (3 log servers,
-    /// all Provisioning, nodeset [N1,N2,N3], {node: 2}, client N5 seals an empty loglet once):
+    /// all Provisioning, nodeset N1, N2, N3, {node: 2}, client N5 seals an empty loglet once):
     /// it finds the race that made `three_logserver_seal_empty` flaky and exits 1.
     ///
     /// Counterexamples are shortest paths, printed step by step with what each step changed,

@@ -19,6 +19,8 @@
 //! assert_eq!(liveness.verdict, Verdict::Violated);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod bench_validate;
 pub mod cli;
 pub mod commands;

@@ -286,7 +286,7 @@ fn bad(field: &str, message: impl Into<String>) -> ConfigError {
 
 impl Config {
     /// The incident exactly as it was: 3 log servers N1..N3, all Provisioning, nodeset
-    /// [N1,N2,N3], replication {node: 2}, client N5 as local sequencer, an empty loglet, and the
+    /// \[N1,N2,N3\], replication {node: 2}, client N5 as local sequencer, an empty loglet, and the
     /// flaky test's `seal-once` harness.
     pub fn incident() -> Config {
         Config {

@@ -42,6 +42,8 @@
 //! assert!(checker.discovery(properties::SEAL_EVENTUALLY_SUCCEEDS).is_some());
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod describe;
 pub mod diagram;

@@ -197,10 +197,10 @@ pub enum HttpError {
     /// Not an HTTP/1.x request head.
     #[error("malformed HTTP request: {0}")]
     Malformed(String),
-    /// The head is larger than [`MAX_HEAD_BYTES`].
+    /// The head is larger than the limit (`MAX_HEAD_BYTES`).
     #[error("request head larger than {MAX_HEAD_BYTES} bytes")]
     HeadTooLarge,
-    /// The body is larger than [`MAX_BODY_BYTES`].
+    /// The body is larger than the limit (`MAX_BODY_BYTES`).
     #[error("request body larger than {MAX_BODY_BYTES} bytes")]
     BodyTooLarge,
 }
