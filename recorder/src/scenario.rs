@@ -261,7 +261,34 @@ impl Run {
         self.meta.ended_us = now_us();
         self.write_meta()?;
         let seals = std::mem::take(&mut self.seals);
+        let raw = self.cluster.raw().clone();
         self.cluster.shutdown()?;
+        if self.meta.loglet_id.is_none() {
+            // The seal won the race against any snapshot: learn the loglet from the logs.
+            let run = crate::parse::parse_raw_dir(raw.dir())?;
+            let created = run.facts.iter().find_map(|f| match &f.fact {
+                crate::Fact::LogletCreated {
+                    log_id,
+                    segment_index: 0,
+                    loglet,
+                    nodeset,
+                    sequencer,
+                    replication,
+                    ..
+                } if *log_id == LOG => Some((loglet, nodeset, sequencer, replication)),
+                _ => None,
+            });
+            if let Some((loglet, nodeset, sequencer, replication)) = created {
+                self.meta.loglet_id = Some(loglet.clone());
+                self.meta.nodeset = nodeset.clone();
+                self.meta.sequencer = Some(sequencer.clone());
+                self.meta.replication = Some(replication.clone());
+                self.meta
+                    .notes
+                    .push("loglet, nodeset and sequencer learnt from the server logs".into());
+            }
+            raw.meta(&self.meta)?;
+        }
         Ok(ScenarioReport {
             scenario,
             raw_dir: opts.raw_dir.clone(),
@@ -315,36 +342,10 @@ fn retry_seal_until_sealed(run: &mut Run, every: Duration, within: Duration) -> 
     }
 }
 
-fn learn_from_any_segment(run: &mut Run) -> Result<(), Error> {
-    let snap = run.cluster.ctl().snapshot_logs()?;
-    let seg = snap
-        .rows
-        .iter()
-        .filter(|r| r.get("log_id").and_then(|v| v.as_u64()) == Some(LOG))
-        .filter(|r| r.get("kind").and_then(|v| v.as_str()) == Some("replicated"))
-        .filter_map(|r| {
-            Some(LogSegment {
-                log_id: LOG,
-                segment_index: r.get("segment_index")?.as_u64()?,
-                kind: "replicated".into(),
-                loglet_id: r.get("loglet_id")?.as_str().map(String::from),
-                nodeset: crate::cluster::parse_nodeset(r.get("nodeset")?.as_str()?),
-                sequencer: r.get("sequencer")?.as_str().map(String::from),
-                replication: r.get("replication")?.as_str().map(String::from),
-            })
-        })
-        .max_by_key(|s| s.segment_index);
-    if let Some(seg) = seg {
-        run.learn_loglet(&seg);
-    }
-    Ok(())
-}
-
 fn incident(run: &mut Run) -> Result<(), Error> {
     run.note("provision, then `logs seal 0` via N1 every 100 ms from the first instant, until it succeeds");
     run.cluster.provision()?;
     let r = retry_seal_until_sealed(run, Duration::from_millis(100), Duration::from_secs(90));
-    learn_from_any_segment(run)?;
     run.describe()?;
     r
 }
