@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -778,18 +778,6 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         self.shutdown_inner();
     }
-}
-
-/// The fabric address list of a config (`http://127.0.0.1:15122/,...`).
-pub fn addresses(cfg: &ClusterConfig) -> Vec<String> {
-    (1..=cfg.nodes)
-        .map(|id| format!("http://127.0.0.1:{}/", cfg.node_meta(id).fabric_port))
-        .collect()
-}
-
-/// The data directory of node `id` under a work dir.
-pub fn node_data_dir(work_dir: &Path, id: u32) -> PathBuf {
-    work_dir.join(format!("n{id}"))
 }
 
 #[cfg(test)]

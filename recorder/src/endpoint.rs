@@ -191,6 +191,7 @@ pub fn http_request(
     json_body: Option<&str>,
     timeout: Duration,
 ) -> Result<HttpResponse, Error> {
+    let (method_name, path_name) = (method.to_string(), path.to_string());
     let method = method.to_string();
     let path = path.to_string();
     let body = json_body.map(str::to_string);
@@ -234,7 +235,7 @@ pub fn http_request(
     })?;
     h.join()
         .map_err(|_| Error::Http("http client thread panicked".into()))?
-        .map_err(|e| Error::Http(format!("{method_path}: {e}", method_path = "request")))
+        .map_err(|e| Error::Http(format!("{method_name} 127.0.0.1:{port}{path_name}: {e}")))
 }
 
 #[cfg(test)]
