@@ -41,6 +41,10 @@ pub enum Command {
     Properties(ScenarioArgs),
     /// Measure exploration speed (unique states per second, bytes per state) on scenarios.
     Bench(BenchArgs),
+    /// Serve stateright's Explorer for a scenario on a loopback address, optionally opened at a
+    /// path (`--path`, as `check` prints it) or at the shortest counterexample or example of a
+    /// property (`--property`). Stops cleanly on Ctrl-C.
+    Explore(crate::explore::ExploreArgs),
 }
 
 /// A scenario: a file (or the built-in incident) and overrides of its fields, so that

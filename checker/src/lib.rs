@@ -22,6 +22,7 @@
 pub mod cli;
 pub mod commands;
 pub mod engine;
+pub mod explore;
 pub mod report;
 pub mod shortest;
 pub mod spec;

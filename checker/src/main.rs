@@ -12,6 +12,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Replay(a) => commands::replay(a),
         Command::Properties(a) => commands::properties(a),
         Command::Bench(a) => commands::bench(a),
+        Command::Explore(a) => sealcheck::explore::explore(a),
     }
 }
 

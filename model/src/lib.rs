@@ -44,6 +44,7 @@
 
 pub mod config;
 pub mod describe;
+pub mod diagram;
 pub mod model;
 pub mod properties;
 pub mod state;
