@@ -55,8 +55,8 @@ use std::path::{Path, PathBuf};
 
 pub use binaries::Binaries;
 pub use cluster::{Cluster, ClusterConfig, Ctl, LogSegment, Poller};
-pub use parse::{parse_raw_dir, Fact, NodeSealStatus, RawRun, TimedFact};
-pub use process::{install_interrupt_handler, NetNs};
+pub use parse::{parse_raw_dir, read_sql_records, Fact, NodeSealStatus, RawRun, TimedFact};
+pub use process::{check_can_record, install_interrupt_handler, NetNs};
 pub use raw::{ActionRecord, CtlRecord, Meta, NodeMeta, SqlRecord};
 pub use scenario::{run_scenario, Scenario, ScenarioOptions, ScenarioReport};
 
@@ -69,6 +69,14 @@ pub enum Error {
         /// Which binary, where it was looked for.
         details: String,
         /// How to install them.
+        fix: String,
+    },
+    /// This machine or user cannot run a cluster (not root, `unshare` missing, ...).
+    #[error("cannot record here: {details}; to fix: {fix}")]
+    Environment {
+        /// What is missing.
+        details: String,
+        /// What to do about it.
         fix: String,
     },
     /// A file could not be read or written.

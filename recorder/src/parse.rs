@@ -505,6 +505,15 @@ pub fn parse_raw_dir(dir: &Path) -> Result<RawRun, Error> {
     Ok(RawRun { meta, facts })
 }
 
+/// The SQL snapshots of a raw directory (`sql.jsonl`), each with its 1-based line number, in
+/// file order. Unlike the `*Observed` facts of [`parse_raw_dir`], which only report changes and
+/// carry the query's start time, these keep every row and both ends of each query, for readers
+/// that must know how long a snapshot took. A missing file is no snapshots; a line that is not a
+/// [`SqlRecord`] is an [`Error::Malformed`].
+pub fn read_sql_records(dir: &Path) -> Result<Vec<(usize, SqlRecord)>, Error> {
+    parse_records(&dir.join(SQL_FILE))
+}
+
 fn read_lines(path: &Path) -> Result<Vec<String>, Error> {
     if !path.exists() {
         return Ok(vec![]);

@@ -53,6 +53,36 @@ pub fn install_interrupt_handler() -> Result<(), Error> {
     .map_err(|e| Error::Process(format!("cannot install the interrupt handler: {e}")))
 }
 
+/// The programs a recording runs besides the Restate binaries.
+pub const REQUIRED_TOOLS: [&str; 3] = ["unshare", "nsenter", "ip"];
+
+/// Checks that this process can record a cluster: it runs as root (network namespaces need
+/// it) and [`REQUIRED_TOOLS`] are on `PATH`. Does not start anything. The error says what is
+/// missing and how to fix it.
+pub fn check_can_record() -> Result<(), Error> {
+    let mut missing = Vec::new();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        missing.push(
+            "not running as root (a private network namespace needs `unshare --net`)".to_string(),
+        );
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for tool in REQUIRED_TOOLS {
+        if !std::env::split_paths(&path).any(|d| d.join(tool).is_file()) {
+            missing.push(format!("`{tool}` is not on PATH"));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Environment {
+        details: missing.join("; "),
+        fix: "run as root on Linux with util-linux (unshare, nsenter) and iproute2 (ip) installed"
+            .into(),
+    })
+}
+
 /// Sends `sig` to `pid`; returns false if the process does not exist (or cannot be signalled).
 pub(crate) fn send_signal(pid: i32, sig: i32) -> bool {
     // SAFETY: kill(2) has no memory-safety preconditions; the PID is one we started.

@@ -75,6 +75,19 @@ impl Scenario {
         }
     }
 
+    /// What the scenario does, in one line (for `sealcheck record --list`).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Scenario::Incident => "seal log 0 every 100 ms from the moment the cluster is provisioned, until it succeeds",
+            Scenario::IncidentForced => "force every node to Provisioning, seal (refused), restart all nodes, seal until it succeeds",
+            Scenario::AppendsThenSeal => "append records through the ingress, then seal",
+            Scenario::OnePaused => "seal while one nodeset member is paused (SIGSTOP)",
+            Scenario::TwoPaused => "seal while two nodeset members are paused: no f-majority, the seal fails",
+            Scenario::StorageStateChange => "one member ReadWrite -> ReadOnly, seal, back to ReadWrite",
+            Scenario::KillRestart => "one member killed (SIGKILL) just before the seal, restarted after it",
+        }
+    }
+
     /// Parses a kebab-case name.
     pub fn from_name(name: &str) -> Option<Scenario> {
         Scenario::ALL.into_iter().find(|s| s.name() == name)
