@@ -45,6 +45,11 @@ pub enum Command {
     /// path (`--path`, as `check` prints it) or at the shortest counterexample or example of a
     /// property (`--property`). Stops cleanly on Ctrl-C.
     Explore(crate::explore::ExploreArgs),
+    /// Turn the raw material of a recorded Restate run (a raw directory) into a trace.
+    ///
+    /// Translation rules: docs/real-cluster.md. The notes (what was dropped or assumed) go to
+    /// stderr.
+    Import(crate::import::ImportArgs),
 }
 
 /// A scenario: a file (or the built-in incident) and overrides of its fields, so that

@@ -23,6 +23,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod explore;
+pub mod import;
 pub mod report;
 pub mod shortest;
 pub mod spec;

@@ -13,6 +13,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Properties(a) => commands::properties(a),
         Command::Bench(a) => commands::bench(a),
         Command::Explore(a) => sealcheck::explore::explore(a),
+        Command::Import(a) => sealcheck::import::import(a),
     }
 }
 
