@@ -449,13 +449,6 @@ fn model_offset(value: u64, what: &str, file: &Path, line: usize) -> Result<u8, 
     Ok(v as u8)
 }
 
-/// Why the last `seal()` on a node was called.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SealReason {
-    Restatectl,
-    Other,
-}
-
 /// An event placed in time, before sorting.
 struct Placed {
     time_us: i64,
@@ -530,7 +523,12 @@ pub fn import_run(
     let mut down: BTreeSet<u32> = BTreeSet::new();
     let mut paused: BTreeSet<u32> = BTreeSet::new();
     let mut paused_in_seal: BTreeSet<u32> = BTreeSet::new();
-    let mut last_seal_reason: BTreeMap<u32, SealReason> = BTreeMap::new();
+    // A `seal()` from restatectl for the scenario's log entered on the sealer and not yet
+    // matched with its seal task. Shutdown seals and find-tail seal assists never set it;
+    // concurrent shutdown seals may interleave their lines with it.
+    let mut restatectl_pending = false;
+    // Nodes between SIGTERM and exit: whatever they start is a shutdown seal.
+    let mut stopping: BTreeSet<u32> = BTreeSet::new();
     // The open scenario seal task: (started at, rejected).
     let mut task: Option<(i64, bool)> = None;
     let mut swallow_rejection_echo = false;
@@ -590,8 +588,19 @@ pub fn import_run(
                         }
                     }
                 }
+                "node-exited" => {
+                    for n in nodes {
+                        stopping.remove(n);
+                    }
+                }
                 "kill-node" | "stop-node" => {
                     for &n in nodes {
+                        if action == "stop-node" {
+                            stopping.insert(n);
+                        }
+                        if n == sealer {
+                            restatectl_pending = false;
+                        }
                         if !is_server(n) {
                             continue;
                         }
@@ -677,15 +686,11 @@ pub fn import_run(
                 reason,
                 ..
             } => {
-                let r = if reason == "restatectl" && *log_id == Some(s.log_id) {
-                    SealReason::Restatectl
-                } else {
-                    SealReason::Other
-                };
-                last_seal_reason.insert(*node, r);
+                if *node == sealer && reason == "restatectl" && *log_id == Some(s.log_id) {
+                    restatectl_pending = true;
+                }
             }
             Fact::SealAssist { node, loglet: l } => {
-                last_seal_reason.insert(*node, SealReason::Other);
                 if l == loglet {
                     dropped.notes.push(format!(
                         "N{node} ran a find-tail seal assist on {loglet} at {:.1} ms (its task is not the model's client; the log servers it sealed appear sealed in later observations)",
@@ -696,16 +701,21 @@ pub fn import_run(
             Fact::SealStarted {
                 node, loglet: l, ..
             } => {
-                let reason = last_seal_reason.remove(node);
                 if l != loglet {
                     dropped.count(format!("seal tasks of other loglets ({l})"));
                     continue;
                 }
-                if *node != sealer || reason != Some(SealReason::Restatectl) {
-                    let why = match reason {
-                        _ if *node != sealer => "not the sealer",
-                        Some(SealReason::Other) => "a shutdown or seal-assist seal",
-                        _ => "not started by restatectl",
+                let ours = *node == sealer && restatectl_pending && !stopping.contains(node);
+                if *node == sealer && !stopping.contains(node) {
+                    restatectl_pending = false;
+                }
+                if !ours {
+                    let why = if *node != sealer {
+                        "not the sealer: a shutdown seal or a find-tail seal assist"
+                    } else if stopping.contains(node) {
+                        "a shutdown seal"
+                    } else {
+                        "not started by restatectl: a find-tail seal assist"
                     };
                     dropped.notes.push(format!(
                         "dropped a seal task of {loglet} on N{node} at {:.1} ms ({why})",
