@@ -50,6 +50,10 @@ pub enum Command {
     /// Translation rules: docs/real-cluster.md. The notes (what was dropped or assumed) go to
     /// stderr.
     Import(crate::import::ImportArgs),
+    /// Record a scenario on a real Restate 1.7.12 cluster (needs root and
+    /// `npm ci --prefix restate`) and import it: raw material in OUT/raw, the trace in
+    /// OUT/trace.jsonl. `--list` shows the scenarios.
+    Record(crate::record::RecordArgs),
 }
 
 /// A scenario: a file (or the built-in incident) and overrides of its fields, so that

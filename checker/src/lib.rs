@@ -24,6 +24,7 @@ pub mod commands;
 pub mod engine;
 pub mod explore;
 pub mod import;
+pub mod record;
 pub mod report;
 pub mod shortest;
 pub mod spec;

@@ -14,6 +14,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Bench(a) => commands::bench(a),
         Command::Explore(a) => sealcheck::explore::explore(a),
         Command::Import(a) => sealcheck::import::import(a),
+        Command::Record(a) => sealcheck::record::record(a),
     }
 }
 
