@@ -685,18 +685,14 @@ pub fn import_run(
                 log_id,
                 reason,
                 ..
-            } => {
-                if *node == sealer && reason == "restatectl" && *log_id == Some(s.log_id) {
-                    restatectl_pending = true;
-                }
+            } if *node == sealer && reason == "restatectl" && *log_id == Some(s.log_id) => {
+                restatectl_pending = true;
             }
-            Fact::SealAssist { node, loglet: l } => {
-                if l == loglet {
-                    dropped.notes.push(format!(
-                        "N{node} ran a find-tail seal assist on {loglet} at {:.1} ms (its task is not the model's client; the log servers it sealed appear sealed in later observations)",
-                        ms(f.time_us, start_us)
-                    ));
-                }
+            Fact::SealAssist { node, loglet: l } if l == loglet => {
+                dropped.notes.push(format!(
+                    "N{node} ran a find-tail seal assist on {loglet} at {:.1} ms (its task is not the model's client; the log servers it sealed appear sealed in later observations)",
+                    ms(f.time_us, start_us)
+                ));
             }
             Fact::SealStarted {
                 node, loglet: l, ..
