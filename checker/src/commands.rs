@@ -10,7 +10,10 @@ use clap::ValueEnum;
 use sealcheck_model::{Bug, HarnessKind, PropertyKind, SealModel};
 use stateright::Model;
 
-use crate::cli::{BenchArgs, BugArg, CheckArgs, Format, HarnessArg, ReplayArgs, ScenarioArgs};
+use crate::cli::{
+    BenchArgs, BugArg, CheckArgs, Format, HarnessArg, ReplayArgs, ScenarioArgs, SimulateArgs,
+    ValidateArgs,
+};
 use crate::engine::{self, CheckOptions, Progress};
 use crate::report;
 use crate::shortest;
@@ -31,7 +34,20 @@ pub fn load_spec(path: Option<&Path>) -> anyhow::Result<Spec> {
 
 /// Loads a scenario and applies the command-line overrides.
 pub fn load_scenario(args: &ScenarioArgs) -> anyhow::Result<Spec> {
-    let mut spec = load_spec(args.spec.as_deref())?;
+    let mut spec = match &args.from_trace {
+        Some(t) => {
+            let reader =
+                crate::trace::TraceReader::open(t).map_err(|e| UsageError(e.to_string()))?;
+            let model = crate::validate::model_for(reader.header(), true);
+            Spec {
+                path: None,
+                config: model.cfg,
+                overrides: Vec::new(),
+                from_trace: Some(t.clone()),
+            }
+        }
+        None => load_spec(args.spec.as_deref())?,
+    };
     let cfg = &mut spec.config;
     if let Some(h) = args.harness {
         cfg.harness.kind = match h {
@@ -112,6 +128,9 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         .map_err(|e| UsageError(e.to_string()))?;
     let mut progress = progress_printer(args.quiet);
     let report = engine::check(&model, &opts, &mut progress);
+    if let Some(path) = &args.emit_trace {
+        emit_trace(&spec, &model, &report, path, args.emit_property.as_deref())?;
+    }
     let out = match args.format {
         Format::Text => report::text(&spec, &report, args.examples),
         Format::Json => report::json(&spec, &report),
@@ -391,4 +410,140 @@ fn bench_child(args: &BenchArgs) -> anyhow::Result<u8> {
     };
     print_out(&serde_json::to_string(&row)?)?;
     Ok(0)
+}
+
+/// Writes the trail of a property's counterexample (or example) as a trace.
+fn emit_trace(
+    spec: &Spec,
+    model: &SealModel,
+    report: &engine::CheckReport,
+    path: &Path,
+    property: Option<&str>,
+) -> anyhow::Result<()> {
+    let chosen = match property {
+        Some(name) => report
+            .properties
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| UsageError(format!("--emit-property: no property named `{name}`")))?,
+        None => report
+            .properties
+            .iter()
+            .find(|p| p.failure && p.trail.is_some())
+            .ok_or_else(|| {
+                UsageError(
+                    "--emit-trace: no property failed, so there is no counterexample to write (name one with --emit-property)"
+                        .into(),
+                )
+            })?,
+    };
+    let trail = chosen.trail.as_ref().ok_or_else(|| {
+        UsageError(format!(
+            "--emit-trace: `{}` has no counterexample or example in this run",
+            chosen.name
+        ))
+    })?;
+    let (items, last) = crate::generate::items_of_path(model, &trail.actions, false);
+    let terminal = crate::generate::is_terminal(model, &last);
+    let header = crate::trace::Header::generated(
+        spec.config.clone(),
+        &format!(
+            "sealcheck check{} --emit-trace: \"{}\", path {}",
+            spec.command_arg(),
+            chosen.name,
+            trail.path
+        ),
+        terminal,
+    );
+    let items: Vec<(Option<f64>, crate::trace::Item)> = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, it)| (Some(i as f64), it))
+        .collect();
+    crate::trace::write_trace(path, &header, &items)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!(
+        "wrote {} ({} events) for \"{}\"",
+        path.display(),
+        items.len(),
+        chosen.name
+    );
+    Ok(())
+}
+
+/// `sealcheck simulate`.
+pub fn simulate(args: &SimulateArgs) -> anyhow::Result<u8> {
+    let spec = load_scenario(&args.scenario)?;
+    let model = model_of(&spec)?;
+    for h in &args.hide {
+        if !sealcheck_model::trace::Event::KINDS.contains(&h.as_str()) {
+            return Err(UsageError(format!(
+                "--hide: unknown event kind `{h}`; known: {}",
+                sealcheck_model::trace::Event::KINDS.join(", ")
+            ))
+            .into());
+        }
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut rng = crate::generate::Rng::new(args.seed);
+    for n in 0..args.traces {
+        let (actions, terminal) = crate::generate::random_walk(&model, &mut rng, 10_000);
+        let (mut items, _) = crate::generate::items_of_path(&model, &actions, args.observe);
+        let mut header = crate::trace::Header::generated(
+            spec.config.clone(),
+            &format!(
+                "sealcheck simulate{} --seed {} (trace {n})",
+                spec.command_arg(),
+                args.seed
+            ),
+            terminal,
+        );
+        crate::generate::hide_kinds(&mut header, &mut items, &args.hide);
+        let items: Vec<_> = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, it)| (Some(i as f64), it))
+            .collect();
+        let file = args.out.join(format!("trace-{n:04}.jsonl"));
+        crate::trace::write_trace(&file, &header, &items)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    eprintln!("wrote {} trace(s) to {}", args.traces, args.out.display());
+    Ok(0)
+}
+
+/// `sealcheck validate`.
+pub fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
+    use rayon::prelude::*;
+    let files = crate::trace::expand_paths(&args.traces)
+        .map_err(|e| UsageError(format!("cannot list traces: {e}")))?;
+    if files.is_empty() {
+        return Err(UsageError("no trace files (*.jsonl) found".into()).into());
+    }
+    let opts = crate::validate::ValidateOptions {
+        max_hidden: args.max_hidden,
+        max_frontier: args.max_frontier,
+        permissive: !args.strict,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .context("cannot start worker threads")?;
+    let results: Vec<_> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|f| (f.clone(), crate::validate::validate_file(f, &opts)))
+            .collect()
+    });
+    let out = match args.format {
+        Format::Text => crate::validate_report::text(&results),
+        Format::Json => crate::validate_report::json(&results),
+    };
+    print_out(&out)?;
+    if let Some(j) = &args.junit {
+        std::fs::write(j, crate::validate_report::junit(&results))
+            .with_context(|| format!("cannot write {}", j.display()))?;
+    }
+    Ok(crate::validate_report::exit_code(&results))
 }

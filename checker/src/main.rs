@@ -13,6 +13,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Properties(a) => commands::properties(a),
         Command::Bench(a) => commands::bench(a),
         Command::Explore(a) => sealcheck::explore::explore(a),
+        Command::Validate(a) => commands::validate(a),
+        Command::Simulate(a) => commands::simulate(a),
         Command::Import(a) => sealcheck::import::import(a),
         Command::Record(a) => sealcheck::record::record(a),
     }

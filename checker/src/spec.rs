@@ -45,6 +45,8 @@ pub struct Spec {
     pub config: Config,
     /// Command-line overrides applied on top of the file (as they must be repeated).
     pub overrides: Vec<String>,
+    /// The trace whose header the scenario was taken from (`--from-trace`), if any.
+    pub from_trace: Option<PathBuf>,
 }
 
 impl Spec {
@@ -54,23 +56,26 @@ impl Spec {
             path: None,
             config: Config::incident(),
             overrides: Vec::new(),
+            from_trace: None,
         }
     }
 
     /// How a report names this scenario: the file path, or the built-in name.
     pub fn display_name(&self) -> String {
-        match &self.path {
-            Some(p) => p.display().to_string(),
-            None => BUILTIN_NAME.to_string(),
+        match (&self.path, &self.from_trace) {
+            (Some(p), _) => p.display().to_string(),
+            (None, Some(t)) => format!("header of {}, with every seeded-bug step", t.display()),
+            (None, None) => BUILTIN_NAME.to_string(),
         }
     }
 
     /// The spec argument to repeat in a command that reproduces something (empty for the
     /// built-in scenario, which is the default).
     pub fn command_arg(&self) -> String {
-        let mut s = match &self.path {
-            Some(p) => format!(" {}", shell_quote(&p.display().to_string())),
-            None => String::new(),
+        let mut s = match (&self.path, &self.from_trace) {
+            (Some(p), _) => format!(" {}", shell_quote(&p.display().to_string())),
+            (None, Some(t)) => format!(" --from-trace {}", shell_quote(&t.display().to_string())),
+            (None, None) => String::new(),
         };
         for o in &self.overrides {
             s.push(' ');
@@ -91,6 +96,7 @@ impl Spec {
             path: Some(path.to_path_buf()),
             config,
             overrides: Vec::new(),
+            from_trace: None,
         })
     }
 }
@@ -173,7 +179,8 @@ fn line_of_field(text: &str, field: &str) -> usize {
     1
 }
 
-fn shell_quote(s: &str) -> String {
+/// Quotes a word for a POSIX shell when it needs it.
+pub fn shell_quote(s: &str) -> String {
     if s.chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
     {

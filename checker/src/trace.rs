@@ -463,6 +463,25 @@ impl TraceReader {
                 ));
             }
         }
+        for (key, v) in obj.iter() {
+            let (ok, expected) = match key.as_str() {
+                "node" | "peer" => (v.is_string() || v.is_u64(), "a node id such as \"N3\""),
+                "offset" | "local_tail" | "max_local_tail" | "tail" | "known_global_tail" => {
+                    (v.is_u64(), "a non-negative integer")
+                }
+                "sealed" => (v.is_boolean(), "true or false"),
+                "state" | "to" | "reason" | "status" => (v.is_string(), "a string"),
+                _ => (true, ""),
+            };
+            if !ok {
+                return Err(err(
+                    &self.file,
+                    line,
+                    key,
+                    format!("expected {expected}, got {v}"),
+                ));
+            }
+        }
         for f in [
             "offset",
             "local_tail",
@@ -674,8 +693,8 @@ mod tests {
             "{HEADER}\n{{\"event\":\"append\",\"node\":\"N5\",\"offset\":\"one\"}}\n"
         ))
         .unwrap_err();
-        assert_eq!(e.line, 2);
-        assert!(e.message.contains("invalid type"), "{e}");
+        assert_eq!((e.line, e.field.as_str()), (2, "offset"));
+        assert!(e.message.contains("expected a non-negative integer"), "{e}");
     }
 
     #[test]

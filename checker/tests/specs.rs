@@ -65,12 +65,12 @@ const PINNED: &[(&str, usize, &[&str])] = &[
     ),
     (
         "specs/bugs/seal-one-confirmation.toml",
-        18550,
+        23523,
         &["a seal completes only with an f-majority of confirmations"],
     ),
     (
         "specs/bugs/seal-without-drain.toml",
-        8172,
+        8687,
         &[
             "acknowledged offsets stay below the sealed tail",
             "the sequencer seals only after draining",

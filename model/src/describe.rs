@@ -357,6 +357,13 @@ pub fn history_changes(model: &SealModel, a: &History, b: &History) -> Vec<Strin
         b.sealed_with_appends_in_flight,
         "the sequencer set its sealed flag with appends in flight".into(),
     );
+    if let (None, Some(bug)) = (a.bug_step, b.bug_step) {
+        fact(
+            false,
+            true,
+            format!("seeded bug `{}` took a step", bug.name()),
+        );
+    }
     if let (None, Some(k)) = (a.seal_succeeded_with, b.seal_succeeded_with) {
         fact(
             false,

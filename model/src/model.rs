@@ -98,6 +98,20 @@ impl Deadline {
     }
 }
 
+impl Action {
+    /// The seeded bug this step belongs to, if it is one.
+    pub fn seeded_bug(&self) -> Option<Bug> {
+        match self {
+            Action::StoreIgnoringSeal(_) => Some(Bug::StoreAfterSeal),
+            Action::SealTaskCompletesEarly => Some(Bug::SealOneConfirmation),
+            Action::SequencerAcksEarly => Some(Bug::AckBeforeQuorum),
+            Action::SequencerSealsWithoutDrain => Some(Bug::SealWithoutDrain),
+            Action::SequencerAppendsToProvisioning => Some(Bug::ProvisioningWritable),
+            _ => None,
+        }
+    }
+}
+
 /// The stateright model of one loglet's seal protocol, built from a [`Config`].
 #[derive(Clone, Debug)]
 pub struct SealModel {
@@ -880,6 +894,9 @@ impl Model for SealModel {
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
         let mut next = last.clone();
+        if let Some(bug) = action.seeded_bug() {
+            next.history.bug_step.get_or_insert(bug);
+        }
         self.apply(&mut next, action);
         self.audit(last, &mut next);
         Some(next)

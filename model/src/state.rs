@@ -249,6 +249,8 @@ pub struct History {
     pub sealed_with_appends_in_flight: bool,
     /// An append was acknowledged before a write quorum stored it.
     pub acked_without_quorum: bool,
+    /// The first seeded-bug step this behaviour took, if any.
+    pub bug_step: Option<crate::config::Bug>,
     /// A seal task reported success; how many nodes had durably sealed then.
     pub seal_succeeded_with: Option<u8>,
 }

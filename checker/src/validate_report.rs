@@ -1,0 +1,246 @@
+//! Reports of `sealcheck validate`: one line per trace and a summary (text), one JSON object,
+//! or JUnit XML.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use crate::report::DEFAULT_EXPLORER_ADDR;
+use crate::spec::shell_quote;
+use crate::trace::TraceError;
+use crate::validate::{Outcome, Verdict};
+
+/// One validated file: its path and the outcome or the reason it could not be read.
+pub type FileResult = (PathBuf, Result<Outcome, TraceError>);
+
+/// Exit code over all files: 2 if any is malformed, else 1 if any diverges or violates, else 3
+/// if any search was inconclusive, else 0.
+pub fn exit_code(results: &[FileResult]) -> u8 {
+    let codes: Vec<u8> = results
+        .iter()
+        .map(|(_, r)| match r {
+            Err(_) => 2,
+            Ok(o) => o.verdict.exit_code(),
+        })
+        .collect();
+    if codes.contains(&2) {
+        2
+    } else if codes.contains(&1) {
+        1
+    } else if codes.contains(&3) {
+        3
+    } else {
+        0
+    }
+}
+
+fn place(at: &crate::validate::At) -> String {
+    if at.line == 0 {
+        format!("at the end of the trace (after item {})", at.index)
+    } else {
+        format!("at item {} (line {}): {}", at.index, at.line, at.text)
+    }
+}
+
+fn explore_cmd(file: &std::path::Path, path: &str) -> String {
+    format!(
+        "sealcheck explore --from-trace {} --path {path}  (opens http://{DEFAULT_EXPLORER_ADDR}/#/steps/{path})",
+        shell_quote(&file.display().to_string())
+    )
+}
+
+/// The human report.
+pub fn text(results: &[FileResult]) -> String {
+    let mut out = String::new();
+    let mut counts = [0usize; 5];
+    for (file, r) in results {
+        match r {
+            Err(e) => {
+                counts[3] += 1;
+                let _ = writeln!(out, "MALFORMED  {e}");
+            }
+            Ok(o) => {
+                let stats = format!(
+                    "{} items, frontier <= {}, {} ms",
+                    o.items, o.max_frontier, o.elapsed_ms
+                );
+                match &o.verdict {
+                    Verdict::Conforms { explanations } => {
+                        counts[0] += 1;
+                        let _ = writeln!(
+                            out,
+                            "conforms   {} ({stats}, {explanations} explanation(s))",
+                            file.display()
+                        );
+                    }
+                    Verdict::Diverges {
+                        at,
+                        explained,
+                        candidates,
+                        allowed,
+                        path,
+                    } => {
+                        counts[1] += 1;
+                        let _ =
+                            writeln!(out, "DIVERGES   {} {} ({stats})", file.display(), place(at));
+                        let _ = writeln!(
+                            out,
+                            "           the model explains the first {explained} item(s); no behaviour continues with this one"
+                        );
+                        let _ = writeln!(out, "           the model would have allowed instead:");
+                        for a in allowed.iter().take(12) {
+                            let _ = writeln!(out, "             {a}");
+                        }
+                        if allowed.len() > 12 {
+                            let _ = writeln!(out, "             ... {} more", allowed.len() - 12);
+                        }
+                        for (i, c) in candidates.iter().enumerate() {
+                            let _ = writeln!(out, "           candidate state {}:", i + 1);
+                            for l in c {
+                                let _ = writeln!(out, "             {l}");
+                            }
+                        }
+                        let _ = writeln!(
+                            out,
+                            "           explained prefix: {}",
+                            explore_cmd(file, path)
+                        );
+                    }
+                    Verdict::Violates { property, at, path } => {
+                        counts[2] += 1;
+                        let _ = writeln!(
+                            out,
+                            "VIOLATES   {}: \"{property}\" {} ({stats})",
+                            file.display(),
+                            place(at)
+                        );
+                        let _ = writeln!(
+                            out,
+                            "           every behaviour of the model that explains the trace up to here breaks it"
+                        );
+                        let _ =
+                            writeln!(out, "           explanation: {}", explore_cmd(file, path));
+                    }
+                    Verdict::Inconclusive { at, reason } => {
+                        counts[4] += 1;
+                        let _ = writeln!(
+                            out,
+                            "INCONCLUSIVE {} at item {} (line {}): {reason}",
+                            file.display(),
+                            at.index,
+                            at.line
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{} trace(s): {} conform, {} diverge, {} violate, {} malformed, {} inconclusive (exit {})",
+        results.len(),
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3],
+        counts[4],
+        exit_code(results)
+    );
+    out
+}
+
+/// One JSON object: per trace the verdict (or the malformed error), and the exit code.
+pub fn json(results: &[FileResult]) -> String {
+    let traces: Vec<serde_json::Value> = results
+        .iter()
+        .map(|(file, r)| match r {
+            Err(e) => serde_json::json!({
+                "file": file.display().to_string(),
+                "verdict": "malformed",
+                "line": e.line,
+                "field": e.field,
+                "message": e.message,
+            }),
+            Ok(o) => {
+                let mut v = serde_json::to_value(o).expect("outcomes serialize");
+                let verdict = v["verdict"].clone();
+                if let serde_json::Value::Object(m) = verdict {
+                    for (k, x) in m {
+                        v[k] = x;
+                    }
+                }
+                v
+            }
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "traces": traces,
+        "exit_code": exit_code(results),
+    }))
+    .expect("json")
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// JUnit XML: one test case per trace; diverges/violates are failures, malformed are errors.
+pub fn junit(results: &[FileResult]) -> String {
+    let failures = results
+        .iter()
+        .filter(|(_, r)| matches!(r, Ok(o) if o.verdict.exit_code() != 0))
+        .count();
+    let errors = results.iter().filter(|(_, r)| r.is_err()).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"sealcheck validate\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">\n",
+        results.len()
+    );
+    for (file, r) in results {
+        let name = xml(&file.display().to_string());
+        match r {
+            Err(e) => {
+                let _ = writeln!(
+                    out,
+                    "  <testcase name=\"{name}\"><error message=\"malformed\">{}</error></testcase>",
+                    xml(&e.to_string())
+                );
+            }
+            Ok(o) => {
+                let time = o.elapsed_ms as f64 / 1000.0;
+                match &o.verdict {
+                    Verdict::Conforms { .. } => {
+                        let _ = writeln!(out, "  <testcase name=\"{name}\" time=\"{time}\"/>");
+                    }
+                    v => {
+                        let msg = match v {
+                            Verdict::Diverges { at, .. } => {
+                                format!(
+                                    "diverges at item {} (line {}): {}",
+                                    at.index, at.line, at.text
+                                )
+                            }
+                            Verdict::Violates { property, at, .. } => format!(
+                                "violates \"{property}\" at item {} (line {})",
+                                at.index, at.line
+                            ),
+                            Verdict::Inconclusive { reason, .. } => {
+                                format!("inconclusive: {reason}")
+                            }
+                            Verdict::Conforms { .. } => unreachable!(),
+                        };
+                        let _ = writeln!(
+                            out,
+                            "  <testcase name=\"{name}\" time=\"{time}\"><failure message=\"{}\">{}</failure></testcase>",
+                            xml(v.word()),
+                            xml(&msg)
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out.push_str("</testsuite>\n");
+    out
+}
