@@ -529,6 +529,7 @@ pub fn import_run(
     let mut restatectl_pending = false;
     // Nodes between SIGTERM and exit: whatever they start is a shutdown seal.
     let mut stopping: BTreeSet<u32> = BTreeSet::new();
+    let mut marker_written: BTreeMap<u32, i64> = BTreeMap::new();
     // The open scenario seal task: (started at, rejected).
     let mut task: Option<(i64, bool)> = None;
     let mut swallow_rejection_echo = false;
@@ -555,15 +556,25 @@ pub fn import_run(
         let line = f.source.line;
         let ev = |e: Event| Item::Event(e);
         match &f.fact {
-            Fact::SelfProvisioned { node } if is_server(*node) => push(
-                &mut placed,
-                f.time_us,
-                i,
-                ev(Event::Provisioned {
-                    node: NodeId(*node as u8),
-                }),
-                &f.source,
-            ),
+            Fact::StorageMarkerWritten { node } => {
+                marker_written.insert(*node, f.time_us);
+            }
+            Fact::SelfProvisioned { node } if is_server(*node) => {
+                push(
+                    &mut placed,
+                    f.time_us,
+                    i,
+                    ev(Event::Provisioned {
+                        node: NodeId(*node as u8),
+                    }),
+                    &f.source,
+                );
+                // The metadata compare-and-set to ReadWrite happened between the marker write
+                // and this line.
+                if let (Some(p), Some(m)) = (placed.last_mut(), marker_written.remove(node)) {
+                    p.since_us = m.min(f.time_us);
+                }
+            }
             Fact::OperatorAction {
                 action,
                 nodes,
