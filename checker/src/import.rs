@@ -37,6 +37,7 @@
 //! | sealer: `Starting a seal task for loglet` after `seal()` from restatectl | `seal-started` |
 //! | ... followed by the all-`Provisioning` WARN | `seal-rejected` (`all-provisioning`) instead |
 //! | sealer: `Request failed. Exhausted attempts` (span `Seal`, peer N*k*) | `seal-request-failed` N*k* |
+//! | ... or only N*k*`(E)` in the task's final nodeset status | `seal-request-failed` N*k*, just before the outcome |
 //! | sealer: `Seal task completed on f-majority`, `max_local_tail` *m* | `seal-completed`, `max_local_tail` *m*-1 |
 //! | sealer: `Seal operation failed` with a non-empty nodeset status | `seal-failed` |
 //! | sequencer: `Draining sequencer` after a completed seal | `sequencer-sealed` (no tail: not logged) |
@@ -61,7 +62,10 @@
 //! `seal-handled`, `store-reply`, `seal-confirmed`, `append`, `append-acked`) is logged at
 //! TRACE, which release builds compile out, so those steps are left for the validator to
 //! place; `sequencer-sealed` is emitted when seen but not claimed complete (a killed or
-//! restarted sequencer never drains).
+//! restarted sequencer never drains), and so is `seal-request-failed`: a member that answered
+//! with an error, or whose last attempt was not a network error, gives up without a DEBUG line
+//! (seen in a recorded two-paused run), so the importer also derives the failure from the
+//! task's final nodeset status.
 //!
 //! **Config.** `log_servers` = nodes in `meta.json`, `nodeset` and `replication` from the
 //! loglet, `initial_storage` all Provisioning, `appends` = the loglet's final tail (model
@@ -93,11 +97,10 @@ use crate::trace::{Header, Item, Roles, FORMAT, MAX_OFFSET, VERSION};
 pub const CLIENT_ID: u8 = 9;
 
 /// Event kinds a recorded run logs completely within the trace window.
-pub const COMPLETE_KINDS: [&str; 9] = [
+pub const COMPLETE_KINDS: [&str; 8] = [
     "provisioned",
     "seal-started",
     "seal-rejected",
-    "seal-request-failed",
     "seal-completed",
     "seal-failed",
     "storage-state-set",
@@ -474,6 +477,51 @@ impl Dropped {
     }
 }
 
+/// Members a seal task marked `E` (all attempts failed, or the member answered with an error)
+/// whose failure left no `Exhausted attempts` line: that line is only printed when the last
+/// attempt was a network error.
+fn unlogged_failures(
+    status: &[sealcheck_recorder::parse::NodeStatus],
+    logged: &BTreeSet<u32>,
+    nodeset: &[u8],
+) -> Vec<u32> {
+    status
+        .iter()
+        .filter(|st| st.status == sealcheck_recorder::NodeSealStatus::Error)
+        .map(|st| st.node)
+        .filter(|n| !logged.contains(n) && nodeset.contains(&(*n as u8)))
+        .collect()
+}
+
+/// Emits `seal-request-failed` for members whose failure only the seal task's final status
+/// shows, just before its outcome (their failure is certain, its time is not).
+fn emit_failures(
+    placed: &mut Vec<Placed>,
+    peers: &[u32],
+    f: &sealcheck_recorder::TimedFact,
+    order: usize,
+    sealer: u8,
+    notes: &mut Vec<String>,
+    start_us: i64,
+) {
+    for &p in peers {
+        push(
+            placed,
+            f.time_us,
+            order,
+            Item::Event(Event::SealRequestFailed {
+                node: NodeId(sealer),
+                peer: NodeId(p as u8),
+            }),
+            &f.source,
+        );
+        notes.push(format!(
+            "the seal task's status shows N{p}(E) but no `Exhausted attempts` line: seal-request-failed N{p} placed at its outcome ({:.1} ms)",
+            ms(f.time_us, start_us)
+        ));
+    }
+}
+
 fn push(placed: &mut Vec<Placed>, time_us: i64, order: usize, item: Item, origin: &Source) {
     placed.push(Placed {
         time_us,
@@ -533,6 +581,8 @@ pub fn import_run(
     // The open scenario seal task: (started at, rejected).
     let mut task: Option<(i64, bool)> = None;
     let mut swallow_rejection_echo = false;
+    // Members of the open seal task whose request failure was logged.
+    let mut failed_peers: BTreeSet<u32> = BTreeSet::new();
     let mut seal_calls = 0usize;
     let mut completed = false;
     let mut sequencer_sealed = false;
@@ -760,6 +810,7 @@ pub fn import_run(
                     }
                 };
                 task = Some((f.time_us, rejected));
+                failed_peers.clear();
                 push(&mut placed, f.time_us, i, ev(e), &f.source);
             }
             Fact::AllProvisioningWarning { node, loglet: l } => {
@@ -777,6 +828,7 @@ pub fn import_run(
                 node,
                 loglet: l,
                 max_local_tail,
+                nodeset_status,
                 ..
             } => {
                 if *node == sealer && l == loglet && matches!(task, Some((_, false))) {
@@ -788,6 +840,8 @@ pub fn import_run(
                     }
                     task = None;
                     completed = true;
+                    let unlogged = unlogged_failures(nodeset_status, &failed_peers, &s.nodeset);
+                    emit_failures(&mut placed, &unlogged, f, i, s.sealer, &mut notes, start_us);
                     push(
                         &mut placed,
                         f.time_us,
@@ -819,6 +873,8 @@ pub fn import_run(
                     swallow_rejection_echo = false;
                 } else if matches!(task, Some((_, false))) {
                     task = None;
+                    let unlogged = unlogged_failures(nodeset_status, &failed_peers, &s.nodeset);
+                    emit_failures(&mut placed, &unlogged, f, i, s.sealer, &mut notes, start_us);
                     push(
                         &mut placed,
                         f.time_us,
@@ -850,6 +906,7 @@ pub fn import_run(
                             && matches!(task, Some((_, false)))
                             && s.nodeset.contains(&(*p as u8)) =>
                     {
+                        failed_peers.insert(*p);
                         push(
                             &mut placed,
                             f.time_us,

@@ -359,3 +359,51 @@ fn an_unknown_storage_state_is_refused() {
     assert!(e.contains("storage state `sideways`"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_failed_member_without_its_debug_line_is_taken_from_the_final_status() {
+    // Restate gives up on a member without the `Exhausted attempts` line when the member
+    // answered with an error; the seal task's status `[N1(S), N2(E), N3(E)]` still says so.
+    let dir = scratch_copy("two-paused", "noexhausted");
+    edit(&dir.join("logs/n1.log"), |t| {
+        t.lines()
+            .filter(|l| !(l.contains("Exhausted attempts") && l.contains("\"node_id\":\"N2\"")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let t = import_raw_dir(&dir).unwrap();
+    use Event::*;
+    let seal: Vec<Event> = events(&t)
+        .into_iter()
+        .filter(|e| e.kind().starts_with("seal"))
+        .collect();
+    assert_eq!(
+        seal,
+        vec![
+            SealStarted { node: n(1) },
+            SealRequestFailed {
+                node: n(1),
+                peer: n(3)
+            },
+            SealRequestFailed {
+                node: n(1),
+                peer: n(2)
+            },
+            SealFailed { node: n(1) },
+        ]
+    );
+    let failed = t.position("seal-failed", None).unwrap();
+    assert_eq!(
+        t.items[failed - 1].t,
+        t.items[failed].t,
+        "placed at the outcome"
+    );
+    assert!(
+        t.notes
+            .join("\n")
+            .contains("N2(E) but no `Exhausted attempts` line"),
+        "{:?}",
+        t.notes
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -209,16 +209,20 @@ fn flipping_a_seal_flag_diverges_where_it_is_observable() {
 }
 
 #[test]
-fn a_failed_seal_needs_every_request_to_fail() {
+fn a_seal_cannot_complete_once_two_requests_failed() {
     let (h, items) = recorded("two-paused");
-    // Drop the logged failure of the request to N3: the seal task cannot fail while a
-    // request is pending, and request failures are logged completely.
-    let failed = find(&items, &["seal-request-failed", "N3"]);
+    // Both requests to the paused members failed: only N1 can confirm, one short of the
+    // f-majority, so turning the failure into a completion is impossible.
+    let failed = find(&items, &["seal-failed"]);
     let mut m = items.clone();
-    m.remove(failed);
+    m[failed] = m[failed].replace(
+        "\"event\":\"seal-failed\",\"node\":\"N1\"",
+        "\"event\":\"seal-completed\",\"node\":\"N1\",\"max_local_tail\":2",
+    );
+    assert_ne!(m[failed], items[failed]);
     assert_diverges_at(
-        verdict("drop-request-failed", &h, &m, true),
+        verdict("fail-to-complete", &h, &m, true),
         failed,
-        "drop N3's failure",
+        "completion after two failed requests",
     );
 }
