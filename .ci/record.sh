@@ -10,6 +10,18 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 fail() { echo "record.sh: $*" >&2; exit 1; }
 
+step "prerequisites: npm, unshare/nsenter, ip"
+missing=()
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing ${missing[*]} (Debian packages)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+[ "$(id -u)" -eq 0 ] || fail "needs root: each recording runs in a private network namespace"
+
 step "Restate 1.7.12 binaries (npm ci --prefix restate)"
 npm ci --prefix restate --no-audit --no-fund
 
