@@ -181,3 +181,61 @@ fn ctrl_c_stops_every_process_the_recording_started() {
     assert_all_gone(&ns, &pids);
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// The PIDs the recorder logged (namespace holder and servers) once the recording is over.
+fn recorded_pids(raw: &Path) -> Vec<i32> {
+    let text = std::fs::read_to_string(raw.join("actions.jsonl")).unwrap();
+    text.lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            let d = &v["detail"];
+            d["holder_pid"]
+                .as_i64()
+                .or_else(|| {
+                    (v["action"] == "start-node")
+                        .then(|| d["pid"].as_i64())
+                        .flatten()
+                })
+                .map(|p| p as i32)
+        })
+        .collect()
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+#[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
+fn a_failing_recording_exits_2_and_stops_every_process() {
+    let out = scratch("failing");
+    // A restatectl that always fails: the servers start, then provisioning fails.
+    let o = sealcheck()
+        .args(["record", "incident", "--restatectl", "/bin/false", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("recording incident failed"), "{stderr}");
+    let pids = recorded_pids(&out.join("raw"));
+    assert!(pids.len() >= 4, "holder and three servers: {pids:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|p| alive(*p)) {
+        assert!(
+            Instant::now() < deadline,
+            "still running: {:?}",
+            pids.iter().filter(|p| alive(**p)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
