@@ -75,7 +75,7 @@ grep -q "\"event\":\"seal-completed\",\"node\":\"N1\",\"max_local_tail\":$append
   "$out/appends-then-seal/trace.jsonl" ||
   fail "appends-then-seal: the seal's max_local_tail is not the loglet's $appends records"
 
-step "live recorder tests (records, Ctrl-C, nothing left running)"
+step "live recorder tests (a recording, a failing one, Ctrl-C: nothing left running)"
 cargo test -q -p sealcheck --test record_live -- --ignored --test-threads 1
 
 step "record.sh done"
