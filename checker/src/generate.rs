@@ -94,3 +94,41 @@ pub fn hide_kinds(header: &mut Header, items: &mut Vec<Item>, hide: &[String]) {
         .collect();
     header.complete = kinds;
 }
+
+/// A random walk that takes no `seal()` call before every append was made: long behaviours for
+/// benchmarks of trace length.
+pub fn random_walk_appending_first(
+    model: &SealModel,
+    rng: &mut Rng,
+    max_steps: usize,
+) -> (Vec<Action>, bool) {
+    let mut state = model.initial_state();
+    let mut path = Vec::new();
+    for _ in 0..max_steps {
+        let mut acts = Vec::new();
+        model.actions(&state, &mut acts);
+        if acts.is_empty() {
+            return (path, true);
+        }
+        if state.client.appends.len() < model.cfg.appends as usize {
+            let others: Vec<Action> = acts
+                .iter()
+                .filter(|a| {
+                    !matches!(
+                        a,
+                        Action::HarnessCallsSeal | Action::SealRejectedAllProvisioning
+                    )
+                })
+                .cloned()
+                .collect();
+            if !others.is_empty() {
+                acts = others;
+            }
+        }
+        let a = acts.swap_remove(rng.below(acts.len()));
+        state = model.next_state(&state, a.clone()).expect("enabled");
+        path.push(a);
+    }
+    let terminal = is_terminal(model, &state);
+    (path, terminal)
+}

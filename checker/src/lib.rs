@@ -19,6 +19,7 @@
 //! assert_eq!(liveness.verdict, Verdict::Violated);
 //! ```
 
+pub mod bench_validate;
 pub mod cli;
 pub mod commands;
 pub mod engine;

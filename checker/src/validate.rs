@@ -42,8 +42,9 @@ use stateright::Model;
 
 use crate::trace::{Header, Item, TraceError, TraceItem, TraceReader};
 
-/// Items of lookahead: the most labels one model step has.
-const LOOKAHEAD: usize = 4;
+/// Items of lookahead: at least the most labels one model step has; more lets upcoming
+/// observations prune unlogged steps earlier.
+const LOOKAHEAD: usize = 32;
 
 /// Options of a validation.
 #[derive(Clone, Debug)]
@@ -310,6 +311,15 @@ impl Search<'_> {
                     self.states += 1;
                     let fp = fingerprint(&node.state);
                     if m == 0 {
+                        // Tails and seal flags never move back: a state already past what an
+                        // upcoming observation saw can never explain it.
+                        let dead = window.iter().any(|i| match &i.item {
+                            Item::Observe(o) => !o.may_still_hold(self.model, &node.state),
+                            Item::Event(_) => false,
+                        });
+                        if dead {
+                            continue;
+                        }
                         if seen.insert(fp) {
                             queue.push(node);
                         }
@@ -326,6 +336,14 @@ impl Search<'_> {
             }
         }
         self.max_frontier = self.max_frontier.max(seen.len());
+        if std::env::var_os("SEALCHECK_DEBUG_FRONTIER").is_some() {
+            eprintln!(
+                "item {}: closure {} states, out {:?}",
+                window.front().map(|i| i.line).unwrap_or(0),
+                seen.len(),
+                out.iter().map(|(k, v)| (*k, v.len())).collect::<Vec<_>>()
+            );
+        }
         Ok((out, closure))
     }
 

@@ -190,29 +190,35 @@ fn generated_traces_conform() {
 #[test]
 fn counterexamples_round_trip_as_violations_at_their_last_item() {
     let dir = tmp("roundtrip");
+    let none: &[&str] = &[];
     let bugs = [
         (
             "specs/bugs/ack-before-quorum.toml",
             "every acknowledged record is stored on a write quorum",
+            none,
         ),
         (
             "specs/bugs/provisioning-writable.toml",
             "a Provisioning log server stores nothing",
+            none,
         ),
         (
             "specs/bugs/seal-one-confirmation.toml",
             "a seal completes only with an f-majority of confirmations",
+            none,
         ),
         (
             "specs/bugs/seal-without-drain.toml",
             "acknowledged offsets stay below the sealed tail",
+            &["the sequencer seals only after draining"][..],
         ),
         (
             "specs/bugs/store-after-seal.toml",
             "a durably sealed log server accepts no new record",
+            none,
         ),
     ];
-    for (spec, property) in bugs {
+    for (spec, property, also) in bugs {
         let out = dir.join(format!(
             "{}.jsonl",
             Path::new(spec).file_stem().unwrap().to_string_lossy()
@@ -230,8 +236,14 @@ fn counterexamples_round_trip_as_violations_at_their_last_item() {
             Verdict::Violates {
                 property: p, at, ..
             } => {
-                assert_eq!(p, property, "{spec}");
-                assert_eq!(at.index, items - 1, "{spec}: violation at the last item");
+                // A counterexample breaks the named property at its last step; where the check
+                // also names a second failing property, validation may find that one first.
+                if p == property {
+                    assert_eq!(at.index, items - 1, "{spec}: violation at the last item");
+                } else {
+                    assert!(also.contains(&p.as_str()), "{spec}: {p}");
+                    assert!(at.index < items, "{spec}");
+                }
             }
             v => panic!("{spec}: {v:?}"),
         }
@@ -267,8 +279,10 @@ fn mutated_traces_are_rejected() {
         assert!(terminal);
         let (items, _) = generate::items_of_path(&model, &actions, true);
         let header = Header::generated(cfg.clone(), "test", true);
+        // A reply delivered to the client can be unobservable: if the append or seal task it
+        // belongs to ends anyway, the model may drop it as stale instead. Drop other events.
         let events: Vec<usize> = (0..items.len())
-            .filter(|&i| matches!(items[i], Item::Event(_)))
+            .filter(|&i| matches!(&items[i], Item::Event(e) if e.kind() != "store-reply"))
             .collect();
         // Drop an event.
         let drop = events[(k * 5) % events.len()];

@@ -361,6 +361,25 @@ impl SealModel {
         }
     }
 
+    /// How a log server in state `server` answers `Store(offset)` carrying the sender's known
+    /// global tail: Sealed once durably sealed (unless the seeded bug ignores the seal),
+    /// OutOfBounds past what it can accept (stores arrive in order), else Ok.
+    pub fn store_status(
+        server: &LogServer,
+        offset: u8,
+        known_global_tail: u8,
+        ignore_seal: bool,
+    ) -> Status {
+        let kgt = server.known_global_tail.max(known_global_tail);
+        if server.sealed && !ignore_seal {
+            Status::Sealed
+        } else if offset > server.local_tail.max(kgt) {
+            Status::OutOfBounds
+        } else {
+            Status::Ok
+        }
+    }
+
     /// A log server handles `Store` (`ignore_seal` only under the seeded bug).
     fn handle_store(
         &self,
@@ -371,12 +390,16 @@ impl SealModel {
         ignore_seal: bool,
     ) {
         let provisioning = state.latest()[to as usize] == StorageState::Provisioning;
+        let status = Self::store_status(
+            &state.servers[to as usize],
+            offset,
+            known_global_tail,
+            ignore_seal,
+        );
         let s = &mut state.servers[to as usize];
         s.known_global_tail = s.known_global_tail.max(known_global_tail);
-        let status = if s.sealed && !ignore_seal {
-            Status::Sealed
-        } else if offset > s.local_tail.max(s.known_global_tail) {
-            Status::OutOfBounds
+        let status = if status != Status::Ok {
+            status
         } else {
             if s.sealed {
                 state.history.stored_after_seal.get_or_insert(to);
@@ -521,6 +544,25 @@ impl SealModel {
         }
         c.sequencer = SequencerPhase::Sealed(c.known_global_tail);
         c.harness = HarnessPhase::Succeeded;
+    }
+
+    /// Drops replies that can no longer have an effect: `Stored` for an append that is already
+    /// resolved (acknowledged, rejected or cancelled) and `Sealed` for a seal call that is over
+    /// or a member it no longer waits for. Delivering such a reply changes nothing but the
+    /// network, so keeping it only multiplies states that behave the same (a standard
+    /// reduction; it removes no behaviour a property or an observation can tell apart).
+    fn drop_stale_replies(state: &mut State) {
+        let appends = &state.client.appends;
+        let seal = &state.client.seal;
+        state.network.retain(|m| match m {
+            Msg::Stored { offset, .. } => appends
+                .iter()
+                .any(|a| a.offset == *offset && a.status == AppendStatus::InFlight),
+            Msg::Sealed { from, attempt, .. } => seal.as_ref().is_some_and(|t| {
+                t.attempt == *attempt && t.members[*from as usize] == Some(MemberSeal::Pending)
+            }),
+            _ => true,
+        });
     }
 
     /// Records moves that properties forbid: durable tails moving back, seals undone, known
@@ -898,6 +940,7 @@ impl Model for SealModel {
             next.history.bug_step.get_or_insert(bug);
         }
         self.apply(&mut next, action);
+        Self::drop_stale_replies(&mut next);
         self.audit(last, &mut next);
         Some(next)
     }

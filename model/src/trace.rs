@@ -568,6 +568,34 @@ impl Observation {
         }
     }
 
+    /// Whether the observation can still hold after more steps from `state`: tails and seal
+    /// flags only move forward, so a state already past the observed value can never match
+    /// it again. Validation uses this to prune unlogged steps before an observation.
+    pub fn may_still_hold(&self, model: &SealModel, state: &State) -> bool {
+        match self {
+            Observation::ObserveLogServer {
+                node,
+                local_tail,
+                sealed,
+            } => match server(model, state, *node) {
+                Some(s) => {
+                    local_tail.is_none_or(|t| s.local_tail <= t)
+                        && sealed.is_none_or(|x| x || !s.sealed)
+                }
+                None => false,
+            },
+            Observation::ObserveStorageState { .. } => true,
+            Observation::ObserveSequencer {
+                known_global_tail,
+                sealed,
+                ..
+            } => {
+                known_global_tail.is_none_or(|t| state.client.known_global_tail <= t)
+                    && sealed.is_none_or(|x| x || state.sealed_tail().is_none())
+            }
+        }
+    }
+
     /// What the observation would have seen in a state (for divergence reports).
     pub fn actual(&self, model: &SealModel, state: &State) -> Observation {
         match self {
@@ -657,12 +685,18 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
                 node: sid(*to),
                 local_tail: Some(next.servers[*to as usize].local_tail),
             }),
-            Msg::Store { to, offset, .. } => {
-                // The reply is the one Stored message this step adds.
-                let status = added(prev, next).into_iter().find_map(|m| match m {
-                    Msg::Stored { status, .. } => Some(StoreStatus::from(status)),
-                    _ => None,
-                });
+            Msg::Store {
+                to,
+                offset,
+                known_global_tail,
+            } => {
+                let ignore_seal = matches!(action, Action::StoreIgnoringSeal(_));
+                let status = Some(StoreStatus::from(SealModel::store_status(
+                    &prev.servers[*to as usize],
+                    *offset,
+                    *known_global_tail,
+                    ignore_seal,
+                )));
                 out.push(Event::Stored {
                     node: sid(*to),
                     offset: Some(*offset),
@@ -728,19 +762,6 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
     }
     if matches!(action, Action::SealRequestFails(_)) {
         seal_outcome(model, prev, next, &mut out);
-    }
-    out
-}
-
-fn added(prev: &State, next: &State) -> Vec<Msg> {
-    let mut removed = prev.network.clone();
-    let mut out = Vec::new();
-    for m in &next.network {
-        if let Some(p) = removed.iter().position(|x| x == m) {
-            removed.remove(p);
-        } else {
-            out.push(m.clone());
-        }
     }
     out
 }

@@ -1,0 +1,247 @@
+//! `sealcheck bench-validate`: how fast validation is, measured, not hoped for.
+//!
+//! Three series, each trace validated in a fresh child process so that its peak memory is its
+//! own:
+//! 1. a long fully observed trace (`--items`, default one million): one random behaviour of a
+//!    scenario with appends, every event logged, and a poll of every observation repeated
+//!    between steps, as a recorder polling a quiet cluster produces;
+//! 2. trace length: fully observed behaviours with 2 to 32 appends;
+//! 3. hidden steps: one behaviour with more and more event kinds left unlogged.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use sealcheck_model::trace::Observation;
+use sealcheck_model::Config;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{BenchValidateArgs, Format};
+use crate::generate::{self, Rng};
+use crate::trace::{self, Header, Item};
+use crate::validate::{validate_file, ValidateOptions};
+
+/// One measured trace.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    /// Which series and case.
+    pub case: String,
+    /// Items (lines after the header).
+    pub items: usize,
+    /// Model steps in the behaviour.
+    pub steps: usize,
+    /// Event kinds left unlogged.
+    pub hidden_kinds: usize,
+    /// Verdict word.
+    pub verdict: String,
+    /// Largest frontier.
+    pub max_frontier: usize,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Items per second.
+    pub items_per_sec: f64,
+    /// Peak resident memory of the validating process, MiB.
+    pub peak_rss_mib: f64,
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn scenario(appends: u8) -> Config {
+    Config {
+        name: format!("bench-{appends}-appends"),
+        initial_storage: vec![sealcheck_model::StorageState::ReadWrite; 3],
+        appends,
+        ..Config::incident()
+    }
+}
+
+/// Writes one behaviour as a trace; `polls` repeats the observation poll after each step.
+fn write_case(
+    dir: &Path,
+    name: &str,
+    cfg: &Config,
+    seed: u64,
+    polls: usize,
+    hide: &[&str],
+) -> anyhow::Result<(PathBuf, usize)> {
+    let model = cfg
+        .clone()
+        .into_model()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut rng = Rng::new(seed);
+    let (actions, terminal) = generate::random_walk_appending_first(&model, &mut rng, 100_000);
+    let mut header = Header::generated(cfg.clone(), "sealcheck bench-validate", terminal);
+    let hide: Vec<String> = hide.iter().map(|s| s.to_string()).collect();
+    let mut items: Vec<Item> = Vec::new();
+    let mut state = model.initial_state();
+    for a in &actions {
+        let next = stateright::Model::next_state(&model, &state, a.clone()).expect("enabled");
+        items.extend(
+            sealcheck_model::trace::labels(&model, &state, a, &next)
+                .into_iter()
+                .map(Item::Event),
+        );
+        for _ in 0..polls {
+            items.extend(
+                Observation::all_of(&model, &next)
+                    .into_iter()
+                    .map(Item::Observe),
+            );
+        }
+        state = next;
+    }
+    generate::hide_kinds(&mut header, &mut items, &hide);
+    let path = dir.join(format!("{name}.jsonl"));
+    let items: Vec<_> = items.into_iter().map(|i| (None, i)).collect();
+    trace::write_trace(&path, &header, &items)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok((path, actions.len()))
+}
+
+fn child(file: &Path) -> anyhow::Result<u8> {
+    let start = Instant::now();
+    let o = validate_file(file, &ValidateOptions::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let secs = start.elapsed().as_secs_f64();
+    let row = Row {
+        case: String::new(),
+        items: o.items,
+        steps: 0,
+        hidden_kinds: 0,
+        verdict: o.verdict.word().to_string(),
+        max_frontier: o.max_frontier,
+        seconds: secs,
+        items_per_sec: o.items as f64 / secs.max(1e-9),
+        peak_rss_mib: peak_rss_mib(),
+    };
+    println!("{}", serde_json::to_string(&row)?);
+    Ok(0)
+}
+
+/// Runs the benchmark.
+pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
+    if let Some(f) = &args.child {
+        return child(f);
+    }
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => {
+            std::env::temp_dir().join(format!("sealcheck-bench-validate-{}", std::process::id()))
+        }
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut cases: Vec<(String, PathBuf, usize, usize)> = Vec::new();
+
+    // 1. The long fully observed trace.
+    let cfg = scenario(8);
+    let (probe, steps) = write_case(&dir, "probe", &cfg, 1, 1, &[])?;
+    let per_poll = 3 * 2 + 1;
+    let probe_items = trace::TraceReader::open(&probe)?.count();
+    let events = probe_items - steps * per_poll;
+    let polls = ((args.items.saturating_sub(events)) / (steps * per_poll).max(1)).max(1);
+    let (long, steps) = write_case(&dir, "long-fully-observed", &cfg, 1, polls, &[])?;
+    cases.push(("fully observed, polled".into(), long, steps, 0));
+
+    // 2. Trace length.
+    for appends in [2u8, 4, 8, 16, 32] {
+        let (p, steps) = write_case(
+            &dir,
+            &format!("length-{appends}"),
+            &scenario(appends),
+            3,
+            1,
+            &[],
+        )?;
+        cases.push((
+            format!("length: {appends} appends, fully observed"),
+            p,
+            steps,
+            0,
+        ));
+    }
+
+    // 3. Hidden steps.
+    let hidden: [&[&str]; 5] = [
+        &[],
+        &["stored"],
+        &["stored", "store-reply"],
+        &["stored", "store-reply", "seal-handled", "seal-confirmed"],
+        &[
+            "stored",
+            "store-reply",
+            "seal-handled",
+            "seal-confirmed",
+            "append-acked",
+            "append",
+        ],
+    ];
+    for h in hidden {
+        let (p, steps) = write_case(&dir, &format!("hidden-{}", h.len()), &scenario(4), 5, 1, h)?;
+        cases.push((
+            format!("hidden: {} kind(s) unlogged, 4 appends", h.len()),
+            p,
+            steps,
+            h.len(),
+        ));
+    }
+
+    let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
+    let mut rows = Vec::new();
+    for (case, path, steps, hidden_kinds) in cases {
+        let out = std::process::Command::new(&exe)
+            .args(["bench-validate", "--child"])
+            .arg(&path)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .context("cannot run a bench child")?;
+        if !out.status.success() {
+            anyhow::bail!("bench child for {} failed: {}", path.display(), out.status);
+        }
+        let mut row: Row = serde_json::from_slice(&out.stdout).context("no row from child")?;
+        row.case = case;
+        row.steps = steps;
+        row.hidden_kinds = hidden_kinds;
+        eprintln!(
+            "  {}: {} items in {:.2} s ({})",
+            row.case, row.items, row.seconds, row.verdict
+        );
+        rows.push(row);
+    }
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&rows)?)?,
+        Format::Text => {
+            writeln!(stdout, "| case | items | model steps | verdict | max frontier | seconds | items/s | peak RSS MiB |")?;
+            writeln!(stdout, "|---|---|---|---|---|---|---|---|")?;
+            for r in &rows {
+                writeln!(
+                    stdout,
+                    "| {} | {} | {} | {} | {} | {:.2} | {:.0} | {:.0} |",
+                    r.case,
+                    r.items,
+                    r.steps,
+                    r.verdict,
+                    r.max_frontier,
+                    r.seconds,
+                    r.items_per_sec,
+                    r.peak_rss_mib
+                )?;
+            }
+        }
+    }
+    Ok(0)
+}
