@@ -128,14 +128,14 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         .map_err(|e| UsageError(e.to_string()))?;
     let mut progress = progress_printer(args.quiet);
     let report = engine::check(&model, &opts, &mut progress);
-    if let Some(path) = &args.emit_trace {
-        emit_trace(&spec, &model, &report, path, args.emit_property.as_deref())?;
-    }
     let out = match args.format {
         Format::Text => report::text(&spec, &report, args.examples),
         Format::Json => report::json(&spec, &report),
     };
     print_out(&out)?;
+    if let Some(path) = &args.emit_trace {
+        emit_trace(&spec, &model, &report, path, args.emit_property.as_deref())?;
+    }
     Ok(report.exit_code())
 }
 
