@@ -65,6 +65,25 @@ impl Rng {
 
 /// A random walk from the initial state to a terminal state (or `max_steps`).
 pub fn random_walk(model: &SealModel, rng: &mut Rng, max_steps: usize) -> (Vec<Action>, bool) {
+    walk(model, rng, max_steps, false)
+}
+
+/// A random walk that takes no `seal()` call before every append was made: long behaviours for
+/// benchmarks of trace length.
+pub fn random_walk_appending_first(
+    model: &SealModel,
+    rng: &mut Rng,
+    max_steps: usize,
+) -> (Vec<Action>, bool) {
+    walk(model, rng, max_steps, true)
+}
+
+fn walk(
+    model: &SealModel,
+    rng: &mut Rng,
+    max_steps: usize,
+    appends_first: bool,
+) -> (Vec<Action>, bool) {
     let mut state = model.initial_state();
     let mut path = Vec::new();
     for _ in 0..max_steps {
@@ -72,6 +91,21 @@ pub fn random_walk(model: &SealModel, rng: &mut Rng, max_steps: usize) -> (Vec<A
         model.actions(&state, &mut acts);
         if acts.is_empty() {
             return (path, true);
+        }
+        if appends_first && state.client.appends.len() < model.cfg.appends as usize {
+            let others: Vec<Action> = acts
+                .iter()
+                .filter(|a| {
+                    !matches!(
+                        a,
+                        Action::HarnessCallsSeal | Action::SealRejectedAllProvisioning
+                    )
+                })
+                .cloned()
+                .collect();
+            if !others.is_empty() {
+                acts = others;
+            }
         }
         let a = acts.swap_remove(rng.below(acts.len()));
         state = model.next_state(&state, a.clone()).expect("enabled");
@@ -93,42 +127,4 @@ pub fn hide_kinds(header: &mut Header, items: &mut Vec<Item>, hide: &[String]) {
         .map(|k| k.to_string())
         .collect();
     header.complete = kinds;
-}
-
-/// A random walk that takes no `seal()` call before every append was made: long behaviours for
-/// benchmarks of trace length.
-pub fn random_walk_appending_first(
-    model: &SealModel,
-    rng: &mut Rng,
-    max_steps: usize,
-) -> (Vec<Action>, bool) {
-    let mut state = model.initial_state();
-    let mut path = Vec::new();
-    for _ in 0..max_steps {
-        let mut acts = Vec::new();
-        model.actions(&state, &mut acts);
-        if acts.is_empty() {
-            return (path, true);
-        }
-        if state.client.appends.len() < model.cfg.appends as usize {
-            let others: Vec<Action> = acts
-                .iter()
-                .filter(|a| {
-                    !matches!(
-                        a,
-                        Action::HarnessCallsSeal | Action::SealRejectedAllProvisioning
-                    )
-                })
-                .cloned()
-                .collect();
-            if !others.is_empty() {
-                acts = others;
-            }
-        }
-        let a = acts.swap_remove(rng.below(acts.len()));
-        state = model.next_state(&state, a.clone()).expect("enabled");
-        path.push(a);
-    }
-    let terminal = is_terminal(model, &state);
-    (path, terminal)
 }

@@ -137,7 +137,8 @@ fn line_of_offset(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-fn field_from_message(message: &str) -> Option<String> {
+/// The field a serde error message names (`unknown field `x``, `missing field `x``), if any.
+pub(crate) fn field_from_message(message: &str) -> Option<String> {
     for marker in ["unknown field `", "missing field `", "field `"] {
         if let Some(start) = message.find(marker) {
             let rest = &message[start + marker.len()..];

@@ -162,15 +162,7 @@ fn err(file: &str, line: usize, field: &str, message: impl Into<String>) -> Trac
 }
 
 fn field_from_serde(message: &str) -> Option<String> {
-    for marker in ["unknown field `", "missing field `", "field `"] {
-        if let Some(start) = message.find(marker) {
-            let rest = &message[start + marker.len()..];
-            if let Some(end) = rest.find('`') {
-                return Some(rest[..end].to_string());
-            }
-        }
-    }
-    None
+    crate::spec::field_from_message(message)
 }
 
 enum RawLine {

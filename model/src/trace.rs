@@ -318,6 +318,17 @@ impl Event {
 
     /// The node the event names, if any.
     pub fn node(&self) -> Option<NodeId> {
+        self.clone().node_mut().copied()
+    }
+
+    /// Renames the event's node (used to map a trace's sealer/sequencer to the model's client).
+    pub fn set_node(&mut self, id: NodeId) {
+        if let Some(node) = self.node_mut() {
+            *node = id;
+        }
+    }
+
+    fn node_mut(&mut self) -> Option<&mut NodeId> {
         match self {
             Event::MessageLost {} | Event::MessageDuplicated {} => None,
             Event::Provisioned { node }
@@ -338,33 +349,7 @@ impl Event {
             | Event::AppendRejected { node, .. }
             | Event::Crashed { node }
             | Event::Restarted { node }
-            | Event::StorageStateSet { node, .. } => Some(*node),
-        }
-    }
-
-    /// Renames the event's node (used to map a trace's sealer/sequencer to the model's client).
-    pub fn set_node(&mut self, id: NodeId) {
-        match self {
-            Event::MessageLost {} | Event::MessageDuplicated {} => {}
-            Event::Provisioned { node }
-            | Event::ProvisionRefused { node }
-            | Event::ViewUpdated { node }
-            | Event::SealStarted { node }
-            | Event::SealRejected { node, .. }
-            | Event::SealRequestFailed { node, .. }
-            | Event::SealHandled { node, .. }
-            | Event::SealConfirmed { node, .. }
-            | Event::SealCompleted { node, .. }
-            | Event::SealFailed { node }
-            | Event::SequencerSealed { node, .. }
-            | Event::Append { node, .. }
-            | Event::Stored { node, .. }
-            | Event::StoreReply { node, .. }
-            | Event::AppendAcked { node, .. }
-            | Event::AppendRejected { node, .. }
-            | Event::Crashed { node }
-            | Event::Restarted { node }
-            | Event::StorageStateSet { node, .. } => *node = id,
+            | Event::StorageStateSet { node, .. } => Some(node),
         }
     }
 
