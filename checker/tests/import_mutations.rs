@@ -19,9 +19,10 @@ fn recorded(scenario: &str) -> (String, Vec<String>) {
 }
 
 fn write(tag: &str, header: &str, items: &[String]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sealcheck-mutations-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(format!("{tag}.jsonl"));
+    let p = std::env::temp_dir().join(format!(
+        "sealcheck-mutation-{}-{tag}.jsonl",
+        std::process::id()
+    ));
     let mut text = header.to_string();
     for i in items {
         text.push('\n');
@@ -47,9 +48,11 @@ fn verdict(tag: &str, header: &str, items: &[String], strict: bool) -> Verdict {
         permissive: !strict,
         ..ValidateOptions::default()
     };
-    validate_file(&f, &opts)
+    let v = validate_file(&f, &opts)
         .unwrap_or_else(|e| panic!("{tag}: {e}"))
-        .verdict
+        .verdict;
+    std::fs::remove_file(&f).unwrap();
+    v
 }
 
 #[track_caller]

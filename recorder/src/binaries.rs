@@ -102,6 +102,7 @@ mod tests {
         assert!(err.contains("restate-server not found"), "{err}");
         assert!(err.contains("restatectl not found"), "{err}");
         assert!(err.contains("npm ci --prefix"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
