@@ -57,6 +57,15 @@ pub enum Command {
     /// Measure validation speed: items per second on a long fully observed trace, and how the
     /// cost grows with trace length and with the number of unlogged (hidden) steps.
     BenchValidate(BenchValidateArgs),
+    /// Turn the raw material of a recorded Restate run (a raw directory) into a trace.
+    ///
+    /// Translation rules: docs/real-cluster.md. The notes (what was dropped or assumed) go to
+    /// stderr.
+    Import(crate::import::ImportArgs),
+    /// Record a scenario on a real Restate 1.7.12 cluster (needs root and
+    /// `npm ci --prefix restate`) and import it: raw material in OUT/raw, the trace in
+    /// OUT/trace.jsonl. `--list` shows the scenarios.
+    Record(crate::record::RecordArgs),
 }
 
 /// Arguments of `bench-validate`.

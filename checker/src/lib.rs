@@ -27,6 +27,8 @@ pub mod commands;
 pub mod engine;
 pub mod explore;
 pub mod generate;
+pub mod import;
+pub mod record;
 pub mod report;
 pub mod shortest;
 pub mod spec;

@@ -592,7 +592,9 @@ pub fn write_trace(
     out.flush()
 }
 
-/// All trace files (`*.jsonl`) under the given paths (files are taken as they are).
+/// All trace files (`*.jsonl`) under the given paths (files are taken as they are). Directories
+/// that hold a recorder's raw material (a `meta.json` next to JSON Lines records that are not
+/// traces, see `sealcheck-recorder`'s `raw` module) are skipped.
 pub fn expand_paths(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -605,6 +607,9 @@ pub fn expand_paths(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
                 entries.sort();
                 for e in entries {
                     if e.is_dir() {
+                        if e.join("meta.json").is_file() {
+                            continue; // recorder raw material
+                        }
                         stack.push(e);
                     } else if e.extension().is_some_and(|x| x == "jsonl") {
                         out.push(e);

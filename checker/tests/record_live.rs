@@ -1,0 +1,241 @@
+//! `sealcheck record` on a real cluster: a recording imports into a trace, and every process it
+//! started is gone afterwards, also after Ctrl-C.
+//!
+//! Ignored by default: they need root (network namespaces) and the Restate 1.7.12 binaries
+//! (`npm ci --prefix restate`). `.ci/record.sh` runs them:
+//! `cargo test -p sealcheck --test record_live -- --ignored --test-threads 1`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sealcheck::trace::TraceReader;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let d = root()
+        .join("target/record-live")
+        .join(format!("{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn sealcheck() -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("sealcheck"));
+    c.current_dir(root());
+    c
+}
+
+/// The network namespace the recording's processes run in (`net:[inode]`), read from the
+/// holder PID the recorder logs first.
+fn namespace_of(raw: &Path, within: Duration) -> (String, Vec<i32>) {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(raw.join("actions.jsonl")) {
+            let mut pids = Vec::new();
+            let mut ns = None;
+            let mut started = 0;
+            for line in text.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let pid = |k: &str| v["detail"][k].as_i64().map(|p| p as i32);
+                match v["action"].as_str() {
+                    Some("create-namespace") => {
+                        let holder = pid("holder_pid").unwrap();
+                        pids.push(holder);
+                        ns = std::fs::read_link(format!("/proc/{holder}/ns/net"))
+                            .ok()
+                            .map(|l| l.display().to_string());
+                    }
+                    Some("start-node") => {
+                        started += 1;
+                        pids.extend(pid("pid"));
+                    }
+                    _ => {}
+                }
+            }
+            if let (Some(ns), true) = (ns, started >= 3) {
+                return (ns, pids);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the recording did not start its nodes in time"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// PIDs of live processes in network namespace `ns` (zombies excluded).
+fn processes_in(ns: &str) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(link) = std::fs::read_link(format!("/proc/{pid}/ns/net")) else {
+            continue;
+        };
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(true);
+        if link.display().to_string() == ns && !zombie {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+fn assert_all_gone(ns: &str, pids: &[i32]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = processes_in(ns);
+        let alive: Vec<i32> = pids
+            .iter()
+            .copied()
+            .filter(|p| Path::new(&format!("/proc/{p}")).exists() && processes_in(ns).contains(p))
+            .collect();
+        if left.is_empty() && alive.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes still running in {ns}: {left:?} (recorded PIDs alive: {alive:?})"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+#[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
+fn record_writes_raw_material_and_a_trace_and_leaves_nothing_running() {
+    let out = scratch("incident-forced");
+    let child = sealcheck()
+        .args(["record", "incident-forced", "--out"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (ns, pids) = namespace_of(&out.join("raw"), Duration::from_secs(60));
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("sealcheck record: recorded in"), "{stderr}");
+    assert_all_gone(&ns, &pids);
+    let trace = TraceReader::open(&out.join("trace.jsonl")).unwrap();
+    assert_eq!(trace.header().config.harness.max_attempts, 2);
+    let kinds: Vec<&'static str> = trace.map(|i| i.unwrap().item.kind()).collect();
+    let at = |k: &str| {
+        kinds
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or_else(|| panic!("no {k}: {kinds:?}"))
+    };
+    assert!(at("storage-state-set") < at("seal-rejected"));
+    assert!(at("seal-rejected") < at("crashed"));
+    assert!(at("restarted") < at("seal-started"));
+    assert!(at("seal-started") < at("seal-completed"));
+    assert!(out.join("import-notes.txt").is_file());
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+#[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
+fn ctrl_c_stops_every_process_the_recording_started() {
+    let out = scratch("interrupted");
+    let child = sealcheck()
+        .args(["record", "appends-then-seal", "--out"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (ns, pids) = namespace_of(&out.join("raw"), Duration::from_secs(60));
+    // Let the servers come up and the poller run restatectl, then interrupt.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !processes_in(&ns).is_empty(),
+        "nothing was running in the namespace when we interrupted"
+    );
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_all_gone(&ns, &pids);
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// The PIDs the recorder logged (namespace holder and servers) once the recording is over.
+fn recorded_pids(raw: &Path) -> Vec<i32> {
+    let text = std::fs::read_to_string(raw.join("actions.jsonl")).unwrap();
+    text.lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            let d = &v["detail"];
+            d["holder_pid"]
+                .as_i64()
+                .or_else(|| {
+                    (v["action"] == "start-node")
+                        .then(|| d["pid"].as_i64())
+                        .flatten()
+                })
+                .map(|p| p as i32)
+        })
+        .collect()
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+#[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
+fn a_failing_recording_exits_2_and_stops_every_process() {
+    let out = scratch("failing");
+    // A restatectl that always fails: the servers start, then provisioning fails.
+    let o = sealcheck()
+        .args(["record", "incident", "--restatectl", "/bin/false", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("recording incident failed"), "{stderr}");
+    let pids = recorded_pids(&out.join("raw"));
+    assert!(pids.len() >= 4, "holder and three servers: {pids:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|p| alive(*p)) {
+        assert!(
+            Instant::now() < deadline,
+            "still running: {:?}",
+            pids.iter().filter(|p| alive(**p)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -1,0 +1,1009 @@
+//! Reading a raw directory back into one ordered list of neutral facts.
+//!
+//! [`parse_raw_dir`] merges four sources, each line stamped on the same wall clock:
+//!
+//! - **Server logs** (`logs/n<ID>.log`, JSON lines from restate-server 1.7.12). Node identity is
+//!   not in the lines: a line is attributed to the node whose file it is in. Only the lines the
+//!   seal protocol cares about become facts; they are matched on their `fields.message` text
+//!   (exact prefixes listed in [`messages`]) and their structured fields (`loglet_id`,
+//!   `nodeset`, `max_local_tail`, ...). Per-message Store/Seal handling is logged at TRACE,
+//!   which release builds compile out, so individual Seal deliveries are not observable; the
+//!   seal task's start, its end (with the per-node status `[N1(S), N2(E), N3(?)]`), per-peer
+//!   exhausted retries and the admin's "Seal operation failed" are.
+//! - **`restatectl.jsonl`**: outcomes of `logs seal` (restatectl exits 0 even when the seal
+//!   failed; the ERROR text tells) and confirmations of `nodes set-storage-state`.
+//! - **`sql.jsonl`**: snapshots of `nodes`, `loglet_workers` and `logs`, turned into
+//!   *observations* that are emitted only when something changed since the previous snapshot
+//!   of the same node / loglet / log (a snapshot's rows are stamped with the query's start).
+//! - **`actions.jsonl`**: the recorder's own operator actions.
+//!
+//! Facts are sorted by time (stable: within one instant, file order is kept). Lines that are
+//! not JSON (e.g. a panic message) and JSON lines that match nothing are skipped; a record file
+//! line that is not a valid record is an [`Error::Malformed`] naming file, line and field.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::cluster::parse_nodeset;
+use crate::raw::{
+    node_log_path, ActionRecord, CtlRecord, Meta, SqlRecord, ACTIONS_FILE, CTL_FILE, META_FILE,
+    SQL_FILE,
+};
+use crate::time::{format_rfc3339, parse_rfc3339, Micros};
+use crate::Error;
+
+/// Exact message texts (or prefixes) of restate-server 1.7.12 that the parser matches.
+pub mod messages {
+    /// restate_server, INFO, first line of a process.
+    pub const SERVER_STARTING: &str = "Starting Restate Server ";
+    /// restate_log_server::service, DEBUG.
+    pub const MARKER_WRITTEN: &str = "Written log-server storage marker for my node ";
+    /// restate_log_server::service, DEBUG, on restart of a provisioned node.
+    pub const MARKER_FOUND: &str = "Found log-server storage marker, written at ";
+    /// restate_log_server::service, DEBUG: Provisioning -> ReadWrite done.
+    pub const SELF_PROVISIONED: &str =
+        "Log-store self-provisioning is complete, the node's log-store is now in read-write state";
+    /// restate_log_server::service, DEBUG: state the log server starts in.
+    pub const MY_STORAGE_STATE: &str = "My storage state: ";
+    /// restate_log_server::service, WARN.
+    pub const DATA_LOSS: &str = "Detected data loss for log-server of my node ";
+    /// restate_bifrost::bifrost_admin, DEBUG: a log chain is being created (`log_id`).
+    pub const LOG_PROVISIONING: &str = "Provisioning log";
+    /// restate_bifrost::providers::replicated_loglet::provider, DEBUG: a node instantiates a
+    /// loglet (`log_id`, `segment_index`, `loglet_id`, `nodeset`, `sequencer`, `replication`).
+    pub const LOGLET_CLIENT: &str = "Creating a replicated loglet client";
+    /// ...::replicated_loglet::loglet, DEBUG.
+    pub const WE_ARE_SEQUENCER: &str = "We are the sequencer node for this loglet";
+    /// ...::replicated_loglet::loglet, DEBUG: `seal()` entered (no loglet field; span has
+    /// `log_id`).
+    pub const ATTEMPT_SEAL: &str = "Attempting to seal loglet";
+    /// ...::bifrost, DEBUG: shutdown seals open loglets (`loglet_id`).
+    pub const ATTEMPT_SEAL_SHUTDOWN: &str = "Attempting to seal loglet due to shutdown";
+    /// ...::tasks::seal, DEBUG (`loglet_id`, `is_sealed`).
+    pub const SEAL_TASK_START: &str = "Starting a seal task for loglet";
+    /// ...::tasks::seal, WARN (`loglet_id`, `is_sealed`).
+    pub const ALL_PROVISIONING: &str =
+        "Cannot seal the loglet as all nodeset members are in `Provisioning` storage state";
+    /// ...::tasks::seal, INFO (`loglet_id`, `replication`, `max_local_tail`, `global_tail`);
+    /// the message goes on `in <elapsed>. Nodeset status [N1(S), ...]`.
+    pub const SEAL_TASK_DONE: &str = "Seal task completed on f-majority of nodes in ";
+    /// restate_bifrost::bifrost_admin, WARN (`log_id`, `segment`, `err`).
+    pub const SEAL_FAILED: &str = "Seal operation failed";
+    /// Text of `err` in [`SEAL_FAILED`] for the seal task's failure.
+    pub const SEAL_FAILED_ERR: &str =
+        "could not seal loglet because insufficient nodes confirmed the seal. The nodeset status is ";
+    /// ...::tasks::util, DEBUG: a request to one peer gave up (span: `loglet_id`, `message`,
+    /// `node_id`).
+    pub const REQUEST_EXHAUSTED: &str = "Request failed. Exhausted attempts after spending ";
+    /// ...::replicated_loglet::loglet, DEBUG: `seal()` returned Ok (after the drain).
+    pub const SEAL_DONE: &str = "seal() has completed successfully in ";
+    /// ...::replicated_loglet::sequencer, DEBUG.
+    pub const DRAINING: &str = "Draining sequencer, waiting for ";
+    /// ...::tasks::find_tail, DEBUG: a reader completes a partial seal.
+    pub const ASSIST_SEAL: &str = "Detected unsealed nodes. Running seal task to assist in sealing";
+    /// restate_bifrost::bifrost, DEBUG.
+    pub const CHAIN_NOT_SEALED: &str = "is sealed but the chain is not. Sealing the chain";
+    /// Appender auto-recovery (extends a sealed chain even with auto-improvement disabled).
+    pub const AUTO_RECOVERY: &str = "[Auto Recovery] ";
+    /// restate_log_server::loglet_worker, WARN.
+    pub const WRITES_DISABLED: &str = "LogStore writes disabled";
+    /// restate_node::failure_detector::node_state, INFO: `N2:1 transitioned from Alive to Dead`.
+    pub const TRANSITIONED: &str = " transitioned from ";
+}
+
+/// One node's part in a seal, as the seal task prints it (`S`, `E`, `?`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeSealStatus {
+    /// `S`: the node confirmed the seal.
+    Sealed,
+    /// `E`: all attempts to the node failed.
+    Error,
+    /// `?`: no answer yet when the task finished.
+    Unknown,
+}
+
+/// A node and its seal status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// Plain node id.
+    pub node: u32,
+    /// Its status.
+    pub status: NodeSealStatus,
+}
+
+/// Parses a decorated nodeset such as `[N1(S), N2(E), N3(?)]`; `None` if ill-formed.
+pub fn parse_nodeset_status(text: &str) -> Option<Vec<NodeStatus>> {
+    let inner = text.trim().strip_prefix('[')?.strip_suffix(']')?;
+    if inner.trim().is_empty() {
+        return Some(vec![]);
+    }
+    inner
+        .split(',')
+        .map(|t| {
+            let t = t.trim();
+            let (id, rest) = t.strip_prefix('N')?.split_once('(')?;
+            let status = match rest.strip_suffix(')')? {
+                "S" => NodeSealStatus::Sealed,
+                "E" => NodeSealStatus::Error,
+                "?" => NodeSealStatus::Unknown,
+                _ => return None,
+            };
+            Some(NodeStatus {
+                node: id.parse().ok()?,
+                status,
+            })
+        })
+        .collect()
+}
+
+/// One segment of a log chain as observed in the `logs` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentObs {
+    /// Segment index.
+    pub segment_index: u64,
+    /// First LSN of the segment.
+    pub base_lsn: Option<u64>,
+    /// `replicated`, or `sealed` for the marker of a sealed chain.
+    pub kind: String,
+    /// Loglet id, if replicated.
+    pub loglet: Option<String>,
+    /// Nodeset.
+    pub nodeset: Vec<u32>,
+    /// Sequencer.
+    pub sequencer: Option<String>,
+}
+
+/// A neutral fact about the run. `node` is always the node whose log printed the line (or that
+/// a snapshot row is about); loglet ids are Restate's `<log>_<segment>` text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Fact {
+    /// A server process started (`Starting Restate Server <version> ...`).
+    ServerStarted {
+        /// Node.
+        node: u32,
+        /// Version text.
+        version: String,
+    },
+    /// The log server wrote its storage marker (first step of self-provisioning).
+    StorageMarkerWritten {
+        /// Node.
+        node: u32,
+    },
+    /// A restarted log server found its marker.
+    StorageMarkerFound {
+        /// Node.
+        node: u32,
+    },
+    /// The log server moved itself Provisioning -> ReadWrite.
+    SelfProvisioned {
+        /// Node.
+        node: u32,
+    },
+    /// The storage state the log server runs with after start-up (`ReadWrite`, ...).
+    StorageStateAtStartup {
+        /// Node.
+        node: u32,
+        /// State as printed (Debug form).
+        state: String,
+    },
+    /// The log server found its marker missing and moved to DataLoss.
+    DataLossDetected {
+        /// Node.
+        node: u32,
+    },
+    /// A log chain is being created.
+    LogProvisioned {
+        /// Node doing it.
+        node: u32,
+        /// Log id.
+        log_id: u64,
+    },
+    /// A node instantiated a replicated loglet (first occurrence = creation).
+    LogletCreated {
+        /// Node.
+        node: u32,
+        /// Log id.
+        log_id: u64,
+        /// Segment index.
+        segment_index: u64,
+        /// Loglet id.
+        loglet: String,
+        /// Nodeset, printed order.
+        nodeset: Vec<u32>,
+        /// Sequencer (generational).
+        sequencer: String,
+        /// Replication property text.
+        replication: String,
+    },
+    /// This node is the loglet's sequencer.
+    SequencerIsLocal {
+        /// Node.
+        node: u32,
+        /// Loglet.
+        loglet: String,
+    },
+    /// `seal()` was called on a node's loglet (by restatectl's admin request, or on shutdown).
+    SealRequested {
+        /// Node.
+        node: u32,
+        /// Log id, if known.
+        log_id: Option<u64>,
+        /// Loglet, if printed.
+        loglet: Option<String>,
+        /// `restatectl`, `shutdown` or `other`.
+        reason: String,
+    },
+    /// A reader's find-tail saw a partial seal and runs a seal task to complete it.
+    SealAssist {
+        /// Node.
+        node: u32,
+        /// Loglet.
+        loglet: String,
+    },
+    /// A seal task started.
+    SealStarted {
+        /// Node running the task.
+        node: u32,
+        /// Loglet.
+        loglet: String,
+        /// The caller's view of the global tail was already sealed.
+        already_sealed: bool,
+    },
+    /// The seal task refused: every nodeset member is Provisioning in the caller's view.
+    AllProvisioningWarning {
+        /// Node.
+        node: u32,
+        /// Loglet.
+        loglet: String,
+    },
+    /// A seal task reached an f-majority.
+    SealCompleted {
+        /// Node.
+        node: u32,
+        /// Loglet.
+        loglet: String,
+        /// Per-node status when it returned.
+        nodeset_status: Vec<NodeStatus>,
+        /// The printed status text.
+        nodeset_status_text: String,
+        /// Max local tail among confirming nodes.
+        max_local_tail: Option<u64>,
+        /// The caller's known global tail.
+        global_tail: Option<u64>,
+        /// Replication text.
+        replication: String,
+        /// Elapsed time text (`1.116245ms`).
+        elapsed: String,
+    },
+    /// The admin's seal failed (`Seal operation failed`).
+    SealFailed {
+        /// Node.
+        node: u32,
+        /// Log id.
+        log_id: Option<u64>,
+        /// Segment index.
+        segment: Option<u64>,
+        /// `<log>_<segment>`, derived.
+        loglet: Option<String>,
+        /// Parsed status (empty for the all-Provisioning refusal).
+        nodeset_status: Vec<NodeStatus>,
+        /// The error text.
+        error: String,
+    },
+    /// A request to one peer exhausted its attempts (for seals: the peer becomes `E`).
+    RequestExhausted {
+        /// Node sending.
+        node: u32,
+        /// Peer.
+        peer: Option<u32>,
+        /// Message type (`Seal`, ...).
+        message: Option<String>,
+        /// Loglet.
+        loglet: Option<String>,
+        /// Error text.
+        error: String,
+    },
+    /// `seal()` returned Ok on this node (after the local sequencer drained, if any).
+    SealReturned {
+        /// Node.
+        node: u32,
+        /// Loglet.
+        loglet: String,
+    },
+    /// The local sequencer drains in-flight appends before setting its sealed flag.
+    SequencerDraining {
+        /// Node.
+        node: u32,
+        /// Loglet.
+        loglet: String,
+        /// In-flight appends waited for.
+        inflight: Option<u64>,
+    },
+    /// The loglet is sealed but its chain is not; bifrost seals the chain.
+    ChainSealRepair {
+        /// Node.
+        node: u32,
+        /// Log id.
+        log_id: Option<u64>,
+    },
+    /// The appender's auto-recovery acted (extends a sealed chain).
+    AutoRecovery {
+        /// Node.
+        node: u32,
+        /// Message text.
+        message: String,
+    },
+    /// A loglet worker stopped accepting writes.
+    WritesDisabled {
+        /// Node.
+        node: u32,
+        /// Loglet.
+        loglet: Option<String>,
+        /// Reason.
+        reason: String,
+    },
+    /// The failure detector of `node` changed its view of `peer`.
+    PeerStateChanged {
+        /// Observer.
+        node: u32,
+        /// Peer (generational id).
+        peer: String,
+        /// From.
+        from: String,
+        /// To.
+        to: String,
+    },
+    /// An operator action of the recorder.
+    OperatorAction {
+        /// Action name.
+        action: String,
+        /// Target nodes.
+        nodes: Vec<u32>,
+        /// Details.
+        detail: Value,
+    },
+    /// A `restatectl logs seal` run returned.
+    SealCommandReturned {
+        /// `-S` node, if any.
+        via: Option<u32>,
+        /// Log id.
+        log_id: Option<u64>,
+        /// Whether restatectl reported the chain sealed.
+        succeeded: bool,
+        /// Tail LSN reported on success.
+        tail_lsn: Option<u64>,
+        /// ERROR text on failure.
+        error: Option<String>,
+        /// When restatectl finished.
+        end_time_us: Micros,
+    },
+    /// restatectl confirmed a storage-state change.
+    StorageStateSet {
+        /// Node.
+        node: u32,
+        /// Previous state.
+        from: String,
+        /// New state.
+        to: String,
+    },
+    /// A `nodes` snapshot row that differs from the previous one for this node.
+    StorageStateObserved {
+        /// Node.
+        node: u32,
+        /// Storage state (`provisioning`, `read-write`, ...).
+        state: String,
+        /// Liveness (`alive`, `dead`, `suspect`).
+        liveness: Option<String>,
+        /// Generational id.
+        generation: Option<String>,
+        /// Nodes-configuration version the answering node had.
+        version: Option<u64>,
+    },
+    /// A `loglet_workers` row that differs from the previous one for this node and loglet.
+    LogletWorkerObserved {
+        /// Log server.
+        node: u32,
+        /// Loglet.
+        loglet: String,
+        /// Local tail.
+        local_tail: Option<u64>,
+        /// Staging local tail.
+        staging_local_tail: Option<u64>,
+        /// Known global tail.
+        known_global_tail: Option<u64>,
+        /// Durably sealed.
+        sealed: Option<bool>,
+        /// Seal enqueued.
+        seal_enqueued: Option<bool>,
+        /// Accepting writes.
+        accepting_writes: Option<bool>,
+        /// Sequencer known to the worker.
+        sequencer: Option<String>,
+    },
+    /// A log chain as the `logs` table shows it, when it changed.
+    LogChainObserved {
+        /// Log id.
+        log_id: u64,
+        /// Segments.
+        segments: Vec<SegmentObs>,
+    },
+}
+
+/// Where a fact came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// File name relative to the raw directory.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+}
+
+/// A fact with its time and source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimedFact {
+    /// Microseconds since the Unix epoch.
+    pub time_us: Micros,
+    /// RFC 3339 form of `time_us`.
+    pub time: String,
+    /// Where it was read.
+    pub source: Source,
+    /// The fact.
+    pub fact: Fact,
+}
+
+/// A parsed raw directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawRun {
+    /// `meta.json`.
+    pub meta: Meta,
+    /// Facts, ordered by time.
+    pub facts: Vec<TimedFact>,
+}
+
+impl RawRun {
+    /// Facts matching `pred`, in order.
+    pub fn filter<'a>(
+        &'a self,
+        pred: impl Fn(&Fact) -> bool + 'a,
+    ) -> impl Iterator<Item = &'a TimedFact> + 'a {
+        self.facts.iter().filter(move |f| pred(&f.fact))
+    }
+}
+
+fn malformed(file: &Path, line: usize, message: impl Into<String>) -> Error {
+    Error::Malformed {
+        file: file.to_path_buf(),
+        line,
+        message: message.into(),
+    }
+}
+
+/// Reads a raw directory (layout in [`crate::raw`]) into a [`RawRun`]. Missing record files
+/// count as empty; a missing `meta.json` or an ill-formed record is an error.
+pub fn parse_raw_dir(dir: &Path) -> Result<RawRun, Error> {
+    let meta_path = dir.join(META_FILE);
+    let meta_text = std::fs::read_to_string(&meta_path).map_err(|e| Error::io(&meta_path, e))?;
+    let meta: Meta = serde_json::from_str(&meta_text)
+        .map_err(|e| malformed(&meta_path, e.line(), e.to_string()))?;
+    let mut facts = Vec::new();
+    for n in &meta.nodes {
+        let path = node_log_path(dir, n.id);
+        if path.exists() {
+            let rel = format!("logs/n{}.log", n.id);
+            parse_server_log(&path, &rel, n.id, &mut facts)?;
+        }
+    }
+    parse_ctl(&dir.join(CTL_FILE), &mut facts)?;
+    parse_sql(&dir.join(SQL_FILE), &mut facts)?;
+    parse_actions(&dir.join(ACTIONS_FILE), &mut facts)?;
+    facts.sort_by_key(|f| f.time_us);
+    Ok(RawRun { meta, facts })
+}
+
+/// The SQL snapshots of a raw directory (`sql.jsonl`), each with its 1-based line number, in
+/// file order. Unlike the `*Observed` facts of [`parse_raw_dir`], which only report changes and
+/// carry the query's start time, these keep every row and both ends of each query, for readers
+/// that must know how long a snapshot took. A missing file is no snapshots; a line that is not a
+/// [`SqlRecord`] is an [`Error::Malformed`].
+pub fn read_sql_records(dir: &Path) -> Result<Vec<(usize, SqlRecord)>, Error> {
+    parse_records(&dir.join(SQL_FILE))
+}
+
+fn read_lines(path: &Path) -> Result<Vec<String>, Error> {
+    if !path.exists() {
+        return Ok(vec![]);
+    }
+    let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok(String::from_utf8_lossy(&text)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+fn push(facts: &mut Vec<TimedFact>, time_us: Micros, file: &str, line: usize, fact: Fact) {
+    facts.push(TimedFact {
+        time_us,
+        time: format_rfc3339(time_us),
+        source: Source {
+            file: file.to_string(),
+            line,
+        },
+        fact,
+    });
+}
+
+fn str_field<'a>(fields: &'a Value, k: &str) -> Option<&'a str> {
+    fields.get(k).and_then(Value::as_str)
+}
+
+fn num_field(fields: &Value, k: &str) -> Option<u64> {
+    match fields.get(k)? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn bool_field(fields: &Value, k: &str) -> Option<bool> {
+    match fields.get(k)? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Looks a field up in the innermost span that has it.
+fn span_field(line: &Value, k: &str) -> Option<String> {
+    let spans = line.get("spans")?.as_array()?;
+    spans.iter().rev().find_map(|s| match s.get(k)? {
+        Value::String(v) => Some(v.clone()),
+        v => Some(v.to_string()),
+    })
+}
+
+fn plain_id(s: &str) -> Option<u32> {
+    let s = s.trim().strip_prefix('N')?;
+    s.split(':').next()?.parse().ok()
+}
+
+/// Turns one server log line into a fact, if it is one the parser knows. `node` is the node
+/// whose log file the line is in.
+pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
+    use messages as m;
+    let fields = line.get("fields")?;
+    let msg = str_field(fields, "message")?;
+    let loglet = || str_field(fields, "loglet_id").map(str::to_string);
+    let fact = if let Some(rest) = msg.strip_prefix(m::SERVER_STARTING) {
+        Fact::ServerStarted {
+            node,
+            version: rest.split_whitespace().next().unwrap_or("").to_string(),
+        }
+    } else if msg.starts_with(m::MARKER_WRITTEN) {
+        Fact::StorageMarkerWritten { node }
+    } else if msg.starts_with(m::MARKER_FOUND) {
+        Fact::StorageMarkerFound { node }
+    } else if msg == m::SELF_PROVISIONED {
+        Fact::SelfProvisioned { node }
+    } else if let Some(state) = msg.strip_prefix(m::MY_STORAGE_STATE) {
+        Fact::StorageStateAtStartup {
+            node,
+            state: state.to_string(),
+        }
+    } else if msg.starts_with(m::DATA_LOSS) {
+        Fact::DataLossDetected { node }
+    } else if msg == m::LOG_PROVISIONING {
+        Fact::LogProvisioned {
+            node,
+            log_id: num_field(fields, "log_id")?,
+        }
+    } else if msg == m::LOGLET_CLIENT {
+        Fact::LogletCreated {
+            node,
+            log_id: num_field(fields, "log_id")?,
+            segment_index: num_field(fields, "segment_index")?,
+            loglet: loglet()?,
+            nodeset: parse_nodeset(str_field(fields, "nodeset")?),
+            sequencer: str_field(fields, "sequencer")?.to_string(),
+            replication: str_field(fields, "replication")?.to_string(),
+        }
+    } else if msg == m::WE_ARE_SEQUENCER {
+        Fact::SequencerIsLocal {
+            node,
+            loglet: loglet()?,
+        }
+    } else if msg == m::ATTEMPT_SEAL_SHUTDOWN {
+        Fact::SealRequested {
+            node,
+            log_id: None,
+            loglet: loglet(),
+            reason: "shutdown".into(),
+        }
+    } else if msg == m::ATTEMPT_SEAL {
+        let meta = span_field(line, "metadata").unwrap_or_default();
+        Fact::SealRequested {
+            node,
+            log_id: span_field(line, "log_id").and_then(|s| s.parse().ok()),
+            loglet: loglet(),
+            reason: if meta.contains("restatectl") {
+                "restatectl".into()
+            } else {
+                "other".into()
+            },
+        }
+    } else if let Some(rest) = msg.strip_prefix(m::ASSIST_SEAL) {
+        Fact::SealAssist {
+            node,
+            loglet: rest.trim().strip_prefix("loglet_id=")?.to_string(),
+        }
+    } else if msg == m::SEAL_TASK_START {
+        Fact::SealStarted {
+            node,
+            loglet: loglet()?,
+            already_sealed: bool_field(fields, "is_sealed").unwrap_or(false),
+        }
+    } else if msg == m::ALL_PROVISIONING {
+        Fact::AllProvisioningWarning {
+            node,
+            loglet: loglet()?,
+        }
+    } else if let Some(rest) = msg.strip_prefix(m::SEAL_TASK_DONE) {
+        let (elapsed, status) = rest.split_once(". Nodeset status ")?;
+        Fact::SealCompleted {
+            node,
+            loglet: loglet()?,
+            nodeset_status: parse_nodeset_status(status)?,
+            nodeset_status_text: status.to_string(),
+            max_local_tail: num_field(fields, "max_local_tail"),
+            global_tail: num_field(fields, "global_tail"),
+            replication: str_field(fields, "replication").unwrap_or("").to_string(),
+            elapsed: elapsed.to_string(),
+        }
+    } else if msg == m::SEAL_FAILED {
+        let err = str_field(fields, "err").unwrap_or("").to_string();
+        let log_id = num_field(fields, "log_id");
+        let segment = num_field(fields, "segment");
+        Fact::SealFailed {
+            node,
+            log_id,
+            segment,
+            loglet: log_id.zip(segment).map(|(l, s)| format!("{l}_{s}")),
+            nodeset_status: err
+                .strip_prefix(m::SEAL_FAILED_ERR)
+                .and_then(parse_nodeset_status)
+                .unwrap_or_default(),
+            error: err,
+        }
+    } else if msg.starts_with(m::REQUEST_EXHAUSTED) {
+        Fact::RequestExhausted {
+            node,
+            peer: span_field(line, "node_id").and_then(|s| plain_id(&s)),
+            message: span_field(line, "message"),
+            loglet: span_field(line, "loglet_id"),
+            error: str_field(fields, "err").unwrap_or("").to_string(),
+        }
+    } else if msg.starts_with(m::SEAL_DONE) {
+        Fact::SealReturned {
+            node,
+            loglet: loglet()?,
+        }
+    } else if let Some(rest) = msg.strip_prefix(m::DRAINING) {
+        Fact::SequencerDraining {
+            node,
+            loglet: loglet()?,
+            inflight: rest.split_whitespace().next().and_then(|n| n.parse().ok()),
+        }
+    } else if msg.contains(m::CHAIN_NOT_SEALED) {
+        Fact::ChainSealRepair {
+            node,
+            log_id: num_field(fields, "log_id"),
+        }
+    } else if msg.starts_with(m::AUTO_RECOVERY) {
+        Fact::AutoRecovery {
+            node,
+            message: msg.to_string(),
+        }
+    } else if msg.starts_with(m::WRITES_DISABLED) {
+        Fact::WritesDisabled {
+            node,
+            loglet: loglet(),
+            reason: str_field(fields, "reason").unwrap_or(msg).to_string(),
+        }
+    } else if line.get("target").and_then(Value::as_str)
+        == Some("restate_node::failure_detector::node_state")
+        && msg.contains(m::TRANSITIONED)
+    {
+        let (peer, rest) = msg.split_once(m::TRANSITIONED)?;
+        let (from, to) = rest.split_once(" to ")?;
+        Fact::PeerStateChanged {
+            node,
+            peer: peer.to_string(),
+            from: from.split('(').next()?.to_string(),
+            to: to.split_whitespace().next()?.to_string(),
+        }
+    } else {
+        return None;
+    };
+    Some(fact)
+}
+
+fn parse_server_log(
+    path: &Path,
+    rel: &str,
+    node: u32,
+    facts: &mut Vec<TimedFact>,
+) -> Result<(), Error> {
+    for (i, text) in read_lines(path)?.iter().enumerate() {
+        let Ok(line) = serde_json::from_str::<Value>(text) else {
+            continue; // not JSON: banner, panic text
+        };
+        let Some(ts) = line.get("timestamp").and_then(Value::as_str) else {
+            continue;
+        };
+        let time = parse_rfc3339(ts).ok_or_else(|| {
+            malformed(
+                path,
+                i + 1,
+                format!("field `timestamp`: {ts:?} is not UTC RFC 3339"),
+            )
+        })?;
+        if let Some(f) = fact_from_server_line(node, &line) {
+            push(facts, time, rel, i + 1, f);
+        }
+    }
+    Ok(())
+}
+
+fn parse_records<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<(usize, T)>, Error> {
+    let mut out = Vec::new();
+    for (i, text) in read_lines(path)?.iter().enumerate() {
+        if text.trim().is_empty() {
+            continue;
+        }
+        let rec = serde_json::from_str(text).map_err(|e| malformed(path, i + 1, e.to_string()))?;
+        out.push((i + 1, rec));
+    }
+    Ok(out)
+}
+
+fn arg_after(cmd: &[String], flag: &str) -> Option<String> {
+    cmd.iter()
+        .position(|a| a == flag)
+        .and_then(|i| cmd.get(i + 1))
+        .cloned()
+}
+
+fn parse_ctl(path: &Path, facts: &mut Vec<TimedFact>) -> Result<(), Error> {
+    for (line, rec) in parse_records::<CtlRecord>(path)? {
+        let pos = |w: &str| rec.cmd.iter().position(|a| a == w);
+        if let (Some(l), Some(s)) = (pos("logs"), pos("seal")) {
+            if s == l + 1 {
+                let log_id = rec.cmd.get(s + 1).and_then(|a| a.parse().ok());
+                let via = arg_after(&rec.cmd, "-S").and_then(|a| {
+                    let port: u32 = a.trim_end_matches('/').rsplit(':').next()?.parse().ok()?;
+                    Some(port / 10_000)
+                });
+                let succeeded = crate::scenario::seal_succeeded(&rec);
+                let tail_lsn = rec.stdout.lines().find_map(|l| {
+                    l.split_once("Tail LSN:")
+                        .and_then(|(_, n)| n.trim().parse().ok())
+                });
+                push(
+                    facts,
+                    rec.time_us,
+                    CTL_FILE,
+                    line,
+                    Fact::SealCommandReturned {
+                        via,
+                        log_id,
+                        succeeded,
+                        tail_lsn,
+                        error: if succeeded {
+                            None
+                        } else {
+                            crate::scenario::seal_error(&rec)
+                        },
+                        end_time_us: rec.end_time_us,
+                    },
+                );
+            }
+        }
+        if pos("set-storage-state").is_some() {
+            for l in rec.stdout.lines() {
+                // "N1 storage-state has been updated from read-write to provisioning"
+                let Some((node, rest)) =
+                    l.trim().split_once(" storage-state has been updated from ")
+                else {
+                    continue;
+                };
+                let (Some(node), Some((from, to))) = (plain_id(node), rest.split_once(" to "))
+                else {
+                    continue;
+                };
+                push(
+                    facts,
+                    rec.end_time_us,
+                    CTL_FILE,
+                    line,
+                    Fact::StorageStateSet {
+                        node,
+                        from: from.trim().to_string(),
+                        to: to.trim().to_string(),
+                    },
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_sql(path: &Path, facts: &mut Vec<TimedFact>) -> Result<(), Error> {
+    let mut last_node: BTreeMap<u32, Fact> = BTreeMap::new();
+    let mut last_worker: BTreeMap<(u32, String), Fact> = BTreeMap::new();
+    let mut last_chain: BTreeMap<u64, Fact> = BTreeMap::new();
+    for (line, rec) in parse_records::<SqlRecord>(path)? {
+        let mut new = Vec::new();
+        match rec.table.as_str() {
+            "nodes" => {
+                for row in &rec.rows {
+                    let Some(node) = str_field(row, "plain_node_id").and_then(plain_id) else {
+                        continue;
+                    };
+                    let Some(state) = str_field(row, "storage_state") else {
+                        continue;
+                    };
+                    let f = Fact::StorageStateObserved {
+                        node,
+                        state: state.to_string(),
+                        liveness: str_field(row, "state").map(str::to_string),
+                        generation: str_field(row, "gen_node_id").map(str::to_string),
+                        version: num_field(row, "nodes_configuration_version"),
+                    };
+                    // A version bump alone is not a change of this node.
+                    let key = |f: &Fact| match f {
+                        Fact::StorageStateObserved {
+                            state,
+                            liveness,
+                            generation,
+                            ..
+                        } => (state.clone(), liveness.clone(), generation.clone()),
+                        _ => unreachable!(),
+                    };
+                    if last_node.get(&node).map(key) != Some(key(&f)) {
+                        last_node.insert(node, f.clone());
+                        new.push(f);
+                    }
+                }
+            }
+            "loglet_workers" => {
+                for row in &rec.rows {
+                    let (Some(node), Some(loglet)) = (
+                        str_field(row, "plain_node_id").and_then(plain_id),
+                        str_field(row, "loglet_id"),
+                    ) else {
+                        continue;
+                    };
+                    let f = Fact::LogletWorkerObserved {
+                        node,
+                        loglet: loglet.to_string(),
+                        local_tail: num_field(row, "local_tail"),
+                        staging_local_tail: num_field(row, "staging_local_tail"),
+                        known_global_tail: num_field(row, "known_global_tail"),
+                        sealed: bool_field(row, "is_sealed"),
+                        seal_enqueued: bool_field(row, "seal_enqueued"),
+                        accepting_writes: bool_field(row, "accepting_writes"),
+                        sequencer: str_field(row, "sequencer").map(str::to_string),
+                    };
+                    let k = (node, loglet.to_string());
+                    if last_worker.get(&k) != Some(&f) {
+                        last_worker.insert(k, f.clone());
+                        new.push(f);
+                    }
+                }
+            }
+            "logs" => {
+                let mut chains: BTreeMap<u64, Vec<SegmentObs>> = BTreeMap::new();
+                for row in &rec.rows {
+                    let (Some(log_id), Some(segment_index)) =
+                        (num_field(row, "log_id"), num_field(row, "segment_index"))
+                    else {
+                        continue;
+                    };
+                    chains.entry(log_id).or_default().push(SegmentObs {
+                        segment_index,
+                        base_lsn: num_field(row, "base_lsn"),
+                        kind: str_field(row, "kind").unwrap_or("").to_string(),
+                        loglet: str_field(row, "loglet_id").map(str::to_string),
+                        nodeset: str_field(row, "nodeset")
+                            .map(parse_nodeset)
+                            .unwrap_or_default(),
+                        sequencer: str_field(row, "sequencer").map(str::to_string),
+                    });
+                }
+                for (log_id, mut segments) in chains {
+                    segments.sort_by_key(|s| s.segment_index);
+                    let f = Fact::LogChainObserved { log_id, segments };
+                    if last_chain.get(&log_id) != Some(&f) {
+                        last_chain.insert(log_id, f.clone());
+                        new.push(f);
+                    }
+                }
+            }
+            _ => {}
+        }
+        for f in new {
+            push(facts, rec.time_us, SQL_FILE, line, f);
+        }
+    }
+    Ok(())
+}
+
+fn parse_actions(path: &Path, facts: &mut Vec<TimedFact>) -> Result<(), Error> {
+    for (line, rec) in parse_records::<ActionRecord>(path)? {
+        push(
+            facts,
+            rec.time_us,
+            ACTIONS_FILE,
+            line,
+            Fact::OperatorAction {
+                action: rec.action,
+                nodes: rec.nodes,
+                detail: rec.detail,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The raw directory of a recorded scenario under a traces root
+/// (`<root>/<scenario>/raw`).
+pub fn scenario_raw_dir(traces_root: &Path, scenario: &str) -> PathBuf {
+    traces_root.join(scenario).join("raw")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decorated_nodesets_parse() {
+        let v = parse_nodeset_status("[N1(S), N2(E), N3(?)]").unwrap();
+        assert_eq!(
+            v,
+            vec![
+                NodeStatus {
+                    node: 1,
+                    status: NodeSealStatus::Sealed
+                },
+                NodeStatus {
+                    node: 2,
+                    status: NodeSealStatus::Error
+                },
+                NodeStatus {
+                    node: 3,
+                    status: NodeSealStatus::Unknown
+                },
+            ]
+        );
+        assert_eq!(parse_nodeset_status("[]"), Some(vec![]));
+        assert_eq!(parse_nodeset_status("[N1(X)]"), None);
+    }
+
+    #[test]
+    fn failure_detector_lines_parse() {
+        let line: Value = serde_json::from_str(r#"{"timestamp":"2026-11-27T03:15:39.875160Z","level":"INFO","fields":{"message":"N2:1 transitioned from Alive to Dead (gossip-age=11)"},"target":"restate_node::failure_detector::node_state"}"#).unwrap();
+        assert_eq!(
+            fact_from_server_line(1, &line),
+            Some(Fact::PeerStateChanged {
+                node: 1,
+                peer: "N2:1".into(),
+                from: "Alive".into(),
+                to: "Dead".into()
+            })
+        );
+    }
+}

@@ -1,0 +1,290 @@
+//! Child processes: a private network namespace, bounded command runs, and clean-up by PID.
+//!
+//! Every process of a recorded cluster (servers, restatectl) runs inside one private network
+//! namespace that has only `lo`, so that nothing leaves the machine (restate-server tries to reach
+//! GitHub at startup). The namespace is kept alive by a *holder* process (`unshare --net sleep`);
+//! other processes join it with `nsenter --net=/proc/PID/ns/net`, which `exec`s the program, so the
+//! PID we hold is the program's own PID and signals (SIGSTOP, SIGKILL) reach it directly.
+//! Threads of this process can join the namespace too ([`NetNs::spawn_thread`]): a network
+//! namespace is a per-thread attribute on Linux, and sockets keep the namespace they were made in.
+//!
+//! Clean-up: every child is registered in a process-wide list of PIDs; [`NetNs`] and
+//! [`crate::Cluster`] kill their children by PID on drop, and [`install_interrupt_handler`] kills
+//! every registered PID on Ctrl-C / SIGTERM. Children also get `PR_SET_PDEATHSIG = SIGKILL`, so
+//! they die if the thread that started them goes away. Every wait in this module is bounded.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::Error;
+
+static CHILDREN: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Remembers a child PID so that the interrupt handler can kill it.
+pub(crate) fn register(pid: i32) {
+    CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+}
+
+/// Forgets a child PID (after it was reaped).
+pub(crate) fn unregister(pid: i32) {
+    CHILDREN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|p| *p != pid);
+}
+
+/// Installs a Ctrl-C / SIGTERM handler that resumes and kills (SIGKILL) every process the
+/// recorder started and still holds, then exits with status 130. Call it once from a binary or
+/// an example; a library test run does not need it. Calling it twice returns an error.
+pub fn install_interrupt_handler() -> Result<(), Error> {
+    ctrlc::set_handler(|| {
+        let pids = CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for pid in pids.iter().rev() {
+            send_signal(*pid, libc::SIGCONT);
+            send_signal(*pid, libc::SIGKILL);
+        }
+        std::process::exit(130);
+    })
+    .map_err(|e| Error::Process(format!("cannot install the interrupt handler: {e}")))
+}
+
+/// The programs a recording runs besides the Restate binaries.
+pub const REQUIRED_TOOLS: [&str; 3] = ["unshare", "nsenter", "ip"];
+
+/// Checks that this process can record a cluster: it runs as root (network namespaces need
+/// it) and [`REQUIRED_TOOLS`] are on `PATH`. Does not start anything. The error says what is
+/// missing and how to fix it.
+pub fn check_can_record() -> Result<(), Error> {
+    let mut missing = Vec::new();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        missing.push(
+            "not running as root (a private network namespace needs `unshare --net`)".to_string(),
+        );
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for tool in REQUIRED_TOOLS {
+        if !std::env::split_paths(&path).any(|d| d.join(tool).is_file()) {
+            missing.push(format!("`{tool}` is not on PATH"));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Environment {
+        details: missing.join("; "),
+        fix: "run as root on Linux with util-linux (unshare, nsenter) and iproute2 (ip) installed"
+            .into(),
+    })
+}
+
+/// Sends `sig` to `pid`; returns false if the process does not exist (or cannot be signalled).
+pub(crate) fn send_signal(pid: i32, sig: i32) -> bool {
+    // SAFETY: kill(2) has no memory-safety preconditions; the PID is one we started.
+    unsafe { libc::kill(pid, sig) == 0 }
+}
+
+/// Makes the child die with SIGKILL when the thread that spawned it exits.
+pub(crate) fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+/// Kills a child (SIGCONT first, in case it is stopped, then SIGKILL) and reaps it, waiting at
+/// most `timeout`.
+pub(crate) fn kill_and_reap(child: &mut Child, timeout: Duration) {
+    let pid = child.id() as i32;
+    if let Ok(None) = child.try_wait() {
+        send_signal(pid, libc::SIGCONT);
+        let _ = child.kill();
+    }
+    let _ = wait_timeout(child, timeout);
+    unregister(pid);
+}
+
+/// Waits for a child to exit, at most `timeout`; `None` if it is still running.
+pub(crate) fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+            _ => return None,
+        }
+    }
+}
+
+/// What a bounded command run produced.
+#[derive(Debug, Clone)]
+pub struct CommandOutput {
+    /// Exit code; `None` if killed by a signal or by the timeout.
+    pub exit: Option<i32>,
+    /// Whether the run was killed because it exceeded its timeout.
+    pub timed_out: bool,
+    /// Standard output, lossily decoded.
+    pub stdout: String,
+    /// Standard error, lossily decoded.
+    pub stderr: String,
+}
+
+/// Runs `cmd` to completion with captured output, killing it after `timeout`.
+pub(crate) fn run_bounded(mut cmd: Command, timeout: Duration) -> Result<CommandOutput, Error> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    die_with_parent(&mut cmd);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::Process(format!("cannot start {:?}: {e}", cmd.get_program())))?;
+    let pid = child.id() as i32;
+    register(pid);
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut err = child.stderr.take().expect("piped stderr");
+    let t_out = thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out.read_to_end(&mut b);
+        b
+    });
+    let t_err = thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err.read_to_end(&mut b);
+        b
+    });
+    let status = wait_timeout(&mut child, timeout);
+    let timed_out = status.is_none();
+    if timed_out {
+        kill_and_reap(&mut child, Duration::from_secs(5));
+    }
+    unregister(pid);
+    let stdout = String::from_utf8_lossy(&t_out.join().unwrap_or_default()).into_owned();
+    let stderr = String::from_utf8_lossy(&t_err.join().unwrap_or_default()).into_owned();
+    Ok(CommandOutput {
+        exit: status.and_then(|s| s.code()),
+        timed_out,
+        stdout,
+        stderr,
+    })
+}
+
+/// A private network namespace with only the loopback interface, kept alive by a holder process.
+///
+/// Dropping it kills the holder; processes still inside keep the namespace alive, so drop the
+/// [`crate::Cluster`] first (it owns its `NetNs` and does that in order).
+#[derive(Debug)]
+pub struct NetNs {
+    holder: Child,
+}
+
+impl NetNs {
+    /// Creates the namespace (needs root: `unshare --net`) and brings `lo` up. Waits at most
+    /// five seconds for the holder to enter its namespace.
+    pub fn create() -> Result<NetNs, Error> {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--net", "sleep", "86400"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        die_with_parent(&mut cmd);
+        let holder = cmd
+            .spawn()
+            .map_err(|e| Error::Process(format!("cannot run `unshare --net`: {e}")))?;
+        register(holder.id() as i32);
+        let ns = NetNs { holder };
+        let mine = std::fs::read_link("/proc/self/ns/net").ok();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let theirs = std::fs::read_link(ns.path()).ok();
+            if theirs.is_some() && theirs != mine {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Process(
+                    "the `unshare --net` holder did not enter a new network namespace within 5 s (are we root?)"
+                        .into(),
+                ));
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        let mut up = ns.command(Path::new("ip"));
+        up.args(["link", "set", "lo", "up"]);
+        let out = run_bounded(up, Duration::from_secs(10))?;
+        if out.exit != Some(0) {
+            return Err(Error::Process(format!(
+                "`ip link set lo up` in the namespace failed: {}",
+                out.stderr.trim()
+            )));
+        }
+        Ok(ns)
+    }
+
+    /// PID of the holder process.
+    pub fn holder_pid(&self) -> i32 {
+        self.holder.id() as i32
+    }
+
+    /// `/proc/PID/ns/net` of the holder.
+    pub fn path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/ns/net", self.holder_pid()))
+    }
+
+    /// A command that runs `program` inside the namespace (`nsenter --net=... program`).
+    pub fn command(&self, program: &Path) -> Command {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net={}", self.path().display()))
+            .arg(program);
+        cmd
+    }
+
+    /// Runs `f` on a new thread that has joined the namespace; sockets it creates live there.
+    pub fn spawn_thread<F, T>(&self, name: &str, f: F) -> Result<thread::JoinHandle<T>, Error>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let file = std::fs::File::open(self.path())
+            .map_err(|e| Error::Process(format!("cannot open {}: {e}", self.path().display())))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = thread::Builder::new()
+            .name(name.to_string())
+            .spawn(move || {
+                use std::os::fd::AsRawFd;
+                // SAFETY: setns on a valid namespace fd only changes this thread's namespace.
+                let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+                let ok = rc == 0;
+                let _ = tx.send(if ok {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error().to_string())
+                });
+                drop(file);
+                if !ok {
+                    panic!("setns failed");
+                }
+                f()
+            })
+            .map_err(|e| Error::Process(format!("cannot spawn thread: {e}")))?;
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Ok(())) => Ok(handle),
+            Ok(Err(e)) => Err(Error::Process(format!(
+                "setns into the namespace failed: {e}"
+            ))),
+            Err(_) => Err(Error::Process("namespace thread did not start".into())),
+        }
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        kill_and_reap(&mut self.holder, Duration::from_secs(5));
+    }
+}

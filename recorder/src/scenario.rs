@@ -1,0 +1,574 @@
+//! Scenario runners: each starts a fresh cluster, performs a fixed sequence of operator actions
+//! around a seal of log 0, and leaves a raw directory (see [`crate::raw`]).
+//!
+//! The seal is always requested with `restatectl -S <node 1> logs seal 0`, so node 1's bifrost
+//! runs the seal task (its log lines carry `context: {"source": "restatectl", "node": "N1:.."}`);
+//! log 0's sequencer is usually another node, which learns of the seal later and drains. The
+//! scenarios differ in what happens to the *log servers* of the loglet's nodeset meanwhile:
+//!
+//! | scenario | what happens |
+//! |---|---|
+//! | `incident` | seal attempts start right after `provision`, every ~100 ms, before log 0 exists and while log servers may still be Provisioning, until one succeeds |
+//! | `incident-forced` | all nodes forced to Provisioning, seal (refused), all nodes restarted, seal retried until it succeeds |
+//! | `appends-then-seal` | records appended through the ingress (delayed sends to a stand-in deployment), then seal |
+//! | `one-paused` | one nodeset member SIGSTOPped during the seal |
+//! | `two-paused` | two nodeset members SIGSTOPped: the seal cannot reach an f-majority |
+//! | `storage-state-change` | a member goes ReadWrite -> ReadOnly, seal, back to ReadWrite |
+//! | `kill-restart` | a member SIGKILLed just before the seal, seal runs, the member is restarted |
+//!
+//! A background poller takes `nodes`, `loglet_workers` and `logs` snapshots throughout.
+
+use std::path::PathBuf;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::binaries::{Binaries, RESTATE_VERSION};
+use crate::cluster::{Cluster, ClusterConfig, LogSegment};
+use crate::endpoint::{http_request, StandInDeployment, HANDLER, SERVICE};
+use crate::raw::{CtlRecord, Meta};
+use crate::time::now_us;
+use crate::Error;
+
+/// A recorded scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scenario {
+    /// Seal log 0 as soon as possible after provisioning.
+    Incident,
+    /// Force every nodeset member to Provisioning, seal, restart them, seal again.
+    IncidentForced,
+    /// Append records through the ingress, then seal.
+    AppendsThenSeal,
+    /// One log server paused (SIGSTOP) during the seal.
+    OnePaused,
+    /// Two log servers paused during the seal.
+    TwoPaused,
+    /// ReadWrite -> ReadOnly -> ReadWrite around the seal.
+    StorageStateChange,
+    /// A log server killed (SIGKILL) just before the seal and restarted after it.
+    KillRestart,
+}
+
+impl Scenario {
+    /// Every scenario, in recording order.
+    pub const ALL: [Scenario; 7] = [
+        Scenario::Incident,
+        Scenario::IncidentForced,
+        Scenario::AppendsThenSeal,
+        Scenario::OnePaused,
+        Scenario::TwoPaused,
+        Scenario::StorageStateChange,
+        Scenario::KillRestart,
+    ];
+
+    /// The kebab-case name (also the directory name under `traces/restate-1.7.12/`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Incident => "incident",
+            Scenario::IncidentForced => "incident-forced",
+            Scenario::AppendsThenSeal => "appends-then-seal",
+            Scenario::OnePaused => "one-paused",
+            Scenario::TwoPaused => "two-paused",
+            Scenario::StorageStateChange => "storage-state-change",
+            Scenario::KillRestart => "kill-restart",
+        }
+    }
+
+    /// What the scenario does, in one line (for `sealcheck record --list`).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Scenario::Incident => "seal log 0 every 100 ms from the moment the cluster is provisioned, until it succeeds",
+            Scenario::IncidentForced => "force every node to Provisioning, seal (refused), restart all nodes, seal until it succeeds",
+            Scenario::AppendsThenSeal => "append records through the ingress, then seal",
+            Scenario::OnePaused => "seal while one nodeset member is paused (SIGSTOP)",
+            Scenario::TwoPaused => "seal while two nodeset members are paused: no f-majority, the seal fails",
+            Scenario::StorageStateChange => "one member ReadWrite -> ReadOnly, seal, back to ReadWrite",
+            Scenario::KillRestart => "one member killed (SIGKILL) just before the seal, restarted after it",
+        }
+    }
+
+    /// Parses a kebab-case name.
+    pub fn from_name(name: &str) -> Option<Scenario> {
+        Scenario::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// Where a scenario runs and records.
+#[derive(Debug, Clone)]
+pub struct ScenarioOptions {
+    /// Scratch directory for node configs and data; wiped at the start of a run.
+    pub work_dir: PathBuf,
+    /// Raw directory to record into; wiped at the start of a run.
+    pub raw_dir: PathBuf,
+    /// Pause between two poller rounds.
+    pub poll_interval: Duration,
+}
+
+impl ScenarioOptions {
+    /// Defaults: poll every 200 ms.
+    pub fn new(work_dir: impl Into<PathBuf>, raw_dir: impl Into<PathBuf>) -> ScenarioOptions {
+        ScenarioOptions {
+            work_dir: work_dir.into(),
+            raw_dir: raw_dir.into(),
+            poll_interval: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What a scenario run did, in short; the raw directory holds the rest.
+#[derive(Debug, Clone)]
+pub struct ScenarioReport {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Its raw directory.
+    pub raw_dir: PathBuf,
+    /// One-line outcome (e.g. `seal succeeded: tail LSN 3`).
+    pub summary: String,
+    /// The restatectl seal runs, in order.
+    pub seals: Vec<CtlRecord>,
+}
+
+/// The node restatectl sends seals to.
+const VIA: u32 = 1;
+/// The log every scenario seals.
+const LOG: u64 = 0;
+
+/// Whether a `logs seal` run reported success (restatectl exits 0 even when the seal failed).
+pub fn seal_succeeded(rec: &CtlRecord) -> bool {
+    rec.exit == Some(0) && rec.stdout.contains("chain has been sealed")
+}
+
+/// The error text of a failed seal run, if restatectl printed one.
+pub fn seal_error(rec: &CtlRecord) -> Option<String> {
+    let all = format!("{}\n{}", rec.stdout, rec.stderr);
+    all.lines()
+        .find(|l| l.contains("ERROR") || l.contains("Error:"))
+        .map(|l| l.trim().to_string())
+        .or_else(|| (!seal_succeeded(rec)).then(|| all.trim().to_string()))
+}
+
+struct Run {
+    cluster: Cluster,
+    meta: Meta,
+    seals: Vec<CtlRecord>,
+}
+
+impl Run {
+    fn new(scenario: Scenario, bins: &Binaries, opts: &ScenarioOptions) -> Result<Run, Error> {
+        for dir in [&opts.work_dir, &opts.raw_dir] {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            }
+        }
+        let cfg = ClusterConfig::new(&opts.work_dir, &opts.raw_dir);
+        let started_us = now_us();
+        let cluster = Cluster::start(bins, cfg.clone())?;
+        let meta = Meta {
+            scenario: scenario.name().into(),
+            restate_version: RESTATE_VERSION.into(),
+            cluster_name: cfg.cluster_name.clone(),
+            nodes: (1..=cfg.nodes).map(|id| cfg.node_meta(id)).collect(),
+            num_partitions: cfg.num_partitions,
+            log_replication: format!("{{node: {}}}", cfg.log_replication),
+            log_id: LOG,
+            loglet_id: None,
+            nodeset: vec![],
+            replication: None,
+            sequencer: None,
+            seal_via: Some(VIA),
+            started_us,
+            ended_us: started_us,
+            notes: vec![],
+        };
+        let run = Run {
+            cluster,
+            meta,
+            seals: vec![],
+        };
+        run.write_meta()?;
+        Ok(run)
+    }
+
+    fn write_meta(&self) -> Result<(), Error> {
+        self.cluster.raw().meta(&self.meta)
+    }
+
+    fn note(&mut self, text: impl Into<String>) {
+        self.meta.notes.push(text.into());
+    }
+
+    fn learn_loglet(&mut self, seg: &LogSegment) {
+        self.meta.loglet_id = seg.loglet_id.clone();
+        self.meta.nodeset = seg.nodeset.clone();
+        self.meta.replication = seg.replication.clone();
+        self.meta.sequencer = seg.sequencer.clone();
+    }
+
+    /// Waits for log 0 and all log servers ReadWrite, records describe/info output.
+    fn ready(&mut self) -> Result<(), Error> {
+        let seg = self.cluster.wait_for_log(LOG, Duration::from_secs(90))?;
+        self.learn_loglet(&seg);
+        self.cluster
+            .wait_storage_states(Duration::from_secs(30), |s| {
+                s.len() == self.meta.nodes.len() && s.values().all(|v| v == "read-write")
+            })?;
+        self.write_meta()?;
+        self.describe()
+    }
+
+    fn describe(&self) -> Result<(), Error> {
+        let ctl = self.cluster.ctl();
+        ctl.run_via(VIA, &["logs", "describe", &LOG.to_string()])?;
+        if let Some(l) = &self.meta.loglet_id {
+            ctl.run_via(VIA, &["replicated-loglet", "info", l])?;
+        }
+        Ok(())
+    }
+
+    fn seal(&mut self) -> Result<CtlRecord, Error> {
+        let rec = self.cluster.seal_log(LOG, VIA)?;
+        self.cluster.record_action(
+            "seal-log-returned",
+            &[VIA],
+            json!({"log_id": LOG, "succeeded": seal_succeeded(&rec), "error": seal_error(&rec)}),
+        )?;
+        self.seals.push(rec.clone());
+        Ok(rec)
+    }
+
+    /// Members of the nodeset other than the seal's entry node, highest id first.
+    fn others(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self
+            .meta
+            .nodeset
+            .iter()
+            .copied()
+            .filter(|n| *n != VIA)
+            .collect();
+        v.sort_unstable_by(|a, b| b.cmp(a));
+        v
+    }
+
+    fn finish(
+        mut self,
+        scenario: Scenario,
+        opts: &ScenarioOptions,
+    ) -> Result<ScenarioReport, Error> {
+        let summary = match self.seals.iter().rev().find(|s| seal_succeeded(s)) {
+            Some(s) => format!(
+                "seal succeeded after {} attempt(s): {}",
+                self.seals.len(),
+                s.stdout.trim().replace('\n', " ")
+            ),
+            None => format!(
+                "no seal succeeded ({} attempt(s)); last error: {}",
+                self.seals.len(),
+                self.seals
+                    .last()
+                    .and_then(seal_error)
+                    .unwrap_or_else(|| "none".into())
+            ),
+        };
+        self.note(format!("outcome: {summary}"));
+        self.meta.ended_us = now_us();
+        self.write_meta()?;
+        let seals = std::mem::take(&mut self.seals);
+        let raw = self.cluster.raw().clone();
+        self.cluster.shutdown()?;
+        if self.meta.loglet_id.is_none() {
+            // The seal won the race against any snapshot: learn the loglet from the logs.
+            let run = crate::parse::parse_raw_dir(raw.dir())?;
+            let created = run.facts.iter().find_map(|f| match &f.fact {
+                crate::Fact::LogletCreated {
+                    log_id,
+                    segment_index: 0,
+                    loglet,
+                    nodeset,
+                    sequencer,
+                    replication,
+                    ..
+                } if *log_id == LOG => Some((loglet, nodeset, sequencer, replication)),
+                _ => None,
+            });
+            if let Some((loglet, nodeset, sequencer, replication)) = created {
+                self.meta.loglet_id = Some(loglet.clone());
+                self.meta.nodeset = nodeset.clone();
+                self.meta.sequencer = Some(sequencer.clone());
+                self.meta.replication = Some(replication.clone());
+                self.meta
+                    .notes
+                    .push("loglet, nodeset and sequencer learnt from the server logs".into());
+            }
+            raw.meta(&self.meta)?;
+        }
+        Ok(ScenarioReport {
+            scenario,
+            raw_dir: opts.raw_dir.clone(),
+            summary,
+            seals,
+        })
+    }
+}
+
+/// Runs one scenario on a fresh cluster and records it into `opts.raw_dir` (needs root and
+/// the binaries). Every process started is stopped before this returns, also on error.
+pub fn run_scenario(
+    scenario: Scenario,
+    bins: &Binaries,
+    opts: &ScenarioOptions,
+) -> Result<ScenarioReport, Error> {
+    let mut run = Run::new(scenario, bins, opts)?;
+    let poller = run.cluster.start_poller(opts.poll_interval);
+    let result = match scenario {
+        Scenario::Incident => incident(&mut run),
+        Scenario::IncidentForced => incident_forced(&mut run),
+        Scenario::AppendsThenSeal => appends_then_seal(&mut run),
+        Scenario::OnePaused => paused(&mut run, 1),
+        Scenario::TwoPaused => paused(&mut run, 2),
+        Scenario::StorageStateChange => storage_state_change(&mut run),
+        Scenario::KillRestart => kill_restart(&mut run),
+    };
+    // Let the poller catch the aftermath, then stop it before the servers go.
+    thread::sleep(Duration::from_millis(600));
+    poller.stop();
+    if let Err(e) = &result {
+        run.note(format!("runner error: {e}"));
+    }
+    let report = run.finish(scenario, opts)?;
+    result.map(|_| report)
+}
+
+fn retry_seal_until_sealed(run: &mut Run, every: Duration, within: Duration) -> Result<(), Error> {
+    let deadline = Instant::now() + within;
+    loop {
+        let rec = run.seal()?;
+        if seal_succeeded(&rec) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Timeout(format!(
+                "log {LOG} not sealed within {within:?}"
+            )));
+        }
+        thread::sleep(every);
+    }
+}
+
+fn incident(run: &mut Run) -> Result<(), Error> {
+    run.note("provision, then `logs seal 0` via N1 every 100 ms from the first instant, until it succeeds");
+    run.cluster.provision()?;
+    let r = retry_seal_until_sealed(run, Duration::from_millis(100), Duration::from_secs(90));
+    run.describe()?;
+    r
+}
+
+fn incident_forced(run: &mut Run) -> Result<(), Error> {
+    run.note("provision; wait for log 0 and all ReadWrite; force every node to Provisioning; seal (expected: refused); restart all nodes; seal every 50 ms until it succeeds");
+    run.cluster.provision()?;
+    run.ready()?;
+    let all = run.cluster.node_ids();
+    run.cluster.set_storage_state(&all, "provisioning", true)?;
+    run.cluster
+        .wait_storage_states(Duration::from_secs(15), |s| {
+            s.values().all(|v| v == "provisioning")
+        })?;
+    let first = run.seal()?;
+    if seal_succeeded(&first) {
+        run.note("unexpected: the seal succeeded with every node Provisioning");
+    }
+    for id in &all {
+        run.cluster.stop_node(*id)?;
+    }
+    for id in &all {
+        run.cluster.start_node(*id)?;
+    }
+    let port = run.cluster.config().node_meta(VIA).fabric_port;
+    run.cluster.wait_port(port, Duration::from_secs(30))?;
+    retry_seal_until_sealed(run, Duration::from_millis(50), Duration::from_secs(90))?;
+    run.describe()
+}
+
+fn appends_then_seal(run: &mut Run) -> Result<(), Error> {
+    run.note("register a stand-in deployment, append delayed sends `POST /Svc/handler/send?delay=1h` through N1's ingress until log 0 has records, then seal");
+    run.cluster.provision()?;
+    run.ready()?;
+    let ns = run.cluster.netns();
+    let deployment = StandInDeployment::start(ns, 9080)?;
+    let admin = run.cluster.config().node_meta(VIA).admin_port;
+    let ingress = run.cluster.config().node_meta(VIA).ingress_port;
+    let body = format!(
+        r#"{{"uri":"{}","use_http_11":true,"force":true}}"#,
+        deployment.uri()
+    );
+    run.cluster.record_action(
+        "register-deployment",
+        &[VIA],
+        json!({"uri": deployment.uri()}),
+    )?;
+    let reg = http_request(
+        ns,
+        "POST",
+        admin,
+        "/deployments",
+        Some(&body),
+        Duration::from_secs(20),
+    )?;
+    run.cluster.record_action(
+        "register-deployment-returned",
+        &[VIA],
+        json!({"status": reg.status, "body": reg.body, "deployment_saw": deployment.requests()}),
+    )?;
+    if !(200..300).contains(&reg.status) {
+        return Err(Error::Http(format!(
+            "registering the deployment failed: status={} body={}",
+            reg.status, reg.body
+        )));
+    }
+    // Ingress needs the new schema; give it a moment and retry the first send.
+    let path = format!("/{SERVICE}/{HANDLER}/send?delay=1h");
+    let loglet = run.meta.loglet_id.clone().unwrap_or_default();
+    let mut sent = 0;
+    for i in 0..40 {
+        let t = now_us();
+        let resp = http_request(
+            ns,
+            "POST",
+            ingress,
+            &path,
+            Some("{}"),
+            Duration::from_secs(10),
+        )?;
+        run.cluster.raw().action(
+            t,
+            "ingress-send",
+            &[VIA],
+            json!({"path": path, "status": resp.status, "body": resp.body, "seq": i}),
+        )?;
+        if (200..300).contains(&resp.status) {
+            sent += 1;
+        } else {
+            thread::sleep(Duration::from_millis(300));
+        }
+        if sent >= 6 && i % 3 == 2 {
+            let snap = run.cluster.ctl().snapshot_loglet_workers()?;
+            let tail = snap
+                .rows
+                .iter()
+                .filter(|r| r.get("loglet_id").and_then(|v| v.as_str()) == Some(&loglet))
+                .filter_map(|r| r.get("known_global_tail")?.as_u64())
+                .max()
+                .unwrap_or(0);
+            // Provisioning the partition leaves 2 records; stop once a few more arrived.
+            if tail >= 6 {
+                break;
+            }
+        }
+    }
+    run.note(format!("{sent} delayed sends accepted by the ingress"));
+    run.describe()?;
+    run.seal()?;
+    thread::sleep(Duration::from_millis(500));
+    run.describe()?;
+    drop(deployment);
+    Ok(())
+}
+
+fn paused(run: &mut Run, how_many: usize) -> Result<(), Error> {
+    run.cluster.provision()?;
+    run.ready()?;
+    let victims: Vec<u32> = run.others().into_iter().take(how_many).collect();
+    run.note(format!(
+        "pause (SIGSTOP) {victims:?}, seal via N{VIA}, resume (SIGCONT), observe the aftermath"
+    ));
+    for v in &victims {
+        run.cluster.pause_node(*v)?;
+    }
+    thread::sleep(Duration::from_millis(200));
+    run.seal()?;
+    thread::sleep(Duration::from_millis(300));
+    for v in &victims {
+        run.cluster.resume_node(*v)?;
+    }
+    thread::sleep(Duration::from_secs(4));
+    run.describe()
+}
+
+fn storage_state_change(run: &mut Run) -> Result<(), Error> {
+    run.cluster.provision()?;
+    run.ready()?;
+    let node = run.others()[0];
+    run.note(format!(
+        "N{node}: read-write -> read-only (no --force), seal via N{VIA}, read-only -> read-write"
+    ));
+    run.cluster.set_storage_state(&[node], "read-only", false)?;
+    run.cluster
+        .wait_storage_states(Duration::from_secs(15), |s| {
+            s.get(&node).map(String::as_str) == Some("read-only")
+        })?;
+    run.seal()?;
+    thread::sleep(Duration::from_millis(300));
+    run.cluster
+        .set_storage_state(&[node], "read-write", false)?;
+    run.cluster
+        .wait_storage_states(Duration::from_secs(15), |s| {
+            s.get(&node).map(String::as_str) == Some("read-write")
+        })?;
+    thread::sleep(Duration::from_secs(1));
+    run.describe()
+}
+
+fn kill_restart(run: &mut Run) -> Result<(), Error> {
+    run.cluster.provision()?;
+    run.ready()?;
+    let victim = run.others()[0];
+    // A seal task finishes in ~1 ms, far below what a signal sent from here can hit; so the
+    // member dies right before the seal request and comes back right after it.
+    run.note(format!(
+        "SIGKILL N{victim}, seal via N{VIA} (the seal task runs while N{victim} is down), restart N{victim}, observe its loglet worker"
+    ));
+    run.cluster.kill_node(victim)?;
+    run.seal()?;
+    run.cluster.start_node(victim)?;
+    let port = run.cluster.config().node_meta(victim).fabric_port;
+    run.cluster.wait_port(port, Duration::from_secs(30))?;
+    thread::sleep(Duration::from_secs(3));
+    run.describe()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for s in Scenario::ALL {
+            assert_eq!(Scenario::from_name(s.name()), Some(s));
+        }
+        assert_eq!(Scenario::from_name("nope"), None);
+    }
+
+    fn rec(stdout: &str, stderr: &str) -> CtlRecord {
+        CtlRecord {
+            time: String::new(),
+            time_us: 0,
+            end_time_us: 0,
+            cmd: vec![],
+            exit: Some(0),
+            timed_out: false,
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+        }
+    }
+
+    #[test]
+    fn failed_seal_is_detected_despite_exit_0() {
+        let ok = rec("✅ log=0 chain has been sealed\n ├ Tail LSN: 3\n", "");
+        assert!(seal_succeeded(&ok));
+        let bad = rec("\n", "2026-11-27T03:15:42.380098Z ERROR restatectl::commands::log::seal: Failed to seal log chain for log=1: x");
+        assert!(!seal_succeeded(&bad));
+        assert!(seal_error(&bad)
+            .unwrap()
+            .contains("Failed to seal log chain"));
+    }
+}
