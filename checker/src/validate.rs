@@ -156,6 +156,9 @@ pub struct Outcome {
     pub states: usize,
     /// Wall-clock time.
     pub elapsed_ms: u64,
+    /// How the verdict was found: `depth-first` (one conforming explanation) or
+    /// `breadth-first` (every explanation, streaming).
+    pub method: &'static str,
     /// The model the trace was validated against (for `--from-trace` reproduction).
     #[serde(skip)]
     pub header: Option<Header>,
@@ -192,10 +195,140 @@ pub fn model_for(header: &Header, permissive: bool) -> SealModel {
         .expect("the reader validated the header's config")
 }
 
-/// Validates a trace file.
+/// Files up to this size are first searched depth-first for one explanation (the items are
+/// held in memory for that); larger ones go straight to the streaming search.
+pub const DEPTH_FIRST_MAX_BYTES: u64 = 64 << 20;
+
+/// Validates a trace file: first a depth-first search for one conforming explanation on the
+/// scenario's own model (cheap when the trace conforms, even with many unlogged steps), then,
+/// if there is none, the streaming breadth-first search that tells violations from
+/// divergences and reports where.
 pub fn validate_file(path: &Path, opts: &ValidateOptions) -> Result<Outcome, TraceError> {
+    let small = std::fs::metadata(path)
+        .map(|m| m.len() <= DEPTH_FIRST_MAX_BYTES)
+        .unwrap_or(false);
+    if small {
+        let start = Instant::now();
+        let reader = TraceReader::open(path)?;
+        let header = reader.header().clone();
+        let file = reader.file().to_string();
+        let items: Vec<TraceItem> = reader.collect::<Result<_, _>>()?;
+        let model = model_for(&header, false);
+        let mut dfs = DepthFirst {
+            model: &model,
+            header: &header,
+            items: &items,
+            opts,
+            visited: HashSet::new(),
+            states: 0,
+        };
+        if dfs.search() {
+            return Ok(Outcome {
+                file,
+                verdict: Verdict::Conforms { explanations: 1 },
+                items: items.len(),
+                max_frontier: 0,
+                states: dfs.states,
+                elapsed_ms: start.elapsed().as_millis() as u64,
+                method: "depth-first",
+                header: Some(header),
+            });
+        }
+    }
     let reader = TraceReader::open(path)?;
     validate_reader(reader, opts)
+}
+
+/// Depth-first search for one behaviour of the scenario's own model (no seeded-bug steps) that
+/// explains the whole trace and keeps every property. Visited (state, item) pairs are not
+/// searched twice; the search gives up after `max_frontier` of them.
+struct DepthFirst<'a> {
+    model: &'a SealModel,
+    header: &'a Header,
+    items: &'a [TraceItem],
+    opts: &'a ValidateOptions,
+    visited: HashSet<(u64, usize)>,
+    states: usize,
+}
+
+impl DepthFirst<'_> {
+    fn clean_end(&self, s: &State) -> bool {
+        let model = self.model;
+        if self.header.run_complete {
+            let mut acts = Vec::new();
+            model.actions(s, &mut acts);
+            if !acts.is_empty() {
+                return false;
+            }
+        }
+        model.property_list().iter().all(|p| match p.kind {
+            PropertyKind::Always => (p.condition)(model, s),
+            PropertyKind::Eventually => !self.header.run_complete || (p.condition)(model, s),
+            PropertyKind::Sometimes => true,
+        })
+    }
+
+    fn search(&mut self) -> bool {
+        let search = Search {
+            model: self.model,
+            header: self.header,
+            opts: self.opts,
+            states: 0,
+            max_frontier: 1,
+        };
+        let mut stack: Vec<(State, usize, u32)> = vec![(self.model.initial_state(), 0, 0)];
+        while let Some((state, k, hidden)) = stack.pop() {
+            if self.visited.len() > self.opts.max_frontier {
+                return false;
+            }
+            if !self.visited.insert((fingerprint(&state), k)) {
+                continue;
+            }
+            if k == self.items.len() && self.clean_end(&state) {
+                return true;
+            }
+            let end = (k + LOOKAHEAD).min(self.items.len());
+            let window: VecDeque<TraceItem> = self.items[k..end].iter().cloned().collect();
+            let mut hidden_children = Vec::new();
+            let mut consuming = Vec::new();
+            if let Some(TraceItem {
+                item: Item::Observe(o),
+                ..
+            }) = window.front()
+            {
+                if o.holds(self.model, &state) {
+                    consuming.push((state.clone(), k + 1, 0));
+                }
+            }
+            let mut actions = Vec::new();
+            self.model.actions(&state, &mut actions);
+            for a in actions {
+                let next = self.model.next_state(&state, a.clone()).expect("enabled");
+                self.states += 1;
+                let ls = labels(self.model, &state, &a, &next);
+                for m in search.consumptions(&ls, &window) {
+                    if m == 0 {
+                        if hidden >= self.opts.max_hidden {
+                            continue;
+                        }
+                        let dead = window.iter().any(|i| match &i.item {
+                            Item::Observe(o) => !o.may_still_hold(self.model, &next),
+                            Item::Event(_) => false,
+                        });
+                        if !dead {
+                            hidden_children.push((next.clone(), k, hidden + 1));
+                        }
+                    } else {
+                        consuming.push((next.clone(), k + m, 0));
+                    }
+                }
+            }
+            // Steps that explain the next item are tried first (the stack pops the last push).
+            stack.extend(hidden_children);
+            stack.extend(consuming);
+        }
+        false
+    }
 }
 
 struct Search<'a> {
@@ -561,6 +694,7 @@ pub fn validate_reader(
         max_frontier: search.max_frontier,
         states: search.states,
         elapsed_ms: start.elapsed().as_millis() as u64,
+        method: "breadth-first",
         header: Some(header),
     })
 }

@@ -59,18 +59,26 @@ pub fn text(results: &[FileResult]) -> String {
                 let _ = writeln!(out, "MALFORMED  {e}");
             }
             Ok(o) => {
-                let stats = format!(
-                    "{} items, frontier <= {}, {} ms",
-                    o.items, o.max_frontier, o.elapsed_ms
-                );
+                let stats = if o.method == "depth-first" {
+                    format!(
+                        "{} items, depth-first, {} states, {} ms",
+                        o.items, o.states, o.elapsed_ms
+                    )
+                } else {
+                    format!(
+                        "{} items, frontier <= {}, {} ms",
+                        o.items, o.max_frontier, o.elapsed_ms
+                    )
+                };
                 match &o.verdict {
                     Verdict::Conforms { explanations } => {
                         counts[0] += 1;
-                        let _ = writeln!(
-                            out,
-                            "conforms   {} ({stats}, {explanations} explanation(s))",
-                            file.display()
-                        );
+                        let found = if o.method == "depth-first" {
+                            "an explanation found".to_string()
+                        } else {
+                            format!("{explanations} explanation(s)")
+                        };
+                        let _ = writeln!(out, "conforms   {} ({stats}, {found})", file.display());
                     }
                     Verdict::Diverges {
                         at,
