@@ -110,9 +110,13 @@ fn write_case(
     Ok((path, actions.len()))
 }
 
-fn child(file: &Path) -> anyhow::Result<u8> {
+fn child(file: &Path, breadth_first: bool) -> anyhow::Result<u8> {
     let start = Instant::now();
-    let o = validate_file(file, &ValidateOptions::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let opts = ValidateOptions {
+        depth_first: !breadth_first,
+        ..ValidateOptions::default()
+    };
+    let o = validate_file(file, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
     let secs = start.elapsed().as_secs_f64();
     let row = Row {
         case: String::new(),
@@ -132,7 +136,7 @@ fn child(file: &Path) -> anyhow::Result<u8> {
 /// Runs the benchmark.
 pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
     if let Some(f) = &args.child {
-        return child(f);
+        return child(f, args.child_breadth_first);
     }
     let dir = match &args.dir {
         Some(d) => d.clone(),
@@ -141,7 +145,8 @@ pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
         }
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut cases: Vec<(String, PathBuf, usize, usize)> = Vec::new();
+    // (case, file, model steps, hidden kinds, breadth-first only)
+    let mut cases: Vec<(String, PathBuf, usize, usize, bool)> = Vec::new();
 
     // 1. The long fully observed trace.
     let cfg = scenario(8);
@@ -151,7 +156,7 @@ pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
     let events = probe_items - steps * per_poll;
     let polls = ((args.items.saturating_sub(events)) / (steps * per_poll).max(1)).max(1);
     let (long, steps) = write_case(&dir, "long-fully-observed", &cfg, 1, polls, &[])?;
-    cases.push(("fully observed, polled".into(), long, steps, 0));
+    cases.push(("fully observed, polled".into(), long, steps, 0, false));
 
     // 2. Trace length.
     for appends in [2u8, 4, 8, 16, 32] {
@@ -168,6 +173,7 @@ pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
             p,
             steps,
             0,
+            false,
         ));
     }
 
@@ -188,20 +194,27 @@ pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
     ];
     for h in hidden {
         let (p, steps) = write_case(&dir, &format!("hidden-{}", h.len()), &scenario(4), 5, 1, h)?;
-        cases.push((
-            format!("hidden: {} kind(s) unlogged, 4 appends", h.len()),
-            p,
-            steps,
-            h.len(),
-        ));
+        for bf in [false, true] {
+            let method = if bf { "breadth-first" } else { "depth-first" };
+            cases.push((
+                format!("hidden: {} kind(s) unlogged, 4 appends, {method}", h.len()),
+                p.clone(),
+                steps,
+                h.len(),
+                bf,
+            ));
+        }
     }
 
     let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
     let mut rows = Vec::new();
-    for (case, path, steps, hidden_kinds) in cases {
-        let out = std::process::Command::new(&exe)
-            .args(["bench-validate", "--child"])
-            .arg(&path)
+    for (case, path, steps, hidden_kinds, breadth_first) in cases {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(["bench-validate", "--child"]).arg(&path);
+        if breadth_first {
+            cmd.arg("--child-breadth-first");
+        }
+        let out = cmd
             .stderr(std::process::Stdio::inherit())
             .output()
             .context("cannot run a bench child")?;

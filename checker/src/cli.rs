@@ -59,7 +59,7 @@ pub enum Command {
     BenchValidate(BenchValidateArgs),
     /// Turn the raw material of a recorded Restate run (a raw directory) into a trace.
     ///
-    /// Translation rules: docs/real-cluster.md. The notes (what was dropped or assumed) go to
+    /// Translation rules: README.md, "Validating a real cluster". The notes (what was dropped or assumed) go to
     /// stderr.
     Import(crate::import::ImportArgs),
     /// Record a scenario on a real Restate 1.7.12 cluster (needs root and
@@ -83,6 +83,9 @@ pub struct BenchValidateArgs {
     /// Internal: validate one file in this process and print a JSON row.
     #[arg(long, hide = true)]
     pub child: Option<PathBuf>,
+    /// Internal: with --child, skip the depth-first phase.
+    #[arg(long, hide = true)]
+    pub child_breadth_first: bool,
 }
 
 /// Arguments of `validate`.
@@ -110,6 +113,10 @@ pub struct ValidateArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Skip the depth-first search for one conforming explanation and search every
+    /// explanation breadth-first from the start.
+    #[arg(long)]
+    pub breadth_first: bool,
 }
 
 /// Arguments of `simulate`.

@@ -525,6 +525,7 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
         max_hidden: args.max_hidden,
         max_frontier: args.max_frontier,
         permissive: !args.strict,
+        depth_first: !args.breadth_first,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))

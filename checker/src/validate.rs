@@ -56,6 +56,9 @@ pub struct ValidateOptions {
     /// Validate against the permissive model (every seeded bug enabled) so that violations are
     /// told apart from divergences. Without it, a run that breaks a property diverges.
     pub permissive: bool,
+    /// Try the depth-first search for one conforming explanation first (files up to
+    /// [`DEPTH_FIRST_MAX_BYTES`]).
+    pub depth_first: bool,
 }
 
 impl Default for ValidateOptions {
@@ -64,6 +67,7 @@ impl Default for ValidateOptions {
             max_hidden: 256,
             max_frontier: 2_000_000,
             permissive: true,
+            depth_first: true,
         }
     }
 }
@@ -204,9 +208,10 @@ pub const DEPTH_FIRST_MAX_BYTES: u64 = 64 << 20;
 /// if there is none, the streaming breadth-first search that tells violations from
 /// divergences and reports where.
 pub fn validate_file(path: &Path, opts: &ValidateOptions) -> Result<Outcome, TraceError> {
-    let small = std::fs::metadata(path)
-        .map(|m| m.len() <= DEPTH_FIRST_MAX_BYTES)
-        .unwrap_or(false);
+    let small = opts.depth_first
+        && std::fs::metadata(path)
+            .map(|m| m.len() <= DEPTH_FIRST_MAX_BYTES)
+            .unwrap_or(false);
     if small {
         let start = Instant::now();
         let reader = TraceReader::open(path)?;
