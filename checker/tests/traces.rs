@@ -353,13 +353,7 @@ fn a_one_gigabyte_line_is_refused_quickly() {
 
 #[test]
 fn validate_cli_exit_codes_and_reports() {
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_sealcheck"))
-            .current_dir(root())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = sealcheck;
     assert_eq!(run(&["validate", "traces/valid"]).status.code(), Some(0));
     assert_eq!(
         run(&["validate", "traces/invalid/ack-past-sealed-tail.jsonl"])
@@ -404,13 +398,7 @@ fn validate_cli_exit_codes_and_reports() {
 /// against, and ends where the property is broken.
 #[test]
 fn the_printed_explanation_path_replays() {
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_sealcheck"))
-            .current_dir(root())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = sealcheck;
     let file = "traces/invalid/ack-past-sealed-tail.jsonl";
     let out = String::from_utf8(run(&["validate", file]).stdout).unwrap();
     let path = out
@@ -425,4 +413,12 @@ fn the_printed_explanation_path_replays() {
         text.contains("acknowledged offsets stay below the sealed tail: violated"),
         "{text}"
     );
+}
+
+fn sealcheck(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sealcheck"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap()
 }
