@@ -474,14 +474,6 @@ impl Search<'_> {
             }
         }
         self.max_frontier = self.max_frontier.max(seen.len());
-        if std::env::var_os("SEALCHECK_DEBUG_FRONTIER").is_some() {
-            eprintln!(
-                "item {}: closure {} states, out {:?}",
-                window.front().map(|i| i.line).unwrap_or(0),
-                seen.len(),
-                out.iter().map(|(k, v)| (*k, v.len())).collect::<Vec<_>>()
-            );
-        }
         Ok((out, closure))
     }
 
