@@ -521,8 +521,19 @@ impl Search<'_> {
                     self.model.actions(&n.state, &mut actions);
                     for a in actions {
                         let next = self.model.next_state(&n.state, a.clone()).expect("enabled");
-                        for l in labels(self.model, &n.state, &a, &next) {
+                        for mut l in labels(self.model, &n.state, &a, &next) {
                             if self.header.is_complete(l.kind()) {
+                                // Name the trace's own nodes, not the model's client.
+                                let roles = &self.header.roles;
+                                if Event::is_sealer_kind(l.kind()) {
+                                    if let Some(s) = roles.sealer {
+                                        l.set_node(s);
+                                    }
+                                } else if Event::is_sequencer_kind(l.kind()) {
+                                    if let Some(s) = roles.sequencer {
+                                        l.set_node(s);
+                                    }
+                                }
                                 push(serde_json::to_string(&l).expect("json"));
                             }
                         }
@@ -533,11 +544,31 @@ impl Search<'_> {
         if allowed.is_empty() {
             allowed.push("nothing: every candidate state is terminal".to_string());
         }
-        let candidates = closure
-            .iter()
-            .take(3)
-            .map(|n| sealcheck_model::describe::state(self.model, &n.state))
-            .collect();
+        let mut candidates: Vec<Vec<String>> = Vec::new();
+        for n in closure {
+            let mut lines = sealcheck_model::describe::state(self.model, &n.state);
+            let roles = &self.header.roles;
+            if roles.sealer.is_some() || roles.sequencer.is_some() {
+                lines.push(format!(
+                    "(N{} is the model's client: the trace's sealer {} and sequencer {})",
+                    self.model.cfg.client,
+                    roles
+                        .sealer
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    roles
+                        .sequencer
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                ));
+            }
+            if !candidates.contains(&lines) {
+                candidates.push(lines);
+            }
+            if candidates.len() == 3 {
+                break;
+            }
+        }
         Verdict::Diverges {
             at,
             explained,
