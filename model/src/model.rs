@@ -641,15 +641,11 @@ impl SealModel {
                     max_local_tail: 0,
                 });
                 let kgt = state.client.known_global_tail;
-                for i in 0..self.n() {
-                    if has(effective, i) {
-                        state.send(Msg::Seal {
-                            to: i as u8,
-                            attempt,
-                            known_global_tail: kgt,
-                        });
-                    }
-                }
+                self.send_to(state, effective, |to| Msg::Seal {
+                    to,
+                    attempt,
+                    known_global_tail: kgt,
+                });
                 if count(effective) == 0 {
                     self.seal_call_failed(state);
                 }
@@ -773,13 +769,18 @@ impl SealModel {
             status: AppendStatus::InFlight,
         });
         let kgt = state.client.known_global_tail;
+        self.send_to(state, targets, |to| Msg::Store {
+            to,
+            offset,
+            known_global_tail: kgt,
+        });
+    }
+
+    /// Sends one message to each log server in `targets`.
+    fn send_to(&self, state: &mut State, targets: Bits, msg: impl Fn(u8) -> Msg) {
         for i in 0..self.n() {
             if has(targets, i) {
-                state.send(Msg::Store {
-                    to: i as u8,
-                    offset,
-                    known_global_tail: kgt,
-                });
+                state.send(msg(i as u8));
             }
         }
     }
