@@ -32,13 +32,13 @@ out=target/recorded
 rm -rf "$out"
 mkdir -p "$out"
 
-for s in incident-forced appends-then-seal one-paused; do
+for s in incident incident-forced appends-then-seal one-paused; do
   step "sealcheck record $s"
   "$bin" record "$s" --out "$out/$s"
 done
 
-step "validate one-paused and appends-then-seal (must conform)"
-for s in one-paused appends-then-seal; do
+step "validate incident, one-paused and appends-then-seal (must conform)"
+for s in incident one-paused appends-then-seal; do
   set +e
   "$bin" validate "$out/$s/trace.jsonl"
   code=$?
