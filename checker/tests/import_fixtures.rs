@@ -183,10 +183,7 @@ fn incident_forced_observations_shift_offsets_and_follow_storage_states() {
 fn two_paused_fails_the_seal_on_two_timeouts() {
     let t = import("two-paused");
     use Event::*;
-    let seal: Vec<Event> = events(&t)
-        .into_iter()
-        .filter(|e| e.kind().starts_with("seal"))
-        .collect();
+    let seal = seal_events(&t);
     assert_eq!(
         seal,
         vec![
@@ -373,10 +370,7 @@ fn a_failed_member_without_its_debug_line_is_taken_from_the_final_status() {
     });
     let t = import_raw_dir(&dir).unwrap();
     use Event::*;
-    let seal: Vec<Event> = events(&t)
-        .into_iter()
-        .filter(|e| e.kind().starts_with("seal"))
-        .collect();
+    let seal = seal_events(&t);
     assert_eq!(
         seal,
         vec![
@@ -406,4 +400,12 @@ fn a_failed_member_without_its_debug_line_is_taken_from_the_final_status() {
         t.notes
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The seal-related events of an imported trace, in order.
+fn seal_events(t: &ImportedTrace) -> Vec<Event> {
+    events(t)
+        .into_iter()
+        .filter(|e| e.kind().starts_with("seal"))
+        .collect()
 }

@@ -118,13 +118,7 @@ fn assert_all_gone(ns: &str, pids: &[i32]) {
 #[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
 fn record_writes_raw_material_and_a_trace_and_leaves_nothing_running() {
     let out = scratch("incident-forced");
-    let child = sealcheck()
-        .args(["record", "incident-forced", "--out"])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_record("incident-forced", &out);
     let (ns, pids) = namespace_of(&out.join("raw"), Duration::from_secs(60));
     let o = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -152,13 +146,7 @@ fn record_writes_raw_material_and_a_trace_and_leaves_nothing_running() {
 #[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
 fn ctrl_c_stops_every_process_the_recording_started() {
     let out = scratch("interrupted");
-    let child = sealcheck()
-        .args(["record", "appends-then-seal", "--out"])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_record("appends-then-seal", &out);
     let (ns, pids) = namespace_of(&out.join("raw"), Duration::from_secs(60));
     // Let the servers come up and the poller run restatectl, then interrupt.
     std::thread::sleep(Duration::from_millis(1500));
@@ -238,4 +226,15 @@ fn a_failing_recording_exits_2_and_stops_every_process() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// Starts `sealcheck record SCENARIO --out OUT`, its stderr captured.
+fn spawn_record(scenario: &str, out: &std::path::Path) -> std::process::Child {
+    sealcheck()
+        .args(["record", scenario, "--out"])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
