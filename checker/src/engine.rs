@@ -227,7 +227,7 @@ impl std::fmt::Display for Incomplete {
             }
             Incomplete::Memory { rss, limit } => write!(
                 f,
-                "stopped at the memory bound: resident memory {} reached {} (--max-memory)",
+                "stopped at the memory bound: resident memory reached {} (--max-memory {})",
                 crate::bounds::human_size(*rss),
                 crate::bounds::human_size(*limit)
             ),
@@ -516,9 +516,16 @@ pub fn check(
     };
     let shortest_search = search.as_ref().and_then(|s| {
         s.stopped.map(|why| {
+            let what = if s.visited == 0 {
+                "did not run".to_string()
+            } else {
+                format!(
+                    "stopped after {}",
+                    sealcheck_model::words::count(s.visited, "unique state", "unique states")
+                )
+            };
             format!(
-                "the shortest-path search stopped after {} because {why}; paths marked \"not proven shortest\" are the ones the exploration found",
-                sealcheck_model::words::count(s.visited, "unique state", "unique states")
+                "the shortest-path search {what} because {why}; paths marked \"not proven shortest\" are the ones the exploration found"
             )
         })
     });

@@ -240,7 +240,7 @@ fn a_simulation_with_a_timeout_ends() {
 
 #[test]
 fn ctrl_c_prints_the_incomplete_summary() {
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sealcheck"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sealcheck"))
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .args([
             "check",
