@@ -155,7 +155,14 @@ pub struct ScenarioArgs {
     pub harness: Option<HarnessArg>,
     /// Override whether the client's nodes-configuration snapshot lags (catches up by a step of
     /// its own). `--stale-views` alone means true.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    /// The value needs `=` (`--stale-views=false`), so that a SPEC after the flag stays a SPEC.
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_name = "BOOL"
+    )]
     pub stale_views: Option<bool>,
     /// Override the number of seal() calls the retry harness makes.
     #[arg(long)]
@@ -232,19 +239,25 @@ pub struct CheckArgs {
     /// Seed of `--strategy simulation`.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Worker threads.
-    #[arg(long, default_value_t = 1)]
+    /// Worker threads (1 to 256).
+    #[arg(long, default_value_t = 1, value_parser = parse_threads)]
     pub threads: usize,
     /// Stop at this depth, counting the initial state as depth 1, so paths of at most N-1
     /// steps are explored (the run is then incomplete).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_positive)]
     pub max_depth: Option<usize>,
-    /// Stop after generating this many states (the run is then incomplete).
-    #[arg(long)]
+    /// Stop after generating this many states (the run is then incomplete; the shortest-path
+    /// search that follows visits at most this many unique states).
+    #[arg(long, value_parser = parse_positive)]
     pub max_states: Option<usize>,
-    /// Stop after this many seconds (the run is then incomplete).
-    #[arg(long)]
+    /// Stop after this many seconds (the run is then incomplete; the shortest-path search
+    /// must finish by then too). At most 1e9.
+    #[arg(long, value_parser = parse_timeout)]
     pub timeout: Option<f64>,
+    /// Stop when the process's resident memory reaches this size, e.g. 4G or 512M (the run is
+    /// then incomplete). Default: half of the physical memory.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    pub max_memory: Option<u64>,
     /// Explore one state per permutation of interchangeable log servers (with --strategy dfs;
     /// refused where log servers are not interchangeable).
     #[arg(long)]
@@ -305,34 +318,66 @@ pub struct BenchArgs {
 }
 
 impl CheckArgs {
-    /// The validated check options.
+    /// The check options (each value was range-checked when parsed).
     pub fn options(&self) -> Result<CheckOptions, String> {
         let strategy = strategy(self.strategy, self.seed);
-        let timeout = match self.timeout {
-            None => None,
-            Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
-            Some(t) => {
-                return Err(format!(
-                    "--timeout must be a positive number of seconds, got {t}"
-                ))
-            }
-        };
-        if self.max_depth == Some(0) {
-            return Err("--max-depth must be at least 1".into());
-        }
-        if self.max_states == Some(0) {
-            return Err("--max-states must be at least 1".into());
-        }
         Ok(CheckOptions {
             strategy,
             threads: self.threads,
             max_depth: self.max_depth,
             max_states: self.max_states,
-            timeout,
+            timeout: self.timeout.map(Duration::from_secs_f64),
+            max_memory: self.max_memory.or_else(crate::bounds::default_max_memory),
             symmetry: self.symmetry,
             ..CheckOptions::default()
         })
     }
+}
+
+/// Most worker threads `--threads` accepts.
+pub const MAX_THREADS: usize = 256;
+
+/// Parses `--threads`: 1 to [`MAX_THREADS`].
+pub fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "--threads must be a whole number from 1 to {MAX_THREADS}"
+        )),
+    }
+}
+
+/// Parses a bound that must be a whole number of at least 1.
+pub fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("must be a whole number of at least 1".into()),
+    }
+}
+
+/// Longest `--timeout`, seconds (about 31 years).
+pub const MAX_TIMEOUT_SECS: f64 = 1e9;
+
+/// Parses `--timeout`: a positive, finite number of seconds, at most [`MAX_TIMEOUT_SECS`].
+pub fn parse_timeout(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(t) if t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_SECS => Ok(t),
+        _ => Err(format!(
+            "--timeout must be a positive number of seconds, at most {MAX_TIMEOUT_SECS:e}"
+        )),
+    }
+}
+
+/// Smallest `--max-memory`: below this the process's own start-up trips the bound.
+pub const MIN_MAX_MEMORY: u64 = 16 << 20;
+
+/// Parses `--max-memory`: a size (see [`crate::bounds::parse_size`]) of at least 16 MiB.
+pub fn parse_memory(text: &str) -> Result<u64, String> {
+    let bytes = crate::bounds::parse_size(text)?;
+    if bytes < MIN_MAX_MEMORY {
+        return Err("--max-memory must be at least 16M".into());
+    }
+    Ok(bytes)
 }
 
 /// Turns a strategy name and seed into a [`Strategy`].

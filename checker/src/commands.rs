@@ -3,10 +3,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::ValueEnum;
+use sealcheck_model::words::count;
 use sealcheck_model::{Bug, HarnessKind, PropertyKind, SealModel};
 use stateright::Model;
 
@@ -108,8 +111,16 @@ fn progress_printer(quiet: bool) -> impl FnMut(Progress) {
             return;
         }
         let secs = p.elapsed.as_secs_f64().max(1e-9);
+        let queued = p
+            .queued
+            .map(|q| format!(", {q} queued"))
+            .unwrap_or_default();
+        let rss = p
+            .rss
+            .map(|r| format!(", rss {}", crate::bounds::human_size(r)))
+            .unwrap_or_default();
         eprintln!(
-            "  ... {:.0} s: {} states, {} unique, depth {}, {:.0} unique/s",
+            "  ... {:.0} s: {} states, {} unique, depth {}{queued}, {:.0} unique/s{rss}",
             p.elapsed.as_secs_f64(),
             p.states,
             p.unique,
@@ -123,9 +134,20 @@ fn progress_printer(quiet: bool) -> impl FnMut(Progress) {
 pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
-    let opts = args.options().map_err(UsageError)?;
+    let mut opts = args.options().map_err(UsageError)?;
     opts.validate(&model)
         .map_err(|e| UsageError(e.to_string()))?;
+    // Ctrl-C stops the run, which then reports what it explored (INCOMPLETE); a second Ctrl-C
+    // ends the process at once.
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = interrupt.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+        eprintln!("sealcheck: interrupted; stopping and reporting what was explored (Ctrl-C again to quit now)");
+    });
+    opts.interrupt = Some(interrupt);
     let mut progress = progress_printer(args.quiet);
     let report = engine::check(&model, &opts, &mut progress);
     let out = match args.format {
@@ -206,11 +228,11 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<u8> {
     let out = match args.format {
         Format::Text => {
             let mut out = format!(
-                "sealcheck replay: {} ({}), path {} ({} steps{})\n",
+                "sealcheck replay: {} ({}), path {} ({}{})\n",
                 spec.config.name,
                 spec.display_name(),
                 trail.path,
-                trail.steps.len(),
+                count(trail.steps.len(), "step", "steps"),
                 if terminal {
                     ", ends in a terminal state"
                 } else {
@@ -463,9 +485,9 @@ fn emit_trace(
     crate::trace::write_trace(path, &header, &items)
         .with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!(
-        "wrote {} ({} events) for \"{}\"",
+        "wrote {} ({}) for \"{}\"",
         path.display(),
-        items.len(),
+        count(items.len(), "event", "events"),
         chosen.name
     );
     Ok(())
@@ -509,7 +531,11 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<u8> {
         crate::trace::write_trace(&file, &header, &items)
             .with_context(|| format!("cannot write {}", file.display()))?;
     }
-    eprintln!("wrote {} trace(s) to {}", args.traces, args.out.display());
+    eprintln!(
+        "wrote {} to {}",
+        count(args.traces, "trace", "traces"),
+        args.out.display()
+    );
     Ok(0)
 }
 

@@ -4,20 +4,22 @@
 //! stateright 0.31 reports `is_done()` for runs cut short by a state or depth bound or a
 //! timeout, ignores its timeout with one thread, and does not report shortest BFS paths. This
 //! module therefore keeps its own account: a run is *complete* only when no bound stopped it
-//! and the strategy is exhaustive; a wall-clock limit is enforced through the model's boundary
-//! ([`SealModel::with_deadline`]); and every discovery is replaced by a shortest path from
-//! [`crate::shortest`]. A property without a discovery on an incomplete run is *undecided*,
-//! never "holds".
+//! and the strategy is exhaustive; the time limit, the memory bound and Ctrl-C stop the
+//! checker through the model's stop property ([`SealModel::with_deadline`]), so that it ends
+//! within one block of states instead of draining its queue; and every discovery is replaced
+//! by a shortest path from [`crate::shortest`], searched within the same bounds. A property
+//! without a discovery on an incomplete run is *undecided*, never "holds".
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sealcheck_model::model::Deadline;
+use sealcheck_model::model::{Deadline, STOP_PROPERTY};
 use sealcheck_model::{Action, PropertyKind, SealModel, State};
 use serde::Serialize;
-use stateright::{Checker, Model, UniformChooser};
+use stateright::{Checker, HasDiscoveries, Model, UniformChooser};
 
-use crate::shortest::{self, FoundPath, Target};
+use crate::shortest::{self, FoundPath, SearchLimits, Target};
 
 /// How the state space is explored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -58,10 +60,16 @@ pub struct CheckOptions {
     pub max_states: Option<usize>,
     /// Stop after this long.
     pub timeout: Option<Duration>,
+    /// Stop when the process's resident memory reaches this many bytes (checked about every
+    /// 50 ms while exploring, and by the shortest-path search).
+    pub max_memory: Option<u64>,
     /// Explore one representative per permutation of interchangeable log servers (DFS only).
     pub symmetry: bool,
-    /// Budget of unique states for each shortest-path search.
+    /// Budget of unique states for the shortest-path search (0: no search). `max_states`,
+    /// `timeout`, `max_memory` and `interrupt` bound it too.
     pub shortest_budget: usize,
+    /// Set from outside (a Ctrl-C handler) to stop the run; it then reports what it explored.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl Default for CheckOptions {
@@ -72,8 +80,10 @@ impl Default for CheckOptions {
             max_depth: None,
             max_states: None,
             timeout: None,
+            max_memory: None,
             symmetry: false,
             shortest_budget: 20_000_000,
+            interrupt: None,
         }
     }
 }
@@ -90,15 +100,18 @@ pub enum OptionsError {
     /// Simulation never ends by itself.
     #[error("--strategy simulation never finishes by itself: give --max-states or --timeout")]
     SimulationNeedsBound,
-    /// Zero threads.
-    #[error("--threads must be at least 1")]
+    /// Zero threads, or more than [`crate::cli::MAX_THREADS`].
+    #[error(
+        "--threads must be a whole number from 1 to {}",
+        crate::cli::MAX_THREADS
+    )]
     NoThreads,
 }
 
 impl CheckOptions {
     /// Checks that the options make sense for this model.
     pub fn validate(&self, model: &SealModel) -> Result<(), OptionsError> {
-        if self.threads == 0 {
+        if self.threads == 0 || self.threads > crate::cli::MAX_THREADS {
             return Err(OptionsError::NoThreads);
         }
         if self.symmetry {
@@ -189,6 +202,15 @@ pub enum Incomplete {
     StateBound(usize),
     /// `--timeout` stopped it.
     Timeout(u64),
+    /// `--max-memory` stopped it: the resident memory seen, and the bound (bytes).
+    Memory {
+        /// Resident memory when the bound tripped.
+        rss: u64,
+        /// The bound.
+        limit: u64,
+    },
+    /// Ctrl-C stopped it.
+    Interrupted,
     /// Simulation is never exhaustive.
     Simulation,
 }
@@ -203,6 +225,13 @@ impl std::fmt::Display for Incomplete {
             Incomplete::Timeout(ms) => {
                 write!(f, "stopped by the timeout after {ms} ms (--timeout)")
             }
+            Incomplete::Memory { rss, limit } => write!(
+                f,
+                "stopped at the memory bound: resident memory reached {} (--max-memory {})",
+                crate::bounds::human_size(*rss),
+                crate::bounds::human_size(*limit)
+            ),
+            Incomplete::Interrupted => write!(f, "interrupted by Ctrl-C"),
             Incomplete::Simulation => write!(f, "random simulation is never exhaustive"),
         }
     }
@@ -221,7 +250,8 @@ pub struct CheckReport {
     pub symmetry: bool,
     /// `None` if the exploration covered every reachable state (or decided every property).
     pub incomplete: Option<Incomplete>,
-    /// Unique states explored.
+    /// Unique states explored. For simulation, states visited along the random walks, counted
+    /// again when a later walk revisits them (stateright does not track distinct states there).
     pub unique_states: usize,
     /// States generated, with repeats.
     pub states: usize,
@@ -231,6 +261,9 @@ pub struct CheckReport {
     pub elapsed_ms: u64,
     /// Per property, in the model's order.
     pub properties: Vec<PropertyResult>,
+    /// Why the shortest-path search did not finish (its trails are then the checker's own,
+    /// not proven shortest), or `None` if it finished or was not needed.
+    pub shortest_search: Option<String>,
 }
 
 impl CheckReport {
@@ -268,6 +301,11 @@ pub struct Progress {
     pub unique: usize,
     /// Deepest depth.
     pub depth: usize,
+    /// Generated states waiting to be checked (BFS and DFS; an estimate: unique states
+    /// minus states checked).
+    pub queued: Option<usize>,
+    /// Resident memory of the process, bytes.
+    pub rss: Option<u64>,
     /// Time since the start.
     pub elapsed: Duration,
 }
@@ -279,23 +317,59 @@ struct RunStats {
     discoveries: Vec<(&'static str, Vec<Action>, State)>,
 }
 
+/// Why the engine itself stopped a run (a passed deadline is the timeout).
+enum Stopped {
+    Memory(u64),
+    Interrupted,
+}
+
+/// What the polling loop watches while a checker runs.
+struct Watch<'a> {
+    deadline: &'a Deadline,
+    max_memory: Option<u64>,
+    interrupt: Option<&'a AtomicBool>,
+    exhaustive: bool,
+    start: Instant,
+}
+
 fn drive<C: Checker<SealModel>>(
     checker: C,
-    start: Instant,
+    watch: &Watch<'_>,
     progress: &mut dyn FnMut(Progress),
-) -> RunStats {
+) -> (RunStats, Option<Stopped>) {
+    let mut stopped = None;
     let mut last = Instant::now();
+    let mut last_memory = Instant::now();
     let mut nap = Duration::from_micros(200);
     while !checker.is_done() {
         std::thread::sleep(nap);
         nap = (nap * 2).min(Duration::from_millis(20));
+        if stopped.is_none() {
+            if watch.interrupt.is_some_and(|i| i.load(Ordering::Relaxed)) {
+                stopped = Some(Stopped::Interrupted);
+                watch.deadline.stop();
+            } else if let Some(max) = watch.max_memory {
+                if last_memory.elapsed() >= Duration::from_millis(50) {
+                    last_memory = Instant::now();
+                    if let Some(rss) = crate::bounds::rss_bytes().filter(|&r| r >= max) {
+                        stopped = Some(Stopped::Memory(rss));
+                        watch.deadline.stop();
+                    }
+                }
+            }
+        }
         if last.elapsed() >= Duration::from_secs(1) {
             last = Instant::now();
+            let unique = checker.unique_state_count();
             progress(Progress {
                 states: checker.state_count(),
-                unique: checker.unique_state_count(),
+                unique,
                 depth: checker.max_depth(),
-                elapsed: start.elapsed(),
+                queued: watch
+                    .exhaustive
+                    .then(|| unique.saturating_sub(watch.deadline.checked())),
+                rss: crate::bounds::rss_bytes(),
+                elapsed: watch.start.elapsed(),
             });
         }
     }
@@ -303,33 +377,46 @@ fn drive<C: Checker<SealModel>>(
     let discoveries = checker
         .discoveries()
         .into_iter()
+        .filter(|(name, _)| *name != STOP_PROPERTY)
         .map(|(name, path)| {
             let last = path.last_state().clone();
             (name, path.into_actions(), last)
         })
         .collect();
-    RunStats {
+    let stats = RunStats {
         states: checker.state_count(),
         unique: checker.unique_state_count(),
         depth: checker.max_depth(),
         discoveries,
-    }
+    };
+    // The checker's visited set and queue go before the shortest-path search starts.
+    drop(checker);
+    (stats, stopped)
 }
 
 /// Checks a model with the given options. `progress` is called about once a second while the
 /// exploration runs.
+///
+/// Every bound ends the run promptly (within one block of 1,500 states per thread once a
+/// deadline passes, the memory bound trips or `interrupt` is set; stateright's own
+/// `target_state_count` for `max_states`), and the run is then reported incomplete unless every
+/// property was decided. The shortest-path search that follows runs within the same deadline,
+/// memory bound and state bound, and the report says when it could not finish.
 pub fn check(
     model: &SealModel,
     opts: &CheckOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> CheckReport {
     let start = Instant::now();
-    let deadline = opts.timeout.map(|t| Arc::new(Deadline::after(t)));
-    let mut run_model = model.clone();
-    if let Some(d) = &deadline {
-        run_model = run_model.with_deadline(d.clone());
-    }
-    let mut builder = run_model.checker().threads(opts.threads);
+    let deadline = Arc::new(match opts.timeout {
+        Some(t) => Deadline::after(t),
+        None => Deadline::never(),
+    });
+    let run_model = model.clone().with_deadline(deadline.clone());
+    let mut builder = run_model
+        .checker()
+        .threads(opts.threads)
+        .finish_when(HasDiscoveries::AnyOf([STOP_PROPERTY].into()));
     if let Some(d) = opts.max_depth {
         builder = builder.target_max_depth(d);
     }
@@ -339,28 +426,41 @@ pub fn check(
     if opts.symmetry {
         builder = builder.symmetry_fn(State::representative);
     }
-    let stats = match opts.strategy {
-        Strategy::Bfs => drive(builder.spawn_bfs(), start, progress),
-        Strategy::Dfs => drive(builder.spawn_dfs(), start, progress),
+    let watch = Watch {
+        deadline: &deadline,
+        max_memory: opts.max_memory,
+        interrupt: opts.interrupt.as_deref(),
+        exhaustive: !matches!(opts.strategy, Strategy::Simulation { .. }),
+        start,
+    };
+    let (stats, stopped) = match opts.strategy {
+        Strategy::Bfs => drive(builder.spawn_bfs(), &watch, progress),
+        Strategy::Dfs => drive(builder.spawn_dfs(), &watch, progress),
         Strategy::Simulation { seed } => drive(
             builder.spawn_simulation(seed, UniformChooser),
-            start,
+            &watch,
             progress,
         ),
     };
     let elapsed = start.elapsed();
 
-    let timed_out = deadline.as_ref().is_some_and(|d| d.tripped());
-    let mut incomplete = if timed_out {
-        Some(Incomplete::Timeout(elapsed.as_millis() as u64))
-    } else if matches!(opts.strategy, Strategy::Simulation { .. }) {
-        Some(Incomplete::Simulation)
-    } else if opts.max_states.is_some_and(|n| stats.states >= n) {
-        Some(Incomplete::StateBound(opts.max_states.unwrap()))
-    } else if opts.max_depth.is_some_and(|d| stats.depth >= d) {
-        Some(Incomplete::DepthBound(opts.max_depth.unwrap()))
-    } else {
-        None
+    let mut incomplete = match stopped {
+        Some(Stopped::Interrupted) => Some(Incomplete::Interrupted),
+        Some(Stopped::Memory(rss)) => Some(Incomplete::Memory {
+            rss,
+            limit: opts.max_memory.unwrap_or(rss),
+        }),
+        None if deadline.tripped() => Some(Incomplete::Timeout(elapsed.as_millis() as u64)),
+        None if matches!(opts.strategy, Strategy::Simulation { .. }) => {
+            Some(Incomplete::Simulation)
+        }
+        None if opts.max_states.is_some_and(|n| stats.states >= n) => {
+            Some(Incomplete::StateBound(opts.max_states.unwrap()))
+        }
+        None if opts.max_depth.is_some_and(|d| stats.depth >= d) => {
+            Some(Incomplete::DepthBound(opts.max_depth.unwrap()))
+        }
+        None => None,
     };
 
     let infos = model.property_list();
@@ -405,12 +505,30 @@ pub fn check(
     let search = if targets.is_empty() || opts.shortest_budget == 0 {
         None
     } else {
-        Some(shortest::shortest_paths(
-            model,
-            &targets,
-            opts.shortest_budget,
-        ))
+        let limits = SearchLimits {
+            max_states: opts
+                .max_states
+                .map_or(opts.shortest_budget, |n| n.min(opts.shortest_budget)),
+            deadline: Some(deadline.clone()),
+            max_memory: opts.max_memory,
+        };
+        Some(shortest::shortest_paths_within(model, &targets, &limits))
     };
+    let shortest_search = search.as_ref().and_then(|s| {
+        s.stopped.map(|why| {
+            let what = if s.visited == 0 {
+                "did not run".to_string()
+            } else {
+                format!(
+                    "stopped after {}",
+                    sealcheck_model::words::count(s.visited, "unique state", "unique states")
+                )
+            };
+            format!(
+                "the shortest-path search {what} because {why}; paths marked \"not proven shortest\" are the ones the exploration found"
+            )
+        })
+    });
 
     let properties = infos
         .iter()
@@ -470,6 +588,7 @@ pub fn check(
         max_depth: stats.depth,
         elapsed_ms: elapsed.as_millis() as u64,
         properties,
+        shortest_search,
     }
 }
 

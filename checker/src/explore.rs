@@ -448,13 +448,13 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
         for p in m.report.properties.iter().filter(|p| p.failure) {
             if let Some(t) = p.trail.as_ref().filter(|t| Some(t.path.as_str()) != shown) {
                 println!(
-                    "{} \"{}\" ({} steps): {}",
+                    "{} \"{}\" ({}): {}",
                     match p.kind {
                         PropertyKind::Sometimes => "example for",
                         _ => "shortest counterexample for",
                     },
                     p.name,
-                    t.steps.len(),
+                    sealcheck_model::words::count(t.steps.len(), "step", "steps"),
                     explorer_url(local, Some(&t.path))
                 );
             }

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod bench_validate;
+pub mod bounds;
 pub mod cli;
 pub mod commands;
 pub mod engine;

@@ -5,7 +5,9 @@ use std::fmt::Write;
 use sealcheck_model::{Config, PropertyKind};
 use serde::Serialize;
 
-use crate::engine::{CheckReport, PropertyResult, Trail, Verdict};
+use sealcheck_model::words::count;
+
+use crate::engine::{CheckReport, PropertyResult, Strategy, Trail, Verdict};
 use crate::spec::Spec;
 
 /// Default address of `sealcheck explore`.
@@ -36,33 +38,49 @@ pub fn reproduce(spec: &Spec, path: &str) -> Reproduce {
 pub fn scenario_line(cfg: &Config) -> String {
     let nodeset: Vec<_> = cfg.nodeset.iter().map(|n| format!("N{n}")).collect();
     let mut s = format!(
-        "harness {}, {} log servers, nodeset [{}], replication {{node: {}}}, client N{}, {} append(s), stale views {}",
+        "harness {}, {} log servers, nodeset [{}], replication {{node: {}}}, client N{}, {}, stale views {}",
         cfg.harness.kind.name(),
         cfg.log_servers,
         nodeset.join(","),
         cfg.replication,
         cfg.client,
-        cfg.appends,
+        count(cfg.appends as usize, "append", "appends"),
         if cfg.stale_views { "on" } else { "off" },
     );
     if cfg.harness.kind == sealcheck_model::HarnessKind::Retry {
-        let _ = write!(s, ", at most {} seal() calls", cfg.harness.max_attempts);
+        let _ = write!(
+            s,
+            ", at most {}",
+            count(
+                cfg.harness.max_attempts as usize,
+                "seal() call",
+                "seal() calls"
+            )
+        );
     }
     let f = &cfg.faults;
     let mut faults = Vec::new();
     if f.message_loss > 0 {
-        faults.push(format!("{} lost message(s)", f.message_loss));
+        faults.push(count(
+            f.message_loss as usize,
+            "lost message",
+            "lost messages",
+        ));
     }
     if f.message_duplication > 0 {
-        faults.push(format!("{} duplicated message(s)", f.message_duplication));
+        faults.push(count(
+            f.message_duplication as usize,
+            "duplicated message",
+            "duplicated messages",
+        ));
     }
     if f.crashes > 0 {
-        faults.push(format!("{} crash(es)", f.crashes));
+        faults.push(count(f.crashes as usize, "crash", "crashes"));
     }
     if f.operator_moves > 0 {
         faults.push(format!(
-            "{} operator move(s){}",
-            f.operator_moves,
+            "{}{}",
+            count(f.operator_moves as usize, "operator move", "operator moves"),
             if f.operator_force {
                 " with --force"
             } else {
@@ -126,16 +144,28 @@ pub fn text(spec: &Spec, report: &CheckReport, show_examples: bool) -> String {
         None => "complete".to_string(),
         Some(why) => format!("INCOMPLETE: {why}; no property is proven"),
     };
+    let counted = match report.strategy {
+        // stateright counts every state of every walk: a state that several walks visit is
+        // counted once per walk, and distinct states are not tracked.
+        Strategy::Simulation { .. } => format!(
+            "visited {} along random walks (a state counts once per walk that visits it; distinct states are not tracked), depth {}",
+            count(report.states, "state", "states"),
+            report.max_depth
+        ),
+        _ => format!(
+            "explored {} ({} generated, depth {})",
+            count(report.unique_states, "unique state", "unique states"),
+            report.states,
+            report.max_depth
+        ),
+    };
     let _ = writeln!(
         out,
-        "explored {} unique states ({} generated, depth {}) in {:.2} s with {}{}, {} thread(s): {}",
-        report.unique_states,
-        report.states,
-        report.max_depth,
+        "{counted} in {:.2} s with {}{}, {}: {}",
         report.elapsed_ms as f64 / 1000.0,
         report.strategy.name(),
         if report.symmetry { " + symmetry" } else { "" },
-        report.threads,
+        count(report.threads, "thread", "threads"),
         coverage
     );
     let _ = writeln!(out);
@@ -172,9 +202,9 @@ pub fn text(spec: &Spec, report: &CheckReport, show_examples: bool) -> String {
         };
         let _ = writeln!(
             out,
-            "\n{what} for \"{}\" ({} steps{}):",
+            "\n{what} for \"{}\" ({}{}):",
             p.name,
-            trail.steps.len(),
+            count(trail.steps.len(), "step", "steps"),
             if trail.shortest {
                 ", shortest"
             } else {
@@ -185,6 +215,9 @@ pub fn text(spec: &Spec, report: &CheckReport, show_examples: bool) -> String {
         let r = reproduce(spec, &trail.path);
         let _ = writeln!(out, "  replay:  {}", r.replay);
         let _ = writeln!(out, "  explore: {}  (opens {})", r.explore, r.explorer_url);
+    }
+    if let Some(note) = &report.shortest_search {
+        let _ = writeln!(out, "\nnote: {note}");
     }
     let failures = report.properties.iter().filter(|p| p.failure).count();
     let _ = writeln!(out);
@@ -222,11 +255,16 @@ pub fn json(spec: &Spec, report: &CheckReport) -> String {
         "symmetry": report.symmetry,
         "complete": report.incomplete.is_none(),
         "incomplete": report.incomplete.as_ref().map(|i| i.to_string()),
-        "unique_states": report.unique_states,
+        // Simulation does not track distinct states (see the text report).
+        "unique_states": match report.strategy {
+            Strategy::Simulation { .. } => serde_json::Value::Null,
+            _ => report.unique_states.into(),
+        },
         "states": report.states,
         "max_depth": report.max_depth,
         "elapsed_ms": report.elapsed_ms,
         "properties": properties,
+        "shortest_search": report.shortest_search,
         "exit_code": report.exit_code(),
     });
     serde_json::to_string_pretty(&j).expect("reports serialize")

@@ -9,6 +9,9 @@
 use std::collections::hash_map::{DefaultHasher, Entry};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use sealcheck_model::model::Deadline;
 
 use stateright::Model;
 
@@ -40,15 +43,66 @@ impl<A> FoundPath<A> {
     }
 }
 
+/// Why a search stopped before finishing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchStop {
+    /// It visited its budget of unique states.
+    States(usize),
+    /// The run's deadline passed or a stop was requested (timeout, Ctrl-C, memory bound of
+    /// the run).
+    Stopped,
+    /// The process's resident memory reached the bound (bytes).
+    Memory(u64),
+}
+
+impl std::fmt::Display for SearchStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SearchStop::States(n) => write!(f, "it reached its budget of {n} unique states"),
+            SearchStop::Stopped => write!(f, "the run was stopped (time, memory or Ctrl-C)"),
+            SearchStop::Memory(m) => write!(
+                f,
+                "resident memory reached the bound of {}",
+                crate::bounds::human_size(*m)
+            ),
+        }
+    }
+}
+
+/// The bounds of one search.
+#[derive(Clone, Debug)]
+pub struct SearchLimits {
+    /// Most unique states to visit.
+    pub max_states: usize,
+    /// Stops when this deadline passes or is stopped.
+    pub deadline: Option<Arc<Deadline>>,
+    /// Stops when the process's resident memory reaches this many bytes.
+    pub max_memory: Option<u64>,
+}
+
+impl SearchLimits {
+    /// A budget of unique states and the default memory bound
+    /// ([`crate::bounds::default_max_memory`]), no deadline.
+    pub fn states(max_states: usize) -> SearchLimits {
+        SearchLimits {
+            max_states,
+            deadline: None,
+            max_memory: crate::bounds::default_max_memory(),
+        }
+    }
+}
+
 /// Result of a search: the path per target name (absent when none was found), and whether the
-/// search covered the whole reachable space (false if it stopped at `state_budget`).
+/// search covered what it had to (`stopped` is `None`) or stopped at one of its limits.
 pub struct SearchResult<A> {
     /// Shortest path per target that was found.
     pub found: HashMap<String, FoundPath<A>>,
     /// Unique states visited.
     pub visited: usize,
-    /// The search ran out of its state budget before finishing.
+    /// The search stopped at a limit before finding every target or exhausting the space.
     pub exhausted_budget: bool,
+    /// Which limit stopped it.
+    pub stopped: Option<SearchStop>,
 }
 
 fn fingerprint<T: Hash>(t: &T) -> u64 {
@@ -58,11 +112,28 @@ fn fingerprint<T: Hash>(t: &T) -> u64 {
 }
 
 /// Breadth-first search from the init states for the shortest path to each target. Stops when
-/// every target is found, the space is exhausted, or `state_budget` unique states were visited.
+/// every target is found, the space is exhausted, or `state_budget` unique states were visited
+/// (or the default memory bound was reached: see [`SearchLimits::states`]).
 pub fn shortest_paths<M>(
     model: &M,
     targets: &[Target<'_, M>],
     state_budget: usize,
+) -> SearchResult<M::Action>
+where
+    M: Model,
+    M::State: Hash + Clone,
+    M::Action: Clone,
+{
+    shortest_paths_within(model, targets, &SearchLimits::states(state_budget))
+}
+
+/// [`shortest_paths`] within explicit limits: the state budget, a deadline (checked every
+/// 1,024 states) and a memory bound (checked every 16,384 states). Paths found before a limit
+/// stopped the search are still shortest.
+pub fn shortest_paths_within<M>(
+    model: &M,
+    targets: &[Target<'_, M>],
+    limits: &SearchLimits,
 ) -> SearchResult<M::Action>
 where
     M: Model,
@@ -75,16 +146,24 @@ where
     let mut seen: HashMap<u64, ()> = HashMap::new();
     let mut queue: VecDeque<(M::State, u32)> = VecDeque::new();
     let mut found_at: HashMap<usize, u32> = HashMap::new();
-    for (i, s) in model.init_states().into_iter().enumerate() {
-        if let Entry::Vacant(e) = seen.entry(fingerprint(&s)) {
-            e.insert(());
-            nodes.push((u32::MAX, i as u32));
-            queue.push_back((s, nodes.len() as u32 - 1));
+    let mut stopped = None;
+    if limits.deadline.as_ref().is_some_and(|d| d.check()) {
+        stopped = Some(SearchStop::Stopped);
+    } else {
+        for (i, s) in model.init_states().into_iter().enumerate() {
+            if let Entry::Vacant(e) = seen.entry(fingerprint(&s)) {
+                e.insert(());
+                nodes.push((u32::MAX, i as u32));
+                queue.push_back((s, nodes.len() as u32 - 1));
+            }
         }
     }
     let mut actions = Vec::new();
-    let mut exhausted_budget = false;
-    while let Some((state, node)) = queue.pop_front() {
+    let mut expanded: usize = 0;
+    while stopped.is_none() {
+        let Some((state, node)) = queue.pop_front() else {
+            break;
+        };
         actions.clear();
         model.actions(&state, &mut actions);
         let terminal = actions.is_empty();
@@ -106,11 +185,25 @@ where
                 queue.push_back((next, nodes.len() as u32 - 1));
             }
         }
-        if nodes.len() >= state_budget {
-            exhausted_budget = true;
-            break;
+        expanded += 1;
+        if nodes.len() >= limits.max_states {
+            stopped = Some(SearchStop::States(limits.max_states));
+        } else if expanded % 1024 == 0 && limits.deadline.as_ref().is_some_and(|d| d.check()) {
+            stopped = Some(SearchStop::Stopped);
+        } else if expanded % 16_384 == 0 {
+            if let Some(max) = limits.max_memory {
+                if crate::bounds::rss_bytes().is_some_and(|r| r >= max) {
+                    stopped = Some(SearchStop::Memory(max));
+                }
+            }
         }
     }
+    // A limit that stopped the search after it found everything changes nothing.
+    if found_at.len() == targets.len() {
+        stopped = None;
+    }
+    drop(queue);
+    drop(seen);
     let mut found = HashMap::new();
     for (t, node) in found_at {
         let mut indices = Vec::new();
@@ -130,7 +223,8 @@ where
     SearchResult {
         found,
         visited: nodes.len(),
-        exhausted_budget,
+        exhausted_budget: stopped.is_some(),
+        stopped,
     }
 }
 
@@ -151,7 +245,8 @@ pub enum PathError {
     Malformed(String),
     /// Index `index` at position `position` names no init state or action.
     #[error(
-        "step {position} of the path names action {index}, but only {available} are possible there"
+        "step {position} of the path names action {index}, but only {} possible there",
+        match available { 1 => "1 is".to_string(), n => format!("{n} are") }
     )]
     NoSuchAction {
         /// Position in the path (0 = the init state).

@@ -159,6 +159,139 @@ fn option_errors_exit_2() {
 }
 
 #[test]
+fn flag_values_out_of_range_are_usage_errors() {
+    for (args, message) in [
+        (
+            &["--timeout", "1e20"][..],
+            "--timeout must be a positive number",
+        ),
+        (
+            &["--timeout", "inf"][..],
+            "--timeout must be a positive number",
+        ),
+        (
+            &["--threads", "100000"][..],
+            "--threads must be a whole number from 1 to 256",
+        ),
+        (
+            &["--threads", "0"][..],
+            "--threads must be a whole number from 1 to 256",
+        ),
+        (&["--max-states", "0"][..], "at least 1"),
+        (&["--max-depth", "0"][..], "at least 1"),
+        (
+            &["--max-memory", "1K"][..],
+            "--max-memory must be at least 16M",
+        ),
+        (&["--max-memory", "lots"][..], "is not a size"),
+    ] {
+        let err = stderr_of(sealcheck().arg("check").args(args), 2);
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn stale_views_without_a_value_leaves_the_spec_alone() {
+    let out = stdout_of(
+        sealcheck().args([
+            "check",
+            "--stale-views",
+            "specs/wait-provisioned.toml",
+            "-q",
+        ]),
+        1,
+    );
+    assert!(out.starts_with("sealcheck check: wait-provisioned (specs/wait-provisioned.toml)"));
+    assert!(out.contains("stale views on"));
+    assert!(out.contains("--stale-views=true --path"));
+}
+
+#[test]
+fn simulation_says_what_its_state_count_counts() {
+    let out = stdout_of(
+        sealcheck().args([
+            "check",
+            "--strategy",
+            "simulation",
+            "--max-states",
+            "2000",
+            "-q",
+        ]),
+        1,
+    );
+    assert!(
+        out.contains("states along random walks (a state counts once per walk that visits it; distinct states are not tracked)"),
+        "{out}"
+    );
+    assert!(!out.contains("unique states"), "{out}");
+}
+
+#[test]
+fn a_simulation_with_a_timeout_ends() {
+    let out = stdout_of(
+        sealcheck()
+            .args(["check", "--strategy", "simulation", "--timeout", "1", "-q"])
+            .timeout(std::time::Duration::from_secs(60)),
+        1,
+    );
+    assert!(out.contains("INCOMPLETE: stopped by the timeout"), "{out}");
+}
+
+#[test]
+fn ctrl_c_prints_the_incomplete_summary() {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("sealcheck"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .args([
+            "check",
+            "specs/bench-four-servers.toml",
+            "--timeout",
+            "60",
+            "-q",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let start = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("INCOMPLETE: interrupted by Ctrl-C"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("result: INCOMPLETE run"), "{stdout}");
+}
+
+#[test]
+fn counts_are_pluralised() {
+    let out = stdout_of(sealcheck().args(["replay", "--path", "0/3"]), 0);
+    assert!(out.contains(", path 0/3 (1 step)"), "{out}");
+    let err = stderr_of(sealcheck().args(["replay", "--path", "0/3/0/0/9"]), 2);
+    assert!(
+        err.contains("step 4 of the path names action 9, but only 1 is possible there"),
+        "{err}"
+    );
+    let out = stdout_of(sealcheck().args(["check", "-q"]), 1);
+    assert!(
+        out.contains(", 0 appends, ") && out.contains(", 1 thread: "),
+        "{out}"
+    );
+}
+
+#[test]
 fn bounded_run_exits_3_and_says_so() {
     let out = stdout_of(sealcheck().args(["check", "--max-depth", "2", "-q"]), 3);
     assert!(out.contains("INCOMPLETE: stopped at the depth bound 2"));

@@ -1,6 +1,8 @@
 //! The engine's workarounds for stateright 0.31: shortest counterexamples, honest reporting of
 //! bounded and timed-out runs, the one-thread timeout, simulation.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealcheck::engine::{check, CheckOptions, Incomplete, Strategy, Verdict};
@@ -116,6 +118,143 @@ fn a_timeout_stops_a_one_thread_run_and_proves_nothing() {
     assert!(r.unique_states < 354_204);
     assert!(r.properties.iter().all(|p| p.verdict != Verdict::Holds));
     assert_eq!(r.exit_code(), 3);
+}
+
+fn bench_spec(name: &str) -> SealModel {
+    let spec = Spec::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../specs")
+            .join(name),
+    )
+    .unwrap();
+    spec.config.into_model().unwrap()
+}
+
+/// stateright drains its whole BFS queue after a one-thread timeout (and the shortest-path
+/// search used to run on after it): the run must end right after the deadline, and report
+/// its queue and memory while it runs.
+#[test]
+fn a_bfs_timeout_ends_the_run_without_draining_the_queue() {
+    let model = bench_spec("bench-four-servers.toml");
+    let timeout = Duration::from_secs(2);
+    let opts = CheckOptions {
+        timeout: Some(timeout),
+        ..CheckOptions::default()
+    };
+    let mut seen = Vec::new();
+    let start = Instant::now();
+    let r = check(&model, &opts, &mut |p| seen.push(p));
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed < timeout + Duration::from_millis(1500),
+        "the run ended {:?} after its deadline",
+        elapsed - timeout
+    );
+    assert!(matches!(r.incomplete, Some(Incomplete::Timeout(_))));
+    assert_eq!(r.exit_code(), 3);
+    assert!(r.unique_states < 4_438_401);
+    let p = seen.first().expect("a progress line after a second");
+    assert!(p.queued.is_some_and(|q| q > 0), "{p:?}");
+    assert!(p.rss.is_some_and(|r| r > 0), "{p:?}");
+}
+
+/// A simulation stopped by a timeout used to spin forever: every walk ended at once outside
+/// the boundary and nothing counted towards an end.
+#[test]
+fn a_simulation_timeout_ends_the_run() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let opts = CheckOptions {
+            strategy: Strategy::Simulation { seed: 1 },
+            timeout: Some(Duration::from_millis(500)),
+            ..CheckOptions::default()
+        };
+        let _ = tx.send(check(&incident(), &opts, &mut |_| {}));
+    });
+    let r = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("a simulation with --timeout 0.5 still runs after 30 s");
+    assert!(matches!(r.incomplete, Some(Incomplete::Timeout(_))));
+}
+
+#[test]
+fn a_memory_bound_ends_the_run_as_incomplete() {
+    let model = bench_spec("bench-four-servers.toml");
+    let now = sealcheck::bounds::rss_bytes().unwrap();
+    let opts = CheckOptions {
+        max_memory: Some(now + (48 << 20)),
+        ..CheckOptions::default()
+    };
+    let r = check(&model, &opts, &mut |_| {});
+    assert!(
+        matches!(r.incomplete, Some(Incomplete::Memory { .. })),
+        "{:?}",
+        r.incomplete
+    );
+    assert!(r.unique_states < 4_438_401);
+    assert!(r.properties.iter().all(|p| p.verdict != Verdict::Holds));
+    assert_eq!(r.exit_code(), 3);
+}
+
+#[test]
+fn an_interrupt_ends_the_run_and_reports_what_was_explored() {
+    let model = bench_spec("bench-four-servers.toml");
+    let flag = Arc::new(AtomicBool::new(false));
+    let opts = CheckOptions {
+        interrupt: Some(flag.clone()),
+        ..CheckOptions::default()
+    };
+    let setter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        flag.store(true, Ordering::Relaxed);
+    });
+    let start = Instant::now();
+    let r = check(&model, &opts, &mut |_| {});
+    setter.join().unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(r.incomplete, Some(Incomplete::Interrupted));
+    assert!(r.unique_states > 0 && r.unique_states < 4_438_401);
+    assert_eq!(r.exit_code(), 3);
+}
+
+/// The shortest-path search after a check used its own budget of 20 million states: with
+/// `--max-states` it now stops at that bound and says so, keeping the exploration's paths.
+#[test]
+fn the_shortest_path_search_stays_within_the_state_bound() {
+    let model = bench_spec("bench-five-servers.toml");
+    let opts = CheckOptions {
+        strategy: Strategy::Dfs,
+        max_states: Some(3_000),
+        ..CheckOptions::default()
+    };
+    let r = check(&model, &opts, &mut |_| {});
+    let note = r.shortest_search.as_deref().expect("the search stopped");
+    assert!(note.contains("budget of 3000 unique states"), "{note}");
+    let trails: Vec<_> = r
+        .properties
+        .iter()
+        .filter_map(|p| p.trail.as_ref())
+        .collect();
+    assert!(!trails.is_empty());
+    assert!(trails.iter().all(|t| !t.shortest));
+    // A deadline that already passed leaves no time for the search either.
+    let limits = shortest::SearchLimits {
+        max_states: usize::MAX,
+        deadline: Some(Arc::new(sealcheck_model::model::Deadline::never())),
+        max_memory: None,
+    };
+    limits.deadline.as_ref().unwrap().stop();
+    let target = shortest::Target {
+        name: "anything",
+        matches: Box::new(|_: &SealModel, _: &State, _| true),
+    };
+    let s = shortest::shortest_paths_within(&model, &[target], &limits);
+    assert_eq!(s.stopped, Some(shortest::SearchStop::Stopped));
+    assert!(s.found.is_empty());
 }
 
 #[test]

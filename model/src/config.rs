@@ -381,9 +381,12 @@ impl Config {
             return Err(bad(
                 "initial_storage",
                 format!(
-                    "lists {} states but there are {} log servers",
-                    self.initial_storage.len(),
-                    self.log_servers
+                    "lists {} but there {}",
+                    crate::words::count(self.initial_storage.len(), "state", "states"),
+                    match self.log_servers {
+                        1 => "is 1 log server".to_string(),
+                        n => format!("are {n} log servers"),
+                    }
                 ),
             ));
         }
