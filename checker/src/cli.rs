@@ -61,11 +61,52 @@ pub enum Command {
     ///
     /// Translation rules: README.md, "Validating a real cluster". The notes (what was dropped or assumed) go to
     /// stderr.
-    Import(crate::import::ImportArgs),
+    Import(ImportArgs),
     /// Record a scenario on a real Restate 1.7.12 cluster (needs root and
     /// `npm ci --prefix restate`) and import it: raw material in OUT/raw, the trace in
     /// OUT/trace.jsonl. `--list` shows the scenarios.
-    Record(crate::record::RecordArgs),
+    Record(RecordArgs),
+}
+
+/// Arguments of `sealcheck import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The raw directory of a recorded run (with meta.json, actions.jsonl, restatectl.jsonl,
+    /// sql.jsonl and logs/), as `sealcheck record` leaves it under OUT/raw.
+    pub raw_dir: PathBuf,
+    /// Write the trace here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Do not print the notes (what was dropped or assumed) on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `sealcheck record`.
+#[derive(Debug, Clone, Args)]
+pub struct RecordArgs {
+    /// The scenario to record (`--list` shows them).
+    #[arg(required_unless_present = "list", value_name = "SCENARIO")]
+    pub scenario: Option<String>,
+    /// Directory to record into: raw material in OUT/raw, the trace in OUT/trace.jsonl. Both
+    /// are replaced.
+    #[arg(long, value_name = "DIR", required_unless_present = "list")]
+    pub out: Option<PathBuf>,
+    /// The restate-server binary (default: $SEALCHECK_RESTATE_SERVER, then the npm install
+    /// under ROOT/restate).
+    #[arg(long, value_name = "PATH")]
+    pub server: Option<PathBuf>,
+    /// The restatectl binary (default: $SEALCHECK_RESTATECTL, then the npm install under
+    /// ROOT/restate).
+    #[arg(long, value_name = "PATH")]
+    pub restatectl: Option<PathBuf>,
+    /// The project root whose restate/ holds the npm-installed binaries (default: the nearest
+    /// directory at or above the current one that has restate/package.json).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// List the scenarios, one line each, and exit.
+    #[arg(long, conflicts_with_all = ["scenario", "out"])]
+    pub list: bool,
 }
 
 /// Arguments of `bench-validate`.

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use sealcheck::import::import_raw_dir;
 use sealcheck::trace::TraceReader;
+use sealcheck_recorder::import::import_raw_dir;
 use sealcheck_recorder::Scenario;
 
 fn recordings() -> PathBuf {

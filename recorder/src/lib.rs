@@ -45,17 +45,20 @@
 pub mod binaries;
 pub mod cluster;
 pub mod endpoint;
+pub mod import;
 pub mod parse;
 pub mod process;
 pub mod raw;
+pub mod record;
 pub mod scenario;
+pub mod text;
 pub mod time;
 
 use std::path::{Path, PathBuf};
 
 pub use binaries::Binaries;
 pub use cluster::{Cluster, ClusterConfig, Ctl, LogSegment, Poller};
-pub use parse::{parse_raw_dir, read_sql_records, Fact, NodeSealStatus, RawRun, TimedFact};
+pub use parse::{parse_raw_dir, Fact, NodeSealStatus, RawRun, SqlRow, SqlSnapshot, TimedFact};
 pub use process::{check_can_record, install_interrupt_handler, NetNs};
 pub use raw::{ActionRecord, CtlRecord, Meta, NodeMeta, SqlRecord};
 pub use scenario::{run_scenario, Scenario, ScenarioOptions, ScenarioReport};

@@ -92,7 +92,9 @@ fn loglet_creation_carries_nodeset_sequencer_and_replication() {
                 sequencer,
                 replication,
                 ..
-            } if loglet == "0_0" => Some((nodeset.clone(), sequencer.clone(), replication.clone())),
+            } if loglet == "0_0" => {
+                Some((nodeset.clone(), sequencer.to_string(), replication.clone()))
+            }
             _ => None,
         })
         .unwrap();
