@@ -416,3 +416,30 @@ fn seal_events(t: &ImportedTrace) -> Vec<Event> {
         .filter(|e| e.kind().starts_with("seal"))
         .collect()
 }
+
+#[test]
+fn a_seal_task_the_importer_cannot_attribute_is_reported_unplaced() {
+    // Without the sealer's `Attempting to seal loglet` lines, its seal tasks are neither the
+    // scenario's (no restatectl seal() before them) nor a seal assist or shutdown seal: the
+    // importer must not drop them silently.
+    assert!(import("incident-forced").unplaced().is_empty());
+    let dir = scratch_copy("incident-forced", "unplaced");
+    edit(&dir.join("logs/n1.log"), |text| {
+        text.lines()
+            .filter(|l| !l.contains("\"Attempting to seal loglet\""))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    });
+    let t = import_raw_dir(&dir).unwrap();
+    let unplaced = t.unplaced();
+    assert!(
+        unplaced.iter().any(|d| d.kind == "seal-started"),
+        "{unplaced:#?}"
+    );
+    assert!(
+        t.notes.iter().any(|n| n.contains("NOT PLACED")),
+        "{:#?}",
+        t.notes
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -197,12 +197,20 @@ impl ImportedTrace {
         })
     }
 
-    /// Drops of records of a kind the model has a step for that are neither about another
-    /// loglet, nor after the cut, nor a step the model lacks: gaps of the importer.
+    /// Dropped records of a kind the model has a step for ([`Scope::Step`]) that are neither
+    /// about another loglet, nor after the cut, nor a step of another node the model lacks:
+    /// evidence the trace should hold, so gaps of the importer. Empty for every committed
+    /// recording.
     pub fn unplaced(&self) -> Vec<&Dropped> {
         self.drops
             .iter()
-            .filter(|d| matches!(d.reason, DropReason::Unplaced(_)))
+            .filter(|d| match &d.reason {
+                DropReason::Unplaced(_) => true,
+                DropReason::OutOfScope(_) => matches!(d.scope, Scope::Step(_)),
+                DropReason::OtherLoglet(_)
+                | DropReason::AfterCut
+                | DropReason::NeedsModelStep(_) => false,
+            })
             .collect()
     }
 }
