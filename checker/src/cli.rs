@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::{CheckOptions, Strategy};
+use crate::report::DEFAULT_EXPLORER_ADDR;
 
 /// Model-check the seal protocol of Restate's replicated loglet, and check recorded runs
 /// against the model.
@@ -44,7 +45,7 @@ pub enum Command {
     /// Serve stateright's Explorer for a scenario on a loopback address, optionally opened at a
     /// path (`--path`, as `check` prints it) or at the shortest counterexample or example of a
     /// property (`--property`). Stops cleanly on Ctrl-C.
-    Explore(crate::explore::ExploreArgs),
+    Explore(ExploreArgs),
     /// Check traces (JSON Lines, see traces/README.md) against the model: each one conforms,
     /// diverges at an event (no behaviour explains it), violates a property at an event, or is
     /// malformed. Many files (or directories of *.jsonl) at once, in parallel.
@@ -66,6 +67,41 @@ pub enum Command {
     /// `npm ci --prefix restate`) and import it: raw material in OUT/raw, the trace in
     /// OUT/trace.jsonl. `--list` shows the scenarios.
     Record(RecordArgs),
+}
+
+/// Default of `--run-to-completion-below`: scenarios whose full breadth-first check generates
+/// fewer states than this are run to completion as soon as the Explorer starts.
+pub const DEFAULT_RUN_TO_COMPLETION_BELOW: usize = 2_000_000;
+
+/// Arguments of `explore`.
+#[derive(Debug, Args)]
+pub struct ExploreArgs {
+    /// The scenario.
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Address to serve the Explorer on, IP:PORT (`localhost:PORT` means 127.0.0.1:PORT; port 0
+    /// picks a free port). Only loopback addresses unless --allow-non-loopback.
+    #[arg(long, default_value = DEFAULT_EXPLORER_ADDR, value_name = "IP:PORT")]
+    pub addr: String,
+    /// Accept a non-loopback --addr (such as 0.0.0.0:3000). This exposes the Explorer to the
+    /// network: anyone who can reach the address sees the model and every state, and can start
+    /// a full run of the checker on this machine; there is no authentication.
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+    /// Open the Explorer at this path (init-state index, then action indices, as `check` and
+    /// `replay` print it, e.g. 0/3/0/0/0). Checked against the scenario before serving.
+    #[arg(long, conflicts_with = "property")]
+    pub path: Option<String>,
+    /// Open the Explorer at the shortest counterexample (always, eventually) or example
+    /// (sometimes) of this property: its full name as `sealcheck properties` lists it, or a
+    /// part of it that names one property.
+    #[arg(long, value_name = "NAME")]
+    pub property: Option<String>,
+    /// Ask the Explorer to run to completion at start (so that property status shows from the
+    /// first page) when a breadth-first check of the scenario generates fewer states than this.
+    /// 0 never asks; the page's "Run to completion" button still does.
+    #[arg(long, default_value_t = DEFAULT_RUN_TO_COMPLETION_BELOW, value_name = "STATES")]
+    pub run_to_completion_below: usize,
 }
 
 /// Arguments of `sealcheck import`.

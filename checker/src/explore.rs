@@ -31,7 +31,6 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use clap::Args;
 use sealcheck_model::{PropertyInfo, PropertyKind, SealModel};
 use stateright::Model;
 
@@ -40,53 +39,18 @@ pub use proxy::{
     RequestHead, Route,
 };
 
-use crate::cli::ScenarioArgs;
+use crate::cli::ExploreArgs;
 use crate::commands::{load_scenario, UsageError};
 use crate::engine::{self, CheckOptions, CheckReport};
-use crate::report::{self, DEFAULT_EXPLORER_ADDR};
+use crate::report;
 use crate::shortest::{self, Target};
 use crate::spec::Spec;
-
-/// Default of `--run-to-completion-below`: scenarios whose full breadth-first check generates
-/// fewer states than this are run to completion as soon as the Explorer starts.
-pub const DEFAULT_RUN_TO_COMPLETION_BELOW: usize = 2_000_000;
 
 /// Unique states the shortest-path search for `--property` may visit.
 pub const PROPERTY_SEARCH_BUDGET: usize = 20_000_000;
 
 /// Name of the thread that runs stateright's Explorer.
 const BACKEND_THREAD: &str = "sealcheck-explorer-backend";
-
-/// Arguments of `explore`.
-#[derive(Debug, Args)]
-pub struct ExploreArgs {
-    /// The scenario.
-    #[command(flatten)]
-    pub scenario: ScenarioArgs,
-    /// Address to serve the Explorer on, IP:PORT (`localhost:PORT` means 127.0.0.1:PORT; port 0
-    /// picks a free port). Only loopback addresses unless --allow-non-loopback.
-    #[arg(long, default_value = DEFAULT_EXPLORER_ADDR, value_name = "IP:PORT")]
-    pub addr: String,
-    /// Accept a non-loopback --addr (such as 0.0.0.0:3000). This exposes the Explorer to the
-    /// network: anyone who can reach the address sees the model and every state, and can start
-    /// a full run of the checker on this machine; there is no authentication.
-    #[arg(long)]
-    pub allow_non_loopback: bool,
-    /// Open the Explorer at this path (init-state index, then action indices, as `check` and
-    /// `replay` print it, e.g. 0/3/0/0/0). Checked against the scenario before serving.
-    #[arg(long, conflicts_with = "property")]
-    pub path: Option<String>,
-    /// Open the Explorer at the shortest counterexample (always, eventually) or example
-    /// (sometimes) of this property: its full name as `sealcheck properties` lists it, or a
-    /// part of it that names one property.
-    #[arg(long, value_name = "NAME")]
-    pub property: Option<String>,
-    /// Ask the Explorer to run to completion at start (so that property status shows from the
-    /// first page) when a breadth-first check of the scenario generates fewer states than this.
-    /// 0 never asks; the page's "Run to completion" button still does.
-    #[arg(long, default_value_t = DEFAULT_RUN_TO_COMPLETION_BELOW, value_name = "STATES")]
-    pub run_to_completion_below: usize,
-}
 
 /// A `--addr` that cannot be served on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
