@@ -122,3 +122,26 @@ fn committed_recordings_drop_no_record_the_model_has_a_step_for() {
         }
     }
 }
+
+#[test]
+fn a_snapshot_overlapping_an_event_keeps_the_rows_the_event_cannot_change() {
+    // The `nodes` snapshot started at 747.511 ms was still running when N2 self-provisioned
+    // (782.101 ms): N2's row could show either side and is dropped; N1's and N3's storage
+    // states no event of the interval can change, so their rows are kept.
+    let t = import_raw_dir(&recordings().join("storage-state-change/raw")).unwrap();
+    let at: Vec<String> = t
+        .items
+        .iter()
+        .filter(|i| i.t == 747.511)
+        .map(|i| i.item.to_json())
+        .collect();
+    assert_eq!(
+        at,
+        [
+            r#"{"event":"observe-storage-state","node":"N3","state":"read-write"}"#,
+            r#"{"event":"observe-storage-state","node":"N1","state":"read-write"}"#,
+        ]
+    );
+    let provisioned = t.position("provisioned", Some(2)).unwrap();
+    assert!(t.items[provisioned].t > 747.511);
+}

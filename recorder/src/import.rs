@@ -1149,6 +1149,7 @@ impl<'a> Translator<'a> {
             .iter()
             .map(|p| (p.since_us, p.time_us))
             .collect();
+        let events: Vec<Item> = self.placed.iter().map(|p| p.item.clone()).collect();
         let mut last_worker: BTreeMap<u8, (u8, bool, usize)> = BTreeMap::new();
         let mut last_state: BTreeMap<u8, (StorageState, usize)> = BTreeMap::new();
         let mut order = self.facts.len();
@@ -1177,19 +1178,22 @@ impl<'a> Translator<'a> {
             if !relevant {
                 continue;
             }
-            // Whether an event may have taken effect while the query ran.
-            let overlaps = event_times
+            // The events that may have taken effect while the query ran.
+            let during: Vec<&Item> = event_times
                 .iter()
-                .any(|&(since, at)| since <= snap.end_time_us && at > snap.time_us);
-            if overlaps {
-                self.straddling += 1;
-                continue;
-            }
+                .zip(&events)
+                .filter(|(&(since, at), _)| since <= snap.end_time_us && at > snap.time_us)
+                .map(|(_, e)| e)
+                .collect();
             let origin = Source {
                 file: SQL_FILE.to_string(),
                 line: snap.line,
             };
             for o in observed {
+                if during.iter().any(|e| may_change(e, &o)) {
+                    self.straddling += 1;
+                    continue;
+                }
                 // Unchanged since the last row written for this node, with no event in between.
                 let fresh = match &o {
                     Observation::ObserveLogServer {
@@ -1218,7 +1222,7 @@ impl<'a> Translator<'a> {
         }
         if self.straddling > 0 {
             self.notes.push(format!(
-                "{} SQL snapshots dropped: their query was still running when an event of the trace happened, so they could show either side of it",
+                "{} SQL rows dropped: their query was still running when an event of the trace that can change what they show happened, so they could show either side of it",
                 self.straddling
             ));
         }
@@ -1433,6 +1437,30 @@ impl<'a> Translator<'a> {
             notes: all_notes,
             drops: self.drops.list,
         })
+    }
+}
+
+/// Whether an event may change what an observation shows, directly or through the unlogged
+/// steps it enables. A log server's tail and seal flag change by unlogged steps (stores, seal
+/// handling) that any event may enable, so every event may change them; a storage state only
+/// changes by events of complete kinds about that node (provisioned, storage-state-set,
+/// crashed, restarted), so a `nodes` row that no such event overlaps shows the state of the
+/// whole query interval.
+fn may_change(event: &Item, o: &Observation) -> bool {
+    match o {
+        Observation::ObserveStorageState { node, .. } => match event {
+            Item::Event(
+                Event::Provisioned { node: n }
+                | Event::StorageStateSet { node: n, .. }
+                | Event::Crashed { node: n }
+                | Event::Restarted { node: n },
+            ) => n == node,
+            Item::Event(_) => false,
+            Item::Observe(_) => false,
+        },
+        Observation::ObserveLogServer { .. } | Observation::ObserveSequencer { .. } => {
+            matches!(event, Item::Event(_))
+        }
     }
 }
 
