@@ -55,11 +55,15 @@
 //! `Unknown log id`) are not `seal()` calls of the model and leave no event.
 //!
 //! **Observations.** A snapshot is stamped with its query's start and may describe any instant
-//! until the query returned (20-500 ms). A row is written at the start time; a snapshot whose
-//! query interval contains an event of the trace could describe the state before or after that
-//! event, and the format places an observation at one point, so its rows are dropped (and
-//! counted in the notes). A row is written only when it differs from the last row written for
-//! the same node, or when an event happened since.
+//! until the query returned (20-500 ms). A row is written at the start time. A row whose query
+//! interval contains an event that can change what it shows could describe the state before or
+//! after that event, and the format places an observation at one point, so it is dropped (and
+//! counted in the notes): a `loglet_workers` row with any event in the interval (unlogged
+//! stores and seal handling, which any event may enable, change tails and seal flags), a
+//! `nodes` row with a `provisioned`, `storage-state-set`, `crashed` or `restarted` of its node
+//! (the only steps that change a storage state, all of complete kinds). A row is written only
+//! when it differs from the last row written for the same node, or when an event happened
+//! since.
 //!
 //! **Completeness.** The header's `complete` lists [`COMPLETE_KINDS`], the kinds the raw
 //! material logs every time they happen within the window. Per-message handling (`stored`,

@@ -10,7 +10,14 @@
 //!   killed or re-stated log servers) and leaves a raw directory behind (layout in [`raw`]).
 //! - [`parse_raw_dir`] reads a raw directory back into a [`RawRun`]: one time-ordered list of
 //!   neutral [`Fact`]s (self-provisioning, loglet creation, seal start/completion/failure, the
-//!   all-Provisioning warning, observed storage states and loglet workers, operator actions).
+//!   all-Provisioning warning, observed storage states and loglet workers, operator actions)
+//!   and the typed SQL snapshots. Restate's printed forms (node ids, nodesets, replication) are
+//!   parsed in [`text`].
+//! - [`import::import_raw_dir`] translates a raw directory into a trace of the model (the
+//!   translation rules are [`import`]'s documentation; [`mod@import::scope`] says what becomes of
+//!   every kind of record).
+//! - [`record::record`] records a scenario end to end and imports it (what `sealcheck record`
+//!   runs).
 //!
 //! Running a cluster needs root (network namespaces) and the npm binaries; parsing needs neither:
 //!
