@@ -660,10 +660,7 @@ impl<'a> Translator<'a> {
             Fact::SequencerDraining { node, loglet, .. } => {
                 self.sequencer_draining(i, f, *node, loglet)
             }
-            other => {
-                let node = node_of(other);
-                self.by_table(f, node)
-            }
+            other => self.by_table(f, other.node()),
         }
         Ok(())
     }
@@ -1466,15 +1463,6 @@ fn may_change(event: &Item, o: &Observation) -> bool {
             matches!(event, Item::Event(_))
         }
     }
-}
-
-/// The node whose log printed a server-log fact.
-fn node_of(fact: &Fact) -> Option<u32> {
-    serde_json::to_value(fact)
-        .ok()?
-        .get("node")?
-        .as_u64()
-        .map(|n| n as u32)
 }
 
 fn node_list(ids: impl Iterator<Item = u32>) -> String {

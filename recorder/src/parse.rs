@@ -435,6 +435,41 @@ pub enum Fact {
 }
 
 impl Fact {
+    /// The node whose log printed the line, or that a snapshot row is about; `None` for
+    /// operator actions, restatectl runs and log chains.
+    pub fn node(&self) -> Option<u32> {
+        match self {
+            Fact::ServerStarted { node, .. }
+            | Fact::StorageMarkerWritten { node }
+            | Fact::StorageMarkerFound { node }
+            | Fact::SelfProvisioned { node }
+            | Fact::StorageStateAtStartup { node, .. }
+            | Fact::DataLossDetected { node }
+            | Fact::LogProvisioned { node, .. }
+            | Fact::LogletCreated { node, .. }
+            | Fact::SequencerIsLocal { node, .. }
+            | Fact::SealRequested { node, .. }
+            | Fact::SealAssist { node, .. }
+            | Fact::SealStarted { node, .. }
+            | Fact::AllProvisioningWarning { node, .. }
+            | Fact::SealCompleted { node, .. }
+            | Fact::SealFailed { node, .. }
+            | Fact::RequestExhausted { node, .. }
+            | Fact::SealReturned { node, .. }
+            | Fact::SequencerDraining { node, .. }
+            | Fact::ChainSealRepair { node, .. }
+            | Fact::AutoRecovery { node, .. }
+            | Fact::WritesDisabled { node, .. }
+            | Fact::PeerStateChanged { node, .. }
+            | Fact::StorageStateSet { node, .. }
+            | Fact::StorageStateObserved { node, .. }
+            | Fact::LogletWorkerObserved { node, .. } => Some(*node),
+            Fact::OperatorAction { .. }
+            | Fact::SealCommandReturned { .. }
+            | Fact::LogChainObserved { .. } => None,
+        }
+    }
+
     /// The fact's kind as its JSON form names it (`seal-started`, `operator-action`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
