@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::{CheckOptions, Strategy};
+use crate::report::DEFAULT_EXPLORER_ADDR;
 
 /// Model-check the seal protocol of Restate's replicated loglet, and check recorded runs
 /// against the model.
@@ -44,7 +45,7 @@ pub enum Command {
     /// Serve stateright's Explorer for a scenario on a loopback address, optionally opened at a
     /// path (`--path`, as `check` prints it) or at the shortest counterexample or example of a
     /// property (`--property`). Stops cleanly on Ctrl-C.
-    Explore(crate::explore::ExploreArgs),
+    Explore(ExploreArgs),
     /// Check traces (JSON Lines, see traces/README.md) against the model: each one conforms,
     /// diverges at an event (no behaviour explains it), violates a property at an event, or is
     /// malformed. Many files (or directories of *.jsonl) at once, in parallel.
@@ -61,11 +62,102 @@ pub enum Command {
     ///
     /// Translation rules: README.md, "Validating a real cluster". The notes (what was dropped or assumed) go to
     /// stderr.
-    Import(crate::import::ImportArgs),
+    Import(ImportArgs),
     /// Record a scenario on a real Restate 1.7.12 cluster (needs root and
     /// `npm ci --prefix restate`) and import it: raw material in OUT/raw, the trace in
     /// OUT/trace.jsonl. `--list` shows the scenarios.
-    Record(crate::record::RecordArgs),
+    Record(RecordArgs),
+}
+
+/// Default of `--run-to-completion-below`: scenarios whose full breadth-first check generates
+/// fewer states than this are run to completion as soon as the Explorer starts.
+pub const DEFAULT_RUN_TO_COMPLETION_BELOW: usize = 2_000_000;
+
+/// Default of `--run-max-states`: generated states after which a run to completion stops.
+pub const DEFAULT_RUN_MAX_STATES: usize = 5_000_000;
+
+/// Default of `--run-timeout`, in seconds.
+pub const DEFAULT_RUN_TIMEOUT_SECS: u64 = 300;
+
+/// Arguments of `explore`.
+#[derive(Debug, Args)]
+pub struct ExploreArgs {
+    /// The scenario.
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Address to serve the Explorer on, IP:PORT (`localhost:PORT` means 127.0.0.1:PORT; port 0
+    /// picks a free port). Only loopback addresses unless --allow-non-loopback.
+    #[arg(long, default_value = DEFAULT_EXPLORER_ADDR, value_name = "IP:PORT")]
+    pub addr: String,
+    /// Accept a non-loopback --addr (such as 0.0.0.0:3000). This exposes the Explorer to the
+    /// network: anyone who can reach the address sees the model and every state, and can start
+    /// a full run of the checker on this machine; there is no authentication.
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+    /// Open the Explorer at this path (init-state index, then action indices, as `check` and
+    /// `replay` print it, e.g. 0/3/0/0/0). Checked against the scenario before serving.
+    #[arg(long, conflicts_with = "property")]
+    pub path: Option<String>,
+    /// Open the Explorer at the shortest counterexample (always, eventually) or example
+    /// (sometimes) of this property: its full name as `sealcheck properties` lists it, or a
+    /// part of it that names one property.
+    #[arg(long, value_name = "NAME")]
+    pub property: Option<String>,
+    /// Ask the Explorer to run to completion at start (so that property status shows from the
+    /// first page) when a breadth-first check of the scenario generates fewer states than this.
+    /// 0 never asks; the page's "Run to completion" button still does.
+    #[arg(long, default_value_t = DEFAULT_RUN_TO_COMPLETION_BELOW, value_name = "STATES")]
+    pub run_to_completion_below: usize,
+    /// Stop a run to completion (at start, or from the page's button) after this many
+    /// generated states; the page and /.status then say it was cut short, and properties it
+    /// did not decide stay undecided. Bounds its memory (see README "Exploring a
+    /// counterexample").
+    #[arg(long, default_value_t = DEFAULT_RUN_MAX_STATES, value_name = "STATES", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub run_max_states: usize,
+    /// Stop a run to completion after this many seconds, likewise.
+    #[arg(long, default_value_t = DEFAULT_RUN_TIMEOUT_SECS, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub run_timeout: u64,
+}
+
+/// Arguments of `sealcheck import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The raw directory of a recorded run (with meta.json, actions.jsonl, restatectl.jsonl,
+    /// sql.jsonl and logs/), as `sealcheck record` leaves it under OUT/raw.
+    pub raw_dir: PathBuf,
+    /// Write the trace here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Do not print the notes (what was dropped or assumed) on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `sealcheck record`.
+#[derive(Debug, Clone, Args)]
+pub struct RecordArgs {
+    /// The scenario to record (`--list` shows them).
+    #[arg(required_unless_present = "list", value_name = "SCENARIO")]
+    pub scenario: Option<String>,
+    /// Directory to record into: raw material in OUT/raw, the trace in OUT/trace.jsonl. Both
+    /// are replaced.
+    #[arg(long, value_name = "DIR", required_unless_present = "list")]
+    pub out: Option<PathBuf>,
+    /// The restate-server binary (default: $SEALCHECK_RESTATE_SERVER, then the npm install
+    /// under ROOT/restate).
+    #[arg(long, value_name = "PATH")]
+    pub server: Option<PathBuf>,
+    /// The restatectl binary (default: $SEALCHECK_RESTATECTL, then the npm install under
+    /// ROOT/restate).
+    #[arg(long, value_name = "PATH")]
+    pub restatectl: Option<PathBuf>,
+    /// The project root whose restate/ holds the npm-installed binaries (default: the nearest
+    /// directory at or above the current one that has restate/package.json).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// List the scenarios, one line each, and exit.
+    #[arg(long, conflicts_with_all = ["scenario", "out"])]
+    pub list: bool,
 }
 
 /// Arguments of `bench-validate`.

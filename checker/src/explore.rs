@@ -38,7 +38,6 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use clap::Args;
 use sealcheck_model::{PropertyInfo, PropertyKind, SealModel};
 
 pub use api::{ExplorerApi, RunBounds, RunRequest};
@@ -48,65 +47,17 @@ pub use proxy::{
     RequestHead, Route,
 };
 
-use crate::cli::ScenarioArgs;
+use crate::cli::ExploreArgs;
 use crate::commands::{load_scenario, UsageError};
 use crate::engine::{self, CheckOptions, CheckReport};
-use crate::report::{self, DEFAULT_EXPLORER_ADDR};
+use crate::report;
 use crate::shortest::{self, Target};
 use crate::spec::Spec;
-
-/// Default of `--run-to-completion-below`: scenarios whose full breadth-first check generates
-/// fewer states than this are run to completion as soon as the Explorer starts.
-pub const DEFAULT_RUN_TO_COMPLETION_BELOW: usize = 2_000_000;
 
 /// Unique states the shortest-path search for `--property` may visit.
 pub const PROPERTY_SEARCH_BUDGET: usize = 20_000_000;
 
-/// Default of `--run-max-states`: generated states after which a run to completion stops.
-pub const DEFAULT_RUN_MAX_STATES: usize = 5_000_000;
-
-/// Default of `--run-timeout`, in seconds.
-pub const DEFAULT_RUN_TIMEOUT_SECS: u64 = 300;
-
-/// Arguments of `explore`.
-#[derive(Debug, Args)]
-pub struct ExploreArgs {
-    /// The scenario.
-    #[command(flatten)]
-    pub scenario: ScenarioArgs,
-    /// Address to serve the Explorer on, IP:PORT (`localhost:PORT` means 127.0.0.1:PORT; port 0
-    /// picks a free port). Only loopback addresses unless --allow-non-loopback.
-    #[arg(long, default_value = DEFAULT_EXPLORER_ADDR, value_name = "IP:PORT")]
-    pub addr: String,
-    /// Accept a non-loopback --addr (such as 0.0.0.0:3000). This exposes the Explorer to the
-    /// network: anyone who can reach the address sees the model and every state, and can start
-    /// a full run of the checker on this machine; there is no authentication.
-    #[arg(long)]
-    pub allow_non_loopback: bool,
-    /// Open the Explorer at this path (init-state index, then action indices, as `check` and
-    /// `replay` print it, e.g. 0/3/0/0/0). Checked against the scenario before serving.
-    #[arg(long, conflicts_with = "property")]
-    pub path: Option<String>,
-    /// Open the Explorer at the shortest counterexample (always, eventually) or example
-    /// (sometimes) of this property: its full name as `sealcheck properties` lists it, or a
-    /// part of it that names one property.
-    #[arg(long, value_name = "NAME")]
-    pub property: Option<String>,
-    /// Ask the Explorer to run to completion at start (so that property status shows from the
-    /// first page) when a breadth-first check of the scenario generates fewer states than this.
-    /// 0 never asks; the page's "Run to completion" button still does.
-    #[arg(long, default_value_t = DEFAULT_RUN_TO_COMPLETION_BELOW, value_name = "STATES")]
-    pub run_to_completion_below: usize,
-    /// Stop a run to completion (at start, or from the page's button) after this many
-    /// generated states; the page and /.status then say it was cut short, and properties it
-    /// did not decide stay undecided. Bounds its memory (see README "Exploring a
-    /// counterexample").
-    #[arg(long, default_value_t = DEFAULT_RUN_MAX_STATES, value_name = "STATES", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
-    pub run_max_states: usize,
-    /// Stop a run to completion after this many seconds, likewise.
-    #[arg(long, default_value_t = DEFAULT_RUN_TIMEOUT_SECS, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub run_timeout: u64,
-}
+pub use crate::cli::{DEFAULT_RUN_MAX_STATES, DEFAULT_RUN_TIMEOUT_SECS};
 
 /// A `--addr` that cannot be served on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

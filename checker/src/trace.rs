@@ -1,7 +1,9 @@
 //! The trace format (version 1), read as a stream.
 //!
 //! A trace is JSON Lines: a header line, then one event or observation per line. The format is
-//! documented for users in `traces/README.md`; this module is its reference implementation.
+//! documented for users in `traces/README.md`; its header and item types live in the model crate
+//! (`sealcheck_model::trace_format`, shared with the recorder's importer); this module is the
+//! reader.
 //! Reading never holds more than one line (at most [`MAX_LINE`] bytes) in memory, and every
 //! error names the file, the line and the field.
 
@@ -11,108 +13,11 @@ use std::path::{Path, PathBuf};
 
 use sealcheck_model::trace::{Event, NodeId, Observation};
 use sealcheck_model::Config;
-use serde::{Deserialize, Serialize};
 
-/// The `format` value of a header.
-pub const FORMAT: &str = "sealcheck-trace";
-/// The version this build reads and writes.
-pub const VERSION: u32 = 1;
+pub use sealcheck_model::trace_format::{Header, Item, Roles, FORMAT, MAX_OFFSET, VERSION};
+
 /// Longest line accepted, in bytes.
 pub const MAX_LINE: usize = 1 << 20;
-/// Highest offset a trace may name (offsets are bits of a 64-bit set in the model).
-pub const MAX_OFFSET: u8 = 63;
-
-/// Which nodes of a recorded run play the model's client. In the incident the client N5 both
-/// runs `seal()` and is the loglet's sequencer; in a real cluster the seal task may run on the
-/// node `restatectl` talks to while another node is the sequencer.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Roles {
-    /// The node that runs the seal task (default: the config's client).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sealer: Option<NodeId>,
-    /// The loglet's sequencer (default: the config's client).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sequencer: Option<NodeId>,
-}
-
-/// The first line of a trace.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Header {
-    /// Always `"sealcheck-trace"`.
-    pub format: String,
-    /// Format version; this build reads 1.
-    pub version: u32,
-    /// The scenario the run belongs to (the same fields as a spec file).
-    pub config: Config,
-    /// Which nodes play the client's roles.
-    #[serde(default)]
-    pub roles: Roles,
-    /// Event kinds the trace logs completely: a step of such a kind always appears. Kinds not
-    /// listed may happen unlogged. `["*"]` (the default) means every kind.
-    #[serde(default = "all_kinds")]
-    pub complete: Vec<String>,
-    /// The recorded run ended: nothing happened after the last line, so the behaviour must be
-    /// able to stop there, and `eventually` properties are judged.
-    #[serde(default)]
-    pub run_complete: bool,
-    /// Where the trace comes from (free text).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-}
-
-fn all_kinds() -> Vec<String> {
-    vec!["*".to_string()]
-}
-
-impl Header {
-    /// A header for a trace generated from a model config: every kind logged.
-    pub fn generated(config: Config, source: &str, run_complete: bool) -> Header {
-        Header {
-            format: FORMAT.to_string(),
-            version: VERSION,
-            config,
-            roles: Roles::default(),
-            complete: all_kinds(),
-            run_complete,
-            source: Some(source.to_string()),
-        }
-    }
-
-    /// Whether an event kind is logged completely.
-    pub fn is_complete(&self, kind: &str) -> bool {
-        self.complete.iter().any(|k| k == "*" || k == kind)
-    }
-}
-
-/// One line after the header.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Item {
-    /// Something that happened.
-    Event(Event),
-    /// Something seen of the state.
-    Observe(Observation),
-}
-
-impl Item {
-    /// The kind as written in `"event"`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Item::Event(e) => e.kind(),
-            Item::Observe(o) => o.kind(),
-        }
-    }
-
-    /// The line as JSON (without `t`).
-    pub fn to_json(&self) -> String {
-        match self {
-            Item::Event(e) => serde_json::to_string(e),
-            Item::Observe(o) => serde_json::to_string(o),
-        }
-        .expect("items serialize")
-    }
-}
 
 /// A parsed line with its position.
 #[derive(Clone, Debug, PartialEq)]

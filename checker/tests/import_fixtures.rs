@@ -4,10 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use sealcheck::import::{import_raw_dir, ImportError, ImportedTrace, CLIENT_ID, COMPLETE_KINDS};
 use sealcheck::trace::{Item, TraceReader};
 use sealcheck_model::trace::{Event, NodeId, Observation, RejectReason};
 use sealcheck_model::{HarnessKind, StorageState};
+use sealcheck_recorder::import::{
+    import_raw_dir, ImportError, ImportedTrace, CLIENT_ID, COMPLETE_KINDS,
+};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -127,13 +129,18 @@ fn incident_forced_header_describes_the_run() {
 fn incident_forced_notes_name_what_was_dropped() {
     let t = import("incident-forced");
     let notes = t.notes.join("\n");
-    // N3's shutdown seal of the same loglet is not the model's client.
+    // N3's shutdown seal of the same loglet is not the model's client: named, with the step
+    // the model lacks.
     assert!(
-        notes.contains("dropped a seal task of 0_0 on N3"),
+        notes.contains("dropped seal-started (N3's logs/n3.log:14 at 8559.6 ms): a shutdown seal"),
         "{notes}"
     );
     assert!(
-        notes.contains("seal tasks of other loglets (1_0)"),
+        notes.contains("(needs model step: seal attempt by a node that is not the client)"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("dropped 1 seal-started: other loglets or logs (1_0)"),
         "{notes}"
     );
     assert!(notes.contains("2 reached a seal task of 0_0"), "{notes}");
@@ -164,7 +171,7 @@ fn incident_forced_observations_shift_offsets_and_follow_storage_states() {
     }));
     // The forced states are observed after the operator set them, and not before.
     let set = t.position("storage-state-set", Some(3)).unwrap();
-    let forced = |i: &sealcheck::import::TimedItem| {
+    let forced = |i: &sealcheck_recorder::import::TimedItem| {
         i.item
             == Item::Observe(Observation::ObserveStorageState {
                 node: n(3),
@@ -408,4 +415,31 @@ fn seal_events(t: &ImportedTrace) -> Vec<Event> {
         .into_iter()
         .filter(|e| e.kind().starts_with("seal"))
         .collect()
+}
+
+#[test]
+fn a_seal_task_the_importer_cannot_attribute_is_reported_unplaced() {
+    // Without the sealer's `Attempting to seal loglet` lines, its seal tasks are neither the
+    // scenario's (no restatectl seal() before them) nor a seal assist or shutdown seal: the
+    // importer must not drop them silently.
+    assert!(import("incident-forced").unplaced().is_empty());
+    let dir = scratch_copy("incident-forced", "unplaced");
+    edit(&dir.join("logs/n1.log"), |text| {
+        text.lines()
+            .filter(|l| !l.contains("\"Attempting to seal loglet\""))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    });
+    let t = import_raw_dir(&dir).unwrap();
+    let unplaced = t.unplaced();
+    assert!(
+        unplaced.iter().any(|d| d.kind == "seal-started"),
+        "{unplaced:#?}"
+    );
+    assert!(
+        t.notes.iter().any(|n| n.contains("NOT PLACED")),
+        "{:#?}",
+        t.notes
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use sealcheck::import::import_raw_dir;
 use sealcheck::trace::TraceReader;
+use sealcheck_recorder::import::{import_raw_dir, DropReason, Scope};
 use sealcheck_recorder::Scenario;
 
 fn recordings() -> PathBuf {
@@ -69,4 +69,79 @@ fn committed_traces_read_back() {
         let n = items.len();
         assert!(n > 5, "{}: only {n} items", s.name());
     }
+}
+
+/// Every committed raw directory (not only the scenarios the recorder knows today).
+fn raw_dirs() -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(recordings())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("raw/meta.json").is_file())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            (name, p.join("raw"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn committed_recordings_drop_no_record_the_model_has_a_step_for() {
+    let dirs = raw_dirs();
+    assert!(dirs.len() >= Scenario::ALL.len(), "{dirs:?}");
+    for (name, raw) in dirs {
+        let t = import_raw_dir(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let unplaced = t.unplaced();
+        assert!(
+            unplaced.is_empty(),
+            "{name}: records of a kind the model has a step for were dropped: {unplaced:#?}"
+        );
+        for d in &t.drops {
+            // A step-kind record leaves the trace only for a reason that holds.
+            if let Scope::Step(step) = d.scope {
+                assert!(
+                    matches!(
+                        d.reason,
+                        DropReason::OtherLoglet(_)
+                            | DropReason::AfterCut
+                            | DropReason::NeedsModelStep(_)
+                    ),
+                    "{name}: {} ({step}) dropped: {d:?}",
+                    d.kind
+                );
+            }
+            // What the model lacks is named, one line per record.
+            if let DropReason::NeedsModelStep(why) = d.reason {
+                let line = format!("{}:{}", d.source.file, d.source.line);
+                assert!(
+                    t.notes.iter().any(|n| n.contains(&line) && n.contains(why)),
+                    "{name}: {line} not named in the notes"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_snapshot_overlapping_an_event_keeps_the_rows_the_event_cannot_change() {
+    // The `nodes` snapshot started at 747.511 ms was still running when N2 self-provisioned
+    // (782.101 ms): N2's row could show either side and is dropped; N1's and N3's storage
+    // states no event of the interval can change, so their rows are kept.
+    let t = import_raw_dir(&recordings().join("storage-state-change/raw")).unwrap();
+    let at: Vec<String> = t
+        .items
+        .iter()
+        .filter(|i| i.t == 747.511)
+        .map(|i| i.item.to_json())
+        .collect();
+    assert_eq!(
+        at,
+        [
+            r#"{"event":"observe-storage-state","node":"N3","state":"read-write"}"#,
+            r#"{"event":"observe-storage-state","node":"N1","state":"read-write"}"#,
+        ]
+    );
+    let provisioned = t.position("provisioned", Some(2)).unwrap();
+    assert!(t.items[provisioned].t > 747.511);
 }

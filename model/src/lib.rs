@@ -51,6 +51,7 @@ pub mod model;
 pub mod properties;
 pub mod state;
 pub mod trace;
+pub mod trace_format;
 pub mod words;
 
 pub use config::{Bug, Config, ConfigError, Faults, Harness, HarnessKind, StorageState};

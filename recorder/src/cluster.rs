@@ -354,10 +354,7 @@ pub struct LogSegment {
 
 /// Parses a printed nodeset such as `[N3, N1, N2]` into plain node ids.
 pub fn parse_nodeset(s: &str) -> Vec<u32> {
-    s.trim_matches(|c| c == '[' || c == ']')
-        .split(',')
-        .filter_map(|t| t.trim().strip_prefix('N')?.parse().ok())
-        .collect()
+    crate::text::parse_nodeset(s)
 }
 
 impl LogSegment {
@@ -771,12 +768,7 @@ impl Cluster {
             .rows
             .iter()
             .filter_map(|r| {
-                let id = r
-                    .get("plain_node_id")?
-                    .as_str()?
-                    .strip_prefix('N')?
-                    .parse()
-                    .ok()?;
+                let id = crate::text::plain_node_id(r.get("plain_node_id")?.as_str()?)?;
                 Some((id, r.get("storage_state")?.as_str()?.to_string()))
             })
             .collect())

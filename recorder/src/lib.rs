@@ -10,7 +10,14 @@
 //!   killed or re-stated log servers) and leaves a raw directory behind (layout in [`raw`]).
 //! - [`parse_raw_dir`] reads a raw directory back into a [`RawRun`]: one time-ordered list of
 //!   neutral [`Fact`]s (self-provisioning, loglet creation, seal start/completion/failure, the
-//!   all-Provisioning warning, observed storage states and loglet workers, operator actions).
+//!   all-Provisioning warning, observed storage states and loglet workers, operator actions)
+//!   and the typed SQL snapshots. Restate's printed forms (node ids, nodesets, replication) are
+//!   parsed in [`text`].
+//! - [`import::import_raw_dir`] translates a raw directory into a trace of the model (the
+//!   translation rules are [`import`]'s documentation; [`mod@import::scope`] says what becomes of
+//!   every kind of record).
+//! - [`record::record`] records a scenario end to end and imports it (what `sealcheck record`
+//!   runs).
 //!
 //! Running a cluster needs root (network namespaces) and the npm binaries; parsing needs neither:
 //!
@@ -45,17 +52,20 @@
 pub mod binaries;
 pub mod cluster;
 pub mod endpoint;
+pub mod import;
 pub mod parse;
 pub mod process;
 pub mod raw;
+pub mod record;
 pub mod scenario;
+pub mod text;
 pub mod time;
 
 use std::path::{Path, PathBuf};
 
 pub use binaries::Binaries;
 pub use cluster::{Cluster, ClusterConfig, Ctl, LogSegment, Poller};
-pub use parse::{parse_raw_dir, read_sql_records, Fact, NodeSealStatus, RawRun, TimedFact};
+pub use parse::{parse_raw_dir, Fact, NodeSealStatus, RawRun, SqlRow, SqlSnapshot, TimedFact};
 pub use process::{check_can_record, install_interrupt_handler, NetNs};
 pub use raw::{ActionRecord, CtlRecord, Meta, NodeMeta, SqlRecord};
 pub use scenario::{run_scenario, Scenario, ScenarioOptions, ScenarioReport};

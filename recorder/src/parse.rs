@@ -27,11 +27,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cluster::parse_nodeset;
 use crate::raw::{
     node_log_path, ActionRecord, CtlRecord, Meta, SqlRecord, ACTIONS_FILE, CTL_FILE, META_FILE,
     SQL_FILE,
 };
+use crate::text::{parse_nodeset, plain_node_id, seal_error, seal_succeeded, RestateNode};
 use crate::time::{format_rfc3339, parse_rfc3339, Micros};
 use crate::Error;
 
@@ -154,7 +154,7 @@ pub struct SegmentObs {
     /// Nodeset.
     pub nodeset: Vec<u32>,
     /// Sequencer.
-    pub sequencer: Option<String>,
+    pub sequencer: Option<RestateNode>,
 }
 
 /// A neutral fact about the run. `node` is always the node whose log printed the line (or that
@@ -216,7 +216,7 @@ pub enum Fact {
         /// Nodeset, printed order.
         nodeset: Vec<u32>,
         /// Sequencer (generational).
-        sequencer: String,
+        sequencer: RestateNode,
         /// Replication property text.
         replication: String,
     },
@@ -352,7 +352,7 @@ pub enum Fact {
         /// Observer.
         node: u32,
         /// Peer (generational id).
-        peer: String,
+        peer: RestateNode,
         /// From.
         from: String,
         /// To.
@@ -400,7 +400,7 @@ pub enum Fact {
         /// Liveness (`alive`, `dead`, `suspect`).
         liveness: Option<String>,
         /// Generational id.
-        generation: Option<String>,
+        generation: Option<RestateNode>,
         /// Nodes-configuration version the answering node had.
         version: Option<u64>,
     },
@@ -423,7 +423,7 @@ pub enum Fact {
         /// Accepting writes.
         accepting_writes: Option<bool>,
         /// Sequencer known to the worker.
-        sequencer: Option<String>,
+        sequencer: Option<RestateNode>,
     },
     /// A log chain as the `logs` table shows it, when it changed.
     LogChainObserved {
@@ -432,6 +432,77 @@ pub enum Fact {
         /// Segments.
         segments: Vec<SegmentObs>,
     },
+}
+
+impl Fact {
+    /// The node whose log printed the line, or that a snapshot row is about; `None` for
+    /// operator actions, restatectl runs and log chains.
+    pub fn node(&self) -> Option<u32> {
+        match self {
+            Fact::ServerStarted { node, .. }
+            | Fact::StorageMarkerWritten { node }
+            | Fact::StorageMarkerFound { node }
+            | Fact::SelfProvisioned { node }
+            | Fact::StorageStateAtStartup { node, .. }
+            | Fact::DataLossDetected { node }
+            | Fact::LogProvisioned { node, .. }
+            | Fact::LogletCreated { node, .. }
+            | Fact::SequencerIsLocal { node, .. }
+            | Fact::SealRequested { node, .. }
+            | Fact::SealAssist { node, .. }
+            | Fact::SealStarted { node, .. }
+            | Fact::AllProvisioningWarning { node, .. }
+            | Fact::SealCompleted { node, .. }
+            | Fact::SealFailed { node, .. }
+            | Fact::RequestExhausted { node, .. }
+            | Fact::SealReturned { node, .. }
+            | Fact::SequencerDraining { node, .. }
+            | Fact::ChainSealRepair { node, .. }
+            | Fact::AutoRecovery { node, .. }
+            | Fact::WritesDisabled { node, .. }
+            | Fact::PeerStateChanged { node, .. }
+            | Fact::StorageStateSet { node, .. }
+            | Fact::StorageStateObserved { node, .. }
+            | Fact::LogletWorkerObserved { node, .. } => Some(*node),
+            Fact::OperatorAction { .. }
+            | Fact::SealCommandReturned { .. }
+            | Fact::LogChainObserved { .. } => None,
+        }
+    }
+
+    /// The fact's kind as its JSON form names it (`seal-started`, `operator-action`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fact::ServerStarted { .. } => "server-started",
+            Fact::StorageMarkerWritten { .. } => "storage-marker-written",
+            Fact::StorageMarkerFound { .. } => "storage-marker-found",
+            Fact::SelfProvisioned { .. } => "self-provisioned",
+            Fact::StorageStateAtStartup { .. } => "storage-state-at-startup",
+            Fact::DataLossDetected { .. } => "data-loss-detected",
+            Fact::LogProvisioned { .. } => "log-provisioned",
+            Fact::LogletCreated { .. } => "loglet-created",
+            Fact::SequencerIsLocal { .. } => "sequencer-is-local",
+            Fact::SealRequested { .. } => "seal-requested",
+            Fact::SealAssist { .. } => "seal-assist",
+            Fact::SealStarted { .. } => "seal-started",
+            Fact::AllProvisioningWarning { .. } => "all-provisioning-warning",
+            Fact::SealCompleted { .. } => "seal-completed",
+            Fact::SealFailed { .. } => "seal-failed",
+            Fact::RequestExhausted { .. } => "request-exhausted",
+            Fact::SealReturned { .. } => "seal-returned",
+            Fact::SequencerDraining { .. } => "sequencer-draining",
+            Fact::ChainSealRepair { .. } => "chain-seal-repair",
+            Fact::AutoRecovery { .. } => "auto-recovery",
+            Fact::WritesDisabled { .. } => "writes-disabled",
+            Fact::PeerStateChanged { .. } => "peer-state-changed",
+            Fact::OperatorAction { .. } => "operator-action",
+            Fact::SealCommandReturned { .. } => "seal-command-returned",
+            Fact::StorageStateSet { .. } => "storage-state-set",
+            Fact::StorageStateObserved { .. } => "storage-state-observed",
+            Fact::LogletWorkerObserved { .. } => "loglet-worker-observed",
+            Fact::LogChainObserved { .. } => "log-chain-observed",
+        }
+    }
 }
 
 /// Where a fact came from.
@@ -463,6 +534,9 @@ pub struct RawRun {
     pub meta: Meta,
     /// Facts, ordered by time.
     pub facts: Vec<TimedFact>,
+    /// Every SQL snapshot, in file order, with both ends of its query and every row (the
+    /// `*Observed` facts only report changes, stamped with the query's start).
+    pub snapshots: Vec<SqlSnapshot>,
 }
 
 impl RawRun {
@@ -499,19 +573,15 @@ pub fn parse_raw_dir(dir: &Path) -> Result<RawRun, Error> {
         }
     }
     parse_ctl(&dir.join(CTL_FILE), &mut facts)?;
-    parse_sql(&dir.join(SQL_FILE), &mut facts)?;
+    let snapshots = sql_snapshots(&dir.join(SQL_FILE))?;
+    observed_facts(&snapshots, &mut facts);
     parse_actions(&dir.join(ACTIONS_FILE), &mut facts)?;
     facts.sort_by_key(|f| f.time_us);
-    Ok(RawRun { meta, facts })
-}
-
-/// The SQL snapshots of a raw directory (`sql.jsonl`), each with its 1-based line number, in
-/// file order. Unlike the `*Observed` facts of [`parse_raw_dir`], which only report changes and
-/// carry the query's start time, these keep every row and both ends of each query, for readers
-/// that must know how long a snapshot took. A missing file is no snapshots; a line that is not a
-/// [`SqlRecord`] is an [`Error::Malformed`].
-pub fn read_sql_records(dir: &Path) -> Result<Vec<(usize, SqlRecord)>, Error> {
-    parse_records(&dir.join(SQL_FILE))
+    Ok(RawRun {
+        meta,
+        facts,
+        snapshots,
+    })
 }
 
 fn read_lines(path: &Path) -> Result<Vec<String>, Error> {
@@ -566,11 +636,6 @@ fn span_field(line: &Value, k: &str) -> Option<String> {
     })
 }
 
-fn plain_id(s: &str) -> Option<u32> {
-    let s = s.trim().strip_prefix('N')?;
-    s.split(':').next()?.parse().ok()
-}
-
 /// Turns one server log line into a fact, if it is one the parser knows. `node` is the node
 /// whose log file the line is in.
 pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
@@ -608,7 +673,7 @@ pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
             segment_index: num_field(fields, "segment_index")?,
             loglet: loglet()?,
             nodeset: parse_nodeset(str_field(fields, "nodeset")?),
-            sequencer: str_field(fields, "sequencer")?.to_string(),
+            sequencer: RestateNode::parse(str_field(fields, "sequencer")?)?,
             replication: str_field(fields, "replication")?.to_string(),
         }
     } else if msg == m::WE_ARE_SEQUENCER {
@@ -681,7 +746,7 @@ pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
     } else if msg.starts_with(m::REQUEST_EXHAUSTED) {
         Fact::RequestExhausted {
             node,
-            peer: span_field(line, "node_id").and_then(|s| plain_id(&s)),
+            peer: span_field(line, "node_id").and_then(|s| plain_node_id(&s)),
             message: span_field(line, "message"),
             loglet: span_field(line, "loglet_id"),
             error: str_field(fields, "err").unwrap_or("").to_string(),
@@ -721,7 +786,7 @@ pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
         let (from, to) = rest.split_once(" to ")?;
         Fact::PeerStateChanged {
             node,
-            peer: peer.to_string(),
+            peer: RestateNode::parse(peer)?,
             from: from.split('(').next()?.to_string(),
             to: to.split_whitespace().next()?.to_string(),
         }
@@ -787,7 +852,7 @@ fn parse_ctl(path: &Path, facts: &mut Vec<TimedFact>) -> Result<(), Error> {
                     let port: u32 = a.trim_end_matches('/').rsplit(':').next()?.parse().ok()?;
                     Some(port / 10_000)
                 });
-                let succeeded = crate::scenario::seal_succeeded(&rec);
+                let succeeded = seal_succeeded(&rec);
                 let tail_lsn = rec.stdout.lines().find_map(|l| {
                     l.split_once("Tail LSN:")
                         .and_then(|(_, n)| n.trim().parse().ok())
@@ -802,11 +867,7 @@ fn parse_ctl(path: &Path, facts: &mut Vec<TimedFact>) -> Result<(), Error> {
                         log_id,
                         succeeded,
                         tail_lsn,
-                        error: if succeeded {
-                            None
-                        } else {
-                            crate::scenario::seal_error(&rec)
-                        },
+                        error: if succeeded { None } else { seal_error(&rec) },
                         end_time_us: rec.end_time_us,
                     },
                 );
@@ -820,7 +881,7 @@ fn parse_ctl(path: &Path, facts: &mut Vec<TimedFact>) -> Result<(), Error> {
                 else {
                     continue;
                 };
-                let (Some(node), Some((from, to))) = (plain_id(node), rest.split_once(" to "))
+                let (Some(node), Some((from, to))) = (plain_node_id(node), rest.split_once(" to "))
                 else {
                     continue;
                 };
@@ -841,105 +902,203 @@ fn parse_ctl(path: &Path, facts: &mut Vec<TimedFact>) -> Result<(), Error> {
     Ok(())
 }
 
-fn parse_sql(path: &Path, facts: &mut Vec<TimedFact>) -> Result<(), Error> {
-    let mut last_node: BTreeMap<u32, Fact> = BTreeMap::new();
-    let mut last_worker: BTreeMap<(u32, String), Fact> = BTreeMap::new();
-    let mut last_chain: BTreeMap<u64, Fact> = BTreeMap::new();
+/// One SQL snapshot of `sql.jsonl` (a [`SqlRecord`]), its rows parsed into types once, for
+/// every reader: the `*Observed` facts and the importer's observations both come from these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SqlSnapshot {
+    /// 1-based line in `sql.jsonl`.
+    pub line: usize,
+    /// When the query started (microseconds since the Unix epoch).
+    pub time_us: Micros,
+    /// When it returned: the rows may describe any instant in between.
+    pub end_time_us: Micros,
+    /// The table queried (`nodes`, `loglet_workers`, `logs`).
+    pub table: String,
+    /// Why the query failed, if it did (then there are no rows).
+    pub error: Option<String>,
+    /// The rows, typed.
+    pub rows: Vec<SqlRow>,
+    /// Rows that name no node (`plain_node_id`) or no log, which no reader can attribute.
+    pub unattributed_rows: usize,
+}
+
+/// One row of a snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "table", rename_all = "snake_case")]
+pub enum SqlRow {
+    /// A `nodes` row.
+    Nodes(NodeRow),
+    /// A `loglet_workers` row.
+    LogletWorkers(WorkerRow),
+    /// A `logs` row: one segment of a log chain.
+    Logs {
+        /// Log id.
+        log_id: u64,
+        /// The segment.
+        segment: SegmentObs,
+    },
+}
+
+/// A `nodes` row: a node as the cluster's nodes configuration shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeRow {
+    /// Plain node id.
+    pub node: u32,
+    /// Storage state (`provisioning`, `read-write`, ...), if the row has one.
+    pub storage_state: Option<String>,
+    /// Liveness (`alive`, `dead`, `suspect`).
+    pub liveness: Option<String>,
+    /// Generational id.
+    pub generation: Option<RestateNode>,
+    /// Nodes-configuration version the answering node had.
+    pub version: Option<u64>,
+}
+
+/// A `loglet_workers` row: one log server's worker of one loglet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerRow {
+    /// Log server (plain node id).
+    pub node: u32,
+    /// Loglet.
+    pub loglet: String,
+    /// Local tail (Restate's offsets, from 1).
+    pub local_tail: Option<u64>,
+    /// Staging local tail.
+    pub staging_local_tail: Option<u64>,
+    /// Known global tail.
+    pub known_global_tail: Option<u64>,
+    /// Durably sealed.
+    pub sealed: Option<bool>,
+    /// Seal enqueued.
+    pub seal_enqueued: Option<bool>,
+    /// Accepting writes.
+    pub accepting_writes: Option<bool>,
+    /// Sequencer known to the worker.
+    pub sequencer: Option<RestateNode>,
+}
+
+fn sql_row(table: &str, row: &Value) -> Option<SqlRow> {
+    match table {
+        "nodes" => Some(SqlRow::Nodes(NodeRow {
+            node: str_field(row, "plain_node_id").and_then(plain_node_id)?,
+            storage_state: str_field(row, "storage_state").map(str::to_string),
+            liveness: str_field(row, "state").map(str::to_string),
+            generation: str_field(row, "gen_node_id").and_then(RestateNode::parse),
+            version: num_field(row, "nodes_configuration_version"),
+        })),
+        "loglet_workers" => Some(SqlRow::LogletWorkers(WorkerRow {
+            node: str_field(row, "plain_node_id").and_then(plain_node_id)?,
+            loglet: str_field(row, "loglet_id")?.to_string(),
+            local_tail: num_field(row, "local_tail"),
+            staging_local_tail: num_field(row, "staging_local_tail"),
+            known_global_tail: num_field(row, "known_global_tail"),
+            sealed: bool_field(row, "is_sealed"),
+            seal_enqueued: bool_field(row, "seal_enqueued"),
+            accepting_writes: bool_field(row, "accepting_writes"),
+            sequencer: str_field(row, "sequencer").and_then(RestateNode::parse),
+        })),
+        "logs" => Some(SqlRow::Logs {
+            log_id: num_field(row, "log_id")?,
+            segment: SegmentObs {
+                segment_index: num_field(row, "segment_index")?,
+                base_lsn: num_field(row, "base_lsn"),
+                kind: str_field(row, "kind").unwrap_or("").to_string(),
+                loglet: str_field(row, "loglet_id").map(str::to_string),
+                nodeset: str_field(row, "nodeset")
+                    .map(parse_nodeset)
+                    .unwrap_or_default(),
+                sequencer: str_field(row, "sequencer").and_then(RestateNode::parse),
+            },
+        }),
+        _ => None,
+    }
+}
+
+fn sql_snapshots(path: &Path) -> Result<Vec<SqlSnapshot>, Error> {
+    let mut out = Vec::new();
     for (line, rec) in parse_records::<SqlRecord>(path)? {
+        let mut rows = Vec::new();
+        let mut unattributed_rows = 0;
+        for row in &rec.rows {
+            match sql_row(&rec.table, row) {
+                Some(r) => rows.push(r),
+                None => unattributed_rows += 1,
+            }
+        }
+        out.push(SqlSnapshot {
+            line,
+            time_us: rec.time_us,
+            end_time_us: rec.end_time_us,
+            table: rec.table,
+            error: rec.error,
+            rows,
+            unattributed_rows,
+        });
+    }
+    Ok(out)
+}
+
+/// The `*Observed` facts: per node, loglet worker and log chain, a fact whenever a snapshot
+/// shows something different from the previous one (a version bump alone is not a change).
+fn observed_facts(snapshots: &[SqlSnapshot], facts: &mut Vec<TimedFact>) {
+    let mut last_node: BTreeMap<u32, NodeRow> = BTreeMap::new();
+    let mut last_worker: BTreeMap<(u32, String), WorkerRow> = BTreeMap::new();
+    let mut last_chain: BTreeMap<u64, Vec<SegmentObs>> = BTreeMap::new();
+    for snap in snapshots {
         let mut new = Vec::new();
-        match rec.table.as_str() {
-            "nodes" => {
-                for row in &rec.rows {
-                    let Some(node) = str_field(row, "plain_node_id").and_then(plain_id) else {
+        let mut chains: BTreeMap<u64, Vec<SegmentObs>> = BTreeMap::new();
+        for row in &snap.rows {
+            match row {
+                SqlRow::Nodes(r) => {
+                    let Some(state) = &r.storage_state else {
                         continue;
                     };
-                    let Some(state) = str_field(row, "storage_state") else {
-                        continue;
-                    };
-                    let f = Fact::StorageStateObserved {
-                        node,
-                        state: state.to_string(),
-                        liveness: str_field(row, "state").map(str::to_string),
-                        generation: str_field(row, "gen_node_id").map(str::to_string),
-                        version: num_field(row, "nodes_configuration_version"),
-                    };
-                    // A version bump alone is not a change of this node.
-                    let key = |f: &Fact| match f {
-                        Fact::StorageStateObserved {
-                            state,
-                            liveness,
-                            generation,
-                            ..
-                        } => (state.clone(), liveness.clone(), generation.clone()),
-                        _ => unreachable!(),
-                    };
-                    if last_node.get(&node).map(key) != Some(key(&f)) {
-                        last_node.insert(node, f.clone());
-                        new.push(f);
+                    let key =
+                        |r: &NodeRow| (r.storage_state.clone(), r.liveness.clone(), r.generation);
+                    if last_node.get(&r.node).map(key) != Some(key(r)) {
+                        last_node.insert(r.node, r.clone());
+                        new.push(Fact::StorageStateObserved {
+                            node: r.node,
+                            state: state.clone(),
+                            liveness: r.liveness.clone(),
+                            generation: r.generation,
+                            version: r.version,
+                        });
                     }
                 }
-            }
-            "loglet_workers" => {
-                for row in &rec.rows {
-                    let (Some(node), Some(loglet)) = (
-                        str_field(row, "plain_node_id").and_then(plain_id),
-                        str_field(row, "loglet_id"),
-                    ) else {
-                        continue;
-                    };
-                    let f = Fact::LogletWorkerObserved {
-                        node,
-                        loglet: loglet.to_string(),
-                        local_tail: num_field(row, "local_tail"),
-                        staging_local_tail: num_field(row, "staging_local_tail"),
-                        known_global_tail: num_field(row, "known_global_tail"),
-                        sealed: bool_field(row, "is_sealed"),
-                        seal_enqueued: bool_field(row, "seal_enqueued"),
-                        accepting_writes: bool_field(row, "accepting_writes"),
-                        sequencer: str_field(row, "sequencer").map(str::to_string),
-                    };
-                    let k = (node, loglet.to_string());
-                    if last_worker.get(&k) != Some(&f) {
-                        last_worker.insert(k, f.clone());
-                        new.push(f);
+                SqlRow::LogletWorkers(r) => {
+                    let k = (r.node, r.loglet.clone());
+                    if last_worker.get(&k) != Some(r) {
+                        last_worker.insert(k, r.clone());
+                        new.push(Fact::LogletWorkerObserved {
+                            node: r.node,
+                            loglet: r.loglet.clone(),
+                            local_tail: r.local_tail,
+                            staging_local_tail: r.staging_local_tail,
+                            known_global_tail: r.known_global_tail,
+                            sealed: r.sealed,
+                            seal_enqueued: r.seal_enqueued,
+                            accepting_writes: r.accepting_writes,
+                            sequencer: r.sequencer,
+                        });
                     }
                 }
-            }
-            "logs" => {
-                let mut chains: BTreeMap<u64, Vec<SegmentObs>> = BTreeMap::new();
-                for row in &rec.rows {
-                    let (Some(log_id), Some(segment_index)) =
-                        (num_field(row, "log_id"), num_field(row, "segment_index"))
-                    else {
-                        continue;
-                    };
-                    chains.entry(log_id).or_default().push(SegmentObs {
-                        segment_index,
-                        base_lsn: num_field(row, "base_lsn"),
-                        kind: str_field(row, "kind").unwrap_or("").to_string(),
-                        loglet: str_field(row, "loglet_id").map(str::to_string),
-                        nodeset: str_field(row, "nodeset")
-                            .map(parse_nodeset)
-                            .unwrap_or_default(),
-                        sequencer: str_field(row, "sequencer").map(str::to_string),
-                    });
-                }
-                for (log_id, mut segments) in chains {
-                    segments.sort_by_key(|s| s.segment_index);
-                    let f = Fact::LogChainObserved { log_id, segments };
-                    if last_chain.get(&log_id) != Some(&f) {
-                        last_chain.insert(log_id, f.clone());
-                        new.push(f);
-                    }
+                SqlRow::Logs { log_id, segment } => {
+                    chains.entry(*log_id).or_default().push(segment.clone())
                 }
             }
-            _ => {}
+        }
+        for (log_id, mut segments) in chains {
+            segments.sort_by_key(|s| s.segment_index);
+            if last_chain.get(&log_id) != Some(&segments) {
+                last_chain.insert(log_id, segments.clone());
+                new.push(Fact::LogChainObserved { log_id, segments });
+            }
         }
         for f in new {
-            push(facts, rec.time_us, SQL_FILE, line, f);
+            push(facts, snap.time_us, SQL_FILE, snap.line, f);
         }
     }
-    Ok(())
 }
 
 fn parse_actions(path: &Path, facts: &mut Vec<TimedFact>) -> Result<(), Error> {
@@ -1000,7 +1159,7 @@ mod tests {
             fact_from_server_line(1, &line),
             Some(Fact::PeerStateChanged {
                 node: 1,
-                peer: "N2:1".into(),
+                peer: RestateNode::parse("N2:1").unwrap(),
                 from: "Alive".into(),
                 to: "Dead".into()
             })

@@ -134,19 +134,7 @@ const VIA: u32 = 1;
 /// The log every scenario seals.
 const LOG: u64 = 0;
 
-/// Whether a `logs seal` run reported success (restatectl exits 0 even when the seal failed).
-pub fn seal_succeeded(rec: &CtlRecord) -> bool {
-    rec.exit == Some(0) && rec.stdout.contains("chain has been sealed")
-}
-
-/// The error text of a failed seal run, if restatectl printed one.
-pub fn seal_error(rec: &CtlRecord) -> Option<String> {
-    let all = format!("{}\n{}", rec.stdout, rec.stderr);
-    all.lines()
-        .find(|l| l.contains("ERROR") || l.contains("Error:"))
-        .map(|l| l.trim().to_string())
-        .or_else(|| (!seal_succeeded(rec)).then(|| all.trim().to_string()))
-}
+pub use crate::text::{seal_error, seal_succeeded};
 
 struct Run {
     cluster: Cluster,
@@ -294,7 +282,7 @@ impl Run {
             if let Some((loglet, nodeset, sequencer, replication)) = created {
                 self.meta.loglet_id = Some(loglet.clone());
                 self.meta.nodeset = nodeset.clone();
-                self.meta.sequencer = Some(sequencer.clone());
+                self.meta.sequencer = Some(sequencer.to_string());
                 self.meta.replication = Some(replication.clone());
                 self.meta
                     .notes

@@ -92,7 +92,9 @@ fn loglet_creation_carries_nodeset_sequencer_and_replication() {
                 sequencer,
                 replication,
                 ..
-            } if loglet == "0_0" => Some((nodeset.clone(), sequencer.clone(), replication.clone())),
+            } if loglet == "0_0" => {
+                Some((nodeset.clone(), sequencer.to_string(), replication.clone()))
+            }
             _ => None,
         })
         .unwrap();
@@ -225,4 +227,44 @@ fn missing_meta_and_bad_records_are_errors_not_facts() {
         other => panic!("expected Malformed, got {other:?}"),
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fact_kinds_and_nodes_are_those_of_their_json() {
+    for name in ["incident-forced", "two-paused"] {
+        let run = parse(name);
+        for f in &run.facts {
+            let v = serde_json::to_value(&f.fact).unwrap();
+            assert_eq!(v["kind"].as_str(), Some(f.fact.kind()), "{v}");
+            let node = v.get("node").and_then(|n| n.as_u64()).map(|n| n as u32);
+            assert_eq!(node, f.fact.node(), "{v}");
+        }
+    }
+}
+
+#[test]
+fn sql_rows_are_parsed_once_and_the_observed_facts_come_from_them() {
+    use sealcheck_recorder::SqlRow;
+    let run = parse("incident-forced");
+    assert!(!run.snapshots.is_empty());
+    // Every loglet-worker fact is one typed row of the snapshot on its line.
+    for f in &run.facts {
+        if let Fact::LogletWorkerObserved {
+            node,
+            loglet,
+            local_tail,
+            sealed,
+            ..
+        } = &f.fact
+        {
+            let snap = run
+                .snapshots
+                .iter()
+                .find(|s| s.line == f.source.line)
+                .unwrap();
+            assert!(snap.rows.iter().any(|r| matches!(r,
+                SqlRow::LogletWorkers(w) if w.node == *node && &w.loglet == loglet
+                    && w.local_tail == *local_tail && w.sealed == *sealed)));
+        }
+    }
 }

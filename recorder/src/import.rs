@@ -1,0 +1,1498 @@
+//! The import: the raw material of a recorded run becomes a trace of the model.
+//!
+//! [`import_raw_dir`] reads a raw directory ([`crate::parse_raw_dir`] turns the server logs,
+//! `restatectl.jsonl`, `actions.jsonl` and `sql.jsonl` into typed facts and snapshots) and
+//! writes what the model can be held to: a trace in format v1
+//! ([`sealcheck_model::trace_format`]) whose events and observations are the model's vocabulary
+//! ([`sealcheck_model::trace`]), so that `sealcheck validate` can search for a model behaviour
+//! that produces it. This file is where a Restate log line becomes an event: the
+//! [`messages`](crate::parse::messages) texts are parsed into [`Fact`]s, and the translator below
+//! has one method per kind of record. What it does with every kind is the table in
+//! [`scope::scope`]; what it dropped, and why, is in the notes.
+//!
+//! # Translation rules
+//!
+//! **One loglet.** Only the scenario's loglet (`meta.json` `loglet_id`, e.g. `0_0`) is
+//! translated. Records of other loglets are dropped: log 1, the segment auto recovery appends
+//! after the seal (`0_1`), chain-level repairs. Seal tasks of the scenario's loglet that other
+//! nodes run (the find-tail "seal assist" of a restarted node, the seal a node being stopped
+//! runs) are dropped too, each named in the notes: the model has one client, and no step for a
+//! second node's seal task yet.
+//!
+//! **The window.** The trace starts at the recorder's start (`meta.started_us`, `t = 0`; the
+//! cluster starts fresh, so every log server starts Provisioning) and ends at the recorder's
+//! final `shutdown` action: what the servers do while shutting down is not part of the
+//! scenario. `t` is milliseconds since the start (microsecond resolution); facts are ordered by
+//! time and keep log order within one instant.
+//!
+//! **Roles.** The model has one client that runs the seal task and is the loglet's sequencer.
+//! A real run has a *sealer* (the node `restatectl -S` talks to, `meta.seal_via`) and a
+//! *sequencer* (`meta.sequencer`, e.g. `N3:1`); the header's `roles` names both and
+//! `config.client` is [`CLIENT_ID`], a node id that is not a log server. Sealer-kind events name
+//! the sealer, sequencer-kind events the sequencer; the trace reader maps both to the client.
+//!
+//! **Offsets.** Restate's loglet offsets start at 1 (an empty loglet's local tail is 1); the
+//! model's start at 0. Every offset and tail is written as Restate's value minus 1.
+//!
+//! | raw material | trace |
+//! |---|---|
+//! | `Log-store self-provisioning is complete` (log of N*k*) | `provisioned` N*k* |
+//! | sealer: `Starting a seal task for loglet` after `seal()` from restatectl | `seal-started` |
+//! | ... followed by the all-`Provisioning` WARN | `seal-rejected` (`all-provisioning`) instead |
+//! | sealer: `Request failed. Exhausted attempts` (span `Seal`, peer N*k*) | `seal-request-failed` N*k* |
+//! | ... or only N*k*`(E)` in the task's final nodeset status | `seal-request-failed` N*k*, just before the outcome |
+//! | sealer: `Seal task completed on f-majority`, `max_local_tail` *m* | `seal-completed`, `max_local_tail` *m*-1 |
+//! | sealer: `Seal operation failed` with a non-empty nodeset status | `seal-failed` |
+//! | sequencer: `Draining sequencer` after a completed seal | `sequencer-sealed` (no tail: not logged) |
+//! | restatectl: `N*k* storage-state has been updated from A to B` | `storage-state-set` N*k* B |
+//! | recorder: `kill-node` (SIGKILL) / `stop-node` (SIGTERM, at `node-exited`) | `crashed` |
+//! | recorder: `start-node` of a node that crashed | `restarted` |
+//! | recorder: `pause-node` (SIGSTOP) | no event; a member paused during a seal task counts in `faults.timeouts` |
+//! | SQL `loglet_workers` row of the loglet | `observe-log-server` (`local_tail` - 1, `sealed`) |
+//! | SQL `nodes` row | `observe-storage-state` |
+//!
+//! `restatectl logs seal` runs that never reached a seal task (`svc is not ready yet`,
+//! `Unknown log id`) are not `seal()` calls of the model and leave no event.
+//!
+//! **Observations.** A snapshot is stamped with its query's start and may describe any instant
+//! until the query returned (20-500 ms). A row is written at the start time. A row whose query
+//! interval contains an event that can change what it shows could describe the state before or
+//! after that event, and the format places an observation at one point, so it is dropped (and
+//! counted in the notes): a `loglet_workers` row with any event in the interval (unlogged
+//! stores and seal handling, which any event may enable, change tails and seal flags), a
+//! `nodes` row with a `provisioned`, `storage-state-set`, `crashed` or `restarted` of its node
+//! (the only steps that change a storage state, all of complete kinds). A row is written only
+//! when it differs from the last row written for the same node, or when an event happened
+//! since.
+//!
+//! **Completeness.** The header's `complete` lists [`COMPLETE_KINDS`], the kinds the raw
+//! material logs every time they happen within the window. Per-message handling (`stored`,
+//! `seal-handled`, `store-reply`, `seal-confirmed`, `append`, `append-acked`) is logged at
+//! TRACE, which release builds compile out, so those steps are left for the validator to
+//! place; `sequencer-sealed` is emitted when seen but not claimed complete (a killed or
+//! restarted sequencer never drains), and so is `seal-request-failed`: a member that answered
+//! with an error, or whose last attempt was not a network error, gives up without a DEBUG line
+//! (seen in a recorded two-paused run), so the importer also derives the failure from the
+//! task's final nodeset status.
+//!
+//! **Config.** `log_servers` = nodes in `meta.json`, `nodeset` and `replication` from the
+//! loglet, `initial_storage` all Provisioning, `appends` = the loglet's final tail (model
+//! units: the most records any observation or the seal saw), harness `seal-once` for one seal
+//! task call and `retry` with `max_attempts` = the number of calls otherwise; faults `crashes`
+//! = crashed events, `timeouts` = members paused during a seal task, `operator_moves` =
+//! storage-state changes, `operator_force` when any was forced. `run_complete` is false: the
+//! run went on after the cut.
+
+pub mod scope;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sealcheck_model::config::{
+    Faults, Harness, HarnessKind, StorageState, MAX_APPENDS, MAX_LOG_SERVERS, MAX_SEAL_ATTEMPTS,
+};
+use sealcheck_model::trace::{Event, NodeId, Observation, RejectReason};
+use sealcheck_model::trace_format::{self, Header, Item, Roles, FORMAT, MAX_OFFSET, VERSION};
+use sealcheck_model::Config;
+use serde_json::Value;
+
+use crate::parse::{NodeSealStatus, NodeStatus, Source, SqlRow, SqlSnapshot};
+use crate::raw::{ACTIONS_FILE, META_FILE, SQL_FILE};
+use crate::text::{node_replication, RestateNode};
+use crate::{Fact, Meta, RawRun, TimedFact};
+
+pub use scope::{scope, DropReason, Dropped, Scope};
+use scope::{Drops, SEAL_ASSIST, SHUTDOWN_SEAL};
+
+/// The node id an imported trace gives the model's client: not a log server (the model has at
+/// most 8), and distinct from every node of the recorded cluster.
+pub const CLIENT_ID: u8 = 9;
+
+/// Event kinds a recorded run logs completely within the trace window.
+pub const COMPLETE_KINDS: [&str; 8] = [
+    "provisioned",
+    "seal-started",
+    "seal-rejected",
+    "seal-completed",
+    "seal-failed",
+    "storage-state-set",
+    "crashed",
+    "restarted",
+];
+
+/// One line of an imported trace: its time and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimedItem {
+    /// Milliseconds since the run's start.
+    pub t: f64,
+    /// The event or observation, naming real nodes (the sealer and sequencer as themselves).
+    pub item: Item,
+    /// The raw file and line it was read from.
+    pub origin: Source,
+}
+
+/// A trace made from a raw directory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportedTrace {
+    /// The header line.
+    pub header: Header,
+    /// The items, in time order.
+    pub items: Vec<TimedItem>,
+    /// What was dropped or assumed, one sentence each (for people; not part of the trace).
+    pub notes: Vec<String>,
+    /// Every raw record that did not become an item, with its reason (SQL rows are counted in
+    /// the notes instead).
+    pub drops: Vec<Dropped>,
+}
+
+impl ImportedTrace {
+    /// Writes the trace (header line, then one line per item, `t` first) as JSON Lines.
+    pub fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        trace_format::write_header(out, &self.header)?;
+        for it in &self.items {
+            trace_format::write_item(out, it.t, &it.item)?;
+        }
+        Ok(())
+    }
+
+    /// The trace as one string of JSON Lines.
+    pub fn to_jsonl(&self) -> String {
+        let mut buf = Vec::new();
+        self.write_to(&mut buf).expect("writing to memory");
+        String::from_utf8(buf).expect("JSON is UTF-8")
+    }
+
+    /// Writes the trace to a file (replacing it).
+    pub fn write_file(&self, path: &Path) -> std::io::Result<()> {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        self.write_to(&mut f)?;
+        f.flush()
+    }
+
+    /// The notes as the text of `import-notes.txt`: one per line.
+    pub fn notes_text(&self) -> String {
+        let mut notes = self.notes.join("\n");
+        notes.push('\n');
+        notes
+    }
+
+    /// What `sealcheck import` prints on stderr: a count of the items written to `dest`, then
+    /// one line per note.
+    pub fn report(&self, dest: &str) -> Vec<String> {
+        let events = self
+            .items
+            .iter()
+            .filter(|i| matches!(i.item, Item::Event(_)))
+            .count();
+        let mut out = vec![format!(
+            "sealcheck import: {} items ({events} events, {} observations) -> {dest}",
+            self.items.len(),
+            self.items.len() - events,
+        )];
+        out.extend(self.notes.iter().map(|n| format!("  note: {n}")));
+        out
+    }
+
+    /// The index (0-based, after the header) of the first item of a kind naming a node.
+    pub fn position(&self, kind: &str, node: Option<u8>) -> Option<usize> {
+        self.items.iter().position(|it| {
+            it.item.kind() == kind && node.is_none_or(|n| it.item.node() == Some(NodeId(n)))
+        })
+    }
+
+    /// Dropped records of a kind the model has a step for ([`Scope::Step`]) that are neither
+    /// about another loglet, nor after the cut, nor a step of another node the model lacks:
+    /// evidence the trace should hold, so gaps of the importer. Empty for every committed
+    /// recording.
+    pub fn unplaced(&self) -> Vec<&Dropped> {
+        self.drops
+            .iter()
+            .filter(|d| match &d.reason {
+                DropReason::Unplaced(_) => true,
+                DropReason::OutOfScope(_) => matches!(d.scope, Scope::Step(_)),
+                DropReason::OtherLoglet(_)
+                | DropReason::AfterCut
+                | DropReason::NeedsModelStep(_) => false,
+            })
+            .collect()
+    }
+}
+
+/// A raw directory that cannot be turned into a trace.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// A file of the raw directory is missing or ill-formed (file, line and field named).
+    #[error(transparent)]
+    Raw(#[from] crate::Error),
+    /// `meta.json` lacks what the translation needs.
+    #[error("{file}: field `{field}`: {message}")]
+    Meta {
+        /// The `meta.json` file.
+        file: PathBuf,
+        /// The field.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A record or log line says something the model cannot express.
+    #[error("{file}:{line}: {message}")]
+    Record {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+    /// The path is not a raw directory.
+    #[error("{dir}: not a raw directory (expected {META_FILE}, {ACTIONS_FILE}, {SQL_FILE}, logs/): {message}")]
+    NotRawDir {
+        /// The path given.
+        dir: PathBuf,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Reads a raw directory and translates it (see the module documentation for the rules).
+pub fn import_raw_dir(dir: &Path) -> Result<ImportedTrace, ImportError> {
+    if !dir.is_dir() {
+        return Err(ImportError::NotRawDir {
+            dir: dir.to_path_buf(),
+            message: "no such directory".into(),
+        });
+    }
+    if !dir.join(META_FILE).is_file() {
+        return Err(ImportError::NotRawDir {
+            dir: dir.to_path_buf(),
+            message: format!("{META_FILE} is missing"),
+        });
+    }
+    let run = crate::parse_raw_dir(dir)?;
+    import_run(dir, &run)
+}
+
+/// Translates a parsed raw directory; `dir` names files in errors.
+pub fn import_run(dir: &Path, run: &RawRun) -> Result<ImportedTrace, ImportError> {
+    let setup = Setup::read(dir, &run.meta)?;
+    let mut t = Translator::new(dir, run, setup);
+    for (i, f) in run.facts.iter().enumerate() {
+        t.fact(i, f)?;
+    }
+    t.end_of_facts();
+    t.placed.sort_by_key(|p| (p.time_us, p.order));
+    t.sql_snapshots(&run.snapshots)?;
+    t.finish(&run.meta)
+}
+
+/// What the run's `meta.json` says about the loglet, checked.
+struct Setup {
+    log_servers: u8,
+    loglet: String,
+    log_id: u64,
+    nodeset: Vec<u8>,
+    replication: u8,
+    sealer: u8,
+    sequencer: u8,
+}
+
+fn meta_err(dir: &Path, field: &str, message: impl Into<String>) -> ImportError {
+    ImportError::Meta {
+        file: dir.join(META_FILE),
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+impl Setup {
+    fn read(dir: &Path, meta: &Meta) -> Result<Setup, ImportError> {
+        let n = meta.nodes.len();
+        if n == 0 || n > MAX_LOG_SERVERS as usize {
+            return Err(meta_err(
+                dir,
+                "nodes",
+                format!("{n} nodes; the model has 1..={MAX_LOG_SERVERS} log servers"),
+            ));
+        }
+        let mut ids: Vec<u32> = meta.nodes.iter().map(|m| m.id).collect();
+        ids.sort_unstable();
+        if ids != (1..=n as u32).collect::<Vec<_>>() {
+            return Err(meta_err(
+                dir,
+                "nodes",
+                format!("node ids {ids:?}: expected 1..={n} (log servers N1..N{n})"),
+            ));
+        }
+        let in_range = |id: u32| id >= 1 && id <= n as u32;
+        let loglet = meta.loglet_id.clone().ok_or_else(|| {
+            meta_err(
+                dir,
+                "loglet_id",
+                "missing: the run never learnt the loglet of the log it seals",
+            )
+        })?;
+        if meta.nodeset.is_empty() {
+            return Err(meta_err(dir, "nodeset", "empty"));
+        }
+        let mut nodeset = Vec::new();
+        for &id in &meta.nodeset {
+            if !in_range(id) {
+                return Err(meta_err(
+                    dir,
+                    "nodeset",
+                    format!("N{id} is not a node of the run (N1..N{n})"),
+                ));
+            }
+            nodeset.push(id as u8);
+        }
+        nodeset.sort_unstable();
+        let rep_text = meta
+            .replication
+            .clone()
+            .unwrap_or_else(|| meta.log_replication.clone());
+        let replication = node_replication(&rep_text).ok_or_else(|| {
+            meta_err(
+                dir,
+                "replication",
+                format!("`{rep_text}` is not a replication property such as `{{node: 2}}`"),
+            )
+        })?;
+        let sealer = meta.seal_via.ok_or_else(|| {
+            meta_err(
+                dir,
+                "seal_via",
+                "missing: the seals did not go to one node, so no node is the sealer",
+            )
+        })?;
+        if !in_range(sealer) {
+            return Err(meta_err(
+                dir,
+                "seal_via",
+                format!("N{sealer} is not a node of the run"),
+            ));
+        }
+        let seq_text = meta
+            .sequencer
+            .clone()
+            .ok_or_else(|| meta_err(dir, "sequencer", "missing"))?;
+        let sequencer = RestateNode::parse(&seq_text)
+            .map(|n| n.id)
+            .filter(|id| (1..=u8::MAX as u32).contains(id))
+            .ok_or_else(|| {
+                meta_err(
+                    dir,
+                    "sequencer",
+                    format!("`{seq_text}` is not a node id such as `N3:1`"),
+                )
+            })?;
+        Ok(Setup {
+            log_servers: n as u8,
+            loglet,
+            log_id: meta.log_id,
+            nodeset,
+            replication,
+            sealer: sealer as u8,
+            sequencer: sequencer as u8,
+        })
+    }
+
+    fn is_server(&self, id: u32) -> bool {
+        id >= 1 && id <= self.log_servers as u32
+    }
+
+    fn in_nodeset(&self, id: u32) -> bool {
+        self.nodeset.contains(&(id as u8))
+    }
+}
+
+/// A Restate offset or tail as the model counts it.
+fn model_offset(value: u64, what: &str, file: &Path, line: usize) -> Result<u8, ImportError> {
+    if value == 0 {
+        return Err(ImportError::Record {
+            file: file.to_path_buf(),
+            line,
+            message: format!(
+                "{what} is 0, but Restate's loglet offsets start at 1 (an empty loglet's tail is 1)"
+            ),
+        });
+    }
+    let v = value - 1;
+    if v > MAX_OFFSET as u64 {
+        return Err(ImportError::Record {
+            file: file.to_path_buf(),
+            line,
+            message: format!(
+                "{what} {value} does not fit: the model counts at most {MAX_OFFSET} records"
+            ),
+        });
+    }
+    Ok(v as u8)
+}
+
+/// An event placed in time, before sorting.
+struct Placed {
+    time_us: i64,
+    /// The earliest instant the event may have taken effect (equal to `time_us` for a log
+    /// line; the start of the `restatectl` run for a storage-state change; the signal for a
+    /// SIGTERM stop, placed when the process exited).
+    since_us: i64,
+    order: usize,
+    item: Item,
+    origin: Source,
+}
+
+/// The scenario's seal task while it runs.
+#[derive(Clone, Copy)]
+struct Task {
+    started_us: i64,
+    /// The all-Provisioning warning follows its start: the model's step is `seal-rejected`.
+    rejected: bool,
+}
+
+/// The translator: one method per kind of raw record, each placing events or dropping the
+/// record with a reason.
+struct Translator<'a> {
+    dir: &'a Path,
+    s: Setup,
+    facts: &'a [TimedFact],
+    start_us: i64,
+    /// The recorder's `shutdown` action: the trace is cut there.
+    end_us: i64,
+    placed: Vec<Placed>,
+    notes: Vec<String>,
+    drops: Drops,
+    after_cut: usize,
+    // Processes.
+    started_once: BTreeSet<u32>,
+    down: BTreeSet<u32>,
+    paused: BTreeSet<u32>,
+    paused_in_seal: BTreeSet<u32>,
+    /// Nodes between SIGTERM and exit: whatever they start is a shutdown seal.
+    stopping: BTreeSet<u32>,
+    marker_written: BTreeMap<u32, i64>,
+    // Seal tasks.
+    /// A `seal()` from restatectl for the scenario's log entered on the sealer and not yet
+    /// matched with its seal task. Shutdown seals and find-tail seal assists never set it;
+    /// concurrent shutdown seals may interleave their lines with it.
+    restatectl_pending: bool,
+    /// Nodes whose next seal task of the loglet is a seal assist or a shutdown seal.
+    assist_announced: BTreeSet<u32>,
+    shutdown_announced: BTreeSet<u32>,
+    /// Seal tasks of the loglet other nodes run, and what they are (a `NeedsModelStep` reason).
+    foreign_tasks: BTreeMap<u32, &'static str>,
+    task: Option<Task>,
+    swallow_rejection_echo: bool,
+    /// Members of the open seal task whose request failure was logged.
+    failed_peers: BTreeSet<u32>,
+    seal_calls: usize,
+    seal_commands: usize,
+    completed: bool,
+    sequencer_sealed: bool,
+    tail_lsn: Option<u64>,
+    // Operator.
+    crashes: u8,
+    operator_moves: u8,
+    operator_force: bool,
+    last_force: bool,
+    last_set_us: i64,
+    // Observations.
+    max_tail: Option<u8>,
+    straddling: usize,
+}
+
+impl<'a> Translator<'a> {
+    fn new(dir: &'a Path, run: &'a RawRun, s: Setup) -> Translator<'a> {
+        let start_us = run.meta.started_us;
+        let end_fact = run.facts.iter().find(
+            |f| matches!(&f.fact, Fact::OperatorAction { action, .. } if action == "shutdown"),
+        );
+        let end_us = match end_fact {
+            Some(f) => f.time_us,
+            None if run.meta.ended_us > start_us => run.meta.ended_us,
+            None => i64::MAX,
+        };
+        Translator {
+            dir,
+            s,
+            facts: &run.facts,
+            start_us,
+            end_us,
+            placed: Vec::new(),
+            notes: Vec::new(),
+            drops: Drops::default(),
+            after_cut: 0,
+            started_once: BTreeSet::new(),
+            down: BTreeSet::new(),
+            paused: BTreeSet::new(),
+            paused_in_seal: BTreeSet::new(),
+            stopping: BTreeSet::new(),
+            marker_written: BTreeMap::new(),
+            restatectl_pending: false,
+            assist_announced: BTreeSet::new(),
+            shutdown_announced: BTreeSet::new(),
+            foreign_tasks: BTreeMap::new(),
+            task: None,
+            swallow_rejection_echo: false,
+            failed_peers: BTreeSet::new(),
+            seal_calls: 0,
+            seal_commands: 0,
+            completed: false,
+            sequencer_sealed: false,
+            tail_lsn: None,
+            crashes: 0,
+            operator_moves: 0,
+            operator_force: false,
+            last_force: false,
+            last_set_us: start_us,
+            max_tail: None,
+            straddling: 0,
+        }
+    }
+
+    fn ms(&self, us: i64) -> f64 {
+        ms(us, self.start_us)
+    }
+
+    fn loglet(&self) -> &str {
+        &self.s.loglet
+    }
+
+    fn place(&mut self, f: &TimedFact, order: usize, event: Event) {
+        self.place_at(f.time_us, f.time_us, order, Item::Event(event), &f.source);
+    }
+
+    fn place_at(&mut self, time_us: i64, since_us: i64, order: usize, item: Item, origin: &Source) {
+        self.placed.push(Placed {
+            time_us,
+            since_us,
+            order,
+            item,
+            origin: origin.clone(),
+        });
+    }
+
+    fn drop_fact(&mut self, f: &TimedFact, node: Option<u32>, reason: DropReason) {
+        self.drops.record(Dropped {
+            kind: scope::record_kind(&f.fact),
+            scope: scope(&f.fact),
+            source: f.source.clone(),
+            node,
+            at_ms: self.ms(f.time_us),
+            reason,
+        });
+    }
+
+    /// A record of the scenario's loglet by `node` that is not the scenario's seal task: part
+    /// of another node's seal task (named), or unplaced.
+    fn foreign_or_unplaced(&mut self, f: &TimedFact, node: u32, what: &str) {
+        let reason = match self.foreign_tasks.get(&node) {
+            Some(why) => DropReason::NeedsModelStep(why),
+            None => DropReason::Unplaced(format!(
+                "{what} of {} on N{node} that belongs to no seal task the importer knows",
+                self.s.loglet
+            )),
+        };
+        self.drop_fact(f, Some(node), reason);
+    }
+
+    /// Drops a record as the table says (its kind is not a step, or it is out of scope).
+    fn by_table(&mut self, f: &TimedFact, node: Option<u32>) {
+        match scope(&f.fact) {
+            Scope::Input(_) => {}
+            Scope::OutOfScope(why) => self.drop_fact(f, node, DropReason::OutOfScope(why)),
+            Scope::NeedsModelStep(why) => self.drop_fact(f, node, DropReason::NeedsModelStep(why)),
+            Scope::Step(step) => self.drop_fact(
+                f,
+                node,
+                DropReason::Unplaced(format!(
+                    "no translation for this record (model step {step})"
+                )),
+            ),
+        }
+    }
+
+    /// One fact, by source: the recorder's operator actions, restatectl runs, SQL-derived
+    /// facts (the snapshots are read in [`Translator::sql_snapshots`]), server log lines.
+    fn fact(&mut self, i: usize, f: &TimedFact) -> Result<(), ImportError> {
+        if f.time_us >= self.end_us {
+            self.after_cut += 1;
+            self.drop_fact(f, None, DropReason::AfterCut);
+            return Ok(());
+        }
+        match &f.fact {
+            Fact::OperatorAction { .. } => self.operator_action(i, f),
+            Fact::SealCommandReturned { .. } | Fact::StorageStateSet { .. } => {
+                self.restatectl_run(i, f)?
+            }
+            Fact::StorageStateObserved { .. }
+            | Fact::LogletWorkerObserved { .. }
+            | Fact::LogChainObserved { .. } => self.by_table(f, None),
+            _ => self.server_log_line(i, f)?,
+        }
+        Ok(())
+    }
+
+    // ---- Server logs ----
+
+    fn server_log_line(&mut self, i: usize, f: &TimedFact) -> Result<(), ImportError> {
+        match &f.fact {
+            Fact::StorageMarkerWritten { node } => {
+                self.marker_written.insert(*node, f.time_us);
+            }
+            Fact::SelfProvisioned { node } => self.self_provisioned(i, f, *node),
+            Fact::SealRequested { .. } => self.seal_requested(f),
+            Fact::SealAssist { node, loglet } => {
+                if loglet == self.loglet() {
+                    self.assist_announced.insert(*node);
+                    self.drop_fact(f, Some(*node), DropReason::NeedsModelStep(SEAL_ASSIST));
+                } else {
+                    self.drop_fact(f, Some(*node), DropReason::OtherLoglet(loglet.clone()));
+                }
+            }
+            Fact::SealStarted { node, loglet, .. } => self.seal_started(i, f, *node, loglet),
+            Fact::AllProvisioningWarning { node, loglet } => {
+                self.all_provisioning(f, *node, loglet)
+            }
+            Fact::SealCompleted { .. } => self.seal_completed(i, f)?,
+            Fact::SealFailed { .. } => self.seal_failed(i, f),
+            Fact::RequestExhausted { .. } => self.request_exhausted(i, f),
+            Fact::SequencerDraining { node, loglet, .. } => {
+                self.sequencer_draining(i, f, *node, loglet)
+            }
+            other => self.by_table(f, other.node()),
+        }
+        Ok(())
+    }
+
+    /// `Log-store self-provisioning is complete`: `provisioned`, which may have taken effect
+    /// from the storage-marker write on (the metadata compare-and-set lies in between).
+    fn self_provisioned(&mut self, i: usize, f: &TimedFact, node: u32) {
+        if !self.s.is_server(node) {
+            return self.drop_fact(
+                f,
+                Some(node),
+                DropReason::Unplaced(format!("N{node} is not a log server of the run")),
+            );
+        }
+        let since = self
+            .marker_written
+            .remove(&node)
+            .map_or(f.time_us, |m| m.min(f.time_us));
+        self.place_at(
+            f.time_us,
+            since,
+            i,
+            Item::Event(Event::Provisioned {
+                node: NodeId(node as u8),
+            }),
+            &f.source,
+        );
+    }
+
+    /// `Attempting to seal loglet`: tells which seal task comes next on the node.
+    fn seal_requested(&mut self, f: &TimedFact) {
+        let Fact::SealRequested {
+            node,
+            log_id,
+            loglet,
+            reason,
+        } = &f.fact
+        else {
+            return;
+        };
+        if *node == self.s.sealer as u32 && reason == "restatectl" && *log_id == Some(self.s.log_id)
+        {
+            self.restatectl_pending = true;
+        } else if reason == "shutdown" && loglet.as_deref() == Some(self.loglet()) {
+            self.shutdown_announced.insert(*node);
+        }
+    }
+
+    /// `Starting a seal task for loglet`: the scenario's seal task when the sealer runs it for
+    /// restatectl; `seal-rejected` instead when the all-Provisioning warning follows.
+    fn seal_started(&mut self, i: usize, f: &TimedFact, node: u32, loglet: &str) {
+        if loglet != self.loglet() {
+            return self.drop_fact(f, Some(node), DropReason::OtherLoglet(loglet.to_string()));
+        }
+        let sealer = self.s.sealer as u32;
+        let stopping = self.stopping.contains(&node);
+        let ours = node == sealer && self.restatectl_pending && !stopping;
+        if node == sealer && !stopping {
+            self.restatectl_pending = false;
+        }
+        if !ours {
+            let assist = self.assist_announced.remove(&node);
+            let shutdown = self.shutdown_announced.remove(&node) || stopping;
+            let reason = if assist {
+                DropReason::NeedsModelStep(SEAL_ASSIST)
+            } else if shutdown {
+                DropReason::NeedsModelStep(SHUTDOWN_SEAL)
+            } else {
+                DropReason::Unplaced(format!(
+                    "a seal task of {loglet} on N{node} that neither restatectl, a shutdown nor a find-tail started"
+                ))
+            };
+            if let DropReason::NeedsModelStep(why) = reason {
+                self.foreign_tasks.insert(node, why);
+            }
+            return self.drop_fact(f, Some(node), reason);
+        }
+        if self.task.is_some() {
+            self.notes.push(format!(
+                "a seal task started at {:.1} ms while the previous one had not ended",
+                self.ms(f.time_us)
+            ));
+        }
+        let end_us = self.end_us;
+        let rejected = self.facts[i + 1..]
+            .iter()
+            .take_while(|g| g.time_us < end_us)
+            .take_while(|g| !matches!(&g.fact, Fact::SealStarted { node: n, .. } | Fact::SealCompleted { node: n, .. } if *n == sealer))
+            .any(|g| matches!(&g.fact, Fact::AllProvisioningWarning { node: n, loglet: l } if *n == sealer && l == loglet));
+        self.seal_calls += 1;
+        for &p in &self.paused {
+            if self.s.in_nodeset(p) {
+                self.paused_in_seal.insert(p);
+            }
+        }
+        let sealer = NodeId(self.s.sealer);
+        let e = if rejected {
+            Event::SealRejected {
+                node: sealer,
+                reason: Some(RejectReason::AllProvisioning),
+            }
+        } else {
+            Event::SealStarted { node: sealer }
+        };
+        self.task = Some(Task {
+            started_us: f.time_us,
+            rejected,
+        });
+        self.failed_peers.clear();
+        self.place(f, i, e);
+    }
+
+    /// The all-Provisioning warning: part of the `seal-rejected` placed at the task's start.
+    fn all_provisioning(&mut self, f: &TimedFact, node: u32, loglet: &str) {
+        if loglet != self.loglet() {
+            return self.drop_fact(f, Some(node), DropReason::OtherLoglet(loglet.to_string()));
+        }
+        if node == self.s.sealer as u32 && matches!(self.task, Some(t) if t.rejected) {
+            self.task = None;
+            self.swallow_rejection_echo = true;
+        } else {
+            self.foreign_or_unplaced(f, node, "an all-Provisioning warning");
+            self.foreign_tasks.remove(&node);
+        }
+    }
+
+    /// `Seal task completed on f-majority`: `seal-completed` with the max local tail, after a
+    /// `seal-request-failed` for every member only the final status shows failed.
+    fn seal_completed(&mut self, i: usize, f: &TimedFact) -> Result<(), ImportError> {
+        let Fact::SealCompleted {
+            node,
+            loglet,
+            max_local_tail,
+            nodeset_status,
+            ..
+        } = &f.fact
+        else {
+            return Ok(());
+        };
+        if loglet != self.loglet() {
+            self.drop_fact(f, Some(*node), DropReason::OtherLoglet(loglet.clone()));
+            return Ok(());
+        }
+        if *node != self.s.sealer as u32 || !matches!(self.task, Some(t) if !t.rejected) {
+            self.foreign_or_unplaced(f, *node, "a seal completion");
+            self.foreign_tasks.remove(node);
+            return Ok(());
+        }
+        let file = self.dir.join(&f.source.file);
+        let m = max_local_tail
+            .map(|t| model_offset(t, "max_local_tail", &file, f.source.line))
+            .transpose()?;
+        if let Some(m) = m {
+            self.max_tail = self.max_tail.max(Some(m));
+        }
+        self.task = None;
+        self.completed = true;
+        self.unlogged_failures(i, f, nodeset_status);
+        self.place(
+            f,
+            i,
+            Event::SealCompleted {
+                node: NodeId(self.s.sealer),
+                max_local_tail: m,
+            },
+        );
+        Ok(())
+    }
+
+    /// `Seal operation failed`: `seal-failed` for the scenario's task; with an empty status
+    /// right after a rejection it is the rejection's echo and already translated.
+    fn seal_failed(&mut self, i: usize, f: &TimedFact) {
+        let Fact::SealFailed {
+            node,
+            loglet,
+            nodeset_status,
+            ..
+        } = &f.fact
+        else {
+            return;
+        };
+        if loglet.as_deref() != Some(self.loglet()) {
+            let other = loglet.clone().unwrap_or_else(|| "no loglet named".into());
+            return self.drop_fact(f, Some(*node), DropReason::OtherLoglet(other));
+        }
+        if *node != self.s.sealer as u32 {
+            self.foreign_or_unplaced(f, *node, "a seal failure");
+            self.foreign_tasks.remove(node);
+        } else if self.swallow_rejection_echo && nodeset_status.is_empty() {
+            self.swallow_rejection_echo = false;
+        } else if matches!(self.task, Some(t) if !t.rejected) {
+            self.task = None;
+            self.unlogged_failures(i, f, nodeset_status);
+            self.place(
+                f,
+                i,
+                Event::SealFailed {
+                    node: NodeId(self.s.sealer),
+                },
+            );
+        } else {
+            self.drop_fact(
+                f,
+                Some(*node),
+                DropReason::Unplaced("a seal failure that matches no open seal task".into()),
+            );
+        }
+    }
+
+    /// `Request failed. Exhausted attempts` of a Seal to a member: `seal-request-failed`.
+    fn request_exhausted(&mut self, i: usize, f: &TimedFact) {
+        let Fact::RequestExhausted {
+            node,
+            peer,
+            message,
+            loglet,
+            ..
+        } = &f.fact
+        else {
+            return;
+        };
+        if loglet.as_deref() != Some(self.loglet()) {
+            let other = loglet.clone().unwrap_or_else(|| "no loglet named".into());
+            return self.drop_fact(f, Some(*node), DropReason::OtherLoglet(other));
+        }
+        let ours = *node == self.s.sealer as u32
+            && message.as_deref() == Some("Seal")
+            && matches!(self.task, Some(t) if !t.rejected);
+        match peer {
+            Some(p) if ours && self.s.in_nodeset(*p) => {
+                self.failed_peers.insert(*p);
+                self.place(
+                    f,
+                    i,
+                    Event::SealRequestFailed {
+                        node: NodeId(self.s.sealer),
+                        peer: NodeId(*p as u8),
+                    },
+                );
+            }
+            _ => self.foreign_or_unplaced(f, *node, "an exhausted request"),
+        }
+    }
+
+    /// Members a seal task marked `E` (all attempts failed, or the member answered with an
+    /// error) whose failure left no `Exhausted attempts` line (that line is only printed when
+    /// the last attempt was a network error): `seal-request-failed` just before the outcome
+    /// (their failure is certain, its time is not).
+    fn unlogged_failures(&mut self, order: usize, f: &TimedFact, status: &[NodeStatus]) {
+        let peers: Vec<u32> = status
+            .iter()
+            .filter(|st| st.status == NodeSealStatus::Error)
+            .map(|st| st.node)
+            .filter(|n| !self.failed_peers.contains(n) && self.s.in_nodeset(*n))
+            .collect();
+        for p in peers {
+            self.place(
+                f,
+                order,
+                Event::SealRequestFailed {
+                    node: NodeId(self.s.sealer),
+                    peer: NodeId(p as u8),
+                },
+            );
+            self.notes.push(format!(
+                "the seal task's status shows N{p}(E) but no `Exhausted attempts` line: seal-request-failed N{p} placed at its outcome ({:.1} ms)",
+                self.ms(f.time_us)
+            ));
+        }
+    }
+
+    /// `Draining sequencer`: `sequencer-sealed` once the scenario's seal completed.
+    fn sequencer_draining(&mut self, i: usize, f: &TimedFact, node: u32, loglet: &str) {
+        if loglet != self.loglet() {
+            return self.drop_fact(f, Some(node), DropReason::OtherLoglet(loglet.to_string()));
+        }
+        if node == self.s.sequencer as u32 && self.completed && !self.sequencer_sealed {
+            self.sequencer_sealed = true;
+            self.place(
+                f,
+                i,
+                Event::SequencerSealed {
+                    node: NodeId(self.s.sequencer),
+                    tail: None,
+                },
+            );
+        } else {
+            self.foreign_or_unplaced(f, node, "a sequencer drain");
+        }
+    }
+
+    // ---- The recorder's operator actions ----
+
+    fn operator_action(&mut self, i: usize, f: &TimedFact) {
+        let Fact::OperatorAction {
+            action,
+            nodes,
+            detail,
+        } = &f.fact
+        else {
+            return;
+        };
+        match action.as_str() {
+            "start-node" => self.start_nodes(i, f, nodes),
+            "node-exited" => {
+                for n in nodes {
+                    self.stopping.remove(n);
+                }
+            }
+            "kill-node" | "stop-node" => self.crash_nodes(i, f, action, nodes),
+            "pause-node" => {
+                for &n in nodes {
+                    self.paused.insert(n);
+                    if self.task.is_some() && self.s.in_nodeset(n) {
+                        self.paused_in_seal.insert(n);
+                    }
+                }
+            }
+            "resume-node" => {
+                for n in nodes {
+                    self.paused.remove(n);
+                }
+            }
+            "set-storage-state" => {
+                self.last_force = detail
+                    .get("force")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                self.last_set_us = f.time_us;
+            }
+            "seal-log" => self.seal_commands += 1,
+            _ => self.by_table(f, None),
+        }
+    }
+
+    /// `start-node`: the first start of a node is the cluster's start; a later one of a node
+    /// that crashed is `restarted`.
+    fn start_nodes(&mut self, i: usize, f: &TimedFact, nodes: &[u32]) {
+        for &n in nodes {
+            if self.started_once.insert(n) {
+                continue;
+            }
+            if self.down.remove(&n) {
+                self.place(
+                    f,
+                    i,
+                    Event::Restarted {
+                        node: NodeId(n as u8),
+                    },
+                );
+            } else {
+                self.drop_fact(
+                    f,
+                    Some(n),
+                    DropReason::Unplaced(format!("N{n} was started again without having stopped")),
+                );
+            }
+        }
+    }
+
+    /// `kill-node` (SIGKILL) and `stop-node` (SIGTERM): `crashed`; a stop is placed when the
+    /// process exited and may have taken effect from the signal on.
+    fn crash_nodes(&mut self, i: usize, f: &TimedFact, action: &str, nodes: &[u32]) {
+        let stop = action == "stop-node";
+        for &n in nodes {
+            if stop {
+                self.stopping.insert(n);
+            }
+            if n == self.s.sealer as u32 {
+                self.restatectl_pending = false;
+            }
+            if !self.s.is_server(n) {
+                self.drop_fact(
+                    f,
+                    Some(n),
+                    DropReason::Unplaced(format!("N{n} is not a log server of the run")),
+                );
+                continue;
+            }
+            let end_us = self.end_us;
+            let at = if stop {
+                self.facts[i + 1..]
+                    .iter()
+                    .take_while(|g| g.time_us < end_us)
+                    .find(|g| matches!(&g.fact, Fact::OperatorAction { action, nodes: ns, .. } if action == "node-exited" && ns.contains(&n)))
+                    .map_or(f.time_us, |g| g.time_us)
+            } else {
+                f.time_us
+            };
+            self.down.insert(n);
+            self.paused.remove(&n);
+            self.crashes = self.crashes.saturating_add(1);
+            self.place_at(
+                at,
+                f.time_us,
+                i,
+                Item::Event(Event::Crashed {
+                    node: NodeId(n as u8),
+                }),
+                &f.source,
+            );
+            if n == self.s.sequencer as u32 {
+                self.notes.push(format!(
+                    "the sequencer N{n} was {} at {:.1} ms: the model's client does not crash, so whatever the real sequencer no longer did is left to unlogged steps",
+                    if stop { "stopped" } else { "killed" },
+                    self.ms(at)
+                ));
+            }
+        }
+    }
+
+    // ---- restatectl runs ----
+
+    fn restatectl_run(&mut self, i: usize, f: &TimedFact) -> Result<(), ImportError> {
+        match &f.fact {
+            Fact::SealCommandReturned {
+                log_id,
+                tail_lsn: Some(t),
+                ..
+            } if *log_id == Some(self.s.log_id) => self.tail_lsn = Some(*t),
+            Fact::StorageStateSet { node, to, .. } => self.storage_state_set(i, f, *node, to)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// `N<k> storage-state has been updated from A to B`: `storage-state-set`, which landed
+    /// somewhere during the restatectl run.
+    fn storage_state_set(
+        &mut self,
+        i: usize,
+        f: &TimedFact,
+        node: u32,
+        to: &str,
+    ) -> Result<(), ImportError> {
+        if !self.s.is_server(node) {
+            self.drop_fact(
+                f,
+                Some(node),
+                DropReason::Unplaced(format!("N{node} is not a log server of the run")),
+            );
+            return Ok(());
+        }
+        let state = StorageState::parse(to).ok_or_else(|| ImportError::Record {
+            file: self.dir.join(&f.source.file),
+            line: f.source.line,
+            message: format!("storage state `{to}` has no counterpart in the model (known: provisioning, read-write, read-only, data-loss, disabled)"),
+        })?;
+        self.operator_moves = self.operator_moves.saturating_add(1);
+        self.operator_force |= self.last_force;
+        let since = self.last_set_us.min(f.time_us);
+        self.place_at(
+            f.time_us,
+            since,
+            i,
+            Item::Event(Event::StorageStateSet {
+                node: NodeId(node as u8),
+                to: state,
+            }),
+            &f.source,
+        );
+        Ok(())
+    }
+
+    fn end_of_facts(&mut self) {
+        if let Some(t) = self.task {
+            self.notes.push(format!(
+                "the seal task started at {:.1} ms had not ended when the trace was cut",
+                self.ms(t.started_us)
+            ));
+        }
+        if self.after_cut > 0 {
+            self.notes.push(format!(
+                "cut at {:.1} ms (the recorder's shutdown): {} later facts dropped (shutdown seals, process exits)",
+                self.ms(self.end_us),
+                self.after_cut
+            ));
+        }
+    }
+
+    // ---- SQL polls ----
+
+    /// The snapshots, after every event is placed (sorted): observations.
+    fn sql_snapshots(&mut self, snapshots: &[SqlSnapshot]) -> Result<(), ImportError> {
+        let event_times: Vec<(i64, i64)> = self
+            .placed
+            .iter()
+            .map(|p| (p.since_us, p.time_us))
+            .collect();
+        let events: Vec<Item> = self.placed.iter().map(|p| p.item.clone()).collect();
+        let mut last_worker: BTreeMap<u8, (u8, bool, usize)> = BTreeMap::new();
+        let mut last_state: BTreeMap<u8, (StorageState, usize)> = BTreeMap::new();
+        let mut order = self.facts.len();
+        for snap in snapshots {
+            let rows = snap.rows.len();
+            if snap.time_us < self.start_us || snap.time_us >= self.end_us {
+                self.drops
+                    .rows("SQL rows of snapshots outside the trace window (before the start or after the cut)", rows);
+                continue;
+            }
+            if snap.error.is_some() {
+                self.drops.rows("SQL queries that failed (no rows)", 1);
+                continue;
+            }
+            self.drops.rows(
+                "SQL rows that name no node or log (unattributable)",
+                snap.unattributed_rows,
+            );
+            let seen = event_times.partition_point(|&(_, e)| e <= snap.time_us);
+            let relevant = snap.rows.iter().any(|r| match r {
+                SqlRow::LogletWorkers(w) => w.loglet == self.s.loglet,
+                SqlRow::Nodes(_) => true,
+                SqlRow::Logs { .. } => false,
+            });
+            let observed = self.snapshot_rows(snap)?;
+            if !relevant {
+                continue;
+            }
+            // The events that may have taken effect while the query ran.
+            let during: Vec<&Item> = event_times
+                .iter()
+                .zip(&events)
+                .filter(|(&(since, at), _)| since <= snap.end_time_us && at > snap.time_us)
+                .map(|(_, e)| e)
+                .collect();
+            let origin = Source {
+                file: SQL_FILE.to_string(),
+                line: snap.line,
+            };
+            for o in observed {
+                if during.iter().any(|e| may_change(e, &o)) {
+                    self.straddling += 1;
+                    continue;
+                }
+                // Unchanged since the last row written for this node, with no event in between.
+                let fresh = match &o {
+                    Observation::ObserveLogServer {
+                        node,
+                        local_tail,
+                        sealed,
+                    } => {
+                        let v = (local_tail.unwrap_or(0), sealed.unwrap_or(false), seen);
+                        last_worker.insert(node.0, v) != Some(v)
+                    }
+                    Observation::ObserveStorageState { node, state } => {
+                        last_state.insert(node.0, (*state, seen)) != Some((*state, seen))
+                    }
+                    Observation::ObserveSequencer { .. } => true,
+                };
+                if fresh {
+                    order += 1;
+                    self.place_at(snap.time_us, snap.time_us, order, Item::Observe(o), &origin);
+                } else {
+                    self.drops.rows(
+                        "SQL rows that repeat the last row written for their node with no event between",
+                        1,
+                    );
+                }
+            }
+        }
+        if self.straddling > 0 {
+            self.notes.push(format!(
+                "{} SQL rows dropped: their query was still running when an event of the trace that can change what they show happened, so they could show either side of it",
+                self.straddling
+            ));
+        }
+        self.placed.sort_by_key(|p| (p.time_us, p.order));
+        Ok(())
+    }
+
+    /// The observations of one snapshot's rows. Every row is checked, also those of a
+    /// snapshot that is then dropped.
+    fn snapshot_rows(&mut self, snap: &SqlSnapshot) -> Result<Vec<Observation>, ImportError> {
+        let mut observed = Vec::new();
+        for row in &snap.rows {
+            let (node, table) = match row {
+                SqlRow::LogletWorkers(r) if r.loglet != self.s.loglet => {
+                    self.drops.rows(
+                        format!("loglet_workers rows: other loglets ({})", r.loglet),
+                        1,
+                    );
+                    continue;
+                }
+                SqlRow::LogletWorkers(r) => (r.node, "loglet_workers"),
+                SqlRow::Nodes(r) => (r.node, "nodes"),
+                SqlRow::Logs { .. } => {
+                    self.drops
+                        .rows("logs rows: out of scope: chain level, the logs table", 1);
+                    continue;
+                }
+            };
+            if !self.s.is_server(node) {
+                self.drops
+                    .rows(format!("{table} rows of nodes that are not log servers"), 1);
+                continue;
+            }
+            let bad = |field: &str, what: &str| ImportError::Record {
+                file: self.dir.join(SQL_FILE),
+                line: snap.line,
+                message: format!(
+                    "field `rows[].{field}` of N{node}'s row in `{table}` is missing or not {what}"
+                ),
+            };
+            match row {
+                SqlRow::LogletWorkers(r) => {
+                    let tail = r.local_tail.ok_or_else(|| bad("local_tail", "a number"))?;
+                    let sealed = r.sealed.ok_or_else(|| bad("is_sealed", "a boolean"))?;
+                    let tail =
+                        model_offset(tail, "local_tail", &self.dir.join(SQL_FILE), snap.line)?;
+                    self.max_tail = self.max_tail.max(Some(tail));
+                    observed.push(Observation::ObserveLogServer {
+                        node: NodeId(node as u8),
+                        local_tail: Some(tail),
+                        sealed: Some(sealed),
+                    });
+                }
+                SqlRow::Nodes(r) => {
+                    let text = r
+                        .storage_state
+                        .as_deref()
+                        .ok_or_else(|| bad("storage_state", "a string"))?;
+                    match StorageState::parse(text) {
+                        Some(state) => observed.push(Observation::ObserveStorageState {
+                            node: NodeId(node as u8),
+                            state,
+                        }),
+                        None => self.drops.rows(
+                            format!("nodes rows in storage state `{text}` (no model counterpart)"),
+                            1,
+                        ),
+                    }
+                }
+                SqlRow::Logs { .. } => {}
+            }
+        }
+        Ok(observed)
+    }
+
+    // ---- The header and the notes ----
+
+    fn finish(self, meta: &Meta) -> Result<ImportedTrace, ImportError> {
+        let s = &self.s;
+        let dir = self.dir;
+        let loglet = s.loglet.as_str();
+        let mut notes = self.notes;
+        let appends = self.max_tail.unwrap_or(0);
+        if appends > MAX_APPENDS {
+            return Err(meta_err(
+                dir,
+                "loglet_id",
+                format!(
+                    "{loglet} holds {appends} records; the model allows at most {MAX_APPENDS} appends"
+                ),
+            ));
+        }
+        if let Some(lsn) = self.tail_lsn {
+            if lsn >= 1 && lsn - 1 != appends as u64 && s.loglet.ends_with("_0") {
+                notes.push(format!(
+                    "restatectl reported tail LSN {lsn} (model tail {}) but the loglet's observations and seal show tail {appends}",
+                    lsn - 1
+                ));
+            }
+        }
+        let seal_calls = self.seal_calls;
+        let harness = if seal_calls <= 1 {
+            Harness {
+                kind: HarnessKind::SealOnce,
+                max_attempts: 1,
+            }
+        } else {
+            if seal_calls > MAX_SEAL_ATTEMPTS as usize {
+                return Err(meta_err(
+                    dir,
+                    "seal_via",
+                    format!("{seal_calls} seal tasks; the model's retry harness makes at most {MAX_SEAL_ATTEMPTS}"),
+                ));
+            }
+            Harness {
+                kind: HarnessKind::Retry,
+                max_attempts: seal_calls as u8,
+            }
+        };
+        let config = Config {
+            name: format!("restate-{}-{}", meta.restate_version, meta.scenario),
+            log_servers: s.log_servers,
+            nodeset: s.nodeset.clone(),
+            replication: s.replication,
+            client: CLIENT_ID,
+            loglet: s.loglet.clone(),
+            initial_storage: vec![StorageState::Provisioning; s.log_servers as usize],
+            forced_provisioning: Vec::new(),
+            appends,
+            stale_views: false,
+            harness,
+            faults: Faults {
+                message_loss: 0,
+                message_duplication: 0,
+                crashes: self.crashes,
+                timeouts: self.paused_in_seal.len() as u8,
+                operator_moves: self.operator_moves,
+                operator_force: self.operator_force,
+            },
+            bugs: Vec::new(),
+            unreachable: Vec::new(),
+        };
+        config.validate().map_err(|e| {
+            meta_err(
+                dir,
+                "-",
+                format!("the translated scenario is not a valid model config: {e}"),
+            )
+        })?;
+        let header = Header {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            config,
+            roles: Roles {
+                sealer: Some(NodeId(s.sealer)),
+                sequencer: Some(NodeId(s.sequencer)),
+            },
+            complete: COMPLETE_KINDS.iter().map(|k| k.to_string()).collect(),
+            run_complete: false,
+            source: Some(format!(
+                "Restate {} scenario `{}` recorded {} by sealcheck-recorder; imported by sealcheck import",
+                meta.restate_version,
+                meta.scenario,
+                crate::time::format_rfc3339(self.start_us)
+                    .split('.')
+                    .next()
+                    .unwrap_or("")
+            )),
+        };
+
+        // Notes: what the run was, what was assumed and dropped.
+        let mut all_notes = vec![
+            format!(
+                "loglet {loglet} of log {}: nodeset {}, replication {{node: {}}}, sequencer {}, seal task run by N{} (restatectl -S); client N{CLIENT_ID} plays both",
+                s.log_id,
+                node_list(s.nodeset.iter().map(|n| *n as u32)),
+                s.replication,
+                meta.sequencer.as_deref().unwrap_or("?"),
+                s.sealer
+            ),
+            "Restate offsets and tails start at 1: the trace writes Restate's value minus 1"
+                .to_string(),
+            format!(
+                "{} `restatectl logs seal` runs, {seal_calls} reached a seal task of {loglet} (harness {})",
+                self.seal_commands,
+                harness_name(&header.config)
+            ),
+        ];
+        if !self.paused_in_seal.is_empty() {
+            all_notes.push(format!(
+                "paused (SIGSTOP) during a seal task: {}; each may make a seal request time out (faults.timeouts = {})",
+                node_list(self.paused_in_seal.iter().copied()),
+                self.paused_in_seal.len()
+            ));
+        }
+        all_notes.extend(notes);
+        all_notes.extend(self.drops.notes());
+
+        let start_us = self.start_us;
+        let items = self
+            .placed
+            .into_iter()
+            .map(|p| TimedItem {
+                t: ms(p.time_us.max(start_us), start_us),
+                item: p.item,
+                origin: p.origin,
+            })
+            .collect();
+        Ok(ImportedTrace {
+            header,
+            items,
+            notes: all_notes,
+            drops: self.drops.list,
+        })
+    }
+}
+
+/// Whether an event may change what an observation shows, directly or through the unlogged
+/// steps it enables. A log server's tail and seal flag change by unlogged steps (stores, seal
+/// handling) that any event may enable, so every event may change them; a storage state only
+/// changes by events of complete kinds about that node (provisioned, storage-state-set,
+/// crashed, restarted), so a `nodes` row that no such event overlaps shows the state of the
+/// whole query interval.
+fn may_change(event: &Item, o: &Observation) -> bool {
+    match o {
+        Observation::ObserveStorageState { node, .. } => match event {
+            Item::Event(
+                Event::Provisioned { node: n }
+                | Event::StorageStateSet { node: n, .. }
+                | Event::Crashed { node: n }
+                | Event::Restarted { node: n },
+            ) => n == node,
+            Item::Event(_) => false,
+            Item::Observe(_) => false,
+        },
+        Observation::ObserveLogServer { .. } | Observation::ObserveSequencer { .. } => {
+            matches!(event, Item::Event(_))
+        }
+    }
+}
+
+fn node_list(ids: impl Iterator<Item = u32>) -> String {
+    let v: Vec<String> = ids.map(|n| format!("N{n}")).collect();
+    format!("[{}]", v.join(", "))
+}
+
+fn harness_name(cfg: &Config) -> String {
+    match cfg.harness.kind {
+        HarnessKind::Retry => format!("retry, max_attempts {}", cfg.harness.max_attempts),
+        k => k.name().to_string(),
+    }
+}
+
+/// Microseconds since the epoch -> milliseconds since the start (microsecond resolution).
+fn ms(us: i64, start_us: i64) -> f64 {
+    (us - start_us) as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_shift_by_one_and_zero_is_refused() {
+        let f = Path::new("sql.jsonl");
+        assert_eq!(model_offset(1, "local_tail", f, 3).unwrap(), 0);
+        assert_eq!(model_offset(7, "local_tail", f, 3).unwrap(), 6);
+        let e = model_offset(0, "local_tail", f, 3).unwrap_err().to_string();
+        assert!(e.starts_with("sql.jsonl:3: local_tail is 0"), "{e}");
+        assert!(model_offset(200, "local_tail", f, 3).is_err());
+    }
+}

@@ -1,0 +1,186 @@
+//! What the importer does with each kind of raw record, and the account of what it dropped.
+//!
+//! [`scope`] is the table: every kind of [`Fact`] either becomes a model step ([`Scope::Step`]),
+//! is read for the translation without an event of its own ([`Scope::Input`]), is out of the
+//! model's scope for a stated reason ([`Scope::OutOfScope`]), or is something the model has no
+//! step for yet ([`Scope::NeedsModelStep`]). The match has no catch-all arm, so a new kind of
+//! fact does not compile until it is placed here.
+//!
+//! Every record the importer does not turn into an item is a [`Dropped`] with a
+//! [`DropReason`]. A record of a `Step` kind may only be dropped because it is about another
+//! loglet, because it falls after the trace's cut, or because it is a step of another node the
+//! model cannot express yet; anything else is [`DropReason::Unplaced`], a gap of the importer
+//! (the test `committed_recordings_drop_no_record_the_model_has_a_step_for` walks every
+//! committed recording for them).
+
+use std::collections::BTreeMap;
+
+use crate::parse::{Fact, Source};
+
+/// What the importer does with a kind of raw record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Becomes this trace event when it is about the scenario's loglet, sealer, sequencer or
+    /// log servers.
+    Step(&'static str),
+    /// Read for the translation (what for); no event of its own.
+    Input(&'static str),
+    /// Not part of what the model describes (why).
+    OutOfScope(&'static str),
+    /// Part of the protocol, but the model has no step for it yet (the step it needs).
+    NeedsModelStep(&'static str),
+}
+
+/// Why a raw record was not translated. `NeedsModelStep` is a seal task another node ran.
+pub const SEAL_ASSIST: &str = "a seal assist: another node's find-tail runs a seal task on the loglet (needs model step: seal assist by a node that is not the client)";
+/// Why a shutdown seal of the scenario's loglet on another node was not translated.
+pub const SHUTDOWN_SEAL: &str = "a shutdown seal: a node being stopped runs a seal task on the loglet (needs model step: seal attempt by a node that is not the client)";
+
+/// The table: what the importer does with a fact of this kind.
+pub fn scope(fact: &Fact) -> Scope {
+    use Scope::*;
+    match fact {
+        Fact::SelfProvisioned { .. } => Step("provisioned"),
+        Fact::SealStarted { .. } => Step("seal-started (seal-rejected when the all-Provisioning warning follows)"),
+        Fact::AllProvisioningWarning { .. } => Step("seal-rejected"),
+        Fact::SealCompleted { .. } => Step("seal-completed"),
+        Fact::SealFailed { .. } => Step("seal-failed"),
+        Fact::RequestExhausted { .. } => Step("seal-request-failed"),
+        Fact::SequencerDraining { .. } => Step("sequencer-sealed"),
+        Fact::StorageStateSet { .. } => Step("storage-state-set"),
+        Fact::OperatorAction { action, .. } => match action.as_str() {
+            "kill-node" | "stop-node" => Step("crashed"),
+            "start-node" => Step("restarted (the first start of each node is the cluster's start)"),
+            "node-exited" => Input("places the crash of a stopped node"),
+            "pause-node" | "resume-node" => Input("a member paused during a seal task counts in faults.timeouts"),
+            "set-storage-state" => Input("whether the storage-state change was forced (faults.operator_force)"),
+            "seal-log" => Input("counts the restatectl seal runs"),
+            "shutdown" => Input("cuts the trace"),
+            "ingress-send" => OutOfScope("a request to the ingress; the appends it causes are unlogged `append` steps whose number is config.appends"),
+            _ => OutOfScope("a recorder action that does not touch the loglet (namespace, provisioning, deployment, returns of runs)"),
+        },
+        Fact::StorageMarkerWritten { .. } => Input("the earliest instant of `provisioned`"),
+        Fact::SealRequested { .. } => Input("tells a restatectl seal from a shutdown seal"),
+        Fact::SealCommandReturned { .. } => Input("the tail LSN restatectl reports, checked against the trace"),
+        Fact::StorageStateObserved { .. } | Fact::LogletWorkerObserved { .. } => {
+            Input("the same SQL rows, read from the snapshots themselves")
+        }
+        Fact::SealAssist { .. } => NeedsModelStep(SEAL_ASSIST),
+        Fact::DataLossDetected { .. } => NeedsModelStep("a log server that lost its storage marker moves itself to DataLoss (needs model step: data-loss detection)"),
+        Fact::ServerStarted { .. } => OutOfScope("a process start; the recorder's start-node places `restarted`"),
+        Fact::StorageMarkerFound { .. } => OutOfScope("a restarted log server keeps its storage state; observations show it"),
+        Fact::StorageStateAtStartup { .. } => OutOfScope("the state a log server starts in; observations show it"),
+        Fact::LogProvisioned { .. } => OutOfScope("the log chain is created: chain level, before the loglet exists"),
+        Fact::LogletCreated { .. } => OutOfScope("a node instantiates the loglet client; nodeset and sequencer are in meta.json and the header"),
+        Fact::SequencerIsLocal { .. } => OutOfScope("which node sequences: the header's roles"),
+        Fact::SealReturned { .. } => OutOfScope("seal() returned on the sealer: the harness learns the outcome already given by seal-completed"),
+        Fact::ChainSealRepair { .. } => OutOfScope("chain level: the log's chain is sealed, not the loglet"),
+        Fact::AutoRecovery { .. } => OutOfScope("chain level: the chain grows a new loglet"),
+        Fact::WritesDisabled { .. } => OutOfScope("a log store refusing writes while its process shuts down"),
+        Fact::PeerStateChanged { .. } => OutOfScope("the failure detector's view of peers; the model has no failure detector (timeouts are faults)"),
+        Fact::LogChainObserved { .. } => OutOfScope("chain level: the logs table"),
+    }
+}
+
+/// The kind of a record as the notes name it: [`Fact::kind`], and an operator action's name.
+pub fn record_kind(fact: &Fact) -> String {
+    match fact {
+        Fact::OperatorAction { action, .. } => format!("operator-action `{action}`"),
+        other => other.kind().to_string(),
+    }
+}
+
+/// Why a record was not translated.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DropReason {
+    /// About another loglet or log than the scenario's (named).
+    OtherLoglet(String),
+    /// After the recorder's shutdown action, where the trace is cut.
+    AfterCut,
+    /// Its kind is out of the model's scope (the table's reason).
+    OutOfScope(&'static str),
+    /// The model has no step for it yet.
+    NeedsModelStep(&'static str),
+    /// Of a kind the model has a step for and about the scenario's loglet, yet not placed
+    /// (why). A gap of the importer: the committed recordings have none.
+    Unplaced(String),
+}
+
+/// One record that did not become an item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dropped {
+    /// The record's kind ([`Fact::kind`]; for an operator action, also its name).
+    pub kind: String,
+    /// What the table says of the kind.
+    pub scope: Scope,
+    /// Where it was read.
+    pub source: Source,
+    /// The node whose log or action it is, if any.
+    pub node: Option<u32>,
+    /// Milliseconds since the run's start.
+    pub at_ms: f64,
+    /// Why it was dropped.
+    pub reason: DropReason,
+}
+
+/// The drops of one import, for the notes.
+#[derive(Debug, Default)]
+pub(crate) struct Drops {
+    pub(crate) list: Vec<Dropped>,
+    /// SQL rows (and whole snapshots) not written, by reason.
+    pub(crate) rows: BTreeMap<String, usize>,
+}
+
+impl Drops {
+    pub(crate) fn record(&mut self, d: Dropped) {
+        self.list.push(d);
+    }
+
+    pub(crate) fn rows(&mut self, what: impl Into<String>, n: usize) {
+        if n > 0 {
+            *self.rows.entry(what.into()).or_default() += n;
+        }
+    }
+
+    /// One line per record that needs a model step or was not placed; one line per group
+    /// (kind and reason) with a count for the rest.
+    pub(crate) fn notes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for d in &self.list {
+            let at = format!(
+                "{}{}:{} at {:.1} ms",
+                d.node.map(|n| format!("N{n}'s ")).unwrap_or_default(),
+                d.source.file,
+                d.source.line,
+                d.at_ms
+            );
+            match &d.reason {
+                DropReason::NeedsModelStep(why) => {
+                    out.push(format!("dropped {} ({at}): {why}", d.kind))
+                }
+                DropReason::Unplaced(why) => {
+                    out.push(format!("dropped {} ({at}), NOT PLACED: {why}", d.kind))
+                }
+                _ => {}
+            }
+        }
+        let mut groups: BTreeMap<(String, &str), usize> = BTreeMap::new();
+        for d in &self.list {
+            let why = match &d.reason {
+                DropReason::OtherLoglet(l) => format!("other loglets or logs ({l})"),
+                DropReason::OutOfScope(why) => format!("out of scope: {why}"),
+                DropReason::AfterCut | DropReason::NeedsModelStep(_) | DropReason::Unplaced(_) => {
+                    continue
+                }
+            };
+            *groups.entry((why, d.kind.as_str())).or_default() += 1;
+        }
+        for ((why, kind), n) in groups {
+            out.push(format!("dropped {n} {kind}: {why}"));
+        }
+        for (what, n) in &self.rows {
+            out.push(format!("dropped {n} {what}"));
+        }
+        out
+    }
+}
