@@ -257,6 +257,27 @@ fn the_shortest_path_search_stays_within_the_state_bound() {
     assert!(s.found.is_empty());
 }
 
+/// The search `explore --property` runs has a memory bound by default (it used to grow until
+/// the process aborted on large scenarios).
+#[test]
+fn the_shortest_path_search_stops_at_the_memory_bound() {
+    let model = bench_spec("bench-five-servers.toml");
+    let limits = shortest::SearchLimits {
+        max_states: usize::MAX,
+        deadline: None,
+        max_memory: Some(sealcheck::bounds::rss_bytes().unwrap()),
+    };
+    let never = shortest::Target {
+        name: "never",
+        matches: Box::new(|_: &SealModel, _: &State, _| false),
+    };
+    let s = shortest::shortest_paths_within(&model, &[never], &limits);
+    assert!(matches!(s.stopped, Some(shortest::SearchStop::Memory(_))));
+    assert!(s.exhausted_budget);
+    assert!(s.visited < 354_204);
+    assert!(shortest::SearchLimits::states(10).max_memory.is_some());
+}
+
 #[test]
 fn bounded_runs_are_incomplete_and_undecided() {
     let model = Config::incident().into_model().unwrap();
