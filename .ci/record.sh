@@ -3,27 +3,16 @@
 #
 # Needs root (each run gets a private network namespace that has only `lo`; every process uses
 # 127.0.0.1), npm (the pinned binaries), util-linux (unshare, nsenter) and iproute2 (ip).
-# Called by .ci/run after the test suite. About 2 minutes on 2 cores.
+# Called by .ci/run after the test suite and the live recorder tests. About 2 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 fail() { echo "record.sh: $*" >&2; exit 1; }
 
-step "prerequisites: npm, unshare/nsenter, ip"
-missing=()
-command -v npm >/dev/null 2>&1 || missing+=(npm)
-command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
-command -v ip >/dev/null 2>&1 || missing+=(iproute2)
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "installing ${missing[*]} (Debian packages)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+step "prerequisites (.ci/setup: npm, unshare/nsenter, ip, the pinned Restate binaries)"
 [ "$(id -u)" -eq 0 ] || fail "needs root: each recording runs in a private network namespace"
-
-step "Restate 1.7.12 binaries (npm ci --prefix restate)"
-npm ci --prefix restate --no-audit --no-fund
+bash .ci/setup
 
 step "build"
 cargo build -q --release -p sealcheck
@@ -62,8 +51,5 @@ echo "$report"
 [ "$code" -eq 1 ] || fail "incident-forced: expected exit 1 (violates), got $code"
 echo "$report" | grep -qF "\"storage states only make legal moves\" at item $item " ||
   fail "incident-forced: expected a violation of \"storage states only make legal moves\" at item $item"
-
-step "live recorder tests (a recording, a failing one, Ctrl-C: nothing left running)"
-cargo test -q -p sealcheck --test record_live -- --ignored --test-threads 1
 
 step "record.sh done"

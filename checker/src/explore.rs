@@ -3,26 +3,33 @@
 //! stateright 0.31's `CheckerBuilder::serve` runs an on-demand checker and a `tiny_http` server
 //! that never returns. Measured against it (see `tests/explore_server.rs`): a malformed or
 //! out-of-range `/.states/...` path gets a plain-text 404 (`/.statesX` even gets the initial
-//! states), a port that is taken makes it panic, and property status stays empty until someone
-//! POSTs `/.runtocompletion`. It does not crash on bad paths, but its answers are not the clear
-//! errors a user needs, and it cannot be stopped or told where to listen safely.
+//! states), a port that is taken makes it panic, property status stays empty until someone
+//! POSTs `/.runtocompletion`, and that run is unbounded (4.9 GB after 40 s on a big scenario).
+//! Its port answers any `Host` and `Origin`, so any local process, or a web page through the
+//! user's browser, could reach it directly.
 //!
-//! So `explore` puts its own front, on `std::net`, in front of it:
+//! So `explore` serves the Explorer itself, on `std::net`, and listens on one port only:
 //!
 //! ```text
 //! browser ──> front (the --addr address, loopback unless --allow-non-loopback)
-//!               │  validates every request: /.states/<path> is parsed and replayed against
-//!               │  the model (shortest::parse_path / decode) before anything is forwarded;
-//!               │  bad paths get 400/404 with a JSON error, unknown pages 404, wrong methods 405
-//!               └──> stateright's Explorer (a 127.0.0.1 port the front picked, never exposed)
+//!               │  validates every request: Host, Origin/Referer, /.states/<path> parsed and
+//!               │  replayed against the model; bad paths get 400/404 with a JSON error,
+//!               │  unknown pages 404, wrong methods 405, slow clients 408 (proxy)
+//!               ├──> stateright's page files, read once from stateright at start (page)
+//!               └──> the Explorer's JSON: states from the model, property status from a run
+//!                    of the checker bounded by --run-max-states and --run-timeout (api)
 //! ```
 //!
 //! Before serving, a bounded breadth-first check measures the scenario. Below
-//! `--run-to-completion-below` states the front asks the Explorer to run to completion at once,
-//! so the page shows every property's status from the first load; above it, the command prints
-//! how to ask for it. `--path` (as `check` prints it) and `--property` (the shortest
-//! counterexample or example, from [`crate::shortest`]) choose the page the printed link opens.
+//! `--run-to-completion-below` states the front starts the run to completion at once, so the
+//! page shows every property's status from the first load; above it, the command prints how to
+//! ask for it. A run cut short by its bounds says so on stdout, in `/.status` (`run`), and on
+//! the page (its progress line), and its undecided properties stay "searching". `--path` (as
+//! `check` prints it) and `--property` (the shortest counterexample or example, from
+//! [`crate::shortest`]) choose the page the printed link opens.
 
+mod api;
+mod page;
 mod proxy;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
@@ -33,10 +40,11 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use sealcheck_model::{PropertyInfo, PropertyKind, SealModel};
-use stateright::Model;
 
+pub use api::{ExplorerApi, RunBounds, RunRequest};
+pub use page::{fetch_page, PageFiles, PageOnly};
 pub use proxy::{
-    backend_request, parse_request_head, Backend, BackendReply, Front, HttpError, Reply,
+    backend_request, parse_request_head, same_origin, BackendReply, Front, HttpError, Reply,
     RequestHead, Route,
 };
 
@@ -54,8 +62,11 @@ pub const DEFAULT_RUN_TO_COMPLETION_BELOW: usize = 2_000_000;
 /// Unique states the shortest-path search for `--property` may visit.
 pub const PROPERTY_SEARCH_BUDGET: usize = 20_000_000;
 
-/// Name of the thread that runs stateright's Explorer.
-const BACKEND_THREAD: &str = "sealcheck-explorer-backend";
+/// Default of `--run-max-states`: generated states after which a run to completion stops.
+pub const DEFAULT_RUN_MAX_STATES: usize = 5_000_000;
+
+/// Default of `--run-timeout`, in seconds.
+pub const DEFAULT_RUN_TIMEOUT_SECS: u64 = 300;
 
 /// Arguments of `explore`.
 #[derive(Debug, Args)]
@@ -86,6 +97,15 @@ pub struct ExploreArgs {
     /// 0 never asks; the page's "Run to completion" button still does.
     #[arg(long, default_value_t = DEFAULT_RUN_TO_COMPLETION_BELOW, value_name = "STATES")]
     pub run_to_completion_below: usize,
+    /// Stop a run to completion (at start, or from the page's button) after this many
+    /// generated states; the page and /.status then say it was cut short, and properties it
+    /// did not decide stay undecided. Bounds its memory (see README "Exploring a
+    /// counterexample").
+    #[arg(long, default_value_t = DEFAULT_RUN_MAX_STATES, value_name = "STATES", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub run_max_states: usize,
+    /// Stop a run to completion after this many seconds, likewise.
+    #[arg(long, default_value_t = DEFAULT_RUN_TIMEOUT_SECS, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub run_timeout: u64,
 }
 
 /// A `--addr` that cannot be served on.
@@ -292,99 +312,25 @@ pub fn measure(model: &SealModel, bound: usize) -> Measurement {
     }
 }
 
-/// Starts stateright's Explorer on a free 127.0.0.1 port and waits until it answers. A port
-/// picked free may be taken again before stateright binds it (stateright then panics in its
-/// thread): that is retried on another port.
-fn start_backend(model: &SealModel) -> anyhow::Result<Backend> {
-    let mut last_error = String::new();
-    for _ in 0..5 {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-            .local_addr()?
-            .port();
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let m = model.clone();
-        let handle = thread::Builder::new()
-            .name(BACKEND_THREAD.to_string())
-            .spawn(move || {
-                let _checker = m.checker().serve(addr);
-            })?;
-        let backend = Backend { addr };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if handle.is_finished() {
-                last_error = format!("stateright's Explorer could not listen on {addr}");
-                break;
-            }
-            match backend_request(addr, "GET", "/.status") {
-                Ok(r) if r.status == 200 && r.body_text().contains("SealModel") => {
-                    return Ok(backend)
-                }
-                Ok(r) => last_error = format!("{addr} answered {} to /.status", r.status),
-                Err(e) => last_error = e.to_string(),
-            }
-            if Instant::now() > deadline {
-                anyhow::bail!("stateright's Explorer did not start on {addr}: {last_error}");
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-    anyhow::bail!("stateright's Explorer did not start: {last_error}")
-}
-
-/// Prints a one-line note instead of a panic report when stateright's Explorer thread panics
-/// (it unwraps a failed bind), or one of `tiny_http`'s connection threads does (it unwraps the
-/// peer address of a connection that was reset before it was handled). Neither stops the
-/// front; a dead Explorer makes the front answer 502.
-fn quiet_backend_panics() {
+/// Prints a one-line note instead of a panic report when the thread of stateright's page
+/// server panics (it unwraps a failed bind), or one of `tiny_http`'s connection threads does
+/// (it unwraps the peer address of a connection that was reset before it was handled), and
+/// nothing at all for the panics that end that server when [`page::fetch_page`] shuts it down
+/// on purpose. None of these stops the front.
+fn quiet_page_server_panics() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let in_tiny_http = info
-            .location()
-            .is_some_and(|l| l.file().contains("tiny_http"));
-        if thread::current().name() == Some(BACKEND_THREAD) {
-            eprintln!("sealcheck explore: stateright's Explorer stopped: {info}");
-        } else if in_tiny_http {
-            eprintln!("sealcheck explore: a connection to stateright's Explorer failed: {info}");
+        let file = info.location().map(|l| l.file()).unwrap_or_default();
+        let retired = page::RETIRED.load(Ordering::SeqCst);
+        if retired && (file.contains("stateright") || file.contains("tiny_http")) {
+        } else if thread::current().name() == Some(page::PAGE_THREAD) {
+            eprintln!("sealcheck explore: stateright's page server stopped: {info}");
+        } else if file.contains("tiny_http") {
+            eprintln!("sealcheck explore: a connection to stateright's page server failed: {info}");
         } else {
             default(info);
         }
     }));
-}
-
-/// Polls the Explorer until its run to completion is done, then prints the figures.
-fn report_completion(backend: Backend, started: Instant) {
-    let mut last_note = Instant::now();
-    loop {
-        thread::sleep(Duration::from_millis(100));
-        let Ok(status) = backend.status() else {
-            continue;
-        };
-        let count = |k: &str| status[k].as_u64().unwrap_or(0);
-        if status["done"].as_bool() == Some(true) {
-            let found = status["properties"]
-                .as_array()
-                .map(|ps| ps.iter().filter(|p| !p[2].is_null()).count())
-                .unwrap_or(0);
-            println!(
-                "run to completion finished in {:.2} s: {} states ({} unique, depth {}), {} discover{}; the page shows every property's status",
-                started.elapsed().as_secs_f64(),
-                count("state_count"),
-                count("unique_state_count"),
-                count("max_depth"),
-                found,
-                if found == 1 { "y" } else { "ies" }
-            );
-            return;
-        }
-        if last_note.elapsed() >= Duration::from_secs(10) {
-            last_note = Instant::now();
-            println!(
-                "  ... running to completion: {} unique states after {:.0} s",
-                count("unique_state_count"),
-                started.elapsed().as_secs_f64()
-            );
-        }
-    }
 }
 
 /// `sealcheck explore`: serves the Explorer until Ctrl-C (exit 0). Usage and input errors
@@ -451,31 +397,36 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
         }
     }
 
-    quiet_backend_panics();
-    let backend = start_backend(&model)?;
-    let started = Instant::now();
+    quiet_page_server_panics();
+    let page = fetch_page()?;
+    let bounds = RunBounds {
+        max_states: args.run_max_states,
+        timeout: Duration::from_secs(args.run_timeout),
+    };
+    let api = ExplorerApi::new(model.clone(), bounds, Box::new(|line| println!("{line}")));
     if small {
-        let r = backend_request(backend.addr, "POST", "/.runtocompletion")?;
-        if r.status != 200 {
-            anyhow::bail!(
-                "stateright's Explorer refused to run to completion: {}",
-                r.status
-            );
-        }
+        api.run_to_completion();
         println!(
             "run to completion requested at start (below --run-to-completion-below {} states): the Explorer checks every property now",
             args.run_to_completion_below
         );
-        thread::Builder::new()
-            .name("sealcheck-explorer-status".into())
-            .spawn(move || report_completion(backend, started))?;
     } else {
         println!(
             "the Explorer checks states on demand; to see every property's status, press \"Run to completion\" on the page, or run: curl -X POST http://{local}/.runtocompletion"
         );
+        println!(
+            "  (a run to completion stops at --run-max-states {} states or --run-timeout {} s, and then says it was cut short)",
+            bounds.max_states,
+            bounds.timeout.as_secs()
+        );
     }
 
-    let front = Arc::new(Front::new(model.clone(), backend, is_loopback(local.ip())));
+    let front = Arc::new(Front::new(
+        model.clone(),
+        Arc::clone(&api),
+        page,
+        is_loopback(local.ip()),
+    ));
     proxy::spawn_front(listener, front)?;
     serving.store(true, Ordering::SeqCst);
 
@@ -630,6 +581,8 @@ mod tests {
             err.contains("step 1 of the path names action 9, but only 4 are possible there"),
             "{err}"
         );
+        let err = open_path(&m, "0/+3").unwrap_err().0;
+        assert!(err.contains("is not a path"), "{err}");
         let err = open_path(&m, "1").unwrap_err().0;
         assert!(err.contains("step 0"), "{err}");
         // Past a terminal state there is no action at all.

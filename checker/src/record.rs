@@ -102,6 +102,25 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<u8> {
 
     std::fs::create_dir_all(out)
         .map_err(|e| UsageError(format!("cannot create --out {}: {e}", out.display())))?;
+    // What an earlier recording into OUT left must not pass for this one's, should this one
+    // be interrupted: its trace and notes go now (OUT/raw is replaced by the recorder).
+    let trace_path = out.join("trace.jsonl");
+    let notes_path = out.join("import-notes.txt");
+    let partial = |p: &Path| p.with_extension("partial");
+    for p in [
+        &trace_path,
+        &notes_path,
+        &partial(&trace_path),
+        &partial(&notes_path),
+    ] {
+        match std::fs::remove_file(p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(UsageError(format!("cannot remove {}: {e}", p.display())).into())
+            }
+            _ => {}
+        }
+    }
+    sealcheck_recorder::cluster::show_progress(true);
     let raw = out.join("raw");
     let work = std::env::temp_dir().join(format!(
         "sealcheck-record-{}-{}",
@@ -137,17 +156,22 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<u8> {
         report.summary
     );
 
+    sealcheck_recorder::cluster::progress(format!(
+        "importing {} into {}",
+        raw.display(),
+        trace_path.display()
+    ));
     let trace = import::import_raw_dir(&raw)
         .map_err(|e| UsageError(format!("import of the recording: {e}")))?;
-    let trace_path = out.join("trace.jsonl");
-    trace
-        .write_file(&trace_path)
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", trace_path.display())))?;
-    let notes_path = out.join("import-notes.txt");
+    // Written beside, then renamed: an interrupted write leaves no trace.jsonl at all.
     let mut notes = trace.notes.join("\n");
     notes.push('\n');
-    std::fs::write(&notes_path, notes)
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", notes_path.display())))?;
+    let written = trace
+        .write_file(&partial(&trace_path))
+        .and_then(|()| std::fs::write(partial(&notes_path), notes))
+        .and_then(|()| std::fs::rename(partial(&notes_path), &notes_path))
+        .and_then(|()| std::fs::rename(partial(&trace_path), &trace_path));
+    written.map_err(|e| UsageError(format!("cannot write {}: {e}", trace_path.display())))?;
     import::print_notes(&trace, Some(&trace_path));
     eprintln!(
         "sealcheck record: check it against the model with: sealcheck validate {}",

@@ -275,10 +275,13 @@ pub fn parse_path(text: &str) -> Result<Vec<usize>, PathError> {
     if t.is_empty() {
         return Err(PathError::Malformed(text.to_string()));
     }
+    // Only ASCII digits: `usize::from_str` alone would also take `+1` for `1`.
     t.split('/')
         .map(|p| {
-            p.parse::<usize>()
-                .map_err(|_| PathError::Malformed(text.to_string()))
+            Some(p)
+                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse::<usize>().ok())
+                .ok_or_else(|| PathError::Malformed(text.to_string()))
         })
         .collect()
 }

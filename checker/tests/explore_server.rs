@@ -166,6 +166,8 @@ fn bad_requests_get_clear_errors_and_the_server_stays_up() {
     let (status, msg) = error(&e, "GET", &format!("/.states/{INCIDENT_PATH}/0"));
     assert_eq!(status, 404);
     assert!(msg.contains("only 0 are possible"), "{msg}");
+    let (status, msg) = error(&e, "GET", "/.states/0/3/+1");
+    assert_eq!(status, 400, "a signed index is not a path: {msg}");
     let (status, msg) = error(&e, "GET", "/.states/18446744073709551616");
     assert_eq!(status, 400, "{msg}");
     let (status, msg) = error(&e, "GET", "/no/such/page");
@@ -411,4 +413,244 @@ fn every_explore_command_that_check_prints_opens_its_path() {
         let a = http(e.addr, "GET", &format!("/.states/{path}")).unwrap();
         assert_eq!(a.status, 200, "{command}");
     }
+}
+
+/// Polls `/.status` until its run is over (complete or cut short); returns the status.
+fn wait_run_over(e: &Explorer, limit: Duration) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let v = http(e.addr, "GET", "/.status").unwrap().json();
+        if v["run"]["state"] == "complete" || v["run"]["state"] == "cut-short" {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never ended: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn post_from(e: &Explorer, header: &str) -> Answer {
+    raw(
+        e.addr,
+        format!(
+            "POST /.runtocompletion HTTP/1.1\r\nHost: {}\r\n{header}\r\nContent-Length: 0\r\n\r\n",
+            e.addr
+        )
+        .as_bytes(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_page_of_another_site_cannot_start_a_run() {
+    let e = Explorer::start(&["--addr", "127.0.0.1:0", "--run-to-completion-below", "0"]);
+    for header in [
+        "Origin: http://evil.example",
+        "Origin: null",
+        "Referer: http://evil.example/page.html",
+    ] {
+        let a = post_from(&e, header);
+        assert_eq!(a.status, 403, "{header}");
+        assert!(
+            a.json()["error"].as_str().unwrap().contains("another site"),
+            "{header}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let status = http(e.addr, "GET", "/.status").unwrap().json();
+    assert_eq!(status["run"]["state"], "idle", "{status}");
+    assert_eq!(status["state_count"], 0, "{status}");
+    // The Explorer's own page may.
+    let a = post_from(&e, &format!("Origin: http://{}", e.addr));
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json()["run"], "started");
+    let status = e.wait_done(Duration::from_secs(60));
+    assert_eq!(status["unique_state_count"], 542);
+    assert_eq!(status["run"]["state"], "complete", "{status}");
+}
+
+#[test]
+fn a_run_to_completion_stops_at_its_state_bound_and_says_so() {
+    // The five-server scenario has about 2 million states; stateright checks the bound every
+    // 1500 states.
+    let e = Explorer::start_in(
+        &workspace_root(),
+        &[
+            "specs/bench-five-servers.toml",
+            "--addr",
+            "127.0.0.1:0",
+            "--run-to-completion-below",
+            "0",
+            "--run-max-states",
+            "20000",
+        ],
+    );
+    let out = e.stdout().join("\n");
+    assert!(out.contains("--run-max-states 20000 states"), "{out}");
+    assert_eq!(
+        http(e.addr, "POST", "/.runtocompletion").unwrap().status,
+        200
+    );
+    let status = wait_run_over(&e, Duration::from_secs(60));
+    assert_eq!(status["run"]["state"], "cut-short", "{status}");
+    // Not "done": the page keeps undecided properties as "searching", not "holds".
+    assert_eq!(status["done"], false, "{status}");
+    let states = status["state_count"].as_u64().unwrap();
+    assert!((20_000..30_000).contains(&states), "{status}");
+    let progress = status["recent_path"].as_str().unwrap();
+    assert!(progress.starts_with("CUT SHORT: stopped at"), "{progress}");
+    assert!(progress.contains("--run-max-states 20000"), "{progress}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !e
+        .stdout()
+        .iter()
+        .any(|l| l.starts_with("run to completion CUT SHORT after "))
+    {
+        assert!(std::time::Instant::now() < deadline, "{:?}", e.stdout());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A second request does not run it again.
+    let a = http(e.addr, "POST", "/.runtocompletion").unwrap();
+    assert_eq!(a.json()["run"], "already-finished");
+}
+
+#[test]
+fn a_run_to_completion_stops_at_its_time_bound_and_says_so() {
+    // The five-server scenario has about 2 million states: more than a second of work.
+    let e = Explorer::start_in(
+        &workspace_root(),
+        &[
+            "specs/bench-five-servers.toml",
+            "--addr",
+            "127.0.0.1:0",
+            "--run-to-completion-below",
+            "0",
+            "--run-timeout",
+            "1",
+        ],
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(
+        http(e.addr, "POST", "/.runtocompletion").unwrap().status,
+        200
+    );
+    let status = wait_run_over(&e, Duration::from_secs(60));
+    assert!(started.elapsed() < Duration::from_secs(30), "{status}");
+    assert_eq!(status["run"]["state"], "cut-short", "{status}");
+    assert_eq!(status["done"], false, "{status}");
+    let reason = status["run"]["cut_short"].as_str().unwrap();
+    assert!(reason.contains("--run-timeout 1 s"), "{reason}");
+}
+
+#[test]
+fn slow_clients_cannot_keep_everyone_else_out() {
+    let e = Explorer::start(&["--addr", "127.0.0.1:0"]);
+    // Every slot taken by a client that sent one byte and waits.
+    let slow: Vec<TcpStream> = (0..64)
+        .map(|_| {
+            let mut s = TcpStream::connect(e.addr).unwrap();
+            s.write_all(b"G").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    for _ in 0..3 {
+        let a = http(e.addr, "GET", "/.status").unwrap();
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    }
+    drop(slow);
+}
+
+#[test]
+fn a_request_that_dribbles_in_is_cut_off_at_the_deadline() {
+    use std::io::Read;
+    let e = Explorer::start(&["--addr", "127.0.0.1:0"]);
+    let mut s = TcpStream::connect(e.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(400)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    // One byte every 400 ms: each read is quick, the request never ends.
+    for b in b"GET /.status HTTP/1.1\r\nX-Slow: "
+        .iter()
+        .chain([b'a'; 64].iter())
+    {
+        if s.write_all(&[*b]).is_err() {
+            break;
+        }
+        let mut buf = [0u8; 4096];
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+        if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(12),
+            "still reading the request after 12 s"
+        );
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408 "), "{text}");
+    assert!(started.elapsed() >= Duration::from_secs(4), "{text}");
+}
+
+/// The TCP ports process `pid` listens on (from /proc: its socket inodes, then
+/// /proc/net/tcp and tcp6 entries in state LISTEN).
+fn listening_ports(pid: u32) -> Vec<u16> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter_map(|l| {
+            l.to_string_lossy()
+                .strip_prefix("socket:[")
+                .and_then(|r| r.strip_suffix(']'))
+                .map(String::from)
+        })
+        .collect();
+    let mut ports = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() > 9 && f[3] == "0A" && inodes.iter().any(|i| i == f[9]) {
+                let port = f[1].rsplit(':').next().unwrap();
+                ports.push(u16::from_str_radix(port, 16).unwrap());
+            }
+        }
+    }
+    ports.sort();
+    ports
+}
+
+#[test]
+fn the_front_is_the_only_port_it_listens_on() {
+    let e = Explorer::start(&["--addr", "127.0.0.1:0"]);
+    // The page server that stateright's page was read from is closed at once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let ports = listening_ports(e.pid());
+        if ports == vec![e.addr.port()] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "listening on {ports:?}, not only on the front's {}",
+            e.addr.port()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The page is served all the same, and nothing panicked on the way.
+    let page = http(e.addr, "GET", "/").unwrap();
+    assert_eq!(page.status, 200);
+    let err = e.stderr().join("\n");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!err.contains("stopped"), "{err}");
 }

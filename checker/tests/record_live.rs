@@ -1,8 +1,10 @@
-//! `sealcheck record` on a real cluster: a recording imports into a trace, and every process it
-//! started is gone afterwards, also after Ctrl-C.
+//! `sealcheck record` on a real cluster: a recording imports into a trace and shows its phases,
+//! and every process it started, its network namespace and its scratch directory are gone
+//! afterwards, also after SIGINT, SIGTERM or SIGKILL (then the next recording removes the
+//! scratch directory); an interrupted re-recording leaves no old trace behind.
 //!
 //! Ignored by default: they need root (network namespaces) and the Restate 1.7.12 binaries
-//! (`npm ci --prefix restate`). `.ci/record.sh` runs them:
+//! (`npm ci --prefix restate`, which `.ci/setup` runs). `.ci/run` runs them in their own step:
 //! `cargo test -p sealcheck --test record_live -- --ignored --test-threads 1`.
 
 use std::path::{Path, PathBuf};
@@ -124,6 +126,25 @@ fn record_writes_raw_material_and_a_trace_and_leaves_nothing_running() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("sealcheck record: recorded in"), "{stderr}");
+    // Its phases, in order, as they happen.
+    let mut from = 0;
+    for phase in [
+        "creating a private network namespace",
+        "starting restate-server n1",
+        "starting restate-server n3",
+        "waiting for the 3 nodes' fabric ports",
+        "polling nodes, loglet_workers and logs every",
+        "provision ",
+        "set-storage-state n1,n2,n3",
+        "seal-log n",
+        "stopping the cluster (3 nodes, SIGTERM)",
+        "importing ",
+    ] {
+        let at = stderr[from..]
+            .find(phase)
+            .unwrap_or_else(|| panic!("no `{phase}` after byte {from}: {stderr}"));
+        from += at;
+    }
     assert_all_gone(&ns, &pids);
     let trace = TraceReader::open(&out.join("trace.jsonl")).unwrap();
     assert_eq!(trace.header().config.harness.max_attempts, 2);
@@ -142,32 +163,134 @@ fn record_writes_raw_material_and_a_trace_and_leaves_nothing_running() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
-#[test]
-#[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
-fn ctrl_c_stops_every_process_the_recording_started() {
-    let out = scratch("interrupted");
-    let child = spawn_record("appends-then-seal", &out);
+/// A temporary directory of its own for a recording (`TMPDIR`), to see what it leaves there.
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = scratch(&format!("tmp-{tag}"));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The scratch directories (`sealcheck-*`) in `tmp`.
+fn scratch_dirs(tmp: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("sealcheck-"))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Starts a recording into `out` (which already holds an earlier recording's trace and notes)
+/// with `tmp` as its temporary directory, waits until its servers run, and sends `signal`.
+/// Returns how it ended, its stderr, and where its scratch directory was.
+fn interrupt_a_recording(
+    signal: &str,
+    out: &Path,
+    tmp: &Path,
+) -> (std::process::ExitStatus, String, PathBuf) {
+    std::fs::create_dir_all(out).unwrap();
+    std::fs::write(out.join("trace.jsonl"), "an earlier recording's trace\n").unwrap();
+    std::fs::write(out.join("import-notes.txt"), "its notes\n").unwrap();
+    let child = sealcheck()
+        .args(["record", "appends-then-seal", "--out"])
+        .arg(out)
+        .env("TMPDIR", tmp)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
     let (ns, pids) = namespace_of(&out.join("raw"), Duration::from_secs(60));
+    let work = tmp.join(format!("sealcheck-record-{pid}-appends-then-seal"));
+    assert!(
+        work.join(".sealcheck-owner").is_file(),
+        "{}",
+        work.display()
+    );
     // Let the servers come up and the poller run restatectl, then interrupt.
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         !processes_in(&ns).is_empty(),
         "nothing was running in the namespace when we interrupted"
     );
+    // The old trace is gone as soon as the recording starts.
+    assert!(!out.join("trace.jsonl").exists());
+    assert!(!out.join("import-notes.txt").exists());
     let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &pid.to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     let o = child.wait_with_output().unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
     assert_all_gone(&ns, &pids);
+    assert!(!out.join("trace.jsonl").exists(), "a trace after {signal}");
+    assert!(!out.join("import-notes.txt").exists());
+    (
+        o.status,
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        work,
+    )
+}
+
+#[test]
+#[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
+fn ctrl_c_stops_every_process_and_removes_the_scratch_directory() {
+    let out = scratch("interrupted");
+    let tmp = tmpdir("int");
+    let (status, stderr, work) = interrupt_a_recording("INT", &out, &tmp);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(!work.exists(), "{} is left: {stderr}", work.display());
+    assert_eq!(scratch_dirs(&tmp), Vec::<PathBuf>::new());
     std::fs::remove_dir_all(&out).unwrap();
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+#[test]
+#[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
+fn sigterm_stops_every_process_and_removes_the_scratch_directory() {
+    let out = scratch("terminated");
+    let tmp = tmpdir("term");
+    let (status, stderr, work) = interrupt_a_recording("TERM", &out, &tmp);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(!work.exists(), "{} is left: {stderr}", work.display());
+    assert_eq!(scratch_dirs(&tmp), Vec::<PathBuf>::new());
+    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+#[test]
+#[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
+fn after_sigkill_nothing_runs_and_the_next_recording_removes_the_scratch_directory() {
+    use std::os::unix::process::ExitStatusExt;
+    let out = scratch("killed");
+    let tmp = tmpdir("kill");
+    let (status, stderr, work) = interrupt_a_recording("KILL", &out, &tmp);
+    assert_eq!(status.signal(), Some(9), "{stderr}");
+    // A killed process cleans up nothing: its servers died with it (parent-death signal), its
+    // scratch directory is left for the next recording.
+    assert!(work.is_dir());
+    let next = scratch("after-kill");
+    let o = sealcheck()
+        .args(["record", "incident", "--restatectl", "/bin/false", "--out"])
+        .arg(&next)
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "removed {}, left behind by a recording that was killed",
+            work.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!work.exists());
+    // The failing recording removed its own, too.
+    assert_eq!(scratch_dirs(&tmp), Vec::<PathBuf>::new());
+    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::remove_dir_all(&next).unwrap();
+    std::fs::remove_dir_all(&tmp).unwrap();
 }
 
 /// The PIDs the recorder logged (namespace holder and servers) once the recording is over.

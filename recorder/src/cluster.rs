@@ -16,7 +16,13 @@
 //!
 //! Teardown: [`Cluster::shutdown`] (or drop) stops the poller, sends SIGTERM to every server,
 //! SIGKILLs those still alive after a grace period, and finally kills the namespace holder, all by
-//! PID.
+//! PID. The work directory (the nodes' data) is a scratch directory
+//! ([`process::claim_scratch_dir`]): dropping the cluster removes it, the interrupt handler
+//! removes it on Ctrl-C / SIGTERM, and the next cluster started beside it removes it if its
+//! process was killed outright.
+//!
+//! Progress: with [`show_progress`] on, every phase (namespace, nodes, provisioning, each
+//! operator action, polling, teardown) is one line on stderr, with the time since the first.
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
@@ -34,6 +40,67 @@ use crate::process::{self, kill_and_reap, send_signal, NetNs};
 use crate::raw::{node_log_path, CtlRecord, NodeMeta, RawWriter, SqlRecord};
 use crate::time::{format_rfc3339, now_us};
 use crate::Error;
+
+static PROGRESS: AtomicBool = AtomicBool::new(false);
+static PROGRESS_START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Turns the phase lines on stderr on or off for every cluster of this process
+/// (`sealcheck record` turns them on; they are off by default).
+pub fn show_progress(on: bool) {
+    PROGRESS.store(on, Ordering::SeqCst);
+}
+
+/// How often each operator action was shown, so that a retried one is not shown every time.
+static SHOWN: std::sync::Mutex<BTreeMap<String, usize>> = std::sync::Mutex::new(BTreeMap::new());
+
+/// Prints one phase line on stderr if [`show_progress`] is on: `sealcheck record: [  1.2 s]
+/// TEXT`, the time counted from the first line. A closed stderr is ignored.
+pub fn progress(text: impl std::fmt::Display) {
+    use std::io::Write;
+    if PROGRESS.load(Ordering::SeqCst) {
+        let t = PROGRESS_START.get_or_init(Instant::now).elapsed();
+        let _ = writeln!(
+            std::io::stderr(),
+            "sealcheck record: [{:5.1} s] {text}",
+            t.as_secs_f64()
+        );
+    }
+}
+
+/// Shows an operator action: its first two occurrences, then every tenth (`(#10)`), with its
+/// detail cut to 160 characters.
+fn progress_action(action: &str, nodes: &[u32], detail: &Value) {
+    if !PROGRESS.load(Ordering::SeqCst) {
+        return;
+    }
+    let n = {
+        let mut shown = SHOWN.lock().unwrap_or_else(|e| e.into_inner());
+        let n = shown.entry(action.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    };
+    if n > 2 && n % 10 != 0 {
+        return;
+    }
+    let mut detail = detail.to_string();
+    if detail.chars().count() > 160 {
+        detail = detail.chars().take(157).collect::<String>() + "...";
+    }
+    let count = if n > 1 {
+        format!(" (#{n})")
+    } else {
+        String::new()
+    };
+    progress(format!("{action}{count} {} {detail}", node_list(nodes)));
+}
+
+fn node_list(nodes: &[u32]) -> String {
+    nodes
+        .iter()
+        .map(|n| format!("n{n}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 /// Log filter the servers run with.
 pub const LOG_FILTER: &str = "info,restate_bifrost=debug,restate_log_server=debug";
@@ -375,8 +442,10 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Creates the namespace, writes the configs, starts every node and waits (at most 30 s)
-    /// until all fabric ports accept connections. Does not provision.
+    /// Claims the work directory ([`process::claim_scratch_dir`], which also removes stale
+    /// ones beside it), creates the namespace, writes the configs, starts every node and waits
+    /// (at most 30 s) until all fabric ports accept connections. Does not provision. On error
+    /// everything it started is stopped and the work directory removed.
     pub fn start(bins: &Binaries, cfg: ClusterConfig) -> Result<Cluster, Error> {
         if cfg.nodes == 0 || cfg.nodes > 6 {
             return Err(Error::Process(format!(
@@ -384,8 +453,23 @@ impl Cluster {
                 cfg.nodes
             )));
         }
-        std::fs::create_dir_all(&cfg.work_dir).map_err(|e| Error::io(&cfg.work_dir, e))?;
+        for stale in process::claim_scratch_dir(&cfg.work_dir)? {
+            progress(format!(
+                "removed {}, left behind by a recording that was killed",
+                stale.display()
+            ));
+        }
+        let work = cfg.work_dir.clone();
+        let started = Cluster::start_claimed(bins, cfg);
+        if started.is_err() {
+            let _ = process::release_scratch_dir(&work);
+        }
+        started
+    }
+
+    fn start_claimed(bins: &Binaries, cfg: ClusterConfig) -> Result<Cluster, Error> {
         let raw = Arc::new(RawWriter::create(&cfg.raw_dir)?);
+        progress("creating a private network namespace (only lo)");
         let ns = NetNs::create()?;
         let ctl = Ctl {
             ns_path: ns.path(),
@@ -417,6 +501,10 @@ impl Cluster {
         for id in 1..=cluster.cfg.nodes {
             cluster.start_node(id)?;
         }
+        progress(format!(
+            "waiting for the {} nodes' fabric ports",
+            cluster.cfg.nodes
+        ));
         for id in 1..=cluster.cfg.nodes {
             cluster.wait_port(
                 cluster.cfg.node_meta(id).fabric_port,
@@ -453,6 +541,7 @@ impl Cluster {
 
     /// Records an operator action now.
     pub fn record_action(&self, action: &str, nodes: &[u32], detail: Value) -> Result<(), Error> {
+        progress_action(action, nodes, &detail);
         self.raw.action(now_us(), action, nodes, detail)
     }
 
@@ -479,6 +568,7 @@ impl Cluster {
         if self.pid(id).is_some() {
             return Err(Error::Process(format!("node {id} is already running")));
         }
+        progress(format!("starting restate-server n{id}"));
         let log_path = node_log_path(&self.cfg.raw_dir, id);
         let log = OpenOptions::new()
             .create(true)
@@ -512,6 +602,7 @@ impl Cluster {
     /// Sends SIGTERM to node `id` and waits up to 15 s, then SIGKILLs it.
     pub fn stop_node(&mut self, id: u32) -> Result<(), Error> {
         let pid = self.node_pid(id)?;
+        progress(format!("stopping n{id} (SIGTERM)"));
         self.raw.action(
             now_us(),
             "stop-node",
@@ -538,6 +629,7 @@ impl Cluster {
     /// SIGKILLs node `id` (a crash) and reaps it.
     pub fn kill_node(&mut self, id: u32) -> Result<(), Error> {
         let pid = self.node_pid(id)?;
+        progress(format!("killing n{id} (SIGKILL)"));
         let t = now_us();
         let node = self.nodes.get_mut(&id).expect("running node");
         let mut child = node.child.take().expect("running node");
@@ -559,6 +651,7 @@ impl Cluster {
     /// SIGSTOPs node `id`: the process keeps its sockets but answers nothing.
     pub fn pause_node(&mut self, id: u32) -> Result<(), Error> {
         let pid = self.node_pid(id)?;
+        progress(format!("pausing n{id} (SIGSTOP)"));
         let t = now_us();
         send_signal(pid, libc::SIGSTOP);
         self.raw.action(
@@ -572,6 +665,7 @@ impl Cluster {
     /// SIGCONTs node `id`.
     pub fn resume_node(&mut self, id: u32) -> Result<(), Error> {
         let pid = self.node_pid(id)?;
+        progress(format!("resuming n{id} (SIGCONT)"));
         let t = now_us();
         send_signal(pid, libc::SIGCONT);
         self.raw.action(
@@ -630,12 +724,19 @@ impl Cluster {
 
     /// Starts a background [`Poller`].
     pub fn start_poller(&self, interval: Duration) -> Poller {
+        progress(format!(
+            "polling nodes, loglet_workers and logs every {} ms",
+            interval.as_millis()
+        ));
         Poller::start(self.ctl.clone(), interval)
     }
 
     /// Polls the `logs` table until log `log_id`'s tail segment is a replicated loglet, at most
     /// `timeout`.
     pub fn wait_for_log(&self, log_id: u64, timeout: Duration) -> Result<LogSegment, Error> {
+        progress(format!(
+            "waiting for log {log_id} to get a replicated loglet"
+        ));
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(seg) = self.tail_segment(log_id)? {
@@ -759,6 +860,10 @@ impl Cluster {
             }
         }
         if !children.is_empty() {
+            progress(format!(
+                "stopping the cluster ({} nodes, SIGTERM)",
+                children.len()
+            ));
             let _ = self
                 .raw
                 .action(now_us(), "shutdown", &[], json!({"nodes": children.len()}));
@@ -777,6 +882,12 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.shutdown_inner();
+        // The namespace holder goes with `ns`, which is dropped after this; nothing of the
+        // cluster writes into the work directory any more.
+        if let Err(e) = process::release_scratch_dir(&self.cfg.work_dir) {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "sealcheck: {e}");
+        }
     }
 }
 

@@ -12,6 +12,13 @@
 //! [`crate::Cluster`] kill their children by PID on drop, and [`install_interrupt_handler`] kills
 //! every registered PID on Ctrl-C / SIGTERM. Children also get `PR_SET_PDEATHSIG = SIGKILL`, so
 //! they die if the thread that started them goes away. Every wait in this module is bounded.
+//!
+//! Scratch directories (a cluster's data, hundreds of MB): [`claim_scratch_dir`] creates one
+//! with an owner file ([`SCRATCH_OWNER_FILE`]: this process's PID and start time) and registers
+//! it; [`release_scratch_dir`] removes it, and so does the interrupt handler, after the children
+//! are dead. A process killed outright (SIGKILL) cannot clean up: its directory is removed by
+//! the next [`claim_scratch_dir`] beside it ([`remove_stale_scratch_dirs`]), which removes the
+//! scratch directories whose owner is gone.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -24,6 +31,118 @@ use std::time::{Duration, Instant};
 use crate::Error;
 
 static CHILDREN: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Scratch directories this process claimed and has not released.
+static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The file in a scratch directory that names its owner: `PID START_TIME` (start time in
+/// clock ticks since boot, field 22 of `/proc/PID/stat`, so that a reused PID is not taken
+/// for the owner).
+pub const SCRATCH_OWNER_FILE: &str = ".sealcheck-owner";
+
+/// Scratch directories are named `sealcheck-...`; only those are looked at for clean-up.
+pub const SCRATCH_PREFIX: &str = "sealcheck-";
+
+/// Start time of process `pid` (clock ticks since boot), `None` if it does not exist.
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let after = stat.rsplit_once(')')?.1;
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether a scratch directory's owner is gone: its owner file names a process that does not
+/// run any more (or a new process under a reused PID). A directory without an owner file is
+/// judged by the PID in its name (`sealcheck-record-PID-...`, as recordings named it before
+/// owner files), and never removed when it names none.
+fn owner_gone(dir: &Path) -> bool {
+    if let Ok(text) = std::fs::read_to_string(dir.join(SCRATCH_OWNER_FILE)) {
+        let mut f = text.split_whitespace();
+        let pid = f.next().and_then(|p| p.parse::<i32>().ok());
+        let start = f.next().and_then(|t| t.parse::<u64>().ok());
+        return match (pid, start) {
+            (Some(pid), Some(start)) => start_time(pid) != Some(start),
+            _ => false,
+        };
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.strip_prefix("sealcheck-record-")
+        .and_then(|rest| rest.split('-').next())
+        .and_then(|pid| pid.parse::<i32>().ok())
+        .is_some_and(|pid| start_time(pid).is_none())
+}
+
+/// Removes the scratch directories in `parent` (named [`SCRATCH_PREFIX`]`...`) whose owner
+/// process is gone; returns those it removed.
+pub fn remove_stale_scratch_dirs(parent: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        let ours = e.file_name().to_string_lossy().starts_with(SCRATCH_PREFIX);
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if ours && is_dir && owner_gone(&path) && std::fs::remove_dir_all(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
+
+/// Creates `dir` (and its parents) as a scratch directory of this process: writes its owner
+/// file and registers it, so that [`release_scratch_dir`] and the interrupt handler remove it.
+/// First removes the stale scratch directories beside it ([`remove_stale_scratch_dirs`]);
+/// returns those.
+pub fn claim_scratch_dir(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let removed = dir
+        .parent()
+        .map(remove_stale_scratch_dirs)
+        .unwrap_or_default();
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let me = std::process::id() as i32;
+    let owner = format!("{me} {}\n", start_time(me).unwrap_or(0));
+    let owner_path = dir.join(SCRATCH_OWNER_FILE);
+    std::fs::write(&owner_path, owner).map_err(|e| Error::io(&owner_path, e))?;
+    let mut list = SCRATCH.lock().unwrap_or_else(|e| e.into_inner());
+    if !list.iter().any(|d| d == dir) {
+        list.push(dir.to_path_buf());
+    }
+    Ok(removed)
+}
+
+/// Removes a scratch directory this process claimed, and forgets it.
+pub fn release_scratch_dir(dir: &Path) -> Result<(), Error> {
+    SCRATCH
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|d| d != dir);
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}
+
+/// Waits (at most `timeout` in all) until none of `pids` runs any more; reaps those that are
+/// our children.
+fn wait_gone(pids: &[i32], timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    for &pid in pids {
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid with WNOHANG on a PID we started; no memory is shared.
+            let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if rc == pid || start_time(pid).is_none() || Instant::now() > deadline {
+                break;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
 
 /// Remembers a child PID so that the interrupt handler can kill it.
 pub(crate) fn register(pid: i32) {
@@ -39,14 +158,28 @@ pub(crate) fn unregister(pid: i32) {
 }
 
 /// Installs a Ctrl-C / SIGTERM handler that resumes and kills (SIGKILL) every process the
-/// recorder started and still holds, then exits with status 130. Call it once from a binary or
-/// an example; a library test run does not need it. Calling it twice returns an error.
+/// recorder started and still holds, waits (at most 5 s) until they are gone, removes the
+/// scratch directories this process claimed ([`claim_scratch_dir`]), then exits with status
+/// 130. Call it once from a binary or an example; a library test run does not need it.
+/// Calling it twice returns an error.
 pub fn install_interrupt_handler() -> Result<(), Error> {
     ctrlc::set_handler(|| {
         let pids = CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for pid in pids.iter().rev() {
             send_signal(*pid, libc::SIGCONT);
             send_signal(*pid, libc::SIGKILL);
+        }
+        wait_gone(&pids, Duration::from_secs(5));
+        let dirs = SCRATCH.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for dir in dirs {
+            if std::fs::remove_dir_all(&dir).is_err() && dir.exists() {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "sealcheck: could not remove the scratch directory {}",
+                    dir.display()
+                );
+            }
         }
         std::process::exit(130);
     })
@@ -286,5 +419,95 @@ impl NetNs {
 impl Drop for NetNs {
     fn drop(&mut self) {
         kill_and_reap(&mut self.holder, Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sandbox(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("scratch-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// The PID of a process that ran and is gone.
+    fn dead_pid() -> i32 {
+        let mut c = Command::new("true").spawn().unwrap();
+        c.wait().unwrap();
+        c.id() as i32
+    }
+
+    fn owned_by(dir: &Path, pid: i32, start: u64) {
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        std::fs::write(dir.join(SCRATCH_OWNER_FILE), format!("{pid} {start}\n")).unwrap();
+    }
+
+    #[test]
+    fn a_claimed_scratch_dir_names_its_owner_and_is_removed_on_release() {
+        let base = sandbox("claim");
+        let dir = base.join("sealcheck-record-mine");
+        assert!(claim_scratch_dir(&dir).unwrap().is_empty());
+        let owner = std::fs::read_to_string(dir.join(SCRATCH_OWNER_FILE)).unwrap();
+        let me = std::process::id() as i32;
+        assert_eq!(owner, format!("{me} {}\n", start_time(me).unwrap()));
+        assert!(SCRATCH.lock().unwrap().contains(&dir));
+        // Its own directory is not stale.
+        assert!(remove_stale_scratch_dirs(&base).is_empty());
+        release_scratch_dir(&dir).unwrap();
+        assert!(!dir.exists());
+        assert!(!SCRATCH.lock().unwrap().contains(&dir));
+        release_scratch_dir(&dir).unwrap();
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn scratch_dirs_whose_owner_is_gone_are_removed_and_no_other() {
+        let base = sandbox("stale");
+        let me = std::process::id() as i32;
+        let my_start = start_time(me).unwrap();
+        let dead = dead_pid();
+        // Stale: the owner is gone; the PID now names another process (start time differs);
+        // an old directory without owner file whose name holds a dead PID.
+        let gone = base.join("sealcheck-record-a");
+        owned_by(&gone, dead, 12345);
+        let reused = base.join("sealcheck-record-b");
+        owned_by(&reused, me, my_start + 1);
+        let legacy = base.join(format!("sealcheck-record-{dead}-incident"));
+        std::fs::create_dir_all(legacy.join("n1")).unwrap();
+        // Kept: a live owner; not named sealcheck-; no owner file and no PID in the name; an
+        // old-style name whose PID runs; an owner file that does not parse.
+        let live = base.join("sealcheck-record-c");
+        owned_by(&live, me, my_start);
+        let other = base.join("other-tool-dir");
+        owned_by(&other, dead, 1);
+        let unknown = base.join("sealcheck-something");
+        std::fs::create_dir_all(&unknown).unwrap();
+        let running = base.join(format!("sealcheck-record-{me}-incident"));
+        std::fs::create_dir_all(&running).unwrap();
+        let garbled = base.join("sealcheck-record-d");
+        std::fs::create_dir_all(&garbled).unwrap();
+        std::fs::write(garbled.join(SCRATCH_OWNER_FILE), "not a pid").unwrap();
+
+        let mut removed = remove_stale_scratch_dirs(&base);
+        removed.sort();
+        let mut want = vec![gone.clone(), reused.clone(), legacy.clone()];
+        want.sort();
+        assert_eq!(removed, want);
+        for d in [&gone, &reused, &legacy] {
+            assert!(!d.exists(), "{}", d.display());
+        }
+        for d in [&live, &other, &unknown, &running, &garbled] {
+            assert!(d.exists(), "{}", d.display());
+        }
+        // Claiming a directory beside them cleans up too.
+        let again = base.join("sealcheck-record-e");
+        owned_by(&again, dead, 7);
+        let mine = base.join("sealcheck-record-new");
+        assert_eq!(claim_scratch_dir(&mine).unwrap(), vec![again.clone()]);
+        release_scratch_dir(&mine).unwrap();
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

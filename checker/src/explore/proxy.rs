@@ -1,25 +1,34 @@
 //! The front of `sealcheck explore`: a small HTTP/1.1 server on `std::net` that validates each
-//! request and forwards the valid ones to stateright's Explorer on a private loopback port.
+//! request and answers the valid ones from stateright's page ([`super::page`]) and the
+//! Explorer's data ([`super::api`]), in this process: it is the only port `explore` listens on.
 //!
-//! One request per connection (`Connection: close`), bounded sizes and timeouts, a bounded
-//! number of connections at once, and no `unwrap` on anything a client sends: a bad request
-//! gets a JSON error and the server goes on. What stateright would answer vaguely (a
-//! plain-text 404 for every bad path) is answered here first: 400 for a path that does not
-//! parse, 404 for one that does not replay (with the step that fails), 404 for an unknown page,
-//! 405 for a wrong method, 403 for a foreign `Host` on a loopback address (a web page that
-//! rebinds its own host name to 127.0.0.1 cannot read the Explorer), 502 if stateright does not
-//! answer.
+//! One request per connection (`Connection: close`), bounded sizes, a bounded number of
+//! connections at once, and no `unwrap` on anything a client sends: a bad request gets a JSON
+//! error and the server goes on. Answers: 400 for a path that does not parse, 404 for one that
+//! does not replay (with the step that fails), 404 for an unknown page, 405 for a wrong method,
+//! 403 for a foreign `Host` on a loopback address (a web page that rebinds its own host name to
+//! 127.0.0.1 cannot read the Explorer) and for a foreign `Origin` or `Referer` (a web page on
+//! another site cannot start a run through the user's browser), 408 for a request not received
+//! within [`REQUEST_DEADLINE`].
+//!
+//! Slow clients: each request must arrive whole within [`REQUEST_DEADLINE`] (a total, not a
+//! per-read timeout), and when every slot is taken (or a client holds
+//! [`MAX_CONNECTIONS_PER_CLIENT`]), a new connection evicts the oldest one that has been
+//! sending its request for more than [`STALLED_AFTER`]: a browser sends its request at once, so
+//! connections that dribble bytes cannot keep everyone else out.
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sealcheck_model::SealModel;
 use serde_json::json;
 
+use super::api::ExplorerApi;
+use super::page::{PageFiles, PAGE_FILES};
 use crate::shortest::{self, PathError};
 
 /// Largest request head (request line and headers) accepted.
@@ -28,32 +37,20 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Longest `/.states/...` path accepted, in characters.
 pub const MAX_PATH_CHARS: usize = 4096;
-/// Connections served at once; more get 503.
+/// Connections served at once; past it a new connection evicts a stalled one, or gets 503.
 pub const MAX_CONNECTIONS: usize = 64;
-/// Largest answer read from stateright's Explorer.
+/// Connections one client address may hold at once; past it, as for [`MAX_CONNECTIONS`].
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = 32;
+/// Time a client has to send its whole request (head and body), in total.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+/// A connection still sending its request after this long may be evicted for a new one.
+pub const STALLED_AFTER: Duration = Duration::from_millis(500);
+/// Largest answer read from stateright's server.
 const MAX_BACKEND_BYTES: usize = 64 * 1024 * 1024;
-/// How long a client may take to send its request.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long writing an answer may take.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// stateright's Explorer, listening on a loopback port only the front knows about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Backend {
-    /// Where it listens.
-    pub addr: SocketAddr,
-}
-
-impl Backend {
-    /// Its `/.status`, parsed.
-    pub fn status(&self) -> io::Result<serde_json::Value> {
-        let r = backend_request(self.addr, "GET", "/.status")?;
-        if r.status != 200 {
-            return Err(io::Error::other(format!("/.status answered {}", r.status)));
-        }
-        serde_json::from_slice(&r.body).map_err(io::Error::other)
-    }
-}
-
-/// An answer of stateright's Explorer.
+/// An answer of stateright's server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackendReply {
     /// HTTP status code.
@@ -106,7 +103,7 @@ pub fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// Sends one request to stateright's Explorer and reads its answer. The request is HTTP/1.0,
+/// Sends one request to stateright's server and reads its answer. The request is HTTP/1.0,
 /// so that `tiny_http` closes the connection after the answer and does not chunk it (to an
 /// HTTP/1.1 request it chunks large bodies); a chunked answer is decoded all the same.
 pub fn backend_request(addr: SocketAddr, method: &str, path: &str) -> io::Result<BackendReply> {
@@ -189,6 +186,10 @@ pub struct RequestHead {
     pub host: Option<String>,
     /// The `Content-Length` header (0 if absent).
     pub content_length: usize,
+    /// The `Origin` header, if any.
+    pub origin: Option<String>,
+    /// The `Referer` header, if any.
+    pub referer: Option<String>,
 }
 
 /// A request the front refuses before routing it.
@@ -250,6 +251,8 @@ pub fn parse_request_head(head: &[u8]) -> Result<RequestHead, HttpError> {
         )));
     }
     let mut host = None;
+    let mut origin = None;
+    let mut referer = None;
     let mut content_length = 0usize;
     for line in lines.take_while(|l| !l.is_empty()) {
         let Some((name, value)) = line.split_once(':') else {
@@ -261,6 +264,10 @@ pub fn parse_request_head(head: &[u8]) -> Result<RequestHead, HttpError> {
         let value = value.trim();
         if name.eq_ignore_ascii_case("host") {
             host = Some(value.to_string());
+        } else if name.eq_ignore_ascii_case("origin") {
+            origin = Some(value.to_string());
+        } else if name.eq_ignore_ascii_case("referer") {
+            referer = Some(value.to_string());
         } else if name.eq_ignore_ascii_case("content-length") {
             content_length = value
                 .parse()
@@ -279,6 +286,8 @@ pub fn parse_request_head(head: &[u8]) -> Result<RequestHead, HttpError> {
         target: target.to_string(),
         host,
         content_length,
+        origin,
+        referer,
     })
 }
 
@@ -319,11 +328,11 @@ impl Reply {
 /// What the front does with a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
-    /// Forward to stateright's Explorer.
-    Forward {
+    /// Answer from the page files or the Explorer's data.
+    Serve {
         /// `GET` or `POST`.
         method: &'static str,
-        /// The (canonical) path to ask for.
+        /// The (canonical) path.
         path: String,
         /// `Content-Type` of a successful answer.
         content_type: &'static str,
@@ -350,6 +359,7 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         413 => "Payload Too Large",
         414 => "URI Too Long",
         431 => "Request Header Fields Too Large",
@@ -379,20 +389,44 @@ pub fn host_is_local(host: &str) -> bool {
             .is_ok_and(crate::explore::is_loopback)
 }
 
-/// The validating front: routes each request, forwarding valid ones to the [`Backend`].
+/// The validating front: routes each request and answers it.
 pub struct Front {
     model: SealModel,
-    backend: Backend,
+    api: Arc<ExplorerApi>,
+    page: PageFiles,
     loopback_only: bool,
 }
 
+/// Whether `origin` (an `Origin` value, or a `Referer` URL) is a page of the server the
+/// request was sent to: `http://` followed by exactly the request's `Host`, then nothing
+/// (`Origin`) or a `/` (`Referer`).
+pub fn same_origin(origin: &str, host: Option<&str>) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let Some(rest) = origin.strip_prefix("http://") else {
+        return false;
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    authority.eq_ignore_ascii_case(host) && (tail.is_empty() || tail.starts_with('/'))
+}
+
 impl Front {
-    /// A front for a model served by `backend`. With `loopback_only`, requests whose `Host`
-    /// names another machine are refused (403).
-    pub fn new(model: SealModel, backend: Backend, loopback_only: bool) -> Front {
+    /// A front for a model whose data `api` answers, with stateright's `page`. With
+    /// `loopback_only`, requests whose `Host` names another machine are refused (403).
+    pub fn new(
+        model: SealModel,
+        api: Arc<ExplorerApi>,
+        page: PageFiles,
+        loopback_only: bool,
+    ) -> Front {
         Front {
             model,
-            backend,
+            api,
+            page,
             loopback_only,
         }
     }
@@ -410,9 +444,27 @@ impl Front {
                 ));
             }
         }
+        // A browser names the page a request comes from: a page of another site (or another
+        // port) must not start a run, nor read anything, through the user's browser. Clients
+        // that send neither header (curl) are not browsers.
+        let host = req.host.as_deref();
+        let foreign = match (&req.origin, &req.referer) {
+            (Some(o), _) => (!same_origin(o, host)).then(|| format!("Origin `{o}`")),
+            (None, Some(r)) => (!same_origin(r, host)).then(|| format!("Referer `{r}`")),
+            (None, None) => None,
+        };
+        if let Some(what) = foreign {
+            return Route::Reply(Reply::error(
+                403,
+                format!(
+                    "refused: the request comes from a page of another site ({what}); the Explorer only answers its own page"
+                ),
+                json!({}),
+            ));
+        }
         let path = req.target.split(['?', '#']).next().unwrap_or_default();
         let method = req.method.as_str();
-        let forward = |m: &'static str, p: &str, content_type: &'static str| Route::Forward {
+        let serve = |m: &'static str, p: &str, content_type: &'static str| Route::Serve {
             method: m,
             path: p.to_string(),
             content_type,
@@ -426,22 +478,20 @@ impl Front {
             r.headers.push(("Allow", allowed.to_string()));
             Route::Reply(r)
         };
-        let static_type = match path {
-            "/" => Some("text/html; charset=utf-8"),
-            "/app.js" | "/knockout-3.5.0.js" => Some("text/javascript; charset=utf-8"),
-            "/app.css" => Some("text/css; charset=utf-8"),
-            "/.status" => Some("application/json"),
-            _ => None,
-        };
+        let static_type = PAGE_FILES
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, t)| *t)
+            .or((path == "/.status").then_some("application/json"));
         if let Some(content_type) = static_type {
             return match method {
-                "GET" => forward("GET", path, content_type),
+                "GET" => serve("GET", path, content_type),
                 _ => wrong_method("GET"),
             };
         }
         if path == "/.runtocompletion" {
             return match method {
-                "POST" => forward("POST", path, "application/json"),
+                "POST" => serve("POST", path, "application/json"),
                 _ => wrong_method("POST"),
             };
         }
@@ -466,7 +516,7 @@ impl Front {
     fn route_states(&self, rest: &str) -> Route {
         let text = rest.trim_start_matches('/').trim_end_matches('/');
         if text.is_empty() {
-            return Route::Forward {
+            return Route::Serve {
                 method: "GET",
                 path: "/.states".to_string(),
                 content_type: "application/json",
@@ -490,7 +540,7 @@ impl Front {
             }
         };
         match shortest::decode(&self.model, &indices) {
-            Ok(_) => Route::Forward {
+            Ok(_) => Route::Serve {
                 method: "GET",
                 path: format!("/.states/{}", shortest::encode(&indices)),
                 content_type: "application/json",
@@ -504,36 +554,40 @@ impl Front {
         }
     }
 
-    /// Routes a request and, if valid, forwards it and relays the answer.
+    /// Routes a request and answers it.
     pub fn handle(&self, req: &RequestHead) -> Reply {
-        match self.route(req) {
-            Route::Reply(r) => r,
-            Route::Forward {
-                method,
-                path,
-                content_type,
-            } => match backend_request(self.backend.addr, method, &path) {
-                Ok(r) if r.status == 200 => Reply {
-                    status: 200,
-                    content_type,
-                    headers: Vec::new(),
-                    body: r.body,
-                },
-                Ok(r) => Reply::error(
-                    r.status,
-                    format!(
-                        "stateright's Explorer answered {} for {path}: {}",
-                        r.status,
-                        r.body_text().trim()
-                    ),
-                    json!({}),
-                ),
-                Err(e) => Reply::error(
-                    502,
-                    format!("stateright's Explorer did not answer {method} {path}: {e}"),
-                    json!({}),
-                ),
-            },
+        let (path, content_type) = match self.route(req) {
+            Route::Reply(r) => return r,
+            Route::Serve {
+                path, content_type, ..
+            } => (path, content_type),
+        };
+        let ok = |body: Vec<u8>| Reply {
+            status: 200,
+            content_type,
+            headers: Vec::new(),
+            body,
+        };
+        let to_json = |v: &serde_json::Value| serde_json::to_vec(v).expect("JSON values serialize");
+        if let Some((_, body)) = self.page.get(&path) {
+            return ok(body.to_vec());
+        }
+        match path.as_str() {
+            "/.status" => ok(to_json(&self.api.status())),
+            "/.runtocompletion" => {
+                let what = self.api.run_to_completion();
+                ok(to_json(&json!({ "run": what.name() })))
+            }
+            _ => {
+                let indices = match path.strip_prefix("/.states/") {
+                    Some(p) => shortest::parse_path(p),
+                    None => Ok(Vec::new()),
+                };
+                match indices.and_then(|i| self.api.states(&i)) {
+                    Ok(v) => ok(to_json(&v)),
+                    Err(e) => Reply::error(404, e.to_string(), json!({ "path": path })),
+                }
+            }
         }
     }
 }
@@ -555,8 +609,42 @@ fn write_reply(s: &mut TcpStream, r: &Reply) -> io::Result<()> {
     s.flush()
 }
 
-/// Reads one request from a connection; `Ok(None)` if the client left without sending one.
-fn read_request(s: &mut TcpStream) -> Result<Option<RequestHead>, HttpError> {
+/// Why no request was read from a connection.
+#[derive(Debug)]
+enum ReadError {
+    /// The client left (or was evicted) without sending a whole request.
+    Gone,
+    /// The request did not arrive within [`REQUEST_DEADLINE`].
+    TooSlow,
+    /// The request is bad.
+    Http(HttpError),
+}
+
+/// Reads from `s` with what is left of the deadline as the timeout.
+fn read_by(s: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> Result<usize, ReadError> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(ReadError::TooSlow);
+    }
+    let _ = s.set_read_timeout(Some(left));
+    match s.read(buf) {
+        Ok(0) => Err(ReadError::Gone),
+        Ok(n) => Ok(n),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            Err(ReadError::TooSlow)
+        }
+        Err(_) => Err(ReadError::Gone),
+    }
+}
+
+/// Reads one request from a connection, head and body within [`REQUEST_DEADLINE`] in total.
+fn read_request(s: &mut TcpStream) -> Result<RequestHead, ReadError> {
+    let deadline = Instant::now() + REQUEST_DEADLINE;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -564,45 +652,100 @@ fn read_request(s: &mut TcpStream) -> Result<Option<RequestHead>, HttpError> {
             break end;
         }
         if buf.len() > MAX_HEAD_BYTES {
-            return Err(HttpError::HeadTooLarge);
+            return Err(ReadError::Http(HttpError::HeadTooLarge));
         }
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => return Ok(None),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
+        let n = read_by(s, &mut chunk, deadline)?;
+        buf.extend_from_slice(&chunk[..n]);
     };
     if head_end > MAX_HEAD_BYTES {
-        return Err(HttpError::HeadTooLarge);
+        return Err(ReadError::Http(HttpError::HeadTooLarge));
     }
-    let head = parse_request_head(&buf[..head_end])?;
+    let head = parse_request_head(&buf[..head_end]).map_err(ReadError::Http)?;
     // Discard the body (no route reads one), so that closing does not reset the connection.
     let mut left = head.content_length.saturating_sub(buf.len() - head_end);
     while left > 0 {
-        match s.read(&mut chunk[..left.min(4096)]) {
-            Ok(0) | Err(_) => return Ok(None),
-            Ok(n) => left -= n,
-        }
+        left -= read_by(s, &mut chunk[..left.min(4096)], deadline)?;
     }
-    Ok(Some(head))
+    Ok(head)
 }
 
-fn serve_connection(front: &Front, mut s: TcpStream) {
-    let _ = s.set_read_timeout(Some(CLIENT_TIMEOUT));
-    let _ = s.set_write_timeout(Some(CLIENT_TIMEOUT));
-    let reply = match read_request(&mut s) {
-        Ok(None) => return,
-        Ok(Some(req)) => front.handle(&req),
-        Err(e) => e.reply(),
+/// The connections being served, for the limits on slow clients.
+#[derive(Default)]
+struct Connections {
+    next_id: u64,
+    /// Every open connection: its client address.
+    open: HashMap<u64, IpAddr>,
+    /// Those still sending their request: since when, and a handle to close them.
+    reading: HashMap<u64, (Instant, TcpStream)>,
+}
+
+impl Connections {
+    fn count_of(&self, ip: IpAddr) -> usize {
+        self.open.values().filter(|c| **c == ip).count()
+    }
+
+    /// Closes the connection (of `ip` only, if given) that has been sending its request the
+    /// longest, if that is longer than [`STALLED_AFTER`]. Returns whether it closed one.
+    fn evict_stalled(&mut self, ip: Option<IpAddr>) -> bool {
+        let victim = self
+            .reading
+            .iter()
+            .filter(|(id, (since, _))| {
+                since.elapsed() >= STALLED_AFTER
+                    && ip.is_none_or(|ip| self.open.get(id) == Some(&ip))
+            })
+            .min_by_key(|(_, (since, _))| *since)
+            .map(|(id, _)| *id);
+        match victim.and_then(|id| self.reading.remove(&id)) {
+            Some((_, stream)) => {
+                let _ = stream.shutdown(Shutdown::Both);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Makes room for a connection from `ip`: evicts stalled connections while a limit is
+    /// reached. Returns false if a limit is reached and nothing can be evicted.
+    fn admit(&mut self, ip: IpAddr) -> bool {
+        if self.count_of(ip) >= MAX_CONNECTIONS_PER_CLIENT && !self.evict_stalled(Some(ip)) {
+            return false;
+        }
+        self.open.len() < MAX_CONNECTIONS || self.evict_stalled(None)
+    }
+}
+
+fn serve_connection(front: &Front, mut s: TcpStream, conns: &Mutex<Connections>, id: u64) {
+    let _ = s.set_write_timeout(Some(WRITE_TIMEOUT));
+    let read = read_request(&mut s);
+    conns
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .reading
+        .remove(&id);
+    let reply = match read {
+        Err(ReadError::Gone) => return,
+        Err(ReadError::TooSlow) => Reply::error(
+            408,
+            format!(
+                "the request did not arrive within {} s",
+                REQUEST_DEADLINE.as_secs()
+            ),
+            json!({}),
+        ),
+        Err(ReadError::Http(e)) => e.reply(),
+        Ok(req) => front.handle(&req),
     };
     let _ = write_reply(&mut s, &reply);
     let _ = s.shutdown(Shutdown::Write);
 }
 
 /// Serves the front on `listener` from a background thread, one thread per connection (at
-/// most [`MAX_CONNECTIONS`] at once). Never panics on client input; runs until the process
-/// exits.
+/// most [`MAX_CONNECTIONS`] at once, [`MAX_CONNECTIONS_PER_CLIENT`] per client address; see
+/// the module documentation for stalled connections). Never panics on client input; runs
+/// until the process exits.
 pub fn spawn_front(listener: TcpListener, front: Arc<Front>) -> io::Result<()> {
-    let active = Arc::new(AtomicUsize::new(0));
+    let conns = Arc::new(Mutex::new(Connections::default()));
     thread::Builder::new()
         .name("sealcheck-explorer-front".into())
         .spawn(move || {
@@ -615,25 +758,41 @@ pub fn spawn_front(listener: TcpListener, front: Arc<Front>) -> io::Result<()> {
                         continue;
                     }
                 };
-                if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                    active.fetch_sub(1, Ordering::SeqCst);
-                    let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
-                    let _ = write_reply(
-                        &mut s,
-                        &Reply::error(503, "too many connections at once".into(), json!({})),
-                    );
-                    continue;
-                }
+                let Ok(peer) = s.peer_addr() else { continue };
+                let id = {
+                    let mut c = conns.lock().unwrap_or_else(|e| e.into_inner());
+                    if !c.admit(peer.ip()) {
+                        drop(c);
+                        let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
+                        let _ = write_reply(
+                            &mut s,
+                            &Reply::error(503, "too many connections at once".into(), json!({})),
+                        );
+                        continue;
+                    }
+                    let Ok(handle) = s.try_clone() else { continue };
+                    let id = c.next_id;
+                    c.next_id += 1;
+                    c.open.insert(id, peer.ip());
+                    c.reading.insert(id, (Instant::now(), handle));
+                    id
+                };
                 let front = Arc::clone(&front);
-                let active_conn = Arc::clone(&active);
+                let conns_conn = Arc::clone(&conns);
                 let spawned = thread::Builder::new()
                     .name("sealcheck-explorer-conn".into())
                     .spawn(move || {
-                        serve_connection(&front, s);
-                        active_conn.fetch_sub(1, Ordering::SeqCst);
+                        serve_connection(&front, s, &conns_conn, id);
+                        conns_conn
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .open
+                            .remove(&id);
                     });
                 if spawned.is_err() {
-                    active.fetch_sub(1, Ordering::SeqCst);
+                    let mut c = conns.lock().unwrap_or_else(|e| e.into_inner());
+                    c.open.remove(&id);
+                    c.reading.remove(&id);
                 }
             }
         })?;
@@ -645,13 +804,18 @@ mod tests {
     use super::*;
     use sealcheck_model::Config;
 
-    fn front() -> Front {
+    fn front_with(loopback_only: bool) -> Front {
         let model = Config::incident().into_model().unwrap();
-        // The backend is never contacted by `route`.
-        let backend = Backend {
-            addr: "127.0.0.1:9".parse().unwrap(),
+        let bounds = crate::explore::RunBounds {
+            max_states: 1000,
+            timeout: Duration::from_secs(10),
         };
-        Front::new(model, backend, true)
+        let api = ExplorerApi::new(model.clone(), bounds, Box::new(|_| {}));
+        Front::new(model, api, PageFiles::default(), loopback_only)
+    }
+
+    fn front() -> Front {
+        front_with(true)
     }
 
     fn req(method: &str, target: &str) -> RequestHead {
@@ -660,6 +824,8 @@ mod tests {
             target: target.into(),
             host: Some("127.0.0.1:3000".into()),
             content_length: 0,
+            origin: None,
+            referer: None,
         }
     }
 
@@ -676,8 +842,8 @@ mod tests {
 
     fn forwarded(route: Route) -> (&'static str, String) {
         match route {
-            Route::Forward { method, path, .. } => (method, path),
-            other => panic!("expected a forward, got {other:?}"),
+            Route::Serve { method, path, .. } => (method, path),
+            other => panic!("expected it served, got {other:?}"),
         }
     }
 
@@ -723,6 +889,10 @@ mod tests {
             "/.states/0//1",
             "/.states/0/-1",
             "/.states/0/1x",
+            // `usize::from_str` takes a sign; a path index is digits only.
+            "/.states/0/3/+1",
+            "/.states/+0",
+            "/.states/0/%2B1",
         ] {
             let (status, msg) = error_of(f.route(&req("GET", target)));
             assert_eq!(status, 400, "{target}");
@@ -779,10 +949,10 @@ mod tests {
         let mut r = req("GET", "/.status");
         for host in ["localhost:3000", "127.0.0.1", "[::1]:3000", "LOCALHOST"] {
             r.host = Some(host.into());
-            assert!(matches!(f.route(&r), Route::Forward { .. }), "{host}");
+            assert!(matches!(f.route(&r), Route::Serve { .. }), "{host}");
         }
         r.host = None;
-        assert!(matches!(f.route(&r), Route::Forward { .. }));
+        assert!(matches!(f.route(&r), Route::Serve { .. }));
         for host in [
             "evil.example:3000",
             "192.168.0.2:3000",
@@ -792,15 +962,56 @@ mod tests {
             r.host = Some(host.into());
             assert_eq!(error_of(f.route(&r)).0, 403, "{host}");
         }
-        let open = Front::new(
-            Config::incident().into_model().unwrap(),
-            Backend {
-                addr: "127.0.0.1:9".parse().unwrap(),
-            },
-            false,
-        );
+        let open = front_with(false);
         r.host = Some("explorer.example:3000".into());
-        assert!(matches!(open.route(&r), Route::Forward { .. }));
+        assert!(matches!(open.route(&r), Route::Serve { .. }));
+    }
+
+    #[test]
+    fn requests_from_pages_of_other_sites_are_refused() {
+        let f = front();
+        let mut r = req("POST", "/.runtocompletion");
+        // The Explorer's own page (Host 127.0.0.1:3000), and clients that are not browsers.
+        for (origin, referer) in [
+            (Some("http://127.0.0.1:3000"), None),
+            (None, Some("http://127.0.0.1:3000/")),
+            (None, Some("http://127.0.0.1:3000/#/steps/0/3")),
+            (
+                Some("http://127.0.0.1:3000"),
+                Some("http://127.0.0.1:3000/"),
+            ),
+            (None, None),
+        ] {
+            r.origin = origin.map(String::from);
+            r.referer = referer.map(String::from);
+            assert!(
+                matches!(f.route(&r), Route::Serve { .. }),
+                "{origin:?} {referer:?}"
+            );
+        }
+        for (origin, referer) in [
+            (Some("http://evil.example"), None),
+            (Some("null"), None),
+            (Some("http://127.0.0.1:3001"), None),
+            (Some("https://127.0.0.1:3000"), None),
+            (Some("http://127.0.0.1:3000.evil.example"), None),
+            (None, Some("http://evil.example/page")),
+            (None, Some("http://127.0.0.1:30001/")),
+            (None, Some("http://localhost:3000/")),
+            // Origin decides when both are sent.
+            (Some("http://evil.example"), Some("http://127.0.0.1:3000/")),
+        ] {
+            r.origin = origin.map(String::from);
+            r.referer = referer.map(String::from);
+            let (status, msg) = error_of(f.route(&r));
+            assert_eq!(status, 403, "{origin:?} {referer:?}");
+            assert!(msg.contains("another site"), "{msg}");
+        }
+        // Reading is refused too, not only the run.
+        r.method = "GET".into();
+        r.target = "/.status".into();
+        r.origin = Some("http://evil.example".into());
+        assert_eq!(error_of(f.route(&r)).0, 403);
     }
 
     #[test]
