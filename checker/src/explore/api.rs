@@ -197,6 +197,8 @@ impl ExplorerApi {
                     states: 0,
                     unique: 0,
                     depth: 0,
+                    queued: None,
+                    rss: None,
                     elapsed: started.elapsed(),
                 });
                 json!({
