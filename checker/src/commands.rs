@@ -281,20 +281,6 @@ pub fn properties(args: &ScenarioArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-fn current_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 /// One measured configuration of `bench`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BenchRow {
@@ -409,12 +395,12 @@ fn bench_child(args: &BenchArgs) -> anyhow::Result<u8> {
         shortest_budget: 0,
         ..CheckOptions::default()
     };
-    let before = current_rss_bytes();
+    let before = crate::bounds::rss_bytes();
     let start = Instant::now();
     let mut quiet = |_p: Progress| {};
     let report = engine::check(&model, &opts, &mut quiet);
     let secs = start.elapsed().as_secs_f64();
-    let bytes = match (before, peak_rss_bytes()) {
+    let bytes = match (before, crate::bounds::peak_rss_bytes()) {
         (Some(b), Some(p)) if report.unique_states > 0 && p > b => {
             Some((p - b) as f64 / report.unique_states as f64)
         }

@@ -511,6 +511,7 @@ pub fn check(
                 .map_or(opts.shortest_budget, |n| n.min(opts.shortest_budget)),
             deadline: Some(deadline.clone()),
             max_memory: opts.max_memory,
+            interrupt: opts.interrupt.clone(),
         };
         Some(shortest::shortest_paths_within(model, &targets, &limits))
     };

@@ -9,6 +9,7 @@
 use std::collections::hash_map::{DefaultHasher, Entry};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use sealcheck_model::model::Deadline;
@@ -78,6 +79,8 @@ pub struct SearchLimits {
     pub deadline: Option<Arc<Deadline>>,
     /// Stops when the process's resident memory reaches this many bytes.
     pub max_memory: Option<u64>,
+    /// Stops when this flag is set (Ctrl-C).
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl SearchLimits {
@@ -88,6 +91,7 @@ impl SearchLimits {
             max_states,
             deadline: None,
             max_memory: crate::bounds::default_max_memory(),
+            interrupt: None,
         }
     }
 }
@@ -127,8 +131,8 @@ where
     shortest_paths_within(model, targets, &SearchLimits::states(state_budget))
 }
 
-/// [`shortest_paths`] within explicit limits: the state budget, a deadline (checked every
-/// 1,024 states) and a memory bound (checked every 16,384 states). Paths found before a limit
+/// [`shortest_paths`] within explicit limits: the state budget, a deadline and an interrupt
+/// flag (checked every 1,024 states) and a memory bound (checked every 16,384 states). Paths found before a limit
 /// stopped the search are still shortest.
 pub fn shortest_paths_within<M>(
     model: &M,
@@ -147,7 +151,14 @@ where
     let mut queue: VecDeque<(M::State, u32)> = VecDeque::new();
     let mut found_at: HashMap<usize, u32> = HashMap::new();
     let mut stopped = None;
-    if limits.deadline.as_ref().is_some_and(|d| d.check()) {
+    let must_stop = || {
+        limits.deadline.as_ref().is_some_and(|d| d.check())
+            || limits
+                .interrupt
+                .as_ref()
+                .is_some_and(|i| i.load(Ordering::Relaxed))
+    };
+    if must_stop() {
         stopped = Some(SearchStop::Stopped);
     } else {
         for (i, s) in model.init_states().into_iter().enumerate() {
@@ -188,7 +199,7 @@ where
         expanded += 1;
         if nodes.len() >= limits.max_states {
             stopped = Some(SearchStop::States(limits.max_states));
-        } else if expanded % 1024 == 0 && limits.deadline.as_ref().is_some_and(|d| d.check()) {
+        } else if expanded % 1024 == 0 && must_stop() {
             stopped = Some(SearchStop::Stopped);
         } else if expanded % 16_384 == 0 {
             if let Some(max) = limits.max_memory {

@@ -246,6 +246,7 @@ fn the_shortest_path_search_stays_within_the_state_bound() {
         max_states: usize::MAX,
         deadline: Some(Arc::new(sealcheck_model::model::Deadline::never())),
         max_memory: None,
+        interrupt: None,
     };
     limits.deadline.as_ref().unwrap().stop();
     let target = shortest::Target {
@@ -255,6 +256,41 @@ fn the_shortest_path_search_stays_within_the_state_bound() {
     let s = shortest::shortest_paths_within(&model, &[target], &limits);
     assert_eq!(s.stopped, Some(shortest::SearchStop::Stopped));
     assert!(s.found.is_empty());
+    // Ctrl-C during the search stops it too.
+    let limits = shortest::SearchLimits {
+        max_states: usize::MAX,
+        deadline: None,
+        max_memory: None,
+        interrupt: Some(Arc::new(AtomicBool::new(true))),
+    };
+    let never = shortest::Target {
+        name: "never",
+        matches: Box::new(|_: &SealModel, _: &State, _| false),
+    };
+    let s = shortest::shortest_paths_within(&model, &[never], &limits);
+    assert_eq!(s.stopped, Some(shortest::SearchStop::Stopped));
+}
+
+/// The search `explore --property` runs has a memory bound by default (it used to grow until
+/// the process aborted on large scenarios).
+#[test]
+fn the_shortest_path_search_stops_at_the_memory_bound() {
+    let model = bench_spec("bench-five-servers.toml");
+    let limits = shortest::SearchLimits {
+        max_states: usize::MAX,
+        deadline: None,
+        max_memory: Some(sealcheck::bounds::rss_bytes().unwrap()),
+        interrupt: None,
+    };
+    let never = shortest::Target {
+        name: "never",
+        matches: Box::new(|_: &SealModel, _: &State, _| false),
+    };
+    let s = shortest::shortest_paths_within(&model, &[never], &limits);
+    assert!(matches!(s.stopped, Some(shortest::SearchStop::Memory(_))));
+    assert!(s.exhausted_budget);
+    assert!(s.visited < 354_204);
+    assert!(shortest::SearchLimits::states(10).max_memory.is_some());
 }
 
 #[test]

@@ -211,11 +211,11 @@ pub fn state(model: &SealModel, s: &State) -> Vec<String> {
     }
     let c = client(model);
     out.push(format!(
-        "{c}: view v{} ({}), harness {:?} after {} seal() call(s), sequencer {:?}, known global tail {}",
+        "{c}: view v{} ({}), harness {:?} after {}, sequencer {:?}, known global tail {}",
         s.client.view,
         config_text(model, s.client_view()),
         s.client.harness,
-        s.client.attempts,
+        crate::words::count(s.client.attempts as usize, "seal() call", "seal() calls"),
         s.client.sequencer,
         s.client.known_global_tail
     ));
@@ -260,8 +260,10 @@ pub fn changes(model: &SealModel, prev: &State, next: &State) -> Vec<String> {
     }
     if pc.harness != nc.harness || pc.attempts != nc.attempts {
         out.push(format!(
-            "{c} harness: {:?} -> {:?} ({} seal() call(s))",
-            pc.harness, nc.harness, nc.attempts
+            "{c} harness: {:?} -> {:?} ({})",
+            pc.harness,
+            nc.harness,
+            crate::words::count(nc.attempts as usize, "seal() call", "seal() calls")
         ));
     }
     if pc.seal != nc.seal {
@@ -368,7 +370,10 @@ pub fn history_changes(model: &SealModel, a: &History, b: &History) -> Vec<Strin
         fact(
             false,
             true,
-            format!("the seal task reported success with {k} log server(s) durably sealed"),
+            format!(
+                "the seal task reported success with {} durably sealed",
+                crate::words::count(k as usize, "log server", "log servers")
+            ),
         );
     }
     out
