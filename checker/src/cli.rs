@@ -91,7 +91,8 @@ pub struct ExploreArgs {
     pub addr: String,
     /// Accept a non-loopback --addr (such as 0.0.0.0:3000). This exposes the Explorer to the
     /// network: anyone who can reach the address sees the model and every state, and can start
-    /// a full run of the checker on this machine; there is no authentication.
+    /// a run of the checker on this machine (bounded by --run-max-states and --run-timeout);
+    /// there is no authentication.
     #[arg(long)]
     pub allow_non_loopback: bool,
     /// Open the Explorer at this path (init-state index, then action indices, as `check` and

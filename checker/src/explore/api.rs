@@ -19,6 +19,9 @@ use stateright::{Model, Path};
 use crate::engine::{self, CheckOptions, CheckReport, Progress};
 use crate::shortest::{self, PathError};
 
+/// How often a running run to completion is announced.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
 /// Bounds of a run to completion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunBounds {
@@ -68,7 +71,8 @@ impl RunRequest {
     }
 }
 
-/// How a finished run is announced on stdout (by [`ExplorerApi::run_to_completion`]'s thread).
+/// How a run's progress (every 10 s) and its end are announced, one line each (by
+/// [`ExplorerApi::run_to_completion`]'s thread; `explore` prints them on stdout).
 pub type Announce = Box<dyn Fn(&str) + Send + Sync>;
 
 /// The model and its one bounded run to completion.
@@ -132,9 +136,19 @@ impl ExplorerApi {
                     shortest_budget: api.bounds.max_states,
                     ..CheckOptions::default()
                 };
+                let mut noted = Instant::now();
                 let report = engine::check(&api.model, &opts, &mut |p| {
                     if let Run::Running { progress, .. } = &mut *api.run() {
                         *progress = Some(p);
+                    }
+                    if noted.elapsed() >= PROGRESS_EVERY {
+                        noted = Instant::now();
+                        (api.announce)(&format!(
+                            "  ... running to completion: {} states ({} unique) after {:.0} s",
+                            p.states,
+                            p.unique,
+                            p.elapsed.as_secs_f64()
+                        ));
                     }
                 });
                 let elapsed = started.elapsed();

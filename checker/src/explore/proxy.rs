@@ -569,25 +569,33 @@ impl Front {
             body,
         };
         let to_json = |v: &serde_json::Value| serde_json::to_vec(v).expect("JSON values serialize");
-        if let Some((_, body)) = self.page.get(&path) {
-            return ok(body.to_vec());
+        if PAGE_FILES.iter().any(|(p, _)| *p == path) {
+            return match self.page.get(&path) {
+                Some((_, body)) => ok(body.to_vec()),
+                None => Reply::error(
+                    500,
+                    format!("stateright's page file {path} was not loaded"),
+                    json!({}),
+                ),
+            };
         }
-        match path.as_str() {
-            "/.status" => ok(to_json(&self.api.status())),
+        let indices = match path.as_str() {
+            "/.status" => return ok(to_json(&self.api.status())),
             "/.runtocompletion" => {
                 let what = self.api.run_to_completion();
-                ok(to_json(&json!({ "run": what.name() })))
+                return ok(to_json(&json!({ "run": what.name() })));
             }
-            _ => {
-                let indices = match path.strip_prefix("/.states/") {
-                    Some(p) => shortest::parse_path(p),
-                    None => Ok(Vec::new()),
-                };
-                match indices.and_then(|i| self.api.states(&i)) {
-                    Ok(v) => ok(to_json(&v)),
-                    Err(e) => Reply::error(404, e.to_string(), json!({ "path": path })),
+            "/.states" => Ok(Vec::new()),
+            other => match other.strip_prefix("/.states/") {
+                Some(p) => shortest::parse_path(p),
+                None => {
+                    return Reply::error(404, format!("no such page: {path}"), json!({}));
                 }
-            }
+            },
+        };
+        match indices.and_then(|i| self.api.states(&i)) {
+            Ok(v) => ok(to_json(&v)),
+            Err(e) => Reply::error(404, e.to_string(), json!({ "path": path })),
         }
     }
 }
@@ -1012,6 +1020,25 @@ mod tests {
         r.target = "/.status".into();
         r.origin = Some("http://evil.example".into());
         assert_eq!(error_of(f.route(&r)).0, 403);
+    }
+
+    #[test]
+    fn the_front_answers_from_the_model_and_says_when_a_page_file_is_missing() {
+        let f = front();
+        let r = f.handle(&req("GET", "/.states/0"));
+        assert_eq!(r.status, 200);
+        let steps: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(steps.as_array().unwrap().len(), 4);
+        let r = f.handle(&req("GET", "/.states"));
+        let inits: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(inits.as_array().unwrap().len(), 1);
+        assert_eq!(inits[0]["actionIndex"], 0);
+        // This front was given no page files: a clear 500, not the states of another route.
+        let r = f.handle(&req("GET", "/"));
+        assert_eq!(r.status, 500);
+        let status = f.handle(&req("GET", "/.status")).json().unwrap();
+        assert_eq!(status["run"]["state"], "idle");
+        assert_eq!(status["done"], false);
     }
 
     #[test]
