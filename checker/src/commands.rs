@@ -492,8 +492,15 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<u8> {
             .into());
         }
     }
+    if args.out.exists() && !args.out.is_dir() {
+        return Err(UsageError(format!(
+            "--out {}: exists and is not a directory",
+            args.out.display()
+        ))
+        .into());
+    }
     std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+        .map_err(|e| UsageError(format!("--out {}: cannot create: {e}", args.out.display())))?;
     let mut rng = crate::generate::Rng::new(args.seed);
     for n in 0..args.traces {
         let (actions, terminal) = crate::generate::random_walk(&model, &mut rng, 10_000);
@@ -528,8 +535,9 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<u8> {
 /// `sealcheck validate`.
 pub fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
     use rayon::prelude::*;
-    let files = crate::trace::expand_paths(&args.traces)
-        .map_err(|e| UsageError(format!("cannot list traces: {e}")))?;
+    // Paths that cannot be read (a missing argument, a sub-directory that cannot be listed)
+    // stay in their place and are reported as unreadable; the others are validated.
+    let files = crate::input::walk_traces(&args.traces);
     if files.is_empty() {
         return Err(UsageError("no trace files (*.jsonl) found".into()).into());
     }
@@ -546,7 +554,16 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
     let results: Vec<_> = pool.install(|| {
         files
             .par_iter()
-            .map(|f| (f.clone(), crate::validate::validate_file(f, &opts)))
+            .map(|f| match f {
+                Ok(f) => (f.clone(), crate::validate::validate_file(f, &opts)),
+                Err(u) => (
+                    u.path.clone(),
+                    Err(crate::trace::TraceError::unreadable(
+                        &u.path.display().to_string(),
+                        &u.error,
+                    )),
+                ),
+            })
             .collect()
     });
     let out = match args.format {

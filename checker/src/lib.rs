@@ -29,6 +29,7 @@ pub mod engine;
 pub mod explore;
 pub mod generate;
 pub mod import;
+pub mod input;
 pub mod record;
 pub mod report;
 pub mod shortest;

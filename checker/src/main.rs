@@ -26,10 +26,20 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            let io_kind = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<std::io::Error>())
+                .map(std::io::Error::kind);
+            // The reader of our output went away (`sealcheck check | head -1`): nothing more can
+            // be said to it, and it is not an error (as in other Unix tools).
+            if io_kind == Some(std::io::ErrorKind::BrokenPipe) {
+                return ExitCode::SUCCESS;
+            }
             eprintln!("sealcheck: error: {e:#}");
-            // Usage and input errors are the user's to fix (2); anything else is ours (also 2,
-            // but said differently so that it gets reported).
-            if e.downcast_ref::<UsageError>().is_none() {
+            // Usage and input errors, and I/O errors (a full disk, a missing permission), are
+            // the user's to fix (2); anything else is ours (also 2, but said differently so that
+            // it gets reported).
+            if e.downcast_ref::<UsageError>().is_none() && io_kind.is_none() {
                 eprintln!("sealcheck: this looks like a bug in sealcheck; please report it");
             }
             ExitCode::from(2)

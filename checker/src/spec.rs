@@ -84,13 +84,17 @@ impl Spec {
         s
     }
 
-    /// Reads and validates a scenario file.
+    /// Reads and validates a scenario file: a regular file of at most
+    /// [`crate::input::MAX_SPEC_BYTES`] (a FIFO or a device is refused without blocking).
     pub fn load(path: &Path) -> Result<Spec, SpecError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Unreadable {
-            file: file.clone(),
-            source,
-        })?;
+        let text =
+            crate::input::read_text(path, crate::input::MAX_SPEC_BYTES).map_err(|source| {
+                SpecError::Unreadable {
+                    file: file.clone(),
+                    source,
+                }
+            })?;
         let config = parse(&file, &text)?;
         Ok(Spec {
             path: Some(path.to_path_buf()),

@@ -5,7 +5,8 @@
 //! (`sealcheck_model::trace_format`, shared with the recorder's importer); this module is the
 //! reader.
 //! Reading never holds more than one line (at most [`MAX_LINE`] bytes) in memory, and every
-//! error names the file, the line and the field.
+//! error names the file, the line and the field. Only regular files are opened (see
+//! [`crate::input`]): a FIFO or a device is refused by name.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -16,7 +17,7 @@ use sealcheck_model::Config;
 
 pub use sealcheck_model::trace_format::{Header, Item, Roles, FORMAT, MAX_OFFSET, VERSION};
 
-/// Longest line accepted, in bytes.
+/// Longest line accepted, in bytes, not counting its line ending (`\n` or `\r\n`).
 pub const MAX_LINE: usize = 1 << 20;
 
 /// A parsed line with its position.
@@ -32,18 +33,44 @@ pub struct TraceItem {
     pub text: String,
 }
 
-/// A trace that cannot be read: file, line, field and what was expected.
+/// A trace that cannot be read: file, line, field and what was expected. Shown as
+/// `FILE:LINE: field `FIELD`: MESSAGE`, or `FILE: MESSAGE` when the file could not be read at all
+/// (line 0).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{file}:{line}: field `{field}`: {message}")]
+#[error("{}", self.render())]
 pub struct TraceError {
     /// The file.
     pub file: String,
-    /// 1-based line (0 when the file could not be opened).
+    /// 1-based line; 0 when the file could not be read at all (missing, not a regular file,
+    /// not permitted, a directory that cannot be listed): see [`TraceError::is_unreadable`].
     pub line: usize,
     /// The field (`-` for the whole line).
     pub field: String,
     /// What is wrong.
     pub message: String,
+}
+
+impl TraceError {
+    /// Whether the file could not be read at all (as opposed to being malformed).
+    pub fn is_unreadable(&self) -> bool {
+        self.line == 0
+    }
+
+    /// An error for a file that could not be read at all.
+    pub fn unreadable(file: &str, error: &std::io::Error) -> TraceError {
+        err(file, 0, "-", format!("cannot read: {error}"))
+    }
+
+    fn render(&self) -> String {
+        if self.is_unreadable() {
+            format!("{}: {}", self.file, self.message)
+        } else {
+            format!(
+                "{}:{}: field `{}`: {}",
+                self.file, self.line, self.field, self.message
+            )
+        }
+    }
 }
 
 /// Streams the items of a trace file.
@@ -76,10 +103,11 @@ enum RawLine {
 }
 
 impl TraceReader {
-    /// Opens a trace file and reads its header.
+    /// Opens a trace file and reads its header. Anything but a regular file (a FIFO, a device,
+    /// a directory) is refused as unreadable, without blocking.
     pub fn open(path: &Path) -> Result<TraceReader, TraceError> {
         let file = path.display().to_string();
-        let f = File::open(path).map_err(|e| err(&file, 0, "-", format!("cannot open: {e}")))?;
+        let f = crate::input::open_regular(path).map_err(|e| TraceError::unreadable(&file, &e))?;
         TraceReader::from_reader(&file, Box::new(BufReader::with_capacity(1 << 16, f)))
     }
 
@@ -127,7 +155,9 @@ impl TraceReader {
 
     fn raw_line(&mut self) -> Result<RawLine, TraceError> {
         self.buf.clear();
-        let limit = (MAX_LINE + 1) as u64;
+        // The content may be MAX_LINE bytes, followed by at most "\r\n": reading one byte more
+        // than that tells an overlong line without reading all of it.
+        let limit = (MAX_LINE + 3) as u64;
         let n = (&mut self.reader)
             .take(limit)
             .read_until(b'\n', &mut self.buf)
@@ -137,19 +167,19 @@ impl TraceReader {
         }
         self.line += 1;
         let ended = self.buf.last() == Some(&b'\n');
-        if !ended && self.buf.len() > MAX_LINE {
-            return Err(err(
-                &self.file,
-                self.line,
-                "-",
-                format!("line is longer than {MAX_LINE} bytes"),
-            ));
-        }
         if ended {
             self.buf.pop();
             if self.buf.last() == Some(&b'\r') {
                 self.buf.pop();
             }
+        }
+        if self.buf.len() > MAX_LINE {
+            return Err(err(
+                &self.file,
+                self.line,
+                "-",
+                format!("line is longer than {MAX_LINE} bytes (not counting its line ending)"),
+            ));
         }
         let text = std::str::from_utf8(&self.buf)
             .map_err(|e| err(&self.file, self.line, "-", format!("not UTF-8: {e}")))?
@@ -212,9 +242,18 @@ impl TraceReader {
                 ))
             }
         }
-        let header: Header = serde_json::from_value(v).map_err(|e| {
-            let m = e.to_string();
-            let field = field_from_serde(&m).unwrap_or_else(|| "config".to_string());
+        let header: Header = serde_path_to_error::deserialize(v).map_err(|e| {
+            let path = e.path().to_string();
+            let m = e.into_inner().to_string();
+            // A `missing field` error is reported at the enclosing object, an `unknown field`
+            // one at the field itself.
+            let field = match (field_from_serde(&m), path.as_str()) {
+                (Some(f), ".") => f,
+                (Some(f), p) if p == f || p.ends_with(&format!(".{f}")) => p.to_string(),
+                (Some(f), p) => format!("{p}.{f}"),
+                (None, ".") => "-".to_string(),
+                (None, p) => p.to_string(),
+            };
             err(&self.file, line, &field, m)
         })?;
         header.config.validate().map_err(|e| {
@@ -362,7 +401,16 @@ impl TraceReader {
         }
         for (key, v) in obj.iter() {
             let (ok, expected) = match key.as_str() {
-                "node" | "peer" => (v.is_string() || v.is_u64(), "a node id such as \"N3\""),
+                "node" | "peer" => (
+                    match v {
+                        serde_json::Value::String(t) => NodeId::parse(t).is_some(),
+                        serde_json::Value::Number(n) => {
+                            n.as_u64().is_some_and(|n| (1..=255).contains(&n))
+                        }
+                        _ => false,
+                    },
+                    "a node id: \"N\" and a number 1..=255 (\"N3\"), or the number",
+                ),
                 "offset" | "local_tail" | "max_local_tail" | "tail" | "known_global_tail" => {
                     (v.is_u64(), "a non-negative integer")
                 }
@@ -497,35 +545,21 @@ pub fn write_trace(
     out.flush()
 }
 
-/// All trace files (`*.jsonl`) under the given paths (files are taken as they are). Directories
-/// that hold a recorder's raw material (a `meta.json` next to JSON Lines records that are not
-/// traces, see `sealcheck-recorder`'s `raw` module) are skipped.
+/// All trace files (`*.jsonl`) under the given paths, as [`crate::input::walk_traces`] lists
+/// them (symlinked directories are not followed; recorder raw directories are skipped). The
+/// first path that cannot be read is an error that names it.
 pub fn expand_paths(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut stack = vec![p.clone()];
-            while let Some(d) = stack.pop() {
-                let mut entries: Vec<_> = std::fs::read_dir(&d)?
-                    .map(|e| e.map(|e| e.path()))
-                    .collect::<Result<_, _>>()?;
-                entries.sort();
-                for e in entries {
-                    if e.is_dir() {
-                        if e.join("meta.json").is_file() {
-                            continue; // recorder raw material
-                        }
-                        stack.push(e);
-                    } else if e.extension().is_some_and(|x| x == "jsonl") {
-                        out.push(e);
-                    }
-                }
-            }
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
+    crate::input::walk_traces(paths)
+        .into_iter()
+        .map(|r| {
+            r.map_err(|u| {
+                std::io::Error::new(
+                    u.error.kind(),
+                    format!("{}: cannot read: {}", u.path.display(), u.error),
+                )
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

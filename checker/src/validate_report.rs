@@ -12,7 +12,7 @@ use crate::validate::{Outcome, Verdict};
 /// One validated file: its path and the outcome or the reason it could not be read.
 pub type FileResult = (PathBuf, Result<Outcome, TraceError>);
 
-/// Exit code over all files: 2 if any is malformed, else 1 if any diverges or violates, else 3
+/// Exit code over all files: 2 if any is malformed or unreadable, else 1 if any diverges or violates, else 3
 /// if any search was inconclusive, else 0.
 pub fn exit_code(results: &[FileResult]) -> u8 {
     let codes: Vec<u8> = results
@@ -52,8 +52,13 @@ fn explore_cmd(file: &std::path::Path, path: &str) -> String {
 pub fn text(results: &[FileResult]) -> String {
     let mut out = String::new();
     let mut counts = [0usize; 5];
+    let mut unreadable = 0;
     for (file, r) in results {
         match r {
+            Err(e) if e.is_unreadable() => {
+                unreadable += 1;
+                let _ = writeln!(out, "UNREADABLE {e}");
+            }
             Err(e) => {
                 counts[3] += 1;
                 let _ = writeln!(out, "MALFORMED  {e}");
@@ -142,9 +147,14 @@ pub fn text(results: &[FileResult]) -> String {
             }
         }
     }
+    let unreadable = if unreadable > 0 {
+        format!(", {unreadable} unreadable")
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "\n{} trace(s): {} conform, {} diverge, {} violate, {} malformed, {} inconclusive (exit {})",
+        "\n{} trace(s): {} conform, {} diverge, {} violate, {} malformed, {} inconclusive{unreadable} (exit {})",
         results.len(),
         counts[0],
         counts[1],
@@ -163,7 +173,7 @@ pub fn json(results: &[FileResult]) -> String {
         .map(|(file, r)| match r {
             Err(e) => serde_json::json!({
                 "file": file.display().to_string(),
-                "verdict": "malformed",
+                "verdict": if e.is_unreadable() { "unreadable" } else { "malformed" },
                 "line": e.line,
                 "field": e.field,
                 "message": e.message,
@@ -211,7 +221,12 @@ pub fn junit(results: &[FileResult]) -> String {
             Err(e) => {
                 let _ = writeln!(
                     out,
-                    "  <testcase name=\"{name}\"><error message=\"malformed\">{}</error></testcase>",
+                    "  <testcase name=\"{name}\"><error message=\"{}\">{}</error></testcase>",
+                    if e.is_unreadable() {
+                        "unreadable"
+                    } else {
+                        "malformed"
+                    },
                     xml(&e.to_string())
                 );
             }

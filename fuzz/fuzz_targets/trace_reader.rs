@@ -11,10 +11,12 @@ fuzz_target!(|data: &[u8]| {
         Ok(r) => r,
         Err(_) => return,
     };
+    // Small bounds keep each run fast; the other options keep their defaults, so that a new
+    // field of ValidateOptions does not break this target.
     let opts = ValidateOptions {
         max_hidden: 16,
         max_frontier: 10_000,
-        permissive: true,
+        ..ValidateOptions::default()
     };
     let _ = validate_reader(reader, &opts);
 });

@@ -366,7 +366,10 @@ impl Config {
                 ),
             ));
         }
-        if self.client >= 1 && self.client <= self.log_servers {
+        if self.client == 0 {
+            return Err(bad("client", "node ids start at 1, got 0"));
+        }
+        if self.client <= self.log_servers {
             return Err(bad(
                 "client",
                 format!(
@@ -391,12 +394,15 @@ impl Config {
             ));
         }
         let initial = self.initial_states();
-        for &id in &self.forced_provisioning {
+        for (i, &id) in self.forced_provisioning.iter().enumerate() {
             if id == 0 || id > self.log_servers {
                 return Err(bad(
                     "forced_provisioning",
                     format!("N{id} is not a log server"),
                 ));
+            }
+            if self.forced_provisioning[..i].contains(&id) {
+                return Err(bad("forced_provisioning", format!("N{id} is listed twice")));
             }
             if initial[id as usize - 1] != StorageState::Provisioning {
                 return Err(bad(

@@ -18,6 +18,22 @@ use crate::state::*;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(pub u8);
 
+impl NodeId {
+    /// Parses the written form strictly: `N` followed by a number 1..=255 without sign or
+    /// leading zeros (`"N3"`). Anything else (`"3"`, `"n3"`, `"N03"`, `"N3:1"`, `" N3"`) is
+    /// `None`.
+    pub fn parse(text: &str) -> Option<NodeId> {
+        let digits = text.strip_prefix('N')?;
+        if digits.is_empty()
+            || digits.starts_with('0')
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        digits.parse::<u8>().ok().map(NodeId)
+    }
+}
+
 impl Serialize for NodeId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format!("N{}", self.0))
@@ -46,12 +62,11 @@ impl<'de> Deserialize<'de> for NodeId {
                 self.visit_u64(v as u64)
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NodeId, E> {
-                let digits = v.strip_prefix('N').unwrap_or(v);
-                let digits = digits.split(':').next().unwrap_or(digits);
-                digits
-                    .parse::<u64>()
-                    .map_err(|_| E::custom(format!("`{v}` is not a node id such as \"N3\"")))
-                    .and_then(|n| self.visit_u64(n))
+                NodeId::parse(v).ok_or_else(|| {
+                    E::custom(format!(
+                        "`{v}` is not a node id: expected \"N\" and a number 1..=255, such as \"N3\""
+                    ))
+                })
             }
         }
         d.deserialize_any(V)

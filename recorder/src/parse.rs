@@ -561,7 +561,10 @@ fn malformed(file: &Path, line: usize, message: impl Into<String>) -> Error {
 /// count as empty; a missing `meta.json` or an ill-formed record is an error.
 pub fn parse_raw_dir(dir: &Path) -> Result<RawRun, Error> {
     let meta_path = dir.join(META_FILE);
-    let meta_text = std::fs::read_to_string(&meta_path).map_err(|e| Error::io(&meta_path, e))?;
+    let meta_bytes = crate::raw::read_capped(&meta_path, crate::raw::MAX_META_BYTES)
+        .map_err(|e| Error::io(&meta_path, e))?;
+    let meta_text =
+        String::from_utf8(meta_bytes).map_err(|e| malformed(&meta_path, 0, e.to_string()))?;
     let meta: Meta = serde_json::from_str(&meta_text)
         .map_err(|e| malformed(&meta_path, e.line(), e.to_string()))?;
     let mut facts = Vec::new();
@@ -588,7 +591,8 @@ fn read_lines(path: &Path) -> Result<Vec<String>, Error> {
     if !path.exists() {
         return Ok(vec![]);
     }
-    let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::raw::read_capped(path, crate::raw::MAX_RAW_FILE_BYTES)
+        .map_err(|e| Error::io(path, e))?;
     Ok(String::from_utf8_lossy(&text)
         .lines()
         .map(str::to_string)

@@ -13,7 +13,8 @@
 //! with, so the files can be merged into one order (see [`crate::parse`]).
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -32,10 +33,80 @@ pub const CTL_FILE: &str = "restatectl.jsonl";
 pub const SQL_FILE: &str = "sql.jsonl";
 /// Sub-directory of the server logs.
 pub const LOGS_DIR: &str = "logs";
+/// Largest `meta.json` [`crate::parse_raw_dir`] reads (a recorded one is a few KiB).
+pub const MAX_META_BYTES: u64 = 1 << 20;
+/// Largest record file or server log [`crate::parse_raw_dir`] reads: each is held in memory
+/// while it is parsed (recorded ones are well under 1 MiB).
+pub const MAX_RAW_FILE_BYTES: u64 = 256 << 20;
 
 /// The server log file of node `id` inside a raw directory.
 pub fn node_log_path(raw_dir: &Path, id: u32) -> PathBuf {
     raw_dir.join(LOGS_DIR).join(format!("n{id}.log"))
+}
+
+/// Opens an input file for reading, refusing anything that is not a regular file once symlinks
+/// are followed: a FIFO would block the open (or the first read) until a writer comes, a device
+/// such as `/dev/zero` never ends, a directory is not a file. The refusal is an
+/// [`std::io::ErrorKind::InvalidInput`] error whose text says `not a regular file (a FIFO)`.
+///
+/// The file type is checked before opening (opening some devices has side effects), the open
+/// itself does not block (`O_NONBLOCK`, which reads of regular files ignore), and the opened file
+/// is checked again, in case the path was replaced in between.
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
+    check_regular(&std::fs::metadata(path)?)?;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    check_regular(&file.metadata()?)?;
+    Ok(file)
+}
+
+fn check_regular(meta: &std::fs::Metadata) -> std::io::Result<()> {
+    let t = meta.file_type();
+    let what = if t.is_file() {
+        return Ok(());
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "of an unknown type"
+    };
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("not a regular file ({what})"),
+    ))
+}
+
+/// Reads a whole regular file (see [`open_regular`]) of at most `cap` bytes. A larger file is
+/// refused before anything is read, with an [`std::io::ErrorKind::InvalidData`] error saying
+/// `larger than the N-byte limit`; the cap is also enforced while reading, for files whose size
+/// the file system does not know in advance.
+pub fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    let file = open_regular(path)?;
+    let too_large = |len: u64| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{len} bytes: larger than the {cap}-byte limit for this file"),
+        )
+    };
+    let len = file.metadata()?.len();
+    if len > cap {
+        return Err(too_large(len));
+    }
+    let mut buf = Vec::with_capacity(len as usize);
+    file.take(cap + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > cap {
+        return Err(too_large(buf.len() as u64));
+    }
+    Ok(buf)
 }
 
 /// One operator action performed by the recorder (start, pause, kill, seal, ...).
