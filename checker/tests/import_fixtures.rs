@@ -1,6 +1,6 @@
-//! `sealcheck::import` on the trimmed raw fixtures of the recorder (material captured from
-//! Restate 1.7.12): the events, observations and header it derives, and its errors on broken
-//! raw directories.
+//! The recorder's importer (`sealcheck_recorder::import`) on the trimmed raw fixtures of the
+//! recorder (material captured from Restate 1.7.12): the events, observations and header it
+//! derives, and its errors on broken raw directories.
 
 use std::path::{Path, PathBuf};
 

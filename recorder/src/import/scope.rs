@@ -76,7 +76,8 @@ pub fn scope(fact: &Fact) -> Scope {
         Fact::SealReturned { .. } => OutOfScope("seal() returned on the sealer: the harness learns the outcome already given by seal-completed"),
         Fact::ChainSealRepair { .. } => OutOfScope("chain level: the log's chain is sealed, not the loglet"),
         Fact::AutoRecovery { .. } => OutOfScope("chain level: the chain grows a new loglet"),
-        Fact::WritesDisabled { .. } => OutOfScope("a log store refusing writes while its process shuts down"),
+        Fact::WritesDisabled { reason, .. } if reason == "shutdown" => OutOfScope("a log store stops writing while its process shuts down (the recorder's stop-node is the crash)"),
+        Fact::WritesDisabled { .. } => NeedsModelStep("a log store disables its writes (manually, or after a storage error) (needs model step: log-store fail-safe)"),
         Fact::PeerStateChanged { .. } => OutOfScope("the failure detector's view of peers; the model has no failure detector (timeouts are faults)"),
         Fact::LogChainObserved { .. } => OutOfScope("chain level: the logs table"),
     }
@@ -182,5 +183,38 @@ impl Drops {
             out.push(format!("dropped {n} {what}"));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_nodes_seal_tasks_and_fail_safe_stores_need_model_steps() {
+        let assist = Fact::SealAssist {
+            node: 3,
+            loglet: "0_0".into(),
+        };
+        assert!(matches!(scope(&assist), Scope::NeedsModelStep(_)));
+        let disabled = |reason: &str| Fact::WritesDisabled {
+            node: 2,
+            loglet: Some("0_0".into()),
+            reason: reason.into(),
+        };
+        assert!(matches!(scope(&disabled("shutdown")), Scope::OutOfScope(_)));
+        assert!(matches!(
+            scope(&disabled("log-store error: disk full")),
+            Scope::NeedsModelStep(_)
+        ));
+        let started = Fact::SealStarted {
+            node: 1,
+            loglet: "0_0".into(),
+            already_sealed: false,
+        };
+        assert_eq!(
+            scope(&started),
+            Scope::Step("seal-started (seal-rejected when the all-Provisioning warning follows)")
+        );
     }
 }
