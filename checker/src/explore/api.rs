@@ -134,6 +134,7 @@ impl ExplorerApi {
                     max_states: Some(api.bounds.max_states),
                     timeout: Some(api.bounds.timeout),
                     shortest_budget: api.bounds.max_states,
+                    max_memory: crate::bounds::default_max_memory(),
                     ..CheckOptions::default()
                 };
                 let mut noted = Instant::now();
