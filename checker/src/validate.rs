@@ -444,9 +444,7 @@ fn one_explanation_violation(
             Item::Observe(_) => None,
         })?;
     let model = model_for(header, opts.permissive);
-    if model.property_info(property).is_none() {
-        return None;
-    }
+    model.property_info(property)?;
     // Clean explanations of items[..x] on the permissive model (a clean state has taken no
     // seeded-bug step), each tried for a step explaining item x.
     let mut dfs = DepthFirst::new(&model, header, opts, limits);
@@ -826,9 +824,8 @@ impl<'a> Search<'a> {
                         }
                     } else {
                         let layer = out.entry(m).or_default();
-                        if !layer.contains_key(&fp) {
-                            let node = make(state);
-                            layer.insert(fp, node);
+                        if let std::collections::btree_map::Entry::Vacant(e) = layer.entry(fp) {
+                            e.insert(make(state));
                         }
                     }
                 }
