@@ -404,8 +404,9 @@ pub fn validate_file(path: &Path, opts: &ValidateOptions) -> Result<Outcome, Tra
             }
             states = dfs.states;
         }
-        if let Some(v) = one_explanation_violation(&header, &items, opts, &limits) {
-            return Ok(outcome(v, states, "one-explanation"));
+        let (found, more) = one_explanation_violation(&header, &items, opts, &limits);
+        if let Some(v) = found {
+            return Ok(outcome(v, states + more, "one-explanation"));
         }
     }
     let reader = TraceReader::open(path)?;
@@ -435,25 +436,26 @@ fn one_explanation_violation(
     items: &[TraceItem],
     opts: &ValidateOptions,
     limits: &Limits<'_>,
-) -> Option<Verdict> {
-    let (x, property) = items
-        .iter()
-        .enumerate()
-        .find_map(|(i, it)| match &it.item {
-            Item::Event(e) => step_local_violation(e).map(|p| (i, p)),
-            Item::Observe(_) => None,
-        })?;
+) -> (Option<Verdict>, usize) {
+    let Some((x, property)) = items.iter().enumerate().find_map(|(i, it)| match &it.item {
+        Item::Event(e) => step_local_violation(e).map(|p| (i, p)),
+        Item::Observe(_) => None,
+    }) else {
+        return (None, 0);
+    };
     let model = model_for(header, opts.permissive);
-    model.property_info(property)?;
+    if model.property_info(property).is_none() {
+        return (None, 0);
+    }
     // Clean explanations of items[..x] on the permissive model (a clean state has taken no
     // seeded-bug step), each tried for a step explaining item x.
     let mut dfs = DepthFirst::new(&model, header, opts, limits);
-    let path = dfs.search(items, x, false)?;
-    Some(Verdict::Violates {
+    let found = dfs.search(items, x, false).map(|path| Verdict::Violates {
         property: property.to_string(),
         at: at_of(&items[x], x),
         path,
-    })
+    });
+    (found, dfs.states)
 }
 
 /// Depth-first search for one behaviour that explains `items[..target]` and keeps every
