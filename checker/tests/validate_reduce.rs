@@ -142,7 +142,7 @@ fn declared_independences_commute_and_enablers_are_declared() {
         "specs/operator-moves.toml",
     ] {
         for complete in [&[][..], RECORDED] {
-            let (states, pairs) = check(spec, complete, 30_000);
+            let (states, pairs) = check(spec, complete, 8_000);
             assert!(
                 states > 100 && pairs > 100,
                 "{spec}: {states} states, {pairs} pairs"
