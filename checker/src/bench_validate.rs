@@ -6,7 +6,11 @@
 //!    scenario with appends, every event logged, and a poll of every observation repeated
 //!    between steps, as a recorder polling a quiet cluster produces;
 //! 2. trace length: fully observed behaviours with 2 to 32 appends;
-//! 3. hidden steps: one behaviour with more and more event kinds left unlogged.
+//! 3. hidden steps: one behaviour with more and more event kinds left unlogged;
+//! 4. hidden appends (`hidden_axis`): k appends, their stores and replies all unlogged (as in
+//!    every real Restate run), then a conforming end, a late divergence, a late step-local
+//!    violation or a late state-dependent violation; each validation is bounded in time and
+//!    memory so that a search that cannot decide says so.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::cli::{BenchValidateArgs, Format};
 use crate::generate::{self, Rng};
 use crate::trace::{self, Header, Item};
-use crate::validate::{validate_file, ValidateOptions};
+use crate::validate::{validate_file, ValidateOptions, Verdict};
 
 /// One measured trace.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +47,12 @@ pub struct Row {
     pub items_per_sec: f64,
     /// Peak resident memory of the validating process, MiB.
     pub peak_rss_mib: f64,
+    /// Where the verdict was found (item index) and why, as the report words it.
+    #[serde(default)]
+    pub detail: String,
+    /// How the verdict was found (depth-first, one-explanation, breadth-first).
+    #[serde(default)]
+    pub method: String,
 }
 
 fn peak_rss_mib() -> f64 {
@@ -110,10 +120,12 @@ fn write_case(
     Ok((path, actions.len()))
 }
 
-fn child(file: &Path, breadth_first: bool) -> anyhow::Result<u8> {
+fn child(file: &Path, breadth_first: bool, timeout: f64) -> anyhow::Result<u8> {
     let start = Instant::now();
     let opts = ValidateOptions {
         depth_first: !breadth_first,
+        timeout: Some(std::time::Duration::from_secs_f64(timeout)),
+        max_memory_mib: Some(4096),
         ..ValidateOptions::default()
     };
     let o = validate_file(file, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -128,6 +140,15 @@ fn child(file: &Path, breadth_first: bool) -> anyhow::Result<u8> {
         seconds: secs,
         items_per_sec: o.items as f64 / secs.max(1e-9),
         peak_rss_mib: peak_rss_mib(),
+        detail: match &o.verdict {
+            Verdict::Conforms { .. } => String::new(),
+            Verdict::Diverges { at, .. } => format!("at item {}", at.index),
+            Verdict::Violates { property, at, .. } => {
+                format!("\"{property}\" at item {}", at.index)
+            }
+            Verdict::Inconclusive { reason, .. } => reason.clone(),
+        },
+        method: o.method.to_string(),
     };
     println!("{}", serde_json::to_string(&row)?);
     Ok(0)
@@ -136,7 +157,10 @@ fn child(file: &Path, breadth_first: bool) -> anyhow::Result<u8> {
 /// Runs the benchmark.
 pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
     if let Some(f) = &args.child {
-        return child(f, args.child_breadth_first);
+        return child(f, args.child_breadth_first, args.child_timeout);
+    }
+    if args.only_hidden_appends {
+        return hidden_axis(args);
     }
     let dir = match &args.dir {
         Some(d) => d.clone(),
@@ -257,4 +281,211 @@ pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// The four endings of the hidden-append axis.
+#[derive(Clone, Copy, Debug)]
+pub enum Ending {
+    /// Tails k everywhere, a seal at tail k, every copy sealed: conforms.
+    Conforming,
+    /// ... then a copy's tail is seen below k: no behaviour explains the last item.
+    LateDivergence,
+    /// ... then the operator forces a member back to Provisioning: every step that explains it
+    /// breaks "storage states only make legal moves".
+    StepLocalViolation,
+    /// One member misses the last record before the seal, then is seen sealed with it: only a
+    /// sealed server that stores explains it.
+    StateDependentViolation,
+}
+
+impl Ending {
+    /// All four, in table order.
+    pub const ALL: [Ending; 4] = [
+        Ending::Conforming,
+        Ending::LateDivergence,
+        Ending::StepLocalViolation,
+        Ending::StateDependentViolation,
+    ];
+
+    /// Short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ending::Conforming => "conforming end",
+            Ending::LateDivergence => "late divergence",
+            Ending::StepLocalViolation => "late step-local violation",
+            Ending::StateDependentViolation => "late state-dependent violation",
+        }
+    }
+
+    /// The verdict validation must give: word, and the item (from the end) or property.
+    pub fn expected(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Ending::Conforming => ("conforms", None),
+            Ending::LateDivergence => ("diverges", None),
+            Ending::StepLocalViolation => (
+                "violates",
+                Some(sealcheck_model::properties::LEGAL_STORAGE_MOVES),
+            ),
+            Ending::StateDependentViolation => (
+                "violates",
+                Some(sealcheck_model::properties::SEALED_SERVER_REJECTS_STORES),
+            ),
+        }
+    }
+}
+
+/// A trace of `k` unlogged appends on a provisioned 3-server cluster ({node: 2}) with the
+/// kinds a real Restate run logs, ending as `ending` says. Returns the header and items; the
+/// verdict's item is always the last one.
+pub fn hidden_appends_trace(k: u8, ending: Ending) -> (Header, Vec<Item>) {
+    use sealcheck_model::trace::{Event, NodeId};
+    let mut cfg = Config {
+        name: format!("bench-hidden-{k}-appends"),
+        initial_storage: vec![sealcheck_model::StorageState::ReadWrite; 3],
+        appends: k,
+        ..Config::incident()
+    };
+    if matches!(ending, Ending::StepLocalViolation) {
+        cfg.faults.operator_moves = 1;
+        cfg.faults.operator_force = true;
+    }
+    let client = NodeId(cfg.client);
+    let mut header = Header::generated(cfg, "sealcheck bench-validate", false);
+    header.complete = [
+        "provisioned",
+        "seal-started",
+        "seal-rejected",
+        "seal-completed",
+        "seal-failed",
+        "storage-state-set",
+        "crashed",
+        "restarted",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let obs = |node: u8, tail: u8, sealed: bool| {
+        Item::Observe(Observation::ObserveLogServer {
+            node: NodeId(node),
+            local_tail: Some(tail),
+            sealed: Some(sealed),
+        })
+    };
+    let lagging = matches!(ending, Ending::StateDependentViolation) && k > 0;
+    let tail_of = |n: u8| if lagging && n == 1 { k - 1 } else { k };
+    let mut items = vec![obs(1, 0, false), obs(2, 0, false), obs(3, 0, false)];
+    for n in 1..=3 {
+        items.push(obs(n, tail_of(n), false));
+    }
+    items.push(Item::Event(Event::SealStarted { node: client }));
+    items.push(Item::Event(Event::SealCompleted {
+        node: client,
+        max_local_tail: Some(k),
+    }));
+    for n in 1..=3 {
+        items.push(obs(n, tail_of(n), true));
+    }
+    match ending {
+        Ending::Conforming => {}
+        Ending::LateDivergence => items.push(obs(1, k.saturating_sub(1), true)),
+        Ending::StepLocalViolation => items.push(Item::Event(Event::StorageStateSet {
+            node: NodeId(1),
+            to: sealcheck_model::StorageState::Provisioning,
+        })),
+        Ending::StateDependentViolation => items.push(obs(1, k, true)),
+    }
+    (header, items)
+}
+
+fn hidden_axis(args: &BenchValidateArgs) -> anyhow::Result<u8> {
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("sealcheck-bench-hidden-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
+    let mut rows = Vec::new();
+    for &k in &args.hidden_appends {
+        for ending in Ending::ALL {
+            if k == 0
+                && matches!(
+                    ending,
+                    Ending::StateDependentViolation | Ending::LateDivergence
+                )
+            {
+                // No record to miss or to see go back.
+                continue;
+            }
+            let (header, items) = hidden_appends_trace(k, ending);
+            let path = dir.join(format!(
+                "hidden-{k}-{}.jsonl",
+                ending.name().replace(' ', "-")
+            ));
+            let n = items.len();
+            let items: Vec<_> = items.into_iter().map(|i| (None, i)).collect();
+            trace::write_trace(&path, &header, &items)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let out = std::process::Command::new(&exe)
+                .args(["bench-validate", "--child"])
+                .arg(&path)
+                .arg("--child-timeout")
+                .arg(args.child_timeout.to_string())
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .context("cannot run a bench child")?;
+            let mut row: Row = serde_json::from_slice(&out.stdout).context("no row from child")?;
+            row.case = format!("k = {k}, {}", ending.name());
+            row.steps = k as usize;
+            let (word, property) = ending.expected();
+            let right = row.verdict == word
+                && property.is_none_or(|p| row.detail.contains(p))
+                && (word == "conforms" || row.detail.ends_with(&format!("at item {}", n - 1)));
+            eprintln!(
+                "  {}: {} {} in {:.2} s, {:.0} MiB{}",
+                row.case,
+                row.verdict,
+                row.detail,
+                row.seconds,
+                row.peak_rss_mib,
+                if right {
+                    ""
+                } else {
+                    "  (NOT the expected verdict)"
+                }
+            );
+            rows.push((row, right));
+        }
+    }
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let rows: Vec<&Row> = rows.iter().map(|(r, _)| r).collect();
+            writeln!(stdout, "{}", serde_json::to_string_pretty(&rows)?)?
+        }
+        Format::Text => {
+            writeln!(
+                stdout,
+                "| unlogged appends | ending | verdict | method | seconds | peak RSS MiB | expected |"
+            )?;
+            writeln!(stdout, "|---|---|---|---|---|---|---|")?;
+            for (r, right) in &rows {
+                let (k, ending) = r.case.split_once(", ").unwrap_or((&r.case, ""));
+                writeln!(
+                    stdout,
+                    "| {} | {ending} | {} {} | {} | {:.3} | {:.0} | {} |",
+                    k.trim_start_matches("k = "),
+                    r.verdict,
+                    r.detail,
+                    r.method,
+                    r.seconds,
+                    r.peak_rss_mib,
+                    if *right { "yes" } else { "**no**" }
+                )?;
+            }
+        }
+    }
+    Ok(if rows.iter().all(|(_, r)| *r) { 0 } else { 1 })
 }

@@ -179,6 +179,16 @@ pub struct BenchValidateArgs {
     /// Internal: with --child, skip the depth-first phase.
     #[arg(long, hide = true)]
     pub child_breadth_first: bool,
+    /// Hidden-step axis: numbers of unlogged appends, each followed by a conforming end, a
+    /// late divergence, a late step-local violation and a late state-dependent violation.
+    #[arg(long, value_delimiter = ',', default_value = "0,5,10,20,50")]
+    pub hidden_appends: Vec<u8>,
+    /// Run only the hidden-step axis.
+    #[arg(long)]
+    pub only_hidden_appends: bool,
+    /// Time bound of each validation of the hidden-step axis, seconds (inconclusive beyond).
+    #[arg(long, default_value_t = 60.0)]
+    pub child_timeout: f64,
 }
 
 /// Arguments of `validate`.
@@ -193,12 +203,24 @@ pub struct ValidateArgs {
     /// Also write a JUnit XML report (one test case per trace).
     #[arg(long)]
     pub junit: Option<PathBuf>,
-    /// Most unlogged model steps in a row between two trace lines.
-    #[arg(long, default_value_t = 256)]
+    /// Most unlogged model steps in a row between two trace lines; a search this cuts is
+    /// inconclusive (exit 3) unless it found a conforming explanation.
+    #[arg(long, default_value_t = 100_000)]
     pub max_hidden: u32,
-    /// Most model states explaining one point of a trace before the search gives up.
+    /// Most model states held for one point of a trace before the search gives up
+    /// (inconclusive, exit 3).
     #[arg(long, default_value_t = 2_000_000)]
     pub max_frontier: usize,
+    /// Wall-clock bound per trace in seconds; beyond it the verdict is inconclusive (exit 3).
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    /// Resident-memory bound of the process in MiB; beyond it the verdict is inconclusive
+    /// (exit 3).
+    #[arg(long, default_value_t = 8192)]
+    pub max_memory: u64,
+    /// No progress lines on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Validate against the scenario's model only, without the seeded-bug steps: runs that
     /// break a property then diverge instead of violating it.
     #[arg(long)]

@@ -541,11 +541,24 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
     if files.is_empty() {
         return Err(UsageError("no trace files (*.jsonl) found".into()).into());
     }
+    let timeout = match args.timeout {
+        Some(t) if !(t.is_finite() && t > 0.0) => {
+            return Err(UsageError(format!(
+                "--timeout must be a positive number of seconds, got {t}"
+            ))
+            .into())
+        }
+        t => t.map(std::time::Duration::from_secs_f64),
+    };
     let opts = crate::validate::ValidateOptions {
         max_hidden: args.max_hidden,
         max_frontier: args.max_frontier,
         permissive: !args.strict,
         depth_first: !args.breadth_first,
+        timeout,
+        max_memory_mib: Some(args.max_memory),
+        progress: !args.quiet,
+        ..Default::default()
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))

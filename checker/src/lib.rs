@@ -36,4 +36,5 @@ pub mod shortest;
 pub mod spec;
 pub mod trace;
 pub mod validate;
+pub mod validate_reduce;
 pub mod validate_report;

@@ -3,12 +3,13 @@
 //! # How the search works
 //!
 //! A trace is a sequence of items: events (labels of model steps) and observations (facts about
-//! the state). The search keeps a *frontier*: every model state (deduplicated by fingerprint)
-//! that explains the trace up to the current item, each with one path from the initial state.
-//! For the current item it expands the frontier:
+//! the state). The search keeps a *frontier*: the model states (deduplicated by a canonical
+//! fingerprint) in which a behaviour can be right after explaining the items so far, each with
+//! one path from the initial state (a parent link per state). For the current item it
+//! explores the frontier's *closure*:
 //!
 //! - a step whose labels are all of kinds the trace does not log completely may happen unlogged:
-//!   the new state stays at the same item (at most `max_hidden` such steps in a row);
+//!   the new state stays at the same item;
 //! - a step whose labels match the next items in order (unlogged labels may be skipped) moves
 //!   the new state past those items; a step with a label of a completely logged kind that does
 //!   not match is not allowed;
@@ -16,7 +17,7 @@
 //!
 //! Items are read one at a time, with a few items of lookahead for steps that have several
 //! labels, so memory does not grow with the length of a trace beyond the frontier and the
-//! paths (a model behaviour is finite, so paths are bounded by the model, not the trace).
+//! parent links.
 //!
 //! # Verdicts
 //!
@@ -27,20 +28,80 @@
 //! sticky: they record the breaking step), the verdict is *violates P at that item*. If some
 //! explanation of the whole trace keeps every property, the trace *conforms*. If no behaviour
 //! explains an item, the trace *diverges* there, and the report shows the explained prefix,
-//! the candidate states and what the model would have allowed instead.
+//! the candidate states and what the model would have allowed instead. If a bound stopped the
+//! search (`max_hidden`, `max_frontier`, `timeout`, `max_memory`) before it proved one of
+//! these, the verdict is *inconclusive* and says at which item: a bound never turns into a
+//! verdict it did not prove. Only "conforms" survives a cut search, because it rests on one
+//! explanation that was found.
+//!
+//! # Why the reductions keep the verdicts
+//!
+//! Restate logs no individual append, so a real run leaves appends, their stores and their
+//! replies unlogged; every interleaving of them is a different model state, and holding all of
+//! them is exponential in the number of appends. Three reductions make it polynomial.
+//!
+//! **1. The frontier keeps entry states only.** A state `b` that an unlogged path reaches from
+//! another state `a` at the same item is *subsumed* by `a`: every continuation of `b` is one of
+//! `a` (take the path first), and because properties are sticky, if `b` keeps a property so
+//! does `a`, and if `a` breaks it so does `b`. So "some explanation keeps every property",
+//! "every explanation breaks P" and "no explanation is left" are the same whether or not `b`
+//! is held. The frontier at an item therefore holds the states right after a step explained
+//! the previous item; the unlogged steps before the next item are explored transiently.
+//!
+//! **2. Stubborn sets: unlogged steps only when needed.** In a state `s` before item `j`, the
+//! search only takes the unlogged steps of a *stubborn set* `T` (`validate_reduce`): `T`
+//! contains every step that may explain item `j` (for an observation, every step that writes
+//! what it reads), and is closed under dependence (a step that does not commute with a member)
+//! and enabling (a step that may enable a disabled member), over the steps that can still
+//! happen. Take any path `s -t1..tn-> s' -c-> t` where `c` explains item `j` and `t1..tn` are
+//! unlogged. `c` is in `T`, so let `u` be the first step of the path in `T`. Every step before
+//! `u` is outside `T`, so it commutes with `u` and cannot enable it: `u` can be taken first and
+//! the rest of the path still leads to the same state (a step `u` absorbs, such as a reply the
+//! drain makes stale, is simply dropped). By induction on the path length, the search reaches
+//! `c(s'')` for a state `s''` from which the steps postponed past `c` lead to `t`: `c(s'')`
+//! subsumes `t` (reduction 1). Only steps whose labels are all unlogged are ever postponed,
+//! so they stay unlogged after `c`, and the pruning by upcoming observations (tails and seal
+//! flags never move back) is monotone along the postponed steps, so it cuts nothing the
+//! unreduced search keeps. The dependences are written per group of steps (`Class`) as the
+//! state each reads and writes; the exceptions are argued where they are declared: a store
+//! request commutes with a new append (a new, higher offset does not change which store is
+//! next on a connection); an Ok reply for an append past the sequencer's known global tail only
+//! records who answered, so it commutes with other replies and with acknowledgements (which
+//! appends are acknowledged depends on the set of replies, not their order) and with the drain
+//! (it cancels the append; the reply then goes stale), as long as the labels it may gain or
+//! lose (`store-reply`, `append-acked`, `append-rejected`) are unlogged.
+//! `checker/tests/validate_reduce.rs` checks every declared independence and every enabling
+//! relation on every reachable state of several scenarios, seeded bugs included.
+//!
+//! **3. Canonical states.** States are deduplicated by a fingerprint with data cleared that no
+//! later step, label, observation or property reads: reply bits of resolved appends, which
+//! node a history fact names, the known global tail in a Sealed reply (never above the
+//! sequencer's own, so taking the maximum changes nothing), and, when no server can ever
+//! receive a store past its local tail (no losses, crashes or operator moves left, every
+//! append sent to the whole nodeset), the known global tails servers hold and requests carry:
+//! they only decide whether such a store is out of bounds. Two states with the same
+//! fingerprint have the same futures, so either one may stand for both.
+//!
+//! **Violations by one explanation.** A step that breaks a property whatever the state it is
+//! taken in (an operator move into Provisioning breaks "storage states only make legal moves":
+//! no state may legally enter it) needs no search of all explanations: if some explanation of
+//! the items before it keeps every property, and some explanation goes on to explain the
+//! step, then the first item every explanation breaks a property at is this one, and the
+//! property is the step's. Properties whose breach depends on the state (acknowledged past the
+//! sealed tail, a seal on too few confirmations) keep the all-explanations rule.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use sealcheck_model::trace::{labels, Event};
-use sealcheck_model::{Bug, PropertyKind, SealModel, State};
+use sealcheck_model::{Bug, PropertyKind, SealModel, State, StorageState};
 use serde::Serialize;
 use stateright::Model;
 
 use crate::trace::{Header, Item, TraceError, TraceItem, TraceReader};
+use crate::validate_reduce::{canonical_fingerprint, Class, Reducer};
 
 /// Items of lookahead: at least the most labels one model step has; more lets upcoming
 /// observations prune unlogged steps earlier.
@@ -49,9 +110,11 @@ const LOOKAHEAD: usize = 32;
 /// Options of a validation.
 #[derive(Clone, Debug)]
 pub struct ValidateOptions {
-    /// Most unlogged steps in a row between two items.
+    /// Most unlogged steps in a row between two items; a search cut by it is inconclusive
+    /// unless it found a conforming explanation.
     pub max_hidden: u32,
-    /// Most states in one frontier; beyond it the verdict is inconclusive.
+    /// Most states the search holds for one item (its closure included); beyond it the verdict
+    /// is inconclusive.
     pub max_frontier: usize,
     /// Validate against the permissive model (every seeded bug enabled) so that violations are
     /// told apart from divergences. Without it, a run that breaks a property diverges.
@@ -59,15 +122,28 @@ pub struct ValidateOptions {
     /// Try the depth-first search for one conforming explanation first (files up to
     /// [`DEPTH_FIRST_MAX_BYTES`]).
     pub depth_first: bool,
+    /// Explore only the unlogged steps a stubborn set needs and deduplicate by canonical
+    /// fingerprints (see the module essay). Off only to measure what it saves.
+    pub reduce: bool,
+    /// Wall-clock bound of one validation; beyond it the verdict is inconclusive.
+    pub timeout: Option<Duration>,
+    /// Resident-memory bound of the process in MiB; beyond it the verdict is inconclusive.
+    pub max_memory_mib: Option<u64>,
+    /// Print progress lines on stderr about once a second on long validations.
+    pub progress: bool,
 }
 
 impl Default for ValidateOptions {
     fn default() -> Self {
         ValidateOptions {
-            max_hidden: 256,
+            max_hidden: 100_000,
             max_frontier: 2_000_000,
             permissive: true,
             depth_first: true,
+            reduce: true,
+            timeout: None,
+            max_memory_mib: None,
+            progress: false,
         }
     }
 }
@@ -89,7 +165,8 @@ pub struct At {
 pub enum Verdict {
     /// A behaviour of the model produces the trace and keeps every property.
     Conforms {
-        /// How many distinct model states explain the whole trace.
+        /// How many distinct model states (up to the reductions) explain the whole trace; 1
+        /// when the depth-first search found one.
         explanations: usize,
     },
     /// No behaviour explains the item at `at`.
@@ -103,7 +180,7 @@ pub enum Verdict {
         /// What the model would have allowed instead (logged events, or what the observation
         /// would have seen).
         allowed: Vec<String>,
-        /// Explorer path of one explanation of the prefix.
+        /// Explorer path of one explanation of the prefix (the shortest the search met).
         path: String,
     },
     /// The trace is explained up to `at`, but every explanation breaks `property`.
@@ -112,14 +189,14 @@ pub enum Verdict {
         property: String,
         /// The item after which no explanation keeps the property.
         at: At,
-        /// Explorer path of one explanation.
+        /// Explorer path of one explanation (the shortest the search met).
         path: String,
     },
-    /// The search gave up (frontier too large).
+    /// A bound stopped the search before it proved a verdict.
     Inconclusive {
-        /// Where.
+        /// The item the search was at.
         at: At,
-        /// Why.
+        /// Which bound, and its value.
         reason: String,
     },
 }
@@ -154,13 +231,17 @@ pub struct Outcome {
     pub verdict: Verdict,
     /// Items read (events and observations).
     pub items: usize,
-    /// Largest frontier (distinct states at one item, with unlogged steps).
+    /// Largest number of states held for one item (frontier and closure).
     pub max_frontier: usize,
     /// States generated in total.
     pub states: usize,
     /// Wall-clock time.
     pub elapsed_ms: u64,
-    /// How the verdict was found: `depth-first` (one conforming explanation) or
+    /// Peak resident memory of the process when the validation ended, MiB (the process's
+    /// high-water mark: with several files validated in one process it covers them all).
+    pub peak_rss_mib: u64,
+    /// How the verdict was found: `depth-first` (one conforming explanation),
+    /// `one-explanation` (a step that breaks a property whatever the state), or
     /// `breadth-first` (every explanation, streaming).
     pub method: &'static str,
     /// The model the trace was validated against (for `--from-trace` reproduction).
@@ -168,21 +249,21 @@ pub struct Outcome {
     pub header: Option<Header>,
 }
 
-/// Frontier states per item index (deduplicated by fingerprint).
-type Layers = BTreeMap<usize, HashMap<u64, Node>>;
-
+/// A state the search holds: the state, its parent link and how many unlogged steps in a row
+/// led to it.
 #[derive(Clone)]
 struct Node {
     state: State,
-    path: Vec<u32>,
+    /// Index into the parent links; 0 is the initial state.
+    link: u32,
+    /// Length of the path.
+    depth: u32,
     hidden: u32,
 }
 
-fn fingerprint(s: &State) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
-}
+/// Frontier states per item index, ordered by fingerprint (so every run visits them in the
+/// same order).
+type Layer = BTreeMap<u64, Node>;
 
 /// The model a trace is validated against.
 pub fn model_for(header: &Header, permissive: bool) -> SealModel {
@@ -203,60 +284,219 @@ pub fn model_for(header: &Header, permissive: bool) -> SealModel {
 /// held in memory for that); larger ones go straight to the streaming search.
 pub const DEPTH_FIRST_MAX_BYTES: u64 = 64 << 20;
 
+/// The depth-first phase may hold at most this many states (or `max_frontier`, if smaller)
+/// before it hands over to the breadth-first search.
+pub const DEPTH_FIRST_MAX_STATES: usize = 50_000;
+
+/// Resident and peak resident memory of this process, MiB.
+pub fn memory_mib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|k| k.parse::<u64>().ok())
+            .map(|kb| kb / 1024)
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Bounds and progress shared by every phase of one validation.
+struct Limits<'a> {
+    opts: &'a ValidateOptions,
+    start: Instant,
+    file: String,
+    last_progress: std::sync::Mutex<Instant>,
+    ticks: std::sync::atomic::AtomicU64,
+}
+
+impl Limits<'_> {
+    /// Checks the time and memory bounds (memory every 4096 calls); prints progress. Returns
+    /// the bound that was passed, if any.
+    fn check(&self, item: usize, held: usize, states: usize) -> Option<String> {
+        if let Some(t) = self.opts.timeout {
+            if self.start.elapsed() >= t {
+                return Some(format!(
+                    "time limit of {} s reached (--timeout)",
+                    t.as_secs_f64()
+                ));
+            }
+        }
+        let n = self
+            .ticks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if n % 4096 != 0 {
+            return None;
+        }
+        let (rss, _) = memory_mib();
+        if let Some(m) = self.opts.max_memory_mib {
+            if rss > m {
+                return Some(format!(
+                    "memory limit of {m} MiB reached (--max-memory; resident {rss} MiB)"
+                ));
+            }
+        }
+        let mut last = self.last_progress.lock().expect("progress clock");
+        if self.opts.progress && last.elapsed() >= Duration::from_secs(1) {
+            *last = Instant::now();
+            eprintln!(
+                "validate {}: item {item}, {held} states held, {states} generated, RSS {rss} MiB, {:.1} s",
+                self.file,
+                self.start.elapsed().as_secs_f64()
+            );
+        }
+        None
+    }
+}
+
 /// Validates a trace file: first a depth-first search for one conforming explanation on the
-/// scenario's own model (cheap when the trace conforms, even with many unlogged steps), then,
-/// if there is none, the streaming breadth-first search that tells violations from
+/// scenario's own model (cheap when the trace conforms, even with many unlogged steps), then
+/// a search for one explanation of a step that breaks a property whatever the state, then,
+/// if neither decides, the streaming breadth-first search that tells violations from
 /// divergences and reports where.
 pub fn validate_file(path: &Path, opts: &ValidateOptions) -> Result<Outcome, TraceError> {
     let small = opts.depth_first
         && std::fs::metadata(path)
             .map(|m| m.len() <= DEPTH_FIRST_MAX_BYTES)
             .unwrap_or(false);
+    let start = Instant::now();
     if small {
-        let start = Instant::now();
         let reader = TraceReader::open(path)?;
         let header = reader.header().clone();
         let file = reader.file().to_string();
         let items: Vec<TraceItem> = reader.collect::<Result<_, _>>()?;
-        let model = model_for(&header, false);
-        let mut dfs = DepthFirst {
-            model: &model,
-            header: &header,
-            items: &items,
+        let limits = Limits {
             opts,
-            visited: HashSet::new(),
-            states: 0,
+            start,
+            file: file.clone(),
+            last_progress: std::sync::Mutex::new(start),
+            ticks: std::sync::atomic::AtomicU64::new(0),
         };
-        if dfs.search() {
-            return Ok(Outcome {
-                file,
-                verdict: Verdict::Conforms { explanations: 1 },
-                items: items.len(),
-                max_frontier: 0,
-                states: dfs.states,
-                elapsed_ms: start.elapsed().as_millis() as u64,
-                method: "depth-first",
-                header: Some(header),
-            });
+        let outcome = |verdict, states, method| Outcome {
+            file: file.clone(),
+            verdict,
+            items: items.len(),
+            max_frontier: 0,
+            states,
+            elapsed_ms: start.elapsed().as_millis() as u64,
+            peak_rss_mib: memory_mib().1,
+            method,
+            header: Some(header.clone()),
+        };
+        // A step that breaks a property whatever the state leaves no clean explanation of the
+        // whole trace: do not search for one.
+        let step_local = items
+            .iter()
+            .any(|i| matches!(&i.item, Item::Event(e) if step_local_violation(e).is_some()));
+        let mut states = 0;
+        if !step_local {
+            let strict = model_for(&header, false);
+            let mut dfs = DepthFirst::new(&strict, &header, opts, &limits);
+            if dfs.search(&items, items.len(), true).is_some() {
+                return Ok(outcome(
+                    Verdict::Conforms { explanations: 1 },
+                    dfs.states,
+                    "depth-first",
+                ));
+            }
+            states = dfs.states;
+        }
+        let (found, more) = one_explanation_violation(&header, &items, opts, &limits);
+        if let Some(v) = found {
+            return Ok(outcome(v, states + more, "one-explanation"));
         }
     }
     let reader = TraceReader::open(path)?;
-    validate_reader(reader, opts)
+    validate_reader_from(reader, opts, start)
 }
 
-/// Depth-first search for one behaviour of the scenario's own model (no seeded-bug steps) that
-/// explains the whole trace and keeps every property. Visited (state, item) pairs are not
-/// searched twice; the search gives up after `max_frontier` of them.
+/// The property a logged event breaks whatever the state its step is taken in, if any: a
+/// storage-state change into a state no other state may legally move to.
+pub fn step_local_violation(event: &Event) -> Option<&'static str> {
+    match event {
+        Event::StorageStateSet { to, .. } => {
+            let reachable = StorageState::ALL
+                .iter()
+                .any(|from| from != to && sealcheck_model::properties::legal_move(*from, *to));
+            (!reachable).then_some(sealcheck_model::properties::LEGAL_STORAGE_MOVES)
+        }
+        _ => None,
+    }
+}
+
+/// "Violations by one explanation" (module essay): the first item whose event breaks a
+/// property whatever the state; if the scenario's own model explains every item before it with
+/// every property kept, and the permissive model explains the item from such a prefix, the
+/// verdict is a violation at that item.
+fn one_explanation_violation(
+    header: &Header,
+    items: &[TraceItem],
+    opts: &ValidateOptions,
+    limits: &Limits<'_>,
+) -> (Option<Verdict>, usize) {
+    let Some((x, property)) = items.iter().enumerate().find_map(|(i, it)| match &it.item {
+        Item::Event(e) => step_local_violation(e).map(|p| (i, p)),
+        Item::Observe(_) => None,
+    }) else {
+        return (None, 0);
+    };
+    let model = model_for(header, opts.permissive);
+    if model.property_info(property).is_none() {
+        return (None, 0);
+    }
+    // Clean explanations of items[..x] on the permissive model (a clean state has taken no
+    // seeded-bug step), each tried for a step explaining item x.
+    let mut dfs = DepthFirst::new(&model, header, opts, limits);
+    let found = dfs.search(items, x, false).map(|path| Verdict::Violates {
+        property: property.to_string(),
+        at: at_of(&items[x], x),
+        path,
+    });
+    (found, dfs.states)
+}
+
+/// Depth-first search for one behaviour that explains `items[..target]` and keeps every
+/// property (and, `to_end`, can end there). Visited (state, item) pairs are not searched twice;
+/// states that break a property or took a seeded-bug step are not expanded. Gives up after
+/// [`DEPTH_FIRST_MAX_STATES`] (or `max_frontier`) states, or at a time or memory bound.
 struct DepthFirst<'a> {
     model: &'a SealModel,
     header: &'a Header,
-    items: &'a [TraceItem],
     opts: &'a ValidateOptions,
+    limits: &'a Limits<'a>,
     visited: HashSet<(u64, usize)>,
     states: usize,
 }
 
-impl DepthFirst<'_> {
+impl<'a> DepthFirst<'a> {
+    fn new(
+        model: &'a SealModel,
+        header: &'a Header,
+        opts: &'a ValidateOptions,
+        limits: &'a Limits<'a>,
+    ) -> Self {
+        DepthFirst {
+            model,
+            header,
+            opts,
+            limits,
+            visited: HashSet::new(),
+            states: 0,
+        }
+    }
+
+    fn clean(&self, s: &State) -> bool {
+        s.history.bug_step.is_none()
+            && self
+                .model
+                .property_list()
+                .iter()
+                .all(|p| p.kind != PropertyKind::Always || (p.condition)(self.model, s))
+    }
+
     fn clean_end(&self, s: &State) -> bool {
         let model = self.model;
         if self.header.run_complete {
@@ -265,35 +505,44 @@ impl DepthFirst<'_> {
             if !acts.is_empty() {
                 return false;
             }
+            return model
+                .property_list()
+                .iter()
+                .all(|p| p.kind != PropertyKind::Eventually || (p.condition)(model, s));
         }
-        model.property_list().iter().all(|p| match p.kind {
-            PropertyKind::Always => (p.condition)(model, s),
-            PropertyKind::Eventually => !self.header.run_complete || (p.condition)(model, s),
-            PropertyKind::Sometimes => true,
-        })
+        true
     }
 
-    fn search(&mut self) -> bool {
-        let search = Search {
-            model: self.model,
-            header: self.header,
-            opts: self.opts,
-            states: 0,
-            max_frontier: 1,
-        };
-        let mut stack: Vec<(State, usize, u32)> = vec![(self.model.initial_state(), 0, 0)];
-        while let Some((state, k, hidden)) = stack.pop() {
-            if self.visited.len() > self.opts.max_frontier {
-                return false;
+    /// With `to_end`, finds a clean behaviour explaining the whole trace; without, a clean
+    /// explanation of `items[..target]` from which a step explains item `target` (that step
+    /// may break a property). Returns the Explorer path of the last state.
+    fn search(&mut self, items: &[TraceItem], target: usize, to_end: bool) -> Option<String> {
+        let search = Search::new(self.model, self.header, self.opts, self.limits);
+        let budget = DEPTH_FIRST_MAX_STATES.min(self.opts.max_frontier);
+        let mut links: Vec<(u32, u32)> = vec![(0, 0)];
+        let mut stack: Vec<(State, usize, u32, u32)> = vec![(self.model.initial_state(), 0, 0, 0)];
+        let model = self.model;
+        let items = &items[..items.len().min(if to_end { target } else { target + 1 })];
+        while let Some((state, k, hidden, link)) = stack.pop() {
+            if self.visited.len() > budget
+                || self
+                    .limits
+                    .check(k, self.visited.len(), self.states)
+                    .is_some()
+            {
+                return None;
             }
-            if !self.visited.insert((fingerprint(&state), k)) {
+            if !self
+                .visited
+                .insert((canonical_fingerprint(model, &state), k))
+            {
                 continue;
             }
-            if k == self.items.len() && self.clean_end(&state) {
-                return true;
+            if to_end && k == items.len() && self.clean_end(&state) {
+                return Some(path_text(&links, link));
             }
-            let end = (k + LOOKAHEAD).min(self.items.len());
-            let window: VecDeque<TraceItem> = self.items[k..end].iter().cloned().collect();
+            let end = (k + LOOKAHEAD).min(items.len());
+            let window: VecDeque<TraceItem> = items[k..end].iter().cloned().collect();
             let mut hidden_children = Vec::new();
             let mut consuming = Vec::new();
             if let Some(TraceItem {
@@ -301,30 +550,50 @@ impl DepthFirst<'_> {
                 ..
             }) = window.front()
             {
-                if o.holds(self.model, &state) {
-                    consuming.push((state.clone(), k + 1, 0));
+                if o.holds(model, &state) {
+                    consuming.push((state.clone(), k + 1, 0, link));
                 }
             }
+            let needed = search.needed(&state, &window);
             let mut actions = Vec::new();
-            self.model.actions(&state, &mut actions);
-            for a in actions {
-                let next = self.model.next_state(&state, a.clone()).expect("enabled");
+            model.actions(&state, &mut actions);
+            for (ai, a) in actions.into_iter().enumerate() {
+                let next = model.next_state(&state, a.clone()).expect("enabled");
                 self.states += 1;
-                let ls = labels(self.model, &state, &a, &next);
+                let ls = labels(model, &state, &a, &next);
                 for m in search.consumptions(&ls, &window) {
+                    if !to_end && k + m > target {
+                        // The step explains item `target`: the violation is found.
+                        links.push((link, ai as u32));
+                        return Some(path_text(&links, links.len() as u32 - 1));
+                    }
+                    if !self.clean(&next) {
+                        continue;
+                    }
                     if m == 0 {
-                        if hidden >= self.opts.max_hidden {
+                        if hidden >= self.opts.max_hidden
+                            || !needed
+                                .as_ref()
+                                .is_none_or(|n| n.contains(&Class::of(&state, &a)))
+                        {
                             continue;
                         }
                         let dead = window.iter().any(|i| match &i.item {
-                            Item::Observe(o) => !o.may_still_hold(self.model, &next),
+                            Item::Observe(o) => !o.may_still_hold(model, &next),
                             Item::Event(_) => false,
                         });
                         if !dead {
-                            hidden_children.push((next.clone(), k, hidden + 1));
+                            links.push((link, ai as u32));
+                            hidden_children.push((
+                                next.clone(),
+                                k,
+                                hidden + 1,
+                                links.len() as u32 - 1,
+                            ));
                         }
                     } else {
-                        consuming.push((next.clone(), k + m, 0));
+                        links.push((link, ai as u32));
+                        consuming.push((next.clone(), k + m, 0, links.len() as u32 - 1));
                     }
                 }
             }
@@ -332,19 +601,78 @@ impl DepthFirst<'_> {
             stack.extend(hidden_children);
             stack.extend(consuming);
         }
-        false
+        None
     }
+}
+
+fn path_text(links: &[(u32, u32)], mut link: u32) -> String {
+    let mut steps = Vec::new();
+    while link != 0 {
+        let (parent, action) = links[link as usize];
+        steps.push(action);
+        link = parent;
+    }
+    let mut s = String::from("0");
+    for a in steps.iter().rev() {
+        s.push('/');
+        s.push_str(&a.to_string());
+    }
+    s
 }
 
 struct Search<'a> {
     model: &'a SealModel,
     header: &'a Header,
     opts: &'a ValidateOptions,
+    limits: &'a Limits<'a>,
+    reducer: Reducer<'a>,
     states: usize,
     max_frontier: usize,
+    /// Parent links: (parent link, action index).
+    links: Vec<(u32, u32)>,
+    /// Whether `max_hidden` cut an unlogged path somewhere.
+    cut_hidden: bool,
 }
 
-impl Search<'_> {
+impl<'a> Search<'a> {
+    fn new(
+        model: &'a SealModel,
+        header: &'a Header,
+        opts: &'a ValidateOptions,
+        limits: &'a Limits<'a>,
+    ) -> Self {
+        Search {
+            model,
+            header,
+            opts,
+            limits,
+            reducer: Reducer::new(model, header),
+            states: 0,
+            max_frontier: 1,
+            links: vec![(0, 0)],
+            cut_hidden: false,
+        }
+    }
+
+    fn fingerprint(&self, s: &State) -> u64 {
+        if self.opts.reduce {
+            canonical_fingerprint(self.model, s)
+        } else {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            s.hash(&mut h);
+            h.finish()
+        }
+    }
+
+    /// The classes of unlogged steps worth taking in `s` before the window's front item
+    /// (`None`: all of them).
+    fn needed(&self, s: &State, window: &VecDeque<TraceItem>) -> Option<Vec<Class>> {
+        self.opts
+            .reduce
+            .then(|| self.reducer.needed(s, window.front().map(|i| &i.item)))
+    }
+
     /// Possible numbers of window items a step with these labels consumes (0 = unlogged).
     fn consumptions(&self, labels: &[Event], window: &VecDeque<TraceItem>) -> Vec<usize> {
         fn rec(
@@ -380,25 +708,25 @@ impl Search<'_> {
         out
     }
 
-    /// Successors of a node for the item at the front of the window: (items consumed, node).
-    fn expand(&self, node: &Node, window: &VecDeque<TraceItem>) -> Vec<(usize, Node)> {
+    /// Successors of a node for the item at the front of the window: (items consumed, state,
+    /// action index, unlogged steps in a row), and whether `max_hidden` cut one.
+    fn expand(
+        &self,
+        node: &Node,
+        window: &VecDeque<TraceItem>,
+    ) -> (Vec<(usize, State, u32, u32)>, bool) {
         let mut out = Vec::new();
+        let mut cut = false;
         if let Some(TraceItem {
             item: Item::Observe(o),
             ..
         }) = window.front()
         {
             if o.holds(self.model, &node.state) {
-                out.push((
-                    1,
-                    Node {
-                        state: node.state.clone(),
-                        path: node.path.clone(),
-                        hidden: 0,
-                    },
-                ));
+                out.push((1, node.state.clone(), u32::MAX, 0));
             }
         }
+        let needed = self.needed(&node.state, window);
         let mut actions = Vec::new();
         self.model.actions(&node.state, &mut actions);
         for (ai, a) in actions.into_iter().enumerate() {
@@ -407,74 +735,109 @@ impl Search<'_> {
             };
             let ls = labels(self.model, &node.state, &a, &next);
             for m in self.consumptions(&ls, window) {
-                if m == 0 && node.hidden >= self.opts.max_hidden {
-                    continue;
+                if m == 0 {
+                    if !needed
+                        .as_ref()
+                        .is_none_or(|n| n.contains(&Class::of(&node.state, &a)))
+                    {
+                        continue;
+                    }
+                    if node.hidden >= self.opts.max_hidden {
+                        cut = true;
+                        continue;
+                    }
+                    // Tails and seal flags never move back: a state already past what the next
+                    // observation sees can never explain it. (Only the next item: a state past
+                    // a later observation may still explain the items before it, and the
+                    // divergence must be reported where no explanation of the prefix is left.)
+                    let dead = match window.front().map(|i| &i.item) {
+                        Some(Item::Observe(o)) => !o.may_still_hold(self.model, &next),
+                        _ => false,
+                    };
+                    if dead {
+                        continue;
+                    }
                 }
-                let mut path = node.path.clone();
-                path.push(ai as u32);
-                out.push((
-                    m,
-                    Node {
-                        state: next.clone(),
-                        path,
-                        hidden: if m == 0 { node.hidden + 1 } else { 0 },
-                    },
-                ));
+                let hidden = if m == 0 { node.hidden + 1 } else { 0 };
+                out.push((m, next.clone(), ai as u32, hidden));
             }
         }
-        out
+        (out, cut)
     }
 
     /// Expands a frontier at the front item: returns the nodes per number of items consumed
-    /// (>= 1) and the closure (every node reached by unlogged steps, for diagnostics).
+    /// (>= 1) and a sample of the closure (for diagnostics), or the bound that stopped it.
+    #[allow(clippy::type_complexity)]
     fn step(
         &mut self,
-        frontier: HashMap<u64, Node>,
+        frontier: Layer,
         window: &VecDeque<TraceItem>,
-    ) -> Result<(Layers, Vec<Node>), String> {
+        item: usize,
+    ) -> Result<(BTreeMap<usize, Layer>, Vec<Node>), String> {
         let mut seen: HashSet<u64> = frontier.keys().copied().collect();
         let mut queue: Vec<Node> = frontier.into_values().collect();
-        let mut closure: Vec<Node> = Vec::new();
-        let mut out: BTreeMap<usize, HashMap<u64, Node>> = BTreeMap::new();
+        let mut sample: Vec<Node> = Vec::new();
+        let mut out: BTreeMap<usize, Layer> = BTreeMap::new();
         while !queue.is_empty() {
             let batch = std::mem::take(&mut queue);
-            let results: Vec<Vec<(usize, Node)>> = if batch.len() >= 256 {
+            let results: Vec<(Vec<(usize, State, u32, u32)>, bool)> = if batch.len() >= 256 {
                 batch.par_iter().map(|n| self.expand(n, window)).collect()
             } else {
                 batch.iter().map(|n| self.expand(n, window)).collect()
             };
-            closure.extend(batch);
-            for r in results {
-                for (m, node) in r {
+            for (parent, (children, cut)) in batch.iter().zip(results) {
+                self.cut_hidden |= cut;
+                for (m, state, action, hidden) in children {
                     self.states += 1;
-                    let fp = fingerprint(&node.state);
-                    if m == 0 {
-                        // Tails and seal flags never move back: a state already past what an
-                        // upcoming observation saw can never explain it.
-                        let dead = window.iter().any(|i| match &i.item {
-                            Item::Observe(o) => !o.may_still_hold(self.model, &node.state),
-                            Item::Event(_) => false,
-                        });
-                        if dead {
-                            continue;
+                    if let Some(reason) =
+                        self.limits.check(item, seen.len() + out.len(), self.states)
+                    {
+                        return Err(reason);
+                    }
+                    let fp = self.fingerprint(&state);
+                    let (link, depth) = if action == u32::MAX {
+                        (parent.link, parent.depth)
+                    } else {
+                        (u32::MAX, parent.depth + 1)
+                    };
+                    let mut make = |state: State| {
+                        let link = if link == u32::MAX {
+                            self.links.push((parent.link, action));
+                            self.links.len() as u32 - 1
+                        } else {
+                            link
+                        };
+                        Node {
+                            state,
+                            link,
+                            depth,
+                            hidden,
                         }
+                    };
+                    if m == 0 {
                         if seen.insert(fp) {
-                            queue.push(node);
+                            if seen.len() > self.opts.max_frontier {
+                                return Err(format!(
+                                    "more than {} states explain the trace at this point (--max-frontier)",
+                                    self.opts.max_frontier
+                                ));
+                            }
+                            queue.push(make(state));
                         }
                     } else {
-                        out.entry(m).or_default().entry(fp).or_insert(node);
+                        let layer = out.entry(m).or_default();
+                        if let std::collections::btree_map::Entry::Vacant(e) = layer.entry(fp) {
+                            e.insert(make(state));
+                        }
                     }
                 }
             }
-            if seen.len() > self.opts.max_frontier {
-                return Err(format!(
-                    "more than {} states explain the trace at this point (--max-frontier)",
-                    self.opts.max_frontier
-                ));
+            if sample.len() < 2000 {
+                sample.extend(batch.into_iter().take(2000 - sample.len()));
             }
         }
         self.max_frontier = self.max_frontier.max(seen.len());
-        Ok((out, closure))
+        Ok((out, sample))
     }
 
     /// The property every node violates, if there is one (first in model order).
@@ -488,13 +851,13 @@ impl Search<'_> {
             .map(|p| p.name.to_string())
     }
 
-    fn path_of(node: &Node) -> String {
-        let mut s = String::from("0");
-        for i in &node.path {
-            s.push('/');
-            s.push_str(&i.to_string());
-        }
-        s
+    fn path_of(&self, node: &Node) -> String {
+        path_text(&self.links, node.link)
+    }
+
+    /// The node with the shortest path (ties: the first in order).
+    fn shortest<'n>(nodes: impl Iterator<Item = &'n Node>) -> Option<&'n Node> {
+        nodes.min_by_key(|n| n.depth)
     }
 
     fn diverges(
@@ -574,9 +937,8 @@ impl Search<'_> {
             explained,
             candidates,
             allowed,
-            path: closure
-                .first()
-                .map(Self::path_of)
+            path: Self::shortest(closure.iter())
+                .map(|n| self.path_of(n))
                 .unwrap_or_else(|| "0".into()),
         }
     }
@@ -590,29 +952,35 @@ fn at_of(item: &TraceItem, index: usize) -> At {
     }
 }
 
-/// Validates a trace from an open reader.
-pub fn validate_reader(
+/// Validates a trace from an open reader (the streaming breadth-first search only).
+pub fn validate_reader(reader: TraceReader, opts: &ValidateOptions) -> Result<Outcome, TraceError> {
+    validate_reader_from(reader, opts, Instant::now())
+}
+
+fn validate_reader_from(
     mut reader: TraceReader,
     opts: &ValidateOptions,
+    start: Instant,
 ) -> Result<Outcome, TraceError> {
-    let start = Instant::now();
     let header = reader.header().clone();
     let model = model_for(&header, opts.permissive);
-    let mut search = Search {
-        model: &model,
-        header: &header,
+    let limits = Limits {
         opts,
-        states: 0,
-        max_frontier: 1,
+        start,
+        file: reader.file().to_string(),
+        last_progress: std::sync::Mutex::new(Instant::now()),
+        ticks: std::sync::atomic::AtomicU64::new(0),
     };
-    let mut layers: BTreeMap<usize, HashMap<u64, Node>> = BTreeMap::new();
+    let mut search = Search::new(&model, &header, opts, &limits);
+    let mut layers: BTreeMap<usize, Layer> = BTreeMap::new();
     let init = model.initial_state();
-    let mut first = HashMap::new();
+    let mut first = Layer::new();
     first.insert(
-        fingerprint(&init),
+        search.fingerprint(&init),
         Node {
             state: init,
-            path: Vec::new(),
+            link: 0,
+            depth: 0,
             hidden: 0,
         },
     );
@@ -636,12 +1004,12 @@ pub fn validate_reader(
             break finish(&mut search, cur, base);
         }
         if !cur.is_empty() {
-            let (out, closure) = match search.step(cur, &window) {
+            let (out, closure) = match search.step(cur, &window, base) {
                 Ok(x) => x,
                 Err(reason) => {
                     break Verdict::Inconclusive {
                         at: at_of(&window[0], base),
-                        reason,
+                        reason: format!("{reason}, at item {base}"),
                     }
                 }
             };
@@ -662,11 +1030,11 @@ pub fn validate_reader(
         base += 1;
         if let Some(layer) = layers.get(&base) {
             if let Some(p) = search.violated_by_all(layer.values()) {
-                let node = layer.values().next().expect("non-empty");
+                let node = Search::shortest(layer.values()).expect("non-empty");
                 break Verdict::Violates {
                     property: p,
                     at: at_of(&consumed, base - 1),
-                    path: Search::path_of(node),
+                    path: search.path_of(node),
                 };
             }
             let all_buggy = layers
@@ -708,6 +1076,19 @@ pub fn validate_reader(
         }
         (v, _) => v,
     };
+    // A search cut by --max-hidden proved nothing but what it found.
+    let verdict = match verdict {
+        Verdict::Diverges { at, .. } | Verdict::Violates { at, .. } if search.cut_hidden => {
+            Verdict::Inconclusive {
+                reason: format!(
+                    "unlogged paths longer than {} steps were cut (--max-hidden) before item {}; no verdict is proved",
+                    opts.max_hidden, at.index
+                ),
+                at,
+            }
+        }
+        v => v,
+    };
 
     // Read the rest of the file so that a malformed line is never passed over.
     let mut items = base + window.len();
@@ -722,6 +1103,7 @@ pub fn validate_reader(
         max_frontier: search.max_frontier,
         states: search.states,
         elapsed_ms: start.elapsed().as_millis() as u64,
+        peak_rss_mib: memory_mib().1,
         method: "breadth-first",
         header: Some(header),
     })
@@ -737,7 +1119,7 @@ fn end_at(index: usize) -> At {
 
 /// The end of the trace: some explanation must keep every property; for a complete run the
 /// behaviour must also be able to stop there, and `eventually` properties are judged.
-fn finish(search: &mut Search<'_>, cur: HashMap<u64, Node>, items: usize) -> Verdict {
+fn finish(search: &mut Search<'_>, cur: Layer, items: usize) -> Verdict {
     let model = search.model;
     let mut finals: Vec<Node> = cur.into_values().collect();
     if finals.is_empty() {
@@ -745,10 +1127,20 @@ fn finish(search: &mut Search<'_>, cur: HashMap<u64, Node>, items: usize) -> Ver
     }
     if search.header.run_complete {
         // Unlogged steps may still happen before the run stops; keep the terminal states.
-        let mut seen: HashSet<u64> = finals.iter().map(|n| fingerprint(&n.state)).collect();
-        let mut queue = finals.clone();
+        let mut seen: HashSet<u64> = finals
+            .iter()
+            .map(|n| search.fingerprint(&n.state))
+            .collect();
+        let mut queue: VecDeque<Node> = finals.iter().cloned().collect();
         let mut terminal = Vec::new();
-        while let Some(n) = queue.pop() {
+        while let Some(n) = queue.pop_front() {
+            search.states += 1;
+            if let Some(reason) = search.limits.check(items, seen.len(), search.states) {
+                return Verdict::Inconclusive {
+                    at: end_at(items),
+                    reason: format!("{reason}, at the end of the trace"),
+                };
+            }
             let mut actions = Vec::new();
             model.actions(&n.state, &mut actions);
             if actions.is_empty() {
@@ -758,20 +1150,34 @@ fn finish(search: &mut Search<'_>, cur: HashMap<u64, Node>, items: usize) -> Ver
             for (ai, a) in actions.into_iter().enumerate() {
                 let next = model.next_state(&n.state, a.clone()).expect("enabled");
                 let ls = labels(model, &n.state, &a, &next);
-                if ls.iter().all(|l| !search.header.is_complete(l.kind()))
-                    && n.hidden < search.opts.max_hidden
-                    && seen.insert(fingerprint(&next))
-                {
-                    let mut path = n.path.clone();
-                    path.push(ai as u32);
-                    queue.push(Node {
+                if ls.iter().any(|l| search.header.is_complete(l.kind())) {
+                    continue;
+                }
+                if n.hidden >= search.opts.max_hidden {
+                    search.cut_hidden = true;
+                    continue;
+                }
+                if seen.insert(search.fingerprint(&next)) {
+                    if seen.len() > search.opts.max_frontier {
+                        return Verdict::Inconclusive {
+                            at: end_at(items),
+                            reason: format!(
+                                "more than {} states end the trace (--max-frontier), at the end of the trace",
+                                search.opts.max_frontier
+                            ),
+                        };
+                    }
+                    search.links.push((n.link, ai as u32));
+                    queue.push_back(Node {
                         state: next,
-                        path,
+                        link: search.links.len() as u32 - 1,
+                        depth: n.depth + 1,
                         hidden: n.hidden + 1,
                     });
                 }
             }
         }
+        search.max_frontier = search.max_frontier.max(seen.len());
         if terminal.is_empty() {
             let closure = finals.clone();
             return search.diverges(end_at(items), items, &closure, &VecDeque::new());
@@ -831,6 +1237,6 @@ fn finish(search: &mut Search<'_>, cur: HashMap<u64, Node>, items: usize) -> Ver
             line: 0,
             text: "<end of trace>".to_string(),
         },
-        path: Search::path_of(&finals[0]),
+        path: search.path_of(Search::shortest(finals.iter()).expect("non-empty")),
     }
 }

@@ -64,10 +64,10 @@ pub fn text(results: &[FileResult]) -> String {
                 let _ = writeln!(out, "MALFORMED  {e}");
             }
             Ok(o) => {
-                let stats = if o.method == "depth-first" {
+                let stats = if o.method != "breadth-first" {
                     format!(
-                        "{} items, depth-first, {} states, {} ms",
-                        o.items, o.states, o.elapsed_ms
+                        "{} items, {}, {} states, {} ms",
+                        o.items, o.method, o.states, o.elapsed_ms
                     )
                 } else {
                     format!(

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use sealcheck::bench_validate::{hidden_appends_trace, Ending};
 use sealcheck::generate::{self, Rng};
 use sealcheck::spec::Spec;
 use sealcheck::trace::{self, Header, Item, TraceError};
@@ -421,4 +422,222 @@ fn sealcheck(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
+}
+
+/// Twenty appends, their stores and replies all unlogged, then each of the four endings: the
+/// verdict is the right one at the last item, never inconclusive (`bench-validate
+/// --only-hidden-appends` measures the same traces).
+#[test]
+fn twenty_unlogged_appends_are_decided_in_all_four_endings() {
+    let dir = tmp("hidden-appends");
+    for ending in Ending::ALL {
+        let (header, items) = hidden_appends_trace(20, ending);
+        let last = items.len() - 1;
+        let f = write(&dir, &format!("{ending:?}.jsonl"), &header, &items);
+        let o = validate_file(&f, &ValidateOptions::default()).unwrap();
+        let (word, property) = ending.expected();
+        match (&o.verdict, word) {
+            (Verdict::Conforms { .. }, "conforms") => {}
+            (Verdict::Diverges { at, .. }, "diverges") => assert_eq!(at.index, last, "{ending:?}"),
+            (
+                Verdict::Violates {
+                    property: p, at, ..
+                },
+                "violates",
+            ) => {
+                assert_eq!(Some(p.as_str()), property, "{ending:?}");
+                assert_eq!(at.index, last, "{ending:?}");
+            }
+            (v, _) => panic!("{ending:?}: {v:?}"),
+        }
+    }
+}
+
+/// A search cut by `--max-hidden` proves nothing: it is inconclusive, not "diverges".
+#[test]
+fn a_search_cut_by_max_hidden_is_inconclusive() {
+    let opts = ValidateOptions {
+        max_hidden: 0,
+        ..ValidateOptions::default()
+    };
+    let f = root().join("traces/valid/appends-then-seal-partial.jsonl");
+    let v = validate_file(&f, &opts).unwrap().verdict;
+    assert!(matches!(v, Verdict::Inconclusive { .. }), "{v:?}");
+    let out = sealcheck(&[
+        "validate",
+        "-q",
+        "--max-hidden",
+        "0",
+        "traces/valid/appends-then-seal-partial.jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+
+    // A header-only trace of a complete run: the end of the trace needs unlogged steps.
+    let dir = tmp("header-only");
+    let cfg = Spec::load(&root().join("specs/bench-four-servers.toml"))
+        .unwrap()
+        .config;
+    let header = Header::generated(cfg, "test", true);
+    let mut header = header;
+    header.complete = vec!["provisioned".into()];
+    let f = write(&dir, "header-only.jsonl", &header, &[]);
+    // (The depth-first phase finds a conforming end within 8 unlogged steps: a proof. The
+    // breadth-first end-of-trace search is cut.)
+    let opts = ValidateOptions {
+        max_hidden: 8,
+        depth_first: false,
+        ..ValidateOptions::default()
+    };
+    let v = validate_file(&f, &opts).unwrap().verdict;
+    assert!(matches!(v, Verdict::Inconclusive { .. }), "{v:?}");
+}
+
+/// Every bound is enforced where the work happens: the end-of-trace search, the frontier
+/// (per state, not per layer), time, and the depth-first phase does not expand states that
+/// already break a property.
+#[test]
+fn bounds_stop_every_phase_of_a_validation() {
+    let dir = tmp("bounds");
+    let cfg = Spec::load(&root().join("specs/bench-four-servers.toml"))
+        .unwrap()
+        .config;
+    let mut header = Header::generated(cfg, "test", true);
+    header.complete = vec!["provisioned".into()];
+    let f = write(&dir, "header-only.jsonl", &header, &[]);
+    // The end of the trace of a complete run: bounded by --max-frontier ...
+    let start = std::time::Instant::now();
+    let opts = ValidateOptions {
+        max_frontier: 10_000,
+        depth_first: false,
+        ..ValidateOptions::default()
+    };
+    let o = validate_file(&f, &opts).unwrap();
+    assert!(
+        matches!(o.verdict, Verdict::Inconclusive { .. }),
+        "{:?}",
+        o.verdict
+    );
+    assert!(
+        o.max_frontier <= 10_001 || o.states <= 200_000,
+        "{}",
+        o.max_frontier
+    );
+    // ... and by --timeout.
+    let opts = ValidateOptions {
+        timeout: Some(std::time::Duration::from_secs(1)),
+        depth_first: false,
+        ..ValidateOptions::default()
+    };
+    let o = validate_file(&f, &opts).unwrap();
+    match &o.verdict {
+        Verdict::Inconclusive { reason, .. } => assert!(reason.contains("--timeout"), "{reason}"),
+        v => panic!("{v:?}"),
+    }
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+
+    // The frontier bound holds inside one item's closure.
+    let f = root().join("traces/restate-1.7.12/appends-then-seal/trace.jsonl");
+    let opts = ValidateOptions {
+        max_frontier: 50,
+        depth_first: false,
+        reduce: false,
+        ..ValidateOptions::default()
+    };
+    let o = validate_file(&f, &opts).unwrap();
+    assert!(
+        matches!(o.verdict, Verdict::Inconclusive { .. }),
+        "{:?}",
+        o.verdict
+    );
+    assert!(o.max_frontier <= 51, "{}", o.max_frontier);
+
+    // A forced move into Provisioning first, in a scenario with many behaviours: rejected at
+    // item 0 at once, the depth-first phase does not wander through violating states.
+    let mut cfg = Spec::load(&root().join("specs/operator-moves.toml"))
+        .unwrap()
+        .config;
+    cfg.faults.operator_force = true;
+    cfg.appends = 4;
+    let header = Header::generated(cfg, "test", false);
+    let items = vec![Item::Event(
+        sealcheck_model::trace::Event::StorageStateSet {
+            node: sealcheck_model::trace::NodeId(1),
+            to: sealcheck_model::StorageState::ReadOnly,
+        },
+    )];
+    let f = write(&dir, "forced-first.jsonl", &header, &items);
+    let start = std::time::Instant::now();
+    let o = validate_file(&f, &ValidateOptions::default()).unwrap();
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        !matches!(o.verdict, Verdict::Inconclusive { .. }),
+        "{:?}",
+        o.verdict
+    );
+}
+
+/// The same trace gives the same report every time, and the JSON report names the same
+/// explanation path as the text report.
+#[test]
+fn validation_reports_are_deterministic() {
+    for file in [
+        "traces/invalid/observation-mismatch.jsonl",
+        "traces/invalid/ack-past-sealed-tail.jsonl",
+        "traces/restate-1.7.12/incident-forced/trace.jsonl",
+    ] {
+        let text: Vec<String> = (0..3)
+            .map(|_| {
+                String::from_utf8(sealcheck(&["validate", "-q", "--breadth-first", file]).stdout)
+                    .unwrap()
+                    .lines()
+                    .filter(|l| !l.contains(" ms"))
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect();
+        assert_eq!(text[0], text[1], "{file}");
+        assert_eq!(text[0], text[2], "{file}");
+        let json = sealcheck(&[
+            "validate",
+            "-q",
+            "--breadth-first",
+            "--format",
+            "json",
+            file,
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        let path = v["traces"][0]["path"].as_str().unwrap().to_string();
+        assert!(
+            text[0].contains(&format!("--path {path} ")),
+            "{file}: {path}\n{}",
+            text[0]
+        );
+    }
+}
+
+/// Long validations print progress lines on stderr with the states held and the memory.
+#[test]
+fn long_validations_report_progress() {
+    let dir = tmp("progress");
+    let cfg = Spec::load(&root().join("specs/bench-four-servers.toml"))
+        .unwrap()
+        .config;
+    let mut header = Header::generated(cfg, "test", true);
+    header.complete = vec!["provisioned".into()];
+    let f = write(&dir, "header-only.jsonl", &header, &[]);
+    let out = sealcheck(&[
+        "validate",
+        "--breadth-first",
+        "--timeout",
+        "3",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("states held") && err.contains("RSS"), "{err}");
 }

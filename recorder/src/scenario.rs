@@ -11,6 +11,7 @@
 //! | `incident` | seal attempts start right after `provision`, every ~100 ms, before log 0 exists and while log servers may still be Provisioning, until one succeeds |
 //! | `incident-forced` | all nodes forced to Provisioning, seal (refused), all nodes restarted, seal retried until it succeeds |
 //! | `appends-then-seal` | records appended through the ingress (delayed sends to a stand-in deployment), then seal |
+//! | `incident-forced-appends` | records appended through the ingress, all nodes forced to Provisioning, seal (refused), all forced back to ReadWrite, seal until it succeeds |
 //! | `one-paused` | one nodeset member SIGSTOPped during the seal |
 //! | `two-paused` | two nodeset members SIGSTOPped: the seal cannot reach an f-majority |
 //! | `storage-state-change` | a member goes ReadWrite -> ReadOnly, seal, back to ReadWrite |
@@ -40,6 +41,8 @@ pub enum Scenario {
     IncidentForced,
     /// Append records through the ingress, then seal.
     AppendsThenSeal,
+    /// Append records, force every member to Provisioning, seal, force them back, seal again.
+    IncidentForcedAppends,
     /// One log server paused (SIGSTOP) during the seal.
     OnePaused,
     /// Two log servers paused during the seal.
@@ -52,10 +55,11 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in recording order.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Incident,
         Scenario::IncidentForced,
         Scenario::AppendsThenSeal,
+        Scenario::IncidentForcedAppends,
         Scenario::OnePaused,
         Scenario::TwoPaused,
         Scenario::StorageStateChange,
@@ -68,6 +72,7 @@ impl Scenario {
             Scenario::Incident => "incident",
             Scenario::IncidentForced => "incident-forced",
             Scenario::AppendsThenSeal => "appends-then-seal",
+            Scenario::IncidentForcedAppends => "incident-forced-appends",
             Scenario::OnePaused => "one-paused",
             Scenario::TwoPaused => "two-paused",
             Scenario::StorageStateChange => "storage-state-change",
@@ -81,6 +86,7 @@ impl Scenario {
             Scenario::Incident => "seal log 0 every 100 ms from the moment the cluster is provisioned, until it succeeds",
             Scenario::IncidentForced => "force every node to Provisioning, seal (refused), restart all nodes, seal until it succeeds",
             Scenario::AppendsThenSeal => "append records through the ingress, then seal",
+            Scenario::IncidentForcedAppends => "append records through the ingress, force every node to Provisioning, seal (refused), force them back to ReadWrite, seal until it succeeds",
             Scenario::OnePaused => "seal while one nodeset member is paused (SIGSTOP)",
             Scenario::TwoPaused => "seal while two nodeset members are paused: no f-majority, the seal fails",
             Scenario::StorageStateChange => "one member ReadWrite -> ReadOnly, seal, back to ReadWrite",
@@ -312,6 +318,7 @@ pub fn run_scenario(
         Scenario::Incident => incident(&mut run),
         Scenario::IncidentForced => incident_forced(&mut run),
         Scenario::AppendsThenSeal => appends_then_seal(&mut run),
+        Scenario::IncidentForcedAppends => incident_forced_appends(&mut run),
         Scenario::OnePaused => paused(&mut run, 1),
         Scenario::TwoPaused => paused(&mut run, 2),
         Scenario::StorageStateChange => storage_state_change(&mut run),
@@ -377,10 +384,9 @@ fn incident_forced(run: &mut Run) -> Result<(), Error> {
     run.describe()
 }
 
-fn appends_then_seal(run: &mut Run) -> Result<(), Error> {
-    run.note("register a stand-in deployment, append delayed sends `POST /Svc/handler/send?delay=1h` through N1's ingress until log 0 has records, then seal");
-    run.cluster.provision()?;
-    run.ready()?;
+/// Registers a stand-in deployment and appends delayed sends through N1's ingress until log 0
+/// has at least 6 records; returns the deployment (dropping it stops it).
+fn append_records(run: &mut Run) -> Result<StandInDeployment, Error> {
     let ns = run.cluster.netns();
     let deployment = StandInDeployment::start(ns, 9080)?;
     let admin = run.cluster.config().node_meta(VIA).admin_port;
@@ -454,8 +460,44 @@ fn appends_then_seal(run: &mut Run) -> Result<(), Error> {
         }
     }
     run.note(format!("{sent} delayed sends accepted by the ingress"));
+    Ok(deployment)
+}
+
+fn appends_then_seal(run: &mut Run) -> Result<(), Error> {
+    run.note("register a stand-in deployment, append delayed sends `POST /Svc/handler/send?delay=1h` through N1's ingress until log 0 has records, then seal");
+    run.cluster.provision()?;
+    run.ready()?;
+    let deployment = append_records(run)?;
     run.describe()?;
     run.seal()?;
+    thread::sleep(Duration::from_millis(500));
+    run.describe()?;
+    drop(deployment);
+    Ok(())
+}
+
+fn incident_forced_appends(run: &mut Run) -> Result<(), Error> {
+    run.note("provision; append delayed sends through N1's ingress until log 0 has records; force every node to Provisioning; seal (expected: refused); force every node back to ReadWrite; seal every 50 ms until it succeeds");
+    run.cluster.provision()?;
+    run.ready()?;
+    let deployment = append_records(run)?;
+    run.describe()?;
+    let all = run.cluster.node_ids();
+    run.cluster.set_storage_state(&all, "provisioning", true)?;
+    run.cluster
+        .wait_storage_states(Duration::from_secs(15), |s| {
+            s.values().all(|v| v == "provisioning")
+        })?;
+    let first = run.seal()?;
+    if seal_succeeded(&first) {
+        run.note("unexpected: the seal succeeded with every node Provisioning");
+    }
+    run.cluster.set_storage_state(&all, "read-write", true)?;
+    run.cluster
+        .wait_storage_states(Duration::from_secs(15), |s| {
+            s.values().all(|v| v == "read-write")
+        })?;
+    retry_seal_until_sealed(run, Duration::from_millis(50), Duration::from_secs(90))?;
     thread::sleep(Duration::from_millis(500));
     run.describe()?;
     drop(deployment);

@@ -1,0 +1,642 @@
+//! Reductions of the unlogged steps validation explores: canonical states and stubborn sets.
+//!
+//! Both are explained, with the argument that they keep every verdict, in the module essay of
+//! [`crate::validate`] ("Why the reductions keep the verdicts"). This module holds their
+//! mechanics:
+//!
+//! - [`canonical_fingerprint`] hashes a state with the data no future step, label, observation
+//!   or property can read cleared;
+//! - [`Reducer::needed`] picks, in a state at a given trace item, the unlogged steps that may
+//!   be needed before that item can be explained (a stubborn set): steps are grouped in
+//!   [`Class`]es, each with the state it reads, writes and is enabled by, and the set is closed
+//!   under dependence and enabling, starting from the steps that can explain the item.
+
+use std::hash::{Hash, Hasher};
+
+use sealcheck_model::state::{AppendStatus, HarnessPhase, MemberSeal, Msg, Process};
+use sealcheck_model::trace::{Event, Observation};
+use sealcheck_model::{Action, Bug, SealModel, State};
+
+use crate::trace::{Header, Item};
+
+/// A set of state components, one bit each (see the `r_*` functions).
+type Res = u64;
+
+const SRV0: u32 = 0; // 8 bits: log server i (process, marker, stored, tails, seal flag)
+const CFG: Res = 1 << 8; // nodes-configuration versions (the metadata store)
+const VIEW: Res = 1 << 9; // the client's snapshot version
+const CSEAL: Res = 1 << 10; // harness, `seal()` calls, the seal task
+const CSEQ: Res = 1 << 11; // sequencer phase Open / Draining
+const CSEQS: Res = 1 << 12; // sequencer phase Sealed
+const CKGT: Res = 1 << 13; // the sequencer's known global tail
+const CLEN: Res = 1 << 14; // how many appends were made
+const CSTAT: Res = 1 << 15; // statuses and reply bits of the appends
+const REQSTADD: Res = 1 << 16; // a new Store is sent (to anyone)
+const BUD: Res = 1 << 17; // fault budgets
+const CBITS: Res = 1 << 18; // which servers answered an append in flight
+const REQST0: u32 = 24; // 8 bits: Store requests to i
+const REQSL0: u32 = 32; // 8 bits: Seal requests to i
+const REPST0: u32 = 40; // 8 bits: Stored replies from i
+const REPSL0: u32 = 48; // 8 bits: Sealed replies from i
+
+fn srv(i: usize) -> Res {
+    1 << (SRV0 + i as u32)
+}
+fn reqst(i: usize) -> Res {
+    1 << (REQST0 + i as u32)
+}
+fn reqsl(i: usize) -> Res {
+    1 << (REQSL0 + i as u32)
+}
+fn repst(i: usize) -> Res {
+    1 << (REPST0 + i as u32)
+}
+fn repsl(i: usize) -> Res {
+    1 << (REPSL0 + i as u32)
+}
+const ALL_SRV: Res = 0xff;
+const ALL_REQST: Res = 0xff << REQST0;
+const ALL_REQSL: Res = 0xff << REQSL0;
+const ALL_REPST: Res = 0xff << REPST0;
+const ALL_REPSL: Res = 0xff << REPSL0;
+const ALL_CHANNELS: Res = ALL_REQST | ALL_REQSL | ALL_REPST | ALL_REPSL | REQSTADD;
+
+/// A group of model steps that touch the same state: the unit of the stubborn-set closure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Class {
+    /// `LogServerProvisions(i)`.
+    Provision(u8),
+    /// `ClientViewCatchesUp`.
+    ViewCatchesUp,
+    /// `HarnessCallsSeal` / `SealRejectedAllProvisioning`.
+    CallSeal,
+    /// Delivery of a Seal request to i.
+    DeliverSeal(u8),
+    /// Delivery of a Store request to i (also the seeded `StoreIgnoringSeal`).
+    DeliverStore(u8),
+    /// Delivery of a Sealed reply from i.
+    DeliverSealed(u8),
+    /// `SealRequestFails(i)`.
+    SealRequestFails(u8),
+    /// `SequencerDrains`.
+    Drain,
+    /// The seeded `SequencerSealsWithoutDrain`.
+    SealWithoutDrain,
+    /// `SequencerAppends` (also the seeded `SequencerAppendsToProvisioning`).
+    Append,
+    /// A Stored reply that may acknowledge or reject an append: for the append at the
+    /// sequencer's known global tail, or not Ok.
+    ReplyHead,
+    /// An Ok Stored reply for a later append: it only records who answered.
+    ReplyTail,
+    /// Loss or duplication of a message.
+    Network,
+    /// `LogServerCrashes(i)`.
+    Crash(u8),
+    /// `LogServerRestarts(i)`.
+    Restart(u8),
+    /// `OperatorSetsStorageState(i, _)`.
+    Operator(u8),
+    /// The seeded `SealTaskCompletesEarly`.
+    CompleteEarly,
+    /// The seeded `SequencerAcksEarly`.
+    AckEarly,
+}
+
+/// What a class reads, writes (in ways other steps can tell apart), may enable, and is enabled
+/// by.
+struct Foot {
+    read: Res,
+    write: Res,
+    enables: Res,
+    guard: Res,
+}
+
+impl Class {
+    /// The class of an enabled step in `state`.
+    pub fn of(state: &State, action: &Action) -> Class {
+        match action {
+            Action::LogServerProvisions(i) => Class::Provision(*i),
+            Action::ClientViewCatchesUp => Class::ViewCatchesUp,
+            Action::HarnessCallsSeal | Action::SealRejectedAllProvisioning => Class::CallSeal,
+            Action::Deliver(m) | Action::StoreIgnoringSeal(m) => match m {
+                Msg::Seal { to, .. } => Class::DeliverSeal(*to),
+                Msg::Store { to, .. } => Class::DeliverStore(*to),
+                Msg::Sealed { from, .. } => Class::DeliverSealed(*from),
+                Msg::Stored { offset, status, .. } => {
+                    if *offset > state.client.known_global_tail
+                        && *status == sealcheck_model::state::Status::Ok
+                    {
+                        Class::ReplyTail
+                    } else {
+                        Class::ReplyHead
+                    }
+                }
+            },
+            Action::SealRequestFails(i) => Class::SealRequestFails(*i),
+            Action::SequencerDrains => Class::Drain,
+            Action::SequencerSealsWithoutDrain => Class::SealWithoutDrain,
+            Action::SequencerAppends | Action::SequencerAppendsToProvisioning => Class::Append,
+            Action::Lose(_) | Action::Duplicate(_) => Class::Network,
+            Action::LogServerCrashes(i) => Class::Crash(*i),
+            Action::LogServerRestarts(i) => Class::Restart(*i),
+            Action::OperatorSetsStorageState(i, _) => Class::Operator(*i),
+            Action::SealTaskCompletesEarly => Class::CompleteEarly,
+            Action::SequencerAcksEarly => Class::AckEarly,
+        }
+    }
+
+    /// The event kinds steps of this class may label themselves with, besides the ones that
+    /// end a seal task or resolve an append (`ends`).
+    fn kinds(self) -> &'static [&'static str] {
+        match self {
+            Class::Provision(_) => &["provisioned", "provision-refused"],
+            Class::ViewCatchesUp => &["view-updated"],
+            Class::CallSeal => &["seal-started", "seal-rejected"],
+            Class::DeliverSeal(_) => &["seal-handled"],
+            Class::DeliverStore(_) => &["stored"],
+            Class::DeliverSealed(_) => &["seal-confirmed"],
+            Class::SealRequestFails(_) => &["seal-request-failed"],
+            Class::Drain | Class::SealWithoutDrain => &["sequencer-sealed"],
+            Class::Append => &["append"],
+            Class::ReplyHead | Class::ReplyTail => &["store-reply"],
+            Class::Network => &["message-lost", "message-duplicated"],
+            Class::Crash(_) => &["crashed"],
+            Class::Restart(_) => &["restarted"],
+            Class::Operator(_) => &["storage-state-set"],
+            Class::CompleteEarly => &["seal-completed"],
+            Class::AckEarly => &["append-acked"],
+        }
+    }
+
+    /// Footprint. `ends_hidden`: a step of this class that ends a seal task may be unlogged;
+    /// `stamps_live`: the known global tail stamped on requests can still matter.
+    fn foot(self, ends_hidden: bool, stamps_live: bool) -> Foot {
+        let stamp = if stamps_live { CKGT } else { 0 };
+        // (read, write, may enable, enabled by). Removing a message only ever enables the next
+        // Store on the same connection, so removals are writes but enable nothing else.
+        let f = |read: Res, write: Res, enables: Res, guard: Res| Foot {
+            read: read | guard,
+            write,
+            enables,
+            guard,
+        };
+        match self {
+            Class::Provision(i) => {
+                let i = i as usize;
+                let w = srv(i) | CFG | VIEW;
+                f(CFG, w, w, srv(i))
+            }
+            Class::ViewCatchesUp => f(0, VIEW, VIEW, VIEW | CFG),
+            Class::CallSeal => f(
+                stamp,
+                CSEAL | ALL_REQSL,
+                CSEAL | ALL_REQSL,
+                CSEAL | CSEQ | VIEW | CFG,
+            ),
+            Class::DeliverSeal(i) => {
+                let i = i as usize;
+                f(0, srv(i) | reqsl(i), srv(i) | repsl(i), srv(i) | reqsl(i))
+            }
+            Class::DeliverStore(i) => {
+                let i = i as usize;
+                f(
+                    CFG,
+                    srv(i) | reqst(i),
+                    srv(i) | reqst(i) | repst(i),
+                    srv(i) | reqst(i),
+                )
+            }
+            Class::DeliverSealed(i) => {
+                let i = i as usize;
+                let end = if ends_hidden { CSEQ | ALL_REPSL } else { 0 };
+                f(
+                    CSEAL | ALL_SRV,
+                    CSEAL | repsl(i) | end,
+                    CSEAL | (end & CSEQ),
+                    repsl(i),
+                )
+            }
+            Class::SealRequestFails(i) => {
+                let i = i as usize;
+                let end = if ends_hidden { CSEQ | ALL_REPSL } else { 0 };
+                f(
+                    ALL_SRV,
+                    CSEAL | BUD | reqsl(i) | repsl(i) | end,
+                    CSEAL | (end & CSEQ),
+                    CSEAL | srv(i) | reqsl(i) | repsl(i) | BUD,
+                )
+            }
+            Class::Drain => f(
+                CKGT | CSTAT,
+                CSEQ | CSEQS | CSTAT | CSEAL | ALL_REPST,
+                CSEQ | CSEQS | CSTAT | CSEAL,
+                CSEQ,
+            ),
+            Class::SealWithoutDrain => f(
+                CKGT | CSTAT,
+                CSEQ | CSEQS | CSEAL,
+                CSEQ | CSEQS | CSEAL,
+                CSEQ,
+            ),
+            Class::Append => f(
+                stamp,
+                CLEN | REQSTADD,
+                CLEN | REQSTADD | ALL_REQST,
+                CSEQ | CLEN | VIEW | CFG,
+            ),
+            Class::ReplyHead => f(
+                CSTAT | CBITS | CKGT | VIEW | CFG | CSEQS,
+                CSTAT | CBITS | CKGT | ALL_REPST,
+                CSTAT | CBITS | CKGT,
+                ALL_REPST,
+            ),
+            Class::ReplyTail => f(CBITS, CBITS | ALL_REPST, CBITS, ALL_REPST),
+            Class::Network => f(0, ALL_CHANNELS | BUD, ALL_CHANNELS, ALL_CHANNELS | BUD),
+            Class::Crash(i) => {
+                let i = i as usize;
+                f(
+                    0,
+                    srv(i) | reqst(i) | reqsl(i) | repst(i) | repsl(i) | BUD,
+                    srv(i),
+                    srv(i) | BUD,
+                )
+            }
+            Class::Restart(i) => f(CFG, srv(i as usize), srv(i as usize), srv(i as usize)),
+            Class::Operator(_) => f(0, CFG | VIEW | BUD, CFG | VIEW, CFG | BUD),
+            Class::CompleteEarly => f(ALL_SRV, CSEAL | CSEQ | ALL_REPSL, CSEAL | CSEQ, CSEAL),
+            Class::AckEarly => f(
+                CSEQS | CBITS,
+                CSTAT | CKGT | CBITS | ALL_REPST,
+                CSTAT | CKGT | CBITS,
+                CSTAT | CKGT,
+            ),
+        }
+    }
+}
+
+/// Whether two classes commute in every state where both are enabled, whatever their order:
+/// their footprints are disjoint, or they are one of the pairs argued independent in the
+/// essay of [`crate::validate`] (a later append's reply commutes with other replies and with
+/// the drain, when the labels it might gain or lose are unlogged).
+fn dependent(a: Option<Class>, fa: &Foot, b: Class, fb: &Foot, replies_hidden: bool) -> bool {
+    if replies_hidden {
+        if let Some(a) = a {
+            let pair = |x: Class, y: Class| (a == x && b == y) || (a == y && b == x);
+            if pair(Class::ReplyTail, Class::ReplyTail)
+                || pair(Class::ReplyTail, Class::ReplyHead)
+                || pair(Class::ReplyTail, Class::AckEarly)
+                || pair(Class::ReplyTail, Class::Drain)
+            {
+                return false;
+            }
+        }
+    }
+    (fa.write & (fb.read | fb.write)) != 0 || (fb.write & fa.read) != 0
+}
+
+/// Whether requests still carry a known global tail that can matter: it only decides whether
+/// a store past a server's local tail is out of bounds, which needs a gap in what the server
+/// received. Without losses, crashes, operator moves, and with every append sent to the whole
+/// nodeset (all of it writable in the client's snapshot), no server ever has a gap, in this
+/// state or any later one.
+pub fn stamps_live(model: &SealModel, s: &State) -> bool {
+    let members = model.nodeset;
+    !(s.losses_left == 0
+        && s.crashes_left == 0
+        && s.operator_moves_left == 0
+        && model.writable(s.client_view()) == members
+        && s.client.appends.iter().all(|a| a.targets == members))
+}
+
+/// A fingerprint of `s` with dead data cleared: reply bits of resolved appends, history facts
+/// (which node, which seeded bug came first) reduced to whether they hold, the known global tail a Sealed reply carries (never above
+/// the sequencer's own, so it never changes it), and, when [`stamps_live`] is false, the
+/// known global tails of the log servers and of the requests.
+pub fn canonical_fingerprint(model: &SealModel, s: &State) -> u64 {
+    let mut c = s.clone();
+    for a in &mut c.client.appends {
+        if a.status != AppendStatus::InFlight {
+            a.stored = 0;
+            a.sealed = 0;
+            a.targets = 0;
+        }
+    }
+    let live = stamps_live(model, s);
+    if !live {
+        for srv in &mut c.servers {
+            srv.known_global_tail = 0;
+        }
+    }
+    for m in &mut c.network {
+        match m {
+            Msg::Sealed {
+                known_global_tail, ..
+            } => *known_global_tail = 0,
+            Msg::Store {
+                known_global_tail, ..
+            }
+            | Msg::Seal {
+                known_global_tail, ..
+            } if !live => *known_global_tail = 0,
+            _ => {}
+        }
+    }
+    c.network.sort();
+    let h = &mut c.history;
+    h.stored_while_provisioning = h.stored_while_provisioning.map(|_| 0);
+    h.stored_after_seal = h.stored_after_seal.map(|_| 0);
+    h.tail_moved_back = h.tail_moved_back.map(|_| "");
+    h.global_tail_decreased = h.global_tail_decreased.map(|_| "");
+    h.bug_step = h.bug_step.map(|_| Bug::StoreAfterSeal);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    c.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Chooses the unlogged steps to explore in a state (see [`Reducer::needed`]).
+pub struct Reducer<'a> {
+    model: &'a SealModel,
+    header: &'a Header,
+}
+
+impl<'a> Reducer<'a> {
+    /// A reducer for a trace's model and header.
+    pub fn new(model: &'a SealModel, header: &'a Header) -> Self {
+        Reducer { model, header }
+    }
+
+    fn hidden(&self, kind: &str) -> bool {
+        !self.header.is_complete(kind)
+    }
+
+    /// Whether a step of the class may happen unlogged at all.
+    fn may_hide(&self, c: Class) -> bool {
+        c.kinds().iter().any(|k| self.hidden(k))
+    }
+
+    fn ends_hidden(&self) -> bool {
+        self.hidden("seal-completed") || self.hidden("seal-failed")
+    }
+
+    fn replies_hidden(&self) -> bool {
+        self.hidden("store-reply") && self.hidden("append-acked") && self.hidden("append-rejected")
+    }
+
+    /// The classes whose steps may still happen in `s` (over-approximated), with the bugs the
+    /// model has.
+    fn potential(&self, s: &State) -> Vec<Class> {
+        let m = self.model;
+        let n = m.n();
+        let bugs = |b: Bug| m.cfg.has_bug(b);
+        let mut out = Vec::new();
+        let any_msg = |f: &dyn Fn(&Msg) -> bool| s.network.iter().any(f);
+        let append_may = s.client.sequencer == sealcheck_model::state::SequencerPhase::Open
+            && s.client.appends.len() < m.cfg.appends as usize;
+        let call_may = self.may_hide(Class::CallSeal) && s.client.harness == HarnessPhase::Ready;
+        for i in 0..n {
+            let iu = i as u8;
+            let down = s.servers[i].process == Process::Down;
+            if s.servers[i].process == Process::Starting || s.crashes_left > 0 || down {
+                out.push(Class::Provision(iu));
+            }
+            let seal_to = any_msg(&|x| matches!(x, Msg::Seal { to, .. } if *to == iu));
+            let store_to = any_msg(&|x| matches!(x, Msg::Store { to, .. } if *to == iu));
+            if seal_to || call_may {
+                out.push(Class::DeliverSeal(iu));
+            }
+            if store_to || append_may {
+                out.push(Class::DeliverStore(iu));
+            }
+            let sealed_from = any_msg(&|x| matches!(x, Msg::Sealed { from, .. } if *from == iu));
+            if sealed_from || seal_to || call_may {
+                out.push(Class::DeliverSealed(iu));
+            }
+            let pending = s
+                .client
+                .seal
+                .as_ref()
+                .is_some_and(|t| t.members[i] == Some(MemberSeal::Pending));
+            if pending || call_may {
+                out.push(Class::SealRequestFails(iu));
+            }
+            if s.crashes_left > 0 {
+                out.push(Class::Crash(iu));
+            }
+            if down || s.crashes_left > 0 {
+                out.push(Class::Restart(iu));
+            }
+            if s.operator_moves_left > 0 {
+                out.push(Class::Operator(iu));
+            }
+        }
+        if m.cfg.stale_views {
+            out.push(Class::ViewCatchesUp);
+        }
+        out.push(Class::CallSeal);
+        let draining = s.client.sequencer == sealcheck_model::state::SequencerPhase::Draining;
+        let task = s.client.seal.is_some();
+        let may_drain = draining
+            || (task && (self.ends_hidden() || bugs(Bug::SealOneConfirmation)))
+            || call_may;
+        if may_drain {
+            out.push(Class::Drain);
+            if bugs(Bug::SealWithoutDrain) {
+                out.push(Class::SealWithoutDrain);
+            }
+        }
+        if append_may {
+            out.push(Class::Append);
+        }
+        let replies = any_msg(&|x| matches!(x, Msg::Stored { .. }));
+        if replies || append_may || any_msg(&|x| matches!(x, Msg::Store { .. })) {
+            out.push(Class::ReplyHead);
+            out.push(Class::ReplyTail);
+        }
+        if s.losses_left > 0 || s.duplications_left > 0 {
+            out.push(Class::Network);
+        }
+        if bugs(Bug::SealOneConfirmation) && (task || call_may) {
+            out.push(Class::CompleteEarly);
+        }
+        let sealed = matches!(
+            s.client.sequencer,
+            sealcheck_model::state::SequencerPhase::Sealed(_)
+        );
+        if bugs(Bug::AckBeforeQuorum)
+            && !sealed
+            && (append_may
+                || s.client
+                    .appends
+                    .iter()
+                    .any(|a| a.status == AppendStatus::InFlight))
+        {
+            out.push(Class::AckEarly);
+        }
+        out
+    }
+
+    /// The classes whose steps may explain the item: the steps that must be in every stubborn
+    /// set, enabled or not.
+    fn explaining(&self, item: &Item) -> (Vec<Class>, Res) {
+        let n = self.model.n() as u8;
+        let idx = |id: sealcheck_model::trace::NodeId| id.0.wrapping_sub(1);
+        match item {
+            Item::Observe(o) => {
+                let read = match o {
+                    Observation::ObserveLogServer { node, .. } => {
+                        let i = idx(*node);
+                        if i < n {
+                            srv(i as usize)
+                        } else {
+                            0
+                        }
+                    }
+                    Observation::ObserveStorageState { .. } => CFG,
+                    Observation::ObserveSequencer { .. } => CKGT | CSEQ | CSEQS,
+                };
+                (Vec::new(), read)
+            }
+            Item::Event(e) => {
+                let node = e.node().map(idx).unwrap_or(0);
+                let all = |f: fn(u8) -> Class| (0..n).map(f).collect::<Vec<_>>();
+                let classes = match e {
+                    Event::Provisioned { .. } | Event::ProvisionRefused { .. } => {
+                        vec![Class::Provision(node)]
+                    }
+                    Event::ViewUpdated { .. } => vec![Class::ViewCatchesUp],
+                    Event::SealStarted { .. } | Event::SealRejected { .. } => {
+                        vec![Class::CallSeal]
+                    }
+                    Event::SealRequestFailed { peer, .. } => {
+                        vec![Class::SealRequestFails(idx(*peer))]
+                    }
+                    Event::SealHandled { .. } => vec![Class::DeliverSeal(node)],
+                    Event::SealConfirmed { peer, .. } => vec![Class::DeliverSealed(idx(*peer))],
+                    Event::SealCompleted { .. } | Event::SealFailed { .. } => {
+                        let mut v = all(Class::DeliverSealed);
+                        v.extend(all(Class::SealRequestFails));
+                        v.push(Class::CompleteEarly);
+                        v
+                    }
+                    Event::SequencerSealed { .. } => vec![Class::Drain, Class::SealWithoutDrain],
+                    Event::Append { .. } => vec![Class::Append],
+                    Event::Stored { .. } => vec![Class::DeliverStore(node)],
+                    Event::StoreReply { .. }
+                    | Event::AppendAcked { .. }
+                    | Event::AppendRejected { .. } => {
+                        vec![Class::ReplyHead, Class::ReplyTail, Class::AckEarly]
+                    }
+                    Event::MessageLost {} | Event::MessageDuplicated {} => vec![Class::Network],
+                    Event::Crashed { .. } => vec![Class::Crash(node)],
+                    Event::Restarted { .. } => vec![Class::Restart(node)],
+                    Event::StorageStateSet { .. } => vec![Class::Operator(node)],
+                };
+                (classes, 0)
+            }
+        }
+    }
+
+    /// The classes of a stubborn set for the item at the front of the window: every step that
+    /// may explain the item, closed under "is dependent on a member" and "may enable a member",
+    /// over the classes that can still take a step. Only enabled unlogged steps of these
+    /// classes need to be explored before the item is explained; every other unlogged step can
+    /// be taken after it, with the same result.
+    pub fn needed(&self, s: &State, item: Option<&Item>) -> Vec<Class> {
+        let live = stamps_live(self.model, s);
+        let ends_hidden = self.ends_hidden();
+        let replies_hidden = self.replies_hidden();
+        let potential: Vec<(Class, Foot)> = self
+            .potential(s)
+            .into_iter()
+            .filter(|c| self.may_hide(*c))
+            .map(|c| (c, c.foot(ends_hidden, live)))
+            .collect();
+        let Some(item) = item else {
+            // The end of the trace: every step may matter.
+            return potential.into_iter().map(|(c, _)| c).collect();
+        };
+        // A reply's labels may move to another step when replies are reordered: not while
+        // the item to explain is one of them.
+        let replies_hidden = replies_hidden
+            && !matches!(item, Item::Event(e) if matches!(
+                e.kind(),
+                "store-reply" | "append-acked" | "append-rejected"
+            ));
+        let (seeds, obs_read) = self.explaining(item);
+        let mut inset = vec![false; potential.len()];
+        let mut work: Vec<(Option<Class>, Foot)> = Vec::new();
+        // The observation: a step that reads and changes nothing.
+        if obs_read != 0 {
+            work.push((
+                None,
+                Foot {
+                    read: obs_read,
+                    write: 0,
+                    enables: 0,
+                    guard: obs_read,
+                },
+            ));
+        }
+        let mut out: Vec<Class> = Vec::new();
+        for c in seeds {
+            // An explaining step with its full footprint (it may end the seal task).
+            work.push((Some(c), c.foot(true, live)));
+            out.push(c);
+        }
+        while let Some((a, f)) = work.pop() {
+            for (k, (c, fc)) in potential.iter().enumerate() {
+                if inset[k] {
+                    continue;
+                }
+                if dependent(a, &f, *c, fc, replies_hidden) || (fc.enables & f.guard) != 0 {
+                    inset[k] = true;
+                    work.push((
+                        Some(*c),
+                        Foot {
+                            read: fc.read,
+                            write: fc.write,
+                            enables: fc.enables,
+                            guard: fc.guard,
+                        },
+                    ));
+                    out.push(*c);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+impl Reducer<'_> {
+    /// Whether the reduction treats `a` (a member of a stubborn set, any step) and `b` (an
+    /// unlogged step outside it) as independent in `s`: then they must commute (the test
+    /// `checker/tests/validate_reduce.rs` checks it on every reachable state of several
+    /// scenarios).
+    pub fn declared_independent(&self, s: &State, a: &Action, b: &Action) -> bool {
+        let live = stamps_live(self.model, s);
+        let (ca, cb) = (Class::of(s, a), Class::of(s, b));
+        !dependent(
+            Some(ca),
+            &ca.foot(true, live),
+            cb,
+            &cb.foot(self.ends_hidden(), live),
+            self.replies_hidden(),
+        )
+    }
+
+    /// Whether the reduction knows that the unlogged step `a`, taken in `s`, may enable steps
+    /// of class `b` (which the closure then includes whenever `b` is in a stubborn set).
+    pub fn declared_enabler(&self, s: &State, a: &Action, b: Class) -> bool {
+        let live = stamps_live(self.model, s);
+        let ca = Class::of(s, a);
+        ca.foot(self.ends_hidden(), live).enables & b.foot(true, live).guard != 0
+    }
+
+    /// Whether steps of class `c` may happen unlogged under this trace's header.
+    pub fn may_be_unlogged(&self, c: Class) -> bool {
+        self.may_hide(c)
+    }
+}
