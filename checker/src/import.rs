@@ -1119,6 +1119,7 @@ pub fn import_run(
         Harness {
             kind: HarnessKind::SealOnce,
             max_attempts: 1,
+            ..Harness::default()
         }
     } else {
         if seal_calls > MAX_SEAL_ATTEMPTS as usize {
@@ -1131,6 +1132,7 @@ pub fn import_run(
         Harness {
             kind: HarnessKind::Retry,
             max_attempts: seal_calls as u8,
+            ..Harness::default()
         }
     };
     let config = Config {
@@ -1144,6 +1146,7 @@ pub fn import_run(
         forced_provisioning: Vec::new(),
         appends,
         stale_views: false,
+        provisioning_steps: false,
         harness,
         faults: Faults {
             message_loss: 0,

@@ -52,7 +52,9 @@ pub mod properties;
 pub mod state;
 pub mod trace;
 
-pub use config::{Bug, Config, ConfigError, Faults, Harness, HarnessKind, StorageState};
+pub use config::{
+    Bug, ClientStart, Config, ConfigError, Faults, Harness, HarnessKind, StorageState,
+};
 pub use model::{Action, SealModel};
 pub use properties::{PropertyInfo, PropertyKind};
 pub use state::State;

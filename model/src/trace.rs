@@ -109,6 +109,27 @@ pub enum Event {
         /// The log server.
         node: NodeId,
     },
+    /// A starting log server wrote its storage marker (three-step provisioning).
+    MarkerWritten {
+        /// The log server.
+        node: NodeId,
+    },
+    /// A provisioned log server started its request pump (three-step provisioning): from now
+    /// on it answers requests instead of "not ready".
+    RequestPumpStarted {
+        /// The log server.
+        node: NodeId,
+    },
+    /// The test body's `get_trim_point()` returned.
+    TrimPointRead {
+        /// The client.
+        node: NodeId,
+    },
+    /// The test body's `get_trim_point()` failed (no member answered); the test fails.
+    TrimPointFailed {
+        /// The client.
+        node: NodeId,
+    },
     /// The client's nodes-configuration snapshot caught up.
     ViewUpdated {
         /// The client.
@@ -247,6 +268,10 @@ impl Event {
         match self {
             Event::Provisioned { .. } => "provisioned",
             Event::ProvisionRefused { .. } => "provision-refused",
+            Event::MarkerWritten { .. } => "marker-written",
+            Event::RequestPumpStarted { .. } => "request-pump-started",
+            Event::TrimPointRead { .. } => "trim-point-read",
+            Event::TrimPointFailed { .. } => "trim-point-failed",
             Event::ViewUpdated { .. } => "view-updated",
             Event::SealStarted { .. } => "seal-started",
             Event::SealRejected { .. } => "seal-rejected",
@@ -270,9 +295,13 @@ impl Event {
     }
 
     /// Every event kind.
-    pub const KINDS: [&'static str; 21] = [
+    pub const KINDS: [&'static str; 25] = [
         "provisioned",
         "provision-refused",
+        "marker-written",
+        "request-pump-started",
+        "trim-point-read",
+        "trim-point-failed",
         "view-updated",
         "seal-started",
         "seal-rejected",
@@ -305,6 +334,8 @@ impl Event {
                 | "seal-completed"
                 | "seal-failed"
                 | "view-updated"
+                | "trim-point-read"
+                | "trim-point-failed"
         )
     }
 
@@ -333,6 +364,10 @@ impl Event {
             Event::MessageLost {} | Event::MessageDuplicated {} => None,
             Event::Provisioned { node }
             | Event::ProvisionRefused { node }
+            | Event::MarkerWritten { node }
+            | Event::RequestPumpStarted { node }
+            | Event::TrimPointRead { node }
+            | Event::TrimPointFailed { node }
             | Event::ViewUpdated { node }
             | Event::SealStarted { node }
             | Event::SealRejected { node, .. }
@@ -385,6 +420,10 @@ impl Event {
         match (self, label) {
             (Provisioned { node: a }, Provisioned { node: b })
             | (ProvisionRefused { node: a }, ProvisionRefused { node: b })
+            | (MarkerWritten { node: a }, MarkerWritten { node: b })
+            | (RequestPumpStarted { node: a }, RequestPumpStarted { node: b })
+            | (TrimPointRead { node: a }, TrimPointRead { node: b })
+            | (TrimPointFailed { node: a }, TrimPointFailed { node: b })
             | (ViewUpdated { node: a }, ViewUpdated { node: b })
             | (SealStarted { node: a }, SealStarted { node: b })
             | (SealFailed { node: a }, SealFailed { node: b })
@@ -649,13 +688,24 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
     let mut out = Vec::new();
     match action {
         Action::LogServerProvisions(i) => {
-            if next.servers[*i as usize].process == Process::Serving {
+            if matches!(
+                next.servers[*i as usize].process,
+                Process::Serving | Process::NotReady
+            ) {
                 out.push(Event::Provisioned { node: sid(*i) });
             } else {
                 out.push(Event::ProvisionRefused { node: sid(*i) });
             }
         }
-        Action::ClientViewCatchesUp => out.push(Event::ViewUpdated { node: client }),
+        Action::LogServerWritesMarker(i) => out.push(Event::MarkerWritten { node: sid(*i) }),
+        Action::LogServerStartsRequestPump(i) => {
+            out.push(Event::RequestPumpStarted { node: sid(*i) })
+        }
+        Action::ClientViewCatchesUp | Action::ClientJoins => {
+            out.push(Event::ViewUpdated { node: client })
+        }
+        Action::HarnessGetsTrimPoint => out.push(Event::TrimPointRead { node: client }),
+        Action::TrimPointFails => out.push(Event::TrimPointFailed { node: client }),
         Action::HarnessCallsSeal => out.push(Event::SealStarted { node: client }),
         Action::SealRejectedAllProvisioning => out.push(Event::SealRejected {
             node: client,
