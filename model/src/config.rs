@@ -147,11 +147,13 @@ pub struct Harness {
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u8,
     /// How the sealing node got its nodes-configuration snapshot (matters with `stale_views`).
-    #[serde(default)]
+    /// Left out of serialized configs when it is the default, so that configs written before
+    /// it existed read and write back the same.
+    #[serde(default, skip_serializing_if = "ClientStart::is_default")]
     pub client: ClientStart,
     /// Whether the test body calls `get_trim_point()` before `seal()`, as Restate's
     /// `loglet_tests::seal_empty` does. It is not retried: when it fails the test fails.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub get_trim_point: bool,
 }
 
@@ -185,7 +187,16 @@ pub enum ClientStart {
     Running,
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 impl ClientStart {
+    /// Whether this is the default, [`ClientStart::Joining`].
+    pub fn is_default(&self) -> bool {
+        *self == ClientStart::Joining
+    }
+
     /// The kebab-case name used in scenario files and reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -301,7 +312,7 @@ pub struct Config {
     /// `provision_node` and service start (storage marker; metadata compare-and-set; request
     /// pump start), instead of one. In between the metadata shows ReadWrite while the server
     /// answers "not ready" to every request.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub provisioning_steps: bool,
     /// The test harness around `seal()`.
     #[serde(default)]

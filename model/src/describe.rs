@@ -101,6 +101,9 @@ pub fn action(model: &SealModel, action: &Action) -> String {
             model.cfg.loglet
         ),
         Action::Deliver(msg) => message(model, msg),
+        Action::SealRequestResent(i) => {
+            format!("{c}: the seal task's next attempt re-sends Seal to {}", n(model, *i))
+        }
         Action::SealRequestFails(i) => {
             format!("{c}: every attempt of Seal to {} failed", n(model, *i))
         }

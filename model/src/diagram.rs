@@ -201,6 +201,7 @@ fn note(model: &SealModel, prev: &State, action: &Action, next: &State) -> (Stri
             (format!("{} starts its request pump", n(model, *i)), GREEN)
         }
         Action::HarnessGetsTrimPoint => (format!("{c}: get_trim_point() answers"), FG),
+        Action::SealRequestResent(i) => (format!("{c}: Seal re-sent to {}", n(model, *i)), FG),
         Action::TrimPointFails => (format!("{c}: get_trim_point() fails"), RED),
         Action::HarnessCallsSeal => {
             let to: Bits = sent(prev, next)
@@ -435,6 +436,14 @@ fn marks(s: &mut String, lanes: &Lanes, prev: &State, action: &Action, next: &St
         }
         Action::SequencerDrains | Action::SequencerAppends => dot(s, lanes.client(), y, FG),
         Action::ClientViewCatchesUp | Action::ClientJoins => {}
+        Action::SealRequestResent(i) => line(
+            s,
+            (lanes.client(), y),
+            (lanes.server(*i), y),
+            FG,
+            "2 3",
+            true,
+        ),
         Action::LogServerWritesMarker(i) => dot(s, lanes.server(*i), y, FG),
         Action::LogServerStartsRequestPump(i) => dot(s, lanes.server(*i), y, GREEN),
         Action::HarnessGetsTrimPoint => dot(s, lanes.client(), y, FG),

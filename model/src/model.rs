@@ -47,6 +47,10 @@ pub enum Action {
     /// Every attempt of the seal request to a member failed (the member is not serving, or the
     /// request or its reply was lost): the seal task stops waiting for it.
     SealRequestFails(u8),
+    /// The seal task's next attempt re-sends Seal to a member whose request or reply is gone
+    /// (lost, or dropped with the connection of a crash) and which is serving again: a member
+    /// that restarts between attempts can still confirm (`tasks/util.rs`, `RunOnSingleNode`).
+    SealRequestResent(u8),
     /// The sequencer drains after a successful seal task: cancels in-flight appends, then sets
     /// its sealed flag at its known global tail.
     SequencerDrains,
@@ -792,6 +796,15 @@ impl SealModel {
                 }
                 self.settle_seal_task(state);
             }
+            Action::SealRequestResent(i) => {
+                let attempt = state.client.seal.as_ref().expect("a task").attempt;
+                let kgt = state.client.known_global_tail;
+                state.send(Msg::Seal {
+                    to: i,
+                    attempt,
+                    known_global_tail: kgt,
+                });
+            }
             Action::SequencerDrains => {
                 for a in &mut state.client.appends {
                     if a.status == AppendStatus::InFlight {
@@ -980,6 +993,12 @@ impl Model for SealModel {
                     || Self::seal_request_lost(state, i);
                 if *m == Some(MemberSeal::Pending) && (free || state.timeouts_left > 0) {
                     actions.push(Action::SealRequestFails(i as u8));
+                }
+                if *m == Some(MemberSeal::Pending)
+                    && state.servers[i].process == Process::Serving
+                    && Self::seal_request_lost(state, i)
+                {
+                    actions.push(Action::SealRequestResent(i as u8));
                 }
             }
             if self.cfg.has_bug(Bug::SealOneConfirmation) {

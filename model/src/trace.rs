@@ -155,6 +155,14 @@ pub enum Event {
         /// The member.
         peer: NodeId,
     },
+    /// The seal task re-sent Seal to a member (its next attempt after a lost request or reply,
+    /// or after the member restarted).
+    SealRequestResent {
+        /// The node running the seal task.
+        node: NodeId,
+        /// The member.
+        peer: NodeId,
+    },
     /// A log server handled Seal: it durably sealed the loglet and answered.
     SealHandled {
         /// The log server.
@@ -276,6 +284,7 @@ impl Event {
             Event::SealStarted { .. } => "seal-started",
             Event::SealRejected { .. } => "seal-rejected",
             Event::SealRequestFailed { .. } => "seal-request-failed",
+            Event::SealRequestResent { .. } => "seal-request-resent",
             Event::SealHandled { .. } => "seal-handled",
             Event::SealConfirmed { .. } => "seal-confirmed",
             Event::SealCompleted { .. } => "seal-completed",
@@ -295,7 +304,7 @@ impl Event {
     }
 
     /// Every event kind.
-    pub const KINDS: [&'static str; 25] = [
+    pub const KINDS: [&'static str; 26] = [
         "provisioned",
         "provision-refused",
         "marker-written",
@@ -306,6 +315,7 @@ impl Event {
         "seal-started",
         "seal-rejected",
         "seal-request-failed",
+        "seal-request-resent",
         "seal-handled",
         "seal-confirmed",
         "seal-completed",
@@ -330,6 +340,7 @@ impl Event {
             "seal-started"
                 | "seal-rejected"
                 | "seal-request-failed"
+                | "seal-request-resent"
                 | "seal-confirmed"
                 | "seal-completed"
                 | "seal-failed"
@@ -372,6 +383,7 @@ impl Event {
             | Event::SealStarted { node }
             | Event::SealRejected { node, .. }
             | Event::SealRequestFailed { node, .. }
+            | Event::SealRequestResent { node, .. }
             | Event::SealHandled { node, .. }
             | Event::SealConfirmed { node, .. }
             | Event::SealCompleted { node, .. }
@@ -392,6 +404,7 @@ impl Event {
     pub fn peer(&self) -> Option<NodeId> {
         match self {
             Event::SealRequestFailed { peer, .. }
+            | Event::SealRequestResent { peer, .. }
             | Event::SealConfirmed { peer, .. }
             | Event::StoreReply { peer, .. } => Some(*peer),
             _ => None,
@@ -433,6 +446,7 @@ impl Event {
                 a == b && f(x, y)
             }
             (SealRequestFailed { node: a, peer: x }, SealRequestFailed { node: b, peer: y })
+            | (SealRequestResent { node: a, peer: x }, SealRequestResent { node: b, peer: y })
             | (SealConfirmed { node: a, peer: x }, SealConfirmed { node: b, peer: y }) => {
                 a == b && x == y
             }
@@ -712,6 +726,10 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
             reason: Some(RejectReason::AllProvisioning),
         }),
         Action::SealRequestFails(i) => out.push(Event::SealRequestFailed {
+            node: client,
+            peer: sid(*i),
+        }),
+        Action::SealRequestResent(i) => out.push(Event::SealRequestResent {
             node: client,
             peer: sid(*i),
         }),

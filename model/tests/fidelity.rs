@@ -185,3 +185,202 @@ fn store_status_follows_the_loglet_worker() {
     );
     assert!(has(0b11, 1));
 }
+
+/// Takes the first enabled action `pick` accepts, or panics naming what was wanted.
+fn step(
+    m: &SealModel,
+    s: &sealcheck_model::State,
+    what: &str,
+    pick: impl Fn(&sealcheck_model::Action) -> bool,
+) -> sealcheck_model::State {
+    use stateright::Model;
+    let mut acts = Vec::new();
+    m.actions(s, &mut acts);
+    let a = acts
+        .into_iter()
+        .find(|a| pick(a))
+        .unwrap_or_else(|| panic!("{what} is not enabled"));
+    m.next_state(s, a).unwrap()
+}
+
+/// A member that crashes and restarts while the seal task waits for it gets the next attempt
+/// and confirms: its Seal request is re-sent (`RunOnSingleNode`'s three attempts).
+#[test]
+fn a_member_restarted_between_attempts_still_confirms() {
+    use sealcheck_model::state::{MemberSeal, Msg};
+    use sealcheck_model::Action::*;
+    use StorageState::*;
+    let m = Config {
+        initial_storage: vec![ReadWrite; 3],
+        faults: sealcheck_model::Faults {
+            crashes: 1,
+            ..Default::default()
+        },
+        ..Config::incident()
+    }
+    .into_model()
+    .unwrap();
+    let s = m.init_states_vec();
+    let s = step(&m, &s, "seal()", |a| matches!(a, HarnessCallsSeal));
+    let s = step(&m, &s, "N1 crashes", |a| matches!(a, LogServerCrashes(0)));
+    let s = step(&m, &s, "N1 restarts", |a| matches!(a, LogServerRestarts(0)));
+    let s = step(&m, &s, "Seal re-sent to N1", |a| {
+        matches!(a, SealRequestResent(0))
+    });
+    let s = step(&m, &s, "N1 handles Seal", |a| {
+        matches!(a, Deliver(Msg::Seal { to: 0, .. }))
+    });
+    let s = step(&m, &s, "N5 gets N1's reply", |a| {
+        matches!(a, Deliver(Msg::Sealed { from: 0, .. }))
+    });
+    let task = s.client.seal.as_ref().unwrap();
+    assert_eq!(task.members[0], Some(MemberSeal::Confirmed));
+}
+
+/// The test body's get_trim_point(): answered at once while every member looks Provisioning;
+/// with three-step provisioning it fails when the metadata shows ReadWrite but no request pump
+/// runs yet, and the test fails (it is not retried).
+#[test]
+fn get_trim_point_fails_between_the_metadata_update_and_the_request_pump() {
+    use sealcheck_model::state::HarnessPhase;
+    use sealcheck_model::Action::*;
+    let mut cfg = Config::incident();
+    cfg.harness.get_trim_point = true;
+    cfg.provisioning_steps = true;
+    let m = cfg.into_model().unwrap();
+    let s0 = m.init_states_vec();
+    let early = step(&m, &s0, "trim point at once", |a| {
+        matches!(a, HarnessGetsTrimPoint)
+    });
+    assert_eq!(early.client.harness, HarnessPhase::Ready);
+    let s = step(&m, &s0, "N1 writes its marker", |a| {
+        matches!(a, LogServerWritesMarker(0))
+    });
+    let s = step(&m, &s, "N1 provisions", |a| {
+        matches!(a, LogServerProvisions(0))
+    });
+    assert_eq!(s.latest()[0], StorageState::ReadWrite);
+    let failed = step(&m, &s, "trim point fails", |a| matches!(a, TrimPointFails));
+    assert_eq!(failed.client.harness, HarnessPhase::Failed);
+    let s = step(&m, &s, "N1's request pump starts", |a| {
+        matches!(a, LogServerStartsRequestPump(0))
+    });
+    let mut acts = Vec::new();
+    stateright::Model::actions(&m, &s, &mut acts);
+    assert!(acts.contains(&HarnessGetsTrimPoint));
+    assert!(!acts.contains(&TrimPointFails));
+}
+
+/// The test's client joins after the harness's wait: with stale views and wait-provisioned, its
+/// first snapshot already shows every member ReadWrite, so the guard cannot reject the seal. A
+/// sealer running all along can still be rejected.
+#[test]
+fn a_joining_client_starts_with_the_latest_view() {
+    use sealcheck_model::Action::*;
+    use sealcheck_model::{ClientStart, HarnessKind};
+    let mut cfg = Config::incident();
+    cfg.stale_views = true;
+    cfg.harness.kind = HarnessKind::WaitProvisioned;
+    let joining = cfg.clone().into_model().unwrap();
+    cfg.harness.client = ClientStart::Running;
+    let running = cfg.into_model().unwrap();
+    for (m, rejected) in [(&joining, false), (&running, true)] {
+        let mut s = m.init_states_vec();
+        for i in 0..3u8 {
+            s = step(
+                m,
+                &s,
+                "provision",
+                |a| matches!(a, LogServerProvisions(j) if *j == i),
+            );
+        }
+        if !rejected {
+            s = step(m, &s, "join", |a| matches!(a, ClientJoins));
+            assert_eq!(s.client.view, s.version());
+        }
+        let mut acts = Vec::new();
+        stateright::Model::actions(m, &s, &mut acts);
+        assert_eq!(acts.contains(&SealRejectedAllProvisioning), rejected);
+        assert_eq!(acts.contains(&HarnessCallsSeal), !rejected);
+    }
+}
+
+/// The known global tail survives a restart (the log store persists it).
+#[test]
+fn the_known_global_tail_survives_a_restart() {
+    use sealcheck_model::Action::*;
+    let m = Config {
+        initial_storage: vec![StorageState::ReadWrite; 3],
+        faults: sealcheck_model::Faults {
+            crashes: 1,
+            ..Default::default()
+        },
+        ..Config::incident()
+    }
+    .into_model()
+    .unwrap();
+    let mut s = m.init_states_vec();
+    s.servers[0].known_global_tail = 3;
+    let s = step(&m, &s, "N1 crashes", |a| matches!(a, LogServerCrashes(0)));
+    let s = step(&m, &s, "N1 restarts", |a| matches!(a, LogServerRestarts(0)));
+    assert_eq!(s.servers[0].known_global_tail, 3);
+}
+
+trait Init {
+    fn init_states_vec(&self) -> sealcheck_model::State;
+}
+
+impl Init for SealModel {
+    fn init_states_vec(&self) -> sealcheck_model::State {
+        stateright::Model::init_states(self).remove(0)
+    }
+}
+
+/// A duplicate store for an offset below the local tail is answered Ok without writing
+/// (`loglet_worker.rs`, the full-duplicate fast path).
+#[test]
+fn a_duplicate_store_is_answered_ok_without_writing() {
+    use sealcheck_model::state::Msg;
+    use sealcheck_model::Action::*;
+    let m = Config {
+        initial_storage: vec![StorageState::ReadWrite; 3],
+        appends: 1,
+        ..Config::incident()
+    }
+    .into_model()
+    .unwrap();
+    let mut s = m.init_states_vec();
+    s.servers[0].local_tail = 2;
+    s.servers[0].stored = 0b10;
+    s.send(Msg::Store {
+        to: 0,
+        offset: 0,
+        known_global_tail: 0,
+    });
+    let next = step(&m, &s, "N1 handles the store", |a| {
+        matches!(
+            a,
+            Deliver(Msg::Store {
+                to: 0,
+                offset: 0,
+                ..
+            })
+        )
+    });
+    assert_eq!(next.servers[0].stored, 0b10, "nothing written");
+    assert_eq!(next.servers[0].local_tail, 2);
+    let action = Deliver(Msg::Store {
+        to: 0,
+        offset: 0,
+        known_global_tail: 0,
+    });
+    let labels = sealcheck_model::trace::labels(&m, &s, &action, &next);
+    assert_eq!(
+        labels,
+        vec![sealcheck_model::trace::Event::Stored {
+            node: sealcheck_model::trace::NodeId(1),
+            offset: Some(0),
+            status: Some(sealcheck_model::trace::StoreStatus::Ok),
+        }]
+    );
+}
