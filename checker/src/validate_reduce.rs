@@ -442,7 +442,10 @@ impl<'a> Reducer<'a> {
         let append_may = s.client.sequencer == sealcheck_model::state::SequencerPhase::Open
             && s.client.appends.len() < m.cfg.appends as usize;
         let call_may = self.may_hide(Class::CallSeal)
-            && matches!(s.client.harness, HarnessPhase::Ready | HarnessPhase::TrimPoint);
+            && matches!(
+                s.client.harness,
+                HarnessPhase::Ready | HarnessPhase::TrimPoint
+            );
         for i in 0..n {
             let iu = i as u8;
             let down = s.servers[i].process == Process::Down;

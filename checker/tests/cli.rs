@@ -201,11 +201,11 @@ fn stale_views_without_a_value_leaves_the_spec_alone() {
             "specs/wait-provisioned.toml",
             "-q",
         ]),
-        1,
+        0,
     );
+    // Fix 2 holds for the test's client, which joins with a current view, stale views or not.
     assert!(out.starts_with("sealcheck check: wait-provisioned (specs/wait-provisioned.toml)"));
-    assert!(out.contains("stale views on"));
-    assert!(out.contains("--stale-views=true --path"));
+    assert!(out.contains("stale views on"), "{out}");
 }
 
 #[test]

@@ -395,7 +395,10 @@ pub fn history_changes(model: &SealModel, a: &History, b: &History) -> Vec<Strin
         fact(
             false,
             true,
-            format!("the seal task reported success; f-majority of the durably sealed: {check:?}"),
+            format!(
+                "the seal task reported success; durably sealed: {}",
+                check.describe()
+            ),
         );
     }
     out

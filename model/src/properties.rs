@@ -133,6 +133,20 @@ impl FMajority {
     pub fn passed(self) -> bool {
         matches!(self, FMajority::SuccessWithRisk | FMajority::Success)
     }
+
+    /// The result in words, as a clause about the durably sealed members.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FMajority::None => "no f-majority of them",
+            FMajority::BestEffort => {
+                "every authoritative member but no f-majority (best effort, not a pass)"
+            }
+            FMajority::SuccessWithRisk => {
+                "an f-majority counting DataLoss members (success with risk)"
+            }
+            FMajority::Success => "an f-majority of them",
+        }
+    }
 }
 
 /// How one member's storage state takes part in an f-majority check: whether it is a
