@@ -467,7 +467,7 @@ fn a_page_of_another_site_cannot_start_a_run() {
     assert_eq!(a.status, 200);
     assert_eq!(a.json()["run"], "started");
     let status = e.wait_done(Duration::from_secs(60));
-    assert_eq!(status["unique_state_count"], 542);
+    assert_eq!(status["unique_state_count"], 530);
     assert_eq!(status["run"]["state"], "complete", "{status}");
 }
 
