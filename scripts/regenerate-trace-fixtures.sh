@@ -65,4 +65,15 @@ emit specs/bugs/store-after-seal.toml traces/invalid/store-on-sealed-server.json
 emit specs/bugs/provisioning-writable.toml traces/invalid/provisioning-server-stores.jsonl
 emit specs/bugs/ack-before-quorum.toml traces/invalid/ack-before-quorum.jsonl
 emit specs/three_logserver_seal_empty.toml traces/invalid/incident-seal-never-succeeds.jsonl
+emit specs/provisioning-steps.toml traces/invalid/trim-point-fails-before-request-pumps.jsonl
+emit specs/two-members-disabled.toml traces/invalid/one-candidate-left-seal-fails.jsonl
+emit specs/running-sealer.toml traces/invalid/running-sealer-stale-view-rejected.jsonl
+# The test's client joins after the wait, so its first view is current even with stale views.
+$S simulate specs/three_logserver_seal_empty.toml --harness wait-provisioned --stale-views \
+  --traces 1 --seed 11 --out "$tmp/join"
+cp "$tmp/join/trace-0000.jsonl" traces/valid/joining-client-wait-provisioned-stale.jsonl
+# The first crash-restart walk in which the seal task re-sends Seal to a restarted member.
+$S simulate specs/crash-restart.toml --traces 200 --seed 3 --out "$tmp/cr"
+resent=$(grep -l '"seal-request-resent"' "$tmp"/cr/*.jsonl | head -n 1)
+cp "$resent" traces/valid/crash-restart-seal-resent.jsonl
 echo "regenerated; now run: $S validate traces/ and compare with traces/expected.toml"

@@ -578,7 +578,7 @@ mod tests {
         let m = incident();
         let small = measure(&m, 100_000);
         assert!(small.small());
-        assert_eq!(small.report.unique_states, 542);
+        assert_eq!(small.report.unique_states, 530);
         let cut = measure(&m, 100);
         assert!(!cut.small());
     }

@@ -101,6 +101,16 @@ pub enum Class {
     CompleteEarly,
     /// The seeded `SequencerAcksEarly`.
     AckEarly,
+    /// `LogServerWritesMarker(i)` (three-step provisioning).
+    WriteMarker(u8),
+    /// `LogServerStartsRequestPump(i)` (three-step provisioning).
+    StartPump(u8),
+    /// `ClientJoins`: the joining client's first snapshot.
+    Join,
+    /// `HarnessGetsTrimPoint` / `TrimPointFails`.
+    TrimPoint,
+    /// `SealRequestResent(i)`: another attempt of a lost Seal request to i.
+    Resend(u8),
 }
 
 /// What a class reads, writes (in ways other steps can tell apart), may enable, and is enabled
@@ -143,6 +153,11 @@ impl Class {
             Action::OperatorSetsStorageState(i, _) => Class::Operator(*i),
             Action::SealTaskCompletesEarly => Class::CompleteEarly,
             Action::SequencerAcksEarly => Class::AckEarly,
+            Action::LogServerWritesMarker(i) => Class::WriteMarker(*i),
+            Action::LogServerStartsRequestPump(i) => Class::StartPump(*i),
+            Action::ClientJoins => Class::Join,
+            Action::HarnessGetsTrimPoint | Action::TrimPointFails => Class::TrimPoint,
+            Action::SealRequestResent(i) => Class::Resend(*i),
         }
     }
 
@@ -166,6 +181,11 @@ impl Class {
             Class::Operator(_) => &["storage-state-set"],
             Class::CompleteEarly => &["seal-completed"],
             Class::AckEarly => &["append-acked"],
+            Class::WriteMarker(_) => &["marker-written"],
+            Class::StartPump(_) => &["request-pump-started"],
+            Class::Join => &["view-updated"],
+            Class::TrimPoint => &["trim-point-read", "trim-point-failed"],
+            Class::Resend(_) => &["seal-request-resent"],
         }
     }
 
@@ -271,6 +291,34 @@ impl Class {
                 CSTAT | CKGT | CBITS,
                 CSTAT | CKGT,
             ),
+            // The marker and the request pump are the server's own state; whether it serves
+            // guards every delivery to it.
+            Class::WriteMarker(i) | Class::StartPump(i) => {
+                let i = i as usize;
+                f(0, srv(i), srv(i), srv(i))
+            }
+            // Joining sets the client's snapshot (and that it joined, which guards the
+            // harness, the appends and later catch-ups: all of them read VIEW).
+            Class::Join => f(CFG, VIEW, VIEW, VIEW | CFG),
+            // get_trim_point reads the client's snapshot and which members serve, and moves
+            // the harness on.
+            Class::TrimPoint => f(
+                VIEW | CFG | ALL_SRV,
+                CSEAL,
+                CSEAL,
+                CSEAL | VIEW | CFG | ALL_SRV,
+            ),
+            // A re-sent Seal is enabled while the task waits on i, i serves, and neither the
+            // request nor its reply is in flight; it adds a Seal request to i.
+            Class::Resend(i) => {
+                let i = i as usize;
+                f(
+                    stamp,
+                    reqsl(i),
+                    reqsl(i),
+                    CSEAL | srv(i) | reqsl(i) | repsl(i),
+                )
+            }
         }
     }
 }
@@ -393,7 +441,11 @@ impl<'a> Reducer<'a> {
         let any_msg = |f: &dyn Fn(&Msg) -> bool| s.network.iter().any(f);
         let append_may = s.client.sequencer == sealcheck_model::state::SequencerPhase::Open
             && s.client.appends.len() < m.cfg.appends as usize;
-        let call_may = self.may_hide(Class::CallSeal) && s.client.harness == HarnessPhase::Ready;
+        let call_may = self.may_hide(Class::CallSeal)
+            && matches!(
+                s.client.harness,
+                HarnessPhase::Ready | HarnessPhase::TrimPoint
+            );
         for i in 0..n {
             let iu = i as u8;
             let down = s.servers[i].process == Process::Down;
@@ -419,6 +471,15 @@ impl<'a> Reducer<'a> {
                 .is_some_and(|t| t.members[i] == Some(MemberSeal::Pending));
             if pending || call_may {
                 out.push(Class::SealRequestFails(iu));
+                out.push(Class::Resend(iu));
+            }
+            let starting = matches!(
+                s.servers[i].process,
+                Process::Starting | Process::NotReady | Process::Down
+            );
+            if m.cfg.provisioning_steps && (starting || s.crashes_left > 0) {
+                out.push(Class::WriteMarker(iu));
+                out.push(Class::StartPump(iu));
             }
             if s.crashes_left > 0 {
                 out.push(Class::Crash(iu));
@@ -432,6 +493,12 @@ impl<'a> Reducer<'a> {
         }
         if m.cfg.stale_views {
             out.push(Class::ViewCatchesUp);
+        }
+        if !s.client.joined {
+            out.push(Class::Join);
+        }
+        if s.client.harness == HarnessPhase::TrimPoint {
+            out.push(Class::TrimPoint);
         }
         out.push(Class::CallSeal);
         let draining = s.client.sequencer == sealcheck_model::state::SequencerPhase::Draining;
@@ -504,7 +571,13 @@ impl<'a> Reducer<'a> {
                     Event::Provisioned { .. } | Event::ProvisionRefused { .. } => {
                         vec![Class::Provision(node)]
                     }
-                    Event::ViewUpdated { .. } => vec![Class::ViewCatchesUp],
+                    Event::ViewUpdated { .. } => vec![Class::ViewCatchesUp, Class::Join],
+                    Event::MarkerWritten { .. } => vec![Class::WriteMarker(node)],
+                    Event::RequestPumpStarted { .. } => vec![Class::StartPump(node)],
+                    Event::TrimPointRead { .. } | Event::TrimPointFailed { .. } => {
+                        vec![Class::TrimPoint]
+                    }
+                    Event::SealRequestResent { peer, .. } => vec![Class::Resend(idx(*peer))],
                     Event::SealStarted { .. } | Event::SealRejected { .. } => {
                         vec![Class::CallSeal]
                     }

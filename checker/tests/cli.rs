@@ -59,7 +59,7 @@ fn json_report_of_the_incident() {
     let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["exit_code"], 1);
     assert_eq!(v["complete"], true);
-    assert_eq!(v["unique_states"], 542);
+    assert_eq!(v["unique_states"], 530);
     v["elapsed_ms"] = serde_json::json!(0);
     insta::assert_json_snapshot!("check_incident_json", v);
 }
@@ -69,7 +69,8 @@ fn harness_override_is_repeated_in_the_replay_command() {
     let out = stdout_of(
         sealcheck().args([
             "check",
-            "specs/three_logserver_seal_empty.toml",
+            // A sealer that was running all along: the test's joining client holds here.
+            "specs/running-sealer.toml",
             "--harness",
             "wait-provisioned",
             "--stale-views",
@@ -84,7 +85,7 @@ fn harness_override_is_repeated_in_the_replay_command() {
         .to_string();
     assert_eq!(
         replay,
-        "sealcheck replay specs/three_logserver_seal_empty.toml --harness wait-provisioned --stale-views=true --path 0/0/0/0/1/0"
+        "sealcheck replay specs/running-sealer.toml --harness wait-provisioned --stale-views=true --path 0/0/0/0/1/0"
     );
     // The printed command reproduces the counterexample.
     let args: Vec<&str> = replay.split_whitespace().skip(1).collect();
@@ -200,11 +201,11 @@ fn stale_views_without_a_value_leaves_the_spec_alone() {
             "specs/wait-provisioned.toml",
             "-q",
         ]),
-        1,
+        0,
     );
+    // Fix 2 holds for the test's client, which joins with a current view, stale views or not.
     assert!(out.starts_with("sealcheck check: wait-provisioned (specs/wait-provisioned.toml)"));
-    assert!(out.contains("stale views on"));
-    assert!(out.contains("--stale-views=true --path"));
+    assert!(out.contains("stale views on"), "{out}");
 }
 
 #[test]

@@ -279,7 +279,9 @@ fn the_shortest_path_search_stops_at_the_memory_bound() {
     let limits = shortest::SearchLimits {
         max_states: usize::MAX,
         deadline: None,
-        max_memory: Some(sealcheck::bounds::rss_bytes().unwrap()),
+        // Any resident set passes a 1-byte bound: the search must stop at its first memory
+        // check, whatever the other tests of this binary allocate or free meanwhile.
+        max_memory: Some(1),
         interrupt: None,
     };
     let never = shortest::Target {
@@ -289,7 +291,7 @@ fn the_shortest_path_search_stops_at_the_memory_bound() {
     let s = shortest::shortest_paths_within(&model, &[never], &limits);
     assert!(matches!(s.stopped, Some(shortest::SearchStop::Memory(_))));
     assert!(s.exhausted_budget);
-    assert!(s.visited < 354_204);
+    assert!(s.visited < 322_188, "{} states visited", s.visited);
     assert!(shortest::SearchLimits::states(10).max_memory.is_some());
 }
 

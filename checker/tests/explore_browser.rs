@@ -145,7 +145,7 @@ fn the_explorer_page_shows_the_incident_counterexample() {
         "{text}"
     );
     assert!(text.contains("Progress: Done"), "{text}");
-    assert!(text.contains("Unique States: 542"), "{text}");
+    assert!(text.contains("Unique States: 530"), "{text}");
     // The sequence diagram and the step's changes.
     assert!(
         text.contains("N5: seal() REJECTED: all nodeset members Provisioning in view v1"),

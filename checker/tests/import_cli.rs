@@ -128,6 +128,7 @@ fn record_list_shows_one_line_per_scenario() {
             "incident",
             "incident-forced",
             "appends-then-seal",
+            "incident-forced-appends",
             "one-paused",
             "two-paused",
             "storage-state-change",

@@ -140,6 +140,9 @@ fn declared_independences_commute_and_enablers_are_declared() {
         "specs/forced-provisioning.toml",
         "specs/paused-members.toml",
         "specs/operator-moves.toml",
+        "specs/provisioning-steps.toml",
+        "specs/three_logserver_seal_empty.toml",
+        "specs/running-sealer.toml",
     ] {
         for complete in [&[][..], RECORDED] {
             let (states, pairs) = check(spec, complete, 8_000);

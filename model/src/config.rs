@@ -32,21 +32,44 @@ pub enum StorageState {
     DataLoss,
     /// Never read nor written; dropped from the effective nodeset; never left.
     Disabled,
+    /// Like ReadOnly, but the node and its data are permanently lost: authoritative in an
+    /// f-majority, not writable, excluded from new nodesets. Set by the operator (`--force`).
+    Gone,
 }
 
 impl StorageState {
     /// All states, in a fixed order (used to enumerate operator moves deterministically).
-    pub const ALL: [StorageState; 5] = [
+    pub const ALL: [StorageState; 6] = [
         StorageState::Provisioning,
         StorageState::ReadWrite,
         StorageState::ReadOnly,
         StorageState::DataLoss,
         StorageState::Disabled,
+        StorageState::Gone,
     ];
 
     /// Whether the sequencer may send stores to a node in this state (Restate `can_write_to`).
     pub fn can_write_to(self) -> bool {
         matches!(self, StorageState::ReadWrite | StorageState::ReadOnly)
+    }
+
+    /// Whether a node in this state is a full (authoritative) voice in an f-majority: every
+    /// state but DataLoss (Restate `is_authoritative`; Disabled is authoritative there too, but
+    /// it is never a candidate, see [`StorageState::is_candidate`]).
+    pub fn is_authoritative(self) -> bool {
+        self != StorageState::DataLoss
+    }
+
+    /// Whether a nodeset member in this state belongs to the effective nodeset and so counts
+    /// among the f-majority's candidates: every state but Disabled (Restate `!empty()`).
+    pub fn is_candidate(self) -> bool {
+        self != StorageState::Disabled
+    }
+
+    /// Whether the operator's move *to* this state needs restatectl's nodeset safety check
+    /// without `--force`: every target but ReadWrite (Restate `!should_write_to()`).
+    pub fn should_write_to(self) -> bool {
+        self == StorageState::ReadWrite
     }
 
     /// The short name used in reports and traces (`provisioning`, `read-write`, ...).
@@ -57,6 +80,7 @@ impl StorageState {
             StorageState::ReadOnly => "read-only",
             StorageState::DataLoss => "data-loss",
             StorageState::Disabled => "disabled",
+            StorageState::Gone => "gone",
         }
     }
 
@@ -82,6 +106,7 @@ impl std::fmt::Display for StorageState {
             StorageState::ReadOnly => "ReadOnly",
             StorageState::DataLoss => "DataLoss",
             StorageState::Disabled => "Disabled",
+            StorageState::Gone => "Gone",
         };
         f.write_str(s)
     }
@@ -117,13 +142,23 @@ impl HarnessKind {
 pub struct Harness {
     /// Which variant of the test body runs.
     pub kind: HarnessKind,
-    /// Most `seal()` calls the `retry` harness makes (the real test makes 10).
+    /// Most `seal()` calls the `retry` harness makes. The real test makes one call and up to
+    /// 10 retries (`RetryPolicy::exponential(.., Some(10), ..)`): 11 calls.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u8,
+    /// How the sealing node got its nodes-configuration snapshot (matters with `stale_views`).
+    /// Left out of serialized configs when it is the default, so that configs written before
+    /// it existed read and write back the same.
+    #[serde(default, skip_serializing_if = "ClientStart::is_default")]
+    pub client: ClientStart,
+    /// Whether the test body calls `get_trim_point()` before `seal()`, as Restate's
+    /// `loglet_tests::seal_empty` does. It is not retried: when it fails the test fails.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub get_trim_point: bool,
 }
 
 fn default_max_attempts() -> u8 {
-    10
+    11
 }
 
 impl Default for Harness {
@@ -131,6 +166,42 @@ impl Default for Harness {
         Harness {
             kind: HarnessKind::SealOnce,
             max_attempts: default_max_attempts(),
+            client: ClientStart::default(),
+            get_trim_point: false,
+        }
+    }
+}
+
+/// How the node that runs the seal task came to have its nodes-configuration snapshot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientStart {
+    /// The test's client (`server/tests/common/replicated_loglet.rs`): a node created after
+    /// `wait_healthy` whose join does a read-modify-write of the nodes configuration, so its
+    /// first snapshot is the metadata's latest version when the test body starts. Later
+    /// versions may still reach it late (`stale_views`).
+    #[default]
+    Joining,
+    /// A node that was running all along (the admin node `restatectl logs seal` goes
+    /// through): its snapshot starts at version 1 and catches up only by its own steps.
+    Running,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl ClientStart {
+    /// Whether this is the default, [`ClientStart::Joining`].
+    pub fn is_default(&self) -> bool {
+        *self == ClientStart::Joining
+    }
+
+    /// The kebab-case name used in scenario files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientStart::Joining => "joining",
+            ClientStart::Running => "running",
         }
     }
 }
@@ -157,8 +228,10 @@ pub struct Faults {
     /// behaviour may have.
     #[serde(default)]
     pub operator_moves: u8,
-    /// Whether the operator uses `--force` (any move) rather than the moves restatectl allows
-    /// without it (Provisioning -> Disabled, ReadWrite <-> ReadOnly).
+    /// Whether the operator uses `--force` (any move, no check) rather than what restatectl
+    /// allows without it: a move to the same state (a new version), Provisioning -> Disabled,
+    /// ReadWrite <-> ReadOnly; and a move to any state other than ReadWrite only while enough
+    /// other log servers stay ReadWrite to form a nodeset (at least R).
     #[serde(default)]
     pub operator_force: bool,
 }
@@ -235,6 +308,12 @@ pub struct Config {
     /// step) instead of at once.
     #[serde(default)]
     pub stale_views: bool,
+    /// Whether a log server's self-provisioning is three steps, as in Restate's
+    /// `provision_node` and service start (storage marker; metadata compare-and-set; request
+    /// pump start), instead of one. In between the metadata shows ReadWrite while the server
+    /// answers "not ready" to every request.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub provisioning_steps: bool,
     /// The test harness around `seal()`.
     #[serde(default)]
     pub harness: Harness,
@@ -285,9 +364,11 @@ fn bad(field: &str, message: impl Into<String>) -> ConfigError {
 }
 
 impl Config {
-    /// The incident exactly as it was: 3 log servers N1..N3, all Provisioning, nodeset
-    /// \[N1,N2,N3\], replication {node: 2}, client N5 as local sequencer, an empty loglet, and the
-    /// flaky test's `seal-once` harness.
+    /// The incident: 3 log servers N1..N3, all Provisioning, nodeset \[N1,N2,N3\],
+    /// replication {node: 2}, client N5 as local sequencer (joining after `wait_healthy`), an
+    /// empty loglet, and the flaky test's `seal-once` harness. The test body's
+    /// `get_trim_point()` before `seal()` is off here (the built-in default scenario);
+    /// `specs/three_logserver_seal_empty.toml` turns it on.
     pub fn incident() -> Config {
         Config {
             name: "three_logserver_seal_empty".to_string(),
@@ -300,6 +381,7 @@ impl Config {
             forced_provisioning: Vec::new(),
             appends: 0,
             stale_views: false,
+            provisioning_steps: false,
             harness: Harness::default(),
             faults: Faults::default(),
             bugs: Vec::new(),
@@ -316,9 +398,11 @@ impl Config {
         }
     }
 
-    /// The f-majority of a nodeset of `n` candidates under this replication: `n - R + 1`.
+    /// The f-majority of a nodeset of `n` candidates under this replication, as Restate's
+    /// `NodeSetChecker::check_fmajority` computes it: `max(n - R, 0) + 1`, so at least one
+    /// confirmation even when fewer than R candidates remain.
     pub fn f_majority(&self, n: usize) -> usize {
-        (n + 1).saturating_sub(self.replication as usize)
+        n.saturating_sub(self.replication as usize) + 1
     }
 
     /// Whether a bug is seeded.

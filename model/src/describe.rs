@@ -63,13 +63,35 @@ pub fn message(model: &SealModel, msg: &Msg) -> String {
 pub fn action(model: &SealModel, action: &Action) -> String {
     let c = client(model);
     match action {
+        Action::LogServerProvisions(i) if model.cfg.provisioning_steps => format!(
+            "{} provisions itself in the metadata (Provisioning -> ReadWrite); its request pump is not running yet",
+            n(model, *i)
+        ),
         Action::LogServerProvisions(i) => format!(
             "{} writes its storage marker and provisions itself (Provisioning -> ReadWrite)",
+            n(model, *i)
+        ),
+        Action::LogServerWritesMarker(i) => {
+            format!("{} writes its log-server storage marker", n(model, *i))
+        }
+        Action::LogServerStartsRequestPump(i) => format!(
+            "{} starts its request pump and answers requests",
             n(model, *i)
         ),
         Action::ClientViewCatchesUp => {
             format!("{c}'s nodes-configuration snapshot catches up")
         }
+        Action::ClientJoins => format!(
+            "{c} joins the cluster: its first nodes-configuration snapshot is the latest version"
+        ),
+        Action::HarnessGetsTrimPoint => format!(
+            "{c}: get_trim_point() on loglet {} answers",
+            model.cfg.loglet
+        ),
+        Action::TrimPointFails => format!(
+            "{c}: get_trim_point() on loglet {} fails: no nodeset member answered (not retried)",
+            model.cfg.loglet
+        ),
         Action::HarnessCallsSeal => format!(
             "{c}: seal() on loglet {}: Seal sent to the effective nodeset",
             model.cfg.loglet
@@ -79,6 +101,9 @@ pub fn action(model: &SealModel, action: &Action) -> String {
             model.cfg.loglet
         ),
         Action::Deliver(msg) => message(model, msg),
+        Action::SealRequestResent(i) => {
+            format!("{c}: the seal task's next attempt re-sends Seal to {}", n(model, *i))
+        }
         Action::SealRequestFails(i) => {
             format!("{c}: every attempt of Seal to {} failed", n(model, *i))
         }
@@ -366,13 +391,13 @@ pub fn history_changes(model: &SealModel, a: &History, b: &History) -> Vec<Strin
             format!("seeded bug `{}` took a step", bug.name()),
         );
     }
-    if let (None, Some(k)) = (a.seal_succeeded_with, b.seal_succeeded_with) {
+    if let (None, Some(check)) = (a.seal_succeeded_with, b.seal_succeeded_with) {
         fact(
             false,
             true,
             format!(
-                "the seal task reported success with {} durably sealed",
-                crate::words::count(k as usize, "log server", "log servers")
+                "the seal task reported success; durably sealed: {}",
+                check.describe()
             ),
         );
     }

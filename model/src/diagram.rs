@@ -84,6 +84,7 @@ fn lifeline_style(s: StorageState) -> (&'static str, f32, &'static str) {
         StorageState::ReadOnly => (AMBER, 3.0, ""),
         StorageState::DataLoss => (RED, 3.0, "6 3"),
         StorageState::Disabled => (RED, 1.5, "1 3"),
+        StorageState::Gone => (DIM, 3.0, "2 2"),
     }
 }
 
@@ -192,6 +193,16 @@ fn note(model: &SealModel, prev: &State, action: &Action, next: &State) -> (Stri
             format!("{c}'s snapshot catches up: view v{}", next.client.view),
             BLUE,
         ),
+        Action::ClientJoins => (format!("{c} joins: view v{}", next.client.view), BLUE),
+        Action::LogServerWritesMarker(i) => {
+            (format!("{} writes its storage marker", n(model, *i)), FG)
+        }
+        Action::LogServerStartsRequestPump(i) => {
+            (format!("{} starts its request pump", n(model, *i)), GREEN)
+        }
+        Action::HarnessGetsTrimPoint => (format!("{c}: get_trim_point() answers"), FG),
+        Action::SealRequestResent(i) => (format!("{c}: Seal re-sent to {}", n(model, *i)), FG),
+        Action::TrimPointFails => (format!("{c}: get_trim_point() fails"), RED),
         Action::HarnessCallsSeal => {
             let to: Bits = sent(prev, next)
                 .iter()
@@ -424,7 +435,19 @@ fn marks(s: &mut String, lanes: &Lanes, prev: &State, action: &Action, next: &St
             cross(s, lanes.server(*i), y, RED);
         }
         Action::SequencerDrains | Action::SequencerAppends => dot(s, lanes.client(), y, FG),
-        Action::ClientViewCatchesUp => {}
+        Action::ClientViewCatchesUp | Action::ClientJoins => {}
+        Action::SealRequestResent(i) => line(
+            s,
+            (lanes.client(), y),
+            (lanes.server(*i), y),
+            FG,
+            "2 3",
+            true,
+        ),
+        Action::LogServerWritesMarker(i) => dot(s, lanes.server(*i), y, FG),
+        Action::LogServerStartsRequestPump(i) => dot(s, lanes.server(*i), y, GREEN),
+        Action::HarnessGetsTrimPoint => dot(s, lanes.client(), y, FG),
+        Action::TrimPointFails => cross(s, lanes.client(), y, RED),
         Action::Lose(msg) => cross(s, lanes.server(msg.server()), y, RED),
         Action::Duplicate(msg) => dot(s, lanes.server(msg.server()), y, AMBER),
         Action::LogServerCrashes(i) => cross(s, lanes.server(*i), y, RED),
@@ -755,6 +778,8 @@ mod tests {
     fn a_successful_seal_marks_sealed_servers_and_the_lagging_view() {
         let mut cfg = Config::incident();
         cfg.stale_views = true;
+        // A sealer running all along: its view lags (a joining client's first view is current).
+        cfg.harness.client = crate::config::ClientStart::Running;
         let model = cfg.into_model().unwrap();
         // Find a path where the seal succeeds: provision all, catch up, seal, deliver.
         let mut state = model.init_states().remove(0);

@@ -9,7 +9,8 @@
 //! and sending `Store` to every writable node of the nodeset; it acknowledges once a write quorum
 //! of R nodes answered `Stored`, raising its known global tail first. To *seal* the loglet, a
 //! seal task sends `Seal` to the effective nodeset (the nodeset minus Disabled nodes) and
-//! succeeds once an f-majority (N - R + 1) confirmed; the local sequencer then drains in-flight
+//! succeeds once an f-majority (`max(N - R, 0) + 1` of the N members not Disabled, so at
+//! least one) confirmed; the local sequencer then drains in-flight
 //! appends and sets its sealed flag at its known global tail. A sealed log server answers
 //! `Sealed` to every store.
 //!
@@ -18,7 +19,9 @@
 //! `SealFailed`. That snapshot catches up with the metadata store asynchronously. Restate's test
 //! `three_logserver_seal_empty` failed at random because it sealed while every log server still
 //! looked Provisioning; [`Config::incident`] is that test, and the three
-//! [`HarnessKind`]s are the test as it was and its two fixes.
+//! [`HarnessKind`]s are the test as it was and its two fixes. The test's client joins the
+//! cluster after the harness's wait, so its first snapshot is current ([`ClientStart`]); a
+//! sealer that was running all along (the admin node of `restatectl logs seal`) can lag.
 //!
 //! # The model
 //!
@@ -54,7 +57,9 @@ pub mod trace;
 pub mod trace_format;
 pub mod words;
 
-pub use config::{Bug, Config, ConfigError, Faults, Harness, HarnessKind, StorageState};
+pub use config::{
+    Bug, ClientStart, Config, ConfigError, Faults, Harness, HarnessKind, StorageState,
+};
 pub use model::{Action, SealModel};
 pub use properties::{PropertyInfo, PropertyKind};
 pub use state::State;

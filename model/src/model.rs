@@ -15,10 +15,27 @@ use crate::state::*;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Action {
     /// A starting log server writes its storage marker and moves itself Provisioning ->
-    /// ReadWrite by a compare-and-set on the metadata store (index of the server).
+    /// ReadWrite by a compare-and-set on the metadata store (index of the server). With
+    /// `provisioning_steps` the marker is written by [`Action::LogServerWritesMarker`] first
+    /// and the request pump starts later ([`Action::LogServerStartsRequestPump`]).
     LogServerProvisions(u8),
+    /// `provisioning_steps` only: a starting log server writes its storage marker.
+    LogServerWritesMarker(u8),
+    /// `provisioning_steps` only: a provisioned log server starts its request pump and begins
+    /// to answer requests.
+    LogServerStartsRequestPump(u8),
     /// The client's local nodes-configuration snapshot catches up with the metadata store.
     ClientViewCatchesUp,
+    /// The test's client node joins the cluster (stale views, `harness.client = "joining"`):
+    /// its first snapshot is the latest version. Enabled once the harness's wait is over.
+    ClientJoins,
+    /// The test body calls `get_trim_point()` and gets an answer: `None` at once when every
+    /// nodeset member looks Provisioning, else a reply from a serving member.
+    HarnessGetsTrimPoint,
+    /// The test body's `get_trim_point()` fails: no member of the effective nodeset answers
+    /// (or the effective nodeset is empty, whose `Some(MAX)` breaks the test's assertion).
+    /// It is not retried; the test fails.
+    TrimPointFails,
     /// The harness calls `seal()`; the seal task passes its guard and sends Seal to the
     /// effective nodeset.
     HarnessCallsSeal,
@@ -30,6 +47,10 @@ pub enum Action {
     /// Every attempt of the seal request to a member failed (the member is not serving, or the
     /// request or its reply was lost): the seal task stops waiting for it.
     SealRequestFails(u8),
+    /// The seal task's next attempt re-sends Seal to a member whose request or reply is gone
+    /// (lost, or dropped with the connection of a crash) and which is serving again: a member
+    /// that restarts between attempts can still confirm (`tasks/util.rs`, `RunOnSingleNode`).
+    SealRequestResent(u8),
     /// The sequencer drains after a successful seal task: cancels in-flight appends, then sets
     /// its sealed flag at its known global tail.
     SequencerDrains,
@@ -251,19 +272,42 @@ impl SealModel {
         }
     }
 
-    /// Whether a storage-state change is one the operator may make in this scenario.
-    fn operator_may(&self, from: StorageState, to: StorageState) -> bool {
+    /// Whether `restatectl nodes set-storage-state` accepts moving log server `i` of the
+    /// configuration `config` to `to` (`tools/restatectl/.../storage_state.rs`). With
+    /// `--force` it accepts anything. Without it: a move to the same state (it still writes a
+    /// new version), Provisioning -> Disabled, ReadWrite <-> ReadOnly; and a move to any state
+    /// other than ReadWrite only if the other log servers still hold R ReadWrite nodes to form
+    /// a nodeset from.
+    pub fn operator_may(&self, config: &[StorageState], i: usize, to: StorageState) -> bool {
         use StorageState::*;
-        if from == to {
-            return false;
-        }
         if self.cfg.faults.operator_force {
             return true;
         }
-        matches!(
-            (from, to),
-            (Provisioning, Disabled) | (ReadWrite, ReadOnly) | (ReadOnly, ReadWrite)
-        )
+        let from = config[i];
+        let pair = from == to
+            || matches!(
+                (from, to),
+                (Provisioning, Disabled) | (ReadWrite, ReadOnly) | (ReadOnly, ReadWrite)
+            );
+        if !pair {
+            return false;
+        }
+        if to.should_write_to() {
+            return true;
+        }
+        let others = (0..self.n())
+            .filter(|&j| j != i && config[j] == ReadWrite)
+            .count();
+        others >= self.cfg.replication as usize
+    }
+
+    /// Whether a seal task whose nodes-configuration snapshot is `view` may report success
+    /// once the members in `confirmed` answered: an f-majority of the effective nodeset
+    /// (members not Disabled) confirmed, `max(n - R, 0) + 1` of them. DataLoss members count
+    /// (Restate's `SuccessWithRisk` passes).
+    pub fn seal_task_passes(&self, view: &[StorageState], confirmed: Bits) -> bool {
+        let effective = self.effective(view);
+        count(confirmed & effective) >= self.seal_quorum(count(effective))
     }
 
     /// The single initial state.
@@ -277,7 +321,9 @@ impl SealModel {
                 let process = match state {
                     StorageState::Provisioning if forced => Process::Serving,
                     StorageState::Provisioning => Process::Starting,
-                    StorageState::ReadWrite | StorageState::ReadOnly => Process::Serving,
+                    StorageState::ReadWrite | StorageState::ReadOnly | StorageState::Gone => {
+                        Process::Serving
+                    }
                     StorageState::DataLoss | StorageState::Disabled => Process::Refused,
                 };
                 LogServer {
@@ -295,7 +341,12 @@ impl SealModel {
             servers,
             client: Client {
                 view: 1,
-                harness: HarnessPhase::Ready,
+                joined: !self.client_joins(),
+                harness: if self.cfg.harness.get_trim_point {
+                    HarnessPhase::TrimPoint
+                } else {
+                    HarnessPhase::Ready
+                },
                 attempts: 0,
                 seal: None,
                 sequencer: SequencerPhase::Open,
@@ -339,17 +390,15 @@ impl SealModel {
         }
     }
 
-    fn harness_may_call_seal(&self, state: &State) -> bool {
-        let c = &state.client;
-        if c.harness != HarnessPhase::Ready || c.seal.is_some() {
-            return false;
-        }
-        if c.attempts >= self.max_seal_calls() {
-            return false;
-        }
-        if c.sequencer != SequencerPhase::Open {
-            return false;
-        }
+    /// Whether the client is a test client that joins the cluster by a step of its own: only
+    /// with stale views (without them every snapshot is the latest anyway).
+    fn client_joins(&self) -> bool {
+        self.cfg.stale_views && self.cfg.harness.client == crate::config::ClientStart::Joining
+    }
+
+    /// Whether the harness's wait before the test body is over: `wait-provisioned` waits
+    /// until the metadata store shows no nodeset member Provisioning.
+    fn harness_wait_over(&self, state: &State) -> bool {
         match self.cfg.harness.kind {
             HarnessKind::WaitProvisioned => {
                 let latest = state.latest();
@@ -358,6 +407,28 @@ impl SealModel {
             }
             _ => true,
         }
+    }
+
+    fn harness_may_call_seal(&self, state: &State) -> bool {
+        let c = &state.client;
+        if c.harness != HarnessPhase::Ready || c.seal.is_some() || !c.joined {
+            return false;
+        }
+        if c.attempts >= self.max_seal_calls() {
+            return false;
+        }
+        if c.sequencer != SequencerPhase::Open {
+            return false;
+        }
+        // The wait comes before the test body; with get_trim_point the body already started.
+        self.cfg.harness.get_trim_point || self.harness_wait_over(state)
+    }
+
+    /// Whether every nodeset member looks Provisioning in a configuration (Restate
+    /// `all_provisioning`, the guard of the seal and get-trim-point tasks).
+    fn all_provisioning(&self, config: &[StorageState]) -> bool {
+        self.members()
+            .all(|i| config[i] == StorageState::Provisioning)
     }
 
     /// After a failed `seal()`: retry if the harness does and may, else the test fails.
@@ -435,6 +506,10 @@ impl SealModel {
         s.known_global_tail = s.known_global_tail.max(known_global_tail);
         let status = if status != Status::Ok {
             status
+        } else if !ignore_seal && offset < s.local_tail {
+            // A duplicate of a record below the local tail: answered Ok without writing
+            // (`loglet_worker.rs`, the full-duplicate fast path).
+            Status::Ok
         } else {
             if s.sealed {
                 state.history.stored_after_seal.get_or_insert(to);
@@ -551,10 +626,12 @@ impl SealModel {
         let confirmed = task
             .members
             .iter()
-            .filter(|m| **m == Some(MemberSeal::Confirmed))
-            .count();
+            .enumerate()
+            .filter(|(_, m)| **m == Some(MemberSeal::Confirmed))
+            .fold(0 as Bits, |acc, (i, _)| acc | (1 << i));
         let pending = task.members.contains(&Some(MemberSeal::Pending));
-        if confirmed >= self.seal_quorum(task.effective as usize) {
+        let view = Self::task_view(state);
+        if confirmed != 0 && self.seal_task_passes(&view, confirmed) {
             self.seal_task_succeeded(state);
         } else if !pending {
             state.history.seal_failed_insufficient = true;
@@ -562,12 +639,35 @@ impl SealModel {
         }
     }
 
+    /// The storage states the running seal task judges its f-majority by: the client's
+    /// snapshot, with the task's effective nodeset fixed when it started (a member outside it
+    /// reads Disabled; a member inside it that became Disabled since stays a candidate).
+    fn task_view(state: &State) -> Vec<StorageState> {
+        let mut view = state.client_view().to_vec();
+        if let Some(task) = &state.client.seal {
+            for (i, m) in task.members.iter().enumerate() {
+                match m {
+                    None => view[i] = StorageState::Disabled,
+                    Some(_) if view[i] == StorageState::Disabled => {
+                        view[i] = StorageState::Provisioning
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        view
+    }
+
     fn seal_task_succeeded(&self, state: &mut State) {
-        let durably_sealed = self.members().filter(|&i| state.servers[i].sealed).count() as u8;
-        state
-            .history
-            .seal_succeeded_with
-            .get_or_insert(durably_sealed);
+        let durably_sealed = self
+            .members()
+            .filter(|&i| state.servers[i].sealed)
+            .fold(0 as Bits, |acc, i| acc | (1 << i));
+        let config = Self::task_view(state);
+        let states: Vec<StorageState> = self.members().map(|i| config[i]).collect();
+        let sealed: Vec<bool> = self.members().map(|i| has(durably_sealed, i)).collect();
+        let check = properties::f_majority_check(&states, &sealed, self.cfg.replication);
+        state.history.seal_succeeded_with.get_or_insert(check);
         state.client.seal = None;
         state.client.sequencer = SequencerPhase::Draining;
     }
@@ -653,13 +753,27 @@ impl SealModel {
                     let mut config = state.latest().to_vec();
                     config[idx] = StorageState::ReadWrite;
                     self.publish(state, config);
-                    state.servers[idx].process = Process::Serving;
+                    state.servers[idx].process = if self.cfg.provisioning_steps {
+                        Process::NotReady
+                    } else {
+                        Process::Serving
+                    };
                 } else {
                     // The compare-and-set expected Provisioning: the server refuses to start.
                     state.servers[idx].process = Process::Refused;
                 }
             }
+            Action::LogServerWritesMarker(i) => state.servers[i as usize].marker = true,
+            Action::LogServerStartsRequestPump(i) => {
+                state.servers[i as usize].process = Process::Serving
+            }
             Action::ClientViewCatchesUp => state.client.view = state.version(),
+            Action::ClientJoins => {
+                state.client.joined = true;
+                state.client.view = state.version();
+            }
+            Action::HarnessGetsTrimPoint => state.client.harness = HarnessPhase::Ready,
+            Action::TrimPointFails => state.client.harness = HarnessPhase::Failed,
             Action::HarnessCallsSeal => {
                 state.client.attempts += 1;
                 state.client.harness = HarnessPhase::Sealing;
@@ -717,6 +831,15 @@ impl SealModel {
                 }
                 self.settle_seal_task(state);
             }
+            Action::SealRequestResent(i) => {
+                let attempt = state.client.seal.as_ref().expect("a task").attempt;
+                let kgt = state.client.known_global_tail;
+                state.send(Msg::Seal {
+                    to: i,
+                    attempt,
+                    known_global_tail: kgt,
+                });
+            }
             Action::SequencerDrains => {
                 for a in &mut state.client.appends {
                     if a.status == AppendStatus::InFlight {
@@ -737,9 +860,8 @@ impl SealModel {
             }
             Action::LogServerCrashes(i) => {
                 state.crashes_left -= 1;
-                let s = &mut state.servers[i as usize];
-                s.process = Process::Down;
-                s.known_global_tail = 0;
+                // The known global tail is persisted by the log store and reloaded on restart.
+                state.servers[i as usize].process = Process::Down;
                 // Connections break: whatever was in flight to or from it is gone.
                 state.network.retain(|m| m.server() != i);
             }
@@ -752,12 +874,9 @@ impl SealModel {
                     StorageState::ReadWrite | StorageState::ReadOnly if s.marker => {
                         Process::Serving
                     }
+                    StorageState::Gone => Process::Serving,
                     _ => Process::Refused,
                 };
-                if s.process == Process::Serving {
-                    // The known global tail is rebuilt from what is durable.
-                    s.known_global_tail = 0;
-                }
             }
             Action::OperatorSetsStorageState(i, to) => {
                 state.operator_moves_left -= 1;
@@ -848,18 +967,53 @@ impl Model for SealModel {
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
         // Log servers provisioning themselves.
         for (i, s) in state.servers.iter().enumerate() {
-            if s.process == Process::Starting {
+            if s.process == Process::Starting && (s.marker || !self.cfg.provisioning_steps) {
                 actions.push(Action::LogServerProvisions(i as u8));
             }
         }
-        if self.cfg.stale_views && state.client.view < state.version() {
+        if self.cfg.provisioning_steps {
+            for (i, s) in state.servers.iter().enumerate() {
+                if s.process == Process::Starting && !s.marker {
+                    actions.push(Action::LogServerWritesMarker(i as u8));
+                }
+                if s.process == Process::NotReady {
+                    actions.push(Action::LogServerStartsRequestPump(i as u8));
+                }
+            }
+        }
+        if !state.client.joined {
+            if self.harness_wait_over(state) {
+                actions.push(Action::ClientJoins);
+            }
+        } else if self.cfg.stale_views && state.client.view < state.version() {
             actions.push(Action::ClientViewCatchesUp);
         }
-        if self.harness_may_call_seal(state) {
+        if state.client.joined
+            && state.client.harness == HarnessPhase::TrimPoint
+            && self.harness_wait_over(state)
+        {
             let view = state.client_view();
-            let all_provisioning = self
-                .members()
-                .all(|i| view[i] == StorageState::Provisioning);
+            let effective = self.effective(view);
+            if self.all_provisioning(view) {
+                actions.push(Action::HarnessGetsTrimPoint);
+            } else {
+                if self
+                    .members()
+                    .any(|i| has(effective, i) && state.servers[i].process == Process::Serving)
+                {
+                    actions.push(Action::HarnessGetsTrimPoint);
+                }
+                // Every request may exhaust its attempts while no member serves.
+                if self
+                    .members()
+                    .all(|i| !has(effective, i) || state.servers[i].process != Process::Serving)
+                {
+                    actions.push(Action::TrimPointFails);
+                }
+            }
+        }
+        if self.harness_may_call_seal(state) {
+            let all_provisioning = self.all_provisioning(state.client_view());
             actions.push(if all_provisioning {
                 Action::SealRejectedAllProvisioning
             } else {
@@ -874,6 +1028,12 @@ impl Model for SealModel {
                     || Self::seal_request_lost(state, i);
                 if *m == Some(MemberSeal::Pending) && (free || state.timeouts_left > 0) {
                     actions.push(Action::SealRequestFails(i as u8));
+                }
+                if *m == Some(MemberSeal::Pending)
+                    && state.servers[i].process == Process::Serving
+                    && Self::seal_request_lost(state, i)
+                {
+                    actions.push(Action::SealRequestResent(i as u8));
                 }
             }
             if self.cfg.has_bug(Bug::SealOneConfirmation) {
@@ -894,6 +1054,7 @@ impl Model for SealModel {
             }
         }
         if state.client.sequencer == SequencerPhase::Open
+            && state.client.joined
             && state.client.appends.len() < self.cfg.appends as usize
         {
             let view = state.client_view();
@@ -952,7 +1113,12 @@ impl Model for SealModel {
             }
         }
         for (i, s) in state.servers.iter().enumerate() {
-            if state.crashes_left > 0 && matches!(s.process, Process::Serving | Process::Starting) {
+            if state.crashes_left > 0
+                && matches!(
+                    s.process,
+                    Process::Serving | Process::Starting | Process::NotReady
+                )
+            {
                 actions.push(Action::LogServerCrashes(i as u8));
             }
             if s.process == Process::Down {
@@ -960,9 +1126,10 @@ impl Model for SealModel {
             }
         }
         if state.operator_moves_left > 0 {
-            for (i, &from) in state.latest().iter().enumerate() {
+            let latest = state.latest();
+            for i in 0..latest.len() {
                 for to in StorageState::ALL {
-                    if self.operator_may(from, to) {
+                    if self.operator_may(latest, i, to) {
                         actions.push(Action::OperatorSetsStorageState(i as u8, to));
                     }
                 }

@@ -113,14 +113,109 @@ fn acked_on_write_quorum(m: &SealModel, s: &State) -> bool {
         })
 }
 
-fn seal_needs_f_majority(m: &SealModel, s: &State) -> bool {
-    match s.history.seal_succeeded_with {
-        Some(sealed) => {
-            let effective = count(m.effective(s.latest()));
-            sealed as usize >= m.cfg.f_majority(effective)
-        }
-        None => true,
+/// The outcome of an f-majority check over a nodeset, with the names of Restate's
+/// `FMajorityResult` (`crates/types/src/replication/checker.rs`). Only `Success` and
+/// `SuccessWithRisk` pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum FMajority {
+    /// Too few matching members, and not every authoritative member matches.
+    None,
+    /// Too few matching members, but every authoritative member matches: not a pass.
+    BestEffort,
+    /// Enough matching members, but too few of them authoritative (DataLoss members counted).
+    SuccessWithRisk,
+    /// Enough matching authoritative members.
+    Success,
+}
+
+impl FMajority {
+    /// Whether the check passes (Restate `passed()`).
+    pub fn passed(self) -> bool {
+        matches!(self, FMajority::SuccessWithRisk | FMajority::Success)
     }
+
+    /// The result in words, as a clause about the durably sealed members.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FMajority::None => "no f-majority of them",
+            FMajority::BestEffort => {
+                "every authoritative member but no f-majority (best effort, not a pass)"
+            }
+            FMajority::SuccessWithRisk => {
+                "an f-majority counting DataLoss members (success with risk)"
+            }
+            FMajority::Success => "an f-majority of them",
+        }
+    }
+}
+
+/// How one member's storage state takes part in an f-majority check: whether it is a
+/// candidate at all, and whether its answer is authoritative. Written from the rules of
+/// Restate's `NodeSetChecker` and `StorageState`, independently of the model's own code.
+fn f_majority_role(state: StorageState) -> (bool, bool) {
+    use StorageState::*;
+    match state {
+        // An unknown node id reads as Provisioning: authoritative.
+        Provisioning => (true, true),
+        ReadWrite => (true, true),
+        ReadOnly => (true, true),
+        Gone => (true, true),
+        // Counted, but not authoritative.
+        DataLoss => (true, false),
+        // Not part of the effective nodeset.
+        Disabled => (false, false),
+    }
+}
+
+/// The f-majority check of a nodeset under replication `{node: R}`: `states[i]` is member
+/// i's storage state, `matched[i]` whether it has the attribute (here: durably sealed).
+/// The candidates are the members that are not Disabled; `max(candidates - R, 0) + 1` of them
+/// must match (at least one, so an empty effective nodeset never passes).
+pub fn f_majority_check(states: &[StorageState], matched: &[bool], replication: u8) -> FMajority {
+    let mut candidates = 0usize;
+    let mut authoritative = 0usize;
+    let mut matched_auth = 0usize;
+    let mut matched_other = 0usize;
+    for (st, m) in states.iter().zip(matched) {
+        let (candidate, auth) = f_majority_role(*st);
+        if !candidate {
+            continue;
+        }
+        candidates += 1;
+        if auth {
+            authoritative += 1;
+        }
+        if *m {
+            if auth {
+                matched_auth += 1;
+            } else {
+                matched_other += 1;
+            }
+        }
+    }
+    let needed = if candidates > replication as usize {
+        candidates - replication as usize + 1
+    } else {
+        1
+    };
+    if matched_auth + matched_other >= needed {
+        if matched_auth >= needed {
+            FMajority::Success
+        } else {
+            FMajority::SuccessWithRisk
+        }
+    } else if matched_auth == authoritative {
+        FMajority::BestEffort
+    } else {
+        FMajority::None
+    }
+}
+
+fn seal_needs_f_majority(_: &SealModel, s: &State) -> bool {
+    // Judged when the task reported success, by the checker's rules (`f_majority_check`) over
+    // the storage states the task read and the servers durably sealed then; not by the
+    // model's own quorum code.
+    s.history.seal_succeeded_with.is_none_or(FMajority::passed)
 }
 
 fn tails_never_move_back(_: &SealModel, s: &State) -> bool {
@@ -216,7 +311,7 @@ pub fn for_config(cfg: &Config) -> Vec<PropertyInfo> {
             name: SEAL_NEEDS_F_MAJORITY,
             kind: Always,
             condition: seal_needs_f_majority,
-            about: "when the seal task reports success, an f-majority (N - R + 1) of the effective nodeset is durably sealed",
+            about: "when the seal task reports success, an f-majority (max(N - R, 0) + 1 of the N members not Disabled, judged by Restate's checker rules) is durably sealed",
             guard: false,
         },
         PropertyInfo {

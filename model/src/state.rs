@@ -30,6 +30,10 @@ pub fn has_offset(set: Offsets, o: usize) -> bool {
 pub enum Process {
     /// Started, self-provisioning not done: the request pump does not run yet.
     Starting,
+    /// Self-provisioning's compare-and-set is done (the metadata shows ReadWrite) but the
+    /// request pump has not started: every request is answered "not ready" (only with
+    /// `provisioning_steps`).
+    NotReady,
     /// The request pump runs: Store and Seal are handled.
     Serving,
     /// Crashed; durable state survives.
@@ -110,6 +114,9 @@ pub struct Append {
 /// The test harness driving `seal()`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum HarnessPhase {
+    /// About to call `get_trim_point()` (or waiting for its precondition); only with
+    /// `harness.get_trim_point`.
+    TrimPoint,
     /// About to call `seal()` (or waiting for its precondition).
     Ready,
     /// A `seal()` call is running.
@@ -136,6 +143,10 @@ pub enum SequencerPhase {
 pub struct Client {
     /// Version of the nodes configuration in the client's local snapshot.
     pub view: u8,
+    /// Whether the client has joined the cluster. A joining test client (stale views,
+    /// `harness.client = "joining"`) takes no step before its join, which reads the latest
+    /// version; otherwise true from the start.
+    pub joined: bool,
     /// The harness.
     pub harness: HarnessPhase,
     /// `seal()` calls made so far.
@@ -251,8 +262,10 @@ pub struct History {
     pub acked_without_quorum: bool,
     /// The first seeded-bug step this behaviour took, if any.
     pub bug_step: Option<crate::config::Bug>,
-    /// A seal task reported success; how many nodes had durably sealed then.
-    pub seal_succeeded_with: Option<u8>,
+    /// A seal task reported success: the f-majority check of the log servers durably sealed
+    /// then, over the storage states the task read, by the checker's rules
+    /// ([`crate::properties::f_majority_check`]).
+    pub seal_succeeded_with: Option<crate::properties::FMajority>,
 }
 
 /// One state of the model.

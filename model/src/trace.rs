@@ -124,6 +124,27 @@ pub enum Event {
         /// The log server.
         node: NodeId,
     },
+    /// A starting log server wrote its storage marker (three-step provisioning).
+    MarkerWritten {
+        /// The log server.
+        node: NodeId,
+    },
+    /// A provisioned log server started its request pump (three-step provisioning): from now
+    /// on it answers requests instead of "not ready".
+    RequestPumpStarted {
+        /// The log server.
+        node: NodeId,
+    },
+    /// The test body's `get_trim_point()` returned.
+    TrimPointRead {
+        /// The client.
+        node: NodeId,
+    },
+    /// The test body's `get_trim_point()` failed (no member answered); the test fails.
+    TrimPointFailed {
+        /// The client.
+        node: NodeId,
+    },
     /// The client's nodes-configuration snapshot caught up.
     ViewUpdated {
         /// The client.
@@ -144,6 +165,14 @@ pub enum Event {
     },
     /// Every attempt of the seal request to one member failed.
     SealRequestFailed {
+        /// The node running the seal task.
+        node: NodeId,
+        /// The member.
+        peer: NodeId,
+    },
+    /// The seal task re-sent Seal to a member (its next attempt after a lost request or reply,
+    /// or after the member restarted).
+    SealRequestResent {
         /// The node running the seal task.
         node: NodeId,
         /// The member.
@@ -262,10 +291,15 @@ impl Event {
         match self {
             Event::Provisioned { .. } => "provisioned",
             Event::ProvisionRefused { .. } => "provision-refused",
+            Event::MarkerWritten { .. } => "marker-written",
+            Event::RequestPumpStarted { .. } => "request-pump-started",
+            Event::TrimPointRead { .. } => "trim-point-read",
+            Event::TrimPointFailed { .. } => "trim-point-failed",
             Event::ViewUpdated { .. } => "view-updated",
             Event::SealStarted { .. } => "seal-started",
             Event::SealRejected { .. } => "seal-rejected",
             Event::SealRequestFailed { .. } => "seal-request-failed",
+            Event::SealRequestResent { .. } => "seal-request-resent",
             Event::SealHandled { .. } => "seal-handled",
             Event::SealConfirmed { .. } => "seal-confirmed",
             Event::SealCompleted { .. } => "seal-completed",
@@ -285,13 +319,18 @@ impl Event {
     }
 
     /// Every event kind.
-    pub const KINDS: [&'static str; 21] = [
+    pub const KINDS: [&'static str; 26] = [
         "provisioned",
         "provision-refused",
+        "marker-written",
+        "request-pump-started",
+        "trim-point-read",
+        "trim-point-failed",
         "view-updated",
         "seal-started",
         "seal-rejected",
         "seal-request-failed",
+        "seal-request-resent",
         "seal-handled",
         "seal-confirmed",
         "seal-completed",
@@ -316,10 +355,13 @@ impl Event {
             "seal-started"
                 | "seal-rejected"
                 | "seal-request-failed"
+                | "seal-request-resent"
                 | "seal-confirmed"
                 | "seal-completed"
                 | "seal-failed"
                 | "view-updated"
+                | "trim-point-read"
+                | "trim-point-failed"
         )
     }
 
@@ -348,10 +390,15 @@ impl Event {
             Event::MessageLost {} | Event::MessageDuplicated {} => None,
             Event::Provisioned { node }
             | Event::ProvisionRefused { node }
+            | Event::MarkerWritten { node }
+            | Event::RequestPumpStarted { node }
+            | Event::TrimPointRead { node }
+            | Event::TrimPointFailed { node }
             | Event::ViewUpdated { node }
             | Event::SealStarted { node }
             | Event::SealRejected { node, .. }
             | Event::SealRequestFailed { node, .. }
+            | Event::SealRequestResent { node, .. }
             | Event::SealHandled { node, .. }
             | Event::SealConfirmed { node, .. }
             | Event::SealCompleted { node, .. }
@@ -372,6 +419,7 @@ impl Event {
     pub fn peer(&self) -> Option<NodeId> {
         match self {
             Event::SealRequestFailed { peer, .. }
+            | Event::SealRequestResent { peer, .. }
             | Event::SealConfirmed { peer, .. }
             | Event::StoreReply { peer, .. } => Some(*peer),
             _ => None,
@@ -400,6 +448,10 @@ impl Event {
         match (self, label) {
             (Provisioned { node: a }, Provisioned { node: b })
             | (ProvisionRefused { node: a }, ProvisionRefused { node: b })
+            | (MarkerWritten { node: a }, MarkerWritten { node: b })
+            | (RequestPumpStarted { node: a }, RequestPumpStarted { node: b })
+            | (TrimPointRead { node: a }, TrimPointRead { node: b })
+            | (TrimPointFailed { node: a }, TrimPointFailed { node: b })
             | (ViewUpdated { node: a }, ViewUpdated { node: b })
             | (SealStarted { node: a }, SealStarted { node: b })
             | (SealFailed { node: a }, SealFailed { node: b })
@@ -409,6 +461,7 @@ impl Event {
                 a == b && f(x, y)
             }
             (SealRequestFailed { node: a, peer: x }, SealRequestFailed { node: b, peer: y })
+            | (SealRequestResent { node: a, peer: x }, SealRequestResent { node: b, peer: y })
             | (SealConfirmed { node: a, peer: x }, SealConfirmed { node: b, peer: y }) => {
                 a == b && x == y
             }
@@ -664,19 +717,34 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
     let mut out = Vec::new();
     match action {
         Action::LogServerProvisions(i) => {
-            if next.servers[*i as usize].process == Process::Serving {
+            if matches!(
+                next.servers[*i as usize].process,
+                Process::Serving | Process::NotReady
+            ) {
                 out.push(Event::Provisioned { node: sid(*i) });
             } else {
                 out.push(Event::ProvisionRefused { node: sid(*i) });
             }
         }
-        Action::ClientViewCatchesUp => out.push(Event::ViewUpdated { node: client }),
+        Action::LogServerWritesMarker(i) => out.push(Event::MarkerWritten { node: sid(*i) }),
+        Action::LogServerStartsRequestPump(i) => {
+            out.push(Event::RequestPumpStarted { node: sid(*i) })
+        }
+        Action::ClientViewCatchesUp | Action::ClientJoins => {
+            out.push(Event::ViewUpdated { node: client })
+        }
+        Action::HarnessGetsTrimPoint => out.push(Event::TrimPointRead { node: client }),
+        Action::TrimPointFails => out.push(Event::TrimPointFailed { node: client }),
         Action::HarnessCallsSeal => out.push(Event::SealStarted { node: client }),
         Action::SealRejectedAllProvisioning => out.push(Event::SealRejected {
             node: client,
             reason: Some(RejectReason::AllProvisioning),
         }),
         Action::SealRequestFails(i) => out.push(Event::SealRequestFailed {
+            node: client,
+            peer: sid(*i),
+        }),
+        Action::SealRequestResent(i) => out.push(Event::SealRequestResent {
             node: client,
             peer: sid(*i),
         }),

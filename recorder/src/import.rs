@@ -1329,6 +1329,7 @@ impl<'a> Translator<'a> {
             Harness {
                 kind: HarnessKind::SealOnce,
                 max_attempts: 1,
+                ..Harness::default()
             }
         } else {
             if seal_calls > MAX_SEAL_ATTEMPTS as usize {
@@ -1341,6 +1342,7 @@ impl<'a> Translator<'a> {
             Harness {
                 kind: HarnessKind::Retry,
                 max_attempts: seal_calls as u8,
+                ..Harness::default()
             }
         };
         let config = Config {
@@ -1354,6 +1356,7 @@ impl<'a> Translator<'a> {
             forced_provisioning: Vec::new(),
             appends,
             stale_views: false,
+            provisioning_steps: false,
             harness,
             faults: Faults {
                 message_loss: 0,
