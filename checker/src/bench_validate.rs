@@ -351,19 +351,11 @@ pub fn hidden_appends_trace(k: u8, ending: Ending) -> (Header, Vec<Item>) {
     }
     let client = NodeId(cfg.client);
     let mut header = Header::generated(cfg, "sealcheck bench-validate", false);
-    header.complete = [
-        "provisioned",
-        "seal-started",
-        "seal-rejected",
-        "seal-completed",
-        "seal-failed",
-        "storage-state-set",
-        "crashed",
-        "restarted",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    // Logged like a recorded Restate run: appends, stores and replies are unlogged.
+    header.complete = sealcheck_recorder::import::COMPLETE_KINDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let obs = |node: u8, tail: u8, sealed: bool| {
         Item::Observe(Observation::ObserveLogServer {
             node: NodeId(node),

@@ -120,16 +120,8 @@ fn check(spec: &str, complete: &[&str], limit: usize) -> (usize, usize) {
     (states, pairs)
 }
 
-const RECORDED: &[&str] = &[
-    "provisioned",
-    "seal-started",
-    "seal-rejected",
-    "seal-completed",
-    "seal-failed",
-    "storage-state-set",
-    "crashed",
-    "restarted",
-];
+/// What a recorded Restate run logs completely.
+const RECORDED: &[&str] = &sealcheck_recorder::import::COMPLETE_KINDS;
 
 #[test]
 fn declared_independences_commute_and_enablers_are_declared() {

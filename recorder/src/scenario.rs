@@ -358,10 +358,9 @@ fn incident(run: &mut Run) -> Result<(), Error> {
     r
 }
 
-fn incident_forced(run: &mut Run) -> Result<(), Error> {
-    run.note("provision; wait for log 0 and all ReadWrite; force every node to Provisioning; seal (expected: refused); restart all nodes; seal every 50 ms until it succeeds");
-    run.cluster.provision()?;
-    run.ready()?;
+/// Forces every node to Provisioning (`--force`), waits until the `nodes` table shows it, and
+/// seals once (Restate refuses: every nodeset member looks Provisioning). Returns the node ids.
+fn force_all_provisioning_and_seal(run: &mut Run) -> Result<Vec<u32>, Error> {
     let all = run.cluster.node_ids();
     run.cluster.set_storage_state(&all, "provisioning", true)?;
     run.cluster
@@ -372,6 +371,14 @@ fn incident_forced(run: &mut Run) -> Result<(), Error> {
     if seal_succeeded(&first) {
         run.note("unexpected: the seal succeeded with every node Provisioning");
     }
+    Ok(all)
+}
+
+fn incident_forced(run: &mut Run) -> Result<(), Error> {
+    run.note("provision; wait for log 0 and all ReadWrite; force every node to Provisioning; seal (expected: refused); restart all nodes; seal every 50 ms until it succeeds");
+    run.cluster.provision()?;
+    run.ready()?;
+    let all = force_all_provisioning_and_seal(run)?;
     for id in &all {
         run.cluster.stop_node(*id)?;
     }
@@ -482,16 +489,7 @@ fn incident_forced_appends(run: &mut Run) -> Result<(), Error> {
     run.ready()?;
     let deployment = append_records(run)?;
     run.describe()?;
-    let all = run.cluster.node_ids();
-    run.cluster.set_storage_state(&all, "provisioning", true)?;
-    run.cluster
-        .wait_storage_states(Duration::from_secs(15), |s| {
-            s.values().all(|v| v == "provisioning")
-        })?;
-    let first = run.seal()?;
-    if seal_succeeded(&first) {
-        run.note("unexpected: the seal succeeded with every node Provisioning");
-    }
+    let all = force_all_provisioning_and_seal(run)?;
     run.cluster.set_storage_state(&all, "read-write", true)?;
     run.cluster
         .wait_storage_states(Duration::from_secs(15), |s| {
