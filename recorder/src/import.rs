@@ -572,6 +572,16 @@ impl<'a> Translator<'a> {
         });
     }
 
+    /// Drops a seal-task record that names another loglet (or none); true when it did.
+    fn dropped_as_other_loglet(&mut self, f: &TimedFact, node: u32, loglet: Option<&str>) -> bool {
+        if loglet == Some(self.loglet()) {
+            return false;
+        }
+        let other = loglet.unwrap_or("no loglet named").to_string();
+        self.drop_fact(f, Some(node), DropReason::OtherLoglet(other));
+        true
+    }
+
     fn drop_fact(&mut self, f: &TimedFact, node: Option<u32>, reason: DropReason) {
         self.drops.record(Dropped {
             kind: scope::record_kind(&f.fact),
@@ -842,9 +852,8 @@ impl<'a> Translator<'a> {
         else {
             return;
         };
-        if loglet.as_deref() != Some(self.loglet()) {
-            let other = loglet.clone().unwrap_or_else(|| "no loglet named".into());
-            return self.drop_fact(f, Some(*node), DropReason::OtherLoglet(other));
+        if self.dropped_as_other_loglet(f, *node, loglet.as_deref()) {
+            return;
         }
         if *node != self.s.sealer as u32 {
             self.foreign_or_unplaced(f, *node, "a seal failure");
@@ -882,9 +891,8 @@ impl<'a> Translator<'a> {
         else {
             return;
         };
-        if loglet.as_deref() != Some(self.loglet()) {
-            let other = loglet.clone().unwrap_or_else(|| "no loglet named".into());
-            return self.drop_fact(f, Some(*node), DropReason::OtherLoglet(other));
+        if self.dropped_as_other_loglet(f, *node, loglet.as_deref()) {
+            return;
         }
         let ours = *node == self.s.sealer as u32
             && message.as_deref() == Some("Seal")
