@@ -232,12 +232,12 @@ fn interrupt_a_recording(
     )
 }
 
-#[test]
-#[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
-fn ctrl_c_stops_every_process_and_removes_the_scratch_directory() {
-    let out = scratch("interrupted");
-    let tmp = tmpdir("int");
-    let (status, stderr, work) = interrupt_a_recording("INT", &out, &tmp);
+/// A recording interrupted by `signal` exits 130 and leaves no process, namespace or scratch
+/// directory behind.
+fn an_interrupted_recording_cleans_up(signal: &str, out_name: &str, tmp_name: &str) {
+    let out = scratch(out_name);
+    let tmp = tmpdir(tmp_name);
+    let (status, stderr, work) = interrupt_a_recording(signal, &out, &tmp);
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(!work.exists(), "{} is left: {stderr}", work.display());
     assert_eq!(scratch_dirs(&tmp), Vec::<PathBuf>::new());
@@ -247,15 +247,14 @@ fn ctrl_c_stops_every_process_and_removes_the_scratch_directory() {
 
 #[test]
 #[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
+fn ctrl_c_stops_every_process_and_removes_the_scratch_directory() {
+    an_interrupted_recording_cleans_up("INT", "interrupted", "int");
+}
+
+#[test]
+#[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
 fn sigterm_stops_every_process_and_removes_the_scratch_directory() {
-    let out = scratch("terminated");
-    let tmp = tmpdir("term");
-    let (status, stderr, work) = interrupt_a_recording("TERM", &out, &tmp);
-    assert_eq!(status.code(), Some(130), "{stderr}");
-    assert!(!work.exists(), "{} is left: {stderr}", work.display());
-    assert_eq!(scratch_dirs(&tmp), Vec::<PathBuf>::new());
-    std::fs::remove_dir_all(&out).unwrap();
-    std::fs::remove_dir_all(&tmp).unwrap();
+    an_interrupted_recording_cleans_up("TERM", "terminated", "term");
 }
 
 #[test]
