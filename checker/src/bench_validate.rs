@@ -162,6 +162,9 @@ pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
     if args.only_hidden_appends {
         return hidden_axis(args);
     }
+    if !args.mutations.is_empty() {
+        return mutation_axis(args);
+    }
     let dir = match &args.dir {
         Some(d) => d.clone(),
         None => {
@@ -480,4 +483,182 @@ fn hidden_axis(args: &BenchValidateArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(if rows.iter().all(|(_, r)| *r) { 0 } else { 1 })
+}
+
+/// One mutant measured by the mutation axis.
+#[derive(Debug, Clone, Serialize)]
+pub struct MutantRow {
+    /// The trace mutated.
+    pub trace: String,
+    /// Kind of mutation.
+    pub kind: String,
+    /// The change.
+    pub what: String,
+    /// The verdict, in words.
+    pub verdict: String,
+    /// Index of the first changed item and of the observing item.
+    pub at: usize,
+    /// See [`crate::mutate::Mutant::observer`].
+    pub observer: usize,
+    /// How the verdict was classified (`rejected at change`, `rejected at observer`,
+    /// `conforming`, `inconclusive`, or why it is wrong).
+    pub outcome: String,
+    /// How the verdict was found.
+    pub method: String,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+fn verdict_words(v: &Verdict) -> String {
+    match v {
+        Verdict::Conforms { .. } => "conforms".into(),
+        Verdict::Diverges { at, .. } => format!("diverges at {}", at.index),
+        Verdict::Violates { property, at, .. } => {
+            format!("violates \"{property}\" at {}", at.index)
+        }
+        Verdict::Inconclusive { at, reason } => format!("inconclusive at {}: {reason}", at.index),
+    }
+}
+
+/// Validates the mutants of a trace that `keep` selects (by their index in
+/// [`crate::mutate::mutants`]; in this process, each bounded by `timeout` seconds and 4 GiB) and
+/// classifies each verdict against the original's (`crate::mutate`).
+pub fn validate_mutants(
+    path: &Path,
+    dir: &Path,
+    timeout: f64,
+    mut keep: impl FnMut(usize, &crate::mutate::Mutant) -> bool,
+    mut each: impl FnMut(&MutantRow),
+) -> anyhow::Result<Vec<MutantRow>> {
+    let opts = ValidateOptions {
+        timeout: Some(std::time::Duration::from_secs_f64(timeout)),
+        max_memory_mib: Some(4096),
+        ..ValidateOptions::default()
+    };
+    let original = validate_file(path, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let reader = trace::TraceReader::open(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The reader names the sealer and sequencer by the model's client: so do the mutants.
+    let mut header = reader.header().clone();
+    header.roles = trace::Roles::default();
+    let items: Vec<(Option<f64>, Item)> = reader
+        .map(|r| r.map(|i| (i.t, i.item)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rejected_at = match &original.verdict {
+        Verdict::Diverges { at, .. } | Verdict::Violates { at, .. } => Some(at.index),
+        Verdict::Conforms { .. } => None,
+        Verdict::Inconclusive { .. } => anyhow::bail!(
+            "{}: the original is {}",
+            path.display(),
+            verdict_words(&original.verdict)
+        ),
+    };
+    let name = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let mut rows = Vec::new();
+    for (k, m) in crate::mutate::mutants(&header, &items, rejected_at)
+        .into_iter()
+        .enumerate()
+    {
+        if !keep(k, &m) {
+            continue;
+        }
+        let file = dir.join(format!("{name}-mutant-{k}.jsonl"));
+        trace::write_trace(&file, &header, &m.items)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        let start = Instant::now();
+        let o = validate_file(&file, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let seconds = start.elapsed().as_secs_f64();
+        let outcome = match m.judge(&original.verdict, &o.verdict) {
+            crate::mutate::Outcome::RejectedAtChange => "rejected at change".to_string(),
+            crate::mutate::Outcome::RejectedAtObserver => "rejected at observer".to_string(),
+            crate::mutate::Outcome::Conforming => "conforming".to_string(),
+            crate::mutate::Outcome::Inconclusive => "inconclusive".to_string(),
+            crate::mutate::Outcome::Wrong(w) => format!("WRONG: {w}"),
+        };
+        let row = MutantRow {
+            trace: name.clone(),
+            kind: m.kind.name().to_string(),
+            what: m.what.clone(),
+            verdict: verdict_words(&o.verdict),
+            at: m.at,
+            observer: m.observer,
+            outcome,
+            method: o.method.to_string(),
+            seconds,
+        };
+        each(&row);
+        let _ = std::fs::remove_file(&file);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn mutation_axis(args: &BenchValidateArgs) -> anyhow::Result<u8> {
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => {
+            std::env::temp_dir().join(format!("sealcheck-bench-mutants-{}", std::process::id()))
+        }
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut rows = Vec::new();
+    for path in &args.mutations {
+        rows.extend(validate_mutants(
+            path,
+            &dir,
+            args.child_timeout,
+            |_, _| true,
+            |r| {
+                eprintln!(
+                    "  {} {}: {} -> {} ({}, {:.3} s)",
+                    r.trace, r.what, r.verdict, r.outcome, r.method, r.seconds
+                )
+            },
+        )?);
+    }
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&rows)?)?,
+        Format::Text => {
+            writeln!(
+                stdout,
+                "| recording | mutation | count | rejected at the changed item | rejected at the observing item | conforming | inconclusive | wrong | max seconds |"
+            )?;
+            writeln!(stdout, "|---|---|---|---|---|---|---|---|---|")?;
+            let mut traces: Vec<&str> = rows.iter().map(|r| r.trace.as_str()).collect();
+            traces.dedup();
+            for t in traces {
+                for kind in crate::mutate::Kind::ALL {
+                    let rs: Vec<&MutantRow> = rows
+                        .iter()
+                        .filter(|r| r.trace == t && r.kind == kind.name())
+                        .collect();
+                    let c = |o: &str| rs.iter().filter(|r| r.outcome == o).count();
+                    let wrong = rs.iter().filter(|r| r.outcome.starts_with("WRONG")).count();
+                    let max = rs.iter().map(|r| r.seconds).fold(0.0, f64::max);
+                    writeln!(
+                        stdout,
+                        "| {t} | {} | {} | {} | {} | {} | {} | {wrong} | {max:.2} |",
+                        kind.name(),
+                        rs.len(),
+                        c("rejected at change"),
+                        c("rejected at observer"),
+                        c("conforming"),
+                        c("inconclusive"),
+                    )?;
+                }
+            }
+        }
+    }
+    let bad = rows
+        .iter()
+        .any(|r| r.outcome == "inconclusive" || r.outcome.starts_with("WRONG"));
+    Ok(if bad { 1 } else { 0 })
 }

@@ -189,6 +189,11 @@ pub struct BenchValidateArgs {
     /// Time bound of each validation of the hidden-step axis, seconds (inconclusive beyond).
     #[arg(long, default_value_t = 60.0)]
     pub child_timeout: f64,
+    /// Mutation axis instead of the series: every mutant of each trace (dropped items,
+    /// adjacent swaps, tail changes, seal-flag flips) validated with `--child-timeout`, and
+    /// judged against the original's verdict (`sealcheck::mutate`).
+    #[arg(long, value_name = "TRACE", num_args = 1..)]
+    pub mutations: Vec<PathBuf>,
 }
 
 /// Arguments of `validate`.

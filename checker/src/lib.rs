@@ -30,6 +30,7 @@ pub mod explore;
 pub mod generate;
 pub mod import;
 pub mod input;
+pub mod mutate;
 pub mod record;
 pub mod report;
 pub mod shortest;

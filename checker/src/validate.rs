@@ -82,6 +82,29 @@
 //! they only decide whether such a store is out of bounds. Two states with the same
 //! fingerprint have the same futures, so either one may stand for both.
 //!
+//! **4. Pruning by later observations.** Tails and seal flags never move back (no step, seeded
+//! bugs included, lowers a tail or clears a flag), and a tail never passes the scenario's
+//! number of appends (offsets are below it). So a state whose server already has a higher tail
+//! or a set flag where an observation in the lookahead sees less, or where an earlier
+//! observation in the lookahead forces more than a later one allows, explains no continuation
+//! that reaches that observation. Within the items before a logged event that may send a store
+//! or a seal request (`append`, `seal-started`, `seal-request-resent`), unlogged steps alone
+//! bound what is reachable: a server's tail reaches at most the offset after the highest store
+//! in flight to it, or the number of appends if appends may still happen unlogged; its flag is
+//! set only by a Seal request in flight to it, one the running task may re-send to it, or a
+//! seal the harness may still start unlogged. States beyond these bounds are dropped. Dropping
+//! them keeps every explanation of the whole trace, so "conforms" is exact; but a dropped state
+//! may have explained some items before it dies, so a rejection at item `d` is exact only if no
+//! observation after `d` dropped anything. Otherwise the search localizes: whether
+//! `items[..=m]` is rejected is monotone in `m` and decided exactly by a search of that prefix
+//! alone (first the depth-first search for one clean explanation, then the breadth-first
+//! search pruning only by items of the prefix), so a binary search over `m` from `d` finds the
+//! first item no explanation survives. Its report shows the explanation of the items before it
+//! that the depth-first search found. Observations of storage states need no unlogged step at
+//! all when `provisioned` and `storage-state-set` are logged completely: only those steps
+//! change storage states (a refused provisioning changes nothing), so the empty set is a
+//! stubborn set for them.
+//!
 //! **Violations by one explanation.** A step that breaks a property whatever the state it is
 //! taken in (an operator move into Provisioning breaks "storage states only make legal moves":
 //! no state may legally enter it) needs no search of all explanations: if some explanation of
@@ -131,6 +154,10 @@ pub struct ValidateOptions {
     pub max_memory_mib: Option<u64>,
     /// Print progress lines on stderr about once a second on long validations.
     pub progress: bool,
+    /// Prune states by every observation in the lookahead, not only the next item (module
+    /// essay, "Pruning by later observations"; only when validating a file, which can be read
+    /// again to localize a rejection). Off only to check that it changes no verdict.
+    pub prune_ahead: bool,
 }
 
 impl Default for ValidateOptions {
@@ -144,6 +171,7 @@ impl Default for ValidateOptions {
             timeout: None,
             max_memory_mib: None,
             progress: false,
+            prune_ahead: true,
         }
     }
 }
@@ -410,7 +438,7 @@ pub fn validate_file(path: &Path, opts: &ValidateOptions) -> Result<Outcome, Tra
         }
     }
     let reader = TraceReader::open(path)?;
-    validate_reader_from(reader, opts, start)
+    validate_reader_from(reader, opts, start, Some(path))
 }
 
 /// The property a logged event breaks whatever the state its step is taken in, if any: a
@@ -469,6 +497,8 @@ struct DepthFirst<'a> {
     limits: &'a Limits<'a>,
     visited: HashSet<(u64, usize)>,
     states: usize,
+    /// The last state of the explanation found (with `to_end`).
+    witness: Option<State>,
 }
 
 impl<'a> DepthFirst<'a> {
@@ -485,6 +515,7 @@ impl<'a> DepthFirst<'a> {
             limits,
             visited: HashSet::new(),
             states: 0,
+            witness: None,
         }
     }
 
@@ -539,6 +570,7 @@ impl<'a> DepthFirst<'a> {
                 continue;
             }
             if to_end && k == items.len() && self.clean_end(&state) {
+                self.witness = Some(state);
                 return Some(path_text(&links, link));
             }
             let end = (k + LOOKAHEAD).min(items.len());
@@ -552,6 +584,12 @@ impl<'a> DepthFirst<'a> {
             {
                 if o.holds(model, &state) {
                     consuming.push((state.clone(), k + 1, 0, link));
+                }
+                if self.opts.reduce
+                    && (!search.reachable_unlogged(o, &state) || search.unlogged_blind(o))
+                {
+                    stack.extend(consuming);
+                    continue;
                 }
             }
             let needed = search.needed(&state, &window);
@@ -579,7 +617,9 @@ impl<'a> DepthFirst<'a> {
                             continue;
                         }
                         let dead = window.iter().any(|i| match &i.item {
-                            Item::Observe(o) => !o.may_still_hold(model, &next),
+                            Item::Observe(o) => {
+                                !o.may_still_hold(model, &next) || never_holds(model, o)
+                            }
                             Item::Event(_) => false,
                         });
                         if !dead {
@@ -605,6 +645,18 @@ impl<'a> DepthFirst<'a> {
     }
 }
 
+/// Whether an observation holds in no state at all: a log server's tail past the scenario's
+/// number of appends (offsets are below it, and a store moves a tail to its offset plus one).
+fn never_holds(model: &SealModel, o: &sealcheck_model::trace::Observation) -> bool {
+    matches!(
+        o,
+        sealcheck_model::trace::Observation::ObserveLogServer {
+            local_tail: Some(t),
+            ..
+        } if *t > model.cfg.appends
+    )
+}
+
 fn path_text(links: &[(u32, u32)], mut link: u32) -> String {
     let mut steps = Vec::new();
     while link != 0 {
@@ -620,6 +672,10 @@ fn path_text(links: &[(u32, u32)], mut link: u32) -> String {
     s
 }
 
+/// Successors of a node (items consumed, state, action index, unlogged steps in a row),
+/// whether `max_hidden` cut one, and the furthest observation that pruned one ahead.
+type Expansion = (Vec<(usize, State, u32, u32)>, bool, Option<usize>);
+
 struct Search<'a> {
     model: &'a SealModel,
     header: &'a Header,
@@ -632,6 +688,10 @@ struct Search<'a> {
     links: Vec<(u32, u32)>,
     /// Whether `max_hidden` cut an unlogged path somewhere.
     cut_hidden: bool,
+    /// Observations at indices below this bound prune states ahead of the next item.
+    prune_before: usize,
+    /// The furthest observation (absolute index) that pruned a state ahead of the next item.
+    pruned_ahead: Option<usize>,
 }
 
 impl<'a> Search<'a> {
@@ -651,6 +711,8 @@ impl<'a> Search<'a> {
             max_frontier: 1,
             links: vec![(0, 0)],
             cut_hidden: false,
+            prune_before: 0,
+            pruned_ahead: None,
         }
     }
 
@@ -710,13 +772,12 @@ impl<'a> Search<'a> {
 
     /// Successors of a node for the item at the front of the window: (items consumed, state,
     /// action index, unlogged steps in a row), and whether `max_hidden` cut one.
-    fn expand(
-        &self,
-        node: &Node,
-        window: &VecDeque<TraceItem>,
-    ) -> (Vec<(usize, State, u32, u32)>, bool) {
+    fn expand(&self, node: &Node, window: &VecDeque<TraceItem>, base: usize) -> Expansion {
         let mut out = Vec::new();
         let mut cut = false;
+        // The furthest observation (absolute index) that pruned a successor ahead of the next
+        // item.
+        let mut pruned_ahead: Option<usize> = None;
         if let Some(TraceItem {
             item: Item::Observe(o),
             ..
@@ -724,6 +785,13 @@ impl<'a> Search<'a> {
         {
             if o.holds(self.model, &node.state) {
                 out.push((1, node.state.clone(), u32::MAX, 0));
+            }
+            if self.opts.reduce
+                && (!self.reachable_unlogged(o, &node.state) || self.unlogged_blind(o))
+            {
+                // No unlogged path leads to a state the observation sees, or no unlogged step
+                // changes what it sees (then every unlogged step can be taken after it).
+                return (out, cut, pruned_ahead);
             }
         }
         let needed = self.needed(&node.state, window);
@@ -747,22 +815,178 @@ impl<'a> Search<'a> {
                         continue;
                     }
                     // Tails and seal flags never move back: a state already past what the next
-                    // observation sees can never explain it. (Only the next item: a state past
-                    // a later observation may still explain the items before it, and the
-                    // divergence must be reported where no explanation of the prefix is left.)
+                    // observation sees can never explain it.
                     let dead = match window.front().map(|i| &i.item) {
-                        Some(Item::Observe(o)) => !o.may_still_hold(self.model, &next),
+                        Some(Item::Observe(o)) => {
+                            !o.may_still_hold(self.model, &next)
+                                || (self.opts.reduce && !self.reachable_unlogged(o, &next))
+                        }
                         _ => false,
                     };
                     if dead {
                         continue;
                     }
                 }
+                // Pruning ahead ("Pruning by later observations" in the module essay): nor
+                // can it explain a later observation it is already past.
+                if let Some(j) = self.dead_ahead(&next, window, base, m) {
+                    pruned_ahead = pruned_ahead.max(Some(j));
+                    continue;
+                }
                 let hidden = if m == 0 { node.hidden + 1 } else { 0 };
                 out.push((m, next.clone(), ai as u32, hidden));
             }
         }
-        (out, cut)
+        (out, cut, pruned_ahead)
+    }
+
+    /// Whether unlogged steps alone can lead from `state` to a state the observation sees (the
+    /// bounds of the module essay, "Pruning by later observations"): a log server's tail can
+    /// only reach the offset after the highest store in flight to it, or the scenario's number
+    /// of appends if appends may still happen unlogged; its seal flag can only be set by a Seal
+    /// request in flight to it, one the running seal task may re-send to it, or, if starting a
+    /// seal is unlogged, a seal the harness may still start.
+    fn reachable_unlogged(&self, o: &sealcheck_model::trace::Observation, state: &State) -> bool {
+        use sealcheck_model::state::{HarnessPhase, MemberSeal, Msg, SequencerPhase};
+        use sealcheck_model::trace::Observation;
+        if !o.may_still_hold(self.model, state) {
+            return false;
+        }
+        let Observation::ObserveLogServer {
+            node,
+            local_tail,
+            sealed,
+        } = o
+        else {
+            return true;
+        };
+        let Some(i) = (node.0 as usize).checked_sub(1) else {
+            return false;
+        };
+        let Some(srv) = state.servers.get(i) else {
+            return false;
+        };
+        if let Some(t) = local_tail {
+            let appends_left = !self.header.is_complete("append")
+                && state.client.sequencer == SequencerPhase::Open
+                && state.client.appends.len() < self.model.cfg.appends as usize;
+            let mut ub = srv.local_tail;
+            if appends_left {
+                ub = ub.max(self.model.cfg.appends);
+            }
+            for m in &state.network {
+                if let Msg::Store { to, offset, .. } = m {
+                    if *to as usize == i {
+                        ub = ub.max(offset + 1);
+                    }
+                }
+            }
+            if *t > ub {
+                return false;
+            }
+        }
+        if *sealed == Some(true) && !srv.sealed {
+            let in_flight = state
+                .network
+                .iter()
+                .any(|m| matches!(m, Msg::Seal { to, .. } if *to as usize == i));
+            let resend = state
+                .client
+                .seal
+                .as_ref()
+                .is_some_and(|t| t.members.get(i) == Some(&Some(MemberSeal::Pending)));
+            let call = !self.header.is_complete("seal-started")
+                && matches!(
+                    state.client.harness,
+                    HarnessPhase::Ready | HarnessPhase::TrimPoint
+                );
+            if !(in_flight || resend || call) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether no unlogged step can change what the observation sees: storage states change
+    /// only when a log server provisions itself (`provisioned`; a refused provisioning changes
+    /// nothing) or the operator sets one (`storage-state-set`), so when both are logged
+    /// completely, the empty set is a stubborn set for an observation of a storage state.
+    fn unlogged_blind(&self, o: &sealcheck_model::trace::Observation) -> bool {
+        matches!(
+            o,
+            sealcheck_model::trace::Observation::ObserveStorageState { .. }
+        ) && self.header.is_complete("provisioned")
+            && self.header.is_complete("storage-state-set")
+    }
+
+    /// The first observation of the window after the `m` items a step consumes, before the
+    /// pruning bound, that `state` is already past (absolute index), if any.
+    fn dead_ahead(
+        &self,
+        state: &State,
+        window: &VecDeque<TraceItem>,
+        base: usize,
+        m: usize,
+    ) -> Option<usize> {
+        use sealcheck_model::trace::Observation;
+        if self.prune_before <= base + m {
+            return None;
+        }
+        // Lower bounds of each server's tail and seal flag: the state's, raised by every
+        // observation the state must still explain, in order (tails and flags never go back).
+        let mut tail: Vec<u8> = state.servers.iter().map(|s| s.local_tail).collect();
+        let mut sealed: Vec<bool> = state.servers.iter().map(|s| s.sealed).collect();
+        // Whether a logged event before the observation may send a store or a seal request.
+        let mut sends = false;
+        for (k, item) in window.iter().enumerate().skip(m) {
+            if base + k >= self.prune_before {
+                break;
+            }
+            let ahead = k >= m.max(1);
+            let o = match &item.item {
+                Item::Event(e) => {
+                    if ahead
+                        && matches!(e, Event::SealCompleted { max_local_tail: Some(t), .. }
+                            if *t > self.model.cfg.appends)
+                    {
+                        // A seal task reports the highest tail a member had: never past the
+                        // scenario's appends.
+                        return Some(base + k);
+                    }
+                    sends |= matches!(e.kind(), "append" | "seal-started" | "seal-request-resent");
+                    continue;
+                }
+                Item::Observe(o) => o,
+            };
+            if ahead
+                && (!o.may_still_hold(self.model, state)
+                    || never_holds(self.model, o)
+                    || (!sends && !self.reachable_unlogged(o, state)))
+            {
+                return Some(base + k);
+            }
+            if let Observation::ObserveLogServer {
+                node,
+                local_tail,
+                sealed: flag,
+            } = o
+            {
+                let Some(i) = (node.0 as usize).checked_sub(1).filter(|i| *i < tail.len()) else {
+                    continue;
+                };
+                if ahead
+                    && (local_tail.is_some_and(|t| t < tail[i])
+                        || (*flag == Some(false) && sealed[i]))
+                {
+                    return Some(base + k);
+                }
+                if let Some(t) = local_tail {
+                    tail[i] = tail[i].max(*t);
+                }
+                sealed[i] |= *flag == Some(true);
+            }
+        }
+        None
     }
 
     /// Expands a frontier at the front item: returns the nodes per number of items consumed
@@ -780,13 +1004,17 @@ impl<'a> Search<'a> {
         let mut out: BTreeMap<usize, Layer> = BTreeMap::new();
         while !queue.is_empty() {
             let batch = std::mem::take(&mut queue);
-            let results: Vec<(Vec<(usize, State, u32, u32)>, bool)> = if batch.len() >= 256 {
-                batch.par_iter().map(|n| self.expand(n, window)).collect()
+            let results: Vec<Expansion> = if batch.len() >= 256 {
+                batch
+                    .par_iter()
+                    .map(|n| self.expand(n, window, item))
+                    .collect()
             } else {
-                batch.iter().map(|n| self.expand(n, window)).collect()
+                batch.iter().map(|n| self.expand(n, window, item)).collect()
             };
-            for (parent, (children, cut)) in batch.iter().zip(results) {
+            for (parent, (children, cut, ahead)) in batch.iter().zip(results) {
                 self.cut_hidden |= cut;
+                self.pruned_ahead = self.pruned_ahead.max(ahead);
                 for (m, state, action, hidden) in children {
                     self.states += 1;
                     if let Some(reason) =
@@ -954,15 +1182,151 @@ fn at_of(item: &TraceItem, index: usize) -> At {
 
 /// Validates a trace from an open reader (the streaming breadth-first search only).
 pub fn validate_reader(reader: TraceReader, opts: &ValidateOptions) -> Result<Outcome, TraceError> {
-    validate_reader_from(reader, opts, Instant::now())
+    validate_reader_from(reader, opts, Instant::now(), None)
 }
 
 fn validate_reader_from(
+    reader: TraceReader,
+    opts: &ValidateOptions,
+    start: Instant,
+    source: Option<&Path>,
+) -> Result<Outcome, TraceError> {
+    let ahead = opts.prune_ahead && opts.reduce && source.is_some();
+    let (first, pruned) = search_run(
+        reader,
+        opts,
+        start,
+        None,
+        if ahead { usize::MAX } else { 0 },
+    )?;
+    let rejected = |v: &Verdict| match v {
+        Verdict::Diverges { at, .. } | Verdict::Violates { at, .. } => Some(at.index),
+        _ => None,
+    };
+    let (Some(d), Some(source)) = (rejected(&first.verdict), source) else {
+        return Ok(first);
+    };
+    if pruned.is_none_or(|j| j <= d) {
+        return Ok(first);
+    }
+    // A later observation pruned states that might have explained items after `d`: find the
+    // first prefix no explanation survives (module essay, "Pruning by later observations").
+    let total = first.items;
+    let all: Vec<TraceItem> = TraceReader::open(source)?.collect::<Result<_, _>>()?;
+    let header = first.header.clone().expect("a search names its header");
+    let strict = model_for(&header, false);
+    let limits = Limits {
+        opts,
+        start,
+        file: source.display().to_string(),
+        last_progress: std::sync::Mutex::new(Instant::now()),
+        ticks: std::sync::atomic::AtomicU64::new(0),
+    };
+    let mut states = first.states;
+    let mut max_frontier = first.max_frontier;
+    // Explanations of prefixes, by the depth-first search: (prefix length, last state, path).
+    let mut witness: Option<(usize, State, String)> = None;
+    // Whether items[..=m] is rejected, with the breadth-first outcome when it is.
+    let mut probe = |m: usize| -> Result<(bool, Option<Outcome>), TraceError> {
+        let limit = (m + 1 < total).then_some(m + 1);
+        let step_local = all[..=m]
+            .iter()
+            .any(|i| matches!(&i.item, Item::Event(e) if step_local_violation(e).is_some()));
+        if opts.depth_first && !step_local {
+            // One clean explanation of the prefix is enough to know it is not rejected.
+            let mut h = header.clone();
+            if limit.is_some() {
+                h.run_complete = false;
+            }
+            let mut dfs = DepthFirst::new(&strict, &h, opts, &limits);
+            let found = dfs.search(&all, m + 1, true);
+            states += dfs.states;
+            if let (Some(path), Some(state)) = (found, dfs.witness.take()) {
+                if witness.as_ref().is_none_or(|(k, _, _)| *k < m + 1) {
+                    witness = Some((m + 1, state, path));
+                }
+                return Ok((false, None));
+            }
+        }
+        let (o, _) = search_run(TraceReader::open(source)?, opts, start, limit, m + 1)?;
+        states += o.states;
+        max_frontier = max_frontier.max(o.max_frontier);
+        Ok((rejected(&o.verdict).is_some(), Some(o)))
+    };
+    let (mut lo, mut hi) = (d, total.saturating_sub(1));
+    let mut found: Option<(usize, Outcome)> = None;
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match probe(mid)? {
+            (_, Some(o)) if matches!(o.verdict, Verdict::Inconclusive { .. }) => {
+                return Ok(Outcome { items: total, ..o })
+            }
+            (true, Some(o)) => {
+                hi = mid;
+                found = Some((mid, o));
+            }
+            _ => lo = mid + 1,
+        }
+    }
+    let o = match found {
+        Some((m, o)) if m == lo => o,
+        _ => match probe(lo)? {
+            (_, Some(o)) => o,
+            // Unreachable: the whole trace is rejected; keep the first search's verdict.
+            (_, None) => first,
+        },
+    };
+    // The search of items[..=lo] may have stopped every explanation before item `lo` by the
+    // observation at `lo` itself: the verdict is still at `lo`, after the explanations of the
+    // items before it (one of which the depth-first search found, when it ran).
+    let verdict = match o.verdict {
+        Verdict::Diverges { at, .. } if at.index < lo && lo < all.len() => {
+            let model = model_for(&header, opts.permissive);
+            let (candidates, path) = match &witness {
+                Some((k, state, path)) if *k == lo => (
+                    vec![sealcheck_model::describe::state(&model, state)],
+                    path.clone(),
+                ),
+                _ => (Vec::new(), "0".to_string()),
+            };
+            let _ = at;
+            Verdict::Diverges {
+                at: at_of(&all[lo], lo),
+                explained: lo,
+                candidates,
+                allowed: vec![format!(
+                    "no explanation of the items before it reaches what item {lo} says (no unlogged steps lead there)"
+                )],
+                path,
+            }
+        }
+        v => v,
+    };
+    Ok(Outcome {
+        verdict,
+        items: total,
+        states,
+        max_frontier,
+        elapsed_ms: start.elapsed().as_millis() as u64,
+        peak_rss_mib: memory_mib().1,
+        ..o
+    })
+}
+
+/// One breadth-first search over `items[..limit]` (all of them without a limit; a prefix is
+/// never a complete run), pruning states ahead of the next item by observations at indices
+/// below `prune_before`. Returns the outcome and the furthest observation that pruned ahead.
+fn search_run(
     mut reader: TraceReader,
     opts: &ValidateOptions,
     start: Instant,
-) -> Result<Outcome, TraceError> {
-    let header = reader.header().clone();
+    limit: Option<usize>,
+    prune_before: usize,
+) -> Result<(Outcome, Option<usize>), TraceError> {
+    let mut header = reader.header().clone();
+    if limit.is_some() {
+        header.run_complete = false;
+    }
     let model = model_for(&header, opts.permissive);
     let limits = Limits {
         opts,
@@ -972,7 +1336,10 @@ fn validate_reader_from(
         ticks: std::sync::atomic::AtomicU64::new(0),
     };
     let mut search = Search::new(&model, &header, opts, &limits);
+    search.prune_before = prune_before;
     let mut layers: BTreeMap<usize, Layer> = BTreeMap::new();
+    let mut read = 0usize;
+    let mut last_item: Option<TraceItem> = None;
     let init = model.initial_state();
     let mut first = Layer::new();
     first.insert(
@@ -993,10 +1360,17 @@ fn validate_reader_from(
 
     let verdict = loop {
         while !eof && window.len() < LOOKAHEAD {
+            if limit.is_some_and(|l| read >= l) {
+                eof = true;
+                break;
+            }
             match reader.next_item() {
                 None => eof = true,
                 Some(Err(e)) => return Err(e),
-                Some(Ok(item)) => window.push_back(item),
+                Some(Ok(item)) => {
+                    read += 1;
+                    window.push_back(item)
+                }
             }
         }
         let cur = layers.remove(&base).unwrap_or_default();
@@ -1027,6 +1401,7 @@ fn validate_reader_from(
             break search.diverges(at_of(&window[0], base), base, &[], &window);
         }
         let consumed = window.pop_front().expect("non-empty");
+        last_item = Some(consumed.clone());
         base += 1;
         if let Some(layer) = layers.get(&base) {
             if let Some(p) = search.violated_by_all(layer.values()) {
@@ -1090,13 +1465,27 @@ fn validate_reader_from(
         v => v,
     };
 
+    // The end of a prefix is its last item, not the end of the trace.
+    let verdict = match (verdict, &last_item, limit) {
+        (Verdict::Violates { property, at, path }, Some(last), Some(_)) if at.line == 0 => {
+            Verdict::Violates {
+                property,
+                at: at_of(last, at.index),
+                path,
+            }
+        }
+        (v, _, _) => v,
+    };
     // Read the rest of the file so that a malformed line is never passed over.
     let mut items = base + window.len();
-    while let Some(r) = reader.next_item() {
-        r?;
-        items += 1;
+    if limit.is_none() {
+        while let Some(r) = reader.next_item() {
+            r?;
+            items += 1;
+        }
     }
-    Ok(Outcome {
+    let pruned_ahead = search.pruned_ahead;
+    let outcome = Outcome {
         file: reader.file().to_string(),
         verdict,
         items,
@@ -1106,7 +1495,8 @@ fn validate_reader_from(
         peak_rss_mib: memory_mib().1,
         method: "breadth-first",
         header: Some(header),
-    })
+    };
+    Ok((outcome, pruned_ahead))
 }
 
 fn end_at(index: usize) -> At {
