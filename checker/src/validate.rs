@@ -87,7 +87,11 @@
 //! number of appends (offsets are below it). So a state whose server already has a higher tail
 //! or a set flag where an observation in the lookahead sees less, or where an earlier
 //! observation in the lookahead forces more than a later one allows, explains no continuation
-//! that reaches that observation. Within the items before a logged event that may send a store
+//! that reaches that observation. Logged seal events bound each other: a `seal-completed` needs
+//! a running task or a `seal-started` before it, reports a tail no lower than every server had
+//! when that `seal-started` sent the requests, and `sequencer-sealed` needs a `seal-completed`
+//! before it (the sequencer drains only after a task succeeded). Within the items before a
+//! logged event that may send a store
 //! or a seal request (`append`, `seal-started`, `seal-request-resent`), unlogged steps alone
 //! bound what is reachable: a server's tail reaches at most the offset after the highest store
 //! in flight to it, or the number of appends if appends may still happen unlogged; its flag is
@@ -938,6 +942,14 @@ impl<'a> Search<'a> {
         let mut sealed: Vec<bool> = state.servers.iter().map(|s| s.sealed).collect();
         // Whether a logged event before the observation may send a store or a seal request.
         let mut sends = false;
+        let logged = |k: &str| self.header.is_complete(k);
+        // Whether a seal task runs (or a logged `seal-started` before this point starts one),
+        // the lowest tail its members can report if `seal-started` was passed, and whether the
+        // sequencer may have left Open (a logged `seal-completed` before this point).
+        let mut task = state.client.seal.is_some() || !logged("seal-started");
+        let mut floor: Option<u8> = None;
+        let mut open = state.client.sequencer == sealcheck_model::state::SequencerPhase::Open
+            && logged("seal-completed");
         for (k, item) in window.iter().enumerate().skip(m) {
             if base + k >= self.prune_before {
                 break;
@@ -945,13 +957,34 @@ impl<'a> Search<'a> {
             let ahead = k >= m.max(1);
             let o = match &item.item {
                 Item::Event(e) => {
-                    if ahead
-                        && matches!(e, Event::SealCompleted { max_local_tail: Some(t), .. }
-                            if *t > self.model.cfg.appends)
-                    {
-                        // A seal task reports the highest tail a member had: never past the
-                        // scenario's appends.
-                        return Some(base + k);
+                    if ahead {
+                        match e {
+                            // A seal task reports the highest tail of a member that confirmed:
+                            // never past the scenario's appends, never below the lowest tail
+                            // every server had when the task sent its requests, and only while
+                            // a task runs (tasks start with a logged `seal-started`).
+                            Event::SealCompleted {
+                                max_local_tail: t, ..
+                            } if !task
+                                || t.is_some_and(|t| {
+                                    t > self.model.cfg.appends || floor.is_some_and(|f| t < f)
+                                }) =>
+                            {
+                                return Some(base + k)
+                            }
+                            // The sequencer seals only after a seal task succeeded (a logged
+                            // `seal-completed`).
+                            Event::SequencerSealed { .. } if open => return Some(base + k),
+                            _ => {}
+                        }
+                    }
+                    match e {
+                        Event::SealStarted { .. } => {
+                            task = true;
+                            floor = tail.iter().copied().min();
+                        }
+                        Event::SealCompleted { .. } => open = false,
+                        _ => {}
                     }
                     sends |= matches!(e.kind(), "append" | "seal-started" | "seal-request-resent");
                     continue;

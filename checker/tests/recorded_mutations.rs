@@ -88,3 +88,64 @@ fn mutations_of_recorded_runs_are_decided_and_localized() {
         "the sample rejects nothing: it proves nothing about localization"
     );
 }
+
+/// Pruning by later observations (module essay of `sealcheck::validate`) never changes a
+/// verdict: every fixture under `traces/valid` and `traces/invalid`, the unlogged-append traces
+/// of `bench-validate` with two appends in all four endings, and their mutants, validated
+/// breadth-first with the pruning on and off, get the same verdict at the same item.
+#[test]
+fn pruning_by_later_observations_changes_no_verdict() {
+    use sealcheck::bench_validate::{hidden_appends_trace, Ending};
+    use sealcheck::validate::{validate_file, ValidateOptions, Verdict};
+    let dir = std::env::temp_dir().join(format!("sealcheck-prune-ahead-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for sub in ["traces/valid", "traces/invalid"] {
+        files.extend(sealcheck::trace::expand_paths(&[root().join(sub)]).unwrap());
+    }
+    for ending in Ending::ALL {
+        let (header, items) = hidden_appends_trace(2, ending);
+        let items: Vec<_> = items.into_iter().map(|i| (None, i)).collect();
+        let f = dir.join(format!("{ending:?}.jsonl"));
+        sealcheck::trace::write_trace(&f, &header, &items).unwrap();
+        files.push(f);
+        for (k, m) in mutate::mutants(&header, &items, None)
+            .into_iter()
+            .enumerate()
+        {
+            let f = dir.join(format!("{ending:?}-mutant-{k}.jsonl"));
+            sealcheck::trace::write_trace(&f, &header, &m.items).unwrap();
+            files.push(f);
+        }
+    }
+    let key = |v: &Verdict| match v {
+        Verdict::Conforms { .. } => "conforms".to_string(),
+        Verdict::Diverges { at, .. } => format!("diverges at {}", at.index),
+        Verdict::Violates { property, at, .. } => format!("violates {property} at {}", at.index),
+        Verdict::Inconclusive { at, reason } => format!("inconclusive at {}: {reason}", at.index),
+    };
+    let mut compared = 0;
+    for f in &files {
+        let run = |prune_ahead: bool| {
+            let opts = ValidateOptions {
+                depth_first: false,
+                prune_ahead,
+                timeout: Some(std::time::Duration::from_secs(30)),
+                ..ValidateOptions::default()
+            };
+            validate_file(f, &opts).map(|o| key(&o.verdict))
+        };
+        let (on, off) = (run(true), run(false));
+        match (on, off) {
+            (Ok(a), Ok(b)) => {
+                assert!(!b.starts_with("inconclusive"), "{}: {b}", f.display());
+                assert_eq!(a, b, "{}", f.display());
+                compared += 1;
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("{}: {a:?} / {b:?}", f.display()),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(compared > 100, "only {compared} traces compared");
+}
