@@ -938,8 +938,15 @@ impl<'a> Search<'a> {
         }
         // Lower bounds of each server's tail and seal flag: the state's, raised by every
         // observation the state must still explain, in order (tails and flags never go back).
-        let mut tail: Vec<u8> = state.servers.iter().map(|s| s.local_tail).collect();
-        let mut sealed: Vec<bool> = state.servers.iter().map(|s| s.sealed).collect();
+        let n = state.servers.len().min(16);
+        let mut tail = [0u8; 16];
+        let mut sealed = [false; 16];
+        for (i, s) in state.servers.iter().take(n).enumerate() {
+            tail[i] = s.local_tail;
+            sealed[i] = s.sealed;
+        }
+        let tail = &mut tail[..n];
+        let sealed = &mut sealed[..n];
         // Whether a logged event before the observation may send a store or a seal request.
         let mut sends = false;
         let logged = |k: &str| self.header.is_complete(k);
