@@ -1340,6 +1340,16 @@ fn validate_reader_from(
                 path,
             }
         }
+        // Every explanation of items[..=lo] breaks the property, and some explanation of the
+        // items before `lo` keeps every property: the violation is at `lo`.
+        Verdict::Violates { property, at, path } if at.index < lo && lo < all.len() => {
+            let _ = at;
+            Verdict::Violates {
+                property,
+                at: at_of(&all[lo], lo),
+                path,
+            }
+        }
         v => v,
     };
     Ok(Outcome {
