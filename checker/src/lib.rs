@@ -27,6 +27,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod explore;
+pub mod follow;
 pub mod generate;
 pub mod import;
 pub mod input;
