@@ -147,6 +147,9 @@ pub struct FollowReport {
     pub steps: Vec<StepResult>,
     /// The best explanation of the whole trace (its actions in words), if one was found.
     pub explanation: Vec<String>,
+    /// The same explanation as actions of the trace's model.
+    #[serde(skip)]
+    pub explanation_actions: Vec<Action>,
     /// States generated.
     pub states: usize,
 }
@@ -363,9 +366,11 @@ pub fn follow(
         .collect();
     let mut p = 0;
     let mut explanation = Vec::new();
+    let mut explanation_actions = Vec::new();
     for &l in &chain {
         let link = &links[l];
         let a = link.action.as_ref().expect("non-root link");
+        explanation_actions.push(a.clone());
         explanation.push(sealcheck_model::describe::action(&model, a));
         if link.advanced {
             steps[p].status = if link.consumed > 0 {
@@ -387,6 +392,7 @@ pub fn follow(
         verdict,
         steps,
         explanation,
+        explanation_actions,
         states,
     }
 }

@@ -33,6 +33,7 @@ pub mod import;
 pub mod input;
 pub mod record;
 pub mod report;
+pub mod reproduce;
 pub mod shortest;
 pub mod spec;
 pub mod trace;

@@ -57,6 +57,7 @@ pub mod parse;
 pub mod process;
 pub mod raw;
 pub mod record;
+pub mod reproduce;
 pub mod scenario;
 pub mod text;
 pub mod time;
