@@ -21,8 +21,32 @@ use crate::validate::{self, ValidateOptions};
 /// The report file a reproduction leaves beside its trace.
 pub const REPORT_FILE: &str = "reproduce.txt";
 
+/// The file that says which path a reproduction walked (JSON, [`PathFile`]).
+pub const PATH_FILE: &str = "path.json";
+
+/// What `path.json` holds: enough to check the recording against its path again.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct PathFile {
+    /// The scenario file (as given), `None` for the built-in scenario or a trace's header.
+    pub spec: Option<PathBuf>,
+    /// Overrides given on the command line (must be repeated).
+    pub overrides: Vec<String>,
+    /// The trace whose explanation was the path (`--trace`), if any.
+    pub trace: Option<PathBuf>,
+    /// The path in the Explorer's encoding.
+    pub path: String,
+    /// The path in words.
+    pub label: String,
+    /// The path-following verdict of the recording (`follows`, `partly`, ...).
+    pub follow: String,
+}
+
 /// The path to reproduce: its model, its Explorer encoding and its actions.
 pub struct PathToRun {
+    /// The scenario file, if one was given.
+    pub spec: Option<PathBuf>,
+    /// The command-line overrides of the scenario.
+    pub overrides: Vec<String>,
     /// The model the path belongs to.
     pub model: SealModel,
     /// What the path is, in words (scenario and path).
@@ -71,6 +95,8 @@ pub fn path_from_args(args: &ReproduceArgs) -> anyhow::Result<PathToRun> {
         let model = validate::model_for(&header, false);
         let encoding = encode_actions(&model, &r.explanation_actions).map_err(UsageError)?;
         return Ok(PathToRun {
+            spec: None,
+            overrides: Vec::new(),
             label: format!("the explanation of {}", file.display()),
             model,
             encoding,
@@ -99,6 +125,8 @@ pub fn path_from_args(args: &ReproduceArgs) -> anyhow::Result<PathToRun> {
     let actions =
         follow::path_actions(&model, &encoding).map_err(|e| UsageError(format!("--path {e}")))?;
     Ok(PathToRun {
+        spec: spec.path.clone(),
+        overrides: spec.overrides.clone(),
         label: format!("{} of {}", what, spec.display_name()),
         model,
         encoding,
@@ -280,7 +308,8 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
         .map_err(|e| UsageError(format!("cannot create --out {}: {e}", out.display())))?;
     let notes_path = out.join(sealcheck_recorder::record::NOTES_FILE);
     let report_path = out.join(REPORT_FILE);
-    for p in [&trace_path, &notes_path, &report_path] {
+    let path_file = out.join(PATH_FILE);
+    for p in [&trace_path, &notes_path, &report_path, &path_file] {
         match std::fs::remove_file(p) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(UsageError(format!("cannot remove {}: {e}", p.display())).into())
@@ -317,14 +346,30 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
     }
     done.push_str(&format!("  ran in {secs:.1} s; {}\n", run.summary));
     print!("{done}");
-    let (txt, _, code) = check_trace(&trace_path, &path, &forced)?;
+    let (txt, report, code) = check_trace(&trace_path, &path, &forced)?;
     print!("{txt}");
-    std::fs::write(&report_path, format!("{plan_txt}{done}{txt}"))
+    let file = PathFile {
+        spec: path.spec.clone(),
+        overrides: path.overrides.clone(),
+        trace: args.trace.clone(),
+        path: path.encoding.clone(),
+        label: path.label.clone(),
+        follow: follow_word(&report.verdict),
+    };
+    let json = serde_json::to_string_pretty(&file).expect("json") + "\n";
+    std::fs::write(out.join(PATH_FILE), json)
+        .and_then(|()| std::fs::write(&report_path, format!("{plan_txt}{done}{txt}")))
         .map_err(|e| UsageError(format!("cannot write {}: {e}", report_path.display())))?;
     Ok(code)
 }
 
-/// The directory of a committed reproduction of `name`.
-pub fn committed_dir(root: &Path, name: &str) -> PathBuf {
-    root.join("traces/restate-1.7.12/reproduced").join(name)
+/// The path-following verdict in one word: `follows`, `partly N`, `unexplained`,
+/// `inconclusive`.
+pub fn follow_word(v: &FollowVerdict) -> String {
+    match v {
+        FollowVerdict::Follows => "follows".into(),
+        FollowVerdict::Partly { taken } => format!("partly {taken}"),
+        FollowVerdict::Unexplained => "unexplained".into(),
+        FollowVerdict::Inconclusive { .. } => "inconclusive".into(),
+    }
 }

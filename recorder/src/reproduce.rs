@@ -49,8 +49,10 @@ use crate::Error;
 pub enum Op {
     /// `restatectl -S <N1> logs seal 0`: N1 runs the seal task (the model's client).
     Seal,
-    /// Restart node `id` (SIGTERM, start): a log server that the set-up forced to Provisioning
-    /// self-provisions at start-up. Waits until the `nodes` table shows it ReadWrite.
+    /// Restart node `id` (SIGKILL, start): a log server that the set-up forced to Provisioning
+    /// self-provisions at start-up. Waits until the `nodes` table shows it ReadWrite. SIGKILL,
+    /// not SIGTERM: a sequencer stopped by SIGTERM seals its loglet on the way down
+    /// (`Attempting to seal loglet due to shutdown`), a seal the model's client does not make.
     Provision(u32),
     /// SIGKILL node `id`.
     Kill(u32),
@@ -73,7 +75,7 @@ impl std::fmt::Display for Op {
             Op::Seal => write!(f, "restatectl -S N{VIA} logs seal {LOG}"),
             Op::Provision(id) => write!(
                 f,
-                "restart N{id} (SIGTERM, start): it self-provisions at start-up; wait until ReadWrite"
+                "restart N{id} (SIGKILL, start): it self-provisions at start-up; wait until ReadWrite"
             ),
             Op::Kill(id) => write!(f, "SIGKILL N{id}"),
             Op::Start(id) => write!(f, "start N{id} again"),
@@ -432,7 +434,7 @@ fn drive(run: &mut Run, plan: &Plan, done: &mut Vec<StepRun>) -> Result<(), Erro
                 (format!("{}; {outcome}", Op::Seal), true)
             }
             Control::Drive(Op::Provision(id)) => {
-                run.cluster.stop_node(*id)?;
+                run.cluster.kill_node(*id)?;
                 run.cluster.start_node(*id)?;
                 let id = *id;
                 run.cluster.wait_storage_states(PROVISION_TIMEOUT, |s| {
