@@ -335,6 +335,7 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
     eprintln!("sealcheck reproduce: ran in {secs:.1} s: {}", run.summary);
     let trace = sealcheck_recorder::import::import_raw_dir(&raw)
         .map_err(|e| UsageError(format!("import of the recording: {e}")))?;
+    let unplaced = trace.unplaced().len();
     trace
         .write_file(&trace_path)
         .and_then(|()| std::fs::write(&notes_path, trace.notes_text()))
@@ -345,6 +346,11 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
         done.push_str(&format!("  {:>2}. {}\n", s.step, s.done));
     }
     done.push_str(&format!("  ran in {secs:.1} s; {}\n", run.summary));
+    if unplaced > 0 {
+        done.push_str(&format!(
+            "  CAUTION: the import left {unplaced} record(s) of the loglet NOT PLACED (import-notes.txt): the real run did something the model has no step for; the checks below speak of the trace without them\n"
+        ));
+    }
     print!("{done}");
     let (txt, report, code) = check_trace(&trace_path, &path, &forced)?;
     print!("{txt}");
