@@ -16,7 +16,7 @@
 //! match the next events in order, a label of a kind the trace logs completely must be matched,
 //! the others may stay unlogged; an observation is consumed by a state that satisfies it. A step
 //! equal to the next path step advances the path (taking it at its first chance is never worse
-//! for a subsequence). Properties are *not* required to hold: a reproduction may pass through
+//! for a subsequence; [`same_step`] says when two steps are the same). Properties are *not* required to hold: a reproduction may pass through
 //! moves the protocol forbids (a forced storage-state change), and validation reports those.
 //!
 //! The search keeps the explanation of the whole trace that took the most path steps. The path
@@ -53,6 +53,10 @@ pub struct FollowOptions {
     pub max_hidden: u32,
     /// Wall-clock bound.
     pub timeout: Option<Duration>,
+    /// When the path started (in the trace's `t` unit): a path step may only be taken once
+    /// every item before this time is explained, so that a step the set-up took (a log
+    /// server's first self-provisioning at start-up) does not pass for the path's.
+    pub path_starts_at: Option<f64>,
 }
 
 impl Default for FollowOptions {
@@ -61,6 +65,7 @@ impl Default for FollowOptions {
             max_states: 2_000_000,
             max_hidden: 40,
             timeout: Some(Duration::from_secs(60)),
+            path_starts_at: None,
         }
     }
 }
@@ -221,6 +226,14 @@ pub fn follow(
 ) -> FollowReport {
     let model = model_for(header, false);
     let start = Instant::now();
+    // The first item at or after the path's start; path steps are taken from there on.
+    let first = match opts.path_starts_at {
+        None => 0,
+        Some(t0) => items
+            .iter()
+            .position(|i| i.t.is_some_and(|t| t >= t0))
+            .unwrap_or(items.len()),
+    };
     let mut links = vec![Link {
         parent: 0,
         action: None,
@@ -286,7 +299,7 @@ pub fn follow(
                 continue;
             };
             states += 1;
-            let advanced = path.get(node.p) == Some(&a);
+            let advanced = node.k >= first && path.get(node.p).is_some_and(|b| same_step(b, &a));
             let ls = labels(&model, &node.state, &a, &next);
             for m in consumptions(header, &ls, items, node.k) {
                 if m == 0 && node.hidden >= opts.max_hidden {
@@ -395,6 +408,64 @@ pub fn follow(
         explanation_actions,
         states,
     }
+}
+
+/// Whether two steps are the same step of the protocol: equal, except for the tails a
+/// message carries (its sender's known global tail, a reply's local tail), which are not
+/// compared. The real loglet holds records the path's model never appended (a partition's
+/// own), so a reply's tails differ from the path's while the step (who sends what to whom,
+/// in which seal call, with which status) is the same.
+pub fn same_step(a: &Action, b: &Action) -> bool {
+    fn key(a: &Action) -> Action {
+        use sealcheck_model::state::Msg;
+        let strip = |m: &Msg| match m.clone() {
+            Msg::Seal { to, attempt, .. } => Msg::Seal {
+                to,
+                attempt,
+                known_global_tail: 0,
+            },
+            Msg::Sealed {
+                from,
+                attempt,
+                status,
+                sealed,
+                ..
+            } => Msg::Sealed {
+                from,
+                attempt,
+                status,
+                local_tail: 0,
+                known_global_tail: 0,
+                sealed,
+            },
+            Msg::Store { to, offset, .. } => Msg::Store {
+                to,
+                offset,
+                known_global_tail: 0,
+            },
+            Msg::Stored {
+                from,
+                offset,
+                status,
+                sealed,
+                ..
+            } => Msg::Stored {
+                from,
+                offset,
+                status,
+                local_tail: 0,
+                sealed,
+            },
+        };
+        match a {
+            Action::Deliver(m) => Action::Deliver(strip(m)),
+            Action::Lose(m) => Action::Lose(strip(m)),
+            Action::Duplicate(m) => Action::Duplicate(strip(m)),
+            Action::StoreIgnoringSeal(m) => Action::StoreIgnoringSeal(strip(m)),
+            other => other.clone(),
+        }
+    }
+    a == b || key(a) == key(b)
 }
 
 /// Whether a behaviour may end in `s`: always, unless the run is complete (then nothing may
@@ -515,6 +586,40 @@ mod tests {
                 "reproduced"
             ]
         );
+    }
+
+    #[test]
+    fn path_steps_before_the_path_start_do_not_count() {
+        let model = incident_model();
+        // N1 provisions at start-up (t 1), then again after the path started (t 10): with
+        // the start given, the path's first step is the second one.
+        let path = vec![Action::LogServerProvisions(0)];
+        let mut cfg = sealcheck_model::Config::incident();
+        cfg.client = 9;
+        cfg.faults.operator_moves = 1;
+        cfg.faults.operator_force = true;
+        cfg.faults.crashes = 1;
+        let h = Header::generated(cfg, "test", false);
+        let header = serde_json::to_string(&h).unwrap();
+        let trace = format!(
+            "{header}\n{}\n{}\n{}\n{}\n{}\n",
+            r#"{"t":1,"event":"provisioned","node":"N1"}"#,
+            r#"{"t":5,"event":"storage-state-set","node":"N1","to":"provisioning"}"#,
+            r#"{"t":6,"event":"crashed","node":"N1"}"#,
+            r#"{"t":7,"event":"restarted","node":"N1"}"#,
+            r#"{"t":10,"event":"provisioned","node":"N1"}"#,
+        );
+        let (h, items) = read(&trace);
+        let r = follow(&h, &items, &path, &FollowOptions::default());
+        assert!(matches!(&r.steps[0].status, StepStatus::Reproduced { at } if at.index == 0));
+        let opts = FollowOptions {
+            path_starts_at: Some(8.0),
+            ..FollowOptions::default()
+        };
+        let r = follow(&h, &items, &path, &opts);
+        assert_eq!(r.verdict, FollowVerdict::Follows, "{r:?}");
+        assert!(matches!(&r.steps[0].status, StepStatus::Reproduced { at } if at.index == 4));
+        let _ = model;
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct PathFile {
     pub label: String,
     /// The path-following verdict of the recording (`follows`, `partly`, ...).
     pub follow: String,
+    /// When the path started, in the trace's `t` (ms since the recording started).
+    pub path_starts_at: Option<f64>,
 }
 
 /// The path to reproduce: its model, its Explorer encoding and its actions.
@@ -201,6 +203,7 @@ pub fn check_trace(
     trace: &Path,
     path: &PathToRun,
     forced: &[bool],
+    path_starts_at: Option<f64>,
 ) -> anyhow::Result<(String, FollowReport, u8)> {
     let opts = ValidateOptions {
         timeout: Some(std::time::Duration::from_secs(120)),
@@ -213,7 +216,11 @@ pub fn check_trace(
         .collect::<Result<_, _>>()
         .map_err(|e| UsageError(e.to_string()))?;
     let began = Instant::now();
-    let report = follow::follow(&header, &items, &path.actions, &FollowOptions::default());
+    let fopts = FollowOptions {
+        path_starts_at,
+        ..FollowOptions::default()
+    };
+    let report = follow::follow(&header, &items, &path.actions, &fopts);
     let mut s = String::new();
     let verdict = match &outcome.verdict {
         validate::Verdict::Violates { property, at, .. } => format!(
@@ -292,7 +299,8 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
         .map(|s| !matches!(s.control, rr::Control::Cannot(_)))
         .collect();
     if args.recheck {
-        let (txt, _, code) = check_trace(&trace_path, &path, &planned_forced)?;
+        let start = rr::path_start_ms(&out.join("raw")).map_err(|e| UsageError(e.to_string()))?;
+        let (txt, _, code) = check_trace(&trace_path, &path, &planned_forced, start)?;
         print!("{txt}");
         return Ok(code);
     }
@@ -352,7 +360,8 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
         ));
     }
     print!("{done}");
-    let (txt, report, code) = check_trace(&trace_path, &path, &forced)?;
+    let start = rr::path_start_ms(&raw).map_err(|e| UsageError(e.to_string()))?;
+    let (txt, report, code) = check_trace(&trace_path, &path, &forced, start)?;
     print!("{txt}");
     let file = PathFile {
         spec: path.spec.clone(),
@@ -361,6 +370,7 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
         path: path.encoding.clone(),
         label: path.label.clone(),
         follow: follow_word(&report.verdict),
+        path_starts_at: start,
     };
     let json = serde_json::to_string_pretty(&file).expect("json") + "\n";
     std::fs::write(out.join(PATH_FILE), json)

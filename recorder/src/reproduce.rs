@@ -521,6 +521,34 @@ fn drive(run: &mut Run, plan: &Plan, done: &mut Vec<StepRun>) -> Result<(), Erro
     Ok(())
 }
 
+/// When the path started in a raw directory's recording: the first `reproduce-step` action,
+/// in milliseconds since the recording's start (the trace's `t`). `None` if no step ran.
+pub fn path_start_ms(raw: &std::path::Path) -> Result<Option<f64>, Error> {
+    let meta_path = raw.join("meta.json");
+    let meta: crate::raw::Meta = serde_json::from_str(
+        &std::fs::read_to_string(&meta_path).map_err(|e| Error::io(&meta_path, e))?,
+    )
+    .map_err(|e| Error::Malformed {
+        file: meta_path.clone(),
+        line: 0,
+        message: e.to_string(),
+    })?;
+    let actions = raw.join("actions.jsonl");
+    let text = std::fs::read_to_string(&actions).map_err(|e| Error::io(&actions, e))?;
+    for (n, line) in text.lines().enumerate() {
+        let rec: crate::raw::ActionRecord =
+            serde_json::from_str(line).map_err(|e| Error::Malformed {
+                file: actions.clone(),
+                line: n + 1,
+                message: e.to_string(),
+            })?;
+        if rec.action == "reproduce-step" {
+            return Ok(Some((rec.time_us - meta.started_us) as f64 / 1000.0));
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
