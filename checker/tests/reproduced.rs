@@ -100,3 +100,67 @@ fn the_incident_reproduction_does_not_follow_other_paths() {
         "{r:?}"
     );
 }
+
+fn sealcheck(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("sealcheck"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn reproduce_recheck_controls_and_dry_run_need_no_cluster() {
+    let dir = "traces/restate-1.7.12/reproduced/incident";
+    let o = sealcheck(&[
+        "reproduce",
+        "--path",
+        "0/3/0/0/0",
+        "--out",
+        dir,
+        "--recheck",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("follows: an explanation of the recording takes all 4 path steps"));
+    assert_eq!(out.matches("reproduced (item ").count(), 4, "{out}");
+    // The same recording against a path it did not take: exit 1, with the steps not observed.
+    let o = sealcheck(&["reproduce", "--path", "0/0/2", "--out", dir, "--recheck"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("not observed"), "{out}");
+    // The table has a row per sample step, and says which cannot be forced.
+    let o = sealcheck(&["reproduce", "--controls"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        out.lines().count(),
+        2 + sealcheck_recorder::reproduce::sample_steps().len()
+    );
+    assert!(out.contains("| no |") && out.contains("| yes |"), "{out}");
+    // A dry run prints the plan and runs nothing.
+    let o = sealcheck(&[
+        "reproduce",
+        "--property",
+        "lack of confirmations",
+        "--dry-run",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("hold N2 paused (SIGSTOP)"), "{out}");
+    // A path that does not replay, and a scenario the cluster cannot play: usage errors.
+    let o = sealcheck(&["reproduce", "--path", "0/99", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = sealcheck(&[
+        "reproduce",
+        "specs/bench-four-servers.toml",
+        "--path",
+        "0",
+        "--dry-run",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("3 log servers"), "{err}");
+    let o = sealcheck(&["reproduce", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(2));
+}
