@@ -67,6 +67,59 @@ pub enum Command {
     /// `npm ci --prefix restate`) and import it: raw material in OUT/raw, the trace in
     /// OUT/trace.jsonl. `--list` shows the scenarios.
     Record(RecordArgs),
+    /// Make a real Restate 1.7.12 cluster walk a path of the model with black-box controls
+    /// (needs root and `npm ci --prefix restate`), record it, import it, validate it, and check
+    /// that the recording follows the path: per step reproduced / unlogged / not observed /
+    /// could not be forced.
+    ///
+    /// The path is `--path` (as `check` prints it), the shortest counterexample or example of
+    /// `--property`, or the explanation of `--trace`. `--controls` prints the step-to-control
+    /// table; `--dry-run` prints the plan without running anything; `--recheck` checks an
+    /// existing OUT/trace.jsonl against the path without running a cluster.
+    ///
+    /// Exit codes: 0 the recording follows the path, 1 it does not (or not all of it),
+    /// 2 usage error or the cluster failed, 3 the check was inconclusive.
+    Reproduce(ReproduceArgs),
+}
+
+/// Arguments of `sealcheck reproduce`.
+#[derive(Debug, Clone, Args)]
+pub struct ReproduceArgs {
+    /// The scenario the path belongs to (the model's N1..N3 are the cluster's N1..N3).
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// The path (init-state index, then action indices, as `check` prints it, e.g. 0/3/0/0/0).
+    #[arg(long, value_name = "P", conflicts_with_all = ["property", "trace"])]
+    pub path: Option<String>,
+    /// Reproduce the shortest counterexample (or example, for a `sometimes` property) of this
+    /// property: its name or a part of it that names one property.
+    #[arg(long, value_name = "NAME", conflicts_with = "trace")]
+    pub property: Option<String>,
+    /// Reproduce the behaviour that explains this trace (the scenario is its header's).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Directory to record into: OUT/raw, OUT/trace.jsonl, OUT/import-notes.txt,
+    /// OUT/reproduce.txt (this report). Replaced.
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["controls", "dry_run"])]
+    pub out: Option<PathBuf>,
+    /// Print the plan (set-up and a control per step) and stop; runs nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Check OUT/trace.jsonl (an earlier reproduction) against the path; runs no cluster.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub recheck: bool,
+    /// Print the step-to-control table and exit.
+    #[arg(long)]
+    pub controls: bool,
+    /// The restate-server binary (default: $SEALCHECK_RESTATE_SERVER, then the npm install).
+    #[arg(long, value_name = "PATH")]
+    pub server: Option<PathBuf>,
+    /// The restatectl binary (default: $SEALCHECK_RESTATECTL, then the npm install).
+    #[arg(long, value_name = "PATH")]
+    pub restatectl: Option<PathBuf>,
+    /// The project root whose restate/ holds the npm-installed binaries.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 /// Default of `--run-to-completion-below`: scenarios whose full breadth-first check generates

@@ -18,6 +18,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::BenchValidate(a) => sealcheck::bench_validate::run(a),
         Command::Import(a) => sealcheck::import::import(a),
         Command::Record(a) => sealcheck::record::record(a),
+        Command::Reproduce(a) => sealcheck::reproduce::reproduce(a),
     }
 }
 

@@ -18,6 +18,9 @@
 //!   every kind of record).
 //! - [`record::record`] records a scenario end to end and imports it (what `sealcheck record`
 //!   runs).
+//! - [`reproduce`] walks a path of the model on the cluster: [`reproduce::control_of`] is the
+//!   step-to-control table, [`reproduce::plan`] and [`reproduce::reproduce`] plan and run it
+//!   (what `sealcheck reproduce` runs).
 //!
 //! Running a cluster needs root (network namespaces) and the npm binaries; parsing needs neither:
 //!
@@ -57,6 +60,7 @@ pub mod parse;
 pub mod process;
 pub mod raw;
 pub mod record;
+pub mod reproduce;
 pub mod scenario;
 pub mod text;
 pub mod time;

@@ -136,20 +136,23 @@ pub struct ScenarioReport {
 }
 
 /// The node restatectl sends seals to.
-const VIA: u32 = 1;
+pub(crate) const VIA: u32 = 1;
 /// The log every scenario seals.
-const LOG: u64 = 0;
+pub(crate) const LOG: u64 = 0;
 
 pub use crate::text::{seal_error, seal_succeeded};
 
-struct Run {
-    cluster: Cluster,
-    meta: Meta,
-    seals: Vec<CtlRecord>,
+/// A run in progress: the cluster, the run's `meta.json` and the seals so far (shared with
+/// [`crate::reproduce`]).
+pub(crate) struct Run {
+    pub(crate) cluster: Cluster,
+    pub(crate) meta: Meta,
+    pub(crate) seals: Vec<CtlRecord>,
 }
 
 impl Run {
-    fn new(scenario: Scenario, bins: &Binaries, opts: &ScenarioOptions) -> Result<Run, Error> {
+    /// Starts a fresh cluster for the run named `name` (the `scenario` of `meta.json`).
+    pub(crate) fn new(name: &str, bins: &Binaries, opts: &ScenarioOptions) -> Result<Run, Error> {
         for dir in [&opts.work_dir, &opts.raw_dir] {
             if dir.exists() {
                 std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -159,7 +162,7 @@ impl Run {
         let started_us = now_us();
         let cluster = Cluster::start(bins, cfg.clone())?;
         let meta = Meta {
-            scenario: scenario.name().into(),
+            scenario: name.into(),
             restate_version: RESTATE_VERSION.into(),
             cluster_name: cfg.cluster_name.clone(),
             nodes: (1..=cfg.nodes).map(|id| cfg.node_meta(id)).collect(),
@@ -184,11 +187,11 @@ impl Run {
         Ok(run)
     }
 
-    fn write_meta(&self) -> Result<(), Error> {
+    pub(crate) fn write_meta(&self) -> Result<(), Error> {
         self.cluster.raw().meta(&self.meta)
     }
 
-    fn note(&mut self, text: impl Into<String>) {
+    pub(crate) fn note(&mut self, text: impl Into<String>) {
         self.meta.notes.push(text.into());
     }
 
@@ -200,7 +203,7 @@ impl Run {
     }
 
     /// Waits for log 0 and all log servers ReadWrite, records describe/info output.
-    fn ready(&mut self) -> Result<(), Error> {
+    pub(crate) fn ready(&mut self) -> Result<(), Error> {
         let seg = self.cluster.wait_for_log(LOG, Duration::from_secs(90))?;
         self.learn_loglet(&seg);
         self.cluster
@@ -211,7 +214,7 @@ impl Run {
         self.describe()
     }
 
-    fn describe(&self) -> Result<(), Error> {
+    pub(crate) fn describe(&self) -> Result<(), Error> {
         let ctl = self.cluster.ctl();
         ctl.run_via(VIA, &["logs", "describe", &LOG.to_string()])?;
         if let Some(l) = &self.meta.loglet_id {
@@ -220,7 +223,7 @@ impl Run {
         Ok(())
     }
 
-    fn seal(&mut self) -> Result<CtlRecord, Error> {
+    pub(crate) fn seal(&mut self) -> Result<CtlRecord, Error> {
         let rec = self.cluster.seal_log(LOG, VIA)?;
         self.cluster.record_action(
             "seal-log-returned",
@@ -244,11 +247,19 @@ impl Run {
         v
     }
 
-    fn finish(
-        mut self,
-        scenario: Scenario,
-        opts: &ScenarioOptions,
-    ) -> Result<ScenarioReport, Error> {
+    fn finish(self, scenario: Scenario, opts: &ScenarioOptions) -> Result<ScenarioReport, Error> {
+        let (summary, seals) = self.close()?;
+        Ok(ScenarioReport {
+            scenario,
+            raw_dir: opts.raw_dir.clone(),
+            summary,
+            seals,
+        })
+    }
+
+    /// Notes the outcome, stops the cluster, completes `meta.json` (the loglet, learnt from the
+    /// server logs if no snapshot saw it) and returns the one-line outcome and the seals.
+    pub(crate) fn close(mut self) -> Result<(String, Vec<CtlRecord>), Error> {
         let summary = match self.seals.iter().rev().find(|s| seal_succeeded(s)) {
             Some(s) => format!(
                 "seal succeeded after {} attempt(s): {}",
@@ -296,12 +307,7 @@ impl Run {
             }
             raw.meta(&self.meta)?;
         }
-        Ok(ScenarioReport {
-            scenario,
-            raw_dir: opts.raw_dir.clone(),
-            summary,
-            seals,
-        })
+        Ok((summary, seals))
     }
 }
 
@@ -312,7 +318,7 @@ pub fn run_scenario(
     bins: &Binaries,
     opts: &ScenarioOptions,
 ) -> Result<ScenarioReport, Error> {
-    let mut run = Run::new(scenario, bins, opts)?;
+    let mut run = Run::new(scenario.name(), bins, opts)?;
     let poller = run.cluster.start_poller(opts.poll_interval);
     let result = match scenario {
         Scenario::Incident => incident(&mut run),
