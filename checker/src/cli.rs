@@ -342,12 +342,47 @@ pub enum StrategyArg {
     Simulation,
 }
 
-/// Arguments of `check`.
+/// Which engine explores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// stateright's checker in this process (the default).
+    Stateright,
+    /// Breadth-first on timely dataflow, over worker threads (-w) and processes (-n, -p, -h).
+    Timely,
+}
+
+/// Arguments of `check`. `-h` is timely's hostfile flag here; help is `--help`.
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct CheckArgs {
     /// The scenario.
     #[command(flatten)]
     pub scenario: ScenarioArgs,
+    /// The engine: stateright (default) or timely (exhaustive breadth-first search on timely
+    /// dataflow, across threads and processes; see the README's section on it).
+    #[arg(long, value_enum, default_value_t = EngineArg::Stateright)]
+    pub engine: EngineArg,
+    /// --engine timely: worker threads per process (timely's -w).
+    #[arg(short = 'w', long = "workers", value_parser = parse_threads)]
+    pub workers: Option<usize>,
+    /// --engine timely: number of processes (timely's -n); each process runs this same
+    /// command with its own -p.
+    #[arg(short = 'n', long = "processes", value_parser = parse_threads)]
+    pub processes: Option<usize>,
+    /// --engine timely: this process's index, from 0 (timely's -p).
+    #[arg(short = 'p', long = "process")]
+    pub process: Option<usize>,
+    /// --engine timely: a file with one host:port per process, in process order (timely's
+    /// -h). Without it, process i listens on localhost:2101+i.
+    #[arg(short = 'h', long = "hostfile", value_name = "FILE")]
+    pub hostfile: Option<PathBuf>,
+    /// --engine timely: start N processes of this command on 127.0.0.1 (free ports, a
+    /// temporary hostfile) and report process 0's result; for tests and one-machine runs.
+    #[arg(long, value_name = "N", value_parser = parse_threads, conflicts_with_all = ["processes", "process", "hostfile"])]
+    pub local_processes: Option<usize>,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
     /// How to explore.
     #[arg(long, value_enum, default_value_t = StrategyArg::Bfs)]
     pub strategy: StrategyArg,
