@@ -332,6 +332,10 @@ impl Cluster {
     }
 }
 
+/// Longest a worker with nothing to do sleeps before looking again (it is woken earlier when
+/// messages arrive): idle workers do not spin, which matters on shared machines.
+const PARK: Duration = Duration::from_millis(5);
+
 /// How long a process waits for the others of its cluster to connect.
 pub const CONNECT_WAIT: Duration = Duration::from_secs(120);
 
@@ -847,7 +851,7 @@ fn run_worker(
                 .connect_loop(handle);
         });
     }
-    worker.step_while(|| !probe.done());
+    worker.step_or_park_while(Some(PARK), || !probe.done());
 
     // ---- Phase 2: the paths of the discoveries. ----
     let targets: Vec<(u32, u64)> = totals
@@ -934,7 +938,7 @@ fn run_worker(
                 .probe_with(&probe_in)
                 .connect_loop(handle);
         });
-        worker.step_while(|| !probe.done());
+        worker.step_or_park_while(Some(PARK), || !probe.done());
     }
 
     let t = totals.borrow();
