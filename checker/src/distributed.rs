@@ -212,3 +212,192 @@ pub fn launch_local(n: usize) -> anyhow::Result<u8> {
         ),
     }
 }
+
+/// One process's measurement in `bench-distributed`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ChildRow {
+    /// The process index.
+    pub process: usize,
+    /// Unique states, all processes.
+    pub unique: u64,
+    /// Generated states, all processes.
+    pub states: u64,
+    /// Seconds from the start of the check to its end in this process (connection set-up
+    /// excluded).
+    pub seconds: f64,
+    /// Peak resident memory of this process minus its resident memory before the check.
+    pub rss_growth: u64,
+    /// Bytes of this process's partitions of the visited set.
+    pub visited_bytes: u64,
+    /// Whether the run was complete.
+    pub complete: bool,
+}
+
+/// A row of the `bench-distributed` table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DistributedRow {
+    /// `timely` or the default engine's strategy.
+    pub engine: String,
+    /// Processes (1 for the default engine).
+    pub processes: usize,
+    /// Unique states.
+    pub unique_states: u64,
+    /// Generated states.
+    pub states: u64,
+    /// Wall-clock seconds (the slowest process).
+    pub seconds: f64,
+    /// Unique states per second.
+    pub unique_per_sec: f64,
+    /// Peak-RSS growth of all processes, per unique state.
+    pub bytes_per_state: Option<f64>,
+    /// The visited sets alone, per unique state (timely only).
+    pub visited_bytes_per_state: Option<f64>,
+}
+
+/// `sealcheck bench-distributed`.
+pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
+    use anyhow::Context;
+    let spec = crate::spec::Spec::load(&args.spec)
+        .map_err(|e| crate::commands::UsageError(e.to_string()))?;
+    let model = spec
+        .config
+        .clone()
+        .into_model()
+        .map_err(|e| crate::commands::UsageError(format!("{}: {e}", spec.display_name())))?;
+    if let Some(child) = &args.child {
+        let bad = || crate::commands::UsageError("--child P N HOSTFILE".into());
+        let p: usize = child[0].parse().map_err(|_| bad())?;
+        let n: usize = child[1].parse().map_err(|_| bad())?;
+        let cluster = cluster(Some(1), Some(n), Some(p), Some(Path::new(&child[2])))
+            .map_err(crate::commands::UsageError)?;
+        let before = crate::bounds::rss_bytes().unwrap_or(0);
+        let o = sealcheck_distributed::check(&model, &cluster, &Bounds::default(), None)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let peak = crate::bounds::peak_rss_bytes().unwrap_or(0);
+        let row = ChildRow {
+            process: p,
+            unique: o.unique,
+            states: o.states,
+            seconds: o.elapsed.as_secs_f64(),
+            rss_growth: peak.saturating_sub(before),
+            visited_bytes: o.process_visited_bytes,
+            complete: o.stopped.is_none(),
+        };
+        println!("{}", serde_json::to_string(&row)?);
+        return Ok(0);
+    }
+    let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
+    let mut rows = Vec::new();
+    for &n in &args.processes {
+        let ports = free_ports(n)?;
+        let dir = std::env::temp_dir().join(format!("sealcheck-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let hostfile = dir.join("hosts");
+        let text: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
+        std::fs::write(&hostfile, text)?;
+        let children = (0..n)
+            .map(|i| {
+                Command::new(&exe)
+                    .arg("bench-distributed")
+                    .arg(&args.spec)
+                    .arg("--child")
+                    .args([i.to_string(), n.to_string()])
+                    .arg(&hostfile)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .spawn()
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let mut got = Vec::new();
+        for c in children {
+            let out = c.wait_with_output()?;
+            if !out.status.success() {
+                anyhow::bail!("a bench process failed: {}", out.status);
+            }
+            let row: ChildRow =
+                serde_json::from_slice(&out.stdout).context("a bench process printed no row")?;
+            got.push(row);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        if got.iter().any(|r| !r.complete || r.unique != got[0].unique) {
+            anyhow::bail!("the {n} processes did not all complete with the same count: {got:?}");
+        }
+        let unique = got[0].unique;
+        let seconds = got.iter().map(|r| r.seconds).fold(0.0, f64::max);
+        let row = DistributedRow {
+            engine: "timely".into(),
+            processes: n,
+            unique_states: unique,
+            states: got[0].states,
+            seconds,
+            unique_per_sec: unique as f64 / seconds.max(1e-9),
+            bytes_per_state: Some(
+                got.iter().map(|r| r.rss_growth).sum::<u64>() as f64 / unique.max(1) as f64,
+            ),
+            visited_bytes_per_state: Some(
+                got.iter().map(|r| r.visited_bytes).sum::<u64>() as f64 / unique.max(1) as f64,
+            ),
+        };
+        eprintln!(
+            "  timely x{n}: {} unique in {:.2} s",
+            row.unique_states, row.seconds
+        );
+        rows.push(row);
+    }
+    for &s in &args.baseline {
+        use clap::ValueEnum;
+        let strategy = s.to_possible_value().expect("named").get_name().to_string();
+        let out = Command::new(&exe)
+            .arg("bench")
+            .arg(&args.spec)
+            .args(["--child", "--strategies", &strategy, "--threads", "1"])
+            .stderr(Stdio::inherit())
+            .output()
+            .context("cannot run a bench child process")?;
+        if !out.status.success() {
+            anyhow::bail!("bench child failed: {}", out.status);
+        }
+        let r: crate::commands::BenchRow =
+            serde_json::from_slice(&out.stdout).context("bench child printed no row")?;
+        eprintln!(
+            "  {strategy}: {} unique in {:.2} s",
+            r.unique_states, r.seconds
+        );
+        rows.push(DistributedRow {
+            engine: format!("default {strategy}"),
+            processes: 1,
+            unique_states: r.unique_states as u64,
+            states: r.states as u64,
+            seconds: r.seconds,
+            unique_per_sec: r.unique_per_sec,
+            bytes_per_state: r.bytes_per_state,
+            visited_bytes_per_state: None,
+        });
+    }
+    let out = match args.format {
+        crate::cli::Format::Json => serde_json::to_string_pretty(&rows)?,
+        crate::cli::Format::Text => {
+            let mut out = format!(
+                "{}\n\n| engine | processes | unique states | generated | seconds | unique states/s | bytes/unique state (peak RSS growth) | visited set, bytes/unique state |\n|---|---|---|---|---|---|---|---|\n",
+                spec.display_name()
+            );
+            for r in &rows {
+                let f = |v: Option<f64>| v.map_or("n/a".to_string(), |b| format!("{b:.0}"));
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} | {:.2} | {:.0} | {} | {} |\n",
+                    r.engine,
+                    r.processes,
+                    r.unique_states,
+                    r.states,
+                    r.seconds,
+                    r.unique_per_sec,
+                    f(r.bytes_per_state),
+                    f(r.visited_bytes_per_state)
+                ));
+            }
+            out
+        }
+    };
+    println!("{out}");
+    Ok(0)
+}

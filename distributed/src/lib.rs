@@ -425,6 +425,10 @@ pub struct Outcome {
     pub process_unique: u64,
     /// This process's peak resident memory seen at the level boundaries, bytes.
     pub process_peak_rss: Option<u64>,
+    /// Bytes this process's partitions of the visited set take (table capacity times the
+    /// size of an entry plus its control byte): the part of the memory that grows with the
+    /// state space; the rest is the frontier and fixed costs.
+    pub process_visited_bytes: u64,
     /// Wall-clock time.
     pub elapsed: Duration,
 }
@@ -512,7 +516,10 @@ struct ProcessShared {
     /// States this process's workers inserted.
     inserted: AtomicU64,
     peak_rss: AtomicU64,
-    /// Worker results in, for the outcome.
+    /// Bytes the visited-set partitions of this process's workers take (hash-table capacity
+    /// times entry size, control bytes included), added by each worker at the end.
+    visited_bytes: AtomicU64,
+    /// Workers of this process that finished.
     done: AtomicUsize,
 }
 
@@ -598,6 +605,7 @@ pub fn check(
         generated: AtomicU64::new(0),
         inserted: AtomicU64::new(0),
         peak_rss: AtomicU64::new(0),
+        visited_bytes: AtomicU64::new(0),
         done: AtomicUsize::new(0),
     });
     let processes = cluster.processes;
@@ -941,6 +949,17 @@ fn run_worker(
         worker.step_or_park_while(Some(PARK), || !probe.done());
     }
 
+    {
+        let vis = visited.borrow();
+        let entry = std::mem::size_of::<(u64, Link)>() as u64 + 1;
+        shared
+            .visited_bytes
+            // hashbrown keeps 1/8 of its buckets free: capacity is 7/8 of the buckets.
+            .fetch_add(
+                (vis.capacity() as u64 * 8).div_ceil(7) * entry,
+                Ordering::Relaxed,
+            );
+    }
     let t = totals.borrow();
     let mut discoveries = Vec::new();
     for (ti, &(p, _)) in targets.iter().enumerate() {
@@ -955,6 +974,10 @@ fn run_worker(
         discoveries.push((properties[p as usize].name, path));
     }
     shared.done.fetch_add(1, Ordering::Relaxed);
+    // Every worker of this process has added its table before the outcome is read.
+    while shared.done.load(Ordering::Relaxed) < workers {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     Outcome {
         unique: t.unique,
         states: t.states,
@@ -963,6 +986,7 @@ fn run_worker(
         discoveries,
         process_unique: shared.inserted.load(Ordering::Relaxed),
         process_peak_rss: Some(shared.peak_rss.load(Ordering::Relaxed)).filter(|&r| r > 0),
+        process_visited_bytes: shared.visited_bytes.load(Ordering::Relaxed),
         elapsed: start.elapsed(),
     }
 }
