@@ -45,16 +45,17 @@ fn spec_files() -> Vec<String> {
     out
 }
 
-/// What must agree between the engines: counts, depth, and per property its verdict and the
-/// length of its counterexample or example.
-fn summary(
-    r: &CheckReport,
-) -> (
+/// Unique states, generated states, depth, and per property its name, verdict and the length
+/// of its counterexample or example.
+type Summary = (
     usize,
     usize,
     usize,
     Vec<(&'static str, Verdict, Option<usize>)>,
-) {
+);
+
+/// What must agree between the engines.
+fn summary(r: &CheckReport) -> Summary {
     (
         r.unique_states,
         r.states,
