@@ -179,7 +179,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     opts.interrupt = Some(interrupt);
     let report = match &cluster {
         Some(cluster) => crate::distributed::check(&model, &opts, cluster, args.quiet)
-            .map_err(|e| anyhow::anyhow!("the timely engine could not run: {e}"))?,
+            .map_err(|e| UsageError(format!("the timely engine could not run: {e}")))?,
         None => {
             let mut progress = progress_printer(args.quiet);
             engine::check(&model, &opts, &mut progress)

@@ -98,39 +98,60 @@ fn timely_engine_agrees_with_the_default_engine_on_every_spec() {
     }
 }
 
-/// Two processes of the library on loopback, in two threads of this test.
-#[test]
-fn two_processes_on_loopback_agree_with_the_default_engine() {
-    let ports = distributed::free_ports(2).unwrap();
+/// One check run as `processes` processes of the library on loopback (threads of this test,
+/// each with its own timely communication over TCP), every process's report.
+fn on_loopback(
+    model: &Arc<sealcheck_model::SealModel>,
+    processes: usize,
+    workers: usize,
+) -> Vec<CheckReport> {
+    let ports = distributed::free_ports(processes).unwrap();
     let addresses: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-    let spec = Spec::load(&root().join("specs/bugs/seal-without-drain.toml")).unwrap();
-    let model = Arc::new(spec.config.clone().into_model().unwrap());
-    let handles: Vec<_> = (0..2)
+    let handles: Vec<_> = (0..processes)
         .map(|process| {
             let model = model.clone();
             let cluster = Cluster {
-                workers: 1,
-                processes: 2,
+                workers,
+                processes,
                 process,
                 addresses: addresses.clone(),
             };
             std::thread::spawn(move || timely(&model, &cluster))
         })
         .collect();
-    let reports: Vec<CheckReport> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let reference = check(&model, &CheckOptions::default(), &mut |_| {});
-    for r in &reports {
-        assert_eq!(summary(r), summary(&reference));
-        assert_eq!(r.exit_code(), 1);
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+/// Every spec with 2 processes on loopback, and the smaller ones with 4 processes and with
+/// 2 processes of 2 workers: every process reports the default engine's counts, verdicts and
+/// counterexample lengths, and all processes rebuild the same paths.
+#[test]
+fn processes_on_loopback_agree_with_the_default_engine_on_every_spec() {
+    for file in spec_files() {
+        let spec = Spec::load(&root().join(&file)).unwrap();
+        let model = Arc::new(spec.config.clone().into_model().unwrap());
+        let reference = check(&model, &CheckOptions::default(), &mut |_| {});
+        let mut shapes = vec![(2, 1)];
+        if reference.unique_states < 50_000 {
+            shapes.extend([(4, 1), (2, 2)]);
+        }
+        for (processes, workers) in shapes {
+            let reports = on_loopback(&model, processes, workers);
+            let paths = |r: &CheckReport| -> Vec<Option<String>> {
+                r.properties
+                    .iter()
+                    .map(|p| p.trail.as_ref().map(|t| t.path.clone()))
+                    .collect()
+            };
+            for r in &reports {
+                let what = format!("{file}, {processes} processes x {workers} workers");
+                assert!(r.incomplete.is_none(), "{what}");
+                assert_eq!(summary(r), summary(&reference), "{what}");
+                assert_eq!(r.exit_code(), reference.exit_code(), "{what}");
+                assert_eq!(paths(r), paths(&reports[0]), "{what}");
+            }
+        }
     }
-    // Both processes rebuilt the same paths.
-    let paths = |r: &CheckReport| -> Vec<Option<String>> {
-        r.properties
-            .iter()
-            .map(|p| p.trail.as_ref().map(|t| t.path.clone()))
-            .collect()
-    };
-    assert_eq!(paths(&reports[0]), paths(&reports[1]));
 }
 
 fn sealcheck() -> Command {

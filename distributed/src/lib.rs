@@ -10,25 +10,19 @@
 //! parent and the index of the action that led to it (a [`Link`]): tens of bytes per state,
 //! never the state itself.
 //!
-//! Breadth-first levels are timely timestamps: level `L`'s candidates travel at time `2L - 1`,
-//! the owners' answers at time `2L`.
+//! Breadth-first levels are timely timestamps: the candidates of level `L` travel at time `L`.
+//! At time `L`, once timely's progress tracking says no more candidates of level `L` can
+//! arrive, each worker inserts the fingerprints of its candidates it has not seen, with their
+//! links, evaluates every property on these new states, generates their successors and sends
+//! each successor (state, fingerprint, parent, action index; one copy per fingerprint and
+//! sending worker) to its owner for level `L + 1`. A state is thus expanded by its owner, so
+//! the work spreads over the workers as the fingerprints do. States are dropped once
+//! expanded: the visited set holds links only.
 //!
-//! 1. At time `2L - 2` each worker expands the states of level `L - 1` it holds: it evaluates
-//!    every property on them, generates their successors, keeps each successor's state in a
-//!    local table (one copy per fingerprint) and sends a candidate (fingerprint, parent, action
-//!    index) to the fingerprint's owner.
-//! 2. At time `2L - 1`, once timely's progress tracking says no more candidates of level `L`
-//!    can arrive, each owner inserts the fingerprints it has not seen and answers each new one
-//!    to exactly one worker that generated it.
-//! 3. At time `2L`, once every answer of level `L` has arrived, each worker keeps the states it
-//!    was answered for (they are level `L`, the new frontier) and drops the rest, and the cycle
-//!    repeats.
-//!
-//! States never cross a worker boundary: only fingerprints, links and per-level statistics do.
-//! Statistics (states inserted and expanded, discoveries, why a worker stopped) go to every
-//! worker, so every worker, in every process, knows the same global totals after each level.
-//! The run ends when a level adds no new state: nothing is sent any more, the dataflow's
-//! frontier empties, and timely's progress tracking ends it.
+//! Statistics (states inserted, expanded and generated, discoveries, why a worker stopped) go
+//! to every worker with the candidates, so every worker, in every process, knows the same
+//! global totals after each level. The run ends when a level adds no new state: nothing is
+//! sent any more, the dataflow's frontier empties, and timely's progress tracking ends it.
 //!
 //! # Properties
 //!
@@ -57,7 +51,7 @@
 //! level's statistics reach them. The outcome then says which bound stopped the run.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -455,16 +449,15 @@ struct WorkerStats {
 /// The messages of the exploration. `dest` is the receiving worker.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 enum Msg {
-    /// A generated state's fingerprint, sent to its owner.
+    /// A generated state, sent to the owner of its fingerprint, which keeps it if new and
+    /// then expands it.
     Candidate {
         dest: u32,
         fp: u64,
         parent: u64,
         action: u32,
-        from: u32,
+        state: State,
     },
-    /// The owner's answer: `fp` is new, and the receiver is the one to expand it.
-    Accept { dest: u32, fp: u64 },
     /// Statistics of the sender's last step, sent to every worker.
     Stats { dest: u32, stats: Box<WorkerStats> },
 }
@@ -472,9 +465,7 @@ enum Msg {
 impl Msg {
     fn dest(&self) -> u64 {
         match self {
-            Msg::Candidate { dest, .. } | Msg::Accept { dest, .. } | Msg::Stats { dest, .. } => {
-                u64::from(*dest)
-            }
+            Msg::Candidate { dest, .. } | Msg::Stats { dest, .. } => u64::from(*dest),
         }
     }
 }
@@ -557,20 +548,18 @@ struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, time: u64, s: &WorkerStats) {
+    /// Adds one worker's statistics of `level` (sent at time `level`).
+    fn add(&mut self, level: u64, s: &WorkerStats) {
+        let level = level as usize;
         self.unique += s.inserted;
         self.states += s.generated;
         if s.inserted > 0 {
-            // Insertions of level L travel at time 2L - 1.
-            *self.new_at.entry(time.div_ceil(2) as usize).or_default() += s.inserted;
+            *self.new_at.entry(level).or_default() += s.inserted;
         }
-        // Expansion statistics travel at the time of the level they expanded (2L).
         if s.expanded > 0 {
-            let level = (time / 2) as usize;
             self.deepest = Some(self.deepest.map_or(level, |d| d.max(level)));
         }
         for &(p, fp) in &s.discoveries {
-            let level = (time / 2) as usize;
             let e = self.discoveries.entry(p).or_insert((level, fp));
             if (level, fp) < *e {
                 *e = (level, fp);
@@ -686,13 +675,8 @@ fn run_worker(
                     "explore",
                     move |cap0, _info| {
                         let mut first: Option<Capability<u64>> = Some(cap0);
-                        // Messages per time, with a capability to answer at that time.
+                        // Messages per time, with a capability to send at that time.
                         let mut stash: BTreeMap<u64, (Capability<u64>, Vec<Msg>)> = BTreeMap::new();
-                        // States generated here, per level, waiting for their owner's answer.
-                        let mut pending: HashMap<u64, State, BuildHasherDefault<IdentityHasher>> =
-                            HashMap::default();
-                        // States answered to this worker, to expand at the next even time.
-                        let mut mine: Vec<State> = Vec::new();
                         let mut ex = Expander {
                             model: model.clone(),
                             properties: properties.clone(),
@@ -700,14 +684,15 @@ fn run_worker(
                             shared: shared.clone(),
                             processes,
                             peers,
-                            index,
                             start,
                             inits: inits.len() as u64,
                             actions: Vec::new(),
+                            sent: HashSet::default(),
                         };
                         move |(input, frontier), output| {
                             if let Some(cap) = first.take() {
                                 // Level 0: the initial states this worker owns.
+                                let mut mine = Vec::new();
                                 let mut vis = visited.borrow_mut();
                                 for (i, s) in inits.iter().enumerate() {
                                     let fp = fingerprint(s);
@@ -720,26 +705,15 @@ fn run_worker(
                                             },
                                         );
                                         shared.inserted.fetch_add(1, Ordering::Relaxed);
-                                        mine.push(s.clone());
+                                        mine.push((fp, s.clone()));
                                     }
                                 }
                                 drop(vis);
                                 let mut session = output.session(&cap);
-                                let (stats, out) = ex.expand(
-                                    std::mem::take(&mut mine),
-                                    &mut pending,
-                                    totals.borrow().states,
-                                );
-                                for m in out {
+                                let base = totals.borrow().states;
+                                let (stats, out) = ex.expand(mine, base);
+                                for m in with_stats(out, stats, peers) {
                                     session.give(m);
-                                }
-                                if let Some(stats) = stats {
-                                    for d in 0..peers {
-                                        session.give(Msg::Stats {
-                                            dest: d as u32,
-                                            stats: Box::new(stats.clone()),
-                                        });
-                                    }
                                 }
                             }
                             input.for_each_stamp(|cap, data| {
@@ -757,8 +731,9 @@ fn run_worker(
                                     break;
                                 }
                                 let (cap, msgs) = stash.remove(&time).expect("stashed");
+                                // The candidates of level `time`, and the statistics of
+                                // level `time - 1`.
                                 let mut candidates = Vec::new();
-                                let mut accepts = Vec::new();
                                 {
                                     let mut t = totals.borrow_mut();
                                     for m in msgs {
@@ -768,10 +743,9 @@ fn run_worker(
                                                 fp,
                                                 parent,
                                                 action,
-                                                from,
+                                                state,
                                                 ..
-                                            } => candidates.push((fp, parent, action, from)),
-                                            Msg::Accept { fp, .. } => accepts.push(fp),
+                                            } => candidates.push((fp, parent, action, state)),
                                         }
                                     }
                                     if t.discoveries.len() == properties.len() {
@@ -783,15 +757,11 @@ fn run_worker(
                                         }
                                     }
                                 }
-                                let (stopped, finished) = {
-                                    let t = totals.borrow();
-                                    (t.stop.is_some(), t.finished)
-                                };
-                                if time % 2 == 0 && first_local {
+                                if first_local {
                                     let t = totals.borrow();
                                     let lp = level_progress(
                                         &t,
-                                        (time / 2) as usize,
+                                        (time - 1) as usize,
                                         process,
                                         &shared,
                                         start,
@@ -800,56 +770,44 @@ fn run_worker(
                                         p(&lp);
                                     }
                                 }
+                                let (stopped, finished) = {
+                                    let t = totals.borrow();
+                                    (t.stop.is_some(), t.finished)
+                                };
                                 if stopped || finished {
-                                    pending.clear();
                                     continue;
                                 }
-                                let mut session = output.session(&cap);
-                                if time % 2 == 1 {
-                                    // Candidates of level (time + 1) / 2: insert the new ones.
+                                // Insert the new states of this level, then expand them.
+                                let mut fresh = Vec::new();
+                                {
                                     let mut vis = visited.borrow_mut();
-                                    let mut inserted = 0u64;
-                                    for (fp, parent, action, from) in candidates {
+                                    for (fp, parent, action, state) in candidates {
                                         if let std::collections::hash_map::Entry::Vacant(e) =
                                             vis.entry(fp)
                                         {
                                             e.insert(Link { parent, action });
-                                            inserted += 1;
-                                            session.give(Msg::Accept { dest: from, fp });
+                                            fresh.push((fp, state));
                                         }
                                     }
-                                    shared.inserted.fetch_add(inserted, Ordering::Relaxed);
-                                    if inserted > 0 {
-                                        for d in 0..peers {
-                                            session.give(Msg::Stats {
-                                                dest: d as u32,
-                                                stats: Box::new(WorkerStats {
-                                                    inserted,
-                                                    ..WorkerStats::default()
-                                                }),
-                                            });
-                                        }
+                                }
+                                let inserted = fresh.len() as u64;
+                                shared.inserted.fetch_add(inserted, Ordering::Relaxed);
+                                let base = totals.borrow().states;
+                                let mut session = output.session(&cap);
+                                let (stats, out) = ex.expand(fresh, base);
+                                let stats = match stats {
+                                    Some(mut s) => {
+                                        s.inserted = inserted;
+                                        Some(s)
                                     }
-                                } else {
-                                    // Answers of level time / 2: expand the accepted states.
-                                    let states = accepts
-                                        .into_iter()
-                                        .filter_map(|fp| pending.remove(&fp))
-                                        .collect::<Vec<_>>();
-                                    pending.clear();
-                                    let base = totals.borrow().states;
-                                    let (stats, out) = ex.expand(states, &mut pending, base);
-                                    for m in out {
-                                        session.give(m);
-                                    }
-                                    if let Some(stats) = stats {
-                                        for d in 0..peers {
-                                            session.give(Msg::Stats {
-                                                dest: d as u32,
-                                                stats: Box::new(stats.clone()),
-                                            });
-                                        }
-                                    }
+                                    None if inserted > 0 => Some(WorkerStats {
+                                        inserted,
+                                        ..WorkerStats::default()
+                                    }),
+                                    None => None,
+                                };
+                                for m in with_stats(out, stats, peers) {
+                                    session.give(m);
                                 }
                             }
                         }
@@ -1014,6 +972,19 @@ fn level_progress(
     }
 }
 
+/// A worker's candidates, then its statistics once for every worker.
+fn with_stats(mut out: Vec<Msg>, stats: Option<WorkerStats>, peers: usize) -> Vec<Msg> {
+    if let Some(stats) = stats {
+        for d in 0..peers {
+            out.push(Msg::Stats {
+                dest: d as u32,
+                stats: Box::new(stats.clone()),
+            });
+        }
+    }
+    out
+}
+
 /// Expands the states of one level on one worker.
 struct Expander {
     model: Arc<SealModel>,
@@ -1022,25 +993,27 @@ struct Expander {
     shared: Arc<ProcessShared>,
     processes: usize,
     peers: usize,
-    index: usize,
     start: Instant,
     inits: u64,
     actions: Vec<sealcheck_model::Action>,
+    /// Fingerprints this worker sent in the current level (each is sent once).
+    sent: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
 }
 
 impl Expander {
-    /// Evaluates the properties on `states`, generates their successors into `pending` and
-    /// returns the statistics to send (if any work was done) and the candidates.
+    /// Evaluates the properties on the new `states` of a level, generates their successors
+    /// and returns the statistics to send (if any state was expanded or the run stopped) and
+    /// the candidates for the next level, one per fingerprint.
     fn expand(
         &mut self,
-        states: Vec<State>,
-        pending: &mut HashMap<u64, State, BuildHasherDefault<IdentityHasher>>,
+        states: Vec<(u64, State)>,
         states_before: u64,
     ) -> (Option<WorkerStats>, Vec<Msg>) {
         let mut stats = WorkerStats::default();
         let mut out = Vec::new();
         let model = &*self.model;
-        for (n, state) in states.into_iter().enumerate() {
+        self.sent.clear();
+        for (n, (fp, state)) in states.into_iter().enumerate() {
             if n % CHECK_EVERY == 0 {
                 if let Some(why) = self.must_stop(n, states_before) {
                     self.shared.request_stop(why);
@@ -1048,7 +1021,6 @@ impl Expander {
                     break;
                 }
             }
-            let fp = fingerprint(&state);
             self.actions.clear();
             model.actions(&state, &mut self.actions);
             let terminal = self.actions.is_empty();
@@ -1058,15 +1030,13 @@ impl Expander {
                     PropertyKind::Sometimes => (p.condition)(model, &state),
                     PropertyKind::Eventually => terminal && !(p.condition)(model, &state),
                 };
-                if hit && !stats.discoveries.iter().any(|&(q, _)| q == i as u32) {
-                    stats.discoveries.push((i as u32, fp));
-                } else if hit {
-                    // Keep the smallest fingerprint, as the totals do.
-                    for d in stats.discoveries.iter_mut() {
-                        if d.0 == i as u32 && fp < d.1 {
-                            d.1 = fp;
-                        }
-                    }
+                if !hit {
+                    continue;
+                }
+                // Keep the smallest fingerprint, as the totals do.
+                match stats.discoveries.iter_mut().find(|d| d.0 == i as u32) {
+                    Some(d) => d.1 = d.1.min(fp),
+                    None => stats.discoveries.push((i as u32, fp)),
                 }
             }
             stats.expanded += 1;
@@ -1077,14 +1047,13 @@ impl Expander {
                 };
                 generated += 1;
                 let nfp = fingerprint(&next);
-                if let std::collections::hash_map::Entry::Vacant(e) = pending.entry(nfp) {
-                    e.insert(next);
+                if self.sent.insert(nfp) {
                     out.push(Msg::Candidate {
                         dest: owner(nfp, self.peers) as u32,
                         fp: nfp,
                         parent: fp,
                         action: ai as u32,
-                        from: self.index as u32,
+                        state: next,
                     });
                 }
             }
@@ -1093,6 +1062,7 @@ impl Expander {
                 .generated
                 .fetch_add(generated, Ordering::Relaxed);
         }
+        self.sent.clear();
         if stats.stop.is_none() {
             if let Some(why) = self.shared.stopped() {
                 stats.stop = Some(why);
