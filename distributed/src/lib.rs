@@ -447,6 +447,8 @@ struct WorkerStats {
 }
 
 /// The messages of the exploration. `dest` is the receiving worker.
+// Candidates are nearly every message: boxing their state would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 enum Msg {
     /// A generated state, sent to the owner of its fingerprint, which keeps it if new and
