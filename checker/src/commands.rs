@@ -14,8 +14,8 @@ use sealcheck_model::{Bug, HarnessKind, PropertyKind, SealModel};
 use stateright::Model;
 
 use crate::cli::{
-    BenchArgs, BugArg, CheckArgs, Format, HarnessArg, ReplayArgs, ScenarioArgs, SimulateArgs,
-    ValidateArgs,
+    BenchArgs, BugArg, CheckArgs, EngineArg, Format, HarnessArg, ReplayArgs, ScenarioArgs,
+    SimulateArgs, ValidateArgs,
 };
 use crate::engine::{self, CheckOptions, Progress};
 use crate::report;
@@ -137,6 +137,35 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let mut opts = args.options().map_err(UsageError)?;
     opts.validate(&model)
         .map_err(|e| UsageError(e.to_string()))?;
+    let timely = args.engine == EngineArg::Timely;
+    let cluster = if timely {
+        crate::distributed::validate(&opts).map_err(UsageError)?;
+        if let Some(n) = args.local_processes {
+            return crate::distributed::launch_local(n);
+        }
+        Some(
+            crate::distributed::cluster(
+                args.workers,
+                args.processes,
+                args.process,
+                args.hostfile.as_deref(),
+            )
+            .map_err(UsageError)?,
+        )
+    } else {
+        if args.workers.is_some()
+            || args.processes.is_some()
+            || args.process.is_some()
+            || args.hostfile.is_some()
+            || args.local_processes.is_some()
+        {
+            return Err(UsageError(
+                "-w, -n, -p, -h and --local-processes need --engine timely".into(),
+            )
+            .into());
+        }
+        None
+    };
     // Ctrl-C stops the run, which then reports what it explored (INCOMPLETE); a second Ctrl-C
     // ends the process at once.
     let interrupt = Arc::new(AtomicBool::new(false));
@@ -148,8 +177,14 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
         eprintln!("sealcheck: interrupted; stopping and reporting what was explored (Ctrl-C again to quit now)");
     });
     opts.interrupt = Some(interrupt);
-    let mut progress = progress_printer(args.quiet);
-    let report = engine::check(&model, &opts, &mut progress);
+    let report = match &cluster {
+        Some(cluster) => crate::distributed::check(&model, &opts, cluster, args.quiet)
+            .map_err(|e| UsageError(format!("the timely engine could not run: {e}")))?,
+        None => {
+            let mut progress = progress_printer(args.quiet);
+            engine::check(&model, &opts, &mut progress)
+        }
+    };
     let out = match args.format {
         Format::Text => report::text(&spec, &report, args.examples),
         Format::Json => report::json(&spec, &report),

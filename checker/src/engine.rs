@@ -264,6 +264,10 @@ pub struct CheckReport {
     /// Why the shortest-path search did not finish (its trails are then the checker's own,
     /// not proven shortest), or `None` if it finished or was not needed.
     pub shortest_search: Option<String>,
+    /// The engine, when not stateright's checker in this process (e.g. "timely dataflow, 2
+    /// processes x 1 worker").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 impl CheckReport {
@@ -531,52 +535,23 @@ pub fn check(
         })
     });
 
-    let properties = infos
-        .iter()
-        .map(|p| {
-            let found = discovered.contains(&p.name);
-            let verdict = match (p.kind, found, incomplete.is_some()) {
-                (PropertyKind::Sometimes, true, _) => Verdict::Reached,
-                (PropertyKind::Sometimes, false, false) => Verdict::Unreachable,
-                (_, true, _) => Verdict::Violated,
-                (_, false, false) => Verdict::Holds,
-                (_, false, true) => Verdict::Undecided,
-            };
-            let expected_unreachable = model.cfg.unreachable.iter().any(|u| u == p.name);
-            let failure = match verdict {
-                Verdict::Violated => true,
-                Verdict::Reached => expected_unreachable,
-                Verdict::Unreachable => p.guard && !expected_unreachable,
-                Verdict::Holds | Verdict::Undecided => false,
-            };
-            let trail = if found {
-                let from_search = search.as_ref().and_then(|s| s.found.get(p.name));
-                let (actions, shortest) = match from_search {
-                    Some(fp) => (fp.actions.clone(), true),
-                    None => {
-                        let (_, actions, _) = stats
-                            .discoveries
-                            .iter()
-                            .find(|(n, _, _)| *n == p.name)
-                            .expect("discovered");
-                        (actions.clone(), false)
-                    }
-                };
-                Some(trail(model, &actions, shortest))
-            } else {
-                None
-            };
-            PropertyResult {
-                name: p.name,
-                kind: p.kind,
-                verdict,
-                expected_unreachable,
-                guard: p.guard,
-                failure,
-                trail,
+    let properties = property_results(model, incomplete.is_some(), |name| {
+        if !discovered.contains(&name) {
+            return None;
+        }
+        let from_search = search.as_ref().and_then(|s| s.found.get(name));
+        Some(match from_search {
+            Some(fp) => (fp.actions.clone(), true),
+            None => {
+                let (_, actions, _) = stats
+                    .discoveries
+                    .iter()
+                    .find(|(n, _, _)| *n == name)
+                    .expect("discovered");
+                (actions.clone(), false)
             }
         })
-        .collect();
+    });
 
     CheckReport {
         scenario: model.cfg.name.clone(),
@@ -590,7 +565,49 @@ pub fn check(
         elapsed_ms: elapsed.as_millis() as u64,
         properties,
         shortest_search,
+        engine: None,
     }
+}
+
+/// The result of every property, in the model's order, from what a run discovered: `found`
+/// gives, for a property with a discovery, the path to it and whether it is proven shortest;
+/// `incomplete` says whether the run was cut short (a property without a discovery is then
+/// undecided).
+pub fn property_results(
+    model: &SealModel,
+    incomplete: bool,
+    mut found: impl FnMut(&'static str) -> Option<(Vec<Action>, bool)>,
+) -> Vec<PropertyResult> {
+    model
+        .property_list()
+        .iter()
+        .map(|p| {
+            let path = found(p.name);
+            let verdict = match (p.kind, path.is_some(), incomplete) {
+                (PropertyKind::Sometimes, true, _) => Verdict::Reached,
+                (PropertyKind::Sometimes, false, false) => Verdict::Unreachable,
+                (_, true, _) => Verdict::Violated,
+                (_, false, false) => Verdict::Holds,
+                (_, false, true) => Verdict::Undecided,
+            };
+            let expected_unreachable = model.cfg.unreachable.iter().any(|u| u == p.name);
+            let failure = match verdict {
+                Verdict::Violated => true,
+                Verdict::Reached => expected_unreachable,
+                Verdict::Unreachable => p.guard && !expected_unreachable,
+                Verdict::Holds | Verdict::Undecided => false,
+            };
+            PropertyResult {
+                name: p.name,
+                kind: p.kind,
+                verdict,
+                expected_unreachable,
+                guard: p.guard,
+                failure,
+                trail: path.map(|(actions, shortest)| trail(model, &actions, shortest)),
+            }
+        })
+        .collect()
 }
 
 /// Builds a printable trail from actions taken from the init state.

@@ -25,6 +25,7 @@ pub mod bench_validate;
 pub mod bounds;
 pub mod cli;
 pub mod commands;
+pub mod distributed;
 pub mod engine;
 pub mod explore;
 pub mod follow;

@@ -159,14 +159,19 @@ pub fn text(spec: &Spec, report: &CheckReport, show_examples: bool) -> String {
             report.max_depth
         ),
     };
+    let how = match &report.engine {
+        Some(engine) => format!("{} on {engine}", report.strategy.name()),
+        None => format!(
+            "{}{}, {}",
+            report.strategy.name(),
+            if report.symmetry { " + symmetry" } else { "" },
+            count(report.threads, "thread", "threads"),
+        ),
+    };
     let _ = writeln!(
         out,
-        "{counted} in {:.2} s with {}{}, {}: {}",
+        "{counted} in {:.2} s with {how}: {coverage}",
         report.elapsed_ms as f64 / 1000.0,
-        report.strategy.name(),
-        if report.symmetry { " + symmetry" } else { "" },
-        count(report.threads, "thread", "threads"),
-        coverage
     );
     let _ = writeln!(out);
     let width = report
@@ -246,7 +251,7 @@ pub fn json(spec: &Spec, report: &CheckReport) -> String {
             v
         })
         .collect();
-    let j = serde_json::json!({
+    let mut j = serde_json::json!({
         "spec": spec.display_name(),
         "scenario": report.scenario,
         "config": spec.config,
@@ -267,5 +272,8 @@ pub fn json(spec: &Spec, report: &CheckReport) -> String {
         "shortest_search": report.shortest_search,
         "exit_code": report.exit_code(),
     });
+    if let Some(engine) = &report.engine {
+        j["engine"] = engine.as_str().into();
+    }
     serde_json::to_string_pretty(&j).expect("reports serialize")
 }

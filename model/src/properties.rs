@@ -116,7 +116,9 @@ fn acked_on_write_quorum(m: &SealModel, s: &State) -> bool {
 /// The outcome of an f-majority check over a nodeset, with the names of Restate's
 /// `FMajorityResult` (`crates/types/src/replication/checker.rs`). Only `Success` and
 /// `SuccessWithRisk` pass.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 pub enum FMajority {
     /// Too few matching members, and not every authoritative member matches.
     None,

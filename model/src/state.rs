@@ -1,6 +1,6 @@
 //! The state of one behaviour: the metadata store, the log servers, the client and the network.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::StorageState;
 
@@ -26,7 +26,7 @@ pub fn has_offset(set: Offsets, o: usize) -> bool {
 }
 
 /// The life of a log server process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Process {
     /// Started, self-provisioning not done: the request pump does not run yet.
     Starting,
@@ -43,7 +43,7 @@ pub enum Process {
 }
 
 /// One log server and its copy of the loglet.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LogServer {
     /// Process state.
     pub process: Process,
@@ -60,7 +60,7 @@ pub struct LogServer {
 }
 
 /// Where the client's seal task is for one nodeset member.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum MemberSeal {
     /// Seal sent (its attempts not exhausted), no reply yet.
     Pending,
@@ -71,7 +71,7 @@ pub enum MemberSeal {
 }
 
 /// The seal task the client runs for one `seal()` call.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SealTask {
     /// Which `seal()` call this task belongs to (1-based); replies of older calls are dropped.
     pub attempt: u8,
@@ -84,7 +84,7 @@ pub struct SealTask {
 }
 
 /// The life of one append on the sequencer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum AppendStatus {
     /// Stores sent, waiting for a write quorum.
     InFlight,
@@ -97,7 +97,7 @@ pub enum AppendStatus {
 }
 
 /// One append the sequencer made.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Append {
     /// The offset reserved for it.
     pub offset: u8,
@@ -112,7 +112,7 @@ pub struct Append {
 }
 
 /// The test harness driving `seal()`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum HarnessPhase {
     /// About to call `get_trim_point()` (or waiting for its precondition); only with
     /// `harness.get_trim_point`.
@@ -128,7 +128,7 @@ pub enum HarnessPhase {
 }
 
 /// The sequencer's own seal state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum SequencerPhase {
     /// Accepting appends.
     Open,
@@ -139,7 +139,7 @@ pub enum SequencerPhase {
 }
 
 /// The client: test harness, seal task and local sequencer (N5 in the incident).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Client {
     /// Version of the nodes configuration in the client's local snapshot.
     pub view: u8,
@@ -162,7 +162,7 @@ pub struct Client {
 }
 
 /// A message in flight between the client and a log server.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Msg {
     /// Client -> log server: seal the loglet (`attempt` is the `seal()` call it belongs to).
     Seal {
@@ -228,7 +228,7 @@ impl Msg {
 }
 
 /// A log server's reply status (Restate `net/log_server.rs` `Status`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Status {
     /// Done.
     Ok,
@@ -240,7 +240,7 @@ pub enum Status {
 
 /// Facts about the history of a behaviour that a state alone would forget; the properties read
 /// them. Each is set by the step that makes it true and never cleared.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct History {
     /// A `seal()` call was rejected because every nodeset member looked Provisioning.
     pub seal_rejected_all_provisioning: bool,
@@ -253,9 +253,11 @@ pub struct History {
     /// A log server stored a record after it durably sealed (index).
     pub stored_after_seal: Option<u8>,
     /// A step moved a durable tail back or unsealed something (which, in words).
-    pub tail_moved_back: Option<&'static str>,
+    #[serde(deserialize_with = "static_text")]
+    pub tail_moved_back: Option<StaticText>,
     /// A step lowered a known global tail of a running party (which, in words).
-    pub global_tail_decreased: Option<&'static str>,
+    #[serde(deserialize_with = "static_text")]
+    pub global_tail_decreased: Option<StaticText>,
     /// The sequencer set its sealed flag while appends were still in flight.
     pub sealed_with_appends_in_flight: bool,
     /// An append was acknowledged before a write quorum stored it.
@@ -269,7 +271,7 @@ pub struct History {
 }
 
 /// One state of the model.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct State {
     /// The metadata store's nodes configuration, every version so far: `configs[v - 1]` is
     /// version `v`, one storage state per log server.
@@ -292,6 +294,29 @@ pub struct State {
     pub operator_moves_left: u8,
     /// History facts for the properties.
     pub history: History,
+}
+
+/// A fixed description (an alias, so that serde does not take it for text borrowed from its
+/// input).
+pub type StaticText = &'static str;
+
+/// Reads back an optional description of [`History`] (states cross processes in the
+/// distributed checker). The texts come from a small fixed set: each distinct one is
+/// allocated once and kept.
+fn static_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'static str>, D::Error> {
+    static SEEN: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let text: Option<String> = Option::deserialize(d)?;
+    Ok(text.map(|t| {
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        match seen.iter().find(|s| **s == t) {
+            Some(s) => *s,
+            None => {
+                let s: &'static str = Box::leak(t.into_boxed_str());
+                seen.push(s);
+                s
+            }
+        }
+    }))
 }
 
 impl State {

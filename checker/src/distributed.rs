@@ -1,0 +1,403 @@
+//! Glue between `sealcheck check --engine timely` and the `sealcheck-distributed` crate: the
+//! cluster from the command line, the launcher of `--local-processes`, and the outcome turned
+//! into the same [`CheckReport`] (verdicts, shortest trails, exit codes) as the default engine.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use sealcheck_distributed::{Bounds, Cluster, LevelProgress, Outcome, Stop};
+use sealcheck_model::SealModel;
+
+use crate::engine::{self, CheckOptions, CheckReport, Incomplete, Strategy};
+use crate::shortest;
+
+/// The cluster of `-w`, `-n`, `-p`, `-h` (timely's flags). Errors are usage errors.
+pub fn cluster(
+    workers: Option<usize>,
+    processes: Option<usize>,
+    process: Option<usize>,
+    hostfile: Option<&Path>,
+) -> Result<Cluster, String> {
+    let workers = workers.unwrap_or(1);
+    let processes = processes.unwrap_or(1);
+    let process = process.unwrap_or(0);
+    if process >= processes {
+        return Err(format!(
+            "-p {process} names no process: with -n {processes} the indices are 0 to {}",
+            processes - 1
+        ));
+    }
+    let addresses = if processes > 1 {
+        match hostfile {
+            Some(h) => Cluster::read_hostfile(h, processes)?,
+            // timely's default without a hostfile.
+            None => (0..processes)
+                .map(|i| format!("localhost:{}", 2101 + i))
+                .collect(),
+        }
+    } else {
+        Vec::new()
+    };
+    Ok(Cluster {
+        workers,
+        processes,
+        process,
+        addresses,
+    })
+}
+
+/// Checks that the options of a check make sense with `--engine timely`.
+pub fn validate(opts: &CheckOptions) -> Result<(), String> {
+    if opts.strategy != Strategy::Bfs {
+        return Err("--engine timely is breadth-first only: drop --strategy".into());
+    }
+    if opts.symmetry {
+        return Err("--engine timely does not support --symmetry".into());
+    }
+    if opts.max_depth.is_some() {
+        return Err("--engine timely does not support --max-depth".into());
+    }
+    if opts.threads != 1 {
+        return Err("--engine timely takes its worker threads from -w, not --threads".into());
+    }
+    Ok(())
+}
+
+/// One progress line per level and process.
+pub fn progress_line(p: &LevelProgress) -> String {
+    let rss = p.rss.unwrap_or(0);
+    let per_state = if p.process_unique > 0 {
+        format!("{:.0}", rss as f64 / p.process_unique as f64)
+    } else {
+        "-".into()
+    };
+    format!(
+        "  ... process {} level {}: {:.1} s, {} states, {} unique, frontier {}; this process: {} unique, rss {}, {per_state} bytes/unique state",
+        p.process,
+        p.level,
+        p.elapsed.as_secs_f64(),
+        p.states,
+        p.unique,
+        p.frontier,
+        p.process_unique,
+        crate::bounds::human_size(rss),
+    )
+}
+
+/// Runs the timely engine and builds the report (same verdict rules as [`engine::check`]).
+pub fn check(
+    model: &SealModel,
+    opts: &CheckOptions,
+    cluster: &Cluster,
+    quiet: bool,
+) -> Result<CheckReport, String> {
+    let bounds = Bounds {
+        max_states: opts.max_states,
+        timeout: opts.timeout,
+        max_memory: opts.max_memory,
+        interrupt: opts.interrupt.clone(),
+    };
+    let progress: Option<sealcheck_distributed::ProgressFn> = if quiet {
+        None
+    } else {
+        // As the default engine: nothing for runs shorter than a second.
+        Some(Arc::new(|p: &LevelProgress| {
+            if p.elapsed >= std::time::Duration::from_secs(1) {
+                eprintln!("{}", progress_line(p))
+            }
+        }))
+    };
+    let outcome = sealcheck_distributed::check(model, cluster, &bounds, progress)?;
+    Ok(report(model, cluster, &outcome))
+}
+
+/// Turns an outcome into a [`CheckReport`].
+pub fn report(model: &SealModel, cluster: &Cluster, o: &Outcome) -> CheckReport {
+    let mut incomplete = o.stopped.map(|s| match s {
+        Stop::States(n) => Incomplete::StateBound(n as usize),
+        Stop::Timeout(ms) => Incomplete::Timeout(ms),
+        Stop::Memory { rss, limit } => Incomplete::Memory { rss, limit },
+        Stop::Interrupted => Incomplete::Interrupted,
+    });
+    if o.discoveries.len() == model.property_list().len() {
+        // Every property has its verdict: nothing a longer run could change.
+        incomplete = None;
+    }
+    let properties = engine::property_results(model, incomplete.is_some(), |name| {
+        let (_, indices) = o.discoveries.iter().find(|(n, _)| *n == name)?;
+        let actions =
+            shortest::decode(model, indices).expect("a path the timely engine found replays");
+        // Every level before the discovery's was explored completely: the path is shortest.
+        Some((actions, true))
+    });
+    let workers = sealcheck_model::words::count(cluster.workers, "worker", "workers");
+    CheckReport {
+        scenario: model.cfg.name.clone(),
+        strategy: Strategy::Bfs,
+        threads: cluster.peers(),
+        symmetry: false,
+        incomplete,
+        unique_states: o.unique as usize,
+        states: o.states as usize,
+        max_depth: o.max_depth,
+        elapsed_ms: o.elapsed.as_millis() as u64,
+        properties,
+        shortest_search: None,
+        engine: Some(if cluster.processes > 1 {
+            format!(
+                "timely dataflow, {} processes x {workers} (this is process {})",
+                cluster.processes, cluster.process
+            )
+        } else {
+            format!("timely dataflow, 1 process x {workers}")
+        }),
+    }
+}
+
+/// Free TCP ports on 127.0.0.1 (bound, read, released: another program could take one in
+/// between, and then the run fails to connect and says so).
+pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    let listeners = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect()
+}
+
+/// `--local-processes N`: runs this same command as N processes on 127.0.0.1 (a temporary
+/// hostfile with free ports), with process 0's standard output as this process's, and the
+/// others' discarded (every process computes the same report). Returns the exit code of
+/// process 0, or an error if the processes disagree or one dies.
+pub fn launch_local(n: usize) -> anyhow::Result<u8> {
+    let ports = free_ports(n)?;
+    let dir = std::env::temp_dir().join(format!("sealcheck-hosts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let hostfile = dir.join("hosts");
+    let text: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
+    std::fs::write(&hostfile, text)?;
+    let exe = std::env::current_exe()?;
+    let mut args: Vec<String> = Vec::new();
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        if a == "--local-processes" {
+            it.next();
+        } else if !a.starts_with("--local-processes=") {
+            args.push(a);
+        }
+    }
+    let mut children = Vec::new();
+    for i in 0..n {
+        let mut c = Command::new(&exe);
+        c.args(&args)
+            .args(["-n", &n.to_string(), "-p", &i.to_string(), "-h"])
+            .arg(&hostfile)
+            .stdin(Stdio::null());
+        if i > 0 {
+            c.stdout(Stdio::null());
+        }
+        children.push(c.spawn()?);
+    }
+    let mut codes = Vec::new();
+    for mut c in children {
+        codes.push(c.wait()?.code());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    match codes[0] {
+        Some(code) if codes.iter().all(|c| *c == Some(code)) => Ok(code as u8),
+        _ => anyhow::bail!(
+            "the {n} local processes ended differently (exit codes {codes:?}; None is a signal)"
+        ),
+    }
+}
+
+/// One process's measurement in `bench-distributed`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ChildRow {
+    /// The process index.
+    pub process: usize,
+    /// Unique states, all processes.
+    pub unique: u64,
+    /// Generated states, all processes.
+    pub states: u64,
+    /// Seconds from the start of the check to its end in this process (connection set-up
+    /// excluded).
+    pub seconds: f64,
+    /// Peak resident memory of this process minus its resident memory before the check.
+    pub rss_growth: u64,
+    /// Bytes of this process's partitions of the visited set.
+    pub visited_bytes: u64,
+    /// Whether the run was complete.
+    pub complete: bool,
+}
+
+/// A row of the `bench-distributed` table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DistributedRow {
+    /// `timely` or the default engine's strategy.
+    pub engine: String,
+    /// Processes (1 for the default engine).
+    pub processes: usize,
+    /// Unique states.
+    pub unique_states: u64,
+    /// Generated states.
+    pub states: u64,
+    /// Wall-clock seconds (the slowest process).
+    pub seconds: f64,
+    /// Unique states per second.
+    pub unique_per_sec: f64,
+    /// Peak-RSS growth of all processes, per unique state.
+    pub bytes_per_state: Option<f64>,
+    /// The visited sets alone, per unique state (timely only).
+    pub visited_bytes_per_state: Option<f64>,
+}
+
+/// `sealcheck bench-distributed`.
+pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
+    use anyhow::Context;
+    let spec = crate::spec::Spec::load(&args.spec)
+        .map_err(|e| crate::commands::UsageError(e.to_string()))?;
+    let model = spec
+        .config
+        .clone()
+        .into_model()
+        .map_err(|e| crate::commands::UsageError(format!("{}: {e}", spec.display_name())))?;
+    if let Some(child) = &args.child {
+        let bad = || crate::commands::UsageError("--child P N HOSTFILE".into());
+        let p: usize = child[0].parse().map_err(|_| bad())?;
+        let n: usize = child[1].parse().map_err(|_| bad())?;
+        let cluster = cluster(Some(1), Some(n), Some(p), Some(Path::new(&child[2])))
+            .map_err(crate::commands::UsageError)?;
+        let before = crate::bounds::rss_bytes().unwrap_or(0);
+        let o = sealcheck_distributed::check(&model, &cluster, &Bounds::default(), None)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let peak = crate::bounds::peak_rss_bytes().unwrap_or(0);
+        let row = ChildRow {
+            process: p,
+            unique: o.unique,
+            states: o.states,
+            seconds: o.elapsed.as_secs_f64(),
+            rss_growth: peak.saturating_sub(before),
+            visited_bytes: o.process_visited_bytes,
+            complete: o.stopped.is_none(),
+        };
+        println!("{}", serde_json::to_string(&row)?);
+        return Ok(0);
+    }
+    let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
+    let mut rows = Vec::new();
+    for &n in &args.processes {
+        let ports = free_ports(n)?;
+        let dir = std::env::temp_dir().join(format!("sealcheck-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let hostfile = dir.join("hosts");
+        let text: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
+        std::fs::write(&hostfile, text)?;
+        let children = (0..n)
+            .map(|i| {
+                Command::new(&exe)
+                    .arg("bench-distributed")
+                    .arg(&args.spec)
+                    .arg("--child")
+                    .args([i.to_string(), n.to_string()])
+                    .arg(&hostfile)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .spawn()
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let mut got = Vec::new();
+        for c in children {
+            let out = c.wait_with_output()?;
+            if !out.status.success() {
+                anyhow::bail!("a bench process failed: {}", out.status);
+            }
+            let row: ChildRow =
+                serde_json::from_slice(&out.stdout).context("a bench process printed no row")?;
+            got.push(row);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        if got.iter().any(|r| !r.complete || r.unique != got[0].unique) {
+            anyhow::bail!("the {n} processes did not all complete with the same count: {got:?}");
+        }
+        let unique = got[0].unique;
+        let seconds = got.iter().map(|r| r.seconds).fold(0.0, f64::max);
+        let row = DistributedRow {
+            engine: "timely".into(),
+            processes: n,
+            unique_states: unique,
+            states: got[0].states,
+            seconds,
+            unique_per_sec: unique as f64 / seconds.max(1e-9),
+            bytes_per_state: Some(
+                got.iter().map(|r| r.rss_growth).sum::<u64>() as f64 / unique.max(1) as f64,
+            ),
+            visited_bytes_per_state: Some(
+                got.iter().map(|r| r.visited_bytes).sum::<u64>() as f64 / unique.max(1) as f64,
+            ),
+        };
+        eprintln!(
+            "  timely x{n}: {} unique in {:.2} s",
+            row.unique_states, row.seconds
+        );
+        rows.push(row);
+    }
+    for &s in &args.baseline {
+        use clap::ValueEnum;
+        let strategy = s.to_possible_value().expect("named").get_name().to_string();
+        let out = Command::new(&exe)
+            .arg("bench")
+            .arg(&args.spec)
+            .args(["--child", "--strategies", &strategy, "--threads", "1"])
+            .stderr(Stdio::inherit())
+            .output()
+            .context("cannot run a bench child process")?;
+        if !out.status.success() {
+            anyhow::bail!("bench child failed: {}", out.status);
+        }
+        let r: crate::commands::BenchRow =
+            serde_json::from_slice(&out.stdout).context("bench child printed no row")?;
+        eprintln!(
+            "  {strategy}: {} unique in {:.2} s",
+            r.unique_states, r.seconds
+        );
+        rows.push(DistributedRow {
+            engine: format!("default {strategy}"),
+            processes: 1,
+            unique_states: r.unique_states as u64,
+            states: r.states as u64,
+            seconds: r.seconds,
+            unique_per_sec: r.unique_per_sec,
+            bytes_per_state: r.bytes_per_state,
+            visited_bytes_per_state: None,
+        });
+    }
+    let out = match args.format {
+        crate::cli::Format::Json => serde_json::to_string_pretty(&rows)?,
+        crate::cli::Format::Text => {
+            let mut out = format!(
+                "{}\n\n| engine | processes | unique states | generated | seconds | unique states/s | bytes/unique state (peak RSS growth) | visited set, bytes/unique state |\n|---|---|---|---|---|---|---|---|\n",
+                spec.display_name()
+            );
+            for r in &rows {
+                let f = |v: Option<f64>| v.map_or("n/a".to_string(), |b| format!("{b:.0}"));
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} | {:.2} | {:.0} | {} | {} |\n",
+                    r.engine,
+                    r.processes,
+                    r.unique_states,
+                    r.states,
+                    r.seconds,
+                    r.unique_per_sec,
+                    f(r.bytes_per_state),
+                    f(r.visited_bytes_per_state)
+                ));
+            }
+            out
+        }
+    };
+    println!("{out}");
+    Ok(0)
+}
