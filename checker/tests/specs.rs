@@ -38,6 +38,7 @@ const PINNED: &[(&str, usize, &[&str])] = &[
     ("specs/appends-then-seal.toml", 2415, &[]),
     ("specs/bench-five-servers.toml", 322188, &[]),
     ("specs/bench-four-servers.toml", BENCH_FOUR, &[]),
+    ("specs/cluster-roles.toml", 233489, &[]),
     ("specs/crash-restart.toml", 2180, &[]),
     (
         "specs/forced-provisioning.toml",

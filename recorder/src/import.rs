@@ -1366,6 +1366,7 @@ impl<'a> Translator<'a> {
             stale_views: false,
             provisioning_steps: false,
             harness,
+            cluster: None,
             faults: Faults {
                 message_loss: 0,
                 message_duplication: 0,
@@ -1391,6 +1392,7 @@ impl<'a> Translator<'a> {
             roles: Roles {
                 sealer: Some(NodeId(s.sealer)),
                 sequencer: Some(NodeId(s.sequencer)),
+                finder: None,
             },
             complete: COMPLETE_KINDS.iter().map(|k| k.to_string()).collect(),
             run_complete: false,
