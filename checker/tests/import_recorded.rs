@@ -111,6 +111,14 @@ fn committed_recordings_drop_no_record_the_model_has_a_step_for() {
                     d.kind
                 );
             }
+            // A seal assist is a model step in a cluster with separate roles: no record of it
+            // is dropped there.
+            if t.header.config.cluster.is_some() {
+                assert!(
+                    !matches!(d.reason, DropReason::NeedsModelStep(why) if why.starts_with("a seal assist:")),
+                    "{name}: a seal assist dropped in a cluster: {d:?}"
+                );
+            }
             // What the model lacks is named, one line per record.
             if let DropReason::NeedsModelStep(why) = d.reason {
                 let line = format!("{}:{}", d.source.file, d.source.line);
@@ -144,4 +152,31 @@ fn a_snapshot_overlapping_an_event_keeps_the_rows_the_event_cannot_change() {
     );
     let provisioned = t.position("provisioned", Some(2)).unwrap();
     assert!(t.items[provisioned].t > 747.511);
+}
+
+#[test]
+fn kill_restart_s_seal_assist_is_the_model_s_find_tail_reader() {
+    // Sealer N1, sequencer N3: a cluster with separate roles. N3 is killed before the seal
+    // and restarted after it; its reader's find-tail sees N1 sealed and itself open, and runs
+    // a seal task to assist (n3.log:83-85), which the trace keeps as the reader's steps.
+    let t = import_raw_dir(&recordings().join("kill-restart/raw")).unwrap();
+    let c = &t.header.config;
+    assert_eq!(c.cluster.as_ref().map(|c| c.sequencer), Some(3));
+    assert_eq!(t.header.roles.finder.map(|n| n.0), Some(3));
+    let started = t.position("seal-assist-started", Some(3)).unwrap();
+    let done = t.position("seal-assist-completed", Some(3)).unwrap();
+    let restarted = t.position("restarted", Some(3)).unwrap();
+    assert!(restarted < started && started < done);
+    assert!(
+        (t.items[started].t - 8405.8).abs() < 0.1,
+        "{}",
+        t.items[started].t
+    );
+    assert!(t
+        .drops
+        .iter()
+        .all(|d| !matches!(d.reason, DropReason::NeedsModelStep(_))));
+    // Sealer and sequencer on one node (N1 in two-paused): the single client, no cluster.
+    let t = import_raw_dir(&recordings().join("two-paused/raw")).unwrap();
+    assert!(t.header.config.cluster.is_none());
 }

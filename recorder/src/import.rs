@@ -94,7 +94,7 @@ use sealcheck_model::config::{
 };
 use sealcheck_model::trace::{Event, NodeId, Observation, RejectReason};
 use sealcheck_model::trace_format::{self, Header, Item, Roles, FORMAT, MAX_OFFSET, VERSION};
-use sealcheck_model::Config;
+use sealcheck_model::{Cluster, Config};
 use serde_json::Value;
 
 use crate::parse::{NodeSealStatus, NodeStatus, Source, SqlRow, SqlSnapshot};
@@ -103,14 +103,14 @@ use crate::text::{node_replication, RestateNode};
 use crate::{Fact, Meta, RawRun, TimedFact};
 
 pub use scope::{scope, DropReason, Dropped, Scope};
-use scope::{Drops, SEAL_ASSIST, SHUTDOWN_SEAL};
+use scope::{Drops, SEAL_ASSIST, SEAL_ASSIST_FAILS, SECOND_SEAL_ASSIST, SHUTDOWN_SEAL};
 
 /// The node id an imported trace gives the model's client: not a log server (the model has at
 /// most 8), and distinct from every node of the recorded cluster.
 pub const CLIENT_ID: u8 = 9;
 
 /// Event kinds a recorded run logs completely within the trace window.
-pub const COMPLETE_KINDS: [&str; 8] = [
+pub const COMPLETE_KINDS: [&str; 10] = [
     "provisioned",
     "seal-started",
     "seal-rejected",
@@ -119,6 +119,8 @@ pub const COMPLETE_KINDS: [&str; 8] = [
     "storage-state-set",
     "crashed",
     "restarted",
+    "seal-assist-started",
+    "seal-assist-completed",
 ];
 
 /// One line of an imported trace: its time and where it came from.
@@ -295,6 +297,14 @@ struct Setup {
     replication: u8,
     sealer: u8,
     sequencer: u8,
+}
+
+impl Setup {
+    /// Whether sealer and sequencer are different nodes and the sequencer is a log server of
+    /// the run: the model's cluster with separate roles.
+    fn cluster(&self) -> bool {
+        self.sealer != self.sequencer && self.is_server(self.sequencer as u32)
+    }
 }
 
 fn meta_err(dir: &Path, field: &str, message: impl Into<String>) -> ImportError {
@@ -479,6 +489,10 @@ struct Translator<'a> {
     /// Nodes whose next seal task of the loglet is a seal assist or a shutdown seal.
     assist_announced: BTreeSet<u32>,
     shutdown_announced: BTreeSet<u32>,
+    /// Cluster: the node whose find-tail assisted the seal (the model's one reader), and
+    /// whether its assisting seal task is still open.
+    finder: Option<u32>,
+    assist_open: bool,
     /// Seal tasks of the loglet other nodes run, and what they are (a `NeedsModelStep` reason).
     foreign_tasks: BTreeMap<u32, &'static str>,
     task: Option<Task>,
@@ -531,6 +545,8 @@ impl<'a> Translator<'a> {
             restatectl_pending: false,
             assist_announced: BTreeSet::new(),
             shutdown_announced: BTreeSet::new(),
+            finder: None,
+            assist_open: false,
             foreign_tasks: BTreeMap::new(),
             task: None,
             swallow_rejection_echo: false,
@@ -655,7 +671,9 @@ impl<'a> Translator<'a> {
             Fact::SealAssist { node, loglet } => {
                 if loglet == self.loglet() {
                     self.assist_announced.insert(*node);
-                    self.drop_fact(f, Some(*node), DropReason::NeedsModelStep(SEAL_ASSIST));
+                    if !self.s.cluster() {
+                        self.drop_fact(f, Some(*node), DropReason::NeedsModelStep(SEAL_ASSIST));
+                    }
                 } else {
                     self.drop_fact(f, Some(*node), DropReason::OtherLoglet(loglet.clone()));
                 }
@@ -734,7 +752,22 @@ impl<'a> Translator<'a> {
         if !ours {
             let assist = self.assist_announced.remove(&node);
             let shutdown = self.shutdown_announced.remove(&node) || stopping;
-            let reason = if assist {
+            if assist && self.s.cluster() && self.finder.is_none() {
+                // The model's find-tail reader: its assisting seal task starts.
+                self.finder = Some(node);
+                self.assist_open = true;
+                self.foreign_tasks.insert(node, SEAL_ASSIST_FAILS);
+                return self.place(
+                    f,
+                    i,
+                    Event::SealAssistStarted {
+                        node: NodeId(node as u8),
+                    },
+                );
+            }
+            let reason = if assist && self.s.cluster() {
+                DropReason::NeedsModelStep(SECOND_SEAL_ASSIST)
+            } else if assist {
                 DropReason::NeedsModelStep(SEAL_ASSIST)
             } else if shutdown {
                 DropReason::NeedsModelStep(SHUTDOWN_SEAL)
@@ -812,6 +845,18 @@ impl<'a> Translator<'a> {
         };
         if loglet != self.loglet() {
             self.drop_fact(f, Some(*node), DropReason::OtherLoglet(loglet.clone()));
+            return Ok(());
+        }
+        if self.assist_open && self.finder == Some(*node) {
+            self.assist_open = false;
+            self.foreign_tasks.remove(node);
+            self.place(
+                f,
+                i,
+                Event::SealAssistCompleted {
+                    node: NodeId(*node as u8),
+                },
+            );
             return Ok(());
         }
         if *node != self.s.sealer as u32 || !matches!(self.task, Some(t) if !t.rejected) {
@@ -1070,7 +1115,13 @@ impl<'a> Translator<'a> {
                 }),
                 &f.source,
             );
-            if n == self.s.sequencer as u32 {
+            if n == self.s.sequencer as u32 && self.s.cluster() {
+                self.notes.push(format!(
+                    "the sequencer N{n} was {} at {:.1} ms: in the cluster model the sequencer dies with its node (a restarted node is not the loglet's sequencer)",
+                    if stop { "stopped" } else { "killed" },
+                    self.ms(at)
+                ));
+            } else if n == self.s.sequencer as u32 {
                 self.notes.push(format!(
                     "the sequencer N{n} was {} at {:.1} ms: the model's client does not crash, so whatever the real sequencer no longer did is left to unlogged steps",
                     if stop { "stopped" } else { "killed" },
@@ -1366,7 +1417,9 @@ impl<'a> Translator<'a> {
             stale_views: false,
             provisioning_steps: false,
             harness,
-            cluster: None,
+            cluster: s.cluster().then_some(Cluster {
+                sequencer: s.sequencer,
+            }),
             faults: Faults {
                 message_loss: 0,
                 message_duplication: 0,
@@ -1392,7 +1445,7 @@ impl<'a> Translator<'a> {
             roles: Roles {
                 sealer: Some(NodeId(s.sealer)),
                 sequencer: Some(NodeId(s.sequencer)),
-                finder: None,
+                finder: self.finder.map(|n| NodeId(n as u8)),
             },
             complete: COMPLETE_KINDS.iter().map(|k| k.to_string()).collect(),
             run_complete: false,
@@ -1410,12 +1463,24 @@ impl<'a> Translator<'a> {
         // Notes: what the run was, what was assumed and dropped.
         let mut all_notes = vec![
             format!(
-                "loglet {loglet} of log {}: nodeset {}, replication {{node: {}}}, sequencer {}, seal task run by N{} (restatectl -S); client N{CLIENT_ID} plays both",
+                "loglet {loglet} of log {}: nodeset {}, replication {{node: {}}}, sequencer {}, seal task run by N{} (restatectl -S); {}",
                 s.log_id,
                 node_list(s.nodeset.iter().map(|n| *n as u32)),
                 s.replication,
                 meta.sequencer.as_deref().unwrap_or("?"),
-                s.sealer
+                s.sealer,
+                if s.cluster() {
+                    format!(
+                        "a cluster with separate roles: client N{CLIENT_ID} is the sealer, the sequencer runs on N{}{}",
+                        s.sequencer,
+                        match self.finder {
+                            Some(f) => format!(", N{f}'s find-tail is the reader"),
+                            None => String::new(),
+                        }
+                    )
+                } else {
+                    format!("client N{CLIENT_ID} plays both")
+                }
             ),
             "Restate offsets and tails start at 1: the trace writes Restate's value minus 1"
                 .to_string(),
