@@ -180,3 +180,47 @@ fn kill_restart_s_seal_assist_is_the_model_s_find_tail_reader() {
     let t = import_raw_dir(&recordings().join("two-paused/raw")).unwrap();
     assert!(t.header.config.cluster.is_none());
 }
+
+#[test]
+fn a_tail_repair_in_a_cluster_is_the_reader_s_repair() {
+    // No committed run repaired a tail; two repair lines of Restate's `repair_tail.rs`, put
+    // into a copy of kill-restart's N3 log right after its seal assist, must become the
+    // reader's tail-repair-started (model offsets: Restate's minus one) and tail-repaired.
+    let from = recordings().join("kill-restart/raw");
+    let dir = std::env::temp_dir().join(format!("sealcheck-repair-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    for e in std::fs::read_dir(&from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+    }
+    for e in std::fs::read_dir(from.join("logs")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join("logs").join(e.file_name())).unwrap();
+    }
+    let log = dir.join("logs/n3.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let target = "restate_bifrost::providers::replicated_loglet::tasks::repair_tail";
+    lines.insert(
+        85,
+        format!(r#"{{"timestamp":"2026-11-27T03:22:48.331600Z","level":"INFO","fields":{{"message":"Tail records are under-replicated, starting a repair tail task","loglet_id":"0_0","start_offset":"2","target_tail":"3"}},"target":"{target}"}}"#),
+    );
+    lines.insert(
+        86,
+        format!(r#"{{"timestamp":"2026-11-27T03:22:48.331700Z","level":"INFO","fields":{{"message":"Repair task completed, 1 record(s) have been repaired","loglet_id":"0_0","known_global_tail":"3"}},"target":"{target}"}}"#),
+    );
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let t = import_raw_dir(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let started = t.position("tail-repair-started", Some(3)).unwrap();
+    assert_eq!(
+        t.items[started].item.to_json(),
+        r#"{"event":"tail-repair-started","node":"N3","from":1,"to":2}"#
+    );
+    let done = t.position("tail-repaired", Some(3)).unwrap();
+    assert!(t.position("seal-assist-completed", Some(3)).unwrap() < started && started < done);
+    assert!(t.unplaced().is_empty());
+}

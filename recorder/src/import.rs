@@ -103,14 +103,17 @@ use crate::text::{node_replication, RestateNode};
 use crate::{Fact, Meta, RawRun, TimedFact};
 
 pub use scope::{scope, DropReason, Dropped, Scope};
-use scope::{Drops, SEAL_ASSIST, SEAL_ASSIST_FAILS, SECOND_SEAL_ASSIST, SHUTDOWN_SEAL};
+use scope::{
+    Drops, SEAL_ASSIST, SEAL_ASSIST_FAILS, SECOND_FIND_TAIL, SECOND_SEAL_ASSIST, SHUTDOWN_SEAL,
+    TAIL_REPAIR,
+};
 
 /// The node id an imported trace gives the model's client: not a log server (the model has at
 /// most 8), and distinct from every node of the recorded cluster.
 pub const CLIENT_ID: u8 = 9;
 
 /// Event kinds a recorded run logs completely within the trace window.
-pub const COMPLETE_KINDS: [&str; 10] = [
+pub const COMPLETE_KINDS: [&str; 12] = [
     "provisioned",
     "seal-started",
     "seal-rejected",
@@ -121,6 +124,8 @@ pub const COMPLETE_KINDS: [&str; 10] = [
     "restarted",
     "seal-assist-started",
     "seal-assist-completed",
+    "tail-repair-started",
+    "tail-repaired",
 ];
 
 /// One line of an imported trace: its time and where it came from.
@@ -493,6 +498,10 @@ struct Translator<'a> {
     /// whether its assisting seal task is still open.
     finder: Option<u32>,
     assist_open: bool,
+    /// Cluster: the reader's tail repair started (the model's reader repairs once), and is
+    /// still open.
+    repair_started: bool,
+    repair_open: bool,
     /// Seal tasks of the loglet other nodes run, and what they are (a `NeedsModelStep` reason).
     foreign_tasks: BTreeMap<u32, &'static str>,
     task: Option<Task>,
@@ -547,6 +556,8 @@ impl<'a> Translator<'a> {
             shutdown_announced: BTreeSet::new(),
             finder: None,
             assist_open: false,
+            repair_started: false,
+            repair_open: false,
             foreign_tasks: BTreeMap::new(),
             task: None,
             swallow_rejection_echo: false,
@@ -678,6 +689,9 @@ impl<'a> Translator<'a> {
                     self.drop_fact(f, Some(*node), DropReason::OtherLoglet(loglet.clone()));
                 }
             }
+            Fact::TailRepairStarted { .. } | Fact::TailRepairCompleted { .. } => {
+                self.tail_repair(i, f)?
+            }
             Fact::SealStarted { node, loglet, .. } => self.seal_started(i, f, *node, loglet),
             Fact::AllProvisioningWarning { node, loglet } => {
                 self.all_provisioning(f, *node, loglet)
@@ -716,6 +730,67 @@ impl<'a> Translator<'a> {
             }),
             &f.source,
         );
+    }
+
+    /// A find-tail's tail repair (`Tail records are under-replicated` / `Repair task
+    /// completed`): in a cluster, the model's reader's `tail-repair-started` (from and to in
+    /// model offsets) and `tail-repaired`; the reader is the first node that assists or
+    /// repairs.
+    fn tail_repair(&mut self, i: usize, f: &TimedFact) -> Result<(), ImportError> {
+        let (node, loglet) = match &f.fact {
+            Fact::TailRepairStarted { node, loglet, .. }
+            | Fact::TailRepairCompleted { node, loglet } => (*node, loglet.clone()),
+            _ => return Ok(()),
+        };
+        if loglet != self.loglet() {
+            self.drop_fact(f, Some(node), DropReason::OtherLoglet(loglet));
+            return Ok(());
+        }
+        if !self.s.cluster() {
+            self.drop_fact(f, Some(node), DropReason::NeedsModelStep(TAIL_REPAIR));
+            return Ok(());
+        }
+        let reader = self.finder.is_none_or(|r| r == node);
+        match &f.fact {
+            Fact::TailRepairStarted {
+                start_offset,
+                target_tail,
+                ..
+            } if reader && !self.repair_started => {
+                let file = self.dir.join(&f.source.file);
+                let from = start_offset
+                    .map(|o| model_offset(o, "start_offset", &file, f.source.line))
+                    .transpose()?;
+                let to = target_tail
+                    .map(|o| model_offset(o, "target_tail", &file, f.source.line))
+                    .transpose()?;
+                self.finder = Some(node);
+                self.repair_started = true;
+                self.repair_open = true;
+                self.place(
+                    f,
+                    i,
+                    Event::TailRepairStarted {
+                        node: NodeId(node as u8),
+                        from,
+                        to,
+                    },
+                );
+            }
+            Fact::TailRepairCompleted { .. } if reader && self.repair_open => {
+                self.repair_open = false;
+                self.place(
+                    f,
+                    i,
+                    Event::TailRepaired {
+                        node: NodeId(node as u8),
+                        tail: None,
+                    },
+                );
+            }
+            _ => self.drop_fact(f, Some(node), DropReason::NeedsModelStep(SECOND_FIND_TAIL)),
+        }
+        Ok(())
     }
 
     /// `Attempting to seal loglet`: tells which seal task comes next on the node.

@@ -36,6 +36,10 @@ pub const SEAL_ASSIST: &str = "a seal assist: another node's find-tail runs a se
 /// Why a second seal assist of a run was not translated: the model's find-tail reader
 /// assists once.
 pub const SECOND_SEAL_ASSIST: &str = "a second seal assist of the loglet (needs model step: the model's one find-tail reader assists once)";
+/// Why a tail repair in a run whose sealer is also the sequencer was not translated.
+pub const TAIL_REPAIR: &str = "a tail repair: another node's find-tail repairs the loglet's tail (needs model step: tail repair in a run whose sealer is also the sequencer; the model has it only for a cluster with separate roles)";
+/// Why a tail repair by a second find-tail reader (or a second repair) was not translated.
+pub const SECOND_FIND_TAIL: &str = "a second find-tail reader's (or a second) tail repair (needs model step: the model's one find-tail reader repairs once)";
 /// Why a record of a seal assist that fails was not translated.
 pub const SEAL_ASSIST_FAILS: &str = "part of a seal assist that does not complete (needs model step: the model's seal assist waits for an f-majority and never fails)";
 /// Why a shutdown seal of the scenario's loglet on another node was not translated.
@@ -70,6 +74,8 @@ pub fn scope(fact: &Fact) -> Scope {
         Fact::StorageStateObserved { .. } | Fact::LogletWorkerObserved { .. } => {
             Input("the same SQL rows, read from the snapshots themselves")
         }
+        Fact::TailRepairStarted { .. } => Step("tail-repair-started (in a cluster with separate roles)"),
+        Fact::TailRepairCompleted { .. } => Step("tail-repaired (in a cluster with separate roles)"),
         Fact::SealAssist { .. } => Input("tells a find-tail's seal assist from other seal tasks: in a cluster its seal task's start and completion are seal-assist-started and seal-assist-completed"),
         Fact::DataLossDetected { .. } => NeedsModelStep("a log server that lost its storage marker moves itself to DataLoss (needs model step: data-loss detection)"),
         Fact::ServerStarted { .. } => OutOfScope("a process start; the recorder's start-node places `restarted`"),
