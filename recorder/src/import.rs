@@ -14,10 +14,10 @@
 //!
 //! **One loglet.** Only the scenario's loglet (`meta.json` `loglet_id`, e.g. `0_0`) is
 //! translated. Records of other loglets are dropped: log 1, the segment auto recovery appends
-//! after the seal (`0_1`), chain-level repairs. Seal tasks of the scenario's loglet that other
-//! nodes run (the find-tail "seal assist" of a restarted node, the seal a node being stopped
-//! runs) are dropped too, each named in the notes: the model has one client, and no step for a
-//! second node's seal task yet.
+//! after the seal (`0_1`), chain-level repairs. In a cluster (see **Roles**) a find-tail
+//! reader's seal assist and tail repair are the model's reader steps; the seal a node being
+//! stopped runs, a second reader's assist or repair, an assist that fails, and any assist or
+//! repair in a run whose sealer is also the sequencer are dropped, each named in the notes.
 //!
 //! **The window.** The trace starts at the recorder's start (`meta.started_us`, `t = 0`; the
 //! cluster starts fresh, so every log server starts Provisioning) and ends at the recorder's
@@ -25,11 +25,15 @@
 //! scenario. `t` is milliseconds since the start (microsecond resolution); facts are ordered by
 //! time and keep log order within one instant.
 //!
-//! **Roles.** The model has one client that runs the seal task and is the loglet's sequencer.
-//! A real run has a *sealer* (the node `restatectl -S` talks to, `meta.seal_via`) and a
-//! *sequencer* (`meta.sequencer`, e.g. `N3:1`); the header's `roles` names both and
-//! `config.client` is [`CLIENT_ID`], a node id that is not a log server. Sealer-kind events name
-//! the sealer, sequencer-kind events the sequencer; the trace reader maps both to the client.
+//! **Roles.** A real run has a *sealer* (the node `restatectl -S` talks to, `meta.seal_via`) and
+//! a *sequencer* (`meta.sequencer`, e.g. `N3:1`); the header's `roles` names both and
+//! `config.client` is [`CLIENT_ID`], a node id that is not a log server. When they are
+//! different nodes and the sequencer is a log server, the config is the model's cluster
+//! (`cluster.sequencer`): the client is the admin node that seals, the sequencer runs on (and
+//! dies with) its log server, and the first node whose find-tail assists the seal or repairs
+//! the tail is `roles.finder`. Otherwise the model's single client plays both. Sealer-kind
+//! events name the sealer, sequencer-kind events the sequencer, finder-kind events the
+//! finder; the trace reader maps them to the client.
 //!
 //! **Offsets.** Restate's loglet offsets start at 1 (an empty loglet's local tail is 1); the
 //! model's start at 0. Every offset and tail is written as Restate's value minus 1.
@@ -44,6 +48,10 @@
 //! | sealer: `Seal task completed on f-majority`, `max_local_tail` *m* | `seal-completed`, `max_local_tail` *m*-1 |
 //! | sealer: `Seal operation failed` with a non-empty nodeset status | `seal-failed` |
 //! | sequencer: `Draining sequencer` after a completed seal | `sequencer-sealed` (no tail: not logged) |
+//! | cluster, node *k*: `Detected unsealed nodes. Running seal task to assist`, then its `Starting a seal task` | `seal-assist-started` N*k* (at the task's start) |
+//! | ... that task's `Seal task completed on f-majority` | `seal-assist-completed` N*k* |
+//! | cluster, node *k*: `Tail records are under-replicated`, `start_offset` *s*, `target_tail` *t* | `tail-repair-started` N*k*, `from` *s*-1, `to` *t*-1 |
+//! | ... `Repair task completed` | `tail-repaired` N*k* |
 //! | restatectl: `N*k* storage-state has been updated from A to B` | `storage-state-set` N*k* B |
 //! | recorder: `kill-node` (SIGKILL) / `stop-node` (SIGTERM, at `node-exited`) | `crashed` |
 //! | recorder: `start-node` of a node that crashed | `restarted` |
