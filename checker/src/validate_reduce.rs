@@ -338,14 +338,15 @@ impl Class {
                 CSEAL,
                 CSEAL | VIEW | CFG | ALL_SRV,
             ),
-            // A re-sent Seal is enabled while the task waits on i, i serves, and neither the
-            // request nor its reply is in flight; it adds a Seal request to i.
+            // A re-sent Seal is enabled while the task waits on i, has attempts left, i
+            // serves, and neither the request nor its reply is in flight; it adds a Seal
+            // request to i and counts the attempt (the task's state).
             Class::Resend(i) => {
                 let i = i as usize;
                 f(
                     stamp | FIND,
-                    reqsl(i),
-                    reqsl(i),
+                    reqsl(i) | CSEAL,
+                    reqsl(i) | CSEAL,
                     CSEAL | srv(i) | reqsl(i) | repsl(i),
                 )
             }

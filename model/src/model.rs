@@ -110,6 +110,10 @@ pub enum Action {
     SequencerAppendsToProvisioning,
 }
 
+/// Attempts of one Seal request per member and seal task: `Attempts::exact(3)` in Restate's
+/// `tasks/seal.rs`.
+pub const SEAL_REQUEST_ATTEMPTS: u8 = 3;
+
 /// The name of the extra `always` property a model with a [`Deadline`] has: it fails in every
 /// state checked after the deadline passed or a stop was requested.
 pub const STOP_PROPERTY: &str = "sealcheck: the exploration was stopped";
@@ -876,6 +880,7 @@ impl SealModel {
                     members,
                     effective: count(effective) as u8,
                     max_local_tail: 0,
+                    sends: (0..self.n()).map(|i| has(effective, i) as u8).collect(),
                 });
                 let kgt = self.sealer_known_global_tail(state);
                 self.send_to(state, effective, |to| Msg::Seal {
@@ -920,7 +925,9 @@ impl SealModel {
                 self.settle_seal_task(state);
             }
             Action::SealRequestResent(i) => {
-                let attempt = state.client.seal.as_ref().expect("a task").attempt;
+                let task = state.client.seal.as_mut().expect("a task");
+                task.sends[i as usize] += 1;
+                let attempt = task.attempt;
                 let kgt = self.sealer_known_global_tail(state);
                 state.send(Msg::Seal {
                     to: i,
@@ -1280,6 +1287,7 @@ impl Model for SealModel {
                     actions.push(Action::SealRequestFails(i as u8));
                 }
                 if *m == Some(MemberSeal::Pending)
+                    && task.sends[i] < SEAL_REQUEST_ATTEMPTS
                     && state.servers[i].process == Process::Serving
                     && Self::seal_request_lost(state, i)
                 {

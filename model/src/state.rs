@@ -81,6 +81,9 @@ pub struct SealTask {
     pub effective: u8,
     /// Highest local tail a confirmation reported.
     pub max_local_tail: u8,
+    /// Per log server: how many attempts of its Seal request the task made (the first send
+    /// included); at most [`crate::model::SEAL_REQUEST_ATTEMPTS`].
+    pub sends: Vec<u8>,
 }
 
 /// The life of one append on the sequencer.
@@ -393,7 +396,11 @@ impl State {
         let n = self.servers.len();
         let key = |i: usize| {
             let column: Vec<StorageState> = self.configs.iter().map(|c| c[i]).collect();
-            let member = self.client.seal.as_ref().map(|t| t.members[i]);
+            let member = self
+                .client
+                .seal
+                .as_ref()
+                .map(|t| (t.members[i], t.sends[i]));
             let appends: Vec<(bool, bool, bool)> = self
                 .client
                 .appends
@@ -439,6 +446,8 @@ impl State {
         if let Some(t) = s.client.seal.as_mut() {
             let old = t.members.clone();
             t.members = order.iter().map(|&i| old[i]).collect();
+            let old = t.sends.clone();
+            t.sends = order.iter().map(|&i| old[i]).collect();
         }
         for a in &mut s.client.appends {
             a.targets = remap_bits(a.targets);
