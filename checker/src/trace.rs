@@ -281,6 +281,7 @@ impl TraceReader {
         for (name, id) in [
             ("roles.sealer", header.roles.sealer),
             ("roles.sequencer", header.roles.sequencer),
+            ("roles.finder", header.roles.finder),
         ] {
             if let Some(id) = id {
                 if id.0 == 0 {
@@ -305,6 +306,7 @@ impl TraceReader {
         let client = self.client();
         let sealer = self.header.roles.sealer.unwrap_or(client);
         let sequencer = self.header.roles.sequencer.unwrap_or(client);
+        let finder = self.header.roles.finder.unwrap_or(sealer);
         let unknown = |id: NodeId, what: &str, field: &str| {
             err(
                 &self.file,
@@ -328,6 +330,11 @@ impl TraceReader {
                     } else if Event::is_sequencer_kind(kind) {
                         if node != sequencer {
                             return Err(unknown(node, "the sequencer", "node"));
+                        }
+                        e.set_node(client);
+                    } else if Event::is_finder_kind(kind) {
+                        if node != finder {
+                            return Err(unknown(node, "the find-tail reader", "node"));
                         }
                         e.set_node(client);
                     } else if !self.is_log_server(node) {

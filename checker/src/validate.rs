@@ -616,7 +616,7 @@ impl<'a> DepthFirst<'a> {
                         if hidden >= self.opts.max_hidden
                             || !needed
                                 .as_ref()
-                                .is_none_or(|n| n.contains(&Class::of(&state, &a)))
+                                .is_none_or(|n| n.contains(&Class::of(self.model, &state, &a)))
                         {
                             continue;
                         }
@@ -810,7 +810,7 @@ impl<'a> Search<'a> {
                 if m == 0 {
                     if !needed
                         .as_ref()
-                        .is_none_or(|n| n.contains(&Class::of(&node.state, &a)))
+                        .is_none_or(|n| n.contains(&Class::of(self.model, &node.state, &a)))
                     {
                         continue;
                     }
@@ -1162,6 +1162,10 @@ impl<'a> Search<'a> {
                                     }
                                 } else if Event::is_sequencer_kind(l.kind()) {
                                     if let Some(s) = roles.sequencer {
+                                        l.set_node(s);
+                                    }
+                                } else if Event::is_finder_kind(l.kind()) {
+                                    if let Some(s) = roles.finder.or(roles.sealer) {
                                         l.set_node(s);
                                     }
                                 }

@@ -34,6 +34,7 @@ const CSTAT: Res = 1 << 15; // statuses and reply bits of the appends
 const REQSTADD: Res = 1 << 16; // a new Store is sent (to anyone)
 const BUD: Res = 1 << 17; // fault budgets
 const CBITS: Res = 1 << 18; // which servers answered an append in flight
+const FIND: Res = 1 << 19; // cluster: the find-tail reader and the admin's known global tail
 const REQST0: u32 = 24; // 8 bits: Store requests to i
 const REQSL0: u32 = 32; // 8 bits: Seal requests to i
 const REPST0: u32 = 40; // 8 bits: Stored replies from i
@@ -111,6 +112,14 @@ pub enum Class {
     TrimPoint,
     /// `SealRequestResent(i)`: another attempt of a lost Seal request to i.
     Resend(u8),
+    /// Cluster: `LogServerCrashes(i)` of the node that runs the sequencer (the sequencer dies
+    /// with it, its stores and their answers are gone).
+    CrashSequencer(u8),
+    /// Cluster: `SequencerLearnsSealed`.
+    SequencerLearns,
+    /// Cluster: the find-tail reader's steps (`FindTailAssistsSeal`, `SealAssistCompletes`,
+    /// `FindTailRepairsTail`, `TailRepairCompletes`, `FindTailFindsSealed`).
+    Finder,
 }
 
 /// What a class reads, writes (in ways other steps can tell apart), may enable, and is enabled
@@ -123,8 +132,8 @@ struct Foot {
 }
 
 impl Class {
-    /// The class of an enabled step in `state`.
-    pub fn of(state: &State, action: &Action) -> Class {
+    /// The class of an enabled step in `state` of `model`.
+    pub fn of(model: &SealModel, state: &State, action: &Action) -> Class {
         match action {
             Action::LogServerProvisions(i) => Class::Provision(*i),
             Action::ClientViewCatchesUp => Class::ViewCatchesUp,
@@ -148,6 +157,9 @@ impl Class {
             Action::SequencerSealsWithoutDrain => Class::SealWithoutDrain,
             Action::SequencerAppends | Action::SequencerAppendsToProvisioning => Class::Append,
             Action::Lose(_) | Action::Duplicate(_) => Class::Network,
+            Action::LogServerCrashes(i) if model.cfg.sequencer_index() == Some(*i) => {
+                Class::CrashSequencer(*i)
+            }
             Action::LogServerCrashes(i) => Class::Crash(*i),
             Action::LogServerRestarts(i) => Class::Restart(*i),
             Action::OperatorSetsStorageState(i, _) => Class::Operator(*i),
@@ -158,6 +170,12 @@ impl Class {
             Action::ClientJoins => Class::Join,
             Action::HarnessGetsTrimPoint | Action::TrimPointFails => Class::TrimPoint,
             Action::SealRequestResent(i) => Class::Resend(*i),
+            Action::SequencerLearnsSealed => Class::SequencerLearns,
+            Action::FindTailAssistsSeal
+            | Action::SealAssistCompletes
+            | Action::FindTailRepairsTail { .. }
+            | Action::TailRepairCompletes
+            | Action::FindTailFindsSealed(_) => Class::Finder,
         }
     }
 
@@ -186,6 +204,15 @@ impl Class {
             Class::Join => &["view-updated"],
             Class::TrimPoint => &["trim-point-read", "trim-point-failed"],
             Class::Resend(_) => &["seal-request-resent"],
+            Class::CrashSequencer(_) => &["crashed"],
+            Class::SequencerLearns => &["sequencer-learns-sealed"],
+            Class::Finder => &[
+                "seal-assist-started",
+                "seal-assist-completed",
+                "tail-repair-started",
+                "tail-repaired",
+                "find-tail-sealed",
+            ],
         }
     }
 
@@ -209,7 +236,7 @@ impl Class {
             }
             Class::ViewCatchesUp => f(0, VIEW, VIEW, VIEW | CFG),
             Class::CallSeal => f(
-                stamp,
+                stamp | FIND,
                 CSEAL | ALL_REQSL,
                 CSEAL | ALL_REQSL,
                 CSEAL | CSEQ | VIEW | CFG,
@@ -227,13 +254,14 @@ impl Class {
                     srv(i) | reqst(i),
                 )
             }
+            // In a cluster a confirmation also raises the admin's known global tail (FIND).
             Class::DeliverSealed(i) => {
                 let i = i as usize;
                 let end = if ends_hidden { CSEQ | ALL_REPSL } else { 0 };
                 f(
-                    CSEAL | ALL_SRV,
-                    CSEAL | repsl(i) | end,
-                    CSEAL | (end & CSEQ),
+                    CSEAL | ALL_SRV | FIND,
+                    CSEAL | repsl(i) | end | FIND,
+                    CSEAL | (end & CSEQ) | FIND,
                     repsl(i),
                 )
             }
@@ -273,10 +301,12 @@ impl Class {
             ),
             Class::ReplyTail => f(CBITS, CBITS | ALL_REPST, CBITS, ALL_REPST),
             Class::Network => f(0, ALL_CHANNELS | BUD, ALL_CHANNELS, ALL_CHANNELS | BUD),
+            // What a crash drops depends on what was sent to i (a store an append sends to
+            // a server that crashed first stays in flight).
             Class::Crash(i) => {
                 let i = i as usize;
                 f(
-                    0,
+                    REQSTADD,
                     srv(i) | reqst(i) | reqsl(i) | repst(i) | repsl(i) | BUD,
                     srv(i),
                     srv(i) | BUD,
@@ -308,17 +338,43 @@ impl Class {
                 CSEAL,
                 CSEAL | VIEW | CFG | ALL_SRV,
             ),
-            // A re-sent Seal is enabled while the task waits on i, i serves, and neither the
-            // request nor its reply is in flight; it adds a Seal request to i.
+            // A re-sent Seal is enabled while the task waits on i, has attempts left, i
+            // serves, and neither the request nor its reply is in flight; it adds a Seal
+            // request to i and counts the attempt (the task's state).
             Class::Resend(i) => {
                 let i = i as usize;
                 f(
-                    stamp,
-                    reqsl(i),
-                    reqsl(i),
+                    stamp | FIND,
+                    reqsl(i) | CSEAL,
+                    reqsl(i) | CSEAL,
                     CSEAL | srv(i) | reqsl(i) | repsl(i),
                 )
             }
+            // The sequencer's node crashes: the server as any crash, and the sequencer dies
+            // (its phase), its stores to anyone and their answers are gone.
+            Class::CrashSequencer(i) => {
+                let i = i as usize;
+                let w = srv(i) | reqsl(i) | repsl(i) | BUD | CSEQ | ALL_REQST | ALL_REPST;
+                f(CSEQ | CSEQS | REQSTADD, w, srv(i), srv(i) | BUD)
+            }
+            // Reads the harness's outcome and the appends' Sealed answers (why it checks),
+            // which members serve sealed (its check), and the configuration; moves the
+            // sequencer to Draining.
+            Class::SequencerLearns => f(
+                ALL_SRV | CFG | VIEW | CSEAL | CSTAT | CBITS,
+                CSEQ,
+                CSEQ,
+                CSEQ | CSEQS | ALL_SRV | CFG | VIEW | CSEAL | CSTAT | CBITS,
+            ),
+            // Reads every server (tails, seal flags, process), the configuration and its own
+            // state; writes its state and the admin's known global tail, and sends Seal
+            // (assist) or repair stores to any member.
+            Class::Finder => f(
+                ALL_SRV | CFG | VIEW | FIND,
+                FIND | ALL_REQSL | ALL_REQST | REQSTADD,
+                FIND | ALL_REQSL | ALL_REQST | REQSTADD,
+                ALL_SRV | CFG | VIEW | FIND,
+            ),
         }
     }
 }
@@ -350,11 +406,13 @@ fn dependent(a: Option<Class>, fa: &Foot, b: Class, fb: &Foot, replies_hidden: b
 /// state or any later one.
 pub fn stamps_live(model: &SealModel, s: &State) -> bool {
     let members = model.nodeset;
-    !(s.losses_left == 0
-        && s.crashes_left == 0
-        && s.operator_moves_left == 0
-        && model.writable(s.client_view()) == members
-        && s.client.appends.iter().all(|a| a.targets == members))
+    // In a cluster the find-tail reader reads the servers' known global tails.
+    model.cluster()
+        || !(s.losses_left == 0
+            && s.crashes_left == 0
+            && s.operator_moves_left == 0
+            && model.writable(s.client_view()) == members
+            && s.client.appends.iter().all(|a| a.targets == members))
 }
 
 /// A fingerprint of `s` with dead data cleared: reply bits of resolved appends, history facts
@@ -376,11 +434,13 @@ pub fn canonical_fingerprint(model: &SealModel, s: &State) -> u64 {
             srv.known_global_tail = 0;
         }
     }
+    let cluster = model.cluster();
     for m in &mut c.network {
         match m {
+            // In a cluster the admin's known global tail is its own, which a reply can raise.
             Msg::Sealed {
                 known_global_tail, ..
-            } => *known_global_tail = 0,
+            } if !cluster => *known_global_tail = 0,
             Msg::Store {
                 known_global_tail, ..
             }
@@ -482,7 +542,11 @@ impl<'a> Reducer<'a> {
                 out.push(Class::StartPump(iu));
             }
             if s.crashes_left > 0 {
-                out.push(Class::Crash(iu));
+                out.push(if m.cfg.sequencer_index() == Some(iu) {
+                    Class::CrashSequencer(iu)
+                } else {
+                    Class::Crash(iu)
+                });
             }
             if down || s.crashes_left > 0 {
                 out.push(Class::Restart(iu));
@@ -493,6 +557,17 @@ impl<'a> Reducer<'a> {
         }
         if m.cfg.stale_views {
             out.push(Class::ViewCatchesUp);
+        }
+        if m.cluster() {
+            if s.client.sequencer == sealcheck_model::state::SequencerPhase::Open {
+                out.push(Class::SequencerLearns);
+            }
+            if s.find_tail_sealed().is_none()
+                && (s.crashes_left > 0
+                    || s.client.sequencer == sealcheck_model::state::SequencerPhase::Crashed)
+            {
+                out.push(Class::Finder);
+            }
         }
         if !s.client.joined {
             out.push(Class::Join);
@@ -601,7 +676,13 @@ impl<'a> Reducer<'a> {
                         vec![Class::ReplyHead, Class::ReplyTail, Class::AckEarly]
                     }
                     Event::MessageLost {} | Event::MessageDuplicated {} => vec![Class::Network],
-                    Event::Crashed { .. } => vec![Class::Crash(node)],
+                    Event::Crashed { .. } => vec![Class::Crash(node), Class::CrashSequencer(node)],
+                    Event::SequencerLearnsSealed { .. } => vec![Class::SequencerLearns],
+                    Event::SealAssistStarted { .. }
+                    | Event::SealAssistCompleted { .. }
+                    | Event::TailRepairStarted { .. }
+                    | Event::TailRepaired { .. }
+                    | Event::FindTailSealed { .. } => vec![Class::Finder],
                     Event::Restarted { .. } => vec![Class::Restart(node)],
                     Event::StorageStateSet { .. } => vec![Class::Operator(node)],
                 };
@@ -690,7 +771,7 @@ impl Reducer<'_> {
     /// scenarios).
     pub fn declared_independent(&self, s: &State, a: &Action, b: &Action) -> bool {
         let live = stamps_live(self.model, s);
-        let (ca, cb) = (Class::of(s, a), Class::of(s, b));
+        let (ca, cb) = (Class::of(self.model, s, a), Class::of(self.model, s, b));
         !dependent(
             Some(ca),
             &ca.foot(true, live),
@@ -704,7 +785,7 @@ impl Reducer<'_> {
     /// of class `b` (which the closure then includes whenever `b` is in a stubborn set).
     pub fn declared_enabler(&self, s: &State, a: &Action, b: Class) -> bool {
         let live = stamps_live(self.model, s);
-        let ca = Class::of(s, a);
+        let ca = Class::of(self.model, s, a);
         ca.foot(self.ends_hidden(), live).enables & b.foot(true, live).guard != 0
     }
 

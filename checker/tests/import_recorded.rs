@@ -111,6 +111,14 @@ fn committed_recordings_drop_no_record_the_model_has_a_step_for() {
                     d.kind
                 );
             }
+            // A seal assist is a model step in a cluster with separate roles: no record of it
+            // is dropped there.
+            if t.header.config.cluster.is_some() {
+                assert!(
+                    !matches!(d.reason, DropReason::NeedsModelStep(why) if why.starts_with("a seal assist:")),
+                    "{name}: a seal assist dropped in a cluster: {d:?}"
+                );
+            }
             // What the model lacks is named, one line per record.
             if let DropReason::NeedsModelStep(why) = d.reason {
                 let line = format!("{}:{}", d.source.file, d.source.line);
@@ -144,4 +152,75 @@ fn a_snapshot_overlapping_an_event_keeps_the_rows_the_event_cannot_change() {
     );
     let provisioned = t.position("provisioned", Some(2)).unwrap();
     assert!(t.items[provisioned].t > 747.511);
+}
+
+#[test]
+fn kill_restart_s_seal_assist_is_the_model_s_find_tail_reader() {
+    // Sealer N1, sequencer N3: a cluster with separate roles. N3 is killed before the seal
+    // and restarted after it; its reader's find-tail sees N1 sealed and itself open, and runs
+    // a seal task to assist (n3.log:83-85), which the trace keeps as the reader's steps.
+    let t = import_raw_dir(&recordings().join("kill-restart/raw")).unwrap();
+    let c = &t.header.config;
+    assert_eq!(c.cluster.as_ref().map(|c| c.sequencer), Some(3));
+    assert_eq!(t.header.roles.finder.map(|n| n.0), Some(3));
+    let started = t.position("seal-assist-started", Some(3)).unwrap();
+    let done = t.position("seal-assist-completed", Some(3)).unwrap();
+    let restarted = t.position("restarted", Some(3)).unwrap();
+    assert!(restarted < started && started < done);
+    assert!(
+        (t.items[started].t - 8405.8).abs() < 0.1,
+        "{}",
+        t.items[started].t
+    );
+    assert!(t
+        .drops
+        .iter()
+        .all(|d| !matches!(d.reason, DropReason::NeedsModelStep(_))));
+    // Sealer and sequencer on one node (N1 in two-paused): the single client, no cluster.
+    let t = import_raw_dir(&recordings().join("two-paused/raw")).unwrap();
+    assert!(t.header.config.cluster.is_none());
+}
+
+#[test]
+fn a_tail_repair_in_a_cluster_is_the_reader_s_repair() {
+    // No committed run repaired a tail; two repair lines of Restate's `repair_tail.rs`, put
+    // into a copy of kill-restart's N3 log right after its seal assist, must become the
+    // reader's tail-repair-started (model offsets: Restate's minus one) and tail-repaired.
+    let from = recordings().join("kill-restart/raw");
+    let dir = std::env::temp_dir().join(format!("sealcheck-repair-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    for e in std::fs::read_dir(&from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+    }
+    for e in std::fs::read_dir(from.join("logs")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join("logs").join(e.file_name())).unwrap();
+    }
+    let log = dir.join("logs/n3.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let target = "restate_bifrost::providers::replicated_loglet::tasks::repair_tail";
+    lines.insert(
+        85,
+        format!(r#"{{"timestamp":"2026-11-27T03:22:48.331600Z","level":"INFO","fields":{{"message":"Tail records are under-replicated, starting a repair tail task","loglet_id":"0_0","start_offset":"2","target_tail":"3"}},"target":"{target}"}}"#),
+    );
+    lines.insert(
+        86,
+        format!(r#"{{"timestamp":"2026-11-27T03:22:48.331700Z","level":"INFO","fields":{{"message":"Repair task completed, 1 record(s) have been repaired","loglet_id":"0_0","known_global_tail":"3"}},"target":"{target}"}}"#),
+    );
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let t = import_raw_dir(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let started = t.position("tail-repair-started", Some(3)).unwrap();
+    assert_eq!(
+        t.items[started].item.to_json(),
+        r#"{"event":"tail-repair-started","node":"N3","from":1,"to":2}"#
+    );
+    let done = t.position("tail-repaired", Some(3)).unwrap();
+    assert!(t.position("seal-assist-completed", Some(3)).unwrap() < started && started < done);
+    assert!(t.unplaced().is_empty());
 }

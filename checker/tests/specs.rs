@@ -38,13 +38,14 @@ const PINNED: &[(&str, usize, &[&str])] = &[
     ("specs/appends-then-seal.toml", 2415, &[]),
     ("specs/bench-five-servers.toml", 322188, &[]),
     ("specs/bench-four-servers.toml", BENCH_FOUR, &[]),
-    ("specs/crash-restart.toml", 2180, &[]),
+    ("specs/cluster-roles.toml", 269951, &[]),
+    ("specs/crash-restart.toml", 2540, &[]),
     (
         "specs/forced-provisioning.toml",
         104,
         &["a seal the harness starts eventually succeeds"],
     ),
-    ("specs/message-loss.toml", 19830, &[]),
+    ("specs/message-loss.toml", 23303, &[]),
     ("specs/operator-moves.toml", 94185, &[]),
     (
         "specs/paused-members.toml",

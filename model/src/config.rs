@@ -191,6 +191,23 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// A cluster whose seal task and sequencer run on different nodes (`restatectl logs seal` in a
+/// real cluster), instead of the test's single client that is both.
+///
+/// The model's client is then the admin node `restatectl` goes through: it runs the harness and
+/// the seal task, and its sequencer is remote, so a successful seal task does not drain anything
+/// there (`replicated_loglet/loglet.rs`, `SequencerAccess::Remote`). The loglet's sequencer runs
+/// on the log server `sequencer`: it drains and sets its sealed flag only once it learns the
+/// loglet is sealed (the admin's find-tail asks it with a forced seal check, or one of its
+/// stores came back Sealed), and it dies with its node. A find-tail reader may run an assisting
+/// seal task and a tail repair (`tasks/find_tail.rs`, `tasks/repair_tail.rs`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cluster {
+    /// The log server (node id) that runs the loglet's sequencer.
+    pub sequencer: u8,
+}
+
 impl ClientStart {
     /// Whether this is the default, [`ClientStart::Joining`].
     pub fn is_default(&self) -> bool {
@@ -317,6 +334,11 @@ pub struct Config {
     /// The test harness around `seal()`.
     #[serde(default)]
     pub harness: Harness,
+    /// Sealer and sequencer on different nodes (absent: the single client is both). Left out
+    /// of serialized configs when absent, so that configs written before it existed read and
+    /// write back the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<Cluster>,
     /// Faults and operator actions.
     #[serde(default)]
     pub faults: Faults,
@@ -383,6 +405,7 @@ impl Config {
             stale_views: false,
             provisioning_steps: false,
             harness: Harness::default(),
+            cluster: None,
             faults: Faults::default(),
             bugs: Vec::new(),
             unreachable: Vec::new(),
@@ -403,6 +426,11 @@ impl Config {
     /// confirmation even when fewer than R candidates remain.
     pub fn f_majority(&self, n: usize) -> usize {
         n.saturating_sub(self.replication as usize) + 1
+    }
+
+    /// The log-server index of the remote sequencer, in a cluster with separate roles.
+    pub fn sequencer_index(&self) -> Option<u8> {
+        self.cluster.as_ref().map(|c| c.sequencer - 1)
     }
 
     /// Whether a bug is seeded.
@@ -509,6 +537,23 @@ impl Config {
                     self.harness.max_attempts
                 ),
             ));
+        }
+        if let Some(c) = &self.cluster {
+            if c.sequencer == 0 || c.sequencer > self.log_servers {
+                return Err(bad(
+                    "cluster.sequencer",
+                    format!(
+                        "N{} is not a log server (log servers are N1..N{})",
+                        c.sequencer, self.log_servers
+                    ),
+                ));
+            }
+            if self.stale_views {
+                return Err(bad(
+                    "cluster",
+                    "a cluster with separate roles is modelled with fresh views only (stale_views = false)",
+                ));
+            }
         }
         if self.loglet.is_empty() {
             return Err(bad("loglet", "must not be empty"));

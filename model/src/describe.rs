@@ -12,6 +12,14 @@ fn client(model: &SealModel) -> String {
     format!("N{}", model.cfg.client)
 }
 
+/// The node of the sequencer: the client's, or the remote sequencer's in a cluster.
+fn sequencer(model: &SealModel) -> String {
+    match model.cfg.cluster.as_ref() {
+        Some(c) => format!("N{}", c.sequencer),
+        None => client(model),
+    }
+}
+
 /// A message as `from -> to: Kind(fields)`.
 pub fn message(model: &SealModel, msg: &Msg) -> String {
     let loglet = &model.cfg.loglet;
@@ -41,9 +49,12 @@ pub fn message(model: &SealModel, msg: &Msg) -> String {
             to,
             offset,
             known_global_tail,
+            repair,
         } => format!(
-            "{c} -> {}: Store(loglet {loglet}, offset {offset}, known global tail {known_global_tail})",
-            n(model, *to)
+            "{} -> {}: Store(loglet {loglet}, offset {offset}, known global tail {known_global_tail}{})",
+            if *repair { "repair" } else { c.as_str() },
+            n(model, *to),
+            if *repair { ", ignore seal" } else { "" }
         ),
         Msg::Stored {
             from,
@@ -138,6 +149,25 @@ pub fn action(model: &SealModel, action: &Action) -> String {
         Action::SequencerSealsWithoutDrain => format!(
             "BUG seal-without-drain: {c}'s sequencer sets its sealed flag without draining in-flight appends"
         ),
+        Action::SequencerLearnsSealed => format!(
+            "sequencer on {}: learns that an f-majority is sealed and starts draining",
+            sequencer(model)
+        ),
+        Action::FindTailAssistsSeal => format!(
+            "{c}: find-tail heard from some sealed members but no sealed f-majority: runs a seal task to assist (Seal to the effective nodeset)"
+        ),
+        Action::SealAssistCompletes => {
+            format!("{c}: the assisting seal task completed on an f-majority")
+        }
+        Action::FindTailRepairsTail { from, to } => format!(
+            "{c}: find-tail: an f-majority is sealed, records {from}..{to} lack a write quorum: tail repair (stores that ignore the seal)"
+        ),
+        Action::TailRepairCompletes => {
+            format!("{c}: the tail repair completed: find-tail returns Sealed")
+        }
+        Action::FindTailFindsSealed(t) => {
+            format!("{c}: find-tail: an f-majority is sealed: returns Sealed at tail {t}")
+        }
         Action::SequencerAppendsToProvisioning => format!(
             "BUG provisioning-writable: {c}: sequencer appends a record, counting Provisioning nodes as writable"
         ),
@@ -248,6 +278,14 @@ pub fn state(model: &SealModel, s: &State) -> Vec<String> {
         "{c} seal task: {}",
         seal_text(model, &s.client.seal)
     ));
+    if model.cluster() {
+        out.push(format!(
+            "{c} (admin) known global tail {}, find-tail {:?}; the sequencer runs on {}",
+            s.client.sealer_known_global_tail,
+            s.client.finder,
+            sequencer(model)
+        ));
+    }
     for a in &s.client.appends {
         out.push(format!("{c} append {}", append_text(model, a)));
     }
@@ -296,9 +334,20 @@ pub fn changes(model: &SealModel, prev: &State, next: &State) -> Vec<String> {
     }
     if pc.sequencer != nc.sequencer {
         out.push(format!(
-            "{c} sequencer: {:?} -> {:?}",
-            pc.sequencer, nc.sequencer
+            "{} sequencer: {:?} -> {:?}",
+            sequencer(model),
+            pc.sequencer,
+            nc.sequencer
         ));
+    }
+    if pc.sealer_known_global_tail != nc.sealer_known_global_tail {
+        out.push(format!(
+            "{c} (admin) known global tail: {} -> {}",
+            pc.sealer_known_global_tail, nc.sealer_known_global_tail
+        ));
+    }
+    if pc.finder != nc.finder {
+        out.push(format!("{c} find-tail: {:?} -> {:?}", pc.finder, nc.finder));
     }
     if pc.known_global_tail != nc.known_global_tail {
         out.push(format!(

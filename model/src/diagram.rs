@@ -202,6 +202,18 @@ fn note(model: &SealModel, prev: &State, action: &Action, next: &State) -> (Stri
         }
         Action::HarnessGetsTrimPoint => (format!("{c}: get_trim_point() answers"), FG),
         Action::SealRequestResent(i) => (format!("{c}: Seal re-sent to {}", n(model, *i)), FG),
+        Action::SequencerLearnsSealed => (
+            "remote sequencer learns the loglet is sealed: draining".to_string(),
+            BLUE,
+        ),
+        Action::FindTailAssistsSeal => (format!("{c}: find-tail assists: Seal to all"), AMBER),
+        Action::SealAssistCompletes => (format!("{c}: seal assist completed"), FG),
+        Action::FindTailRepairsTail { from, to } => (
+            format!("{c}: find-tail repairs {from}..{to} (ignore seal)"),
+            AMBER,
+        ),
+        Action::TailRepairCompletes => (format!("{c}: tail repaired: Sealed"), GREEN),
+        Action::FindTailFindsSealed(t) => (format!("{c}: find-tail: Sealed@{t}"), GREEN),
         Action::TrimPointFails => (format!("{c}: get_trim_point() fails"), RED),
         Action::HarnessCallsSeal => {
             let to: Bits = sent(prev, next)
@@ -470,6 +482,13 @@ fn marks(s: &mut String, lanes: &Lanes, prev: &State, action: &Action, next: &St
         | Action::SequencerAcksEarly
         | Action::SequencerSealsWithoutDrain => cross(s, lanes.client(), y, RED),
         Action::SequencerAppendsToProvisioning => dot(s, lanes.client(), y, RED),
+        Action::SequencerLearnsSealed
+        | Action::SealAssistCompletes
+        | Action::TailRepairCompletes
+        | Action::FindTailFindsSealed(_) => dot(s, lanes.client(), y, BLUE),
+        Action::FindTailAssistsSeal | Action::FindTailRepairsTail { .. } => {
+            dot(s, lanes.client(), y, AMBER)
+        }
     }
     if next.version() != prev.version() {
         let x = lanes.meta();
@@ -660,6 +679,7 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
                     SequencerPhase::Open => "Open".to_string(),
                     SequencerPhase::Draining => "Draining".to_string(),
                     SequencerPhase::Sealed(t) => format!("Sealed@{t}"),
+                    SequencerPhase::Crashed => "Crashed".to_string(),
                 }
             ),
             format!("view v{}", last.client.view),

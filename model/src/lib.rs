@@ -58,7 +58,7 @@ pub mod trace_format;
 pub mod words;
 
 pub use config::{
-    Bug, ClientStart, Config, ConfigError, Faults, Harness, HarnessKind, StorageState,
+    Bug, ClientStart, Cluster, Config, ConfigError, Faults, Harness, HarnessKind, StorageState,
 };
 pub use model::{Action, SealModel};
 pub use properties::{PropertyInfo, PropertyKind};

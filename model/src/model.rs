@@ -67,6 +67,33 @@ pub enum Action {
     LogServerRestarts(u8),
     /// The operator runs `restatectl nodes set-storage-state` on a node (index, new state).
     OperatorSetsStorageState(u8, StorageState),
+    /// Cluster only: the remote sequencer learns that the loglet is sealed and starts draining:
+    /// the admin's find-tail asked it with a forced seal check (after the admin's `seal()`
+    /// succeeded), or one of its stores came back Sealed, and its check-seal (or its own seal
+    /// task) finds an f-majority of the serving effective nodeset sealed.
+    SequencerLearnsSealed,
+    /// Cluster only: a find-tail reader heard from an f-majority of the effective nodeset,
+    /// some but not an f-majority of them sealed: it runs a seal task to assist, which sends
+    /// Seal to the effective nodeset.
+    FindTailAssistsSeal,
+    /// Cluster only: the assisting seal task completed on an f-majority (sealed and serving).
+    SealAssistCompletes,
+    /// Cluster only: a find-tail reader heard from an f-majority that is sealed, whose highest
+    /// local tail `to` is above its known global tail `from`, without a write quorum at `to`:
+    /// it starts a tail repair, which sends repair stores (ignoring the seal) of the records in
+    /// `from..to` that some member has to the serving members that lack them.
+    FindTailRepairsTail {
+        /// The reader's known global tail.
+        from: u8,
+        /// The highest local tail of the sealed members it heard from.
+        to: u8,
+    },
+    /// Cluster only: the tail repair completed (every record in its range is on a write
+    /// quorum): find-tail returns Sealed at the repaired tail.
+    TailRepairCompletes,
+    /// Cluster only: a find-tail reader heard from an f-majority that is sealed and needs no
+    /// repair: it returns Sealed at this tail.
+    FindTailFindsSealed(u8),
     /// Seeded bug `store-after-seal`: a durably sealed log server stores a (non-repair) record.
     StoreIgnoringSeal(Msg),
     /// Seeded bug `seal-one-confirmation`: the seal task reports success with fewer
@@ -82,6 +109,10 @@ pub enum Action {
     /// as writable.
     SequencerAppendsToProvisioning,
 }
+
+/// Attempts of one Seal request per member and seal task: `Attempts::exact(3)` in Restate's
+/// `tasks/seal.rs`.
+pub const SEAL_REQUEST_ATTEMPTS: u8 = 3;
 
 /// The name of the extra `always` property a model with a [`Deadline`] has: it fails in every
 /// state checked after the deadline passed or a stop was requested.
@@ -204,7 +235,30 @@ impl SealModel {
     /// symmetry reduction: every log server is in the nodeset (their initial storage states and
     /// forced flags are part of the state and permute with them).
     pub fn symmetric(&self) -> bool {
-        self.members().count() == self.n()
+        self.members().count() == self.n() && self.cfg.cluster.is_none()
+    }
+
+    /// Whether the seal task and the sequencer run on different nodes ([`crate::Cluster`]).
+    pub fn cluster(&self) -> bool {
+        self.cfg.cluster.is_some()
+    }
+
+    /// The known global tail the seal task stamps on its requests and raises from replies: the
+    /// sequencer's own without separate roles, the admin node's in a cluster.
+    pub fn sealer_known_global_tail(&self, state: &State) -> u8 {
+        if self.cluster() {
+            state.client.sealer_known_global_tail
+        } else {
+            state.client.known_global_tail
+        }
+    }
+
+    /// The members whose seal is confirmed for a seal task that is not the harness's (the
+    /// remote sequencer's check, a find-tail assist): durably sealed and serving.
+    fn sealed_serving(&self, state: &State) -> Bits {
+        self.members()
+            .filter(|&i| state.servers[i].sealed && state.servers[i].process == Process::Serving)
+            .fold(0, |acc, i| acc | (1 << i))
     }
 
     /// The named properties this scenario checks, in report order.
@@ -352,6 +406,8 @@ impl SealModel {
                 sequencer: SequencerPhase::Open,
                 known_global_tail: 0,
                 appends: Vec::new(),
+                sealer_known_global_tail: 0,
+                finder: FindTail::Idle,
             },
             network: Vec::new(),
             losses_left: self.cfg.faults.message_loss,
@@ -417,7 +473,7 @@ impl SealModel {
         if c.attempts >= self.max_seal_calls() {
             return false;
         }
-        if c.sequencer != SequencerPhase::Open {
+        if c.sequencer != SequencerPhase::Open && !self.cluster() {
             return false;
         }
         // The wait comes before the test body; with get_trim_point the body already started.
@@ -486,7 +542,9 @@ impl SealModel {
         }
     }
 
-    /// A log server handles `Store` (`ignore_seal` only under the seeded bug).
+    /// A log server handles `Store`: `ignore_seal` for a tail repair's store (`repair`) and
+    /// under the seeded bug. A repair store is answered to the repair task, which the model
+    /// does not wait on, so its answer is dropped.
     fn handle_store(
         &self,
         state: &mut State,
@@ -494,6 +552,7 @@ impl SealModel {
         offset: u8,
         known_global_tail: u8,
         ignore_seal: bool,
+        repair: bool,
     ) {
         let provisioning = state.latest()[to as usize] == StorageState::Provisioning;
         let status = Self::store_status(
@@ -511,7 +570,7 @@ impl SealModel {
             // (`loglet_worker.rs`, the full-duplicate fast path).
             Status::Ok
         } else {
-            if s.sealed {
+            if s.sealed && !repair {
                 state.history.stored_after_seal.get_or_insert(to);
             }
             if provisioning {
@@ -522,6 +581,9 @@ impl SealModel {
             s.local_tail = s.local_tail.max(offset + 1);
             Status::Ok
         };
+        if repair {
+            return;
+        }
         let s = &state.servers[to as usize];
         let reply = Msg::Stored {
             from: to,
@@ -558,8 +620,9 @@ impl SealModel {
                 to,
                 offset,
                 known_global_tail,
+                repair,
             } => {
-                self.handle_store(state, to, offset, known_global_tail, false);
+                self.handle_store(state, to, offset, known_global_tail, repair, repair);
             }
             Msg::Sealed {
                 from,
@@ -582,8 +645,12 @@ impl SealModel {
                 }
                 task.members[from as usize] = Some(MemberSeal::Confirmed);
                 task.max_local_tail = task.max_local_tail.max(local_tail);
-                state.client.known_global_tail =
-                    state.client.known_global_tail.max(known_global_tail);
+                let kgt = if self.cluster() {
+                    &mut state.client.sealer_known_global_tail
+                } else {
+                    &mut state.client.known_global_tail
+                };
+                *kgt = (*kgt).max(known_global_tail);
                 self.settle_seal_task(state);
             }
             Msg::Stored {
@@ -669,7 +736,12 @@ impl SealModel {
         let check = properties::f_majority_check(&states, &sealed, self.cfg.replication);
         state.history.seal_succeeded_with.get_or_insert(check);
         state.client.seal = None;
-        state.client.sequencer = SequencerPhase::Draining;
+        if self.cluster() {
+            // The admin's sequencer is remote: nothing to drain here; seal() returns.
+            state.client.harness = HarnessPhase::Succeeded;
+        } else {
+            state.client.sequencer = SequencerPhase::Draining;
+        }
     }
 
     fn sequencer_seals(&self, state: &mut State) {
@@ -678,7 +750,11 @@ impl SealModel {
             state.history.sealed_with_appends_in_flight = true;
         }
         c.sequencer = SequencerPhase::Sealed(c.known_global_tail);
-        c.harness = HarnessPhase::Succeeded;
+        if self.cluster() {
+            state.history.sequencer_sealed_remotely = true;
+        } else {
+            c.harness = HarnessPhase::Succeeded;
+        }
     }
 
     /// Drops replies that can no longer have an effect: `Stored` for an append that is already
@@ -689,10 +765,14 @@ impl SealModel {
     fn drop_stale_replies(state: &mut State) {
         let appends = &state.client.appends;
         let seal = &state.client.seal;
+        let crashed = state.client.sequencer == SequencerPhase::Crashed;
         state.network.retain(|m| match m {
-            Msg::Stored { offset, .. } => appends
-                .iter()
-                .any(|a| a.offset == *offset && a.status == AppendStatus::InFlight),
+            Msg::Stored { offset, .. } => {
+                !crashed
+                    && appends
+                        .iter()
+                        .any(|a| a.offset == *offset && a.status == AppendStatus::InFlight)
+            }
             Msg::Sealed { from, attempt, .. } => seal.as_ref().is_some_and(|t| {
                 t.attempt == *attempt && t.members[*from as usize] == Some(MemberSeal::Pending)
             }),
@@ -736,6 +816,18 @@ impl SealModel {
                     .get_or_insert("the sequencer's sealed tail moved");
             }
             _ => {}
+        }
+        if next.client.sealer_known_global_tail < prev.client.sealer_known_global_tail {
+            next.history
+                .global_tail_decreased
+                .get_or_insert("the sealer's known global tail decreased");
+        }
+        if let (FindTail::Sealed(x), y) = (prev.client.finder, next.client.finder) {
+            if y != FindTail::Sealed(x) {
+                next.history
+                    .tail_moved_back
+                    .get_or_insert("a tail find-tail returned as sealed moved");
+            }
         }
         if next.client.known_global_tail < prev.client.known_global_tail {
             next.history
@@ -788,8 +880,9 @@ impl SealModel {
                     members,
                     effective: count(effective) as u8,
                     max_local_tail: 0,
+                    sends: (0..self.n()).map(|i| has(effective, i) as u8).collect(),
                 });
-                let kgt = state.client.known_global_tail;
+                let kgt = self.sealer_known_global_tail(state);
                 self.send_to(state, effective, |to| Msg::Seal {
                     to,
                     attempt,
@@ -832,8 +925,10 @@ impl SealModel {
                 self.settle_seal_task(state);
             }
             Action::SealRequestResent(i) => {
-                let attempt = state.client.seal.as_ref().expect("a task").attempt;
-                let kgt = state.client.known_global_tail;
+                let task = state.client.seal.as_mut().expect("a task");
+                task.sends[i as usize] += 1;
+                let attempt = task.attempt;
+                let kgt = self.sealer_known_global_tail(state);
                 state.send(Msg::Seal {
                     to: i,
                     attempt,
@@ -864,6 +959,16 @@ impl SealModel {
                 state.servers[i as usize].process = Process::Down;
                 // Connections break: whatever was in flight to or from it is gone.
                 state.network.retain(|m| m.server() != i);
+                if self.cfg.sequencer_index() == Some(i)
+                    && !matches!(state.client.sequencer, SequencerPhase::Sealed(_))
+                {
+                    // The sequencer dies with its node: its stores and their answers are gone,
+                    // and a restarted node is a new generation, not the loglet's sequencer.
+                    state.client.sequencer = SequencerPhase::Crashed;
+                    state
+                        .network
+                        .retain(|m| !matches!(m, Msg::Store { repair: false, .. }));
+                }
             }
             Action::LogServerRestarts(i) => {
                 let idx = i as usize;
@@ -890,12 +995,65 @@ impl SealModel {
                     to,
                     offset,
                     known_global_tail,
+                    ..
                 } = msg
                 {
-                    self.handle_store(state, to, offset, known_global_tail, true);
+                    self.handle_store(state, to, offset, known_global_tail, true, false);
                 }
             }
             Action::SealTaskCompletesEarly => self.seal_task_succeeded(state),
+            Action::SequencerLearnsSealed => state.client.sequencer = SequencerPhase::Draining,
+            Action::FindTailAssistsSeal => {
+                state.client.finder = FindTail::Assisting;
+                state.history.find_tail_assisted = true;
+                let effective = self.effective(state.client_view());
+                let kgt = state.client.sealer_known_global_tail;
+                // Attempt 0: no `seal()` call of the harness; the answers go to the assist,
+                // which the model does not wait on message by message.
+                self.send_to(state, effective, |to| Msg::Seal {
+                    to,
+                    attempt: 0,
+                    known_global_tail: kgt,
+                });
+            }
+            Action::SealAssistCompletes => state.client.finder = FindTail::Assisted,
+            Action::FindTailRepairsTail { from, to } => {
+                state.client.finder = FindTail::Repairing { from, to };
+                state.history.tail_repair_started = true;
+                state.client.sealer_known_global_tail =
+                    state.client.sealer_known_global_tail.max(from);
+                let serving = self.serving_effective(state);
+                for o in from..to {
+                    let holders = self
+                        .members()
+                        .filter(|&i| has_offset(state.servers[i].stored, o as usize));
+                    if holders.count() == 0 {
+                        continue;
+                    }
+                    for j in self.members() {
+                        if has(serving, j) && !has_offset(state.servers[j].stored, o as usize) {
+                            state.send(Msg::Store {
+                                to: j as u8,
+                                offset: o,
+                                known_global_tail: from,
+                                repair: true,
+                            });
+                        }
+                    }
+                }
+            }
+            Action::TailRepairCompletes => {
+                if let FindTail::Repairing { to, .. } = state.client.finder {
+                    state.client.finder = FindTail::Sealed(to);
+                    state.client.sealer_known_global_tail =
+                        state.client.sealer_known_global_tail.max(to);
+                }
+            }
+            Action::FindTailFindsSealed(tail) => {
+                state.client.finder = FindTail::Sealed(tail);
+                state.client.sealer_known_global_tail =
+                    state.client.sealer_known_global_tail.max(tail);
+            }
             Action::SequencerAcksEarly => {
                 let kgt = state.client.known_global_tail;
                 let quorum = self.write_quorum();
@@ -927,6 +1085,7 @@ impl SealModel {
             to,
             offset,
             known_global_tail: kgt,
+            repair: false,
         });
     }
 
@@ -937,6 +1096,104 @@ impl SealModel {
                 state.send(msg(i as u8));
             }
         }
+    }
+
+    /// The members of the effective nodeset (in the client's snapshot) that serve requests.
+    fn serving_effective(&self, state: &State) -> Bits {
+        let effective = self.effective(state.client_view());
+        self.members()
+            .filter(|&i| has(effective, i) && state.servers[i].process == Process::Serving)
+            .fold(0, |acc, i| acc | (1 << i))
+    }
+
+    /// The steps of the remote sequencer and of the find-tail reader (cluster only).
+    fn cluster_actions(&self, state: &State, actions: &mut Vec<Action>) {
+        let view = state.client_view();
+        let effective = self.effective(view);
+        let sealed_serving = self.sealed_serving(state) & effective;
+        let f_majority_sealed = self.seal_task_passes(view, sealed_serving);
+        let c = &state.client;
+        let maybe_sealed =
+            c.harness == HarnessPhase::Succeeded || c.appends.iter().any(|a| a.sealed != 0);
+        if c.sequencer == SequencerPhase::Open && maybe_sealed && f_majority_sealed {
+            actions.push(Action::SequencerLearnsSealed);
+        }
+        match c.finder {
+            FindTail::Assisting if f_majority_sealed => actions.push(Action::SealAssistCompletes),
+            FindTail::Repairing { from, to } => {
+                let r = self.write_quorum();
+                let replicated = (from..to).all(|o| {
+                    state
+                        .servers
+                        .iter()
+                        .filter(|s| has_offset(s.stored, o as usize))
+                        .count()
+                        >= r
+                });
+                if replicated {
+                    actions.push(Action::TailRepairCompletes);
+                }
+            }
+            // A reader asks the sequencer first; it queries the log servers itself only when
+            // the sequencer is dead (`is_sequencer_alive` in `tasks/find_tail.rs`).
+            FindTail::Idle | FindTail::Assisted if c.sequencer == SequencerPhase::Crashed => {
+                self.find_tail_outcomes(state, actions);
+            }
+            _ => {}
+        }
+    }
+
+    /// What a find-tail reader may decide, over every set of serving effective members it may
+    /// have heard from first (an f-majority or more; `tasks/find_tail.rs`): sealed (with or
+    /// without a repair), or an assisting seal task.
+    fn find_tail_outcomes(&self, state: &State, actions: &mut Vec<Action>) {
+        let serving = self.serving_effective(state);
+        let quorum = self.seal_quorum(count(self.effective(state.client_view())));
+        let r = self.write_quorum();
+        let start = actions.len();
+        let mut heard: Bits = serving;
+        loop {
+            // Every subset of `serving`, largest first.
+            let responders = heard;
+            if count(responders) >= quorum {
+                let sealed: Vec<usize> = self
+                    .members()
+                    .filter(|&i| has(responders, i) && state.servers[i].sealed)
+                    .collect();
+                if sealed.len() >= quorum {
+                    let to = sealed
+                        .iter()
+                        .map(|&i| state.servers[i].local_tail)
+                        .max()
+                        .unwrap_or(0);
+                    let from = self
+                        .members()
+                        .filter(|&i| has(responders, i))
+                        .map(|i| state.servers[i].known_global_tail)
+                        .fold(state.client.sealer_known_global_tail, u8::max);
+                    let at_tail = self
+                        .members()
+                        .filter(|&i| has(responders, i) && state.servers[i].local_tail >= to)
+                        .count();
+                    if to == from || (to > from && at_tail >= r) {
+                        actions.push(Action::FindTailFindsSealed(to));
+                    } else if to > from && count(responders) >= r {
+                        actions.push(Action::FindTailRepairsTail { from, to });
+                    }
+                } else if !sealed.is_empty() && state.client.finder == FindTail::Idle {
+                    actions.push(Action::FindTailAssistsSeal);
+                }
+            }
+            if heard == 0 {
+                break;
+            }
+            heard = (heard - 1) & serving;
+        }
+        // One step per outcome.
+        let mut found: Vec<Action> = actions.drain(start..).collect();
+        found.sort();
+        found.dedup();
+        actions.extend(found);
     }
 
     /// Whether the seal request to member `i` and its reply are both gone from the network.
@@ -1030,6 +1287,7 @@ impl Model for SealModel {
                     actions.push(Action::SealRequestFails(i as u8));
                 }
                 if *m == Some(MemberSeal::Pending)
+                    && task.sends[i] < SEAL_REQUEST_ATTEMPTS
                     && state.servers[i].process == Process::Serving
                     && Self::seal_request_lost(state, i)
                 {
@@ -1046,6 +1304,9 @@ impl Model for SealModel {
                     actions.push(Action::SealTaskCompletesEarly);
                 }
             }
+        }
+        if self.cluster() {
+            self.cluster_actions(state, actions);
         }
         if state.client.sequencer == SequencerPhase::Draining {
             actions.push(Action::SequencerDrains);

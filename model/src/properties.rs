@@ -83,6 +83,14 @@ pub const SEAL_REJECTED_ALL_PROVISIONING: &str =
 pub const SEAL_FAILS_INSUFFICIENT: &str = "a seal fails for lack of confirmations";
 /// "an append is rejected as sealed"
 pub const APPEND_REJECTED_SEALED: &str = "an append is rejected as sealed";
+/// "find-tail assists a seal" (cluster only)
+pub const FIND_TAIL_ASSISTS_SEAL: &str = "find-tail assists a seal";
+/// "find-tail repairs the tail" (cluster only)
+pub const FIND_TAIL_REPAIRS_TAIL: &str = "find-tail repairs the tail";
+/// "find-tail returns the loglet sealed" (cluster only)
+pub const FIND_TAIL_RETURNS_SEALED: &str = "find-tail returns the loglet sealed";
+/// "the remote sequencer drains after the seal" (cluster only)
+pub const REMOTE_SEQUENCER_SEALS: &str = "the remote sequencer drains after the seal";
 /// "a seal the harness starts eventually succeeds"
 pub const SEAL_EVENTUALLY_SUCCEEDS: &str = "a seal the harness starts eventually succeeds";
 
@@ -95,10 +103,12 @@ fn acked(state: &State) -> impl Iterator<Item = &Append> {
 }
 
 fn acked_below_sealed_tail(_: &SealModel, s: &State) -> bool {
-    match s.sealed_tail() {
-        Some(tail) => acked(s).all(|a| a.offset < tail),
-        None => true,
-    }
+    // Every tail the loglet was sealed at: the sequencer's own, and (cluster) the one a
+    // find-tail reader returned, which the chain is sealed at.
+    [s.sealed_tail(), s.find_tail_sealed()]
+        .into_iter()
+        .flatten()
+        .all(|tail| acked(s).all(|a| a.offset < tail))
 }
 
 fn acked_on_write_quorum(m: &SealModel, s: &State) -> bool {
@@ -269,6 +279,22 @@ fn loglet_gets_sealed(_: &SealModel, s: &State) -> bool {
     s.sealed_tail().is_some()
 }
 
+fn find_tail_assists_seal(_: &SealModel, s: &State) -> bool {
+    s.history.find_tail_assisted
+}
+
+fn find_tail_repairs_tail(_: &SealModel, s: &State) -> bool {
+    s.history.tail_repair_started
+}
+
+fn find_tail_returns_sealed(_: &SealModel, s: &State) -> bool {
+    s.find_tail_sealed().is_some()
+}
+
+fn remote_sequencer_seals(_: &SealModel, s: &State) -> bool {
+    s.history.sequencer_sealed_remotely
+}
+
 fn append_acknowledged(_: &SealModel, s: &State) -> bool {
     acked(s).next().is_some()
 }
@@ -379,6 +405,39 @@ pub fn for_config(cfg: &Config) -> Vec<PropertyInfo> {
             kind: Sometimes,
             condition: append_rejected_sealed,
             about: "some append fails because an f-majority answered Sealed",
+            guard: false,
+        });
+    }
+    if cfg.cluster.is_some() {
+        list.push(PropertyInfo {
+            name: REMOTE_SEQUENCER_SEALS,
+            kind: Sometimes,
+            condition: remote_sequencer_seals,
+            about: "the sequencer on another node than the sealer drains and sets its sealed flag after the seal",
+            guard: false,
+        });
+    }
+    // A find-tail reader queries the log servers itself only once the sequencer's node died.
+    if cfg.cluster.is_some() && cfg.faults.crashes > 0 {
+        list.push(PropertyInfo {
+            name: FIND_TAIL_RETURNS_SEALED,
+            kind: Sometimes,
+            condition: find_tail_returns_sealed,
+            about: "a find-tail reader returns the loglet sealed at a tail (twin of the sealed-tail property for the tail find-tail returns)",
+            guard: true,
+        });
+        list.push(PropertyInfo {
+            name: FIND_TAIL_ASSISTS_SEAL,
+            kind: Sometimes,
+            condition: find_tail_assists_seal,
+            about: "a find-tail reader sees some but not an f-majority of members sealed and runs a seal task to assist",
+            guard: false,
+        });
+        list.push(PropertyInfo {
+            name: FIND_TAIL_REPAIRS_TAIL,
+            kind: Sometimes,
+            condition: find_tail_repairs_tail,
+            about: "a find-tail reader finds records past its known global tail without a write quorum and repairs them with stores that ignore the seal",
             guard: false,
         });
     }

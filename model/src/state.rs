@@ -81,6 +81,9 @@ pub struct SealTask {
     pub effective: u8,
     /// Highest local tail a confirmation reported.
     pub max_local_tail: u8,
+    /// Per log server: how many attempts of its Seal request the task made (the first send
+    /// included); at most [`crate::model::SEAL_REQUEST_ATTEMPTS`].
+    pub sends: Vec<u8>,
 }
 
 /// The life of one append on the sequencer.
@@ -136,6 +139,31 @@ pub enum SequencerPhase {
     Draining,
     /// Sealed flag set on the known global tail, at this tail.
     Sealed(u8),
+    /// Cluster only: the sequencer's node crashed before it sealed. A restarted node is a new
+    /// generation, not the loglet's sequencer: its appends in flight are never resolved.
+    Crashed,
+}
+
+/// Cluster only: where the find-tail reader is (`tasks/find_tail.rs`). One reader, one run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum FindTail {
+    /// Not run yet (or restarting after its assist).
+    Idle,
+    /// Some but not an f-majority of the members it heard from were sealed: it runs a seal
+    /// task to assist, and waits for it.
+    Assisting,
+    /// Its assisting seal task completed; it does not assist again.
+    Assisted,
+    /// An f-majority is sealed, but the records between its known global tail `from` and the
+    /// highest local tail `to` are not on a write quorum: it runs a tail repair.
+    Repairing {
+        /// Its known global tail: the first offset it repairs.
+        from: u8,
+        /// The highest local tail among the sealed members it heard from.
+        to: u8,
+    },
+    /// It returned Sealed at this tail: the tail the chain is sealed at.
+    Sealed(u8),
 }
 
 /// The client: test harness, seal task and local sequencer (N5 in the incident).
@@ -159,6 +187,11 @@ pub struct Client {
     pub known_global_tail: u8,
     /// Appends made, in offset order.
     pub appends: Vec<Append>,
+    /// Cluster only: the admin node's known global tail (its seal task's and its find-tail's);
+    /// without separate roles the seal task uses the sequencer's and this stays 0.
+    pub sealer_known_global_tail: u8,
+    /// Cluster only: the find-tail reader (always `Idle` without separate roles).
+    pub finder: FindTail,
 }
 
 /// A message in flight between the client and a log server.
@@ -196,6 +229,9 @@ pub enum Msg {
         offset: u8,
         /// Sender's known global tail.
         known_global_tail: u8,
+        /// A tail repair's store (`StoreFlags::IgnoreSeal`): accepted by a sealed server, and
+        /// answered to the repair task, never to the sequencer (the model drops the answer).
+        repair: bool,
     },
     /// Log server -> client: reply to Store.
     Stored {
@@ -268,6 +304,12 @@ pub struct History {
     /// then, over the storage states the task read, by the checker's rules
     /// ([`crate::properties::f_majority_check`]).
     pub seal_succeeded_with: Option<crate::properties::FMajority>,
+    /// Cluster only: a find-tail reader ran an assisting seal task.
+    pub find_tail_assisted: bool,
+    /// Cluster only: a find-tail reader started a tail repair.
+    pub tail_repair_started: bool,
+    /// Cluster only: the remote sequencer drained and sealed after the admin's seal.
+    pub sequencer_sealed_remotely: bool,
 }
 
 /// One state of the model.
@@ -343,6 +385,14 @@ impl State {
         }
     }
 
+    /// The tail a find-tail reader returned as sealed (cluster only).
+    pub fn find_tail_sealed(&self) -> Option<u8> {
+        match self.client.finder {
+            FindTail::Sealed(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// Adds a message to the network.
     pub fn send(&mut self, msg: Msg) {
         let at = self.network.partition_point(|m| m <= &msg);
@@ -371,7 +421,11 @@ impl State {
         let n = self.servers.len();
         let key = |i: usize| {
             let column: Vec<StorageState> = self.configs.iter().map(|c| c[i]).collect();
-            let member = self.client.seal.as_ref().map(|t| t.members[i]);
+            let member = self
+                .client
+                .seal
+                .as_ref()
+                .map(|t| (t.members[i], t.sends[i]));
             let appends: Vec<(bool, bool, bool)> = self
                 .client
                 .appends
@@ -417,6 +471,8 @@ impl State {
         if let Some(t) = s.client.seal.as_mut() {
             let old = t.members.clone();
             t.members = order.iter().map(|&i| old[i]).collect();
+            let old = t.sends.clone();
+            t.sends = order.iter().map(|&i| old[i]).collect();
         }
         for a in &mut s.client.appends {
             a.targets = remap_bits(a.targets);

@@ -283,6 +283,49 @@ pub enum Event {
         /// The new state.
         to: StorageState,
     },
+    /// Cluster only: the remote sequencer learned that an f-majority is sealed (its forced
+    /// seal check or its own seal task) and starts draining.
+    SequencerLearnsSealed {
+        /// The sequencer.
+        node: NodeId,
+    },
+    /// Cluster only: a find-tail reader started a seal task to assist in sealing.
+    SealAssistStarted {
+        /// The node running find-tail.
+        node: NodeId,
+    },
+    /// Cluster only: the assisting seal task completed on an f-majority.
+    SealAssistCompleted {
+        /// The node running find-tail.
+        node: NodeId,
+    },
+    /// Cluster only: a find-tail reader started a tail repair (stores that ignore the seal).
+    TailRepairStarted {
+        /// The node running find-tail.
+        node: NodeId,
+        /// The first offset repaired (the reader's known global tail).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<u8>,
+        /// The tail repaired to (the highest local tail of the sealed members).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<u8>,
+    },
+    /// Cluster only: the tail repair completed; find-tail returns Sealed at its tail.
+    TailRepaired {
+        /// The node running find-tail.
+        node: NodeId,
+        /// The sealed tail.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tail: Option<u8>,
+    },
+    /// Cluster only: find-tail found an f-majority sealed and returned Sealed without repair.
+    FindTailSealed {
+        /// The node running find-tail.
+        node: NodeId,
+        /// The sealed tail.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tail: Option<u8>,
+    },
 }
 
 impl Event {
@@ -315,11 +358,17 @@ impl Event {
             Event::Crashed { .. } => "crashed",
             Event::Restarted { .. } => "restarted",
             Event::StorageStateSet { .. } => "storage-state-set",
+            Event::SequencerLearnsSealed { .. } => "sequencer-learns-sealed",
+            Event::SealAssistStarted { .. } => "seal-assist-started",
+            Event::SealAssistCompleted { .. } => "seal-assist-completed",
+            Event::TailRepairStarted { .. } => "tail-repair-started",
+            Event::TailRepaired { .. } => "tail-repaired",
+            Event::FindTailSealed { .. } => "find-tail-sealed",
         }
     }
 
     /// Every event kind.
-    pub const KINDS: [&'static str; 26] = [
+    pub const KINDS: [&'static str; 32] = [
         "provisioned",
         "provision-refused",
         "marker-written",
@@ -346,6 +395,12 @@ impl Event {
         "crashed",
         "restarted",
         "storage-state-set",
+        "sequencer-learns-sealed",
+        "seal-assist-started",
+        "seal-assist-completed",
+        "tail-repair-started",
+        "tail-repaired",
+        "find-tail-sealed",
     ];
 
     /// Kinds done by the node running the seal task (the "sealer" role).
@@ -369,7 +424,24 @@ impl Event {
     pub fn is_sequencer_kind(kind: &str) -> bool {
         matches!(
             kind,
-            "sequencer-sealed" | "append" | "store-reply" | "append-acked" | "append-rejected"
+            "sequencer-sealed"
+                | "sequencer-learns-sealed"
+                | "append"
+                | "store-reply"
+                | "append-acked"
+                | "append-rejected"
+        )
+    }
+
+    /// Kinds done by a find-tail reader (cluster only; the "finder" role).
+    pub fn is_finder_kind(kind: &str) -> bool {
+        matches!(
+            kind,
+            "seal-assist-started"
+                | "seal-assist-completed"
+                | "tail-repair-started"
+                | "tail-repaired"
+                | "find-tail-sealed"
         )
     }
 
@@ -411,7 +483,13 @@ impl Event {
             | Event::AppendRejected { node, .. }
             | Event::Crashed { node }
             | Event::Restarted { node }
-            | Event::StorageStateSet { node, .. } => Some(node),
+            | Event::StorageStateSet { node, .. }
+            | Event::SequencerLearnsSealed { node }
+            | Event::SealAssistStarted { node }
+            | Event::SealAssistCompleted { node }
+            | Event::TailRepairStarted { node, .. }
+            | Event::TailRepaired { node, .. }
+            | Event::FindTailSealed { node, .. } => Some(node),
         }
     }
 
@@ -456,7 +534,26 @@ impl Event {
             | (SealStarted { node: a }, SealStarted { node: b })
             | (SealFailed { node: a }, SealFailed { node: b })
             | (Crashed { node: a }, Crashed { node: b })
-            | (Restarted { node: a }, Restarted { node: b }) => a == b,
+            | (Restarted { node: a }, Restarted { node: b })
+            | (SequencerLearnsSealed { node: a }, SequencerLearnsSealed { node: b })
+            | (SealAssistStarted { node: a }, SealAssistStarted { node: b })
+            | (SealAssistCompleted { node: a }, SealAssistCompleted { node: b }) => a == b,
+            (
+                TailRepairStarted {
+                    node: a,
+                    from: x,
+                    to: s,
+                },
+                TailRepairStarted {
+                    node: b,
+                    from: y,
+                    to: t,
+                },
+            ) => a == b && f(x, y) && f(s, t),
+            (TailRepaired { node: a, tail: x }, TailRepaired { node: b, tail: y })
+            | (FindTailSealed { node: a, tail: x }, FindTailSealed { node: b, tail: y }) => {
+                a == b && f(x, y)
+            }
             (SealRejected { node: a, reason: x }, SealRejected { node: b, reason: y }) => {
                 a == b && f(x, y)
             }
@@ -757,8 +854,9 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
                 to,
                 offset,
                 known_global_tail,
+                repair,
             } => {
-                let ignore_seal = matches!(action, Action::StoreIgnoringSeal(_));
+                let ignore_seal = *repair || matches!(action, Action::StoreIgnoringSeal(_));
                 let status = Some(StoreStatus::from(SealModel::store_status(
                     &prev.servers[*to as usize],
                     *offset,
@@ -826,6 +924,22 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
             to: *to,
         }),
         Action::SealTaskCompletesEarly => seal_outcome(model, prev, next, &mut out),
+        Action::SequencerLearnsSealed => out.push(Event::SequencerLearnsSealed { node: client }),
+        Action::FindTailAssistsSeal => out.push(Event::SealAssistStarted { node: client }),
+        Action::SealAssistCompletes => out.push(Event::SealAssistCompleted { node: client }),
+        Action::FindTailRepairsTail { from, to } => out.push(Event::TailRepairStarted {
+            node: client,
+            from: Some(*from),
+            to: Some(*to),
+        }),
+        Action::TailRepairCompletes => out.push(Event::TailRepaired {
+            node: client,
+            tail: next.find_tail_sealed(),
+        }),
+        Action::FindTailFindsSealed(t) => out.push(Event::FindTailSealed {
+            node: client,
+            tail: Some(*t),
+        }),
         Action::SequencerAcksEarly => append_outcomes(model, prev, next, &mut out),
     }
     if matches!(action, Action::SealRequestFails(_)) {
@@ -837,7 +951,8 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
 fn seal_outcome(model: &SealModel, prev: &State, next: &State, out: &mut Vec<Event>) {
     let client = NodeId(model.cfg.client);
     if let (Some(t), None) = (&prev.client.seal, &next.client.seal) {
-        if next.client.sequencer != prev.client.sequencer {
+        if prev.history.seal_succeeded_with.is_none() && next.history.seal_succeeded_with.is_some()
+        {
             out.push(Event::SealCompleted {
                 node: client,
                 max_local_tail: Some(next_max_local_tail(prev, next).unwrap_or(t.max_local_tail)),

@@ -33,6 +33,10 @@ pub struct Roles {
     /// The loglet's sequencer (default: the config's client).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequencer: Option<NodeId>,
+    /// The node whose find-tail reader runs the seal assist and the tail repair (cluster only;
+    /// default: the sealer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finder: Option<NodeId>,
 }
 
 /// The first line of a trace.

@@ -356,6 +356,7 @@ fn a_duplicate_store_is_answered_ok_without_writing() {
         to: 0,
         offset: 0,
         known_global_tail: 0,
+        repair: false,
     });
     let next = step(&m, &s, "N1 handles the store", |a| {
         matches!(
@@ -373,6 +374,7 @@ fn a_duplicate_store_is_answered_ok_without_writing() {
         to: 0,
         offset: 0,
         known_global_tail: 0,
+        repair: false,
     });
     let labels = sealcheck_model::trace::labels(&m, &s, &action, &next);
     assert_eq!(

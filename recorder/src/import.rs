@@ -14,10 +14,10 @@
 //!
 //! **One loglet.** Only the scenario's loglet (`meta.json` `loglet_id`, e.g. `0_0`) is
 //! translated. Records of other loglets are dropped: log 1, the segment auto recovery appends
-//! after the seal (`0_1`), chain-level repairs. Seal tasks of the scenario's loglet that other
-//! nodes run (the find-tail "seal assist" of a restarted node, the seal a node being stopped
-//! runs) are dropped too, each named in the notes: the model has one client, and no step for a
-//! second node's seal task yet.
+//! after the seal (`0_1`), chain-level repairs. In a cluster (see **Roles**) a find-tail
+//! reader's seal assist and tail repair are the model's reader steps; the seal a node being
+//! stopped runs, a second reader's assist or repair, an assist that fails, and any assist or
+//! repair in a run whose sealer is also the sequencer are dropped, each named in the notes.
 //!
 //! **The window.** The trace starts at the recorder's start (`meta.started_us`, `t = 0`; the
 //! cluster starts fresh, so every log server starts Provisioning) and ends at the recorder's
@@ -25,11 +25,15 @@
 //! scenario. `t` is milliseconds since the start (microsecond resolution); facts are ordered by
 //! time and keep log order within one instant.
 //!
-//! **Roles.** The model has one client that runs the seal task and is the loglet's sequencer.
-//! A real run has a *sealer* (the node `restatectl -S` talks to, `meta.seal_via`) and a
-//! *sequencer* (`meta.sequencer`, e.g. `N3:1`); the header's `roles` names both and
-//! `config.client` is [`CLIENT_ID`], a node id that is not a log server. Sealer-kind events name
-//! the sealer, sequencer-kind events the sequencer; the trace reader maps both to the client.
+//! **Roles.** A real run has a *sealer* (the node `restatectl -S` talks to, `meta.seal_via`) and
+//! a *sequencer* (`meta.sequencer`, e.g. `N3:1`); the header's `roles` names both and
+//! `config.client` is [`CLIENT_ID`], a node id that is not a log server. When they are
+//! different nodes and the sequencer is a log server, the config is the model's cluster
+//! (`cluster.sequencer`): the client is the admin node that seals, the sequencer runs on (and
+//! dies with) its log server, and the first node whose find-tail assists the seal or repairs
+//! the tail is `roles.finder`. Otherwise the model's single client plays both. Sealer-kind
+//! events name the sealer, sequencer-kind events the sequencer, finder-kind events the
+//! finder; the trace reader maps them to the client.
 //!
 //! **Offsets.** Restate's loglet offsets start at 1 (an empty loglet's local tail is 1); the
 //! model's start at 0. Every offset and tail is written as Restate's value minus 1.
@@ -44,6 +48,10 @@
 //! | sealer: `Seal task completed on f-majority`, `max_local_tail` *m* | `seal-completed`, `max_local_tail` *m*-1 |
 //! | sealer: `Seal operation failed` with a non-empty nodeset status | `seal-failed` |
 //! | sequencer: `Draining sequencer` after a completed seal | `sequencer-sealed` (no tail: not logged) |
+//! | cluster, node *k*: `Detected unsealed nodes. Running seal task to assist`, then its `Starting a seal task` | `seal-assist-started` N*k* (at the task's start) |
+//! | ... that task's `Seal task completed on f-majority` | `seal-assist-completed` N*k* |
+//! | cluster, node *k*: `Tail records are under-replicated`, `start_offset` *s*, `target_tail` *t* | `tail-repair-started` N*k*, `from` *s*-1, `to` *t*-1 |
+//! | ... `Repair task completed` | `tail-repaired` N*k* |
 //! | restatectl: `N*k* storage-state has been updated from A to B` | `storage-state-set` N*k* B |
 //! | recorder: `kill-node` (SIGKILL) / `stop-node` (SIGTERM, at `node-exited`) | `crashed` |
 //! | recorder: `start-node` of a node that crashed | `restarted` |
@@ -94,7 +102,7 @@ use sealcheck_model::config::{
 };
 use sealcheck_model::trace::{Event, NodeId, Observation, RejectReason};
 use sealcheck_model::trace_format::{self, Header, Item, Roles, FORMAT, MAX_OFFSET, VERSION};
-use sealcheck_model::Config;
+use sealcheck_model::{Cluster, Config};
 use serde_json::Value;
 
 use crate::parse::{NodeSealStatus, NodeStatus, Source, SqlRow, SqlSnapshot};
@@ -103,14 +111,17 @@ use crate::text::{node_replication, RestateNode};
 use crate::{Fact, Meta, RawRun, TimedFact};
 
 pub use scope::{scope, DropReason, Dropped, Scope};
-use scope::{Drops, SEAL_ASSIST, SHUTDOWN_SEAL};
+use scope::{
+    Drops, SEAL_ASSIST, SEAL_ASSIST_FAILS, SECOND_FIND_TAIL, SECOND_SEAL_ASSIST, SHUTDOWN_SEAL,
+    TAIL_REPAIR,
+};
 
 /// The node id an imported trace gives the model's client: not a log server (the model has at
 /// most 8), and distinct from every node of the recorded cluster.
 pub const CLIENT_ID: u8 = 9;
 
 /// Event kinds a recorded run logs completely within the trace window.
-pub const COMPLETE_KINDS: [&str; 8] = [
+pub const COMPLETE_KINDS: [&str; 12] = [
     "provisioned",
     "seal-started",
     "seal-rejected",
@@ -119,6 +130,10 @@ pub const COMPLETE_KINDS: [&str; 8] = [
     "storage-state-set",
     "crashed",
     "restarted",
+    "seal-assist-started",
+    "seal-assist-completed",
+    "tail-repair-started",
+    "tail-repaired",
 ];
 
 /// One line of an imported trace: its time and where it came from.
@@ -295,6 +310,14 @@ struct Setup {
     replication: u8,
     sealer: u8,
     sequencer: u8,
+}
+
+impl Setup {
+    /// Whether sealer and sequencer are different nodes and the sequencer is a log server of
+    /// the run: the model's cluster with separate roles.
+    fn cluster(&self) -> bool {
+        self.sealer != self.sequencer && self.is_server(self.sequencer as u32)
+    }
 }
 
 fn meta_err(dir: &Path, field: &str, message: impl Into<String>) -> ImportError {
@@ -479,6 +502,14 @@ struct Translator<'a> {
     /// Nodes whose next seal task of the loglet is a seal assist or a shutdown seal.
     assist_announced: BTreeSet<u32>,
     shutdown_announced: BTreeSet<u32>,
+    /// Cluster: the node whose find-tail assisted the seal (the model's one reader), and
+    /// whether its assisting seal task is still open.
+    finder: Option<u32>,
+    assist_open: bool,
+    /// Cluster: the reader's tail repair started (the model's reader repairs once), and is
+    /// still open.
+    repair_started: bool,
+    repair_open: bool,
     /// Seal tasks of the loglet other nodes run, and what they are (a `NeedsModelStep` reason).
     foreign_tasks: BTreeMap<u32, &'static str>,
     task: Option<Task>,
@@ -531,6 +562,10 @@ impl<'a> Translator<'a> {
             restatectl_pending: false,
             assist_announced: BTreeSet::new(),
             shutdown_announced: BTreeSet::new(),
+            finder: None,
+            assist_open: false,
+            repair_started: false,
+            repair_open: false,
             foreign_tasks: BTreeMap::new(),
             task: None,
             swallow_rejection_echo: false,
@@ -655,10 +690,15 @@ impl<'a> Translator<'a> {
             Fact::SealAssist { node, loglet } => {
                 if loglet == self.loglet() {
                     self.assist_announced.insert(*node);
-                    self.drop_fact(f, Some(*node), DropReason::NeedsModelStep(SEAL_ASSIST));
+                    if !self.s.cluster() {
+                        self.drop_fact(f, Some(*node), DropReason::NeedsModelStep(SEAL_ASSIST));
+                    }
                 } else {
                     self.drop_fact(f, Some(*node), DropReason::OtherLoglet(loglet.clone()));
                 }
+            }
+            Fact::TailRepairStarted { .. } | Fact::TailRepairCompleted { .. } => {
+                self.tail_repair(i, f)?
             }
             Fact::SealStarted { node, loglet, .. } => self.seal_started(i, f, *node, loglet),
             Fact::AllProvisioningWarning { node, loglet } => {
@@ -700,6 +740,67 @@ impl<'a> Translator<'a> {
         );
     }
 
+    /// A find-tail's tail repair (`Tail records are under-replicated` / `Repair task
+    /// completed`): in a cluster, the model's reader's `tail-repair-started` (from and to in
+    /// model offsets) and `tail-repaired`; the reader is the first node that assists or
+    /// repairs.
+    fn tail_repair(&mut self, i: usize, f: &TimedFact) -> Result<(), ImportError> {
+        let (node, loglet) = match &f.fact {
+            Fact::TailRepairStarted { node, loglet, .. }
+            | Fact::TailRepairCompleted { node, loglet } => (*node, loglet.clone()),
+            _ => return Ok(()),
+        };
+        if loglet != self.loglet() {
+            self.drop_fact(f, Some(node), DropReason::OtherLoglet(loglet));
+            return Ok(());
+        }
+        if !self.s.cluster() {
+            self.drop_fact(f, Some(node), DropReason::NeedsModelStep(TAIL_REPAIR));
+            return Ok(());
+        }
+        let reader = self.finder.is_none_or(|r| r == node);
+        match &f.fact {
+            Fact::TailRepairStarted {
+                start_offset,
+                target_tail,
+                ..
+            } if reader && !self.repair_started => {
+                let file = self.dir.join(&f.source.file);
+                let from = start_offset
+                    .map(|o| model_offset(o, "start_offset", &file, f.source.line))
+                    .transpose()?;
+                let to = target_tail
+                    .map(|o| model_offset(o, "target_tail", &file, f.source.line))
+                    .transpose()?;
+                self.finder = Some(node);
+                self.repair_started = true;
+                self.repair_open = true;
+                self.place(
+                    f,
+                    i,
+                    Event::TailRepairStarted {
+                        node: NodeId(node as u8),
+                        from,
+                        to,
+                    },
+                );
+            }
+            Fact::TailRepairCompleted { .. } if reader && self.repair_open => {
+                self.repair_open = false;
+                self.place(
+                    f,
+                    i,
+                    Event::TailRepaired {
+                        node: NodeId(node as u8),
+                        tail: None,
+                    },
+                );
+            }
+            _ => self.drop_fact(f, Some(node), DropReason::NeedsModelStep(SECOND_FIND_TAIL)),
+        }
+        Ok(())
+    }
+
     /// `Attempting to seal loglet`: tells which seal task comes next on the node.
     fn seal_requested(&mut self, f: &TimedFact) {
         let Fact::SealRequested {
@@ -734,7 +835,22 @@ impl<'a> Translator<'a> {
         if !ours {
             let assist = self.assist_announced.remove(&node);
             let shutdown = self.shutdown_announced.remove(&node) || stopping;
-            let reason = if assist {
+            if assist && self.s.cluster() && self.finder.is_none() {
+                // The model's find-tail reader: its assisting seal task starts.
+                self.finder = Some(node);
+                self.assist_open = true;
+                self.foreign_tasks.insert(node, SEAL_ASSIST_FAILS);
+                return self.place(
+                    f,
+                    i,
+                    Event::SealAssistStarted {
+                        node: NodeId(node as u8),
+                    },
+                );
+            }
+            let reason = if assist && self.s.cluster() {
+                DropReason::NeedsModelStep(SECOND_SEAL_ASSIST)
+            } else if assist {
                 DropReason::NeedsModelStep(SEAL_ASSIST)
             } else if shutdown {
                 DropReason::NeedsModelStep(SHUTDOWN_SEAL)
@@ -812,6 +928,18 @@ impl<'a> Translator<'a> {
         };
         if loglet != self.loglet() {
             self.drop_fact(f, Some(*node), DropReason::OtherLoglet(loglet.clone()));
+            return Ok(());
+        }
+        if self.assist_open && self.finder == Some(*node) {
+            self.assist_open = false;
+            self.foreign_tasks.remove(node);
+            self.place(
+                f,
+                i,
+                Event::SealAssistCompleted {
+                    node: NodeId(*node as u8),
+                },
+            );
             return Ok(());
         }
         if *node != self.s.sealer as u32 || !matches!(self.task, Some(t) if !t.rejected) {
@@ -1070,7 +1198,13 @@ impl<'a> Translator<'a> {
                 }),
                 &f.source,
             );
-            if n == self.s.sequencer as u32 {
+            if n == self.s.sequencer as u32 && self.s.cluster() {
+                self.notes.push(format!(
+                    "the sequencer N{n} was {} at {:.1} ms: in the cluster model the sequencer dies with its node (a restarted node is not the loglet's sequencer)",
+                    if stop { "stopped" } else { "killed" },
+                    self.ms(at)
+                ));
+            } else if n == self.s.sequencer as u32 {
                 self.notes.push(format!(
                     "the sequencer N{n} was {} at {:.1} ms: the model's client does not crash, so whatever the real sequencer no longer did is left to unlogged steps",
                     if stop { "stopped" } else { "killed" },
@@ -1366,6 +1500,9 @@ impl<'a> Translator<'a> {
             stale_views: false,
             provisioning_steps: false,
             harness,
+            cluster: s.cluster().then_some(Cluster {
+                sequencer: s.sequencer,
+            }),
             faults: Faults {
                 message_loss: 0,
                 message_duplication: 0,
@@ -1391,6 +1528,7 @@ impl<'a> Translator<'a> {
             roles: Roles {
                 sealer: Some(NodeId(s.sealer)),
                 sequencer: Some(NodeId(s.sequencer)),
+                finder: self.finder.map(|n| NodeId(n as u8)),
             },
             complete: COMPLETE_KINDS.iter().map(|k| k.to_string()).collect(),
             run_complete: false,
@@ -1408,12 +1546,24 @@ impl<'a> Translator<'a> {
         // Notes: what the run was, what was assumed and dropped.
         let mut all_notes = vec![
             format!(
-                "loglet {loglet} of log {}: nodeset {}, replication {{node: {}}}, sequencer {}, seal task run by N{} (restatectl -S); client N{CLIENT_ID} plays both",
+                "loglet {loglet} of log {}: nodeset {}, replication {{node: {}}}, sequencer {}, seal task run by N{} (restatectl -S); {}",
                 s.log_id,
                 node_list(s.nodeset.iter().map(|n| *n as u32)),
                 s.replication,
                 meta.sequencer.as_deref().unwrap_or("?"),
-                s.sealer
+                s.sealer,
+                if s.cluster() {
+                    format!(
+                        "a cluster with separate roles: client N{CLIENT_ID} is the sealer, the sequencer runs on N{}{}",
+                        s.sequencer,
+                        match self.finder {
+                            Some(f) => format!(", N{f}'s find-tail is the reader"),
+                            None => String::new(),
+                        }
+                    )
+                } else {
+                    format!("client N{CLIENT_ID} plays both")
+                }
             ),
             "Restate offsets and tails start at 1: the trace writes Restate's value minus 1"
                 .to_string(),

@@ -84,6 +84,11 @@ pub mod messages {
     pub const DRAINING: &str = "Draining sequencer, waiting for ";
     /// ...::tasks::find_tail, DEBUG: a reader completes a partial seal.
     pub const ASSIST_SEAL: &str = "Detected unsealed nodes. Running seal task to assist in sealing";
+    /// ...::tasks::repair_tail, INFO (`loglet_id`, `start_offset`, `target_tail`).
+    pub const REPAIR_START: &str = "Tail records are under-replicated, starting a repair tail task";
+    /// ...::tasks::repair_tail, INFO (`loglet_id`, `known_global_tail`); the message goes on
+    /// `<n> record(s) have been repaired`.
+    pub const REPAIR_DONE: &str = "Repair task completed, ";
     /// restate_bifrost::bifrost, DEBUG.
     pub const CHAIN_NOT_SEALED: &str = "is sealed but the chain is not. Sealing the chain";
     /// Appender auto-recovery (extends a sealed chain even with auto-improvement disabled).
@@ -241,6 +246,25 @@ pub enum Fact {
     /// A reader's find-tail saw a partial seal and runs a seal task to complete it.
     SealAssist {
         /// Node.
+        node: u32,
+        /// Loglet.
+        loglet: String,
+    },
+    /// A find-tail's tail repair started: records from `start_offset` up to `target_tail`
+    /// (Restate offsets) lack a write quorum.
+    TailRepairStarted {
+        /// Node running find-tail.
+        node: u32,
+        /// Loglet.
+        loglet: String,
+        /// First offset repaired.
+        start_offset: Option<u64>,
+        /// The tail repaired to.
+        target_tail: Option<u64>,
+    },
+    /// A find-tail's tail repair completed.
+    TailRepairCompleted {
+        /// Node running find-tail.
         node: u32,
         /// Loglet.
         loglet: String,
@@ -450,6 +474,8 @@ impl Fact {
             | Fact::SequencerIsLocal { node, .. }
             | Fact::SealRequested { node, .. }
             | Fact::SealAssist { node, .. }
+            | Fact::TailRepairStarted { node, .. }
+            | Fact::TailRepairCompleted { node, .. }
             | Fact::SealStarted { node, .. }
             | Fact::AllProvisioningWarning { node, .. }
             | Fact::SealCompleted { node, .. }
@@ -484,6 +510,8 @@ impl Fact {
             Fact::SequencerIsLocal { .. } => "sequencer-is-local",
             Fact::SealRequested { .. } => "seal-requested",
             Fact::SealAssist { .. } => "seal-assist",
+            Fact::TailRepairStarted { .. } => "tail-repair-started",
+            Fact::TailRepairCompleted { .. } => "tail-repair-completed",
             Fact::SealStarted { .. } => "seal-started",
             Fact::AllProvisioningWarning { .. } => "all-provisioning-warning",
             Fact::SealCompleted { .. } => "seal-completed",
@@ -708,6 +736,18 @@ pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
         Fact::SealAssist {
             node,
             loglet: rest.trim().strip_prefix("loglet_id=")?.to_string(),
+        }
+    } else if msg == m::REPAIR_START {
+        Fact::TailRepairStarted {
+            node,
+            loglet: loglet()?,
+            start_offset: num_field(fields, "start_offset"),
+            target_tail: num_field(fields, "target_tail"),
+        }
+    } else if msg.starts_with(m::REPAIR_DONE) {
+        Fact::TailRepairCompleted {
+            node,
+            loglet: loglet()?,
         }
     } else if msg == m::SEAL_TASK_START {
         Fact::SealStarted {
@@ -1154,6 +1194,28 @@ mod tests {
         );
         assert_eq!(parse_nodeset_status("[]"), Some(vec![]));
         assert_eq!(parse_nodeset_status("[N1(X)]"), None);
+    }
+
+    #[test]
+    fn tail_repair_lines_parse() {
+        let start: Value = serde_json::from_str(r#"{"timestamp":"2026-11-27T03:15:39.875160Z","level":"INFO","fields":{"message":"Tail records are under-replicated, starting a repair tail task","loglet_id":"0_0","start_offset":"3","target_tail":"5"},"target":"restate_bifrost::providers::replicated_loglet::tasks::repair_tail"}"#).unwrap();
+        assert_eq!(
+            fact_from_server_line(3, &start),
+            Some(Fact::TailRepairStarted {
+                node: 3,
+                loglet: "0_0".into(),
+                start_offset: Some(3),
+                target_tail: Some(5),
+            })
+        );
+        let done: Value = serde_json::from_str(r#"{"timestamp":"2026-11-27T03:15:40.075160Z","level":"INFO","fields":{"message":"Repair task completed, 2 record(s) have been repaired","loglet_id":"0_0","known_global_tail":"5","elapsed":"1ms"},"target":"restate_bifrost::providers::replicated_loglet::tasks::repair_tail"}"#).unwrap();
+        assert_eq!(
+            fact_from_server_line(3, &done),
+            Some(Fact::TailRepairCompleted {
+                node: 3,
+                loglet: "0_0".into(),
+            })
+        );
     }
 
     #[test]

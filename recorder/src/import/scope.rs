@@ -32,7 +32,16 @@ pub enum Scope {
 }
 
 /// Why a raw record was not translated. `NeedsModelStep` is a seal task another node ran.
-pub const SEAL_ASSIST: &str = "a seal assist: another node's find-tail runs a seal task on the loglet (needs model step: seal assist by a node that is not the client)";
+pub const SEAL_ASSIST: &str = "a seal assist: another node's find-tail runs a seal task on the loglet (needs model step: seal assist in a run whose sealer is also the sequencer; the model has it only for a cluster with separate roles)";
+/// Why a second seal assist of a run was not translated: the model's find-tail reader
+/// assists once.
+pub const SECOND_SEAL_ASSIST: &str = "a second seal assist of the loglet (needs model step: the model's one find-tail reader assists once)";
+/// Why a tail repair in a run whose sealer is also the sequencer was not translated.
+pub const TAIL_REPAIR: &str = "a tail repair: another node's find-tail repairs the loglet's tail (needs model step: tail repair in a run whose sealer is also the sequencer; the model has it only for a cluster with separate roles)";
+/// Why a tail repair by a second find-tail reader (or a second repair) was not translated.
+pub const SECOND_FIND_TAIL: &str = "a second find-tail reader's (or a second) tail repair (needs model step: the model's one find-tail reader repairs once)";
+/// Why a record of a seal assist that fails was not translated.
+pub const SEAL_ASSIST_FAILS: &str = "part of a seal assist that does not complete (needs model step: the model's seal assist waits for an f-majority and never fails)";
 /// Why a shutdown seal of the scenario's loglet on another node was not translated.
 pub const SHUTDOWN_SEAL: &str = "a shutdown seal: a node being stopped runs a seal task on the loglet (needs model step: seal attempt by a node that is not the client)";
 
@@ -65,7 +74,9 @@ pub fn scope(fact: &Fact) -> Scope {
         Fact::StorageStateObserved { .. } | Fact::LogletWorkerObserved { .. } => {
             Input("the same SQL rows, read from the snapshots themselves")
         }
-        Fact::SealAssist { .. } => NeedsModelStep(SEAL_ASSIST),
+        Fact::TailRepairStarted { .. } => Step("tail-repair-started (in a cluster with separate roles)"),
+        Fact::TailRepairCompleted { .. } => Step("tail-repaired (in a cluster with separate roles)"),
+        Fact::SealAssist { .. } => Input("tells a find-tail's seal assist from other seal tasks: in a cluster its seal task's start and completion are seal-assist-started and seal-assist-completed"),
         Fact::DataLossDetected { .. } => NeedsModelStep("a log server that lost its storage marker moves itself to DataLoss (needs model step: data-loss detection)"),
         Fact::ServerStarted { .. } => OutOfScope("a process start; the recorder's start-node places `restarted`"),
         Fact::StorageMarkerFound { .. } => OutOfScope("a restarted log server keeps its storage state; observations show it"),
@@ -192,11 +203,13 @@ mod tests {
 
     #[test]
     fn other_nodes_seal_tasks_and_fail_safe_stores_need_model_steps() {
+        // A seal assist's announcement tells its seal task apart; the task itself is a step
+        // (seal-assist-started / -completed in a cluster).
         let assist = Fact::SealAssist {
             node: 3,
             loglet: "0_0".into(),
         };
-        assert!(matches!(scope(&assist), Scope::NeedsModelStep(_)));
+        assert!(matches!(scope(&assist), Scope::Input(_)));
         let disabled = |reason: &str| Fact::WritesDisabled {
             node: 2,
             loglet: Some("0_0".into()),
