@@ -438,10 +438,13 @@ pub fn same_step(a: &Action, b: &Action) -> bool {
                 known_global_tail: 0,
                 sealed,
             },
-            Msg::Store { to, offset, .. } => Msg::Store {
+            Msg::Store {
+                to, offset, repair, ..
+            } => Msg::Store {
                 to,
                 offset,
                 known_global_tail: 0,
+                repair,
             },
             Msg::Stored {
                 from,

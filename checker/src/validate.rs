@@ -89,10 +89,12 @@
 //! observation in the lookahead forces more than a later one allows, explains no continuation
 //! that reaches that observation. Logged seal events bound each other: a `seal-completed` needs
 //! a running task or a `seal-started` before it, reports a tail no lower than every server had
-//! when that `seal-started` sent the requests, and `sequencer-sealed` needs a `seal-completed`
-//! before it (the sequencer drains only after a task succeeded). Within the items before a
-//! logged event that may send a store
-//! or a seal request (`append`, `seal-started`, `seal-request-resent`), unlogged steps alone
+//! when that `seal-started` sent the requests, and, with a single client, `sequencer-sealed`
+//! needs a `seal-completed` before it (that sequencer drains only after its own task succeeded;
+//! a cluster's remote sequencer may learn the seal from its stores first). Within the items
+//! before a logged event that may send a store or a seal request (`append`, `seal-started`,
+//! `seal-request-resent`, and in a cluster `seal-assist-started`, `tail-repair-started`; a
+//! find-tail reader that may still assist or repair unlogged lifts the bounds), unlogged steps alone
 //! bound what is reachable: a server's tail reaches at most the offset after the highest store
 //! in flight to it, or the number of appends if appends may still happen unlogged; its flag is
 //! set only by a Seal request in flight to it, one the running task may re-send to it, or a
@@ -870,10 +872,23 @@ impl<'a> Search<'a> {
         let Some(srv) = state.servers.get(i) else {
             return false;
         };
+        // Cluster only: a find-tail reader that has not returned may still start, unlogged, a
+        // tail repair (stores of offsets some member holds, so below the scenario's appends) or
+        // an assist (Seal requests to the effective nodeset).
+        let finder_may_act = self.model.cfg.cluster.is_some()
+            && !matches!(
+                state.client.finder,
+                sealcheck_model::state::FindTail::Sealed(_)
+            );
+        let repair_left = finder_may_act && !self.header.is_complete("tail-repair-started");
+        let assist_left = finder_may_act
+            && state.client.finder == sealcheck_model::state::FindTail::Idle
+            && !self.header.is_complete("seal-assist-started");
         if let Some(t) = local_tail {
-            let appends_left = !self.header.is_complete("append")
-                && state.client.sequencer == SequencerPhase::Open
-                && state.client.appends.len() < self.model.cfg.appends as usize;
+            let appends_left = repair_left
+                || (!self.header.is_complete("append")
+                    && state.client.sequencer == SequencerPhase::Open
+                    && state.client.appends.len() < self.model.cfg.appends as usize);
             let mut ub = srv.local_tail;
             if appends_left {
                 ub = ub.max(self.model.cfg.appends);
@@ -904,7 +919,7 @@ impl<'a> Search<'a> {
                     state.client.harness,
                     HarnessPhase::Ready | HarnessPhase::TrimPoint
                 );
-            if !(in_flight || resend || call) {
+            if !(in_flight || resend || call || assist_left) {
                 return false;
             }
         }
@@ -955,8 +970,11 @@ impl<'a> Search<'a> {
         // sequencer may have left Open (a logged `seal-completed` before this point).
         let mut task = state.client.seal.is_some() || !logged("seal-started");
         let mut floor: Option<u8> = None;
+        // In a cluster the remote sequencer may learn the seal from its own stores before the
+        // admin's task reports, so the rule holds only for a single client.
         let mut open = state.client.sequencer == sealcheck_model::state::SequencerPhase::Open
-            && logged("seal-completed");
+            && logged("seal-completed")
+            && self.model.cfg.cluster.is_none();
         for (k, item) in window.iter().enumerate().skip(m) {
             if base + k >= self.prune_before {
                 break;
@@ -993,7 +1011,14 @@ impl<'a> Search<'a> {
                         Event::SealCompleted { .. } => open = false,
                         _ => {}
                     }
-                    sends |= matches!(e.kind(), "append" | "seal-started" | "seal-request-resent");
+                    sends |= matches!(
+                        e.kind(),
+                        "append"
+                            | "seal-started"
+                            | "seal-request-resent"
+                            | "seal-assist-started"
+                            | "tail-repair-started"
+                    );
                     continue;
                 }
                 Item::Observe(o) => o,

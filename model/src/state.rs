@@ -145,7 +145,7 @@ pub enum SequencerPhase {
 }
 
 /// Cluster only: where the find-tail reader is (`tasks/find_tail.rs`). One reader, one run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FindTail {
     /// Not run yet (or restarting after its assist).
     Idle,

@@ -184,6 +184,17 @@ pub fn control_of(model: &SealModel, state: &sealcheck_model::State, action: &Ac
                 force: !unforced.operator_may(view, *i as usize, *to),
             })
         }
+        Action::SequencerLearnsSealed => Control::ByItself(
+            "the sequencer's node checks the seal when one of its stores comes back Sealed or find-tail asks it, and drains once an f-majority is sealed",
+        ),
+        Action::FindTailAssistsSeal | Action::SealAssistCompletes | Action::FindTailFindsSealed(_) => {
+            Control::ByItself(
+                "find-tail runs on its own once the sequencer's node is down (kill it with the step before); whether it assists or finds the loglet sealed follows from the members' seal flags, set by the steps before",
+            )
+        }
+        Action::FindTailRepairsTail { .. } | Action::TailRepairCompletes => Control::Cannot(
+            "a repair needs records below the tail on fewer than a write quorum, which needs the model's own appends; appends cannot be driven one offset at a time (see the sequencer's append)".into(),
+        ),
         Action::StoreIgnoringSeal(_)
         | Action::SealTaskCompletesEarly
         | Action::SequencerAcksEarly
@@ -226,6 +237,12 @@ pub fn sample_steps() -> Vec<Action> {
         Action::LogServerRestarts(2),
         Action::OperatorSetsStorageState(2, StorageState::ReadOnly),
         Action::OperatorSetsStorageState(2, StorageState::Provisioning),
+        Action::SequencerLearnsSealed,
+        Action::FindTailAssistsSeal,
+        Action::SealAssistCompletes,
+        Action::FindTailRepairsTail { from: 0, to: 1 },
+        Action::TailRepairCompletes,
+        Action::FindTailFindsSealed(0),
         Action::SealTaskCompletesEarly,
     ]
 }
