@@ -1369,15 +1369,17 @@ fn validate_reader_from(
                 path,
             }
         }
-        // Every explanation of items[..=lo] breaks the property, and some explanation of the
-        // items before `lo` keeps every property: the violation is at `lo`.
-        Verdict::Violates { property, at, path } if at.index < lo && lo < all.len() => {
-            let _ = at;
-            Verdict::Violates {
-                property,
-                at: at_of(&all[lo], lo),
-                path,
-            }
+        // The explanations of the items before `lo` that pruning by item `lo` kept all break
+        // the property, but some explanation of the items before `lo` keeps every property.
+        // Whether the violating ones reach item `lo` (a violation there) or none does (a
+        // divergence there), only a search without pruning ahead can tell: run it on
+        // items[..=lo]; it stops at `lo` at the latest.
+        Verdict::Violates { at, .. } if at.index < lo && lo < all.len() => {
+            let limit = (lo + 1 < total).then_some(lo + 1);
+            let (exact, _) = search_run(TraceReader::open(source)?, opts, start, limit, 0)?;
+            states += exact.states;
+            max_frontier = max_frontier.max(exact.max_frontier);
+            exact.verdict
         }
         v => v,
     };
