@@ -406,8 +406,11 @@ impl TraceReader {
                 ));
             }
         }
+        // `from` and `to` are offsets in a tail repair, a storage state elsewhere.
+        let repair = obj.get("event").and_then(|e| e.as_str()) == Some("tail-repair-started");
         for (key, v) in obj.iter() {
             let (ok, expected) = match key.as_str() {
+                "from" | "to" if repair => (v.is_u64(), "a non-negative integer"),
                 "node" | "peer" => (
                     match v {
                         serde_json::Value::String(t) => NodeId::parse(t).is_some(),
@@ -440,6 +443,8 @@ impl TraceReader {
             "max_local_tail",
             "tail",
             "known_global_tail",
+            "from",
+            "to",
         ] {
             if let Some(n) = obj.get(f).and_then(|v| v.as_u64()) {
                 if n > MAX_OFFSET as u64 {

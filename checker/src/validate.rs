@@ -875,11 +875,17 @@ impl<'a> Search<'a> {
         // Cluster only: a find-tail reader that has not returned may still start, unlogged, a
         // tail repair (stores of offsets some member holds, so below the scenario's appends) or
         // an assist (Seal requests to the effective nodeset).
+        // The reader queries the log servers only once the sequencer's node crashed or let a
+        // request time out.
         let finder_may_act = self.model.cfg.cluster.is_some()
             && !matches!(
                 state.client.finder,
                 sealcheck_model::state::FindTail::Sealed(_)
-            );
+            )
+            && (state.client.sequencer == SequencerPhase::Crashed
+                || state.client.sequencer_silent
+                || state.crashes_left > 0
+                || state.timeouts_left > 0);
         let repair_left = finder_may_act && !self.header.is_complete("tail-repair-started");
         let assist_left = finder_may_act
             && state.client.finder == sealcheck_model::state::FindTail::Idle

@@ -268,10 +268,11 @@ impl Class {
             Class::SealRequestFails(i) => {
                 let i = i as usize;
                 let end = if ends_hidden { CSEQ | ALL_REPSL } else { 0 };
+                // FIND: a timeout of the sequencer's node lets the find-tail reader run.
                 f(
                     ALL_SRV,
-                    CSEAL | BUD | reqsl(i) | repsl(i) | end,
-                    CSEAL | (end & CSEQ),
+                    CSEAL | BUD | reqsl(i) | repsl(i) | end | FIND,
+                    CSEAL | (end & CSEQ) | FIND,
                     CSEAL | srv(i) | reqsl(i) | repsl(i) | BUD,
                 )
             }

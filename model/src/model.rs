@@ -408,6 +408,7 @@ impl SealModel {
                 appends: Vec::new(),
                 sealer_known_global_tail: 0,
                 finder: FindTail::Idle,
+                sequencer_silent: false,
             },
             network: Vec::new(),
             losses_left: self.cfg.faults.message_loss,
@@ -906,6 +907,9 @@ impl SealModel {
                     && !Self::seal_request_lost(state, i as usize)
                 {
                     state.timeouts_left -= 1;
+                    if self.cfg.sequencer_index() == Some(i) {
+                        state.client.sequencer_silent = true;
+                    }
                 }
                 let task = state
                     .client
@@ -1135,8 +1139,11 @@ impl SealModel {
                 }
             }
             // A reader asks the sequencer first; it queries the log servers itself only when
-            // the sequencer is dead (`is_sequencer_alive` in `tasks/find_tail.rs`).
-            FindTail::Idle | FindTail::Assisted if c.sequencer == SequencerPhase::Crashed => {
+            // the sequencer is dead (`is_sequencer_alive` in `tasks/find_tail.rs`) or does not
+            // answer in time (its node paused).
+            FindTail::Idle | FindTail::Assisted
+                if c.sequencer == SequencerPhase::Crashed || c.sequencer_silent =>
+            {
                 self.find_tail_outcomes(state, actions);
             }
             _ => {}

@@ -192,6 +192,11 @@ pub struct Client {
     pub sealer_known_global_tail: u8,
     /// Cluster only: the find-tail reader (always `Idle` without separate roles).
     pub finder: FindTail,
+    /// Cluster only: the sequencer's node, serving, let a request time out (it was paused):
+    /// a find-tail reader's `GetSequencerState` to it times out as well, and the reader
+    /// queries the log servers itself (`tasks/find_tail.rs`: a failed answer of a live
+    /// sequencer falls through to the log servers).
+    pub sequencer_silent: bool,
 }
 
 /// A message in flight between the client and a log server.

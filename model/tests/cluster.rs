@@ -224,3 +224,43 @@ fn a_cluster_needs_fresh_views_and_a_log_server_for_its_sequencer() {
     };
     assert_eq!(stale.validate().unwrap_err().field, "cluster");
 }
+
+/// A find-tail reader also queries the log servers when the sequencer's node is alive but
+/// does not answer (paused: a Seal request to it timed out), as `tasks/find_tail.rs` falls
+/// through to the log servers when `GetSequencerState` fails. Recorded: the
+/// `seal-fails-lack-of-confirmations` reproduction, where N1's find-tail assists while N3 (the
+/// sequencer) is held paused.
+#[test]
+fn a_paused_sequencer_lets_find_tail_assist_without_a_crash() {
+    let m = Config {
+        name: "cluster-paused-sequencer".into(),
+        initial_storage: vec![StorageState::ReadWrite; 3],
+        cluster: Some(Cluster { sequencer: 3 }),
+        faults: sealcheck_model::Faults {
+            timeouts: 2,
+            ..Default::default()
+        },
+        ..Config::incident()
+    }
+    .into_model()
+    .unwrap();
+    let mut s = m.initial_state();
+    step(&m, &mut s, "seal()", |a| *a == Action::HarnessCallsSeal);
+    step(&m, &mut s, "Seal to N1", deliver_seal(0));
+    assert!(
+        !enabled(&m, &s, |a| *a == Action::FindTailAssistsSeal),
+        "no reader runs while the sequencer answers"
+    );
+    step(&m, &mut s, "N3 times out", |a| {
+        *a == Action::SealRequestFails(2)
+    });
+    assert!(s.client.sequencer_silent);
+    assert_ne!(s.client.sequencer, SequencerPhase::Crashed);
+    let l = step(&m, &mut s, "assist", |a| *a == Action::FindTailAssistsSeal);
+    assert!(
+        l.iter()
+            .any(|e| matches!(e, Event::SealAssistStarted { .. })),
+        "{l:?}"
+    );
+    holds_all(&m, &s);
+}
