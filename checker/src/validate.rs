@@ -89,9 +89,10 @@
 //! observation in the lookahead forces more than a later one allows, explains no continuation
 //! that reaches that observation. Logged seal events bound each other: a `seal-completed` needs
 //! a running task or a `seal-started` before it, reports a tail no lower than every server had
-//! when that `seal-started` sent the requests, and, with a single client, `sequencer-sealed`
-//! needs a `seal-completed` before it (that sequencer drains only after its own task succeeded;
-//! a cluster's remote sequencer may learn the seal from its stores first). Within the items
+//! when that `seal-started` sent the requests, and `sequencer-sealed` needs a `seal-completed`
+//! before it (a single client's sequencer drains only after its own task succeeded; a
+//! cluster's remote sequencer may learn the seal from a store answered Sealed first, so there
+//! the rule waits until every append is made and resolved without one). Within the items
 //! before a logged event that may send a store or a seal request (`append`, `seal-started`,
 //! `seal-request-resent`, and in a cluster `seal-assist-started`, `tail-repair-started`; a
 //! find-tail reader that may still assist or repair unlogged lifts the bounds), unlogged steps alone
@@ -976,11 +977,50 @@ impl<'a> Search<'a> {
         // sequencer may have left Open (a logged `seal-completed` before this point).
         let mut task = state.client.seal.is_some() || !logged("seal-started");
         let mut floor: Option<u8> = None;
-        // In a cluster the remote sequencer may learn the seal from its own stores before the
-        // admin's task reports, so the rule holds only for a single client.
+        // In a cluster the remote sequencer may also learn the seal from a store of its own
+        // answered Sealed, before the admin's task reports; it can no more once every append
+        // is made and resolved without such an answer (replies to resolved appends change
+        // nothing), and then the rule holds there too.
+        let learns_only_from_the_task = self.model.cfg.cluster.is_none()
+            || (state.client.appends.len() == self.model.cfg.appends as usize
+                && state.client.appends.iter().all(|a| {
+                    a.sealed == 0 && a.status != sealcheck_model::state::AppendStatus::InFlight
+                }));
         let mut open = state.client.sequencer == sealcheck_model::state::SequencerPhase::Open
             && logged("seal-completed")
-            && self.model.cfg.cluster.is_none();
+            && learns_only_from_the_task;
+        // Cluster: while no server can be sealed (none is, no Seal or Sealed answer is in
+        // flight, no task runs, `seal-started` is logged and has not come, no reader can run,
+        // no message can be duplicated), every store is answered Ok. Once the window has shown
+        // every member holding every append, no store is left to be answered Sealed, and the
+        // remote sequencer too can learn the seal only from the admin's completed task.
+        let cluster_quiet = |st: &State| {
+            use sealcheck_model::state::{Msg, SequencerPhase, Status};
+            self.model.cfg.cluster.is_some()
+                && !open
+                && st.client.sequencer == SequencerPhase::Open
+                && logged("seal-completed")
+                && logged("seal-started")
+                && st.client.seal.is_none()
+                && st.crashes_left == 0
+                && st.timeouts_left == 0
+                && st.duplications_left == 0
+                && !st.client.sequencer_silent
+                && st.servers.iter().all(|s| !s.sealed)
+                && !st.network.iter().any(|m| {
+                    matches!(
+                        m,
+                        Msg::Seal { .. }
+                            | Msg::Stored {
+                                status: Status::Sealed,
+                                ..
+                            }
+                    )
+                })
+        };
+        let mut quiet = cluster_quiet(state);
+        let members: Vec<usize> = self.model.members().collect();
+        let mut full = [false; 16];
         for (k, item) in window.iter().enumerate().skip(m) {
             if base + k >= self.prune_before {
                 break;
@@ -1012,10 +1052,22 @@ impl<'a> Search<'a> {
                     match e {
                         Event::SealStarted { .. } => {
                             task = true;
+                            quiet = false;
                             floor = tail.iter().copied().min();
                         }
-                        Event::SealCompleted { .. } => open = false,
+                        Event::SealCompleted { .. } => {
+                            open = false;
+                            quiet = false;
+                        }
                         _ => {}
+                    }
+                    if !matches!(e, Event::SequencerSealed { .. }) && e.kind() != "append" {
+                        // Any other logged step may be one that seals a server or sends a
+                        // store: stop reasoning about quiet.
+                        quiet &= matches!(
+                            e.kind(),
+                            "provisioned" | "stored" | "store-reply" | "append-acked"
+                        );
                     }
                     sends |= matches!(
                         e.kind(),
@@ -1055,6 +1107,13 @@ impl<'a> Search<'a> {
                     tail[i] = tail[i].max(*t);
                 }
                 sealed[i] |= *flag == Some(true);
+                if quiet && *flag == Some(false) && tail[i] >= self.model.cfg.appends {
+                    full[i] = true;
+                    if members.iter().all(|&j| j < full.len() && full[j]) {
+                        open = true;
+                        quiet = false;
+                    }
+                }
             }
         }
         None
