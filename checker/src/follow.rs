@@ -182,37 +182,7 @@ struct Link {
 
 /// Possible numbers of items (from `k` on) a step with these labels consumes (0: unlogged).
 fn consumptions(header: &Header, labels: &[Event], items: &[TraceItem], k: usize) -> Vec<usize> {
-    fn rec(
-        header: &Header,
-        labels: &[Event],
-        items: &[TraceItem],
-        li: usize,
-        wj: usize,
-        out: &mut Vec<usize>,
-    ) {
-        if li == labels.len() {
-            if !out.contains(&wj) {
-                out.push(wj);
-            }
-            return;
-        }
-        let l = &labels[li];
-        if let Some(TraceItem {
-            item: Item::Event(e),
-            ..
-        }) = items.get(wj)
-        {
-            if e.matches(l) {
-                rec(header, labels, items, li + 1, wj + 1, out);
-            }
-        }
-        if !header.is_complete(l.kind()) {
-            rec(header, labels, items, li + 1, wj, out);
-        }
-    }
-    let mut out = Vec::new();
-    rec(header, labels, &items[k..], 0, 0, &mut out);
-    out
+    crate::validate::label_consumptions(header, labels, |j| items.get(k + j))
 }
 
 /// Searches for an explanation of `items` (a trace with `header`) that takes `path`'s steps in

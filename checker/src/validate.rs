@@ -744,37 +744,7 @@ impl<'a> Search<'a> {
 
     /// Possible numbers of window items a step with these labels consumes (0 = unlogged).
     fn consumptions(&self, labels: &[Event], window: &VecDeque<TraceItem>) -> Vec<usize> {
-        fn rec(
-            s: &Search<'_>,
-            labels: &[Event],
-            window: &VecDeque<TraceItem>,
-            li: usize,
-            wj: usize,
-            out: &mut Vec<usize>,
-        ) {
-            if li == labels.len() {
-                if !out.contains(&wj) {
-                    out.push(wj);
-                }
-                return;
-            }
-            let l = &labels[li];
-            if let Some(TraceItem {
-                item: Item::Event(e),
-                ..
-            }) = window.get(wj)
-            {
-                if e.matches(l) {
-                    rec(s, labels, window, li + 1, wj + 1, out);
-                }
-            }
-            if !s.header.is_complete(l.kind()) {
-                rec(s, labels, window, li + 1, wj, out);
-            }
-        }
-        let mut out = Vec::new();
-        rec(self, labels, window, 0, 0, &mut out);
-        out
+        label_consumptions(self.header, labels, |j| window.get(j))
     }
 
     /// Successors of a node for the item at the front of the window: (items consumed, state,
@@ -1775,4 +1745,46 @@ fn finish(search: &mut Search<'_>, cur: Layer, items: usize) -> Verdict {
         },
         path: search.path_of(Search::shortest(finals.iter()).expect("non-empty")),
     }
+}
+
+/// Possible numbers of trace items a step with these labels consumes, from the item `item(0)`
+/// on (0: the step is unlogged). A label matches the next item if it is that event; a label of
+/// a kind the trace does not log completely may also be skipped. Shared by validation and the
+/// path-following check.
+pub(crate) fn label_consumptions<'a>(
+    header: &Header,
+    labels: &[Event],
+    item: impl Fn(usize) -> Option<&'a TraceItem>,
+) -> Vec<usize> {
+    fn rec<'a>(
+        header: &Header,
+        labels: &[Event],
+        item: &dyn Fn(usize) -> Option<&'a TraceItem>,
+        li: usize,
+        wj: usize,
+        out: &mut Vec<usize>,
+    ) {
+        if li == labels.len() {
+            if !out.contains(&wj) {
+                out.push(wj);
+            }
+            return;
+        }
+        let l = &labels[li];
+        if let Some(TraceItem {
+            item: Item::Event(e),
+            ..
+        }) = item(wj)
+        {
+            if e.matches(l) {
+                rec(header, labels, item, li + 1, wj + 1, out);
+            }
+        }
+        if !header.is_complete(l.kind()) {
+            rec(header, labels, item, li + 1, wj, out);
+        }
+    }
+    let mut out = Vec::new();
+    rec(header, labels, &item, 0, 0, &mut out);
+    out
 }
