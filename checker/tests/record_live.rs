@@ -7,9 +7,13 @@
 //! (`npm ci --prefix restate`, which `.ci/setup` runs). `.ci/run` runs them in their own step:
 //! `cargo test -p sealcheck --test record_live -- --ignored --test-threads 1`.
 
+mod live_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use live_support::{alive, pids_in_actions, processes_in, scratch_dirs};
 
 use sealcheck::trace::TraceReader;
 
@@ -68,32 +72,6 @@ fn namespace_of(raw: &Path, within: Duration) -> (String, Vec<i32>) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// PIDs of live processes in network namespace `ns` (zombies excluded).
-fn processes_in(ns: &str) -> Vec<i32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(link) = std::fs::read_link(format!("/proc/{pid}/ns/net")) else {
-            continue;
-        };
-        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                s.rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z')
-            })
-            .unwrap_or(true);
-        if link.display().to_string() == ns && !zombie {
-            out.push(pid);
-        }
-    }
-    out
 }
 
 fn assert_all_gone(ns: &str, pids: &[i32]) {
@@ -168,16 +146,6 @@ fn tmpdir(tag: &str) -> PathBuf {
     let d = scratch(&format!("tmp-{tag}"));
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// The scratch directories (`sealcheck-*`) in `tmp`.
-fn scratch_dirs(tmp: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(tmp)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("sealcheck-"))
-        .map(|e| e.path())
-        .collect()
 }
 
 /// Starts a recording into `out` (which already holds an earlier recording's trace and notes)
@@ -294,33 +262,7 @@ fn after_sigkill_nothing_runs_and_the_next_recording_removes_the_scratch_directo
 
 /// The PIDs the recorder logged (namespace holder and servers) once the recording is over.
 fn recorded_pids(raw: &Path) -> Vec<i32> {
-    let text = std::fs::read_to_string(raw.join("actions.jsonl")).unwrap();
-    text.lines()
-        .filter_map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).ok()?;
-            let d = &v["detail"];
-            d["holder_pid"]
-                .as_i64()
-                .or_else(|| {
-                    (v["action"] == "start-node")
-                        .then(|| d["pid"].as_i64())
-                        .flatten()
-                })
-                .map(|p| p as i32)
-        })
-        .collect()
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            !s.rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        })
-        .unwrap_or(false)
+    pids_in_actions(&std::fs::read_to_string(raw.join("actions.jsonl")).unwrap())
 }
 
 #[test]

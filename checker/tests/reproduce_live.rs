@@ -7,9 +7,13 @@
 //! restate`). Run them one at a time (one cluster at a time):
 //! `cargo test -p sealcheck --test reproduce_live -- --ignored --test-threads 1`.
 
+mod live_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use live_support::{alive, pids_in_actions, processes_in, scratch_dirs};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -32,33 +36,7 @@ fn sealcheck() -> Command {
 
 /// The PIDs the run logged: the namespace holder and every server start.
 fn recorded_pids(raw: &Path) -> Vec<i32> {
-    let text = std::fs::read_to_string(raw.join("actions.jsonl")).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).ok()?;
-            let d = &v["detail"];
-            d["holder_pid"]
-                .as_i64()
-                .or_else(|| {
-                    (v["action"] == "start-node")
-                        .then(|| d["pid"].as_i64())
-                        .flatten()
-                })
-                .map(|p| p as i32)
-        })
-        .collect()
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            !s.rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        })
-        .unwrap_or(false)
+    pids_in_actions(&std::fs::read_to_string(raw.join("actions.jsonl")).unwrap_or_default())
 }
 
 /// The namespace of the holder the run logged first (`net:[inode]`), while it runs.
@@ -71,23 +49,6 @@ fn namespace_of(raw: &Path) -> Option<String> {
     std::fs::read_link(format!("/proc/{holder}/ns/net"))
         .ok()
         .map(|l| l.display().to_string())
-}
-
-/// Live processes in network namespace `ns`.
-fn processes_in(ns: &str) -> Vec<i32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(link) = std::fs::read_link(format!("/proc/{pid}/ns/net")) else {
-            continue;
-        };
-        if link.display().to_string() == ns && alive(pid) {
-            out.push(pid);
-        }
-    }
-    out
 }
 
 /// Every PID in `pids` is gone within 10 s, and nothing runs in `ns` any more.
@@ -105,16 +66,6 @@ fn assert_all_gone(pids: &[i32], ns: Option<&str>) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// The scratch directories (`sealcheck-*`) in `tmp`.
-fn scratch_dirs(tmp: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(tmp)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("sealcheck-"))
-        .map(|e| e.path())
-        .collect()
 }
 
 #[test]
