@@ -503,6 +503,11 @@ pub struct BenchDistributedArgs {
     /// Default-engine strategies to measure against (none: `--baseline`).
     #[arg(long, value_enum, num_args = 0.., default_values_t = [StrategyArg::Bfs, StrategyArg::Dfs])]
     pub baseline: Vec<StrategyArg>,
+    /// Measure with symmetry reduction (scenarios whose log servers are interchangeable): the
+    /// timely engine and the DFS baseline use it; the BFS baseline cannot (stateright 0.31's
+    /// BFS ignores symmetry) and is measured without it.
+    #[arg(long)]
+    pub symmetry: bool,
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -546,6 +551,9 @@ pub struct BenchArgs {
     /// Internal: measure one configuration in this process and print it as JSON.
     #[arg(long, hide = true)]
     pub child: bool,
+    /// Internal (with --child): measure with symmetry reduction (DFS only).
+    #[arg(long, hide = true)]
+    pub symmetry: bool,
 }
 
 impl CheckArgs {

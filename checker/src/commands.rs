@@ -135,11 +135,14 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
     let mut opts = args.options().map_err(UsageError)?;
-    opts.validate(&model)
-        .map_err(|e| UsageError(e.to_string()))?;
     let timely = args.engine == EngineArg::Timely;
+    if timely {
+        crate::distributed::validate(&opts, &model).map_err(UsageError)?;
+    } else {
+        opts.validate(&model)
+            .map_err(|e| UsageError(e.to_string()))?;
+    }
     let cluster = if timely {
-        crate::distributed::validate(&opts).map_err(UsageError)?;
         if let Some(n) = args.local_processes {
             return crate::distributed::launch_local(n);
         }
@@ -428,8 +431,11 @@ fn bench_child(args: &BenchArgs) -> anyhow::Result<u8> {
         strategy: crate::cli::strategy(args.strategies[0], 0),
         threads: args.threads[0],
         shortest_budget: 0,
+        symmetry: args.symmetry,
         ..CheckOptions::default()
     };
+    opts.validate(&model)
+        .map_err(|e| UsageError(e.to_string()))?;
     let before = crate::bounds::rss_bytes();
     let start = Instant::now();
     let mut quiet = |_p: Progress| {};
@@ -443,7 +449,11 @@ fn bench_child(args: &BenchArgs) -> anyhow::Result<u8> {
     };
     let row = BenchRow {
         spec: spec.config.name.clone(),
-        strategy: opts.strategy.name().to_string(),
+        strategy: format!(
+            "{}{}",
+            opts.strategy.name(),
+            if opts.symmetry { " + symmetry" } else { "" }
+        ),
         threads: opts.threads,
         unique_states: report.unique_states,
         states: report.states,

@@ -47,13 +47,15 @@ pub fn cluster(
     })
 }
 
-/// Checks that the options of a check make sense with `--engine timely`.
-pub fn validate(opts: &CheckOptions) -> Result<(), String> {
+/// Checks that the options of a check make sense with `--engine timely` (which replaces
+/// [`CheckOptions::validate`] for this engine): breadth-first only, worker threads from `-w`,
+/// and `--symmetry` only where the scenario's log servers are interchangeable.
+pub fn validate(opts: &CheckOptions, model: &SealModel) -> Result<(), String> {
     if opts.strategy != Strategy::Bfs {
         return Err("--engine timely is breadth-first only: drop --strategy".into());
     }
-    if opts.symmetry {
-        return Err("--engine timely does not support --symmetry".into());
+    if opts.symmetry && !model.symmetric() {
+        return Err(engine::OptionsError::SymmetryUnsound.to_string());
     }
     if opts.max_depth.is_some() {
         return Err("--engine timely does not support --max-depth".into());
@@ -108,12 +110,13 @@ pub fn check(
             }
         }))
     };
-    let outcome = sealcheck_distributed::check(model, cluster, &bounds, progress)?;
-    Ok(report(model, cluster, &outcome))
+    let outcome = sealcheck_distributed::check(model, cluster, &bounds, opts.symmetry, progress)?;
+    Ok(report(model, cluster, opts.symmetry, &outcome))
 }
 
-/// Turns an outcome into a [`CheckReport`].
-pub fn report(model: &SealModel, cluster: &Cluster, o: &Outcome) -> CheckReport {
+/// Turns an outcome into a [`CheckReport`] (`symmetry`: whether the run used symmetry
+/// reduction).
+pub fn report(model: &SealModel, cluster: &Cluster, symmetry: bool, o: &Outcome) -> CheckReport {
     let mut incomplete = o.stopped.map(|s| match s {
         Stop::States(n) => Incomplete::StateBound(n as usize),
         Stop::Timeout(ms) => Incomplete::Timeout(ms),
@@ -136,7 +139,7 @@ pub fn report(model: &SealModel, cluster: &Cluster, o: &Outcome) -> CheckReport 
         scenario: model.cfg.name.clone(),
         strategy: Strategy::Bfs,
         threads: cluster.peers(),
-        symmetry: false,
+        symmetry,
         incomplete,
         unique_states: o.unique as usize,
         states: o.states as usize,
@@ -271,8 +274,9 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
         let cluster = cluster(Some(1), Some(n), Some(p), Some(Path::new(&child[2])))
             .map_err(crate::commands::UsageError)?;
         let before = crate::bounds::rss_bytes().unwrap_or(0);
-        let o = sealcheck_distributed::check(&model, &cluster, &Bounds::default(), None)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let o =
+            sealcheck_distributed::check(&model, &cluster, &Bounds::default(), args.symmetry, None)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         let peak = crate::bounds::peak_rss_bytes().unwrap_or(0);
         let row = ChildRow {
             process: p,
@@ -286,6 +290,11 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
         println!("{}", serde_json::to_string(&row)?);
         return Ok(0);
     }
+    if args.symmetry && !model.symmetric() {
+        return Err(
+            crate::commands::UsageError(engine::OptionsError::SymmetryUnsound.to_string()).into(),
+        );
+    }
     let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
     let mut rows = Vec::new();
     for &n in &args.processes {
@@ -297,15 +306,16 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
         std::fs::write(&hostfile, text)?;
         let children = (0..n)
             .map(|i| {
-                Command::new(&exe)
-                    .arg("bench-distributed")
+                let mut c = Command::new(&exe);
+                c.arg("bench-distributed")
                     .arg(&args.spec)
                     .arg("--child")
                     .args([i.to_string(), n.to_string()])
-                    .arg(&hostfile)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .spawn()
+                    .arg(&hostfile);
+                if args.symmetry {
+                    c.arg("--symmetry");
+                }
+                c.stdin(Stdio::null()).stdout(Stdio::piped()).spawn()
             })
             .collect::<std::io::Result<Vec<_>>>()?;
         let mut got = Vec::new();
@@ -325,7 +335,11 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
         let unique = got[0].unique;
         let seconds = got.iter().map(|r| r.seconds).fold(0.0, f64::max);
         let row = DistributedRow {
-            engine: "timely".into(),
+            engine: if args.symmetry {
+                "timely + symmetry".into()
+            } else {
+                "timely".into()
+            },
             processes: n,
             unique_states: unique,
             states: got[0].states,
@@ -347,10 +361,19 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
     for &s in &args.baseline {
         use clap::ValueEnum;
         let strategy = s.to_possible_value().expect("named").get_name().to_string();
-        let out = Command::new(&exe)
-            .arg("bench")
-            .arg(&args.spec)
-            .args(["--child", "--strategies", &strategy, "--threads", "1"])
+        let mut c = Command::new(&exe);
+        c.arg("bench").arg(&args.spec).args([
+            "--child",
+            "--strategies",
+            &strategy,
+            "--threads",
+            "1",
+        ]);
+        // stateright 0.31 honours symmetry only depth-first.
+        if args.symmetry && s == crate::cli::StrategyArg::Dfs {
+            c.arg("--symmetry");
+        }
+        let out = c
             .stderr(Stdio::inherit())
             .output()
             .context("cannot run a bench child process")?;
@@ -360,11 +383,11 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
         let r: crate::commands::BenchRow =
             serde_json::from_slice(&out.stdout).context("bench child printed no row")?;
         eprintln!(
-            "  {strategy}: {} unique in {:.2} s",
-            r.unique_states, r.seconds
+            "  {}: {} unique in {:.2} s",
+            r.strategy, r.unique_states, r.seconds
         );
         rows.push(DistributedRow {
-            engine: format!("default {strategy}"),
+            engine: format!("default {}", r.strategy),
             processes: 1,
             unique_states: r.unique_states as u64,
             states: r.states as u64,

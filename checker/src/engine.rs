@@ -92,7 +92,7 @@ impl Default for CheckOptions {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionsError {
     /// Symmetry reduction needs DFS or simulation.
-    #[error("--symmetry needs --strategy dfs (stateright 0.31 honours symmetry only in DFS and simulation)")]
+    #[error("--symmetry needs --strategy dfs or --engine timely (stateright 0.31 honours symmetry only in DFS and simulation)")]
     SymmetryNeedsDfs,
     /// The scenario's log servers are not interchangeable.
     #[error("--symmetry is unsound for this scenario: not every log server is in the nodeset, so log servers are not interchangeable")]

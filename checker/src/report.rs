@@ -160,7 +160,11 @@ pub fn text(spec: &Spec, report: &CheckReport, show_examples: bool) -> String {
         ),
     };
     let how = match &report.engine {
-        Some(engine) => format!("{} on {engine}", report.strategy.name()),
+        Some(engine) => format!(
+            "{}{} on {engine}",
+            report.strategy.name(),
+            if report.symmetry { " + symmetry" } else { "" },
+        ),
         None => format!(
             "{}{}, {}",
             report.strategy.name(),

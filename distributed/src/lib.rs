@@ -42,6 +42,18 @@
 //! the Explorer encoding (init-state index, then action indices), which `sealcheck replay`
 //! replays.
 //!
+//! # Symmetry
+//!
+//! With symmetry reduction (sound only where the scenario's log servers are interchangeable,
+//! [`SealModel::symmetric`]), every generated state is replaced by its representative
+//! ([`State::representative`]) before it is fingerprinted, routed and expanded: the visited set
+//! holds one entry per orbit of states under permutations of the servers, the count stateright's
+//! depth-first search reports with `symmetry_fn`. A breadth-first level of the quotient is the
+//! set of orbits first reached at that depth, so discoveries stay shortest. The action indices of
+//! the parent links then refer to representatives; [`concretize`] turns such a path into one of
+//! the model itself by choosing, at each step, an action of the concrete state whose successor
+//! has the recorded successor's representative.
+//!
 //! # Bounds
 //!
 //! The time limit, the memory bound (this process's resident memory), the state bound
@@ -427,6 +439,46 @@ pub struct Outcome {
     pub elapsed: Duration,
 }
 
+/// The state the engine keeps for `state`: its representative under server permutations
+/// with symmetry reduction, itself otherwise.
+fn canonical(symmetry: bool, state: State) -> State {
+    if symmetry {
+        state.representative()
+    } else {
+        state
+    }
+}
+
+/// Turns a path found with symmetry reduction (init-state index, then action indices, each
+/// relative to the *representative* of the state it is taken from) into a path of the model
+/// itself (each index relative to the concrete state), which `sealcheck replay` replays and
+/// whose states are, step by step, permutations of the representatives'. Returns `None` if
+/// some step has no matching action (it cannot happen for a representative function that
+/// commutes with the model's steps; a `None` means a broken symmetry).
+pub fn concretize(model: &SealModel, path: &[usize]) -> Option<Vec<usize>> {
+    let (&init, steps) = path.split_first()?;
+    let mut state = model.init_states().into_iter().nth(init)?;
+    let mut rep = state.representative();
+    let mut out = vec![init];
+    let mut actions = Vec::new();
+    for &a in steps {
+        actions.clear();
+        model.actions(&rep, &mut actions);
+        let action = actions.get(a)?.clone();
+        let target = fingerprint(&model.next_state(&rep, action)?.representative());
+        actions.clear();
+        model.actions(&state, &mut actions);
+        let (b, next) = actions.drain(..).enumerate().find_map(|(b, action)| {
+            let next = model.next_state(&state, action)?;
+            (fingerprint(&next.representative()) == target).then_some((b, next))
+        })?;
+        out.push(b);
+        rep = next.representative();
+        state = next;
+    }
+    Some(out)
+}
+
 /// Resident memory of this process (`VmRSS`), bytes; `None` where /proc is unavailable.
 pub fn rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -577,7 +629,8 @@ impl Totals {
 }
 
 /// Checks the model exhaustively, breadth-first, on the workers and processes of `cluster`,
-/// within `bounds`. `progress` is called by the first worker of this process after each
+/// within `bounds`, with symmetry reduction if `symmetry` (an error where the model's servers
+/// are not interchangeable). `progress` is called by the first worker of this process after each
 /// level. Returns this process's view of the outcome (every process computes the same), or
 /// an error when timely cannot start (for example, when a process of the cluster cannot be
 /// reached).
@@ -585,8 +638,15 @@ pub fn check(
     model: &SealModel,
     cluster: &Cluster,
     bounds: &Bounds,
+    symmetry: bool,
     progress: Option<ProgressFn>,
 ) -> Result<Outcome, String> {
+    if symmetry && !model.symmetric() {
+        return Err(
+            "symmetry reduction is unsound for this scenario: its log servers are not interchangeable"
+                .into(),
+        );
+    }
     let start = Instant::now();
     let model = Arc::new(model.clone());
     let bounds = bounds.clone();
@@ -608,6 +668,7 @@ pub fn check(
             &model,
             &bounds,
             &shared,
+            symmetry,
             progress.clone(),
             processes,
             workers,
@@ -631,6 +692,7 @@ fn run_worker(
     model: &Arc<SealModel>,
     bounds: &Bounds,
     shared: &Arc<ProcessShared>,
+    symmetry: bool,
     progress: Option<ProgressFn>,
     processes: usize,
     workers: usize,
@@ -644,8 +706,13 @@ fn run_worker(
     let totals: Rc<RefCell<Totals>> = Rc::new(RefCell::new(Totals::default()));
     let properties = model.property_list().to_vec();
 
-    // The initial states: every worker knows them; their owners insert them.
-    let inits = model.init_states();
+    // The initial states (their representatives with symmetry): every worker knows them; their
+    // owners insert them.
+    let inits: Vec<State> = model
+        .init_states()
+        .into_iter()
+        .map(|s| canonical(symmetry, s))
+        .collect();
     {
         let mut t = totals.borrow_mut();
         t.states = inits.len() as u64;
@@ -690,6 +757,7 @@ fn run_worker(
                             inits: inits.len() as u64,
                             actions: Vec::new(),
                             sent: HashSet::default(),
+                            symmetry,
                         };
                         move |(input, frontier), output| {
                             if let Some(cap) = first.take() {
@@ -930,7 +998,11 @@ fn run_worker(
             .map(|&(_, s, a)| (s, a))
             .collect();
         steps.sort();
-        let path: Vec<usize> = steps.iter().rev().map(|&(_, a)| a as usize).collect();
+        let mut path: Vec<usize> = steps.iter().rev().map(|&(_, a)| a as usize).collect();
+        if symmetry {
+            path = concretize(model, &path)
+                .expect("the representative function commutes with the model's steps");
+        }
         discoveries.push((properties[p as usize].name, path));
     }
     shared.done.fetch_add(1, Ordering::Relaxed);
@@ -1000,6 +1072,8 @@ struct Expander {
     actions: Vec<sealcheck_model::Action>,
     /// Fingerprints this worker sent in the current level (each is sent once).
     sent: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
+    /// Whether generated states are replaced by their representatives.
+    symmetry: bool,
 }
 
 impl Expander {
@@ -1047,6 +1121,7 @@ impl Expander {
                 let Some(next) = model.next_state(&state, action) else {
                     continue;
                 };
+                let next = canonical(self.symmetry, next);
                 generated += 1;
                 let nfp = fingerprint(&next);
                 if self.sent.insert(nfp) {
