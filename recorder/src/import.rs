@@ -112,8 +112,8 @@ use crate::{Fact, Meta, RawRun, TimedFact};
 
 pub use scope::{scope, DropReason, Dropped, Scope};
 use scope::{
-    Drops, SEAL_ASSIST, SEAL_ASSIST_FAILS, SECOND_FIND_TAIL, SECOND_SEAL_ASSIST, SHUTDOWN_SEAL,
-    TAIL_REPAIR,
+    Drops, AUTO_RECOVERY_SEAL, SEAL_ASSIST, SEAL_ASSIST_FAILS, SECOND_FIND_TAIL,
+    SECOND_SEAL_ASSIST, SHUTDOWN_SEAL, TAIL_REPAIR,
 };
 
 /// The node id an imported trace gives the model's client: not a log server (the model has at
@@ -502,6 +502,8 @@ struct Translator<'a> {
     /// Nodes whose next seal task of the loglet is a seal assist or a shutdown seal.
     assist_announced: BTreeSet<u32>,
     shutdown_announced: BTreeSet<u32>,
+    /// Nodes whose next seal task of the scenario's log is an appender's auto-recovery seal.
+    auto_recovery_announced: BTreeSet<u32>,
     /// Cluster: the node whose find-tail assisted the seal (the model's one reader), and
     /// whether its assisting seal task is still open.
     finder: Option<u32>,
@@ -562,6 +564,7 @@ impl<'a> Translator<'a> {
             restatectl_pending: false,
             assist_announced: BTreeSet::new(),
             shutdown_announced: BTreeSet::new(),
+            auto_recovery_announced: BTreeSet::new(),
             finder: None,
             assist_open: false,
             repair_started: false,
@@ -817,6 +820,8 @@ impl<'a> Translator<'a> {
             self.restatectl_pending = true;
         } else if reason == "shutdown" && loglet.as_deref() == Some(self.loglet()) {
             self.shutdown_announced.insert(*node);
+        } else if reason == "auto-recovery" && *log_id == Some(self.s.log_id) {
+            self.auto_recovery_announced.insert(*node);
         }
     }
 
@@ -835,6 +840,7 @@ impl<'a> Translator<'a> {
         if !ours {
             let assist = self.assist_announced.remove(&node);
             let shutdown = self.shutdown_announced.remove(&node) || stopping;
+            let auto_recovery = self.auto_recovery_announced.remove(&node);
             if assist && self.s.cluster() && self.finder.is_none() {
                 // The model's find-tail reader: its assisting seal task starts.
                 self.finder = Some(node);
@@ -854,9 +860,11 @@ impl<'a> Translator<'a> {
                 DropReason::NeedsModelStep(SEAL_ASSIST)
             } else if shutdown {
                 DropReason::NeedsModelStep(SHUTDOWN_SEAL)
+            } else if auto_recovery {
+                DropReason::NeedsModelStep(AUTO_RECOVERY_SEAL)
             } else {
                 DropReason::Unplaced(format!(
-                    "a seal task of {loglet} on N{node} that neither restatectl, a shutdown nor a find-tail started"
+                    "a seal task of {loglet} on N{node} that neither restatectl, a shutdown, an auto-recovery nor a find-tail started"
                 ))
             };
             if let DropReason::NeedsModelStep(why) = reason {
@@ -909,7 +917,11 @@ impl<'a> Translator<'a> {
             self.swallow_rejection_echo = true;
         } else {
             self.foreign_or_unplaced(f, node, "an all-Provisioning warning");
-            self.foreign_tasks.remove(&node);
+            // An auto-recovery seal goes through the admin API, whose `Seal operation failed`
+            // follows the warning and ends the task.
+            if self.foreign_tasks.get(&node) != Some(&AUTO_RECOVERY_SEAL) {
+                self.foreign_tasks.remove(&node);
+            }
         }
     }
 

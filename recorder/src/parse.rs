@@ -93,6 +93,9 @@ pub mod messages {
     pub const CHAIN_NOT_SEALED: &str = "is sealed but the chain is not. Sealing the chain";
     /// Appender auto-recovery (extends a sealed chain even with auto-improvement disabled).
     pub const AUTO_RECOVERY: &str = "[Auto Recovery] ";
+    /// restate_bifrost::bifrost_admin: the span of the seal an appender's auto-recovery runs
+    /// (inside `on_sealed_loglet`) before it extends the chain.
+    pub const SPAN_AUTO_RECOVERY: &str = "seal_and_auto_extend_chain";
     /// restate_log_server::loglet_worker, WARN.
     pub const WRITES_DISABLED: &str = "LogStore writes disabled";
     /// restate_node::failure_detector::node_state, INFO: `N2:1 transitioned from Alive to Dead`.
@@ -240,7 +243,8 @@ pub enum Fact {
         log_id: Option<u64>,
         /// Loglet, if printed.
         loglet: Option<String>,
-        /// `restatectl`, `shutdown` or `other`.
+        /// `restatectl`, `shutdown`, `auto-recovery` (an appender's auto-recovery seals the
+        /// loglet before it extends the chain) or `other`.
         reason: String,
     },
     /// A reader's find-tail saw a partial seal and runs a seal task to complete it.
@@ -668,6 +672,17 @@ fn span_field(line: &Value, k: &str) -> Option<String> {
     })
 }
 
+/// Whether the line was logged inside a span named `name`.
+fn in_span(line: &Value, name: &str) -> bool {
+    line.get("spans")
+        .and_then(Value::as_array)
+        .is_some_and(|spans| {
+            spans
+                .iter()
+                .any(|s| s.get("name").and_then(Value::as_str) == Some(name))
+        })
+}
+
 /// Turns one server log line into a fact, if it is one the parser knows. `node` is the node
 /// whose log file the line is in.
 pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
@@ -728,6 +743,8 @@ pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
             loglet: loglet(),
             reason: if meta.contains("restatectl") {
                 "restatectl".into()
+            } else if in_span(line, m::SPAN_AUTO_RECOVERY) {
+                "auto-recovery".into()
             } else {
                 "other".into()
             },
@@ -1216,6 +1233,26 @@ mod tests {
                 loglet: "0_0".into(),
             })
         );
+    }
+
+    #[test]
+    fn an_auto_recovery_seal_is_told_from_other_seals() {
+        // As Restate 1.7.12 logs it (n3.log of a reproduction whose sequencer node was killed).
+        let line: Value = serde_json::from_str(r#"{"timestamp":"2026-11-29T19:44:53.204170Z","level":"DEBUG","fields":{"message":"Attempting to seal loglet"},"target":"restate_bifrost::providers::replicated_loglet::loglet","span":{"otel.name":"replicated_loglet: seal","name":"seal"},"spans":[{"error_recovery_strategy":"ExtendChainPreferred","log_id":"0","sealed_segment":"0","name":"on_sealed_loglet"},{"log_id":"0","segment_index":"Some(0)","name":"seal_and_auto_extend_chain"},{"otel.name":"replicated_loglet: seal","name":"seal"}]}"#).unwrap();
+        assert_eq!(
+            fact_from_server_line(3, &line),
+            Some(Fact::SealRequested {
+                node: 3,
+                log_id: Some(0),
+                loglet: None,
+                reason: "auto-recovery".into(),
+            })
+        );
+        let other: Value = serde_json::from_str(r#"{"timestamp":"2026-11-29T19:44:53.204170Z","level":"DEBUG","fields":{"message":"Attempting to seal loglet"},"target":"restate_bifrost::providers::replicated_loglet::loglet","spans":[{"log_id":"0","segment_index":"Some(0)","name":"seal"}]}"#).unwrap();
+        assert!(matches!(
+            fact_from_server_line(3, &other),
+            Some(Fact::SealRequested { reason, .. }) if reason == "other"
+        ));
     }
 
     #[test]

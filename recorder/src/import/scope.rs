@@ -42,6 +42,8 @@ pub const TAIL_REPAIR: &str = "a tail repair: another node's find-tail repairs t
 pub const SECOND_FIND_TAIL: &str = "a second find-tail reader's (or a second) tail repair (needs model step: the model's one find-tail reader repairs once)";
 /// Why a record of a seal assist that fails was not translated.
 pub const SEAL_ASSIST_FAILS: &str = "part of a seal assist that does not complete (needs model step: the model's seal assist waits for an f-majority and never fails)";
+/// Why an appender's auto-recovery seal of the scenario's loglet was not translated.
+pub const AUTO_RECOVERY_SEAL: &str = "an auto-recovery seal: a writer whose append met a sealed or terminating sequencer runs a seal task on the loglet before it extends the chain, and retries it (needs model step: seal tasks by a node that is not the client)";
 /// Why a shutdown seal of the scenario's loglet on another node was not translated.
 pub const SHUTDOWN_SEAL: &str = "a shutdown seal: a node being stopped runs a seal task on the loglet (needs model step: seal attempt by a node that is not the client)";
 
