@@ -164,3 +164,54 @@ fn reproduce_recheck_controls_and_dry_run_need_no_cluster() {
     let o = sealcheck(&["reproduce", "--dry-run"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// In `reproduced/incident-auto-recovery`, the sequencer's node N1 was killed for the path's
+/// second step while N3's partition processor was appending: N3's appender then ran Bifrost's
+/// auto-recovery seal of 0_0 again and again (refused while every member was Provisioning) and
+/// finally sealed it. The importer names those seal tasks as needing a model step; without the
+/// `seal_and_auto_extend_chain` span that tells them apart, the same records are reported NOT
+/// PLACED (so the test can fail).
+#[test]
+fn an_appenders_auto_recovery_seal_is_named_not_left_unplaced() {
+    let dir = root().join("traces/restate-1.7.12/reproduced/incident-auto-recovery/raw");
+    let t = import_raw_dir(&dir).unwrap();
+    let named = |t: &sealcheck_recorder::import::ImportedTrace, kind: &str| {
+        t.notes
+            .iter()
+            .filter(|n| {
+                n.starts_with(&format!("dropped {kind} (N3's"))
+                    && n.contains("an auto-recovery seal")
+            })
+            .count()
+    };
+    assert!(named(&t, "seal-started") >= 2, "{:#?}", t.notes);
+    assert_eq!(named(&t, "seal-completed"), 1, "{:#?}", t.notes);
+    assert!(t.unplaced().is_empty(), "{:#?}", t.unplaced());
+
+    let scratch = std::env::temp_dir().join(format!(
+        "sealcheck-auto-recovery-test-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&dir)
+        .arg(&scratch)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let log = scratch.join("logs/n3.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(
+        &log,
+        text.replace("seal_and_auto_extend_chain", "elsewhere"),
+    )
+    .unwrap();
+    let stripped = import_raw_dir(&scratch).unwrap();
+    let _ = std::fs::remove_dir_all(&scratch);
+    assert!(
+        stripped.unplaced().iter().any(|d| d.kind == "seal-started"),
+        "{:#?}",
+        stripped.notes
+    );
+}
