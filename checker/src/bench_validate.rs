@@ -150,7 +150,7 @@ fn child(file: &Path, breadth_first: bool, timeout: f64) -> anyhow::Result<u8> {
         },
         method: o.method.to_string(),
     };
-    println!("{}", serde_json::to_string(&row)?);
+    crate::commands::write_stdout(&format!("{}\n", serde_json::to_string(&row)?))?;
     Ok(0)
 }
 

@@ -470,8 +470,9 @@ pub struct CheckArgs {
     /// then incomplete). Default: half of the physical memory.
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
     pub max_memory: Option<u64>,
-    /// Explore one state per permutation of interchangeable log servers (with --strategy dfs;
-    /// refused where log servers are not interchangeable).
+    /// Explore one state per permutation of interchangeable log servers (with --strategy dfs,
+    /// or --engine timely for shortest counterexamples; refused where log servers are not
+    /// interchangeable).
     #[arg(long)]
     pub symmetry: bool,
     /// Also print an example path for every reachability property that was reached.

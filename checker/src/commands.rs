@@ -200,13 +200,21 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
 }
 
 fn print_out(text: &str) -> anyhow::Result<()> {
+    if text.ends_with('\n') {
+        write_stdout(text)?;
+    } else {
+        write_stdout(&format!("{text}\n"))?;
+    }
+    Ok(())
+}
+
+/// Writes `text` to standard output as it is and flushes it. Unlike `print!`, which panics when
+/// the reader went away (`sealcheck reproduce --controls | head -1`), this returns the error,
+/// and `main` ends quietly on a broken pipe.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
-    if !text.ends_with('\n') {
-        stdout.write_all(b"\n")?;
-    }
-    stdout.flush()?;
-    Ok(())
+    stdout.flush()
 }
 
 /// `sealcheck replay`.

@@ -287,7 +287,7 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
             visited_bytes: o.process_visited_bytes,
             complete: o.stopped.is_none(),
         };
-        println!("{}", serde_json::to_string(&row)?);
+        crate::commands::write_stdout(&format!("{}\n", serde_json::to_string(&row)?))?;
         return Ok(0);
     }
     if args.symmetry && !model.symmetric() {
@@ -421,6 +421,6 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
             out
         }
     };
-    println!("{out}");
+    crate::commands::write_stdout(&format!("{out}\n"))?;
     Ok(0)
 }

@@ -59,6 +59,15 @@ pub const PROPERTY_SEARCH_BUDGET: usize = 20_000_000;
 
 pub use crate::cli::{DEFAULT_RUN_MAX_STATES, DEFAULT_RUN_TIMEOUT_SECS};
 
+/// A line on standard output that never panics: the Explorer keeps serving when nobody reads
+/// its log any more (`sealcheck explore | head -3`), where `println!` would panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// A `--addr` that cannot be served on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddrError {
@@ -319,12 +328,12 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
         .map_err(|e| UsageError(format!("--addr {addr}: cannot listen there: {e}")))?;
     let local = listener.local_addr()?;
 
-    println!(
+    say!(
         "sealcheck explore: {} ({})",
         spec.config.name,
         spec.display_name()
     );
-    println!("  {}", report::scenario_line(&spec.config));
+    say!("  {}", report::scenario_line(&spec.config));
 
     let measurement =
         (args.run_to_completion_below > 0).then(|| measure(&model, args.run_to_completion_below));
@@ -332,7 +341,7 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
     if let Some(m) = &measurement {
         let r = &m.report;
         if m.small() {
-            println!(
+            say!(
                 "scenario size: {} unique states ({} generated, depth {}), full breadth-first check in {:.2} s",
                 r.unique_states,
                 r.states,
@@ -340,7 +349,7 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
                 m.elapsed.as_secs_f64()
             );
         } else {
-            println!(
+            say!(
                 "scenario size: more than {} states (a breadth-first check stopped there after {:.2} s)",
                 m.bound,
                 m.elapsed.as_secs_f64()
@@ -354,18 +363,18 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
         max_states: args.run_max_states,
         timeout: Duration::from_secs(args.run_timeout),
     };
-    let api = ExplorerApi::new(model.clone(), bounds, Box::new(|line| println!("{line}")));
+    let api = ExplorerApi::new(model.clone(), bounds, Box::new(|line| say!("{line}")));
     if small {
         api.run_to_completion();
-        println!(
+        say!(
             "run to completion requested at start (below --run-to-completion-below {} states): the Explorer checks every property now",
             args.run_to_completion_below
         );
     } else {
-        println!(
+        say!(
             "the Explorer checks states on demand; to see every property's status, press \"Run to completion\" on the page, or run: curl -X POST http://{local}/.runtocompletion"
         );
-        println!(
+        say!(
             "  (a run to completion stops at --run-max-states {} states or --run-timeout {} s, and then says it was cut short)",
             bounds.max_states,
             bounds.timeout.as_secs()
@@ -382,11 +391,11 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
     serving.store(true, Ordering::SeqCst);
 
     if !is_loopback(local.ip()) {
-        println!("WARNING: serving on {local}, which is not loopback: the Explorer is reachable from the network");
+        say!("WARNING: serving on {local}, which is not loopback: the Explorer is reachable from the network");
     }
-    println!("Explorer: {}", explorer_url(local, None));
+    say!("Explorer: {}", explorer_url(local, None));
     if let Some(o) = &opening {
-        println!(
+        say!(
             "{} ({} step{}): {}",
             o.label,
             o.steps,
@@ -398,7 +407,7 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
         let shown = opening.as_ref().map(|o| o.path.as_str());
         for p in m.report.properties.iter().filter(|p| p.failure) {
             if let Some(t) = p.trail.as_ref().filter(|t| Some(t.path.as_str()) != shown) {
-                println!(
+                say!(
                     "{} \"{}\" ({}): {}",
                     match p.kind {
                         PropertyKind::Sometimes => "example for",
@@ -411,10 +420,10 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    println!("Ctrl-C stops it.");
+    say!("Ctrl-C stops it.");
 
     let _ = stop_rx.recv();
-    println!("sealcheck explore: stopped");
+    say!("sealcheck explore: stopped");
     Ok(0)
 }
 

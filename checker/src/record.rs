@@ -12,7 +12,7 @@ use crate::commands::UsageError;
 /// (missing binaries, not root, the cluster failed).
 pub fn record(args: &RecordArgs) -> anyhow::Result<u8> {
     if args.list {
-        print!("{}", scenario_list());
+        crate::commands::write_stdout(&scenario_list())?;
         return Ok(0);
     }
     let (Some(name), Some(out)) = (&args.scenario, &args.out) else {

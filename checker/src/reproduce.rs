@@ -281,13 +281,13 @@ pub fn check_trace(
 /// `sealcheck reproduce`.
 pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
     if args.controls {
-        print!("{}", controls_table());
+        crate::commands::write_stdout(&controls_table())?;
         return Ok(0);
     }
     let path = path_from_args(args)?;
     let plan = rr::plan(&path.model, &path.actions).map_err(UsageError)?;
     let plan_txt = plan_text(&path, &plan);
-    print!("{plan_txt}");
+    crate::commands::write_stdout(&plan_txt)?;
     if args.dry_run {
         return Ok(0);
     }
@@ -301,7 +301,7 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
     if args.recheck {
         let start = rr::path_start_ms(&out.join("raw")).map_err(|e| UsageError(e.to_string()))?;
         let (txt, _, code) = check_trace(&trace_path, &path, &planned_forced, start)?;
-        print!("{txt}");
+        crate::commands::write_stdout(&txt)?;
         return Ok(code);
     }
     let root = match &args.root {
@@ -359,10 +359,10 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
             "  CAUTION: the import left {unplaced} record(s) of the loglet NOT PLACED (import-notes.txt): the real run did something the model has no step for; the checks below speak of the trace without them\n"
         ));
     }
-    print!("{done}");
+    crate::commands::write_stdout(&done)?;
     let start = rr::path_start_ms(&raw).map_err(|e| UsageError(e.to_string()))?;
     let (txt, report, code) = check_trace(&trace_path, &path, &forced, start)?;
-    print!("{txt}");
+    crate::commands::write_stdout(&txt)?;
     let file = PathFile {
         spec: path.spec.clone(),
         overrides: path.overrides.clone(),

@@ -154,8 +154,8 @@ pub fn text(results: &[FileResult]) -> String {
     };
     let _ = writeln!(
         out,
-        "\n{} trace(s): {} conform, {} diverge, {} violate, {} malformed, {} inconclusive{unreadable} (exit {})",
-        results.len(),
+        "\n{}: {} conform, {} diverge, {} violate, {} malformed, {} inconclusive{unreadable} (exit {})",
+        sealcheck_model::words::count(results.len(), "trace", "traces"),
         counts[0],
         counts[1],
         counts[2],

@@ -200,7 +200,7 @@ fn symlink_loops_in_a_traces_directory_are_not_followed() {
     std::os::unix::fs::symlink("..", d.join("sub/up")).unwrap();
     let (code, stdout, stderr) = run(sealcheck().arg("validate").arg(&d));
     assert_eq!(code, Some(0), "{stdout}{stderr}");
-    assert!(stdout.contains("1 trace(s)"), "{stdout}");
+    assert!(stdout.contains("\n1 trace: 1 conform"), "{stdout}");
 }
 
 #[test]
@@ -430,4 +430,38 @@ fn scenario_client_zero_and_duplicate_forced_provisioning_are_refused() {
         e,
         "s.toml:4: field `forced_provisioning`: N2 is listed twice"
     );
+}
+
+/// A reader that goes away (`sealcheck reproduce --controls | head -1`) ends a command quietly:
+/// no panic, no error message, whatever the command printed before.
+#[test]
+fn a_closed_standard_output_ends_commands_without_a_panic() {
+    for args in [
+        &["reproduce", "--controls"][..],
+        &["reproduce", "--path", "0/3/0/0/0", "--dry-run"][..],
+        &["record", "--list"][..],
+        &["check", "specs/bench-five-servers.toml", "-q"][..],
+        &["validate", "traces/valid"][..],
+        &["replay", "--path", "0/3/0/0/0"][..],
+    ] {
+        let mut child = StdCommand::new(env!("CARGO_BIN_EXE_sealcheck"))
+            .args(args)
+            .current_dir(root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before the command writes anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("error"), "{args:?}: {err}");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?} {err}",
+            out.status
+        );
+    }
 }
