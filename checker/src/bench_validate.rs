@@ -224,7 +224,10 @@ pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
         for bf in [false, true] {
             let method = if bf { "breadth-first" } else { "depth-first" };
             cases.push((
-                format!("hidden: {} kind(s) unlogged, 4 appends, {method}", h.len()),
+                format!(
+                    "hidden: {} unlogged, 4 appends, {method}",
+                    sealcheck_model::words::count(h.len(), "kind", "kinds")
+                ),
                 p.clone(),
                 steps,
                 h.len(),

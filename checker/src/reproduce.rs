@@ -356,7 +356,8 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
     done.push_str(&format!("  ran in {secs:.1} s; {}\n", run.summary));
     if unplaced > 0 {
         done.push_str(&format!(
-            "  CAUTION: the import left {unplaced} record(s) of the loglet NOT PLACED (import-notes.txt): the real run did something the model has no step for; the checks below speak of the trace without them\n"
+            "  CAUTION: the import left {} of the loglet NOT PLACED (import-notes.txt): the real run did something the model has no step for; the checks below speak of the trace without them\n",
+            sealcheck_model::words::count(unplaced, "record", "records")
         ));
     }
     crate::commands::write_stdout(&done)?;

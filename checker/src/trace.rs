@@ -354,7 +354,8 @@ impl TraceReader {
                             line,
                             "offset",
                             format!(
-                                "offset {o} does not fit: the header's config allows {appends} append(s) (offsets 0..{appends})"
+                                "offset {o} does not fit: the header's config allows {} (offsets 0..{appends})",
+                                sealcheck_model::words::count(appends as usize, "append", "appends")
                             ),
                         ));
                     }

@@ -81,7 +81,11 @@ pub fn text(results: &[FileResult]) -> String {
                         let found = if o.method == "depth-first" {
                             "an explanation found".to_string()
                         } else {
-                            format!("{explanations} explanation(s)")
+                            sealcheck_model::words::count(
+                                *explanations,
+                                "explanation",
+                                "explanations",
+                            )
                         };
                         let _ = writeln!(out, "conforms   {} ({stats}, {found})", file.display());
                     }
@@ -97,7 +101,8 @@ pub fn text(results: &[FileResult]) -> String {
                             writeln!(out, "DIVERGES   {} {} ({stats})", file.display(), place(at));
                         let _ = writeln!(
                             out,
-                            "           the model explains the first {explained} item(s); no behaviour continues with this one"
+                            "           the model explains the first {}; no behaviour continues with this one",
+                            sealcheck_model::words::count(*explained, "item", "items")
                         );
                         let _ = writeln!(out, "           the model would have allowed instead:");
                         for a in allowed.iter().take(12) {

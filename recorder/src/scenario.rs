@@ -262,13 +262,13 @@ impl Run {
     pub(crate) fn close(mut self) -> Result<(String, Vec<CtlRecord>), Error> {
         let summary = match self.seals.iter().rev().find(|s| seal_succeeded(s)) {
             Some(s) => format!(
-                "seal succeeded after {} attempt(s): {}",
-                self.seals.len(),
+                "seal succeeded after {}: {}",
+                sealcheck_model::words::count(self.seals.len(), "attempt", "attempts"),
                 s.stdout.trim().replace('\n', " ")
             ),
             None => format!(
-                "no seal succeeded ({} attempt(s)); last error: {}",
-                self.seals.len(),
+                "no seal succeeded ({}); last error: {}",
+                sealcheck_model::words::count(self.seals.len(), "attempt", "attempts"),
                 self.seals
                     .last()
                     .and_then(seal_error)
