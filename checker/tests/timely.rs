@@ -160,6 +160,38 @@ fn sealcheck() -> Command {
     c
 }
 
+/// `sealcheck check FILE --engine timely --local-processes 2 --format json -q`, with `extra`
+/// flags.
+fn two_local_processes(file: &str, extra: &[&str]) -> std::process::Output {
+    sealcheck()
+        .args([
+            "check",
+            file,
+            "--engine",
+            "timely",
+            "--local-processes",
+            "2",
+        ])
+        .args(extra)
+        .args(["--format", "json", "-q"])
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap()
+}
+
+/// Every counterexample of a JSON report replays with `sealcheck replay` (exit 1).
+fn counterexamples_replay(file: &str, report: &serde_json::Value) {
+    for p in report["properties"].as_array().unwrap() {
+        if p["failure"] == true {
+            let path = p["trail"]["path"].as_str().unwrap();
+            sealcheck()
+                .args(["replay", file, "--path", path])
+                .assert()
+                .code(1);
+        }
+    }
+}
+
 fn json_of(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out).unwrap_or_else(|e| {
         panic!("not JSON ({e}): {}", String::from_utf8_lossy(out));
@@ -179,21 +211,7 @@ fn cli_two_local_processes_agree_and_their_counterexamples_replay() {
             .args(["check", file, "--format", "json", "-q"])
             .output()
             .unwrap();
-        let out = sealcheck()
-            .args([
-                "check",
-                file,
-                "--engine",
-                "timely",
-                "--local-processes",
-                "2",
-                "--format",
-                "json",
-                "-q",
-            ])
-            .timeout(Duration::from_secs(300))
-            .output()
-            .unwrap();
+        let out = two_local_processes(file, &[]);
         assert_eq!(out.status.code(), Some(code), "{file}");
         assert_eq!(reference.status.code(), Some(code), "{file}");
         let (a, b) = (json_of(&out.stdout), json_of(&reference.stdout));
@@ -216,15 +234,7 @@ fn cli_two_local_processes_agree_and_their_counterexamples_replay() {
                 .collect()
         };
         assert_eq!(props(&a), props(&b), "{file}");
-        for p in a["properties"].as_array().unwrap() {
-            if p["failure"] == true {
-                let path = p["trail"]["path"].as_str().unwrap();
-                sealcheck()
-                    .args(["replay", file, "--path", path])
-                    .assert()
-                    .code(1);
-            }
-        }
+        counterexamples_replay(file, &a);
     }
 }
 
@@ -412,35 +422,12 @@ fn timely_symmetry_across_processes_and_on_the_command_line() {
             ])
             .output()
             .unwrap();
-        let out = sealcheck()
-            .args([
-                "check",
-                file,
-                "--engine",
-                "timely",
-                "--symmetry",
-                "--local-processes",
-                "2",
-                "--format",
-                "json",
-                "-q",
-            ])
-            .timeout(Duration::from_secs(300))
-            .output()
-            .unwrap();
+        let out = two_local_processes(file, &["--symmetry"]);
         assert_eq!(out.status.code(), reference.status.code(), "{file}");
         let (a, b) = (json_of(&out.stdout), json_of(&reference.stdout));
         assert_eq!(a["symmetry"], true, "{a}");
         assert_eq!(a["unique_states"], b["unique_states"], "{file}");
-        for p in a["properties"].as_array().unwrap() {
-            if p["failure"] == true {
-                let path = p["trail"]["path"].as_str().unwrap();
-                sealcheck()
-                    .args(["replay", file, "--path", path])
-                    .assert()
-                    .code(1);
-            }
-        }
+        counterexamples_replay(file, &a);
     }
     let out = sealcheck()
         .args([
