@@ -115,15 +115,39 @@ pub struct ReproduceArgs {
     /// Print the step-to-control table and exit.
     #[arg(long)]
     pub controls: bool,
-    /// The restate-server binary (default: $SEALCHECK_RESTATE_SERVER, then the npm install).
+    /// Where the Restate binaries are.
+    #[command(flatten)]
+    pub restate: RestateArgs,
+}
+
+/// Where `record` and `reproduce` find the Restate binaries.
+#[derive(Debug, Clone, Args)]
+pub struct RestateArgs {
+    /// The restate-server binary (default: $SEALCHECK_RESTATE_SERVER, then the npm install
+    /// under ROOT/restate).
     #[arg(long, value_name = "PATH")]
     pub server: Option<PathBuf>,
-    /// The restatectl binary (default: $SEALCHECK_RESTATECTL, then the npm install).
+    /// The restatectl binary (default: $SEALCHECK_RESTATECTL, then the npm install under
+    /// ROOT/restate).
     #[arg(long, value_name = "PATH")]
     pub restatectl: Option<PathBuf>,
-    /// The project root whose restate/ holds the npm-installed binaries.
+    /// The project root whose restate/ holds the npm-installed binaries (default: the nearest
+    /// directory at or above the current one that has restate/package.json).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+}
+
+impl RestateArgs {
+    /// `--root`, or the nearest directory at or above the current one that has
+    /// restate/package.json.
+    pub fn project_root(&self) -> std::io::Result<PathBuf> {
+        match &self.root {
+            Some(r) => Ok(r.clone()),
+            None => Ok(sealcheck_recorder::record::project_root(
+                &std::env::current_dir()?,
+            )),
+        }
+    }
 }
 
 /// Default of `--run-to-completion-below`: scenarios whose full breadth-first check generates
@@ -201,18 +225,9 @@ pub struct RecordArgs {
     /// are replaced.
     #[arg(long, value_name = "DIR", required_unless_present = "list")]
     pub out: Option<PathBuf>,
-    /// The restate-server binary (default: $SEALCHECK_RESTATE_SERVER, then the npm install
-    /// under ROOT/restate).
-    #[arg(long, value_name = "PATH")]
-    pub server: Option<PathBuf>,
-    /// The restatectl binary (default: $SEALCHECK_RESTATECTL, then the npm install under
-    /// ROOT/restate).
-    #[arg(long, value_name = "PATH")]
-    pub restatectl: Option<PathBuf>,
-    /// The project root whose restate/ holds the npm-installed binaries (default: the nearest
-    /// directory at or above the current one that has restate/package.json).
-    #[arg(long, value_name = "DIR")]
-    pub root: Option<PathBuf>,
+    /// Where the Restate binaries are.
+    #[command(flatten)]
+    pub restate: RestateArgs,
     /// List the scenarios, one line each, and exit.
     #[arg(long, conflicts_with_all = ["scenario", "out"])]
     pub list: bool,

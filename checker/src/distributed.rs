@@ -170,17 +170,28 @@ pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
         .collect()
 }
 
+/// A hostfile for `n` processes on 127.0.0.1 with free ports, in a new temporary directory
+/// named after `tag` and this process: (the directory, which the caller removes, and the
+/// hostfile in it).
+fn loopback_hostfile(
+    n: usize,
+    tag: &str,
+) -> std::io::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let ports = free_ports(n)?;
+    let dir = std::env::temp_dir().join(format!("sealcheck-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let hostfile = dir.join("hosts");
+    let text: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
+    std::fs::write(&hostfile, text)?;
+    Ok((dir, hostfile))
+}
+
 /// `--local-processes N`: runs this same command as N processes on 127.0.0.1 (a temporary
 /// hostfile with free ports), with process 0's standard output as this process's, and the
 /// others' discarded (every process computes the same report). Returns the exit code of
 /// process 0, or an error if the processes disagree or one dies.
 pub fn launch_local(n: usize) -> anyhow::Result<u8> {
-    let ports = free_ports(n)?;
-    let dir = std::env::temp_dir().join(format!("sealcheck-hosts-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let hostfile = dir.join("hosts");
-    let text: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
-    std::fs::write(&hostfile, text)?;
+    let (dir, hostfile) = loopback_hostfile(n, "hosts")?;
     let exe = std::env::current_exe()?;
     let mut args: Vec<String> = Vec::new();
     let mut it = std::env::args().skip(1);
@@ -298,12 +309,7 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
     let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
     let mut rows = Vec::new();
     for &n in &args.processes {
-        let ports = free_ports(n)?;
-        let dir = std::env::temp_dir().join(format!("sealcheck-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let hostfile = dir.join("hosts");
-        let text: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
-        std::fs::write(&hostfile, text)?;
+        let (dir, hostfile) = loopback_hostfile(n, "bench")?;
         let children = (0..n)
             .map(|i| {
                 let mut c = Command::new(&exe);

@@ -2,7 +2,7 @@
 //! on a real Restate 1.7.12 cluster and import it). Progress and the import notes go to stderr.
 
 use sealcheck_recorder::record::{
-    parse_scenario, project_root, record as record_run, scenario_list, RecordRequest,
+    parse_scenario, record as record_run, scenario_list, RecordRequest,
 };
 
 use crate::cli::RecordArgs;
@@ -19,16 +19,12 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<u8> {
         return Err(UsageError("record needs SCENARIO and --out DIR (or --list)".into()).into());
     };
     let scenario = parse_scenario(name).map_err(UsageError)?;
-    let root = match &args.root {
-        Some(r) => r.clone(),
-        None => project_root(&std::env::current_dir()?),
-    };
     let req = RecordRequest {
         scenario,
         out: out.clone(),
-        root,
-        server: args.server.clone(),
-        restatectl: args.restatectl.clone(),
+        root: args.restate.project_root()?,
+        server: args.restate.server.clone(),
+        restatectl: args.restate.restatectl.clone(),
     };
     let done =
         record_run(&req, &mut |line| eprintln!("sealcheck record: {line}")).map_err(UsageError)?;

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use sealcheck_model::{Action, SealModel};
-use sealcheck_recorder::record::project_root;
 use sealcheck_recorder::reproduce::{self as rr, Plan};
 use sealcheck_recorder::{Binaries, ScenarioOptions};
 use stateright::Model;
@@ -304,12 +303,12 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
         crate::commands::write_stdout(&txt)?;
         return Ok(code);
     }
-    let root = match &args.root {
-        Some(r) => r.clone(),
-        None => project_root(&std::env::current_dir()?),
-    };
-    let bins = Binaries::discover(&root, args.server.clone(), args.restatectl.clone())
-        .map_err(|e| UsageError(e.to_string()))?;
+    let bins = Binaries::discover(
+        &args.restate.project_root()?,
+        args.restate.server.clone(),
+        args.restate.restatectl.clone(),
+    )
+    .map_err(|e| UsageError(e.to_string()))?;
     sealcheck_recorder::check_can_record().map_err(|e| UsageError(e.to_string()))?;
     sealcheck_recorder::install_interrupt_handler().map_err(|e| UsageError(e.to_string()))?;
     std::fs::create_dir_all(&out)

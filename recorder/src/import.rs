@@ -473,6 +473,19 @@ struct Task {
     rejected: bool,
 }
 
+/// Why a node's next seal task of the loglet is not the scenario's, as the node's log announced
+/// it before the task started. When several are pending, the first in this order names the
+/// task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Announced {
+    /// A find-tail reader's seal assist (`Detected unsealed nodes`).
+    Assist,
+    /// The seal a node being stopped runs (`Attempting to seal loglet due to shutdown`).
+    Shutdown,
+    /// An appender's auto-recovery seal (span `seal_and_auto_extend_chain`).
+    AutoRecovery,
+}
+
 /// The translator: one method per kind of raw record, each placing events or dropping the
 /// record with a reason.
 struct Translator<'a> {
@@ -499,11 +512,9 @@ struct Translator<'a> {
     /// matched with its seal task. Shutdown seals and find-tail seal assists never set it;
     /// concurrent shutdown seals may interleave their lines with it.
     restatectl_pending: bool,
-    /// Nodes whose next seal task of the loglet is a seal assist or a shutdown seal.
-    assist_announced: BTreeSet<u32>,
-    shutdown_announced: BTreeSet<u32>,
-    /// Nodes whose next seal task of the scenario's log is an appender's auto-recovery seal.
-    auto_recovery_announced: BTreeSet<u32>,
+    /// Nodes whose next seal task of the loglet their log announced as another node's (a
+    /// seal assist, a shutdown seal, an auto-recovery seal).
+    announced: BTreeSet<(u32, Announced)>,
     /// Cluster: the node whose find-tail assisted the seal (the model's one reader), and
     /// whether its assisting seal task is still open.
     finder: Option<u32>,
@@ -562,9 +573,7 @@ impl<'a> Translator<'a> {
             stopping: BTreeSet::new(),
             marker_written: BTreeMap::new(),
             restatectl_pending: false,
-            assist_announced: BTreeSet::new(),
-            shutdown_announced: BTreeSet::new(),
-            auto_recovery_announced: BTreeSet::new(),
+            announced: BTreeSet::new(),
             finder: None,
             assist_open: false,
             repair_started: false,
@@ -692,7 +701,7 @@ impl<'a> Translator<'a> {
             Fact::SealRequested { .. } => self.seal_requested(f),
             Fact::SealAssist { node, loglet } => {
                 if loglet == self.loglet() {
-                    self.assist_announced.insert(*node);
+                    self.announced.insert((*node, Announced::Assist));
                     if !self.s.cluster() {
                         self.drop_fact(f, Some(*node), DropReason::NeedsModelStep(SEAL_ASSIST));
                     }
@@ -819,10 +828,24 @@ impl<'a> Translator<'a> {
         {
             self.restatectl_pending = true;
         } else if reason == "shutdown" && loglet.as_deref() == Some(self.loglet()) {
-            self.shutdown_announced.insert(*node);
+            self.announced.insert((*node, Announced::Shutdown));
         } else if reason == "auto-recovery" && *log_id == Some(self.s.log_id) {
-            self.auto_recovery_announced.insert(*node);
+            self.announced.insert((*node, Announced::AutoRecovery));
         }
+    }
+
+    /// Takes every announcement pending for `node`; the first in [`Announced`]'s order names
+    /// the node's next seal task.
+    fn take_announced(&mut self, node: u32) -> Option<Announced> {
+        let mine: Vec<(u32, Announced)> = self
+            .announced
+            .range((node, Announced::Assist)..=(node, Announced::AutoRecovery))
+            .copied()
+            .collect();
+        for a in &mine {
+            self.announced.remove(a);
+        }
+        mine.first().map(|&(_, a)| a)
     }
 
     /// `Starting a seal task for loglet`: the scenario's seal task when the sealer runs it for
@@ -838,9 +861,10 @@ impl<'a> Translator<'a> {
             self.restatectl_pending = false;
         }
         if !ours {
-            let assist = self.assist_announced.remove(&node);
-            let shutdown = self.shutdown_announced.remove(&node) || stopping;
-            let auto_recovery = self.auto_recovery_announced.remove(&node);
+            let announced = self.take_announced(node);
+            let assist = announced == Some(Announced::Assist);
+            let shutdown = announced == Some(Announced::Shutdown) || stopping;
+            let auto_recovery = announced == Some(Announced::AutoRecovery);
             if assist && self.s.cluster() && self.finder.is_none() {
                 // The model's find-tail reader: its assisting seal task starts.
                 self.finder = Some(node);

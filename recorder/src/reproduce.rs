@@ -398,14 +398,7 @@ fn settle(run: &mut Run) -> Result<(), Error> {
     let loglet = run.meta.loglet_id.clone().unwrap_or_default();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let snap = run.cluster.ctl().snapshot_loglet_workers()?;
-        let tail = snap
-            .rows
-            .iter()
-            .filter(|r| r.get("loglet_id").and_then(|v| v.as_str()) == Some(&loglet))
-            .filter_map(|r| r.get("known_global_tail")?.as_u64())
-            .max()
-            .unwrap_or(0);
+        let tail = run.known_global_tail(&loglet)?;
         if tail >= SETTLED_TAIL {
             break;
         }

@@ -195,6 +195,19 @@ impl Run {
         self.meta.notes.push(text.into());
     }
 
+    /// The highest known global tail any log server reports for `loglet` in a fresh
+    /// `loglet_workers` snapshot (0 when none does); Restate's offsets, which start at 1.
+    pub(crate) fn known_global_tail(&self, loglet: &str) -> Result<u64, Error> {
+        let snap = self.cluster.ctl().snapshot_loglet_workers()?;
+        Ok(snap
+            .rows
+            .iter()
+            .filter(|r| r.get("loglet_id").and_then(|v| v.as_str()) == Some(loglet))
+            .filter_map(|r| r.get("known_global_tail")?.as_u64())
+            .max()
+            .unwrap_or(0))
+    }
+
     fn learn_loglet(&mut self, seg: &LogSegment) {
         self.meta.loglet_id = seg.loglet_id.clone();
         self.meta.nodeset = seg.nodeset.clone();
@@ -458,14 +471,7 @@ fn append_records(run: &mut Run) -> Result<StandInDeployment, Error> {
             thread::sleep(Duration::from_millis(300));
         }
         if sent >= 6 && i % 3 == 2 {
-            let snap = run.cluster.ctl().snapshot_loglet_workers()?;
-            let tail = snap
-                .rows
-                .iter()
-                .filter(|r| r.get("loglet_id").and_then(|v| v.as_str()) == Some(&loglet))
-                .filter_map(|r| r.get("known_global_tail")?.as_u64())
-                .max()
-                .unwrap_or(0);
+            let tail = run.known_global_tail(&loglet)?;
             // Provisioning the partition leaves 2 records; stop once a few more arrived.
             if tail >= 6 {
                 break;
