@@ -494,12 +494,8 @@ pub fn check(
         .iter()
         .filter(|p| discovered.contains(&p.name))
         .map(|p| {
-            let cond = p.condition;
-            let matches: shortest::Matcher<'_, SealModel> = match p.kind {
-                PropertyKind::Always => Box::new(move |m, s, _| !cond(m, s)),
-                PropertyKind::Sometimes => Box::new(move |m, s, _| cond(m, s)),
-                PropertyKind::Eventually => Box::new(move |m, s, t| t && !cond(m, s)),
-            };
+            let matches: shortest::Matcher<'_, SealModel> =
+                Box::new(move |m, s, t| p.is_target(m, s, t));
             Target {
                 name: p.name,
                 matches,

@@ -160,16 +160,11 @@ pub fn find_property<'m>(model: &'m SealModel, query: &str) -> Result<&'m Proper
 /// condition does not hold (the conditions are stable once true; see
 /// `sealcheck_model::properties`).
 pub fn property_target(p: &PropertyInfo) -> Target<'static, SealModel> {
-    let cond = p.condition;
-    let matches: shortest::Matcher<'static, SealModel> = match p.kind {
-        PropertyKind::Always => Box::new(move |m, s, _| !cond(m, s)),
-        PropertyKind::Sometimes => Box::new(move |m, s, _| cond(m, s)),
-        PropertyKind::Eventually => Box::new(move |m, s, terminal| terminal && !cond(m, s)),
-    };
-    Target {
-        name: p.name,
-        matches,
-    }
+    let p = p.clone();
+    let name = p.name;
+    let matches: shortest::Matcher<'static, SealModel> =
+        Box::new(move |m, s, terminal| p.is_target(m, s, terminal));
+    Target { name, matches }
 }
 
 /// Where the printed link opens the Explorer.

@@ -38,9 +38,7 @@ pub fn items_of_path(model: &SealModel, actions: &[Action], observe: bool) -> (V
 
 /// Whether a state has no successor.
 pub fn is_terminal(model: &SealModel, state: &State) -> bool {
-    let mut acts = Vec::new();
-    model.actions(state, &mut acts);
-    acts.is_empty()
+    model.is_terminal(state)
 }
 
 /// A small deterministic generator (xorshift64*), so that `--seed` reproduces a simulation on

@@ -73,7 +73,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sealcheck_model::{PropertyKind, SealModel, State};
+use sealcheck_model::{SealModel, State};
 use serde::{Deserialize, Serialize};
 use stateright::Model;
 use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
@@ -1101,12 +1101,7 @@ impl Expander {
             model.actions(&state, &mut self.actions);
             let terminal = self.actions.is_empty();
             for (i, p) in self.properties.iter().enumerate() {
-                let hit = match p.kind {
-                    PropertyKind::Always => !(p.condition)(model, &state),
-                    PropertyKind::Sometimes => (p.condition)(model, &state),
-                    PropertyKind::Eventually => terminal && !(p.condition)(model, &state),
-                };
-                if !hit {
+                if !p.is_target(model, &state, terminal) {
                     continue;
                 }
                 // Keep the smallest fingerprint, as the totals do.

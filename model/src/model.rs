@@ -209,6 +209,14 @@ pub struct SealModel {
 }
 
 impl SealModel {
+    /// Whether `state` has no successor: the run can only stop there. `eventually` properties
+    /// are judged in such states; every engine and validation ask this one question.
+    pub fn is_terminal(&self, state: &State) -> bool {
+        let mut acts = Vec::new();
+        self.actions(state, &mut acts);
+        acts.is_empty()
+    }
+
     pub(crate) fn new(cfg: Config) -> SealModel {
         let nodeset = cfg
             .nodeset

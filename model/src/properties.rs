@@ -54,6 +54,21 @@ pub struct PropertyInfo {
     pub guard: bool,
 }
 
+impl PropertyInfo {
+    /// Whether `state` is what a search for this property looks for: a state that violates an
+    /// `always`, a state that satisfies a `sometimes`, a terminal state (one without successors,
+    /// `terminal`) where an `eventually` condition does not hold. The conditions of `eventually`
+    /// properties are stable once true (module docs), so a terminal state that breaks one is a
+    /// counterexample. Every engine, the Explorer and validation ask this one question.
+    pub fn is_target(&self, model: &SealModel, state: &State, terminal: bool) -> bool {
+        match self.kind {
+            PropertyKind::Always => !(self.condition)(model, state),
+            PropertyKind::Sometimes => (self.condition)(model, state),
+            PropertyKind::Eventually => terminal && !(self.condition)(model, state),
+        }
+    }
+}
+
 /// "acknowledged offsets stay below the sealed tail"
 pub const ACKED_BELOW_SEALED_TAIL: &str = "acknowledged offsets stay below the sealed tail";
 /// "every acknowledged record is stored on a write quorum"
