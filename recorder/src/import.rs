@@ -12,84 +12,16 @@
 //!
 //! # Translation rules
 //!
-//! **One loglet.** Only the scenario's loglet (`meta.json` `loglet_id`, e.g. `0_0`) is
-//! translated. Records of other loglets are dropped: log 1, the segment auto recovery appends
-//! after the seal (`0_1`), chain-level repairs. In a cluster (see **Roles**) a find-tail
-//! reader's seal assist and tail repair are the model's reader steps; the seal a node being
-//! stopped runs, a second reader's assist or repair, an assist that fails, and any assist or
-//! repair in a run whose sealer is also the sequencer are dropped, each named in the notes.
+//! The rules (one loglet, the window, roles, offsets, the table from raw material to trace
+//! items, observations, completeness, the header's config) are written once, for users, in
+//! `docs/real-cluster.md`, section "Translation rules". Where they meet this file's code:
 //!
-//! **The window.** The trace starts at the recorder's start (`meta.started_us`, `t = 0`; the
-//! cluster starts fresh, so every log server starts Provisioning) and ends at the recorder's
-//! final `shutdown` action: what the servers do while shutting down is not part of the
-//! scenario. `t` is milliseconds since the start (microsecond resolution); facts are ordered by
-//! time and keep log order within one instant.
-//!
-//! **Roles.** A real run has a *sealer* (the node `restatectl -S` talks to, `meta.seal_via`) and
-//! a *sequencer* (`meta.sequencer`, e.g. `N3:1`); the header's `roles` names both and
-//! `config.client` is [`CLIENT_ID`], a node id that is not a log server. When they are
-//! different nodes and the sequencer is a log server, the config is the model's cluster
-//! (`cluster.sequencer`): the client is the admin node that seals, the sequencer runs on (and
-//! dies with) its log server, and the first node whose find-tail assists the seal or repairs
-//! the tail is `roles.finder`. Otherwise the model's single client plays both. Sealer-kind
-//! events name the sealer, sequencer-kind events the sequencer, finder-kind events the
-//! finder; the trace reader maps them to the client.
-//!
-//! **Offsets.** Restate's loglet offsets start at 1 (an empty loglet's local tail is 1); the
-//! model's start at 0. Every offset and tail is written as Restate's value minus 1.
-//!
-//! | raw material | trace |
-//! |---|---|
-//! | `Log-store self-provisioning is complete` (log of N*k*) | `provisioned` N*k* |
-//! | sealer: `Starting a seal task for loglet` after `seal()` from restatectl | `seal-started` |
-//! | ... followed by the all-`Provisioning` WARN | `seal-rejected` (`all-provisioning`) instead |
-//! | sealer: `Request failed. Exhausted attempts` (span `Seal`, peer N*k*) | `seal-request-failed` N*k* |
-//! | ... or only N*k*`(E)` in the task's final nodeset status | `seal-request-failed` N*k*, just before the outcome |
-//! | sealer: `Seal task completed on f-majority`, `max_local_tail` *m* | `seal-completed`, `max_local_tail` *m*-1 |
-//! | sealer: `Seal operation failed` with a non-empty nodeset status | `seal-failed` |
-//! | sequencer: `Draining sequencer` after a completed seal | `sequencer-sealed` (no tail: not logged) |
-//! | cluster, node *k*: `Detected unsealed nodes. Running seal task to assist`, then its `Starting a seal task` | `seal-assist-started` N*k* (at the task's start) |
-//! | ... that task's `Seal task completed on f-majority` | `seal-assist-completed` N*k* |
-//! | cluster, node *k*: `Tail records are under-replicated`, `start_offset` *s*, `target_tail` *t* | `tail-repair-started` N*k*, `from` *s*-1, `to` *t*-1 |
-//! | ... `Repair task completed` | `tail-repaired` N*k* |
-//! | restatectl: `N*k* storage-state has been updated from A to B` | `storage-state-set` N*k* B |
-//! | recorder: `kill-node` (SIGKILL) / `stop-node` (SIGTERM, at `node-exited`) | `crashed` |
-//! | recorder: `start-node` of a node that crashed | `restarted` |
-//! | recorder: `pause-node` (SIGSTOP) | no event; a member paused during a seal task counts in `faults.timeouts` |
-//! | SQL `loglet_workers` row of the loglet | `observe-log-server` (`local_tail` - 1, `sealed`) |
-//! | SQL `nodes` row | `observe-storage-state` |
-//!
-//! `restatectl logs seal` runs that never reached a seal task (`svc is not ready yet`,
-//! `Unknown log id`) are not `seal()` calls of the model and leave no event.
-//!
-//! **Observations.** A snapshot is stamped with its query's start and may describe any instant
-//! until the query returned (20-500 ms). A row is written at the start time. A row whose query
-//! interval contains an event that can change what it shows could describe the state before or
-//! after that event, and the format places an observation at one point, so it is dropped (and
-//! counted in the notes): a `loglet_workers` row with any event in the interval (unlogged
-//! stores and seal handling, which any event may enable, change tails and seal flags), a
-//! `nodes` row with a `provisioned`, `storage-state-set`, `crashed` or `restarted` of its node
-//! (the only steps that change a storage state, all of complete kinds). A row is written only
-//! when it differs from the last row written for the same node, or when an event happened
-//! since.
-//!
-//! **Completeness.** The header's `complete` lists [`COMPLETE_KINDS`], the kinds the raw
-//! material logs every time they happen within the window. Per-message handling (`stored`,
-//! `seal-handled`, `store-reply`, `seal-confirmed`, `append`, `append-acked`) is logged at
-//! TRACE, which release builds compile out, so those steps are left for the validator to
-//! place; `sequencer-sealed` is emitted when seen but not claimed complete (a killed or
-//! restarted sequencer never drains), and so is `seal-request-failed`: a member that answered
-//! with an error, or whose last attempt was not a network error, gives up without a DEBUG line
-//! (seen in a recorded two-paused run), so the importer also derives the failure from the
-//! task's final nodeset status.
-//!
-//! **Config.** `log_servers` = nodes in `meta.json`, `nodeset` and `replication` from the
-//! loglet, `initial_storage` all Provisioning, `appends` = the loglet's final tail (model
-//! units: the most records any observation or the seal saw), harness `seal-once` for one seal
-//! task call and `retry` with `max_attempts` = the number of calls otherwise; faults `crashes`
-//! = crashed events, `timeouts` = members paused during a seal task, `operator_moves` =
-//! storage-state changes, `operator_force` when any was forced. `run_complete` is false: the
-//! run went on after the cut.
+//! - **The window** starts at the recorder's start, `meta.started_us` (`t = 0`, microsecond
+//!   resolution), and ends at the recorder's final `shutdown` action.
+//! - **Roles.** The sealer is `meta.seal_via` (the node `restatectl -S` talks to), the
+//!   sequencer `meta.sequencer` (e.g. `N3:1`); `config.client` is [`CLIENT_ID`], a node id that
+//!   is not a log server.
+//! - **Completeness.** The header's `complete` is [`COMPLETE_KINDS`].
 
 pub mod scope;
 
