@@ -41,8 +41,8 @@ use serde::Serialize;
 use stateright::Model;
 
 use crate::trace::{Header, Item, TraceItem};
+use crate::validate::reduce::canonical_fingerprint;
 use crate::validate::{model_for, At};
-use crate::validate_reduce::canonical_fingerprint;
 
 /// Bounds of a path-following search.
 #[derive(Clone, Debug)]
