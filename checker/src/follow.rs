@@ -51,7 +51,8 @@ pub struct FollowOptions {
     pub max_states: usize,
     /// Most unlogged steps in a row between two trace items.
     pub max_hidden: u32,
-    /// Wall-clock bound.
+    /// Wall-clock bound of the search (`None`: unbounded); past it the verdict is inconclusive
+    /// unless every path step was already taken.
     pub timeout: Option<Duration>,
     /// When the path started (in the trace's `t` unit): a path step may only be taken once
     /// every item before this time is explained, so that a step the set-up took (a log
@@ -124,7 +125,7 @@ pub enum FollowVerdict {
     Unexplained,
     /// A bound stopped the search before it found an explanation that takes every step.
     Inconclusive {
-        /// Which bound.
+        /// Which bound stopped it, with its value (`max_states`, `max_hidden` or the time limit).
         reason: String,
         /// Path steps the best explanation found so far takes.
         taken: usize,
@@ -145,7 +146,7 @@ impl FollowVerdict {
 /// The result of a path-following search.
 #[derive(Clone, Debug, Serialize)]
 pub struct FollowReport {
-    /// The verdict.
+    /// Whether the path is followed (flattened into the report's JSON object).
     #[serde(flatten)]
     pub verdict: FollowVerdict,
     /// One entry per path step.

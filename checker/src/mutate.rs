@@ -77,7 +77,8 @@ impl Kind {
     /// All four, in table order.
     pub const ALL: [Kind; 4] = [Kind::Drop, Kind::Swap, Kind::Tail, Kind::SealFlag];
 
-    /// Short name.
+    /// The kind's name in the mutation table (`drop`, `swap`, `tail change`,
+    /// `seal-flag flip`).
     pub fn name(self) -> &'static str {
         match self {
             Kind::Drop => "drop",
@@ -112,7 +113,7 @@ pub struct Mutant {
     pub at: usize,
     /// Index (in the mutant) of the observing item (the item count for the end of the trace).
     pub observer: usize,
-    /// The independent judgement.
+    /// What the verdict must be, judged from the change alone (not by the validator).
     pub expect: Expect,
     /// Original index -> mutant index (None: dropped).
     map: Vec<Option<usize>>,

@@ -11,6 +11,7 @@ use sealcheck_model::{PropertyKind, State};
 use stateright::Model;
 
 use super::context::{path_text, Context, Limits, LOOKAHEAD};
+use super::reduce::Class;
 use super::{memory_mib, model_for, At, Outcome, ValidateOptions, Verdict};
 use crate::trace::{Header, Item, TraceError, TraceItem, TraceReader};
 
@@ -361,9 +362,10 @@ impl<'a> BreadthFirst<'a> {
             let ls = labels(cx.model, &node.state, &a, &next);
             for m in cx.consumptions(&ls, window) {
                 if m == 0 {
-                    if !needed.as_ref().is_none_or(|n| {
-                        n.contains(&super::reduce::Class::of(cx.model, &node.state, &a))
-                    }) {
+                    if !needed
+                        .as_ref()
+                        .is_none_or(|n| n.contains(&Class::of(cx.model, &node.state, &a)))
+                    {
                         continue;
                     }
                     if node.hidden >= cx.opts.max_hidden {

@@ -223,7 +223,8 @@ pub enum Verdict {
     },
     /// The trace is explained up to `at`, but every explanation breaks `property`.
     Violates {
-        /// The property.
+        /// The name of the `always` (or, at the end of a complete run, `eventually`) property
+        /// every explanation breaks.
         property: String,
         /// The item after which no explanation keeps the property.
         at: At,
@@ -263,9 +264,9 @@ impl Verdict {
 /// The result of validating one trace.
 #[derive(Clone, Debug, Serialize)]
 pub struct Outcome {
-    /// The trace file.
+    /// The trace file, as the reader names it (the path given).
     pub file: String,
-    /// The verdict.
+    /// The verdict (what the JSON report flattens into the file's object).
     pub verdict: Verdict,
     /// Items read (events and observations).
     pub items: usize,
@@ -273,7 +274,7 @@ pub struct Outcome {
     pub max_frontier: usize,
     /// States generated in total.
     pub states: usize,
-    /// Wall-clock time.
+    /// Wall-clock time of the whole validation, every phase included, in milliseconds.
     pub elapsed_ms: u64,
     /// Peak resident memory of the process when the validation ended, MiB (the process's
     /// high-water mark: with several files validated in one process it covers them all).

@@ -48,7 +48,9 @@ fn explore_cmd(file: &std::path::Path, path: &str) -> String {
     )
 }
 
-/// The human report.
+/// The human report: per file its verdict line (and, for a rejection, where, what the model
+/// would have allowed and a command that opens the explanation), then a summary line with the
+/// count per verdict and the exit code.
 pub fn text(results: &[FileResult]) -> String {
     let mut out = String::new();
     let mut counts = [0usize; 5];
