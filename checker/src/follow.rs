@@ -41,8 +41,8 @@ use serde::Serialize;
 use stateright::Model;
 
 use crate::trace::{Header, Item, TraceItem};
+use crate::validate::reduce::canonical_fingerprint;
 use crate::validate::{model_for, At};
-use crate::validate_reduce::canonical_fingerprint;
 
 /// Bounds of a path-following search.
 #[derive(Clone, Debug)]
@@ -51,7 +51,8 @@ pub struct FollowOptions {
     pub max_states: usize,
     /// Most unlogged steps in a row between two trace items.
     pub max_hidden: u32,
-    /// Wall-clock bound.
+    /// Wall-clock bound of the search (`None`: unbounded); past it the verdict is inconclusive
+    /// unless every path step was already taken.
     pub timeout: Option<Duration>,
     /// When the path started (in the trace's `t` unit): a path step may only be taken once
     /// every item before this time is explained, so that a step the set-up took (a log
@@ -124,7 +125,7 @@ pub enum FollowVerdict {
     Unexplained,
     /// A bound stopped the search before it found an explanation that takes every step.
     Inconclusive {
-        /// Which bound.
+        /// Which bound stopped it, with its value (`max_states`, `max_hidden` or the time limit).
         reason: String,
         /// Path steps the best explanation found so far takes.
         taken: usize,
@@ -145,7 +146,7 @@ impl FollowVerdict {
 /// The result of a path-following search.
 #[derive(Clone, Debug, Serialize)]
 pub struct FollowReport {
-    /// The verdict.
+    /// Whether the path is followed (flattened into the report's JSON object).
     #[serde(flatten)]
     pub verdict: FollowVerdict,
     /// One entry per path step.
@@ -194,8 +195,6 @@ pub fn follow(
     path: &[Action],
     opts: &FollowOptions,
 ) -> FollowReport {
-    let model = model_for(header, false);
-    let start = Instant::now();
     // The first item at or after the path's start; path steps are taken from there on.
     let first = match opts.path_starts_at {
         None => 0,
@@ -204,63 +203,127 @@ pub fn follow(
             .position(|i| i.t.is_some_and(|t| t >= t0))
             .unwrap_or(items.len()),
     };
-    let mut links = vec![Link {
-        parent: 0,
-        action: None,
-        first_item: 0,
-        consumed: 0,
-        advanced: false,
-    }];
-    let mut visited: HashSet<(u64, usize, usize)> = HashSet::new();
-    let mut stack = vec![Node {
-        state: model.initial_state(),
-        k: 0,
-        p: 0,
-        hidden: 0,
-        link: 0,
-    }];
-    let mut states = 0usize;
-    let mut best: Option<(usize, usize)> = None; // (path steps taken, link)
-    let mut stopped: Option<String> = None;
-    while let Some(node) = stack.pop() {
-        if states >= opts.max_states {
-            stopped = Some(format!("{} states generated (max_states)", opts.max_states));
-            break;
-        }
-        if opts.timeout.is_some_and(|t| start.elapsed() >= t) {
-            stopped = Some(format!(
-                "time limit of {} s",
-                opts.timeout.unwrap_or_default().as_secs_f64()
-            ));
-            break;
-        }
-        if !visited.insert((canonical_fingerprint(&model, &node.state), node.k, node.p)) {
-            continue;
-        }
-        if node.k == items.len() && ends_here(&model, header, &node.state) {
-            if best.is_none_or(|(p, _)| node.p > p) {
-                best = Some((node.p, node.link));
-            }
-            if node.p == path.len() {
+    let mut follower = Follower {
+        model: model_for(header, false),
+        header,
+        items,
+        path,
+        opts,
+        first,
+        start: Instant::now(),
+        links: vec![Link {
+            parent: 0,
+            action: None,
+            first_item: 0,
+            consumed: 0,
+            advanced: false,
+        }],
+        states: 0,
+        stopped: None,
+    };
+    let best = follower.search();
+    follower.report(best)
+}
+
+/// One path-following search: the trace, the path, the bounds, and what the search has
+/// generated so far (parent links, states, the bound that stopped it).
+struct Follower<'a> {
+    /// The trace's own model (no seeded-bug steps).
+    model: SealModel,
+    header: &'a Header,
+    items: &'a [TraceItem],
+    path: &'a [Action],
+    opts: &'a FollowOptions,
+    /// The first item path steps may be taken at.
+    first: usize,
+    start: Instant,
+    links: Vec<Link>,
+    states: usize,
+    /// Why the search stopped before it explored everything, if it did.
+    stopped: Option<String>,
+}
+
+impl Follower<'_> {
+    /// The depth-first search: returns the explanation of the whole trace that took the most
+    /// path steps, as (path steps taken, link), if one was found.
+    fn search(&mut self) -> Option<(usize, usize)> {
+        let mut visited: HashSet<(u64, usize, usize)> = HashSet::new();
+        let mut stack = vec![Node {
+            state: self.model.initial_state(),
+            k: 0,
+            p: 0,
+            hidden: 0,
+            link: 0,
+        }];
+        let mut best: Option<(usize, usize)> = None;
+        while let Some(node) = stack.pop() {
+            if let Some(reason) = self.bound_passed() {
+                self.stopped = Some(reason);
                 break;
             }
+            if !visited.insert((
+                canonical_fingerprint(&self.model, &node.state),
+                node.k,
+                node.p,
+            )) {
+                continue;
+            }
+            if node.k == self.items.len() && ends_here(&self.model, self.header, &node.state) {
+                if best.is_none_or(|(p, _)| node.p > p) {
+                    best = Some((node.p, node.link));
+                }
+                if node.p == self.path.len() {
+                    break;
+                }
+            }
+            let (later, sooner) = self.expand(&node);
+            // The stack pops the last push: steps that advance the path or explain items
+            // first.
+            stack.extend(later);
+            stack.extend(sooner);
         }
+        best
+    }
+
+    /// The `max_states` or time bound, if the search has passed it.
+    fn bound_passed(&self) -> Option<String> {
+        if self.states >= self.opts.max_states {
+            return Some(format!(
+                "{} states generated (max_states)",
+                self.opts.max_states
+            ));
+        }
+        if self.opts.timeout.is_some_and(|t| self.start.elapsed() >= t) {
+            return Some(format!(
+                "time limit of {} s",
+                self.opts.timeout.unwrap_or_default().as_secs_f64()
+            ));
+        }
+        None
+    }
+
+    /// The children of a node: (later, sooner), where sooner are the steps that advance the
+    /// path or explain items (and the node itself past an observation it satisfies), later
+    /// the other unlogged steps. Notes a `max_hidden` cut in `stopped`.
+    fn expand(&mut self, node: &Node) -> (Vec<Node>, Vec<Node>) {
+        let (model, items) = (&self.model, self.items);
         let mut later = Vec::new();
         let mut sooner = Vec::new();
-        if let Some(TraceItem {
-            item: Item::Observe(o),
-            ..
-        }) = items.get(node.k)
-        {
-            if o.holds(&model, &node.state) {
-                sooner.push(Node {
-                    state: node.state.clone(),
-                    k: node.k + 1,
-                    p: node.p,
-                    hidden: 0,
-                    link: node.link,
-                });
-            }
+        let observation = match items.get(node.k) {
+            Some(TraceItem {
+                item: Item::Observe(o),
+                ..
+            }) => Some(o),
+            _ => None,
+        };
+        if observation.is_some_and(|o| o.holds(model, &node.state)) {
+            sooner.push(Node {
+                state: node.state.clone(),
+                k: node.k + 1,
+                p: node.p,
+                hidden: 0,
+                link: node.link,
+            });
         }
         let mut actions = Vec::new();
         model.actions(&node.state, &mut actions);
@@ -268,33 +331,27 @@ pub fn follow(
             let Some(next) = model.next_state(&node.state, a.clone()) else {
                 continue;
             };
-            states += 1;
-            let advanced = node.k >= first && path.get(node.p).is_some_and(|b| same_step(b, &a));
-            let ls = labels(&model, &node.state, &a, &next);
-            for m in consumptions(header, &ls, items, node.k) {
-                if m == 0 && node.hidden >= opts.max_hidden {
-                    stopped.get_or_insert_with(|| {
+            self.states += 1;
+            let advanced =
+                node.k >= self.first && self.path.get(node.p).is_some_and(|b| same_step(b, &a));
+            let ls = labels(model, &node.state, &a, &next);
+            for m in consumptions(self.header, &ls, items, node.k) {
+                if m == 0 && node.hidden >= self.opts.max_hidden {
+                    let max_hidden = self.opts.max_hidden;
+                    self.stopped.get_or_insert_with(|| {
                         format!(
-                            "{} unlogged steps in a row (max_hidden) at item {}",
-                            opts.max_hidden, node.k
+                            "{max_hidden} unlogged steps in a row (max_hidden) at item {}",
+                            node.k
                         )
                     });
                     continue;
                 }
                 // Tails and seal flags never move back: a state past what the next
                 // observation sees cannot explain it.
-                if m == 0 {
-                    if let Some(TraceItem {
-                        item: Item::Observe(o),
-                        ..
-                    }) = items.get(node.k)
-                    {
-                        if !o.may_still_hold(&model, &next) {
-                            continue;
-                        }
-                    }
+                if m == 0 && observation.is_some_and(|o| !o.may_still_hold(model, &next)) {
+                    continue;
                 }
-                links.push(Link {
+                self.links.push(Link {
                     parent: node.link,
                     action: Some(a.clone()),
                     first_item: node.k,
@@ -306,7 +363,7 @@ pub fn follow(
                     k: node.k + m,
                     p: node.p + usize::from(advanced),
                     hidden: if m == 0 { node.hidden + 1 } else { 0 },
-                    link: links.len() - 1,
+                    link: self.links.len() - 1,
                 };
                 if advanced || m > 0 {
                     sooner.push(child);
@@ -315,68 +372,74 @@ pub fn follow(
                 }
             }
         }
-        // The stack pops the last push: steps that advance the path or explain items first.
-        stack.extend(later);
-        stack.extend(sooner);
+        (later, sooner)
     }
-    let taken = best.map(|(p, _)| p).unwrap_or(0);
-    let verdict = match (best, &stopped) {
-        (Some((p, _)), _) if p == path.len() => FollowVerdict::Follows,
-        (_, Some(reason)) => FollowVerdict::Inconclusive {
-            reason: reason.clone(),
-            taken,
-        },
-        (Some((p, _)), None) => FollowVerdict::Partly { taken: p },
-        (None, None) => FollowVerdict::Unexplained,
-    };
-    // Walk the best explanation back: which link took each path step, and what it consumed.
-    let mut chain = Vec::new();
-    if let Some((_, mut link)) = best {
-        while link != 0 {
-            chain.push(link);
-            link = links[link].parent;
+
+    /// The report on the best explanation (path steps taken, link): the verdict, each path
+    /// step's status and the explanation's actions, walked back from its last link.
+    fn report(self, best: Option<(usize, usize)>) -> FollowReport {
+        let (model, items, links) = (&self.model, self.items, &self.links);
+        let taken = best.map(|(p, _)| p).unwrap_or(0);
+        let verdict = match (best, &self.stopped) {
+            (Some((p, _)), _) if p == self.path.len() => FollowVerdict::Follows,
+            (_, Some(reason)) => FollowVerdict::Inconclusive {
+                reason: reason.clone(),
+                taken,
+            },
+            (Some((p, _)), None) => FollowVerdict::Partly { taken: p },
+            (None, None) => FollowVerdict::Unexplained,
+        };
+        // Walk the best explanation back: which link took each path step, and what it
+        // consumed.
+        let mut chain = Vec::new();
+        if let Some((_, mut link)) = best {
+            while link != 0 {
+                chain.push(link);
+                link = links[link].parent;
+            }
+            chain.reverse();
         }
-        chain.reverse();
-    }
-    let mut steps: Vec<StepResult> = path
-        .iter()
-        .enumerate()
-        .map(|(i, a)| StepResult {
-            step: i + 1,
-            description: sealcheck_model::describe::action(&model, a),
-            status: StepStatus::NotObserved,
-        })
-        .collect();
-    let mut p = 0;
-    let mut explanation = Vec::new();
-    let mut explanation_actions = Vec::new();
-    for &l in &chain {
-        let link = &links[l];
-        let a = link.action.as_ref().expect("non-root link");
-        explanation_actions.push(a.clone());
-        explanation.push(sealcheck_model::describe::action(&model, a));
-        if link.advanced {
-            steps[p].status = if link.consumed > 0 {
-                let idx = link.first_item;
-                StepStatus::Reproduced {
-                    at: At {
-                        index: idx,
-                        line: items[idx].line,
-                        text: items[idx].text.clone(),
-                    },
-                }
-            } else {
-                StepStatus::Unlogged
-            };
-            p += 1;
+        let mut steps: Vec<StepResult> = self
+            .path
+            .iter()
+            .enumerate()
+            .map(|(i, a)| StepResult {
+                step: i + 1,
+                description: sealcheck_model::describe::action(model, a),
+                status: StepStatus::NotObserved,
+            })
+            .collect();
+        let mut p = 0;
+        let mut explanation = Vec::new();
+        let mut explanation_actions = Vec::new();
+        for &l in &chain {
+            let link = &links[l];
+            let a = link.action.as_ref().expect("non-root link");
+            explanation_actions.push(a.clone());
+            explanation.push(sealcheck_model::describe::action(model, a));
+            if link.advanced {
+                steps[p].status = if link.consumed > 0 {
+                    let idx = link.first_item;
+                    StepStatus::Reproduced {
+                        at: At {
+                            index: idx,
+                            line: items[idx].line,
+                            text: items[idx].text.clone(),
+                        },
+                    }
+                } else {
+                    StepStatus::Unlogged
+                };
+                p += 1;
+            }
         }
-    }
-    FollowReport {
-        verdict,
-        steps,
-        explanation,
-        explanation_actions,
-        states,
+        FollowReport {
+            verdict,
+            steps,
+            explanation,
+            explanation_actions,
+            states: self.states,
+        }
     }
 }
 

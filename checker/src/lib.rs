@@ -40,5 +40,5 @@ pub mod shortest;
 pub mod spec;
 pub mod trace;
 pub mod validate;
-pub mod validate_reduce;
-pub mod validate_report;
+/// The report of `sealcheck validate`, under the path the commands call it by.
+pub use validate::report as validate_report;

@@ -77,7 +77,8 @@ impl Kind {
     /// All four, in table order.
     pub const ALL: [Kind; 4] = [Kind::Drop, Kind::Swap, Kind::Tail, Kind::SealFlag];
 
-    /// Short name.
+    /// The kind's name in the mutation table (`drop`, `swap`, `tail change`,
+    /// `seal-flag flip`).
     pub fn name(self) -> &'static str {
         match self {
             Kind::Drop => "drop",
@@ -112,7 +113,7 @@ pub struct Mutant {
     pub at: usize,
     /// Index (in the mutant) of the observing item (the item count for the end of the trace).
     pub observer: usize,
-    /// The independent judgement.
+    /// What the verdict must be, judged from the change alone (not by the validator).
     pub expect: Expect,
     /// Original index -> mutant index (None: dropped).
     map: Vec<Option<usize>>,
@@ -331,13 +332,26 @@ pub fn mutants(
     items: &[(Option<f64>, Item)],
     rejected_at: Option<usize>,
 ) -> Vec<Mutant> {
+    let mut out = drops(items, rejected_at);
+    out.extend(swaps(header, items, rejected_at));
+    for i in 0..items.len() {
+        out.extend(value_changes(header, items, rejected_at, i));
+    }
+    out
+}
+
+/// Whether a change at item `i` comes after the item the original is rejected at (the
+/// verdict cannot change then).
+fn after_rejection(rejected_at: Option<usize>, i: usize) -> bool {
+    rejected_at.is_some_and(|r| i > r)
+}
+
+/// Every item dropped: a dropped observation changes nothing unless the original is rejected
+/// at it; any other drop may move the verdict anywhere up to its observer.
+fn drops(items: &[(Option<f64>, Item)], rejected_at: Option<usize>) -> Vec<Mutant> {
     let n = items.len();
-    let appends = header.config.appends;
-    let logged_cfg = header.is_complete("provisioned") && header.is_complete("storage-state-set");
-    let after_rejection = |i: usize| rejected_at.is_some_and(|r| i > r);
-    let identity: Vec<Option<usize>> = (0..n).map(Some).collect();
+    let after_rejection = |i: usize| after_rejection(rejected_at, i);
     let mut out = Vec::new();
-    // Drops.
     for i in 0..n {
         let mut m = items.to_vec();
         let removed = m.remove(i);
@@ -365,7 +379,21 @@ pub fn mutants(
             expect,
         ));
     }
-    // Swaps of adjacent items of different parties.
+    out
+}
+
+/// Every adjacent pair of items of different parties swapped: two observations that only read
+/// the configuration commute when the configuration's changes are logged completely.
+fn swaps(
+    header: &Header,
+    items: &[(Option<f64>, Item)],
+    rejected_at: Option<usize>,
+) -> Vec<Mutant> {
+    let n = items.len();
+    let logged_cfg = header.is_complete("provisioned") && header.is_complete("storage-state-set");
+    let after_rejection = |i: usize| after_rejection(rejected_at, i);
+    let identity: Vec<Option<usize>> = (0..n).map(Some).collect();
+    let mut out = Vec::new();
     for i in 0..n.saturating_sub(1) {
         let (a, b) = (&items[i].1, &items[i + 1].1);
         if party(header, a) == party(header, b) {
@@ -412,109 +440,127 @@ pub fn mutants(
         mu.observer = mu.observer.max(i + 1);
         out.push(mu);
     }
-    // Tails and seal flags.
-    for i in 0..n {
-        let item = &items[i].1;
-        let earlier = &items[..i];
-        let started_before = earlier
-            .iter()
-            .any(|(_, x)| matches!(x, Item::Event(Event::SealStarted { .. })));
-        let rejected_before = rejected_at.is_some_and(|r| r < i);
-        let mut push = |kind: Kind, what: String, new: Item, sure_reject: bool| {
-            let mut m = items.to_vec();
-            m[i].1 = new;
-            let (r, w) = footprint(item);
-            let expect = if after_rejection(i) {
-                Expect::Unchanged
-            } else if sure_reject && !rejected_before {
-                Expect::RejectedAtChange
-            } else {
-                Expect::Open
-            };
-            out.push(Mutant::new(
-                kind,
-                what,
-                m,
-                i,
-                r | w,
-                identity.clone(),
-                expect,
-            ));
+    out
+}
+
+/// The values a tail `t` is changed to: t-1, t+1, t+2, 0 and the number of appends plus one,
+/// each once, never `t` itself.
+fn changed_values(t: u8, appends: u8) -> Vec<u8> {
+    let mut v: Vec<u8> = Vec::new();
+    for c in [
+        t.checked_sub(1),
+        t.checked_add(1),
+        t.checked_add(2),
+        Some(0),
+        appends.checked_add(1),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if c != t && !v.contains(&c) {
+            v.push(c);
+        }
+    }
+    v
+}
+
+/// The changes of item `i`'s tails and seal flag (an `observe-log-server` or a
+/// `seal-completed` item): a change the earlier items already contradict (a tail below one
+/// seen before, past the appends, a flag cleared after it was seen set, set before any seal
+/// started) must be rejected right there.
+fn value_changes(
+    header: &Header,
+    items: &[(Option<f64>, Item)],
+    rejected_at: Option<usize>,
+    i: usize,
+) -> Vec<Mutant> {
+    let n = items.len();
+    let appends = header.config.appends;
+    let after_rejection = |i: usize| after_rejection(rejected_at, i);
+    let identity: Vec<Option<usize>> = (0..n).map(Some).collect();
+    let mut out = Vec::new();
+    let item = &items[i].1;
+    let earlier = &items[..i];
+    let started_before = earlier
+        .iter()
+        .any(|(_, x)| matches!(x, Item::Event(Event::SealStarted { .. })));
+    let rejected_before = rejected_at.is_some_and(|r| r < i);
+    let mut push = |kind: Kind, what: String, new: Item, sure_reject: bool| {
+        let mut m = items.to_vec();
+        m[i].1 = new;
+        let (r, w) = footprint(item);
+        let expect = if after_rejection(i) {
+            Expect::Unchanged
+        } else if sure_reject && !rejected_before {
+            Expect::RejectedAtChange
+        } else {
+            Expect::Open
         };
-        let values = |t: u8| -> Vec<u8> {
-            let mut v: Vec<u8> = Vec::new();
-            for c in [
-                t.checked_sub(1),
-                t.checked_add(1),
-                t.checked_add(2),
-                Some(0),
-                appends.checked_add(1),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if c != t && !v.contains(&c) {
-                    v.push(c);
-                }
-            }
-            v
+        out.push(Mutant::new(
+            kind,
+            what,
+            m,
+            i,
+            r | w,
+            identity.clone(),
+            expect,
+        ));
+    };
+    if let Some((node, tail, sealed)) = log_server(item) {
+        let seen_before = |f: &dyn Fn(Option<u8>, Option<bool>) -> bool| {
+            earlier.iter().any(|(_, x)| match log_server(x) {
+                Some((nn, t, s)) => nn == node && f(t, s),
+                None => false,
+            })
         };
-        if let Some((node, tail, sealed)) = log_server(item) {
-            let seen_before = |f: &dyn Fn(Option<u8>, Option<bool>) -> bool| {
-                earlier.iter().any(|(_, x)| match log_server(x) {
-                    Some((nn, t, s)) => nn == node && f(t, s),
-                    None => false,
-                })
-            };
-            if let Some(t) = tail {
-                for v in values(t) {
-                    let sure = v > appends || seen_before(&|t2, _| t2.is_some_and(|t2| t2 > v));
-                    push(
-                        Kind::Tail,
-                        format!("item {i}: local_tail {t} -> {v}"),
-                        Item::Observe(Observation::ObserveLogServer {
-                            node: sealcheck_model::trace::NodeId(node),
-                            local_tail: Some(v),
-                            sealed,
-                        }),
-                        sure,
-                    );
-                }
-            }
-            if let Some(s) = sealed {
-                let sure = if s {
-                    seen_before(&|_, s2| s2 == Some(true))
-                } else {
-                    !started_before
-                };
+        if let Some(t) = tail {
+            for v in changed_values(t, appends) {
+                let sure = v > appends || seen_before(&|t2, _| t2.is_some_and(|t2| t2 > v));
                 push(
-                    Kind::SealFlag,
-                    format!("item {i}: sealed {s} -> {}", !s),
+                    Kind::Tail,
+                    format!("item {i}: local_tail {t} -> {v}"),
                     Item::Observe(Observation::ObserveLogServer {
                         node: sealcheck_model::trace::NodeId(node),
-                        local_tail: tail,
-                        sealed: Some(!s),
+                        local_tail: Some(v),
+                        sealed,
                     }),
                     sure,
                 );
             }
         }
-        if let Item::Event(Event::SealCompleted {
-            node,
-            max_local_tail: Some(t),
-        }) = item
-        {
-            for v in values(*t) {
-                push(
-                    Kind::Tail,
-                    format!("item {i}: max_local_tail {t} -> {v}"),
-                    Item::Event(Event::SealCompleted {
-                        node: *node,
-                        max_local_tail: Some(v),
-                    }),
-                    v > appends,
-                );
-            }
+        if let Some(s) = sealed {
+            let sure = if s {
+                seen_before(&|_, s2| s2 == Some(true))
+            } else {
+                !started_before
+            };
+            push(
+                Kind::SealFlag,
+                format!("item {i}: sealed {s} -> {}", !s),
+                Item::Observe(Observation::ObserveLogServer {
+                    node: sealcheck_model::trace::NodeId(node),
+                    local_tail: tail,
+                    sealed: Some(!s),
+                }),
+                sure,
+            );
+        }
+    }
+    if let Item::Event(Event::SealCompleted {
+        node,
+        max_local_tail: Some(t),
+    }) = item
+    {
+        for v in changed_values(*t, appends) {
+            push(
+                Kind::Tail,
+                format!("item {i}: max_local_tail {t} -> {v}"),
+                Item::Event(Event::SealCompleted {
+                    node: *node,
+                    max_local_tail: Some(v),
+                }),
+                v > appends,
+            );
         }
     }
     out

@@ -39,14 +39,14 @@ pub struct TraceItem {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{}", self.render())]
 pub struct TraceError {
-    /// The file.
+    /// The file, as given on the command line (or the name a reader was opened with).
     pub file: String,
     /// 1-based line; 0 when the file could not be read at all (missing, not a regular file,
     /// not permitted, a directory that cannot be listed): see [`TraceError::is_unreadable`].
     pub line: usize,
     /// The field (`-` for the whole line).
     pub field: String,
-    /// What is wrong.
+    /// What is wrong, and for a field what was expected instead.
     pub message: String,
 }
 
@@ -102,6 +102,67 @@ enum RawLine {
     Line(String),
 }
 
+/// Checks the type and range of every field a line may carry (node ids, offsets and tails,
+/// seal flags, strings) before the line is decoded, so that an error names the field.
+fn check_fields(
+    file: &str,
+    line: usize,
+    obj: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), TraceError> {
+    // `from` and `to` are offsets in a tail repair, a storage state elsewhere.
+    let repair = obj.get("event").and_then(|e| e.as_str()) == Some("tail-repair-started");
+    for (key, v) in obj.iter() {
+        let (ok, expected) = match key.as_str() {
+            "from" | "to" if repair => (v.is_u64(), "a non-negative integer"),
+            "node" | "peer" => (
+                match v {
+                    serde_json::Value::String(t) => NodeId::parse(t).is_some(),
+                    serde_json::Value::Number(n) => {
+                        n.as_u64().is_some_and(|n| (1..=255).contains(&n))
+                    }
+                    _ => false,
+                },
+                "a node id: \"N\" and a number 1..=255 (\"N3\"), or the number",
+            ),
+            "offset" | "local_tail" | "max_local_tail" | "tail" | "known_global_tail" => {
+                (v.is_u64(), "a non-negative integer")
+            }
+            "sealed" => (v.is_boolean(), "true or false"),
+            "state" | "to" | "reason" | "status" => (v.is_string(), "a string"),
+            _ => (true, ""),
+        };
+        if !ok {
+            return Err(err(
+                file,
+                line,
+                key,
+                format!("expected {expected}, got {v}"),
+            ));
+        }
+    }
+    for f in [
+        "offset",
+        "local_tail",
+        "max_local_tail",
+        "tail",
+        "known_global_tail",
+        "from",
+        "to",
+    ] {
+        if let Some(n) = obj.get(f).and_then(|v| v.as_u64()) {
+            if n > MAX_OFFSET as u64 {
+                return Err(err(
+                    file,
+                    line,
+                    f,
+                    format!("{n} does not fit: offsets and tails are at most {MAX_OFFSET}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl TraceReader {
     /// Opens a trace file and reads its header. Anything but a regular file (a FIFO, a device,
     /// a directory) is refused as unreadable, without blocking.
@@ -143,7 +204,7 @@ impl TraceReader {
         Ok(r)
     }
 
-    /// The header.
+    /// The trace's header (its first line), parsed and checked when the reader was opened.
     pub fn header(&self) -> &Header {
         &self.header
     }
@@ -407,57 +468,7 @@ impl TraceReader {
                 ));
             }
         }
-        // `from` and `to` are offsets in a tail repair, a storage state elsewhere.
-        let repair = obj.get("event").and_then(|e| e.as_str()) == Some("tail-repair-started");
-        for (key, v) in obj.iter() {
-            let (ok, expected) = match key.as_str() {
-                "from" | "to" if repair => (v.is_u64(), "a non-negative integer"),
-                "node" | "peer" => (
-                    match v {
-                        serde_json::Value::String(t) => NodeId::parse(t).is_some(),
-                        serde_json::Value::Number(n) => {
-                            n.as_u64().is_some_and(|n| (1..=255).contains(&n))
-                        }
-                        _ => false,
-                    },
-                    "a node id: \"N\" and a number 1..=255 (\"N3\"), or the number",
-                ),
-                "offset" | "local_tail" | "max_local_tail" | "tail" | "known_global_tail" => {
-                    (v.is_u64(), "a non-negative integer")
-                }
-                "sealed" => (v.is_boolean(), "true or false"),
-                "state" | "to" | "reason" | "status" => (v.is_string(), "a string"),
-                _ => (true, ""),
-            };
-            if !ok {
-                return Err(err(
-                    &self.file,
-                    line,
-                    key,
-                    format!("expected {expected}, got {v}"),
-                ));
-            }
-        }
-        for f in [
-            "offset",
-            "local_tail",
-            "max_local_tail",
-            "tail",
-            "known_global_tail",
-            "from",
-            "to",
-        ] {
-            if let Some(n) = obj.get(f).and_then(|v| v.as_u64()) {
-                if n > MAX_OFFSET as u64 {
-                    return Err(err(
-                        &self.file,
-                        line,
-                        f,
-                        format!("{n} does not fit: offsets and tails are at most {MAX_OFFSET}"),
-                    ));
-                }
-            }
-        }
+        check_fields(&self.file, line, obj)?;
         let kind = match obj.get("event") {
             Some(serde_json::Value::String(k)) => k.clone(),
             Some(other) => {

@@ -1,5 +1,5 @@
 //! The reduction of unlogged steps is only as sound as the dependences it declares
-//! (`checker/src/validate_reduce.rs`, argued in the essay of `checker/src/validate.rs`). This
+//! (`checker/src/validate/reduce.rs`, argued in the essay of `checker/src/validate/mod.rs`). This
 //! checks them on every reachable state of several scenarios, seeded bugs included:
 //!
 //! - every pair it declares independent commutes: the stubborn-set member `a` stays enabled
@@ -14,7 +14,7 @@ use std::path::Path;
 use sealcheck::spec::Spec;
 use sealcheck::trace::Header;
 use sealcheck::validate::model_for;
-use sealcheck::validate_reduce::{canonical_fingerprint, Class, Reducer};
+use sealcheck::validate::reduce::{canonical_fingerprint, Class, Reducer};
 use sealcheck_model::trace::labels;
 use sealcheck_model::{Action, SealModel, State};
 use stateright::Model;

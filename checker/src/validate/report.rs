@@ -48,7 +48,9 @@ fn explore_cmd(file: &std::path::Path, path: &str) -> String {
     )
 }
 
-/// The human report.
+/// The human report: per file its verdict line (and, for a rejection, where, what the model
+/// would have allowed and a command that opens the explanation), then a summary line with the
+/// count per verdict and the exit code.
 pub fn text(results: &[FileResult]) -> String {
     let mut out = String::new();
     let mut counts = [0usize; 5];
@@ -64,91 +66,7 @@ pub fn text(results: &[FileResult]) -> String {
                 let _ = writeln!(out, "MALFORMED  {e}");
             }
             Ok(o) => {
-                let stats = if o.method != "breadth-first" {
-                    format!(
-                        "{} items, {}, {} states, {} ms",
-                        o.items, o.method, o.states, o.elapsed_ms
-                    )
-                } else {
-                    format!(
-                        "{} items, frontier <= {}, {} ms",
-                        o.items, o.max_frontier, o.elapsed_ms
-                    )
-                };
-                match &o.verdict {
-                    Verdict::Conforms { explanations } => {
-                        counts[0] += 1;
-                        let found = if o.method == "depth-first" {
-                            "an explanation found".to_string()
-                        } else {
-                            sealcheck_model::words::count(
-                                *explanations,
-                                "explanation",
-                                "explanations",
-                            )
-                        };
-                        let _ = writeln!(out, "conforms   {} ({stats}, {found})", file.display());
-                    }
-                    Verdict::Diverges {
-                        at,
-                        explained,
-                        candidates,
-                        allowed,
-                        path,
-                    } => {
-                        counts[1] += 1;
-                        let _ =
-                            writeln!(out, "DIVERGES   {} {} ({stats})", file.display(), place(at));
-                        let _ = writeln!(
-                            out,
-                            "           the model explains the first {}; no behaviour continues with this one",
-                            sealcheck_model::words::count(*explained, "item", "items")
-                        );
-                        let _ = writeln!(out, "           the model would have allowed instead:");
-                        for a in allowed.iter().take(12) {
-                            let _ = writeln!(out, "             {a}");
-                        }
-                        if allowed.len() > 12 {
-                            let _ = writeln!(out, "             ... {} more", allowed.len() - 12);
-                        }
-                        for (i, c) in candidates.iter().enumerate() {
-                            let _ = writeln!(out, "           candidate state {}:", i + 1);
-                            for l in c {
-                                let _ = writeln!(out, "             {l}");
-                            }
-                        }
-                        let _ = writeln!(
-                            out,
-                            "           explained prefix: {}",
-                            explore_cmd(file, path)
-                        );
-                    }
-                    Verdict::Violates { property, at, path } => {
-                        counts[2] += 1;
-                        let _ = writeln!(
-                            out,
-                            "VIOLATES   {}: \"{property}\" {} ({stats})",
-                            file.display(),
-                            place(at)
-                        );
-                        let _ = writeln!(
-                            out,
-                            "           every behaviour of the model that explains the trace up to here breaks it"
-                        );
-                        let _ =
-                            writeln!(out, "           explanation: {}", explore_cmd(file, path));
-                    }
-                    Verdict::Inconclusive { at, reason } => {
-                        counts[4] += 1;
-                        let _ = writeln!(
-                            out,
-                            "INCONCLUSIVE {} at item {} (line {}): {reason}",
-                            file.display(),
-                            at.index,
-                            at.line
-                        );
-                    }
-                }
+                counts[outcome_text(&mut out, file, o)] += 1;
             }
         }
     }
@@ -169,6 +87,94 @@ pub fn text(results: &[FileResult]) -> String {
         exit_code(results)
     );
     out
+}
+
+/// Writes the lines of one validated file to `out`: the verdict with the file's statistics,
+/// and for a rejection where it is, what the model would have allowed and a command that opens
+/// the explanation. Returns the summary column it counts in (conform, diverge, violate, -,
+/// inconclusive).
+fn outcome_text(out: &mut String, file: &std::path::Path, o: &Outcome) -> usize {
+    let column;
+    let stats = if o.method != "breadth-first" {
+        format!(
+            "{} items, {}, {} states, {} ms",
+            o.items, o.method, o.states, o.elapsed_ms
+        )
+    } else {
+        format!(
+            "{} items, frontier <= {}, {} ms",
+            o.items, o.max_frontier, o.elapsed_ms
+        )
+    };
+    match &o.verdict {
+        Verdict::Conforms { explanations } => {
+            column = 0;
+            let found = if o.method == "depth-first" {
+                "an explanation found".to_string()
+            } else {
+                sealcheck_model::words::count(*explanations, "explanation", "explanations")
+            };
+            let _ = writeln!(out, "conforms   {} ({stats}, {found})", file.display());
+        }
+        Verdict::Diverges {
+            at,
+            explained,
+            candidates,
+            allowed,
+            path,
+        } => {
+            column = 1;
+            let _ = writeln!(out, "DIVERGES   {} {} ({stats})", file.display(), place(at));
+            let _ = writeln!(
+                out,
+                "           the model explains the first {}; no behaviour continues with this one",
+                sealcheck_model::words::count(*explained, "item", "items")
+            );
+            let _ = writeln!(out, "           the model would have allowed instead:");
+            for a in allowed.iter().take(12) {
+                let _ = writeln!(out, "             {a}");
+            }
+            if allowed.len() > 12 {
+                let _ = writeln!(out, "             ... {} more", allowed.len() - 12);
+            }
+            for (i, c) in candidates.iter().enumerate() {
+                let _ = writeln!(out, "           candidate state {}:", i + 1);
+                for l in c {
+                    let _ = writeln!(out, "             {l}");
+                }
+            }
+            let _ = writeln!(
+                out,
+                "           explained prefix: {}",
+                explore_cmd(file, path)
+            );
+        }
+        Verdict::Violates { property, at, path } => {
+            column = 2;
+            let _ = writeln!(
+                out,
+                "VIOLATES   {}: \"{property}\" {} ({stats})",
+                file.display(),
+                place(at)
+            );
+            let _ = writeln!(
+                out,
+                "           every behaviour of the model that explains the trace up to here breaks it"
+            );
+            let _ = writeln!(out, "           explanation: {}", explore_cmd(file, path));
+        }
+        Verdict::Inconclusive { at, reason } => {
+            column = 4;
+            let _ = writeln!(
+                out,
+                "INCONCLUSIVE {} at item {} (line {}): {reason}",
+                file.display(),
+                at.index,
+                at.line
+            );
+        }
+    }
+    column
 }
 
 /// One JSON object: per trace the verdict (or the malformed error), and the exit code.

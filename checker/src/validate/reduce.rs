@@ -131,6 +131,20 @@ struct Foot {
     guard: Res,
 }
 
+impl Foot {
+    /// A footprint from (read, write, may enable, enabled by): a step reads what guards it.
+    /// Removing a message only ever enables the next Store on the same connection, so
+    /// removals are writes but enable nothing else.
+    fn new(read: Res, write: Res, enables: Res, guard: Res) -> Foot {
+        Foot {
+            read: read | guard,
+            write,
+            enables,
+            guard,
+        }
+    }
+}
+
 impl Class {
     /// The class of an enabled step in `state` of `model`.
     pub fn of(model: &SealModel, state: &State, action: &Action) -> Class {
@@ -220,27 +234,20 @@ impl Class {
     /// `stamps_live`: the known global tail stamped on requests can still matter.
     fn foot(self, ends_hidden: bool, stamps_live: bool) -> Foot {
         let stamp = if stamps_live { CKGT } else { 0 };
-        // (read, write, may enable, enabled by). Removing a message only ever enables the next
-        // Store on the same connection, so removals are writes but enable nothing else.
-        let f = |read: Res, write: Res, enables: Res, guard: Res| Foot {
-            read: read | guard,
-            write,
-            enables,
-            guard,
-        };
-        match self {
+        self.server_foot(ends_hidden, stamp)
+            .unwrap_or_else(|| self.client_foot(stamp))
+    }
+
+    /// The footprint of a class of one log server's steps or of its messages (`None` for the
+    /// other classes); `stamp` is what reading the stamped known global tail reads.
+    fn server_foot(self, ends_hidden: bool, stamp: Res) -> Option<Foot> {
+        let f = Foot::new;
+        Some(match self {
             Class::Provision(i) => {
                 let i = i as usize;
                 let w = srv(i) | CFG | VIEW;
                 f(CFG, w, w, srv(i))
             }
-            Class::ViewCatchesUp => f(0, VIEW, VIEW, VIEW | CFG),
-            Class::CallSeal => f(
-                stamp | FIND,
-                CSEAL | ALL_REQSL,
-                CSEAL | ALL_REQSL,
-                CSEAL | CSEQ | VIEW | CFG,
-            ),
             Class::DeliverSeal(i) => {
                 let i = i as usize;
                 f(0, srv(i) | reqsl(i), srv(i) | repsl(i), srv(i) | reqsl(i))
@@ -276,6 +283,60 @@ impl Class {
                     CSEAL | srv(i) | reqsl(i) | repsl(i) | BUD,
                 )
             }
+            // What a crash drops depends on what was sent to i (a store an append sends to
+            // a server that crashed first stays in flight).
+            Class::Crash(i) => {
+                let i = i as usize;
+                f(
+                    REQSTADD,
+                    srv(i) | reqst(i) | reqsl(i) | repst(i) | repsl(i) | BUD,
+                    srv(i),
+                    srv(i) | BUD,
+                )
+            }
+            Class::Restart(i) => f(CFG, srv(i as usize), srv(i as usize), srv(i as usize)),
+            Class::Operator(_) => f(0, CFG | VIEW | BUD, CFG | VIEW, CFG | BUD),
+            // The marker and the request pump are the server's own state; whether it serves
+            // guards every delivery to it.
+            Class::WriteMarker(i) | Class::StartPump(i) => {
+                let i = i as usize;
+                f(0, srv(i), srv(i), srv(i))
+            }
+            // A re-sent Seal is enabled while the task waits on i, has attempts left, i
+            // serves, and neither the request nor its reply is in flight; it adds a Seal
+            // request to i and counts the attempt (the task's state).
+            Class::Resend(i) => {
+                let i = i as usize;
+                f(
+                    stamp | FIND,
+                    reqsl(i) | CSEAL,
+                    reqsl(i) | CSEAL,
+                    CSEAL | srv(i) | reqsl(i) | repsl(i),
+                )
+            }
+            // The sequencer's node crashes: the server as any crash, and the sequencer dies
+            // (its phase), its stores to anyone and their answers are gone.
+            Class::CrashSequencer(i) => {
+                let i = i as usize;
+                let w = srv(i) | reqsl(i) | repsl(i) | BUD | CSEQ | ALL_REQST | ALL_REPST;
+                f(CSEQ | CSEQS | REQSTADD, w, srv(i), srv(i) | BUD)
+            }
+            _ => return None,
+        })
+    }
+
+    /// The footprint of a class of the client's, the harness's, the operator's or the
+    /// network's steps; `stamp` is what reading the stamped known global tail reads.
+    fn client_foot(self, stamp: Res) -> Foot {
+        let f = Foot::new;
+        match self {
+            Class::ViewCatchesUp => f(0, VIEW, VIEW, VIEW | CFG),
+            Class::CallSeal => f(
+                stamp | FIND,
+                CSEAL | ALL_REQSL,
+                CSEAL | ALL_REQSL,
+                CSEAL | CSEQ | VIEW | CFG,
+            ),
             Class::Drain => f(
                 CKGT | CSTAT,
                 CSEQ | CSEQS | CSTAT | CSEAL | ALL_REPST,
@@ -302,19 +363,6 @@ impl Class {
             ),
             Class::ReplyTail => f(CBITS, CBITS | ALL_REPST, CBITS, ALL_REPST),
             Class::Network => f(0, ALL_CHANNELS | BUD, ALL_CHANNELS, ALL_CHANNELS | BUD),
-            // What a crash drops depends on what was sent to i (a store an append sends to
-            // a server that crashed first stays in flight).
-            Class::Crash(i) => {
-                let i = i as usize;
-                f(
-                    REQSTADD,
-                    srv(i) | reqst(i) | reqsl(i) | repst(i) | repsl(i) | BUD,
-                    srv(i),
-                    srv(i) | BUD,
-                )
-            }
-            Class::Restart(i) => f(CFG, srv(i as usize), srv(i as usize), srv(i as usize)),
-            Class::Operator(_) => f(0, CFG | VIEW | BUD, CFG | VIEW, CFG | BUD),
             Class::CompleteEarly => f(ALL_SRV, CSEAL | CSEQ | ALL_REPSL, CSEAL | CSEQ, CSEAL),
             Class::AckEarly => f(
                 CSEQS | CBITS,
@@ -322,12 +370,6 @@ impl Class {
                 CSTAT | CKGT | CBITS,
                 CSTAT | CKGT,
             ),
-            // The marker and the request pump are the server's own state; whether it serves
-            // guards every delivery to it.
-            Class::WriteMarker(i) | Class::StartPump(i) => {
-                let i = i as usize;
-                f(0, srv(i), srv(i), srv(i))
-            }
             // Joining sets the client's snapshot (and that it joined, which guards the
             // harness, the appends and later catch-ups: all of them read VIEW).
             Class::Join => f(CFG, VIEW, VIEW, VIEW | CFG),
@@ -339,25 +381,6 @@ impl Class {
                 CSEAL,
                 CSEAL | VIEW | CFG | ALL_SRV,
             ),
-            // A re-sent Seal is enabled while the task waits on i, has attempts left, i
-            // serves, and neither the request nor its reply is in flight; it adds a Seal
-            // request to i and counts the attempt (the task's state).
-            Class::Resend(i) => {
-                let i = i as usize;
-                f(
-                    stamp | FIND,
-                    reqsl(i) | CSEAL,
-                    reqsl(i) | CSEAL,
-                    CSEAL | srv(i) | reqsl(i) | repsl(i),
-                )
-            }
-            // The sequencer's node crashes: the server as any crash, and the sequencer dies
-            // (its phase), its stores to anyone and their answers are gone.
-            Class::CrashSequencer(i) => {
-                let i = i as usize;
-                let w = srv(i) | reqsl(i) | repsl(i) | BUD | CSEQ | ALL_REQST | ALL_REPST;
-                f(CSEQ | CSEQS | REQSTADD, w, srv(i), srv(i) | BUD)
-            }
             // Reads the harness's outcome and the appends' Sealed answers (why it checks),
             // which members serve sealed (its check), and the configuration; moves the
             // sequencer to Draining.
@@ -376,6 +399,7 @@ impl Class {
                 FIND | ALL_REQSL | ALL_REQST | REQSTADD,
                 ALL_SRV | CFG | VIEW | FIND,
             ),
+            _ => unreachable!("a log server's class has its footprint in `server_foot`"),
         }
     }
 }
@@ -493,13 +517,9 @@ impl<'a> Reducer<'a> {
     }
 
     /// The classes whose steps may still happen in `s` (over-approximated), with the bugs the
-    /// model has.
+    /// model has: each log server's, then the others.
     fn potential(&self, s: &State) -> Vec<Class> {
         let m = self.model;
-        let n = m.n();
-        let bugs = |b: Bug| m.cfg.has_bug(b);
-        let mut out = Vec::new();
-        let any_msg = |f: &dyn Fn(&Msg) -> bool| s.network.iter().any(f);
         let append_may = s.client.sequencer == sealcheck_model::state::SequencerPhase::Open
             && s.client.appends.len() < m.cfg.appends as usize;
         let call_may = self.may_hide(Class::CallSeal)
@@ -507,55 +527,88 @@ impl<'a> Reducer<'a> {
                 s.client.harness,
                 HarnessPhase::Ready | HarnessPhase::TrimPoint
             );
-        for i in 0..n {
-            let iu = i as u8;
-            let down = s.servers[i].process == Process::Down;
-            if s.servers[i].process == Process::Starting || s.crashes_left > 0 || down {
-                out.push(Class::Provision(iu));
-            }
-            let seal_to = any_msg(&|x| matches!(x, Msg::Seal { to, .. } if *to == iu));
-            let store_to = any_msg(&|x| matches!(x, Msg::Store { to, .. } if *to == iu));
-            if seal_to || call_may {
-                out.push(Class::DeliverSeal(iu));
-            }
-            if store_to || append_may {
-                out.push(Class::DeliverStore(iu));
-            }
-            let sealed_from = any_msg(&|x| matches!(x, Msg::Sealed { from, .. } if *from == iu));
-            if sealed_from || seal_to || call_may {
-                out.push(Class::DeliverSealed(iu));
-            }
-            let pending = s
-                .client
-                .seal
-                .as_ref()
-                .is_some_and(|t| t.members[i] == Some(MemberSeal::Pending));
-            if pending || call_may {
-                out.push(Class::SealRequestFails(iu));
-                out.push(Class::Resend(iu));
-            }
-            let starting = matches!(
-                s.servers[i].process,
-                Process::Starting | Process::NotReady | Process::Down
-            );
-            if m.cfg.provisioning_steps && (starting || s.crashes_left > 0) {
-                out.push(Class::WriteMarker(iu));
-                out.push(Class::StartPump(iu));
-            }
-            if s.crashes_left > 0 {
-                out.push(if m.cfg.sequencer_index() == Some(iu) {
-                    Class::CrashSequencer(iu)
-                } else {
-                    Class::Crash(iu)
-                });
-            }
-            if down || s.crashes_left > 0 {
-                out.push(Class::Restart(iu));
-            }
-            if s.operator_moves_left > 0 {
-                out.push(Class::Operator(iu));
-            }
+        let mut out = Vec::new();
+        for i in 0..m.n() {
+            self.potential_of_server(s, i, append_may, call_may, &mut out);
         }
+        self.potential_of_others(s, append_may, call_may, &mut out);
+        out
+    }
+
+    /// Adds the classes of log server `i`'s steps and messages that may still happen in `s`
+    /// (`append_may`: an append may still be made; `call_may`: a seal may still be started
+    /// unlogged).
+    fn potential_of_server(
+        &self,
+        s: &State,
+        i: usize,
+        append_may: bool,
+        call_may: bool,
+        out: &mut Vec<Class>,
+    ) {
+        let m = self.model;
+        let any_msg = |f: &dyn Fn(&Msg) -> bool| s.network.iter().any(f);
+        let iu = i as u8;
+        let down = s.servers[i].process == Process::Down;
+        if s.servers[i].process == Process::Starting || s.crashes_left > 0 || down {
+            out.push(Class::Provision(iu));
+        }
+        let seal_to = any_msg(&|x| matches!(x, Msg::Seal { to, .. } if *to == iu));
+        let store_to = any_msg(&|x| matches!(x, Msg::Store { to, .. } if *to == iu));
+        if seal_to || call_may {
+            out.push(Class::DeliverSeal(iu));
+        }
+        if store_to || append_may {
+            out.push(Class::DeliverStore(iu));
+        }
+        let sealed_from = any_msg(&|x| matches!(x, Msg::Sealed { from, .. } if *from == iu));
+        if sealed_from || seal_to || call_may {
+            out.push(Class::DeliverSealed(iu));
+        }
+        let pending = s
+            .client
+            .seal
+            .as_ref()
+            .is_some_and(|t| t.members[i] == Some(MemberSeal::Pending));
+        if pending || call_may {
+            out.push(Class::SealRequestFails(iu));
+            out.push(Class::Resend(iu));
+        }
+        let starting = matches!(
+            s.servers[i].process,
+            Process::Starting | Process::NotReady | Process::Down
+        );
+        if m.cfg.provisioning_steps && (starting || s.crashes_left > 0) {
+            out.push(Class::WriteMarker(iu));
+            out.push(Class::StartPump(iu));
+        }
+        if s.crashes_left > 0 {
+            out.push(if m.cfg.sequencer_index() == Some(iu) {
+                Class::CrashSequencer(iu)
+            } else {
+                Class::Crash(iu)
+            });
+        }
+        if down || s.crashes_left > 0 {
+            out.push(Class::Restart(iu));
+        }
+        if s.operator_moves_left > 0 {
+            out.push(Class::Operator(iu));
+        }
+    }
+
+    /// Adds the classes of the client's, the harness's, the operator's and the network's
+    /// steps that may still happen in `s`, seeded bugs included.
+    fn potential_of_others(
+        &self,
+        s: &State,
+        append_may: bool,
+        call_may: bool,
+        out: &mut Vec<Class>,
+    ) {
+        let m = self.model;
+        let bugs = |b: Bug| m.cfg.has_bug(b);
+        let any_msg = |f: &dyn Fn(&Msg) -> bool| s.network.iter().any(f);
         if m.cfg.stale_views {
             out.push(Class::ViewCatchesUp);
         }
@@ -616,7 +669,6 @@ impl<'a> Reducer<'a> {
         {
             out.push(Class::AckEarly);
         }
-        out
     }
 
     /// The classes whose steps may explain the item: the steps that must be in every stubborn

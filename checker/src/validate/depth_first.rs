@@ -1,0 +1,267 @@
+//! The depth-first search for one clean explanation (cheap when a trace conforms, even with
+//! many unlogged steps), and its use for "Violations by one explanation" (module essay).
+
+use std::collections::HashSet;
+
+use sealcheck_model::trace::{labels, Event};
+use sealcheck_model::{PropertyKind, State, StorageState};
+use stateright::Model;
+
+use super::context::{path_text, Context, Limits, LOOKAHEAD};
+use super::prune::never_holds;
+use super::reduce::{canonical_fingerprint, Class};
+use super::{model_for, At, ValidateOptions, Verdict, DEPTH_FIRST_MAX_STATES};
+use crate::trace::{Header, Item, TraceItem};
+
+/// The property a logged event breaks whatever the state its step is taken in, if any: a
+/// storage-state change into a state no other state may legally move to.
+pub fn step_local_violation(event: &Event) -> Option<&'static str> {
+    match event {
+        Event::StorageStateSet { to, .. } => {
+            let reachable = StorageState::ALL
+                .iter()
+                .any(|from| from != to && sealcheck_model::properties::legal_move(*from, *to));
+            (!reachable).then_some(sealcheck_model::properties::LEGAL_STORAGE_MOVES)
+        }
+        _ => None,
+    }
+}
+
+/// Whether any event of `items` breaks a property whatever the state (then no clean
+/// explanation of them exists, and the depth-first search for one is skipped).
+pub(super) fn has_step_local_violation(items: &[TraceItem]) -> bool {
+    items
+        .iter()
+        .any(|i| matches!(&i.item, Item::Event(e) if step_local_violation(e).is_some()))
+}
+
+/// "Violations by one explanation" (module essay): the first item whose event breaks a
+/// property whatever the state; if the scenario's own model explains every item before it with
+/// every property kept, and the permissive model explains the item from such a prefix, the
+/// verdict is a violation at that item. Returns it, if found, and the states generated.
+pub(super) fn one_explanation_violation(
+    header: &Header,
+    items: &[TraceItem],
+    opts: &ValidateOptions,
+    limits: &Limits<'_>,
+) -> (Option<Verdict>, usize) {
+    let Some((x, property)) = items.iter().enumerate().find_map(|(i, it)| match &it.item {
+        Item::Event(e) => step_local_violation(e).map(|p| (i, p)),
+        Item::Observe(_) => None,
+    }) else {
+        return (None, 0);
+    };
+    let model = model_for(header, opts.permissive);
+    if model.property_info(property).is_none() {
+        return (None, 0);
+    }
+    // Clean explanations of items[..x] on the permissive model (a clean state has taken no
+    // seeded-bug step), each tried for a step explaining item x.
+    let mut dfs = DepthFirst::new(Context::new(&model, header, opts, limits));
+    let found = dfs.search(items, x, false).map(|path| Verdict::Violates {
+        property: property.to_string(),
+        at: At::of(&items[x], x),
+        path,
+    });
+    (found, dfs.states)
+}
+
+/// A state on the depth-first stack: the state, items explained, unlogged steps in a row and
+/// its parent link.
+type Entry = (State, usize, u32, u32);
+
+/// Depth-first search for one behaviour that explains `items[..target]` and keeps every
+/// property (and, `to_end`, can end there). Visited (state, item) pairs are not searched twice;
+/// states that break a property or took a seeded-bug step are not expanded. Gives up after
+/// [`DEPTH_FIRST_MAX_STATES`] (or `max_frontier`) states, or at a time or memory bound.
+pub(super) struct DepthFirst<'a> {
+    cx: Context<'a>,
+    visited: HashSet<(u64, usize)>,
+    /// States generated.
+    pub(super) states: usize,
+    /// The last state of the explanation found (with `to_end`).
+    pub(super) witness: Option<State>,
+    /// Parent links: (parent link, action index); link 0 is the initial state.
+    links: Vec<(u32, u32)>,
+}
+
+/// What expanding one stack entry found: successors to push, or the path of the step that
+/// explains the target item (the search is over).
+enum Expanded {
+    Push {
+        hidden: Vec<Entry>,
+        consuming: Vec<Entry>,
+    },
+    Found(String),
+}
+
+impl<'a> DepthFirst<'a> {
+    /// A search in this context, with nothing visited yet.
+    pub(super) fn new(cx: Context<'a>) -> Self {
+        DepthFirst {
+            cx,
+            visited: HashSet::new(),
+            states: 0,
+            witness: None,
+            links: Vec::new(),
+        }
+    }
+
+    /// Whether `s` took no seeded-bug step and keeps every `always` property.
+    fn clean(&self, s: &State) -> bool {
+        s.history.bug_step.is_none()
+            && self
+                .cx
+                .model
+                .property_list()
+                .iter()
+                .all(|p| p.kind != PropertyKind::Always || (p.condition)(self.cx.model, s))
+    }
+
+    /// Whether an explanation may end in `s`: for a complete run, `s` is terminal and keeps
+    /// every `eventually` property; otherwise any state may end a prefix.
+    fn clean_end(&self, s: &State) -> bool {
+        let model = self.cx.model;
+        if self.cx.header.run_complete {
+            let mut acts = Vec::new();
+            model.actions(s, &mut acts);
+            if !acts.is_empty() {
+                return false;
+            }
+            return model
+                .property_list()
+                .iter()
+                .all(|p| p.kind != PropertyKind::Eventually || (p.condition)(model, s));
+        }
+        true
+    }
+
+    /// With `to_end`, finds a clean behaviour explaining the whole trace; without, a clean
+    /// explanation of `items[..target]` from which a step explains item `target` (that step
+    /// may break a property). Returns the Explorer path of the last state.
+    pub(super) fn search(
+        &mut self,
+        items: &[TraceItem],
+        target: usize,
+        to_end: bool,
+    ) -> Option<String> {
+        let budget = DEPTH_FIRST_MAX_STATES.min(self.cx.opts.max_frontier);
+        self.links = vec![(0, 0)];
+        let mut stack: Vec<Entry> = vec![(self.cx.model.initial_state(), 0, 0, 0)];
+        let items = &items[..items.len().min(if to_end { target } else { target + 1 })];
+        while let Some((state, k, hidden, link)) = stack.pop() {
+            if self.visited.len() > budget
+                || self
+                    .cx
+                    .limits
+                    .check(k, self.visited.len(), self.states)
+                    .is_some()
+            {
+                return None;
+            }
+            if !self
+                .visited
+                .insert((canonical_fingerprint(self.cx.model, &state), k))
+            {
+                continue;
+            }
+            if to_end && k == items.len() && self.clean_end(&state) {
+                self.witness = Some(state);
+                return Some(path_text(&self.links, link));
+            }
+            let window = &items[k..(k + LOOKAHEAD).min(items.len())];
+            match self.expand((state, k, hidden, link), window, target, to_end) {
+                Expanded::Found(path) => return Some(path),
+                // Steps that explain the next item are tried first (the stack pops the last
+                // push).
+                Expanded::Push { hidden, consuming } => {
+                    stack.extend(hidden);
+                    stack.extend(consuming);
+                }
+            }
+        }
+        None
+    }
+
+    /// The successors of one entry at item `k` (the window's front): the unlogged steps the
+    /// stubborn set needs that no observation of the window rules out, and the clean steps
+    /// that explain the next items; or, without `to_end`, the path of a step that explains
+    /// item `target`.
+    fn expand(
+        &mut self,
+        (state, k, hidden, link): Entry,
+        window: &[TraceItem],
+        target: usize,
+        to_end: bool,
+    ) -> Expanded {
+        let model = self.cx.model;
+        let mut hidden_children = Vec::new();
+        let mut consuming = Vec::new();
+        if let Some(TraceItem {
+            item: Item::Observe(o),
+            ..
+        }) = window.first()
+        {
+            if o.holds(model, &state) {
+                consuming.push((state.clone(), k + 1, 0, link));
+            }
+            if self.cx.opts.reduce
+                && (!self.cx.reachable_unlogged(o, &state) || self.cx.unlogged_blind(o))
+            {
+                return Expanded::Push {
+                    hidden: Vec::new(),
+                    consuming,
+                };
+            }
+        }
+        let needed = self.cx.needed(&state, window);
+        let mut actions = Vec::new();
+        model.actions(&state, &mut actions);
+        for (ai, a) in actions.into_iter().enumerate() {
+            let next = model.next_state(&state, a.clone()).expect("enabled");
+            self.states += 1;
+            let ls = labels(model, &state, &a, &next);
+            for m in self.cx.consumptions(&ls, window) {
+                if !to_end && k + m > target {
+                    // The step explains item `target`: the violation is found.
+                    self.links.push((link, ai as u32));
+                    return Expanded::Found(path_text(&self.links, self.links.len() as u32 - 1));
+                }
+                if !self.clean(&next) {
+                    continue;
+                }
+                if m == 0 {
+                    if hidden >= self.cx.opts.max_hidden
+                        || !needed
+                            .as_ref()
+                            .is_none_or(|n| n.contains(&Class::of(model, &state, &a)))
+                    {
+                        continue;
+                    }
+                    let dead = window.iter().any(|i| match &i.item {
+                        Item::Observe(o) => {
+                            !o.may_still_hold(model, &next) || never_holds(model, o)
+                        }
+                        Item::Event(_) => false,
+                    });
+                    if !dead {
+                        self.links.push((link, ai as u32));
+                        hidden_children.push((
+                            next.clone(),
+                            k,
+                            hidden + 1,
+                            self.links.len() as u32 - 1,
+                        ));
+                    }
+                } else {
+                    self.links.push((link, ai as u32));
+                    consuming.push((next.clone(), k + m, 0, self.links.len() as u32 - 1));
+                }
+            }
+        }
+        Expanded::Push {
+            hidden: hidden_children,
+            consuming,
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Trace validation: is a recorded run a behaviour of the model, and if not, where did it leave?
+//!
+//! # How the search works
+//!
+//! A trace is a sequence of items: events (labels of model steps) and observations (facts about
+//! the state). The search keeps a *frontier*: the model states (deduplicated by a canonical
+//! fingerprint) in which a behaviour can be right after explaining the items so far, each with
+//! one path from the initial state (a parent link per state). For the current item it
+//! explores the frontier's *closure*:
+//!
+//! - a step whose labels are all of kinds the trace does not log completely may happen unlogged:
+//!   the new state stays at the same item;
+//! - a step whose labels match the next items in order (unlogged labels may be skipped) moves
+//!   the new state past those items; a step with a label of a completely logged kind that does
+//!   not match is not allowed;
+//! - an observation is consumed by every state that satisfies it.
+//!
+//! Items are read one at a time, with a few items of lookahead for steps that have several
+//! labels, so memory does not grow with the length of a trace beyond the frontier and the
+//! parent links.
+//!
+//! # Verdicts
+//!
+//! Validation runs on the *permissive* model: the trace's configuration with every seeded bug
+//! enabled. Seeded bugs are alternative steps, so the permissive model contains every correct
+//! behaviour and the buggy ones. A trace that only buggy behaviours explain breaks the property
+//! the bug breaks: once every explanation of the prefix violates a property `P` (properties are
+//! sticky: they record the breaking step), the verdict is *violates P at that item*. If some
+//! explanation of the whole trace keeps every property, the trace *conforms*. If no behaviour
+//! explains an item, the trace *diverges* there, and the report shows the explained prefix,
+//! the candidate states and what the model would have allowed instead. If a bound stopped the
+//! search (`max_hidden`, `max_frontier`, `timeout`, `max_memory`) before it proved one of
+//! these, the verdict is *inconclusive* and says at which item: a bound never turns into a
+//! verdict it did not prove. Only "conforms" survives a cut search, because it rests on one
+//! explanation that was found.
+//!
+//! # Why the reductions keep the verdicts
+//!
+//! Restate logs no individual append, so a real run leaves appends, their stores and their
+//! replies unlogged; every interleaving of them is a different model state, and holding all of
+//! them is exponential in the number of appends. Three reductions make it polynomial.
+//!
+//! **1. The frontier keeps entry states only.** A state `b` that an unlogged path reaches from
+//! another state `a` at the same item is *subsumed* by `a`: every continuation of `b` is one of
+//! `a` (take the path first), and because properties are sticky, if `b` keeps a property so
+//! does `a`, and if `a` breaks it so does `b`. So "some explanation keeps every property",
+//! "every explanation breaks P" and "no explanation is left" are the same whether or not `b`
+//! is held. The frontier at an item therefore holds the states right after a step explained
+//! the previous item; the unlogged steps before the next item are explored transiently.
+//!
+//! **2. Stubborn sets: unlogged steps only when needed.** In a state `s` before item `j`, the
+//! search only takes the unlogged steps of a *stubborn set* `T` ([`reduce`]): `T`
+//! contains every step that may explain item `j` (for an observation, every step that writes
+//! what it reads), and is closed under dependence (a step that does not commute with a member)
+//! and enabling (a step that may enable a disabled member), over the steps that can still
+//! happen. Take any path `s -t1..tn-> s' -c-> t` where `c` explains item `j` and `t1..tn` are
+//! unlogged. `c` is in `T`, so let `u` be the first step of the path in `T`. Every step before
+//! `u` is outside `T`, so it commutes with `u` and cannot enable it: `u` can be taken first and
+//! the rest of the path still leads to the same state (a step `u` absorbs, such as a reply the
+//! drain makes stale, is simply dropped). By induction on the path length, the search reaches
+//! `c(s'')` for a state `s''` from which the steps postponed past `c` lead to `t`: `c(s'')`
+//! subsumes `t` (reduction 1). Only steps whose labels are all unlogged are ever postponed,
+//! so they stay unlogged after `c`, and the pruning by upcoming observations (tails and seal
+//! flags never move back) is monotone along the postponed steps, so it cuts nothing the
+//! unreduced search keeps. The dependences are written per group of steps (`Class`) as the
+//! state each reads and writes; the exceptions are argued where they are declared: a store
+//! request commutes with a new append (a new, higher offset does not change which store is
+//! next on a connection); an Ok reply for an append past the sequencer's known global tail only
+//! records who answered, so it commutes with other replies and with acknowledgements (which
+//! appends are acknowledged depends on the set of replies, not their order) and with the drain
+//! (it cancels the append; the reply then goes stale), as long as the labels it may gain or
+//! lose (`store-reply`, `append-acked`, `append-rejected`) are unlogged.
+//! `checker/tests/validate_reduce.rs` checks every declared independence and every enabling
+//! relation on every reachable state of several scenarios, seeded bugs included.
+//!
+//! **3. Canonical states.** States are deduplicated by a fingerprint with data cleared that no
+//! later step, label, observation or property reads: reply bits of resolved appends, which
+//! node a history fact names, the known global tail in a Sealed reply (never above the
+//! sequencer's own, so taking the maximum changes nothing), and, when no server can ever
+//! receive a store past its local tail (no losses, crashes or operator moves left, every
+//! append sent to the whole nodeset), the known global tails servers hold and requests carry:
+//! they only decide whether such a store is out of bounds. Two states with the same
+//! fingerprint have the same futures, so either one may stand for both.
+//!
+//! **4. Pruning by later observations.** Tails and seal flags never move back (no step, seeded
+//! bugs included, lowers a tail or clears a flag), and a tail never passes the scenario's
+//! number of appends (offsets are below it). So a state whose server already has a higher tail
+//! or a set flag where an observation in the lookahead sees less, or where an earlier
+//! observation in the lookahead forces more than a later one allows, explains no continuation
+//! that reaches that observation. Logged seal events bound each other: a `seal-completed` needs
+//! a running task or a `seal-started` before it, reports a tail no lower than every server had
+//! when that `seal-started` sent the requests, and `sequencer-sealed` needs a `seal-completed`
+//! before it (a single client's sequencer drains only after its own task succeeded; a
+//! cluster's remote sequencer may learn the seal from a store answered Sealed first, so there
+//! the rule waits until every append is made and resolved without one). Within the items
+//! before a logged event that may send a store or a seal request (`append`, `seal-started`,
+//! `seal-request-resent`, and in a cluster `seal-assist-started`, `tail-repair-started`; a
+//! find-tail reader that may still assist or repair unlogged lifts the bounds), unlogged steps alone
+//! bound what is reachable: a server's tail reaches at most the offset after the highest store
+//! in flight to it, or the number of appends if appends may still happen unlogged; its flag is
+//! set only by a Seal request in flight to it, one the running task may re-send to it, or a
+//! seal the harness may still start unlogged. States beyond these bounds are dropped. Dropping
+//! them keeps every explanation of the whole trace, so "conforms" is exact; but a dropped state
+//! may have explained some items before it dies, so a rejection at item `d` is exact only if no
+//! observation after `d` dropped anything. Otherwise the search localizes: whether
+//! `items[..=m]` is rejected is monotone in `m` and decided exactly by a search of that prefix
+//! alone (first the depth-first search for one clean explanation, then the breadth-first
+//! search pruning only by items of the prefix), so a binary search over `m` from `d` finds the
+//! first item no explanation survives. Its report shows the explanation of the items before it
+//! that the depth-first search found. Observations of storage states need no unlogged step at
+//! all when `provisioned` and `storage-state-set` are logged completely: only those steps
+//! change storage states (a refused provisioning changes nothing), so the empty set is a
+//! stubborn set for them.
+//!
+//! **Violations by one explanation.** A step that breaks a property whatever the state it is
+//! taken in (an operator move into Provisioning breaks "storage states only make legal moves":
+//! no state may legally enter it) needs no search of all explanations: if some explanation of
+//! the items before it keeps every property, and some explanation goes on to explain the
+//! step, then the first item every explanation breaks a property at is this one, and the
+//! property is the step's. Properties whose breach depends on the state (acknowledged past the
+//! sealed tail, a seal on too few confirmations) keep the all-explanations rule.
+
+use std::time::Duration;
+
+use sealcheck_model::{Bug, SealModel};
+use serde::Serialize;
+
+use crate::trace::{Header, TraceItem};
+
+mod breadth_first;
+mod context;
+mod depth_first;
+mod localize;
+mod phases;
+mod prune;
+pub mod reduce;
+pub mod report;
+
+pub(crate) use context::label_consumptions;
+pub use depth_first::step_local_violation;
+pub use phases::{validate_file, validate_reader};
+
+/// Options of a validation.
+#[derive(Clone, Debug)]
+pub struct ValidateOptions {
+    /// Most unlogged steps in a row between two items; a search cut by it is inconclusive
+    /// unless it found a conforming explanation.
+    pub max_hidden: u32,
+    /// Most states the search holds for one item (its closure included); beyond it the verdict
+    /// is inconclusive.
+    pub max_frontier: usize,
+    /// Validate against the permissive model (every seeded bug enabled) so that violations are
+    /// told apart from divergences. Without it, a run that breaks a property diverges.
+    pub permissive: bool,
+    /// Try the depth-first search for one conforming explanation first (files up to
+    /// [`DEPTH_FIRST_MAX_BYTES`]).
+    pub depth_first: bool,
+    /// Explore only the unlogged steps a stubborn set needs and deduplicate by canonical
+    /// fingerprints (see the module essay). Off only to measure what it saves.
+    pub reduce: bool,
+    /// Wall-clock bound of one validation; beyond it the verdict is inconclusive.
+    pub timeout: Option<Duration>,
+    /// Resident-memory bound of the process in MiB; beyond it the verdict is inconclusive.
+    pub max_memory_mib: Option<u64>,
+    /// Print progress lines on stderr about once a second on long validations.
+    pub progress: bool,
+    /// Prune states by every observation in the lookahead, not only the next item (module
+    /// essay, "Pruning by later observations"; only when validating a file, which can be read
+    /// again to localize a rejection). Off only to check that it changes no verdict.
+    pub prune_ahead: bool,
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        ValidateOptions {
+            max_hidden: 100_000,
+            max_frontier: 2_000_000,
+            permissive: true,
+            depth_first: true,
+            reduce: true,
+            timeout: None,
+            max_memory_mib: None,
+            progress: false,
+            prune_ahead: true,
+        }
+    }
+}
+
+/// Where in a trace something happened.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct At {
+    /// 0-based index of the item (events and observations, header excluded).
+    pub index: usize,
+    /// 1-based line in the file (0 for the end of the trace).
+    pub line: usize,
+    /// The line as written, or `<end of trace>`.
+    pub text: String,
+}
+
+/// What validation concluded.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Verdict {
+    /// A behaviour of the model produces the trace and keeps every property.
+    Conforms {
+        /// How many distinct model states (up to the reductions) explain the whole trace; 1
+        /// when the depth-first search found one.
+        explanations: usize,
+    },
+    /// No behaviour explains the item at `at`.
+    Diverges {
+        /// The first item no behaviour explains.
+        at: At,
+        /// Items explained before it.
+        explained: usize,
+        /// A few candidate states the explained prefix can end in, one fact per line.
+        candidates: Vec<Vec<String>>,
+        /// What the model would have allowed instead (logged events, or what the observation
+        /// would have seen).
+        allowed: Vec<String>,
+        /// Explorer path of one explanation of the prefix (the shortest the search met).
+        path: String,
+    },
+    /// The trace is explained up to `at`, but every explanation breaks `property`.
+    Violates {
+        /// The name of the `always` (or, at the end of a complete run, `eventually`) property
+        /// every explanation breaks.
+        property: String,
+        /// The item after which no explanation keeps the property.
+        at: At,
+        /// Explorer path of one explanation (the shortest the search met).
+        path: String,
+    },
+    /// A bound stopped the search before it proved a verdict.
+    Inconclusive {
+        /// The item the search was at.
+        at: At,
+        /// Which bound, and its value.
+        reason: String,
+    },
+}
+
+impl Verdict {
+    /// Exit code of this verdict: 0 conforms, 1 diverges or violates, 3 inconclusive.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Verdict::Conforms { .. } => 0,
+            Verdict::Diverges { .. } | Verdict::Violates { .. } => 1,
+            Verdict::Inconclusive { .. } => 3,
+        }
+    }
+
+    /// One word: conforms / diverges / violates / inconclusive.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::Conforms { .. } => "conforms",
+            Verdict::Diverges { .. } => "diverges",
+            Verdict::Violates { .. } => "violates",
+            Verdict::Inconclusive { .. } => "inconclusive",
+        }
+    }
+}
+
+/// The result of validating one trace.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    /// The trace file, as the reader names it (the path given).
+    pub file: String,
+    /// The verdict (what the JSON report flattens into the file's object).
+    pub verdict: Verdict,
+    /// Items read (events and observations).
+    pub items: usize,
+    /// Largest number of states held for one item (frontier and closure).
+    pub max_frontier: usize,
+    /// States generated in total.
+    pub states: usize,
+    /// Wall-clock time of the whole validation, every phase included, in milliseconds.
+    pub elapsed_ms: u64,
+    /// Peak resident memory of the process when the validation ended, MiB (the process's
+    /// high-water mark: with several files validated in one process it covers them all).
+    pub peak_rss_mib: u64,
+    /// How the verdict was found: `depth-first` (one conforming explanation),
+    /// `one-explanation` (a step that breaks a property whatever the state), or
+    /// `breadth-first` (every explanation, streaming).
+    pub method: &'static str,
+    /// The model the trace was validated against (for `--from-trace` reproduction).
+    #[serde(skip)]
+    pub header: Option<Header>,
+}
+
+impl At {
+    /// The item at `index` of a trace, where it is written.
+    fn of(item: &TraceItem, index: usize) -> At {
+        At {
+            index,
+            line: item.line,
+            text: item.text.clone(),
+        }
+    }
+
+    /// The end of a trace of `index` items (line 0, no text of its own).
+    fn end(index: usize) -> At {
+        At {
+            index,
+            line: 0,
+            text: "<end of trace>".to_string(),
+        }
+    }
+}
+
+/// The model a trace is validated against.
+pub fn model_for(header: &Header, permissive: bool) -> SealModel {
+    let mut cfg = header.config.clone();
+    if permissive {
+        for b in Bug::ALL {
+            if !cfg.bugs.contains(&b) {
+                cfg.bugs.push(b);
+            }
+        }
+    }
+    cfg.unreachable.clear();
+    cfg.into_model()
+        .expect("the reader validated the header's config")
+}
+
+/// Files up to this size are first searched depth-first for one explanation (the items are
+/// held in memory for that); larger ones go straight to the streaming search.
+pub const DEPTH_FIRST_MAX_BYTES: u64 = 64 << 20;
+
+/// The depth-first phase may hold at most this many states (or `max_frontier`, if smaller)
+/// before it hands over to the breadth-first search.
+pub const DEPTH_FIRST_MAX_STATES: usize = 50_000;
+
+/// Resident and peak resident memory of this process, MiB.
+pub fn memory_mib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|k| k.parse::<u64>().ok())
+            .map(|kb| kb / 1024)
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}

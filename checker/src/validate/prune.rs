@@ -1,0 +1,359 @@
+//! Pruning by later observations (module essay, "Pruning by later observations"): which
+//! states can no longer explain an observation ahead of the next item, because tails and seal
+//! flags never move back, a tail never passes the scenario's appends, unlogged steps alone
+//! reach only so far, and logged seal events bound each other.
+
+use sealcheck_model::state::{
+    AppendStatus, FindTail, HarnessPhase, MemberSeal, Msg, SequencerPhase, Status,
+};
+use sealcheck_model::trace::{Event, Observation};
+use sealcheck_model::{SealModel, State};
+
+use super::context::Context;
+use crate::trace::{Item, TraceItem};
+
+/// Whether an observation holds in no state at all: a log server's tail past the scenario's
+/// number of appends (offsets are below it, and a store moves a tail to its offset plus one).
+pub(super) fn never_holds(model: &SealModel, o: &Observation) -> bool {
+    matches!(
+        o,
+        Observation::ObserveLogServer {
+            local_tail: Some(t),
+            ..
+        } if *t > model.cfg.appends
+    )
+}
+
+impl Context<'_> {
+    /// Whether unlogged steps alone can lead from `state` to a state the observation sees (the
+    /// bounds of the module essay, "Pruning by later observations"): a log server's tail can
+    /// only reach the offset after the highest store in flight to it, or the scenario's number
+    /// of appends if appends may still happen unlogged; its seal flag can only be set by a Seal
+    /// request in flight to it, one the running seal task may re-send to it, or, if starting a
+    /// seal is unlogged, a seal the harness may still start.
+    pub(super) fn reachable_unlogged(&self, o: &Observation, state: &State) -> bool {
+        if !o.may_still_hold(self.model, state) {
+            return false;
+        }
+        let Observation::ObserveLogServer {
+            node,
+            local_tail,
+            sealed,
+        } = o
+        else {
+            return true;
+        };
+        let Some(i) = (node.0 as usize).checked_sub(1) else {
+            return false;
+        };
+        let Some(srv) = state.servers.get(i) else {
+            return false;
+        };
+        let (repair_left, assist_left) = self.finder_may_act(state);
+        if let Some(t) = local_tail {
+            if *t > self.tail_bound(state, i, srv.local_tail, repair_left) {
+                return false;
+            }
+        }
+        if *sealed == Some(true) && !srv.sealed {
+            let in_flight = state
+                .network
+                .iter()
+                .any(|m| matches!(m, Msg::Seal { to, .. } if *to as usize == i));
+            let resend = state
+                .client
+                .seal
+                .as_ref()
+                .is_some_and(|t| t.members.get(i) == Some(&Some(MemberSeal::Pending)));
+            let call = !self.header.is_complete("seal-started")
+                && matches!(
+                    state.client.harness,
+                    HarnessPhase::Ready | HarnessPhase::TrimPoint
+                );
+            if !(in_flight || resend || call || assist_left) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Cluster only: whether a find-tail reader that has not returned may still start, unlogged,
+    /// a tail repair (stores of offsets some member holds, so below the scenario's appends) and
+    /// an assist (Seal requests to the effective nodeset). The reader queries the log servers
+    /// only once the sequencer's node crashed or let a request time out.
+    fn finder_may_act(&self, state: &State) -> (bool, bool) {
+        let finder_may_act = self.model.cfg.cluster.is_some()
+            && !matches!(state.client.finder, FindTail::Sealed(_))
+            && (state.client.sequencer == SequencerPhase::Crashed
+                || state.client.sequencer_silent
+                || state.crashes_left > 0
+                || state.timeouts_left > 0);
+        let repair_left = finder_may_act && !self.header.is_complete("tail-repair-started");
+        let assist_left = finder_may_act
+            && state.client.finder == FindTail::Idle
+            && !self.header.is_complete("seal-assist-started");
+        (repair_left, assist_left)
+    }
+
+    /// The highest tail server `i` (now at `local_tail`) can reach by unlogged steps: the
+    /// offset after the highest store in flight to it, or the scenario's appends if appends
+    /// (or a tail repair) may still happen unlogged.
+    fn tail_bound(&self, state: &State, i: usize, local_tail: u8, repair_left: bool) -> u8 {
+        let appends_left = repair_left
+            || (!self.header.is_complete("append")
+                && state.client.sequencer == SequencerPhase::Open
+                && state.client.appends.len() < self.model.cfg.appends as usize);
+        let mut ub = local_tail;
+        if appends_left {
+            ub = ub.max(self.model.cfg.appends);
+        }
+        for m in &state.network {
+            if let Msg::Store { to, offset, .. } = m {
+                if *to as usize == i {
+                    ub = ub.max(offset + 1);
+                }
+            }
+        }
+        ub
+    }
+
+    /// Whether no unlogged step can change what the observation sees: storage states change
+    /// only when a log server provisions itself (`provisioned`; a refused provisioning changes
+    /// nothing) or the operator sets one (`storage-state-set`), so when both are logged
+    /// completely, the empty set is a stubborn set for an observation of a storage state.
+    pub(super) fn unlogged_blind(&self, o: &Observation) -> bool {
+        matches!(o, Observation::ObserveStorageState { .. })
+            && self.header.is_complete("provisioned")
+            && self.header.is_complete("storage-state-set")
+    }
+
+    /// The first observation or logged seal event of the window after the `m` items a step
+    /// consumes, before the absolute index `prune_before`, that `state` is already past
+    /// (absolute index, `base` being the window's first item), if any.
+    pub(super) fn dead_ahead(
+        &self,
+        state: &State,
+        window: &[TraceItem],
+        base: usize,
+        m: usize,
+        prune_before: usize,
+    ) -> Option<usize> {
+        if prune_before <= base + m {
+            return None;
+        }
+        let mut bounds = Ahead::new(self, state);
+        for (k, item) in window.iter().enumerate().skip(m) {
+            if base + k >= prune_before {
+                break;
+            }
+            let ahead = k >= m.max(1);
+            let dead = match &item.item {
+                Item::Event(e) => bounds.event(e, ahead),
+                Item::Observe(o) => bounds.observation(o, state, ahead),
+            };
+            if dead {
+                return Some(base + k);
+            }
+        }
+        None
+    }
+}
+
+/// What the items ahead of a state force on it, raised item by item: lower bounds of each
+/// server's tail and seal flag (the state's, raised by every observation it must still
+/// explain, in order: tails and flags never go back) and what the logged seal events passed so
+/// far allow.
+struct Ahead<'c, 'a> {
+    cx: &'c Context<'a>,
+    /// Servers tracked (at most 16).
+    n: usize,
+    tail: [u8; 16],
+    sealed: [bool; 16],
+    /// Whether a logged event before the observation may send a store or a seal request.
+    sends: bool,
+    /// Whether a seal task runs (or a logged `seal-started` before this point starts one).
+    task: bool,
+    /// The lowest tail the task's members can report, once `seal-started` was passed.
+    floor: Option<u8>,
+    /// Whether the sequencer must still be Open: it may leave Open only after a logged
+    /// `seal-completed` before this point.
+    open: bool,
+    /// Cluster: no server can be sealed yet, so every store is answered Ok (see
+    /// [`Ahead::cluster_quiet`]).
+    quiet: bool,
+    members: Vec<usize>,
+    /// Servers the window has shown holding every append while `quiet`.
+    full: [bool; 16],
+}
+
+impl<'c, 'a> Ahead<'c, 'a> {
+    /// The bounds `state` itself sets, before any item ahead.
+    fn new(cx: &'c Context<'a>, state: &State) -> Self {
+        let n = state.servers.len().min(16);
+        let mut tail = [0u8; 16];
+        let mut sealed = [false; 16];
+        for (i, s) in state.servers.iter().take(n).enumerate() {
+            tail[i] = s.local_tail;
+            sealed[i] = s.sealed;
+        }
+        let logged = |k: &str| cx.header.is_complete(k);
+        // In a cluster the remote sequencer may also learn the seal from a store of its own
+        // answered Sealed, before the admin's task reports; it can no more once every append
+        // is made and resolved without such an answer (replies to resolved appends change
+        // nothing), and then the rule holds there too.
+        let learns_only_from_the_task = cx.model.cfg.cluster.is_none()
+            || (state.client.appends.len() == cx.model.cfg.appends as usize
+                && state
+                    .client
+                    .appends
+                    .iter()
+                    .all(|a| a.sealed == 0 && a.status != AppendStatus::InFlight));
+        let open = state.client.sequencer == SequencerPhase::Open
+            && logged("seal-completed")
+            && learns_only_from_the_task;
+        Ahead {
+            cx,
+            n,
+            tail,
+            sealed,
+            sends: false,
+            task: state.client.seal.is_some() || !logged("seal-started"),
+            floor: None,
+            open,
+            quiet: Self::cluster_quiet(cx, state, open),
+            members: cx.model.members().collect(),
+            full: [false; 16],
+        }
+    }
+
+    /// Cluster: whether no server can be sealed (none is, no Seal or Sealed answer is in
+    /// flight, no task runs, `seal-started` is logged and has not come, no reader can run, no
+    /// message can be duplicated), so every store is answered Ok. Once the window has shown
+    /// every member holding every append, no store is left to be answered Sealed, and the
+    /// remote sequencer too can learn the seal only from the admin's completed task.
+    fn cluster_quiet(cx: &Context<'_>, st: &State, open: bool) -> bool {
+        let logged = |k: &str| cx.header.is_complete(k);
+        cx.model.cfg.cluster.is_some()
+            && !open
+            && st.client.sequencer == SequencerPhase::Open
+            && logged("seal-completed")
+            && logged("seal-started")
+            && st.client.seal.is_none()
+            && st.crashes_left == 0
+            && st.timeouts_left == 0
+            && st.duplications_left == 0
+            && !st.client.sequencer_silent
+            && st.servers.iter().all(|s| !s.sealed)
+            && !st.network.iter().any(|m| {
+                matches!(
+                    m,
+                    Msg::Seal { .. }
+                        | Msg::Stored {
+                            status: Status::Sealed,
+                            ..
+                        }
+                )
+            })
+    }
+
+    /// Passes a logged event; true if, `ahead` of the step, it cannot happen: a
+    /// `seal-completed` with no task running or reporting a tail past the scenario's appends or
+    /// below the task's floor, or a `sequencer-sealed` before any `seal-completed`.
+    fn event(&mut self, e: &Event, ahead: bool) -> bool {
+        if ahead {
+            match e {
+                // A seal task reports the highest tail of a member that confirmed: never past
+                // the scenario's appends, never below the lowest tail every server had when
+                // the task sent its requests, and only while a task runs (tasks start with a
+                // logged `seal-started`).
+                Event::SealCompleted {
+                    max_local_tail: t, ..
+                } if !self.task
+                    || t.is_some_and(|t| {
+                        t > self.cx.model.cfg.appends || self.floor.is_some_and(|f| t < f)
+                    }) =>
+                {
+                    return true
+                }
+                // The sequencer seals only after a seal task succeeded (a logged
+                // `seal-completed`).
+                Event::SequencerSealed { .. } if self.open => return true,
+                _ => {}
+            }
+        }
+        match e {
+            Event::SealStarted { .. } => {
+                self.task = true;
+                self.quiet = false;
+                self.floor = self.tail[..self.n].iter().copied().min();
+            }
+            Event::SealCompleted { .. } => {
+                self.open = false;
+                self.quiet = false;
+            }
+            _ => {}
+        }
+        if !matches!(e, Event::SequencerSealed { .. }) && e.kind() != "append" {
+            // Any other logged step may be one that seals a server or sends a store: stop
+            // reasoning about quiet.
+            self.quiet &= matches!(
+                e.kind(),
+                "provisioned" | "stored" | "store-reply" | "append-acked"
+            );
+        }
+        self.sends |= matches!(
+            e.kind(),
+            "append"
+                | "seal-started"
+                | "seal-request-resent"
+                | "seal-assist-started"
+                | "tail-repair-started"
+        );
+        false
+    }
+
+    /// Passes an observation; true if, `ahead` of the step, `state` can no longer explain it:
+    /// it is past what the observation sees, the observation holds nowhere, unlogged steps
+    /// alone cannot reach it (when no logged event before it sends a request), or it sees less
+    /// than an earlier observation forces.
+    fn observation(&mut self, o: &Observation, state: &State, ahead: bool) -> bool {
+        let model = self.cx.model;
+        if ahead
+            && (!o.may_still_hold(model, state)
+                || never_holds(model, o)
+                || (!self.sends && !self.cx.reachable_unlogged(o, state)))
+        {
+            return true;
+        }
+        let Observation::ObserveLogServer {
+            node,
+            local_tail,
+            sealed: flag,
+        } = o
+        else {
+            return false;
+        };
+        let Some(i) = (node.0 as usize).checked_sub(1).filter(|i| *i < self.n) else {
+            return false;
+        };
+        if ahead
+            && (local_tail.is_some_and(|t| t < self.tail[i])
+                || (*flag == Some(false) && self.sealed[i]))
+        {
+            return true;
+        }
+        if let Some(t) = local_tail {
+            self.tail[i] = self.tail[i].max(*t);
+        }
+        self.sealed[i] |= *flag == Some(true);
+        if self.quiet && *flag == Some(false) && self.tail[i] >= model.cfg.appends {
+            self.full[i] = true;
+            let full = &self.full;
+            if self.members.iter().all(|&j| j < full.len() && full[j]) {
+                self.open = true;
+                self.quiet = false;
+            }
+        }
+        false
+    }
+}
