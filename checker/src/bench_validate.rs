@@ -22,6 +22,7 @@ use sealcheck_model::Config;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{BenchValidateArgs, Format};
+use crate::exit::Exit;
 use crate::generate::{self, Rng};
 use crate::trace::{self, Header, Item};
 use crate::validate::{validate_file, ValidateOptions, Verdict};
@@ -120,7 +121,7 @@ fn write_case(
     Ok((path, actions.len()))
 }
 
-fn child(file: &Path, breadth_first: bool, timeout: f64) -> anyhow::Result<u8> {
+fn child(file: &Path, breadth_first: bool, timeout: f64) -> anyhow::Result<Exit> {
     let start = Instant::now();
     let opts = ValidateOptions {
         depth_first: !breadth_first,
@@ -150,12 +151,12 @@ fn child(file: &Path, breadth_first: bool, timeout: f64) -> anyhow::Result<u8> {
         },
         method: o.method.to_string(),
     };
-    crate::commands::write_stdout(&format!("{}\n", serde_json::to_string(&row)?))?;
-    Ok(0)
+    crate::output::write_stdout(&format!("{}\n", serde_json::to_string(&row)?))?;
+    Ok(Exit::Holds)
 }
 
 /// Runs the benchmark.
-pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
+pub fn run(args: &BenchValidateArgs) -> anyhow::Result<Exit> {
     if let Some(f) = &args.child {
         return child(f, args.child_breadth_first, args.child_timeout);
     }
@@ -286,7 +287,7 @@ pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    Ok(0)
+    Ok(Exit::Holds)
 }
 
 /// The four endings of the hidden-append axis.
@@ -395,7 +396,7 @@ pub fn hidden_appends_trace(k: u8, ending: Ending) -> (Header, Vec<Item>) {
     (header, items)
 }
 
-fn hidden_axis(args: &BenchValidateArgs) -> anyhow::Result<u8> {
+fn hidden_axis(args: &BenchValidateArgs) -> anyhow::Result<Exit> {
     let dir = match &args.dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!("sealcheck-bench-hidden-{}", std::process::id())),
@@ -485,7 +486,11 @@ fn hidden_axis(args: &BenchValidateArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    Ok(if rows.iter().all(|(_, r)| *r) { 0 } else { 1 })
+    Ok(if rows.iter().all(|(_, r)| *r) {
+        Exit::Holds
+    } else {
+        Exit::Violated
+    })
 }
 
 /// One mutant measured by the mutation axis.
@@ -600,7 +605,7 @@ pub fn validate_mutants(
     Ok(rows)
 }
 
-fn mutation_axis(args: &BenchValidateArgs) -> anyhow::Result<u8> {
+fn mutation_axis(args: &BenchValidateArgs) -> anyhow::Result<Exit> {
     let dir = match &args.dir {
         Some(d) => d.clone(),
         None => {
@@ -663,5 +668,5 @@ fn mutation_axis(args: &BenchValidateArgs) -> anyhow::Result<u8> {
     let bad = rows
         .iter()
         .any(|r| r.outcome == "inconclusive" || r.outcome.starts_with("WRONG"));
-    Ok(if bad { 1 } else { 0 })
+    Ok(if bad { Exit::Violated } else { Exit::Holds })
 }

@@ -1,7 +1,6 @@
 //! The subcommands as library functions: each takes validated arguments, writes its report to
 //! stdout (progress to stderr) and returns the process exit code.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,19 +12,17 @@ use sealcheck_model::words::count;
 use sealcheck_model::{Bug, HarnessKind, PropertyKind, SealModel};
 use stateright::Model;
 
+use crate::bench::BenchRow;
 use crate::cli::{
     BenchArgs, BugArg, CheckArgs, EngineArg, Format, HarnessArg, ReplayArgs, ScenarioArgs,
     SimulateArgs, ValidateArgs,
 };
 use crate::engine::{self, CheckOptions, Progress};
+use crate::exit::{Exit, UsageError};
+use crate::output::print_out;
 use crate::report;
 use crate::shortest;
 use crate::spec::Spec;
-
-/// An error the user caused (bad arguments or input): exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 /// Loads the spec argument, or the built-in scenario.
 pub fn load_spec(path: Option<&Path>) -> anyhow::Result<Spec> {
@@ -131,7 +128,7 @@ fn progress_printer(quiet: bool) -> impl FnMut(Progress) {
 }
 
 /// `sealcheck check`.
-pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
+pub fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
     let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
     let mut opts = args.options().map_err(UsageError)?;
@@ -175,7 +172,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let flag = interrupt.clone();
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::Relaxed) {
-            std::process::exit(130);
+            std::process::exit(crate::exit::INTERRUPTED);
         }
         eprintln!("sealcheck: interrupted; stopping and reporting what was explored (Ctrl-C again to quit now)");
     });
@@ -199,26 +196,8 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     Ok(report.exit_code())
 }
 
-fn print_out(text: &str) -> anyhow::Result<()> {
-    if text.ends_with('\n') {
-        write_stdout(text)?;
-    } else {
-        write_stdout(&format!("{text}\n"))?;
-    }
-    Ok(())
-}
-
-/// Writes `text` to standard output as it is and flushes it. Unlike `print!`, which panics when
-/// the reader went away (`sealcheck reproduce --controls | head -1`), this returns the error,
-/// and `main` ends quietly on a broken pipe.
-pub fn write_stdout(text: &str) -> std::io::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()
-}
-
 /// `sealcheck replay`.
-pub fn replay(args: &ReplayArgs) -> anyhow::Result<u8> {
+pub fn replay(args: &ReplayArgs) -> anyhow::Result<Exit> {
     let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
     let indices =
@@ -303,11 +282,11 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<u8> {
         }))?,
     };
     print_out(&out)?;
-    Ok(if failed { 1 } else { 0 })
+    Ok(if failed { Exit::Violated } else { Exit::Holds })
 }
 
 /// `sealcheck properties`.
-pub fn properties(args: &ScenarioArgs) -> anyhow::Result<u8> {
+pub fn properties(args: &ScenarioArgs) -> anyhow::Result<Exit> {
     let spec = load_scenario(args)?;
     let model = model_of(&spec)?;
     let mut out = format!(
@@ -324,33 +303,12 @@ pub fn properties(args: &ScenarioArgs) -> anyhow::Result<u8> {
         ));
     }
     print_out(&out)?;
-    Ok(0)
-}
-
-/// One measured configuration of `bench`.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct BenchRow {
-    /// Scenario.
-    pub spec: String,
-    /// Strategy.
-    pub strategy: String,
-    /// Threads.
-    pub threads: usize,
-    /// Unique states explored.
-    pub unique_states: usize,
-    /// States generated.
-    pub states: usize,
-    /// Best wall-clock seconds.
-    pub seconds: f64,
-    /// Unique states per second.
-    pub unique_per_sec: f64,
-    /// Growth of the peak resident set over the run, per unique state.
-    pub bytes_per_state: Option<f64>,
+    Ok(Exit::Holds)
 }
 
 /// `sealcheck bench`: runs each scenario with each strategy and thread count, every
 /// configuration in a fresh child process so that its peak memory is its own.
-pub fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
+pub fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
     if args.child {
         return bench_child(args);
     }
@@ -426,10 +384,10 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
         }
     };
     print_out(&out)?;
-    Ok(0)
+    Ok(Exit::Holds)
 }
 
-fn bench_child(args: &BenchArgs) -> anyhow::Result<u8> {
+fn bench_child(args: &BenchArgs) -> anyhow::Result<Exit> {
     let spec = match args.specs.first() {
         Some(p) if p.as_os_str() != "-" => load_spec(Some(p))?,
         _ => Spec::builtin(),
@@ -470,7 +428,7 @@ fn bench_child(args: &BenchArgs) -> anyhow::Result<u8> {
         bytes_per_state: bytes,
     };
     print_out(&serde_json::to_string(&row)?)?;
-    Ok(0)
+    Ok(Exit::Holds)
 }
 
 /// Writes the trail of a property's counterexample (or example) as a trace.
@@ -533,7 +491,7 @@ fn emit_trace(
 }
 
 /// `sealcheck simulate`.
-pub fn simulate(args: &SimulateArgs) -> anyhow::Result<u8> {
+pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Exit> {
     let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
     for h in &args.hide {
@@ -582,11 +540,11 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<u8> {
         count(args.traces, "trace", "traces"),
         args.out.display()
     );
-    Ok(0)
+    Ok(Exit::Holds)
 }
 
 /// `sealcheck validate`.
-pub fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
+pub fn validate(args: &ValidateArgs) -> anyhow::Result<Exit> {
     use rayon::prelude::*;
     // Paths that cannot be read (a missing argument, a sub-directory that cannot be listed)
     // stay in their place and are reported as unreadable; the others are validated.
@@ -641,5 +599,8 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
         std::fs::write(j, crate::validate_report::junit(&results))
             .with_context(|| format!("cannot write {}", j.display()))?;
     }
-    Ok(crate::validate_report::exit_code(&results))
+    Ok(
+        Exit::from_code(crate::validate_report::exit_code(&results).into())
+            .expect("validation exits 0, 1, 2 or 3"),
+    )
 }

@@ -19,6 +19,7 @@ use sealcheck_model::{Action, PropertyKind, SealModel, State};
 use serde::Serialize;
 use stateright::{Checker, HasDiscoveries, Model, UniformChooser};
 
+use crate::exit::Exit;
 use crate::shortest::{self, FoundPath, SearchLimits, Target};
 
 /// How the state space is explored.
@@ -283,15 +284,16 @@ impl CheckReport {
             .any(|p| p.verdict == Verdict::Undecided)
     }
 
-    /// Process exit code: 1 if a property failed, 3 if the run was incomplete and left a
-    /// property undecided, 0 if every property holds on a complete exploration.
-    pub fn exit_code(&self) -> u8 {
+    /// How the run ends: [`Exit::Violated`] if a property failed, [`Exit::Incomplete`] if the
+    /// run was incomplete and left a property undecided, [`Exit::Holds`] if every property
+    /// holds on a complete exploration.
+    pub fn exit_code(&self) -> Exit {
         if self.failed() {
-            1
+            Exit::Violated
         } else if self.undecided() {
-            3
+            Exit::Incomplete
         } else {
-            0
+            Exit::Holds
         }
     }
 }

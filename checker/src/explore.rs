@@ -48,8 +48,9 @@ pub use proxy::{
 };
 
 use crate::cli::ExploreArgs;
-use crate::commands::{load_scenario, UsageError};
+use crate::commands::load_scenario;
 use crate::engine::{self, CheckOptions, CheckReport};
+use crate::exit::{Exit, UsageError};
 use crate::report;
 use crate::shortest::{self, Target};
 use crate::spec::Spec;
@@ -291,7 +292,7 @@ fn quiet_page_server_panics() {
 /// `sealcheck explore`: serves the Explorer until Ctrl-C (exit 0). Usage and input errors
 /// (bad address, path or property, a port that is taken) are [`UsageError`]s (exit 2) and are
 /// reported before anything is served.
-pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
+pub fn explore(args: &ExploreArgs) -> anyhow::Result<Exit> {
     let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
     let addr =
@@ -312,7 +313,7 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
                 let _ = stop_tx.send(());
             } else {
                 eprintln!("sealcheck explore: interrupted before serving; stopped");
-                std::process::exit(0);
+                std::process::exit(Exit::Holds.code().into());
             }
         })
         .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C: {e}"))?;
@@ -419,7 +420,7 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
 
     let _ = stop_rx.recv();
     say!("sealcheck explore: stopped");
-    Ok(0)
+    Ok(Exit::Holds)
 }
 
 #[cfg(test)]

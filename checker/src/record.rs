@@ -6,14 +6,14 @@ use sealcheck_recorder::record::{
 };
 
 use crate::cli::RecordArgs;
-use crate::commands::UsageError;
+use crate::exit::{Exit, UsageError};
 
 /// `sealcheck record`: exit 0 when the run was recorded and imported, 2 when it could not be
 /// (missing binaries, not root, the cluster failed).
-pub fn record(args: &RecordArgs) -> anyhow::Result<u8> {
+pub fn record(args: &RecordArgs) -> anyhow::Result<Exit> {
     if args.list {
-        crate::commands::write_stdout(&scenario_list())?;
-        return Ok(0);
+        crate::output::write_stdout(&scenario_list())?;
+        return Ok(Exit::Holds);
     }
     let (Some(name), Some(out)) = (&args.scenario, &args.out) else {
         return Err(UsageError("record needs SCENARIO and --out DIR (or --list)".into()).into());
@@ -33,5 +33,5 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<u8> {
         "sealcheck record: check it against the model with: sealcheck validate {}",
         done.trace_path.display()
     );
-    Ok(0)
+    Ok(Exit::Holds)
 }

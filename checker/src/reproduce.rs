@@ -12,7 +12,8 @@ use sealcheck_recorder::{Binaries, ScenarioOptions};
 use stateright::Model;
 
 use crate::cli::ReproduceArgs;
-use crate::commands::{load_scenario, UsageError};
+use crate::commands::load_scenario;
+use crate::exit::{Exit, UsageError};
 use crate::follow::{self, FollowOptions, FollowReport, FollowVerdict, StepStatus};
 use crate::trace::{TraceItem, TraceReader};
 use crate::validate::{self, ValidateOptions};
@@ -197,13 +198,13 @@ pub fn step_word(forced: bool, status: &StepStatus) -> String {
 }
 
 /// Checks a recorded trace against the path: validation's verdict and the path-following
-/// report, as text, and the exit code (the follow verdict's).
+/// report, as text, and how the command ends (the follow verdict's exit code).
 pub fn check_trace(
     trace: &Path,
     path: &PathToRun,
     forced: &[bool],
     path_starts_at: Option<f64>,
-) -> anyhow::Result<(String, FollowReport, u8)> {
+) -> anyhow::Result<(String, FollowReport, Exit)> {
     let opts = ValidateOptions {
         timeout: Some(std::time::Duration::from_secs(120)),
         ..ValidateOptions::default()
@@ -273,22 +274,23 @@ pub fn check_trace(
         report.states,
         began.elapsed().as_millis()
     ));
-    let code = report.verdict.exit_code();
+    let code = Exit::from_code(report.verdict.exit_code().into())
+        .expect("a follow verdict exits 0, 1 or 3");
     Ok((s, report, code))
 }
 
 /// `sealcheck reproduce`.
-pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
+pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<Exit> {
     if args.controls {
-        crate::commands::write_stdout(&controls_table())?;
-        return Ok(0);
+        crate::output::write_stdout(&controls_table())?;
+        return Ok(Exit::Holds);
     }
     let path = path_from_args(args)?;
     let plan = rr::plan(&path.model, &path.actions).map_err(UsageError)?;
     let plan_txt = plan_text(&path, &plan);
-    crate::commands::write_stdout(&plan_txt)?;
+    crate::output::write_stdout(&plan_txt)?;
     if args.dry_run {
-        return Ok(0);
+        return Ok(Exit::Holds);
     }
     let out = args.out.clone().expect("clap requires --out");
     let trace_path = out.join(sealcheck_recorder::record::TRACE_FILE);
@@ -300,7 +302,7 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
     if args.recheck {
         let start = rr::path_start_ms(&out.join("raw")).map_err(|e| UsageError(e.to_string()))?;
         let (txt, _, code) = check_trace(&trace_path, &path, &planned_forced, start)?;
-        crate::commands::write_stdout(&txt)?;
+        crate::output::write_stdout(&txt)?;
         return Ok(code);
     }
     let bins = Binaries::discover(
@@ -359,10 +361,10 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
             sealcheck_model::words::count(unplaced, "record", "records")
         ));
     }
-    crate::commands::write_stdout(&done)?;
+    crate::output::write_stdout(&done)?;
     let start = rr::path_start_ms(&raw).map_err(|e| UsageError(e.to_string()))?;
     let (txt, report, code) = check_trace(&trace_path, &path, &forced, start)?;
-    crate::commands::write_stdout(&txt)?;
+    crate::output::write_stdout(&txt)?;
     let file = PathFile {
         spec: path.spec.clone(),
         overrides: path.overrides.clone(),
