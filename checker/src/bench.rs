@@ -4,17 +4,17 @@
 /// One measured configuration of `bench`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BenchRow {
-    /// Scenario.
+    /// The scenario's name.
     pub spec: String,
-    /// Strategy.
+    /// The strategy, with " + symmetry" when symmetry reduction was on.
     pub strategy: String,
-    /// Threads.
+    /// Worker threads of the run.
     pub threads: usize,
     /// Unique states explored.
     pub unique_states: usize,
     /// States generated.
     pub states: usize,
-    /// Best wall-clock seconds.
+    /// Wall-clock seconds of the run (of the fastest run when several were measured).
     pub seconds: f64,
     /// Unique states per second.
     pub unique_per_sec: f64,

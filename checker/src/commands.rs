@@ -552,15 +552,8 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Exit> {
     if files.is_empty() {
         return Err(UsageError("no trace files (*.jsonl) found".into()).into());
     }
-    let timeout = match args.timeout {
-        Some(t) if !(t.is_finite() && t > 0.0) => {
-            return Err(UsageError(format!(
-                "--timeout must be a positive number of seconds, got {t}"
-            ))
-            .into())
-        }
-        t => t.map(std::time::Duration::from_secs_f64),
-    };
+    // --timeout, --threads and --max-memory were range-checked when parsed (crate::limits).
+    let timeout = args.timeout.map(std::time::Duration::from_secs_f64);
     let opts = crate::validate::ValidateOptions {
         max_hidden: args.max_hidden,
         max_frontier: args.max_frontier,

@@ -29,10 +29,11 @@
 //! [`crate::shortest`]) choose the page the printed link opens.
 
 mod api;
+mod backend;
 mod page;
 mod proxy;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -41,10 +42,10 @@ use std::time::{Duration, Instant};
 use sealcheck_model::{PropertyInfo, PropertyKind, SealModel};
 
 pub use api::{ExplorerApi, RunBounds, RunRequest};
+pub use backend::{backend_request, BackendReply};
 pub use page::{fetch_page, PageFiles, PageOnly};
 pub use proxy::{
-    backend_request, parse_request_head, same_origin, BackendReply, Front, HttpError, Reply,
-    RequestHead, Route,
+    is_loopback, parse_request_head, same_origin, Front, HttpError, Reply, RequestHead, Route,
 };
 
 use crate::cli::ExploreArgs;
@@ -78,18 +79,6 @@ pub enum AddrError {
     /// Not a loopback address, and `--allow-non-loopback` was not given.
     #[error("--addr {0} is not a loopback address: serving there would expose the Explorer to the network (the model, every state, and a button that starts a full run), without authentication; use a 127.0.0.1 address, or pass --allow-non-loopback to do it on purpose")]
     NotLoopback(SocketAddr),
-}
-
-/// Whether an address only accepts connections from this machine (127.0.0.0/8, ::1, or
-/// ::ffff:127.x.y.z). The unspecified addresses 0.0.0.0 and :: listen on every interface and
-/// are not loopback.
-pub fn is_loopback(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-        }
-    }
 }
 
 /// Parses `--addr`: `IP:PORT`, `[IPv6]:PORT` or `localhost:PORT` (never looked up in DNS).
@@ -289,6 +278,90 @@ fn quiet_page_server_panics() {
     }));
 }
 
+/// Says how large the scenario is, as far as the start-up measurement saw.
+fn say_size(m: &Measurement) {
+    let r = &m.report;
+    if m.small() {
+        say!(
+            "scenario size: {} unique states ({} generated, depth {}), full breadth-first check in {:.2} s",
+            r.unique_states,
+            r.states,
+            r.max_depth,
+            m.elapsed.as_secs_f64()
+        );
+    } else {
+        say!(
+            "scenario size: more than {} states (a breadth-first check stopped there after {:.2} s)",
+            m.bound,
+            m.elapsed.as_secs_f64()
+        );
+    }
+}
+
+/// Starts the Explorer's data with the run bounds of `args`, and a run to completion at once
+/// when the scenario is `small`; says how to start one otherwise.
+fn start_api(
+    model: &SealModel,
+    args: &ExploreArgs,
+    small: bool,
+    local: SocketAddr,
+) -> Arc<ExplorerApi> {
+    let bounds = RunBounds {
+        max_states: args.run_max_states,
+        timeout: Duration::from_secs(args.run_timeout),
+    };
+    let api = ExplorerApi::new(model.clone(), bounds, Box::new(|line| say!("{line}")));
+    if small {
+        api.run_to_completion();
+        say!(
+            "run to completion requested at start (below --run-to-completion-below {} states): the Explorer checks every property now",
+            args.run_to_completion_below
+        );
+    } else {
+        say!(
+            "the Explorer checks states on demand; to see every property's status, press \"Run to completion\" on the page, or run: curl -X POST http://{local}/.runtocompletion"
+        );
+        say!(
+            "  (a run to completion stops at --run-max-states {} states or --run-timeout {} s, and then says it was cut short)",
+            bounds.max_states,
+            bounds.timeout.as_secs()
+        );
+    }
+    api
+}
+
+/// Says where the Explorer is, and the links to the opening path and to every failing
+/// property's path found at start-up.
+fn say_links(local: SocketAddr, opening: Option<&Opening>, measurement: Option<&Measurement>) {
+    say!("Explorer: {}", explorer_url(local, None));
+    if let Some(o) = opening {
+        say!(
+            "{} ({} step{}): {}",
+            o.label,
+            o.steps,
+            if o.steps == 1 { "" } else { "s" },
+            explorer_url(local, Some(&o.path))
+        );
+    }
+    if let Some(m) = measurement.filter(|m| m.small()) {
+        let shown = opening.map(|o| o.path.as_str());
+        for p in m.report.properties.iter().filter(|p| p.failure) {
+            if let Some(t) = p.trail.as_ref().filter(|t| Some(t.path.as_str()) != shown) {
+                say!(
+                    "{} \"{}\" ({}): {}",
+                    match p.kind {
+                        PropertyKind::Sometimes => "example for",
+                        _ => "shortest counterexample for",
+                    },
+                    p.name,
+                    sealcheck_model::words::count(t.steps.len(), "step", "steps"),
+                    explorer_url(local, Some(&t.path))
+                );
+            }
+        }
+    }
+}
+
 /// `sealcheck explore`: serves the Explorer until Ctrl-C (exit 0). Usage and input errors
 /// (bad address, path or property, a port that is taken) are [`UsageError`]s (exit 2) and are
 /// reported before anything is served.
@@ -335,47 +408,12 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<Exit> {
         (args.run_to_completion_below > 0).then(|| measure(&model, args.run_to_completion_below));
     let small = measurement.as_ref().is_some_and(Measurement::small);
     if let Some(m) = &measurement {
-        let r = &m.report;
-        if m.small() {
-            say!(
-                "scenario size: {} unique states ({} generated, depth {}), full breadth-first check in {:.2} s",
-                r.unique_states,
-                r.states,
-                r.max_depth,
-                m.elapsed.as_secs_f64()
-            );
-        } else {
-            say!(
-                "scenario size: more than {} states (a breadth-first check stopped there after {:.2} s)",
-                m.bound,
-                m.elapsed.as_secs_f64()
-            );
-        }
+        say_size(m);
     }
 
     quiet_page_server_panics();
     let page = fetch_page()?;
-    let bounds = RunBounds {
-        max_states: args.run_max_states,
-        timeout: Duration::from_secs(args.run_timeout),
-    };
-    let api = ExplorerApi::new(model.clone(), bounds, Box::new(|line| say!("{line}")));
-    if small {
-        api.run_to_completion();
-        say!(
-            "run to completion requested at start (below --run-to-completion-below {} states): the Explorer checks every property now",
-            args.run_to_completion_below
-        );
-    } else {
-        say!(
-            "the Explorer checks states on demand; to see every property's status, press \"Run to completion\" on the page, or run: curl -X POST http://{local}/.runtocompletion"
-        );
-        say!(
-            "  (a run to completion stops at --run-max-states {} states or --run-timeout {} s, and then says it was cut short)",
-            bounds.max_states,
-            bounds.timeout.as_secs()
-        );
-    }
+    let api = start_api(&model, args, small, local);
 
     let front = Arc::new(Front::new(
         model.clone(),
@@ -389,33 +427,7 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<Exit> {
     if !is_loopback(local.ip()) {
         say!("WARNING: serving on {local}, which is not loopback: the Explorer is reachable from the network");
     }
-    say!("Explorer: {}", explorer_url(local, None));
-    if let Some(o) = &opening {
-        say!(
-            "{} ({} step{}): {}",
-            o.label,
-            o.steps,
-            if o.steps == 1 { "" } else { "s" },
-            explorer_url(local, Some(&o.path))
-        );
-    }
-    if let Some(m) = measurement.as_ref().filter(|m| m.small()) {
-        let shown = opening.as_ref().map(|o| o.path.as_str());
-        for p in m.report.properties.iter().filter(|p| p.failure) {
-            if let Some(t) = p.trail.as_ref().filter(|t| Some(t.path.as_str()) != shown) {
-                say!(
-                    "{} \"{}\" ({}): {}",
-                    match p.kind {
-                        PropertyKind::Sometimes => "example for",
-                        _ => "shortest counterexample for",
-                    },
-                    p.name,
-                    sealcheck_model::words::count(t.steps.len(), "step", "steps"),
-                    explorer_url(local, Some(&t.path))
-                );
-            }
-        }
-    }
+    say_links(local, opening.as_ref(), measurement.as_ref());
     say!("Ctrl-C stops it.");
 
     let _ = stop_rx.recv();

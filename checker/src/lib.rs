@@ -34,6 +34,7 @@ pub mod follow;
 pub mod generate;
 pub mod import;
 pub mod input;
+pub mod limits;
 pub mod mutate;
 pub mod output;
 pub mod record;

@@ -18,7 +18,7 @@ pub enum SpecError {
     Unreadable {
         /// The file.
         file: String,
-        /// Why.
+        /// The I/O error that kept it from being read.
         source: std::io::Error,
     },
     /// The file is not valid TOML, or a field is unknown, missing or of the wrong type, or a
