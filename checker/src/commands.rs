@@ -28,7 +28,7 @@ use crate::spec::Spec;
 pub fn load_spec(path: Option<&Path>) -> anyhow::Result<Spec> {
     match path {
         None => Ok(Spec::builtin()),
-        Some(p) => Spec::load(p).map_err(|e| UsageError(e.to_string()).into()),
+        Some(p) => Spec::load(p).map_err(|e| UsageError::new(e.to_string()).into()),
     }
 }
 
@@ -37,7 +37,7 @@ pub fn load_scenario(args: &ScenarioArgs) -> anyhow::Result<Spec> {
     let mut spec = match &args.from_trace {
         Some(t) => {
             let reader =
-                crate::trace::TraceReader::open(t).map_err(|e| UsageError(e.to_string()))?;
+                crate::trace::TraceReader::open(t).map_err(|e| UsageError::new(e.to_string()))?;
             let model = crate::validate::model_for(reader.header(), true);
             Spec {
                 path: None,
@@ -85,7 +85,7 @@ pub fn load_scenario(args: &ScenarioArgs) -> anyhow::Result<Spec> {
     }
     if !spec.overrides.is_empty() {
         cfg.validate().map_err(|e| {
-            UsageError(format!(
+            UsageError::new(format!(
                 "{} with {}: {e}",
                 spec.display_name(),
                 spec.overrides.join(" ")
@@ -99,7 +99,7 @@ fn model_of(spec: &Spec) -> anyhow::Result<SealModel> {
     spec.config
         .clone()
         .into_model()
-        .map_err(|e| UsageError(format!("{}: {e}", spec.display_name())).into())
+        .map_err(|e| UsageError::new(format!("{}: {e}", spec.display_name())).into())
 }
 
 fn progress_printer(quiet: bool) -> impl FnMut(Progress) {
@@ -131,13 +131,13 @@ fn progress_printer(quiet: bool) -> impl FnMut(Progress) {
 pub fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
     let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
-    let mut opts = args.options().map_err(UsageError)?;
+    let mut opts = args.options().map_err(UsageError::new)?;
     let timely = args.engine == EngineArg::Timely;
     if timely {
-        crate::distributed::validate(&opts, &model).map_err(UsageError)?;
+        crate::distributed::validate(&opts, &model).map_err(UsageError::new)?;
     } else {
         opts.validate(&model)
-            .map_err(|e| UsageError(e.to_string()))?;
+            .map_err(|e| UsageError::new(e.to_string()))?;
     }
     let cluster = if timely {
         if let Some(n) = args.local_processes {
@@ -150,7 +150,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
                 args.process,
                 args.hostfile.as_deref(),
             )
-            .map_err(UsageError)?,
+            .map_err(UsageError::new)?,
         )
     } else {
         if args.workers.is_some()
@@ -159,8 +159,8 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
             || args.hostfile.is_some()
             || args.local_processes.is_some()
         {
-            return Err(UsageError(
-                "-w, -n, -p, -h and --local-processes need --engine timely".into(),
+            return Err(UsageError::new(
+                "-w, -n, -p, -h and --local-processes need --engine timely",
             )
             .into());
         }
@@ -179,7 +179,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
     opts.interrupt = Some(interrupt);
     let report = match &cluster {
         Some(cluster) => crate::distributed::check(&model, &opts, cluster, args.quiet)
-            .map_err(|e| UsageError(format!("the timely engine could not run: {e}")))?,
+            .map_err(|e| UsageError::new(format!("the timely engine could not run: {e}")))?,
         None => {
             let mut progress = progress_printer(args.quiet);
             engine::check(&model, &opts, &mut progress)
@@ -201,11 +201,11 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<Exit> {
     let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
     let indices =
-        shortest::parse_path(&args.path).map_err(|e| UsageError(format!("--path: {e}")))?;
+        shortest::parse_path(&args.path).map_err(|e| UsageError::new(format!("--path: {e}")))?;
     let states = shortest::states_along(&model, &indices)
-        .map_err(|e| UsageError(format!("--path {}: {e}", args.path)))?;
+        .map_err(|e| UsageError::new(format!("--path {}: {e}", args.path)))?;
     let trail = engine::trail_from_path(&model, &args.path)
-        .map_err(|e| UsageError(format!("--path {}: {e}", args.path)))?;
+        .map_err(|e| UsageError::new(format!("--path {}: {e}", args.path)))?;
     let last = states.last().expect("at least the init state");
     let mut acts = Vec::new();
     model.actions(last, &mut acts);
@@ -322,7 +322,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
     };
     for s in &specs {
         if s.as_os_str() != "-" {
-            let spec = Spec::load(s).map_err(|e| UsageError(e.to_string()))?;
+            let spec = Spec::load(s).map_err(|e| UsageError::new(e.to_string()))?;
             model_of(&spec)?;
         }
     }
@@ -401,7 +401,7 @@ fn bench_child(args: &BenchArgs) -> anyhow::Result<Exit> {
         ..CheckOptions::default()
     };
     opts.validate(&model)
-        .map_err(|e| UsageError(e.to_string()))?;
+        .map_err(|e| UsageError::new(e.to_string()))?;
     let before = crate::bounds::rss_bytes();
     let start = Instant::now();
     let mut quiet = |_p: Progress| {};
@@ -444,20 +444,19 @@ fn emit_trace(
             .properties
             .iter()
             .find(|p| p.name == name)
-            .ok_or_else(|| UsageError(format!("--emit-property: no property named `{name}`")))?,
+            .ok_or_else(|| UsageError::new(format!("--emit-property: no property named `{name}`")))?,
         None => report
             .properties
             .iter()
             .find(|p| p.failure && p.trail.is_some())
             .ok_or_else(|| {
-                UsageError(
-                    "--emit-trace: no property failed, so there is no counterexample to write (name one with --emit-property)"
-                        .into(),
+                UsageError::new(
+                    "--emit-trace: no property failed, so there is no counterexample to write (name one with --emit-property)",
                 )
             })?,
     };
     let trail = chosen.trail.as_ref().ok_or_else(|| {
-        UsageError(format!(
+        UsageError::new(format!(
             "--emit-trace: `{}` has no counterexample or example in this run",
             chosen.name
         ))
@@ -496,7 +495,7 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Exit> {
     let model = model_of(&spec)?;
     for h in &args.hide {
         if !sealcheck_model::trace::Event::KINDS.contains(&h.as_str()) {
-            return Err(UsageError(format!(
+            return Err(UsageError::new(format!(
                 "--hide: unknown event kind `{h}`; known: {}",
                 sealcheck_model::trace::Event::KINDS.join(", ")
             ))
@@ -504,14 +503,15 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Exit> {
         }
     }
     if args.out.exists() && !args.out.is_dir() {
-        return Err(UsageError(format!(
+        return Err(UsageError::new(format!(
             "--out {}: exists and is not a directory",
             args.out.display()
         ))
         .into());
     }
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| UsageError(format!("--out {}: cannot create: {e}", args.out.display())))?;
+    std::fs::create_dir_all(&args.out).map_err(|e| {
+        UsageError::new(format!("--out {}: cannot create: {e}", args.out.display()))
+    })?;
     let mut rng = crate::generate::Rng::new(args.seed);
     for n in 0..args.traces {
         let (actions, terminal) = crate::generate::random_walk(&model, &mut rng, 10_000);
@@ -550,7 +550,7 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Exit> {
     // stay in their place and are reported as unreadable; the others are validated.
     let files = crate::input::walk_traces(&args.traces);
     if files.is_empty() {
-        return Err(UsageError("no trace files (*.jsonl) found".into()).into());
+        return Err(UsageError::new("no trace files (*.jsonl) found").into());
     }
     // --timeout, --threads and --max-memory were range-checked when parsed (crate::limits).
     let timeout = args.timeout.map(std::time::Duration::from_secs_f64);

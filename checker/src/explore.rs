@@ -171,9 +171,10 @@ pub struct Opening {
 /// Checks a `--path` against the model: it must parse and every index must name an enabled
 /// action. The error names the step that does not replay.
 pub fn open_path(model: &SealModel, text: &str) -> Result<Opening, UsageError> {
-    let indices = shortest::parse_path(text).map_err(|e| UsageError(format!("--path: {e}")))?;
+    let indices =
+        shortest::parse_path(text).map_err(|e| UsageError::new(format!("--path: {e}")))?;
     let actions = shortest::decode(model, &indices)
-        .map_err(|e| UsageError(format!("--path {}: {e}", text.trim())))?;
+        .map_err(|e| UsageError::new(format!("--path {}: {e}", text.trim())))?;
     let path = shortest::encode(&indices);
     Ok(Opening {
         label: format!("path {path}"),
@@ -186,7 +187,7 @@ pub fn open_path(model: &SealModel, text: &str) -> Result<Opening, UsageError> {
 /// Errors when the property holds (or is unreachable) on the whole scenario, or when `budget`
 /// unique states were searched without finding one.
 pub fn open_property(model: &SealModel, query: &str, budget: usize) -> Result<Opening, UsageError> {
-    let p = find_property(model, query).map_err(UsageError)?;
+    let p = find_property(model, query).map_err(UsageError::new)?;
     let search = shortest::shortest_paths(model, &[property_target(p)], budget);
     let what = match p.kind {
         PropertyKind::Sometimes => "example",
@@ -198,11 +199,11 @@ pub fn open_property(model: &SealModel, query: &str, budget: usize) -> Result<Op
             steps: found.actions.len(),
             label: format!("shortest {what} for \"{}\"", p.name),
         }),
-        None if search.exhausted_budget => Err(UsageError(format!(
+        None if search.exhausted_budget => Err(UsageError::new(format!(
             "--property \"{}\": no {what} within the first {} unique states (searched breadth-first); the scenario is too large to settle this here",
             p.name, search.visited
         ))),
-        None => Err(UsageError(format!(
+        None => Err(UsageError::new(format!(
             "--property \"{}\": there is no {what} to show: {} in every one of the {} reachable states",
             p.name,
             match p.kind {
@@ -219,7 +220,7 @@ fn model_of(spec: &Spec) -> anyhow::Result<SealModel> {
     spec.config
         .clone()
         .into_model()
-        .map_err(|e| UsageError(format!("{}: {e}", spec.display_name())).into())
+        .map_err(|e| UsageError::new(format!("{}: {e}", spec.display_name())).into())
 }
 
 /// The size measurement that decides whether to run the Explorer to completion at start.
@@ -368,8 +369,8 @@ fn say_links(local: SocketAddr, opening: Option<&Opening>, measurement: Option<&
 pub fn explore(args: &ExploreArgs) -> anyhow::Result<Exit> {
     let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
-    let addr =
-        parse_addr(&args.addr, args.allow_non_loopback).map_err(|e| UsageError(e.to_string()))?;
+    let addr = parse_addr(&args.addr, args.allow_non_loopback)
+        .map_err(|e| UsageError::new(e.to_string()))?;
     let opening = match (&args.path, &args.property) {
         (Some(p), _) => Some(open_path(&model, p)?),
         (None, Some(name)) => Some(open_property(&model, name, PROPERTY_SEARCH_BUDGET)?),
@@ -394,7 +395,7 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<Exit> {
 
     // Take the address first, so that a port in use is reported before any work.
     let listener = TcpListener::bind(addr)
-        .map_err(|e| UsageError(format!("--addr {addr}: cannot listen there: {e}")))?;
+        .map_err(|e| UsageError::new(format!("--addr {addr}: cannot listen there: {e}")))?;
     let local = listener.local_addr()?;
 
     say!(

@@ -9,11 +9,12 @@ use sealcheck_recorder::import::{import_raw_dir, ImportedTrace};
 
 /// `sealcheck import`: writes the trace, prints the notes on stderr; exit code 0.
 pub fn import(args: &ImportArgs) -> anyhow::Result<Exit> {
-    let trace = import_raw_dir(&args.raw_dir).map_err(|e| UsageError(format!("import: {e}")))?;
+    let trace =
+        import_raw_dir(&args.raw_dir).map_err(|e| UsageError::new(format!("import: {e}")))?;
     match &args.out {
         Some(path) => trace
             .write_file(path)
-            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?,
+            .map_err(|e| UsageError::new(format!("cannot write {}: {e}", path.display())))?,
         None => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();

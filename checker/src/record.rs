@@ -16,9 +16,9 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Holds);
     }
     let (Some(name), Some(out)) = (&args.scenario, &args.out) else {
-        return Err(UsageError("record needs SCENARIO and --out DIR (or --list)".into()).into());
+        return Err(UsageError::new("record needs SCENARIO and --out DIR (or --list)").into());
     };
-    let scenario = parse_scenario(name).map_err(UsageError)?;
+    let scenario = parse_scenario(name).map_err(UsageError::new)?;
     let req = RecordRequest {
         scenario,
         out: out.clone(),
@@ -26,8 +26,8 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<Exit> {
         server: args.restate.server.clone(),
         restatectl: args.restate.restatectl.clone(),
     };
-    let done =
-        record_run(&req, &mut |line| eprintln!("sealcheck record: {line}")).map_err(UsageError)?;
+    let done = record_run(&req, &mut |line| eprintln!("sealcheck record: {line}"))
+        .map_err(UsageError::new)?;
     crate::import::print_report(&done.trace, &done.trace_path.display().to_string());
     eprintln!(
         "sealcheck record: check it against the model with: sealcheck validate {}",
