@@ -38,9 +38,9 @@ pub struct Row {
     pub steps: usize,
     /// Event kinds left unlogged.
     pub hidden_kinds: usize,
-    /// Verdict word.
+    /// The verdict in one word (conforms / diverges / violates / inconclusive).
     pub verdict: String,
-    /// Largest frontier.
+    /// Most model states the search held for one point of the trace.
     pub max_frontier: usize,
     /// Wall-clock seconds.
     pub seconds: f64,

@@ -52,9 +52,9 @@ impl Strategy {
 /// Options of one check.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
-    /// Exploration strategy.
+    /// How to explore: breadth-first, depth-first or random walks.
     pub strategy: Strategy,
-    /// Worker threads.
+    /// Worker threads of stateright's checker, 1 to [`MAX_THREADS`].
     pub threads: usize,
     /// Stop expanding states at this depth.
     pub max_depth: Option<usize>,
@@ -175,7 +175,7 @@ pub struct Step {
 /// The outcome for one property.
 #[derive(Clone, Debug, Serialize)]
 pub struct PropertyResult {
-    /// Property name.
+    /// The property's name, as the model declares it.
     pub name: &'static str,
     /// always / sometimes / eventually.
     pub kind: PropertyKind,
@@ -239,13 +239,13 @@ impl std::fmt::Display for Incomplete {
 /// Everything a check found.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckReport {
-    /// Scenario name.
+    /// The scenario's name (its `name` field).
     pub scenario: String,
-    /// Strategy used.
+    /// The strategy the run explored with.
     pub strategy: Strategy,
-    /// Threads used.
+    /// Worker threads of the run.
     pub threads: usize,
-    /// Symmetry reduction used.
+    /// Whether the run explored one state per permutation of interchangeable log servers.
     pub symmetry: bool,
     /// `None` if the exploration covered every reachable state (or decided every property).
     pub incomplete: Option<Incomplete>,
@@ -299,11 +299,11 @@ impl CheckReport {
 /// Progress of a running exploration.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
-    /// States generated.
+    /// States generated so far, repeats included.
     pub states: usize,
-    /// Unique states.
+    /// Distinct states seen so far.
     pub unique: usize,
-    /// Deepest depth.
+    /// Deepest depth reached so far.
     pub depth: usize,
     /// Generated states waiting to be checked (BFS and DFS; an estimate: unique states
     /// minus states checked).

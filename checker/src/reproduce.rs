@@ -55,7 +55,7 @@ pub struct PathToRun {
     pub label: String,
     /// `0/3/0/0/0`.
     pub encoding: String,
-    /// The actions.
+    /// The path's actions, in order from the initial state.
     pub actions: Vec<Action>,
 }
 
