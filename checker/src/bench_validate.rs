@@ -22,6 +22,7 @@ use sealcheck_model::Config;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{BenchValidateArgs, Format};
+use crate::exit::Exit;
 use crate::generate::{self, Rng};
 use crate::trace::{self, Header, Item};
 use crate::validate::{validate_file, ValidateOptions, Verdict};
@@ -37,9 +38,9 @@ pub struct Row {
     pub steps: usize,
     /// Event kinds left unlogged.
     pub hidden_kinds: usize,
-    /// Verdict word.
+    /// The verdict in one word (conforms / diverges / violates / inconclusive).
     pub verdict: String,
-    /// Largest frontier.
+    /// Most model states the search held for one point of the trace.
     pub max_frontier: usize,
     /// Wall-clock seconds.
     pub seconds: f64,
@@ -120,7 +121,7 @@ fn write_case(
     Ok((path, actions.len()))
 }
 
-fn child(file: &Path, breadth_first: bool, timeout: f64) -> anyhow::Result<u8> {
+fn child(file: &Path, breadth_first: bool, timeout: f64) -> anyhow::Result<Exit> {
     let start = Instant::now();
     let opts = ValidateOptions {
         depth_first: !breadth_first,
@@ -150,45 +151,33 @@ fn child(file: &Path, breadth_first: bool, timeout: f64) -> anyhow::Result<u8> {
         },
         method: o.method.to_string(),
     };
-    crate::commands::write_stdout(&format!("{}\n", serde_json::to_string(&row)?))?;
-    Ok(0)
+    crate::output::write_stdout(&format!("{}\n", serde_json::to_string(&row)?))?;
+    Ok(Exit::Holds)
 }
 
-/// Runs the benchmark.
-pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
-    if let Some(f) = &args.child {
-        return child(f, args.child_breadth_first, args.child_timeout);
-    }
-    if args.only_hidden_appends {
-        return hidden_axis(args);
-    }
-    if !args.mutations.is_empty() {
-        return mutation_axis(args);
-    }
-    let dir = match &args.dir {
-        Some(d) => d.clone(),
-        None => {
-            std::env::temp_dir().join(format!("sealcheck-bench-validate-{}", std::process::id()))
-        }
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    // (case, file, model steps, hidden kinds, breadth-first only)
-    let mut cases: Vec<(String, PathBuf, usize, usize, bool)> = Vec::new();
+/// One case of the series: its name, its trace file, its model steps, its number of hidden
+/// event kinds, and whether it is validated breadth-first only.
+type Case = (String, PathBuf, usize, usize, bool);
+
+/// Writes the series' traces into `dir`: the long fully observed trace of about `items` items,
+/// the trace-length axis and the hidden-step axis.
+fn series_cases(dir: &Path, items: usize) -> anyhow::Result<Vec<Case>> {
+    let mut cases: Vec<Case> = Vec::new();
 
     // 1. The long fully observed trace.
     let cfg = scenario(8);
-    let (probe, steps) = write_case(&dir, "probe", &cfg, 1, 1, &[])?;
+    let (probe, steps) = write_case(dir, "probe", &cfg, 1, 1, &[])?;
     let per_poll = 3 * 2 + 1;
     let probe_items = trace::TraceReader::open(&probe)?.count();
     let events = probe_items - steps * per_poll;
-    let polls = ((args.items.saturating_sub(events)) / (steps * per_poll).max(1)).max(1);
-    let (long, steps) = write_case(&dir, "long-fully-observed", &cfg, 1, polls, &[])?;
+    let polls = ((items.saturating_sub(events)) / (steps * per_poll).max(1)).max(1);
+    let (long, steps) = write_case(dir, "long-fully-observed", &cfg, 1, polls, &[])?;
     cases.push(("fully observed, polled".into(), long, steps, 0, false));
 
     // 2. Trace length.
     for appends in [2u8, 4, 8, 16, 32] {
         let (p, steps) = write_case(
-            &dir,
+            dir,
             &format!("length-{appends}"),
             &scenario(appends),
             3,
@@ -220,7 +209,7 @@ pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
         ],
     ];
     for h in hidden {
-        let (p, steps) = write_case(&dir, &format!("hidden-{}", h.len()), &scenario(4), 5, 1, h)?;
+        let (p, steps) = write_case(dir, &format!("hidden-{}", h.len()), &scenario(4), 5, 1, h)?;
         for bf in [false, true] {
             let method = if bf { "breadth-first" } else { "depth-first" };
             cases.push((
@@ -236,6 +225,11 @@ pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
         }
     }
 
+    Ok(cases)
+}
+
+/// Validates each case in a child process of its own and collects the rows they print.
+fn run_cases(cases: Vec<Case>) -> anyhow::Result<Vec<Row>> {
     let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
     let mut rows = Vec::new();
     for (case, path, steps, hidden_kinds, breadth_first) in cases {
@@ -261,16 +255,18 @@ pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
         );
         rows.push(row);
     }
-    if args.dir.is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    Ok(rows)
+}
+
+/// Prints the series' rows as JSON or as a Markdown table.
+fn print_rows(format: Format, rows: &[Row]) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match args.format {
-        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&rows)?)?,
+    match format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(rows)?)?,
         Format::Text => {
             writeln!(stdout, "| case | items | model steps | verdict | max frontier | seconds | items/s | peak RSS MiB |")?;
             writeln!(stdout, "|---|---|---|---|---|---|---|---|")?;
-            for r in &rows {
+            for r in rows {
                 writeln!(
                     stdout,
                     "| {} | {} | {} | {} | {} | {:.2} | {:.0} | {:.0} |",
@@ -286,7 +282,36 @@ pub fn run(args: &BenchValidateArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    Ok(0)
+    Ok(())
+}
+
+/// `sealcheck bench-validate`: the series (the long fully observed trace, trace lengths, hidden
+/// steps), each case validated in a child process of its own, or one of the axes
+/// (`--only-hidden-appends`, `--mutations`), or, with `--child`, one validation.
+pub fn run(args: &BenchValidateArgs) -> anyhow::Result<Exit> {
+    if let Some(f) = &args.child {
+        return child(f, args.child_breadth_first, args.child_timeout);
+    }
+    if args.only_hidden_appends {
+        return hidden_axis(args);
+    }
+    if !args.mutations.is_empty() {
+        return mutation_axis(args);
+    }
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => {
+            std::env::temp_dir().join(format!("sealcheck-bench-validate-{}", std::process::id()))
+        }
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let cases = series_cases(&dir, args.items)?;
+    let rows = run_cases(cases)?;
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    print_rows(args.format, &rows)?;
+    Ok(Exit::Holds)
 }
 
 /// The four endings of the hidden-append axis.
@@ -395,7 +420,7 @@ pub fn hidden_appends_trace(k: u8, ending: Ending) -> (Header, Vec<Item>) {
     (header, items)
 }
 
-fn hidden_axis(args: &BenchValidateArgs) -> anyhow::Result<u8> {
+fn hidden_axis(args: &BenchValidateArgs) -> anyhow::Result<Exit> {
     let dir = match &args.dir {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!("sealcheck-bench-hidden-{}", std::process::id())),
@@ -485,7 +510,11 @@ fn hidden_axis(args: &BenchValidateArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    Ok(if rows.iter().all(|(_, r)| *r) { 0 } else { 1 })
+    Ok(if rows.iter().all(|(_, r)| *r) {
+        Exit::Holds
+    } else {
+        Exit::Violated
+    })
 }
 
 /// One mutant measured by the mutation axis.
@@ -600,7 +629,7 @@ pub fn validate_mutants(
     Ok(rows)
 }
 
-fn mutation_axis(args: &BenchValidateArgs) -> anyhow::Result<u8> {
+fn mutation_axis(args: &BenchValidateArgs) -> anyhow::Result<Exit> {
     let dir = match &args.dir {
         Some(d) => d.clone(),
         None => {
@@ -663,5 +692,5 @@ fn mutation_axis(args: &BenchValidateArgs) -> anyhow::Result<u8> {
     let bad = rows
         .iter()
         .any(|r| r.outcome == "inconclusive" || r.outcome.starts_with("WRONG"));
-    Ok(if bad { 1 } else { 0 })
+    Ok(if bad { Exit::Violated } else { Exit::Holds })
 }

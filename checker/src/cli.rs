@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::{CheckOptions, Strategy};
+use crate::limits;
 use crate::report::DEFAULT_EXPLORER_ADDR;
 
 /// Model-check the seal protocol of Restate's replicated loglet, and check recorded runs
@@ -289,11 +290,12 @@ pub struct ValidateArgs {
     #[arg(long, default_value_t = 2_000_000)]
     pub max_frontier: usize,
     /// Wall-clock bound per trace in seconds; beyond it the verdict is inconclusive (exit 3).
-    #[arg(long)]
+    /// At most 1e9.
+    #[arg(long, value_parser = parse_timeout)]
     pub timeout: Option<f64>,
-    /// Resident-memory bound of the process in MiB; beyond it the verdict is inconclusive
-    /// (exit 3).
-    #[arg(long, default_value_t = 8192)]
+    /// Resident-memory bound of the process in MiB (at least 16); beyond it the verdict is
+    /// inconclusive (exit 3).
+    #[arg(long, default_value_t = 8192, value_parser = parse_memory_mib)]
     pub max_memory: u64,
     /// No progress lines on stderr.
     #[arg(short, long)]
@@ -302,8 +304,8 @@ pub struct ValidateArgs {
     /// break a property then diverge instead of violating it.
     #[arg(long)]
     pub strict: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
+    /// Worker threads, 1 to 256 (default: all cores).
+    #[arg(long, value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Skip the depth-first search for one conforming explanation and search every
     /// explanation breadth-first from the start.
@@ -589,17 +591,13 @@ impl CheckArgs {
     }
 }
 
-/// Most worker threads `--threads` accepts.
-pub const MAX_THREADS: usize = 256;
-
-/// Parses `--threads`: 1 to [`MAX_THREADS`].
+/// Parses `--threads`: a whole number from 1 to [`limits::MAX_THREADS`] ([`limits::check_threads`]).
 pub fn parse_threads(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "--threads must be a whole number from 1 to {MAX_THREADS}"
-        )),
-    }
+    let n = text
+        .trim()
+        .parse::<usize>()
+        .map_err(|_| limits::threads_message())?;
+    limits::check_threads(n)
 }
 
 /// Parses a bound that must be a whole number of at least 1.
@@ -610,29 +608,28 @@ pub fn parse_positive(text: &str) -> Result<usize, String> {
     }
 }
 
-/// Longest `--timeout`, seconds (about 31 years).
-pub const MAX_TIMEOUT_SECS: f64 = 1e9;
-
-/// Parses `--timeout`: a positive, finite number of seconds, at most [`MAX_TIMEOUT_SECS`].
+/// Parses `--timeout`: a positive, finite number of seconds, at most [`limits::MAX_TIMEOUT_SECS`]
+/// ([`limits::check_timeout`]).
 pub fn parse_timeout(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(t) if t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_SECS => Ok(t),
-        _ => Err(format!(
-            "--timeout must be a positive number of seconds, at most {MAX_TIMEOUT_SECS:e}"
-        )),
-    }
+    let secs = text.trim().parse::<f64>().unwrap_or(f64::NAN);
+    limits::check_timeout(secs)
 }
 
-/// Smallest `--max-memory`: below this the process's own start-up trips the bound.
-pub const MIN_MAX_MEMORY: u64 = 16 << 20;
-
-/// Parses `--max-memory`: a size (see [`crate::bounds::parse_size`]) of at least 16 MiB.
+/// Parses `check --max-memory`: a size (see [`crate::bounds::parse_size`]) of at least 16 MiB
+/// ([`limits::check_max_memory`]).
 pub fn parse_memory(text: &str) -> Result<u64, String> {
-    let bytes = crate::bounds::parse_size(text)?;
-    if bytes < MIN_MAX_MEMORY {
-        return Err("--max-memory must be at least 16M".into());
-    }
-    Ok(bytes)
+    limits::check_max_memory(crate::bounds::parse_size(text)?)
+}
+
+/// Parses `validate --max-memory`: a whole number of MiB, at least 16 (the floor of
+/// [`parse_memory`], [`limits::check_max_memory`]).
+pub fn parse_memory_mib(text: &str) -> Result<u64, String> {
+    let mib = text
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| format!("`{}` is not a whole number of MiB", text.trim()))?;
+    limits::check_max_memory(mib.saturating_mul(1 << 20))?;
+    Ok(mib)
 }
 
 /// Turns a strategy name and seed into a [`Strategy`].

@@ -1,7 +1,6 @@
 //! The subcommands as library functions: each takes validated arguments, writes its report to
 //! stdout (progress to stderr) and returns the process exit code.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,25 +12,23 @@ use sealcheck_model::words::count;
 use sealcheck_model::{Bug, HarnessKind, PropertyKind, SealModel};
 use stateright::Model;
 
+use crate::bench::BenchRow;
 use crate::cli::{
     BenchArgs, BugArg, CheckArgs, EngineArg, Format, HarnessArg, ReplayArgs, ScenarioArgs,
     SimulateArgs, ValidateArgs,
 };
 use crate::engine::{self, CheckOptions, Progress};
+use crate::exit::{Exit, UsageError};
+use crate::output::print_out;
 use crate::report;
 use crate::shortest;
 use crate::spec::Spec;
-
-/// An error the user caused (bad arguments or input): exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 /// Loads the spec argument, or the built-in scenario.
 pub fn load_spec(path: Option<&Path>) -> anyhow::Result<Spec> {
     match path {
         None => Ok(Spec::builtin()),
-        Some(p) => Spec::load(p).map_err(|e| UsageError(e.to_string()).into()),
+        Some(p) => Spec::load(p).map_err(|e| UsageError::new(e.to_string()).into()),
     }
 }
 
@@ -40,7 +37,7 @@ pub fn load_scenario(args: &ScenarioArgs) -> anyhow::Result<Spec> {
     let mut spec = match &args.from_trace {
         Some(t) => {
             let reader =
-                crate::trace::TraceReader::open(t).map_err(|e| UsageError(e.to_string()))?;
+                crate::trace::TraceReader::open(t).map_err(|e| UsageError::new(e.to_string()))?;
             let model = crate::validate::model_for(reader.header(), true);
             Spec {
                 path: None,
@@ -88,7 +85,7 @@ pub fn load_scenario(args: &ScenarioArgs) -> anyhow::Result<Spec> {
     }
     if !spec.overrides.is_empty() {
         cfg.validate().map_err(|e| {
-            UsageError(format!(
+            UsageError::new(format!(
                 "{} with {}: {e}",
                 spec.display_name(),
                 spec.overrides.join(" ")
@@ -102,7 +99,7 @@ fn model_of(spec: &Spec) -> anyhow::Result<SealModel> {
     spec.config
         .clone()
         .into_model()
-        .map_err(|e| UsageError(format!("{}: {e}", spec.display_name())).into())
+        .map_err(|e| UsageError::new(format!("{}: {e}", spec.display_name())).into())
 }
 
 fn progress_printer(quiet: bool) -> impl FnMut(Progress) {
@@ -131,16 +128,16 @@ fn progress_printer(quiet: bool) -> impl FnMut(Progress) {
 }
 
 /// `sealcheck check`.
-pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
+pub fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
     let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
-    let mut opts = args.options().map_err(UsageError)?;
+    let mut opts = args.options().map_err(UsageError::new)?;
     let timely = args.engine == EngineArg::Timely;
     if timely {
-        crate::distributed::validate(&opts, &model).map_err(UsageError)?;
+        crate::distributed::validate(&opts, &model).map_err(UsageError::new)?;
     } else {
         opts.validate(&model)
-            .map_err(|e| UsageError(e.to_string()))?;
+            .map_err(|e| UsageError::new(e.to_string()))?;
     }
     let cluster = if timely {
         if let Some(n) = args.local_processes {
@@ -153,7 +150,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
                 args.process,
                 args.hostfile.as_deref(),
             )
-            .map_err(UsageError)?,
+            .map_err(UsageError::new)?,
         )
     } else {
         if args.workers.is_some()
@@ -162,8 +159,8 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
             || args.hostfile.is_some()
             || args.local_processes.is_some()
         {
-            return Err(UsageError(
-                "-w, -n, -p, -h and --local-processes need --engine timely".into(),
+            return Err(UsageError::new(
+                "-w, -n, -p, -h and --local-processes need --engine timely",
             )
             .into());
         }
@@ -175,14 +172,14 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let flag = interrupt.clone();
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::Relaxed) {
-            std::process::exit(130);
+            std::process::exit(crate::exit::INTERRUPTED);
         }
         eprintln!("sealcheck: interrupted; stopping and reporting what was explored (Ctrl-C again to quit now)");
     });
     opts.interrupt = Some(interrupt);
     let report = match &cluster {
         Some(cluster) => crate::distributed::check(&model, &opts, cluster, args.quiet)
-            .map_err(|e| UsageError(format!("the timely engine could not run: {e}")))?,
+            .map_err(|e| UsageError::new(format!("the timely engine could not run: {e}")))?,
         None => {
             let mut progress = progress_printer(args.quiet);
             engine::check(&model, &opts, &mut progress)
@@ -199,34 +196,16 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     Ok(report.exit_code())
 }
 
-fn print_out(text: &str) -> anyhow::Result<()> {
-    if text.ends_with('\n') {
-        write_stdout(text)?;
-    } else {
-        write_stdout(&format!("{text}\n"))?;
-    }
-    Ok(())
-}
-
-/// Writes `text` to standard output as it is and flushes it. Unlike `print!`, which panics when
-/// the reader went away (`sealcheck reproduce --controls | head -1`), this returns the error,
-/// and `main` ends quietly on a broken pipe.
-pub fn write_stdout(text: &str) -> std::io::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()
-}
-
 /// `sealcheck replay`.
-pub fn replay(args: &ReplayArgs) -> anyhow::Result<u8> {
+pub fn replay(args: &ReplayArgs) -> anyhow::Result<Exit> {
     let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
     let indices =
-        shortest::parse_path(&args.path).map_err(|e| UsageError(format!("--path: {e}")))?;
+        shortest::parse_path(&args.path).map_err(|e| UsageError::new(format!("--path: {e}")))?;
     let states = shortest::states_along(&model, &indices)
-        .map_err(|e| UsageError(format!("--path {}: {e}", args.path)))?;
+        .map_err(|e| UsageError::new(format!("--path {}: {e}", args.path)))?;
     let trail = engine::trail_from_path(&model, &args.path)
-        .map_err(|e| UsageError(format!("--path {}: {e}", args.path)))?;
+        .map_err(|e| UsageError::new(format!("--path {}: {e}", args.path)))?;
     let last = states.last().expect("at least the init state");
     let mut acts = Vec::new();
     model.actions(last, &mut acts);
@@ -303,11 +282,11 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<u8> {
         }))?,
     };
     print_out(&out)?;
-    Ok(if failed { 1 } else { 0 })
+    Ok(if failed { Exit::Violated } else { Exit::Holds })
 }
 
 /// `sealcheck properties`.
-pub fn properties(args: &ScenarioArgs) -> anyhow::Result<u8> {
+pub fn properties(args: &ScenarioArgs) -> anyhow::Result<Exit> {
     let spec = load_scenario(args)?;
     let model = model_of(&spec)?;
     let mut out = format!(
@@ -324,33 +303,12 @@ pub fn properties(args: &ScenarioArgs) -> anyhow::Result<u8> {
         ));
     }
     print_out(&out)?;
-    Ok(0)
-}
-
-/// One measured configuration of `bench`.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct BenchRow {
-    /// Scenario.
-    pub spec: String,
-    /// Strategy.
-    pub strategy: String,
-    /// Threads.
-    pub threads: usize,
-    /// Unique states explored.
-    pub unique_states: usize,
-    /// States generated.
-    pub states: usize,
-    /// Best wall-clock seconds.
-    pub seconds: f64,
-    /// Unique states per second.
-    pub unique_per_sec: f64,
-    /// Growth of the peak resident set over the run, per unique state.
-    pub bytes_per_state: Option<f64>,
+    Ok(Exit::Holds)
 }
 
 /// `sealcheck bench`: runs each scenario with each strategy and thread count, every
 /// configuration in a fresh child process so that its peak memory is its own.
-pub fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
+pub fn bench(args: &BenchArgs) -> anyhow::Result<Exit> {
     if args.child {
         return bench_child(args);
     }
@@ -364,7 +322,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
     };
     for s in &specs {
         if s.as_os_str() != "-" {
-            let spec = Spec::load(s).map_err(|e| UsageError(e.to_string()))?;
+            let spec = Spec::load(s).map_err(|e| UsageError::new(e.to_string()))?;
             model_of(&spec)?;
         }
     }
@@ -426,10 +384,10 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<u8> {
         }
     };
     print_out(&out)?;
-    Ok(0)
+    Ok(Exit::Holds)
 }
 
-fn bench_child(args: &BenchArgs) -> anyhow::Result<u8> {
+fn bench_child(args: &BenchArgs) -> anyhow::Result<Exit> {
     let spec = match args.specs.first() {
         Some(p) if p.as_os_str() != "-" => load_spec(Some(p))?,
         _ => Spec::builtin(),
@@ -443,7 +401,7 @@ fn bench_child(args: &BenchArgs) -> anyhow::Result<u8> {
         ..CheckOptions::default()
     };
     opts.validate(&model)
-        .map_err(|e| UsageError(e.to_string()))?;
+        .map_err(|e| UsageError::new(e.to_string()))?;
     let before = crate::bounds::rss_bytes();
     let start = Instant::now();
     let mut quiet = |_p: Progress| {};
@@ -470,7 +428,7 @@ fn bench_child(args: &BenchArgs) -> anyhow::Result<u8> {
         bytes_per_state: bytes,
     };
     print_out(&serde_json::to_string(&row)?)?;
-    Ok(0)
+    Ok(Exit::Holds)
 }
 
 /// Writes the trail of a property's counterexample (or example) as a trace.
@@ -486,20 +444,19 @@ fn emit_trace(
             .properties
             .iter()
             .find(|p| p.name == name)
-            .ok_or_else(|| UsageError(format!("--emit-property: no property named `{name}`")))?,
+            .ok_or_else(|| UsageError::new(format!("--emit-property: no property named `{name}`")))?,
         None => report
             .properties
             .iter()
             .find(|p| p.failure && p.trail.is_some())
             .ok_or_else(|| {
-                UsageError(
-                    "--emit-trace: no property failed, so there is no counterexample to write (name one with --emit-property)"
-                        .into(),
+                UsageError::new(
+                    "--emit-trace: no property failed, so there is no counterexample to write (name one with --emit-property)",
                 )
             })?,
     };
     let trail = chosen.trail.as_ref().ok_or_else(|| {
-        UsageError(format!(
+        UsageError::new(format!(
             "--emit-trace: `{}` has no counterexample or example in this run",
             chosen.name
         ))
@@ -533,12 +490,12 @@ fn emit_trace(
 }
 
 /// `sealcheck simulate`.
-pub fn simulate(args: &SimulateArgs) -> anyhow::Result<u8> {
+pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Exit> {
     let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
     for h in &args.hide {
         if !sealcheck_model::trace::Event::KINDS.contains(&h.as_str()) {
-            return Err(UsageError(format!(
+            return Err(UsageError::new(format!(
                 "--hide: unknown event kind `{h}`; known: {}",
                 sealcheck_model::trace::Event::KINDS.join(", ")
             ))
@@ -546,14 +503,15 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<u8> {
         }
     }
     if args.out.exists() && !args.out.is_dir() {
-        return Err(UsageError(format!(
+        return Err(UsageError::new(format!(
             "--out {}: exists and is not a directory",
             args.out.display()
         ))
         .into());
     }
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| UsageError(format!("--out {}: cannot create: {e}", args.out.display())))?;
+    std::fs::create_dir_all(&args.out).map_err(|e| {
+        UsageError::new(format!("--out {}: cannot create: {e}", args.out.display()))
+    })?;
     let mut rng = crate::generate::Rng::new(args.seed);
     for n in 0..args.traces {
         let (actions, terminal) = crate::generate::random_walk(&model, &mut rng, 10_000);
@@ -582,27 +540,20 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<u8> {
         count(args.traces, "trace", "traces"),
         args.out.display()
     );
-    Ok(0)
+    Ok(Exit::Holds)
 }
 
 /// `sealcheck validate`.
-pub fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
+pub fn validate(args: &ValidateArgs) -> anyhow::Result<Exit> {
     use rayon::prelude::*;
     // Paths that cannot be read (a missing argument, a sub-directory that cannot be listed)
     // stay in their place and are reported as unreadable; the others are validated.
     let files = crate::input::walk_traces(&args.traces);
     if files.is_empty() {
-        return Err(UsageError("no trace files (*.jsonl) found".into()).into());
+        return Err(UsageError::new("no trace files (*.jsonl) found").into());
     }
-    let timeout = match args.timeout {
-        Some(t) if !(t.is_finite() && t > 0.0) => {
-            return Err(UsageError(format!(
-                "--timeout must be a positive number of seconds, got {t}"
-            ))
-            .into())
-        }
-        t => t.map(std::time::Duration::from_secs_f64),
-    };
+    // --timeout, --threads and --max-memory were range-checked when parsed (crate::limits).
+    let timeout = args.timeout.map(std::time::Duration::from_secs_f64);
     let opts = crate::validate::ValidateOptions {
         max_hidden: args.max_hidden,
         max_frontier: args.max_frontier,
@@ -641,5 +592,8 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<u8> {
         std::fs::write(j, crate::validate_report::junit(&results))
             .with_context(|| format!("cannot write {}", j.display()))?;
     }
-    Ok(crate::validate_report::exit_code(&results))
+    Ok(
+        Exit::from_code(crate::validate_report::exit_code(&results).into())
+            .expect("validation exits 0, 1, 2 or 3"),
+    )
 }

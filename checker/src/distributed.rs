@@ -10,6 +10,7 @@ use sealcheck_distributed::{Bounds, Cluster, LevelProgress, Outcome, Stop};
 use sealcheck_model::SealModel;
 
 use crate::engine::{self, CheckOptions, CheckReport, Incomplete, Strategy};
+use crate::exit::Exit;
 use crate::shortest;
 
 /// The cluster of `-w`, `-n`, `-p`, `-h` (timely's flags). Errors are usage errors.
@@ -190,7 +191,7 @@ fn loopback_hostfile(
 /// hostfile with free ports), with process 0's standard output as this process's, and the
 /// others' discarded (every process computes the same report). Returns the exit code of
 /// process 0, or an error if the processes disagree or one dies.
-pub fn launch_local(n: usize) -> anyhow::Result<u8> {
+pub fn launch_local(n: usize) -> anyhow::Result<Exit> {
     let (dir, hostfile) = loopback_hostfile(n, "hosts")?;
     let exe = std::env::current_exe()?;
     let mut args: Vec<String> = Vec::new();
@@ -220,7 +221,8 @@ pub fn launch_local(n: usize) -> anyhow::Result<u8> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     match codes[0] {
-        Some(code) if codes.iter().all(|c| *c == Some(code)) => Ok(code as u8),
+        Some(code) if codes.iter().all(|c| *c == Some(code)) => Exit::from_code(code)
+            .ok_or_else(|| anyhow::anyhow!("the {n} local processes ended with exit code {code}")),
         _ => anyhow::bail!(
             "the {n} local processes ended differently (exit codes {codes:?}; None is a signal)"
         ),
@@ -269,21 +271,21 @@ pub struct DistributedRow {
 }
 
 /// `sealcheck bench-distributed`.
-pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
+pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<Exit> {
     use anyhow::Context;
-    let spec = crate::spec::Spec::load(&args.spec)
-        .map_err(|e| crate::commands::UsageError(e.to_string()))?;
+    let spec =
+        crate::spec::Spec::load(&args.spec).map_err(|e| crate::exit::UsageError(e.to_string()))?;
     let model = spec
         .config
         .clone()
         .into_model()
-        .map_err(|e| crate::commands::UsageError(format!("{}: {e}", spec.display_name())))?;
+        .map_err(|e| crate::exit::UsageError(format!("{}: {e}", spec.display_name())))?;
     if let Some(child) = &args.child {
-        let bad = || crate::commands::UsageError("--child P N HOSTFILE".into());
+        let bad = || crate::exit::UsageError("--child P N HOSTFILE".into());
         let p: usize = child[0].parse().map_err(|_| bad())?;
         let n: usize = child[1].parse().map_err(|_| bad())?;
         let cluster = cluster(Some(1), Some(n), Some(p), Some(Path::new(&child[2])))
-            .map_err(crate::commands::UsageError)?;
+            .map_err(crate::exit::UsageError)?;
         let before = crate::bounds::rss_bytes().unwrap_or(0);
         let o =
             sealcheck_distributed::check(&model, &cluster, &Bounds::default(), args.symmetry, None)
@@ -298,12 +300,12 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
             visited_bytes: o.process_visited_bytes,
             complete: o.stopped.is_none(),
         };
-        crate::commands::write_stdout(&format!("{}\n", serde_json::to_string(&row)?))?;
-        return Ok(0);
+        crate::output::write_stdout(&format!("{}\n", serde_json::to_string(&row)?))?;
+        return Ok(Exit::Holds);
     }
     if args.symmetry && !model.symmetric() {
         return Err(
-            crate::commands::UsageError(engine::OptionsError::SymmetryUnsound.to_string()).into(),
+            crate::exit::UsageError(engine::OptionsError::SymmetryUnsound.to_string()).into(),
         );
     }
     let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
@@ -386,7 +388,7 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
         if !out.status.success() {
             anyhow::bail!("bench child failed: {}", out.status);
         }
-        let r: crate::commands::BenchRow =
+        let r: crate::bench::BenchRow =
             serde_json::from_slice(&out.stdout).context("bench child printed no row")?;
         eprintln!(
             "  {}: {} unique in {:.2} s",
@@ -427,6 +429,6 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
             out
         }
     };
-    crate::commands::write_stdout(&format!("{out}\n"))?;
-    Ok(0)
+    crate::output::write_stdout(&format!("{out}\n"))?;
+    Ok(Exit::Holds)
 }

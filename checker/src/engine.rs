@@ -15,10 +15,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealcheck_model::model::{Deadline, STOP_PROPERTY};
-use sealcheck_model::{Action, PropertyKind, SealModel, State};
+use sealcheck_model::{Action, PropertyInfo, PropertyKind, SealModel, State};
 use serde::Serialize;
 use stateright::{Checker, HasDiscoveries, Model, UniformChooser};
 
+use crate::exit::Exit;
+use crate::limits::MAX_THREADS;
 use crate::shortest::{self, FoundPath, SearchLimits, Target};
 
 /// How the state space is explored.
@@ -50,9 +52,9 @@ impl Strategy {
 /// Options of one check.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
-    /// Exploration strategy.
+    /// How to explore: breadth-first, depth-first or random walks.
     pub strategy: Strategy,
-    /// Worker threads.
+    /// Worker threads of stateright's checker, 1 to [`MAX_THREADS`].
     pub threads: usize,
     /// Stop expanding states at this depth.
     pub max_depth: Option<usize>,
@@ -100,18 +102,15 @@ pub enum OptionsError {
     /// Simulation never ends by itself.
     #[error("--strategy simulation never finishes by itself: give --max-states or --timeout")]
     SimulationNeedsBound,
-    /// Zero threads, or more than [`crate::cli::MAX_THREADS`].
-    #[error(
-        "--threads must be a whole number from 1 to {}",
-        crate::cli::MAX_THREADS
-    )]
+    /// Zero threads, or more than [`MAX_THREADS`].
+    #[error("--threads must be a whole number from 1 to {MAX_THREADS}")]
     NoThreads,
 }
 
 impl CheckOptions {
     /// Checks that the options make sense for this model.
     pub fn validate(&self, model: &SealModel) -> Result<(), OptionsError> {
-        if self.threads == 0 || self.threads > crate::cli::MAX_THREADS {
+        if crate::limits::check_threads(self.threads).is_err() {
             return Err(OptionsError::NoThreads);
         }
         if self.symmetry {
@@ -176,7 +175,7 @@ pub struct Step {
 /// The outcome for one property.
 #[derive(Clone, Debug, Serialize)]
 pub struct PropertyResult {
-    /// Property name.
+    /// The property's name, as the model declares it.
     pub name: &'static str,
     /// always / sometimes / eventually.
     pub kind: PropertyKind,
@@ -240,13 +239,13 @@ impl std::fmt::Display for Incomplete {
 /// Everything a check found.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckReport {
-    /// Scenario name.
+    /// The scenario's name (its `name` field).
     pub scenario: String,
-    /// Strategy used.
+    /// The strategy the run explored with.
     pub strategy: Strategy,
-    /// Threads used.
+    /// Worker threads of the run.
     pub threads: usize,
-    /// Symmetry reduction used.
+    /// Whether the run explored one state per permutation of interchangeable log servers.
     pub symmetry: bool,
     /// `None` if the exploration covered every reachable state (or decided every property).
     pub incomplete: Option<Incomplete>,
@@ -283,15 +282,16 @@ impl CheckReport {
             .any(|p| p.verdict == Verdict::Undecided)
     }
 
-    /// Process exit code: 1 if a property failed, 3 if the run was incomplete and left a
-    /// property undecided, 0 if every property holds on a complete exploration.
-    pub fn exit_code(&self) -> u8 {
+    /// How the run ends: [`Exit::Violated`] if a property failed, [`Exit::Incomplete`] if the
+    /// run was incomplete and left a property undecided, [`Exit::Holds`] if every property
+    /// holds on a complete exploration.
+    pub fn exit_code(&self) -> Exit {
         if self.failed() {
-            1
+            Exit::Violated
         } else if self.undecided() {
-            3
+            Exit::Incomplete
         } else {
-            0
+            Exit::Holds
         }
     }
 }
@@ -299,11 +299,11 @@ impl CheckReport {
 /// Progress of a running exploration.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
-    /// States generated.
+    /// States generated so far, repeats included.
     pub states: usize,
-    /// Unique states.
+    /// Distinct states seen so far.
     pub unique: usize,
-    /// Deepest depth.
+    /// Deepest depth reached so far.
     pub depth: usize,
     /// Generated states waiting to be checked (BFS and DFS; an estimate: unique states
     /// minus states checked).
@@ -416,120 +416,18 @@ pub fn check(
         Some(t) => Deadline::after(t),
         None => Deadline::never(),
     });
-    let run_model = model.clone().with_deadline(deadline.clone());
-    let mut builder = run_model
-        .checker()
-        .threads(opts.threads)
-        .finish_when(HasDiscoveries::AnyOf([STOP_PROPERTY].into()));
-    if let Some(d) = opts.max_depth {
-        builder = builder.target_max_depth(d);
-    }
-    if let Some(n) = opts.max_states {
-        builder = builder.target_state_count(n);
-    }
-    if opts.symmetry {
-        builder = builder.symmetry_fn(State::representative);
-    }
-    let watch = Watch {
-        deadline: &deadline,
-        max_memory: opts.max_memory,
-        interrupt: opts.interrupt.as_deref(),
-        exhaustive: !matches!(opts.strategy, Strategy::Simulation { .. }),
-        start,
-    };
-    let (stats, stopped) = match opts.strategy {
-        Strategy::Bfs => drive(builder.spawn_bfs(), &watch, progress),
-        Strategy::Dfs => drive(builder.spawn_dfs(), &watch, progress),
-        Strategy::Simulation { seed } => drive(
-            builder.spawn_simulation(seed, UniformChooser),
-            &watch,
-            progress,
-        ),
-    };
+    let (stats, stopped) = explore(model, opts, &deadline, start, progress);
     let elapsed = start.elapsed();
-
-    let mut incomplete = match stopped {
-        Some(Stopped::Interrupted) => Some(Incomplete::Interrupted),
-        Some(Stopped::Memory(rss)) => Some(Incomplete::Memory {
-            rss,
-            limit: opts.max_memory.unwrap_or(rss),
-        }),
-        None if deadline.tripped() => Some(Incomplete::Timeout(elapsed.as_millis() as u64)),
-        None if matches!(opts.strategy, Strategy::Simulation { .. }) => {
-            Some(Incomplete::Simulation)
-        }
-        None if opts.max_states.is_some_and(|n| stats.states >= n) => {
-            Some(Incomplete::StateBound(opts.max_states.unwrap()))
-        }
-        None if opts.max_depth.is_some_and(|d| stats.depth >= d) => {
-            Some(Incomplete::DepthBound(opts.max_depth.unwrap()))
-        }
-        None => None,
-    };
+    let mut incomplete = incomplete_of(opts, &stats, stopped, &deadline, elapsed);
 
     let infos = model.property_list();
-    // A discovery of an `eventually` property is a terminal state where it never held; on a run
-    // cut by a bound the "terminal" state may only be the edge of the bound: keep it only if the
-    // state truly has no successor.
-    let discovered: Vec<&'static str> = stats
-        .discoveries
-        .iter()
-        .filter(|(name, _, last)| {
-            let kind = model.property_info(name).map(|p| p.kind);
-            kind != Some(PropertyKind::Eventually) || {
-                let mut acts = Vec::new();
-                model.actions(last, &mut acts);
-                acts.is_empty()
-            }
-        })
-        .map(|(name, _, _)| *name)
-        .collect();
+    let discovered = decided_discoveries(model, &stats);
     if discovered.len() == infos.len() {
         // Every property has its verdict: nothing a longer run could change.
         incomplete = None;
     }
-
-    // Shortest paths for every discovery, in one breadth-first search.
-    let targets: Vec<Target<'_, SealModel>> = infos
-        .iter()
-        .filter(|p| discovered.contains(&p.name))
-        .map(|p| {
-            let matches: shortest::Matcher<'_, SealModel> =
-                Box::new(move |m, s, t| p.is_target(m, s, t));
-            Target {
-                name: p.name,
-                matches,
-            }
-        })
-        .collect();
-    let search = if targets.is_empty() || opts.shortest_budget == 0 {
-        None
-    } else {
-        let limits = SearchLimits {
-            max_states: opts
-                .max_states
-                .map_or(opts.shortest_budget, |n| n.min(opts.shortest_budget)),
-            deadline: Some(deadline.clone()),
-            max_memory: opts.max_memory,
-            interrupt: opts.interrupt.clone(),
-        };
-        Some(shortest::shortest_paths_within(model, &targets, &limits))
-    };
-    let shortest_search = search.as_ref().and_then(|s| {
-        s.stopped.map(|why| {
-            let what = if s.visited == 0 {
-                "did not run".to_string()
-            } else {
-                format!(
-                    "stopped after {}",
-                    sealcheck_model::words::count(s.visited, "unique state", "unique states")
-                )
-            };
-            format!(
-                "the shortest-path search {what} because {why}; paths marked \"not proven shortest\" are the ones the exploration found"
-            )
-        })
-    });
+    let search = shortest_search(model, opts, &deadline, infos, &discovered);
+    let shortest_search = search.as_ref().and_then(shortest_search_note);
 
     let properties = property_results(model, incomplete.is_some(), |name| {
         if !discovered.contains(&name) {
@@ -563,6 +461,146 @@ pub fn check(
         shortest_search,
         engine: None,
     }
+}
+
+/// Runs stateright's checker with the options' strategy and bounds until it finishes or one
+/// of the bounds stops it.
+fn explore(
+    model: &SealModel,
+    opts: &CheckOptions,
+    deadline: &Arc<Deadline>,
+    start: Instant,
+    progress: &mut dyn FnMut(Progress),
+) -> (RunStats, Option<Stopped>) {
+    let run_model = model.clone().with_deadline(deadline.clone());
+    let mut builder = run_model
+        .checker()
+        .threads(opts.threads)
+        .finish_when(HasDiscoveries::AnyOf([STOP_PROPERTY].into()));
+    if let Some(d) = opts.max_depth {
+        builder = builder.target_max_depth(d);
+    }
+    if let Some(n) = opts.max_states {
+        builder = builder.target_state_count(n);
+    }
+    if opts.symmetry {
+        builder = builder.symmetry_fn(State::representative);
+    }
+    let watch = Watch {
+        deadline,
+        max_memory: opts.max_memory,
+        interrupt: opts.interrupt.as_deref(),
+        exhaustive: !matches!(opts.strategy, Strategy::Simulation { .. }),
+        start,
+    };
+    match opts.strategy {
+        Strategy::Bfs => drive(builder.spawn_bfs(), &watch, progress),
+        Strategy::Dfs => drive(builder.spawn_dfs(), &watch, progress),
+        Strategy::Simulation { seed } => drive(
+            builder.spawn_simulation(seed, UniformChooser),
+            &watch,
+            progress,
+        ),
+    }
+}
+
+/// Why the run is incomplete, if it is: what stopped it, or the bound it reached.
+fn incomplete_of(
+    opts: &CheckOptions,
+    stats: &RunStats,
+    stopped: Option<Stopped>,
+    deadline: &Deadline,
+    elapsed: Duration,
+) -> Option<Incomplete> {
+    match stopped {
+        Some(Stopped::Interrupted) => Some(Incomplete::Interrupted),
+        Some(Stopped::Memory(rss)) => Some(Incomplete::Memory {
+            rss,
+            limit: opts.max_memory.unwrap_or(rss),
+        }),
+        None if deadline.tripped() => Some(Incomplete::Timeout(elapsed.as_millis() as u64)),
+        None if matches!(opts.strategy, Strategy::Simulation { .. }) => {
+            Some(Incomplete::Simulation)
+        }
+        None if opts.max_states.is_some_and(|n| stats.states >= n) => {
+            Some(Incomplete::StateBound(opts.max_states.unwrap()))
+        }
+        None if opts.max_depth.is_some_and(|d| stats.depth >= d) => {
+            Some(Incomplete::DepthBound(opts.max_depth.unwrap()))
+        }
+        None => None,
+    }
+}
+
+/// The properties the run decided by a discovery. A discovery of an `eventually` property is
+/// a terminal state where it never held; on a run cut by a bound the "terminal" state may only
+/// be the edge of the bound: it counts only if the state truly has no successor.
+fn decided_discoveries(model: &SealModel, stats: &RunStats) -> Vec<&'static str> {
+    stats
+        .discoveries
+        .iter()
+        .filter(|(name, _, last)| {
+            let kind = model.property_info(name).map(|p| p.kind);
+            kind != Some(PropertyKind::Eventually) || {
+                let mut acts = Vec::new();
+                model.actions(last, &mut acts);
+                acts.is_empty()
+            }
+        })
+        .map(|(name, _, _)| *name)
+        .collect()
+}
+
+/// Shortest paths for every discovery, in one breadth-first search within the run's deadline,
+/// memory bound and state bound; `None` when there is nothing to search for or no budget.
+fn shortest_search(
+    model: &SealModel,
+    opts: &CheckOptions,
+    deadline: &Arc<Deadline>,
+    infos: &[PropertyInfo],
+    discovered: &[&'static str],
+) -> Option<shortest::SearchResult<Action>> {
+    let targets: Vec<Target<'_, SealModel>> = infos
+        .iter()
+        .filter(|p| discovered.contains(&p.name))
+        .map(|p| {
+            let matches: shortest::Matcher<'_, SealModel> =
+                Box::new(move |m, s, t| p.is_target(m, s, t));
+            Target {
+                name: p.name,
+                matches,
+            }
+        })
+        .collect();
+    if targets.is_empty() || opts.shortest_budget == 0 {
+        return None;
+    }
+    let limits = SearchLimits {
+        max_states: opts
+            .max_states
+            .map_or(opts.shortest_budget, |n| n.min(opts.shortest_budget)),
+        deadline: Some(deadline.clone()),
+        max_memory: opts.max_memory,
+        interrupt: opts.interrupt.clone(),
+    };
+    Some(shortest::shortest_paths_within(model, &targets, &limits))
+}
+
+/// The report's note when the shortest-path search could not finish.
+fn shortest_search_note(s: &shortest::SearchResult<Action>) -> Option<String> {
+    s.stopped.map(|why| {
+        let what = if s.visited == 0 {
+            "did not run".to_string()
+        } else {
+            format!(
+                "stopped after {}",
+                sealcheck_model::words::count(s.visited, "unique state", "unique states")
+            )
+        };
+        format!(
+            "the shortest-path search {what} because {why}; paths marked \"not proven shortest\" are the ones the exploration found"
+        )
+    })
 }
 
 /// The result of every property, in the model's order, from what a run discovered: `found`

@@ -29,10 +29,11 @@
 //! [`crate::shortest`]) choose the page the printed link opens.
 
 mod api;
+mod backend;
 mod page;
 mod proxy;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -41,15 +42,16 @@ use std::time::{Duration, Instant};
 use sealcheck_model::{PropertyInfo, PropertyKind, SealModel};
 
 pub use api::{ExplorerApi, RunBounds, RunRequest};
+pub use backend::{backend_request, BackendReply};
 pub use page::{fetch_page, PageFiles, PageOnly};
 pub use proxy::{
-    backend_request, parse_request_head, same_origin, BackendReply, Front, HttpError, Reply,
-    RequestHead, Route,
+    is_loopback, parse_request_head, same_origin, Front, HttpError, Reply, RequestHead, Route,
 };
 
 use crate::cli::ExploreArgs;
-use crate::commands::{load_scenario, UsageError};
+use crate::commands::load_scenario;
 use crate::engine::{self, CheckOptions, CheckReport};
+use crate::exit::{Exit, UsageError};
 use crate::report;
 use crate::shortest::{self, Target};
 use crate::spec::Spec;
@@ -77,18 +79,6 @@ pub enum AddrError {
     /// Not a loopback address, and `--allow-non-loopback` was not given.
     #[error("--addr {0} is not a loopback address: serving there would expose the Explorer to the network (the model, every state, and a button that starts a full run), without authentication; use a 127.0.0.1 address, or pass --allow-non-loopback to do it on purpose")]
     NotLoopback(SocketAddr),
-}
-
-/// Whether an address only accepts connections from this machine (127.0.0.0/8, ::1, or
-/// ::ffff:127.x.y.z). The unspecified addresses 0.0.0.0 and :: listen on every interface and
-/// are not loopback.
-pub fn is_loopback(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-        }
-    }
 }
 
 /// Parses `--addr`: `IP:PORT`, `[IPv6]:PORT` or `localhost:PORT` (never looked up in DNS).
@@ -181,9 +171,10 @@ pub struct Opening {
 /// Checks a `--path` against the model: it must parse and every index must name an enabled
 /// action. The error names the step that does not replay.
 pub fn open_path(model: &SealModel, text: &str) -> Result<Opening, UsageError> {
-    let indices = shortest::parse_path(text).map_err(|e| UsageError(format!("--path: {e}")))?;
+    let indices =
+        shortest::parse_path(text).map_err(|e| UsageError::new(format!("--path: {e}")))?;
     let actions = shortest::decode(model, &indices)
-        .map_err(|e| UsageError(format!("--path {}: {e}", text.trim())))?;
+        .map_err(|e| UsageError::new(format!("--path {}: {e}", text.trim())))?;
     let path = shortest::encode(&indices);
     Ok(Opening {
         label: format!("path {path}"),
@@ -196,7 +187,7 @@ pub fn open_path(model: &SealModel, text: &str) -> Result<Opening, UsageError> {
 /// Errors when the property holds (or is unreachable) on the whole scenario, or when `budget`
 /// unique states were searched without finding one.
 pub fn open_property(model: &SealModel, query: &str, budget: usize) -> Result<Opening, UsageError> {
-    let p = find_property(model, query).map_err(UsageError)?;
+    let p = find_property(model, query).map_err(UsageError::new)?;
     let search = shortest::shortest_paths(model, &[property_target(p)], budget);
     let what = match p.kind {
         PropertyKind::Sometimes => "example",
@@ -208,11 +199,11 @@ pub fn open_property(model: &SealModel, query: &str, budget: usize) -> Result<Op
             steps: found.actions.len(),
             label: format!("shortest {what} for \"{}\"", p.name),
         }),
-        None if search.exhausted_budget => Err(UsageError(format!(
+        None if search.exhausted_budget => Err(UsageError::new(format!(
             "--property \"{}\": no {what} within the first {} unique states (searched breadth-first); the scenario is too large to settle this here",
             p.name, search.visited
         ))),
-        None => Err(UsageError(format!(
+        None => Err(UsageError::new(format!(
             "--property \"{}\": there is no {what} to show: {} in every one of the {} reachable states",
             p.name,
             match p.kind {
@@ -229,7 +220,7 @@ fn model_of(spec: &Spec) -> anyhow::Result<SealModel> {
     spec.config
         .clone()
         .into_model()
-        .map_err(|e| UsageError(format!("{}: {e}", spec.display_name())).into())
+        .map_err(|e| UsageError::new(format!("{}: {e}", spec.display_name())).into())
 }
 
 /// The size measurement that decides whether to run the Explorer to completion at start.
@@ -288,72 +279,34 @@ fn quiet_page_server_panics() {
     }));
 }
 
-/// `sealcheck explore`: serves the Explorer until Ctrl-C (exit 0). Usage and input errors
-/// (bad address, path or property, a port that is taken) are [`UsageError`]s (exit 2) and are
-/// reported before anything is served.
-pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
-    let spec = load_scenario(&args.scenario)?;
-    let model = model_of(&spec)?;
-    let addr =
-        parse_addr(&args.addr, args.allow_non_loopback).map_err(|e| UsageError(e.to_string()))?;
-    let opening = match (&args.path, &args.property) {
-        (Some(p), _) => Some(open_path(&model, p)?),
-        (None, Some(name)) => Some(open_property(&model, name, PROPERTY_SEARCH_BUDGET)?),
-        (None, None) => None,
-    };
-
-    // Ctrl-C exits 0 from here on: while setting up, at once; once serving, through `main`.
-    let serving = Arc::new(AtomicBool::new(false));
-    let (stop_tx, stop_rx) = mpsc::channel::<()>();
-    {
-        let serving = Arc::clone(&serving);
-        ctrlc::set_handler(move || {
-            if serving.load(Ordering::SeqCst) {
-                let _ = stop_tx.send(());
-            } else {
-                eprintln!("sealcheck explore: interrupted before serving; stopped");
-                std::process::exit(0);
-            }
-        })
-        .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C: {e}"))?;
+/// Says how large the scenario is, as far as the start-up measurement saw.
+fn say_size(m: &Measurement) {
+    let r = &m.report;
+    if m.small() {
+        say!(
+            "scenario size: {} unique states ({} generated, depth {}), full breadth-first check in {:.2} s",
+            r.unique_states,
+            r.states,
+            r.max_depth,
+            m.elapsed.as_secs_f64()
+        );
+    } else {
+        say!(
+            "scenario size: more than {} states (a breadth-first check stopped there after {:.2} s)",
+            m.bound,
+            m.elapsed.as_secs_f64()
+        );
     }
+}
 
-    // Take the address first, so that a port in use is reported before any work.
-    let listener = TcpListener::bind(addr)
-        .map_err(|e| UsageError(format!("--addr {addr}: cannot listen there: {e}")))?;
-    let local = listener.local_addr()?;
-
-    say!(
-        "sealcheck explore: {} ({})",
-        spec.config.name,
-        spec.display_name()
-    );
-    say!("  {}", report::scenario_line(&spec.config));
-
-    let measurement =
-        (args.run_to_completion_below > 0).then(|| measure(&model, args.run_to_completion_below));
-    let small = measurement.as_ref().is_some_and(Measurement::small);
-    if let Some(m) = &measurement {
-        let r = &m.report;
-        if m.small() {
-            say!(
-                "scenario size: {} unique states ({} generated, depth {}), full breadth-first check in {:.2} s",
-                r.unique_states,
-                r.states,
-                r.max_depth,
-                m.elapsed.as_secs_f64()
-            );
-        } else {
-            say!(
-                "scenario size: more than {} states (a breadth-first check stopped there after {:.2} s)",
-                m.bound,
-                m.elapsed.as_secs_f64()
-            );
-        }
-    }
-
-    quiet_page_server_panics();
-    let page = fetch_page()?;
+/// Starts the Explorer's data with the run bounds of `args`, and a run to completion at once
+/// when the scenario is `small`; says how to start one otherwise.
+fn start_api(
+    model: &SealModel,
+    args: &ExploreArgs,
+    small: bool,
+    local: SocketAddr,
+) -> Arc<ExplorerApi> {
     let bounds = RunBounds {
         max_states: args.run_max_states,
         timeout: Duration::from_secs(args.run_timeout),
@@ -375,21 +328,14 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
             bounds.timeout.as_secs()
         );
     }
+    api
+}
 
-    let front = Arc::new(Front::new(
-        model.clone(),
-        Arc::clone(&api),
-        page,
-        is_loopback(local.ip()),
-    ));
-    proxy::spawn_front(listener, front)?;
-    serving.store(true, Ordering::SeqCst);
-
-    if !is_loopback(local.ip()) {
-        say!("WARNING: serving on {local}, which is not loopback: the Explorer is reachable from the network");
-    }
+/// Says where the Explorer is, and the links to the opening path and to every failing
+/// property's path found at start-up.
+fn say_links(local: SocketAddr, opening: Option<&Opening>, measurement: Option<&Measurement>) {
     say!("Explorer: {}", explorer_url(local, None));
-    if let Some(o) = &opening {
+    if let Some(o) = opening {
         say!(
             "{} ({} step{}): {}",
             o.label,
@@ -398,8 +344,8 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
             explorer_url(local, Some(&o.path))
         );
     }
-    if let Some(m) = measurement.as_ref().filter(|m| m.small()) {
-        let shown = opening.as_ref().map(|o| o.path.as_str());
+    if let Some(m) = measurement.filter(|m| m.small()) {
+        let shown = opening.map(|o| o.path.as_str());
         for p in m.report.properties.iter().filter(|p| p.failure) {
             if let Some(t) = p.trail.as_ref().filter(|t| Some(t.path.as_str()) != shown) {
                 say!(
@@ -415,11 +361,79 @@ pub fn explore(args: &ExploreArgs) -> anyhow::Result<u8> {
             }
         }
     }
+}
+
+/// `sealcheck explore`: serves the Explorer until Ctrl-C (exit 0). Usage and input errors
+/// (bad address, path or property, a port that is taken) are [`UsageError`]s (exit 2) and are
+/// reported before anything is served.
+pub fn explore(args: &ExploreArgs) -> anyhow::Result<Exit> {
+    let spec = load_scenario(&args.scenario)?;
+    let model = model_of(&spec)?;
+    let addr = parse_addr(&args.addr, args.allow_non_loopback)
+        .map_err(|e| UsageError::new(e.to_string()))?;
+    let opening = match (&args.path, &args.property) {
+        (Some(p), _) => Some(open_path(&model, p)?),
+        (None, Some(name)) => Some(open_property(&model, name, PROPERTY_SEARCH_BUDGET)?),
+        (None, None) => None,
+    };
+
+    // Ctrl-C exits 0 from here on: while setting up, at once; once serving, through `main`.
+    let serving = Arc::new(AtomicBool::new(false));
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    {
+        let serving = Arc::clone(&serving);
+        ctrlc::set_handler(move || {
+            if serving.load(Ordering::SeqCst) {
+                let _ = stop_tx.send(());
+            } else {
+                eprintln!("sealcheck explore: interrupted before serving; stopped");
+                std::process::exit(Exit::Holds.code().into());
+            }
+        })
+        .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C: {e}"))?;
+    }
+
+    // Take the address first, so that a port in use is reported before any work.
+    let listener = TcpListener::bind(addr)
+        .map_err(|e| UsageError::new(format!("--addr {addr}: cannot listen there: {e}")))?;
+    let local = listener.local_addr()?;
+
+    say!(
+        "sealcheck explore: {} ({})",
+        spec.config.name,
+        spec.display_name()
+    );
+    say!("  {}", report::scenario_line(&spec.config));
+
+    let measurement =
+        (args.run_to_completion_below > 0).then(|| measure(&model, args.run_to_completion_below));
+    let small = measurement.as_ref().is_some_and(Measurement::small);
+    if let Some(m) = &measurement {
+        say_size(m);
+    }
+
+    quiet_page_server_panics();
+    let page = fetch_page()?;
+    let api = start_api(&model, args, small, local);
+
+    let front = Arc::new(Front::new(
+        model.clone(),
+        Arc::clone(&api),
+        page,
+        is_loopback(local.ip()),
+    ));
+    proxy::spawn_front(listener, front)?;
+    serving.store(true, Ordering::SeqCst);
+
+    if !is_loopback(local.ip()) {
+        say!("WARNING: serving on {local}, which is not loopback: the Explorer is reachable from the network");
+    }
+    say_links(local, opening.as_ref(), measurement.as_ref());
     say!("Ctrl-C stops it.");
 
     let _ = stop_rx.recv();
     say!("sealcheck explore: stopped");
-    Ok(0)
+    Ok(Exit::Holds)
 }
 
 #[cfg(test)]

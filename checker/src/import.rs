@@ -4,16 +4,17 @@
 use std::io::Write;
 
 use crate::cli::ImportArgs;
-use crate::commands::UsageError;
+use crate::exit::{Exit, UsageError};
 use sealcheck_recorder::import::{import_raw_dir, ImportedTrace};
 
 /// `sealcheck import`: writes the trace, prints the notes on stderr; exit code 0.
-pub fn import(args: &ImportArgs) -> anyhow::Result<u8> {
-    let trace = import_raw_dir(&args.raw_dir).map_err(|e| UsageError(format!("import: {e}")))?;
+pub fn import(args: &ImportArgs) -> anyhow::Result<Exit> {
+    let trace =
+        import_raw_dir(&args.raw_dir).map_err(|e| UsageError::new(format!("import: {e}")))?;
     match &args.out {
         Some(path) => trace
             .write_file(path)
-            .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?,
+            .map_err(|e| UsageError::new(format!("cannot write {}: {e}", path.display())))?,
         None => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
@@ -28,7 +29,7 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<u8> {
             .map_or("stdout".to_string(), |p| p.display().to_string());
         print_report(&trace, &dest);
     }
-    Ok(0)
+    Ok(Exit::Holds)
 }
 
 /// Prints what an import wrote and its notes on stderr.

@@ -33,7 +33,7 @@ pub fn read_text(path: &Path, cap: u64) -> io::Result<String> {
 /// exist) and why.
 #[derive(Debug)]
 pub struct Unreadable {
-    /// The path.
+    /// The path as it was given or found.
     pub path: PathBuf,
     /// Why it could not be read.
     pub error: io::Error,

@@ -1,7 +1,7 @@
 //! sealcheck: check the seal protocol of Restate's replicated loglet.
 //!
 //! The library holds the logic; the `sealcheck` binary only parses arguments, calls
-//! [`commands`] and exits with the code they return.
+//! [`commands`] and exits with the [`exit::Exit`] they return.
 //!
 //! ```
 //! use sealcheck::engine::{check, CheckOptions, Verdict};
@@ -21,18 +21,22 @@
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod bench_validate;
 pub mod bounds;
 pub mod cli;
 pub mod commands;
 pub mod distributed;
 pub mod engine;
+pub mod exit;
 pub mod explore;
 pub mod follow;
 pub mod generate;
 pub mod import;
 pub mod input;
+pub mod limits;
 pub mod mutate;
+pub mod output;
 pub mod record;
 pub mod report;
 pub mod reproduce;

@@ -4,9 +4,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sealcheck::cli::{Cli, Command};
-use sealcheck::commands::{self, UsageError};
+use sealcheck::commands;
+use sealcheck::exit::{Exit, UsageError};
 
-fn run(cli: Cli) -> anyhow::Result<u8> {
+fn run(cli: Cli) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Check(a) => commands::check(a),
         Command::Replay(a) => commands::replay(a),
@@ -26,7 +27,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(exit) => exit.into(),
         Err(e) => {
             let io_kind = e
                 .chain()
@@ -35,16 +36,16 @@ fn main() -> ExitCode {
             // The reader of our output went away (`sealcheck check | head -1`): nothing more can
             // be said to it, and it is not an error (as in other Unix tools).
             if io_kind == Some(std::io::ErrorKind::BrokenPipe) {
-                return ExitCode::SUCCESS;
+                return Exit::Holds.into();
             }
             eprintln!("sealcheck: error: {e:#}");
             // Usage and input errors, and I/O errors (a full disk, a missing permission), are
-            // the user's to fix (2); anything else is ours (also 2, but said differently so that
-            // it gets reported).
+            // the user's to fix; anything else is ours (the same code, but said differently so
+            // that it gets reported).
             if e.downcast_ref::<UsageError>().is_none() && io_kind.is_none() {
                 eprintln!("sealcheck: this looks like a bug in sealcheck; please report it");
             }
-            ExitCode::from(2)
+            Exit::UsageOrInput.into()
         }
     }
 }

@@ -6,19 +6,19 @@ use sealcheck_recorder::record::{
 };
 
 use crate::cli::RecordArgs;
-use crate::commands::UsageError;
+use crate::exit::{Exit, UsageError};
 
 /// `sealcheck record`: exit 0 when the run was recorded and imported, 2 when it could not be
 /// (missing binaries, not root, the cluster failed).
-pub fn record(args: &RecordArgs) -> anyhow::Result<u8> {
+pub fn record(args: &RecordArgs) -> anyhow::Result<Exit> {
     if args.list {
-        crate::commands::write_stdout(&scenario_list())?;
-        return Ok(0);
+        crate::output::write_stdout(&scenario_list())?;
+        return Ok(Exit::Holds);
     }
     let (Some(name), Some(out)) = (&args.scenario, &args.out) else {
-        return Err(UsageError("record needs SCENARIO and --out DIR (or --list)".into()).into());
+        return Err(UsageError::new("record needs SCENARIO and --out DIR (or --list)").into());
     };
-    let scenario = parse_scenario(name).map_err(UsageError)?;
+    let scenario = parse_scenario(name).map_err(UsageError::new)?;
     let req = RecordRequest {
         scenario,
         out: out.clone(),
@@ -26,12 +26,12 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<u8> {
         server: args.restate.server.clone(),
         restatectl: args.restate.restatectl.clone(),
     };
-    let done =
-        record_run(&req, &mut |line| eprintln!("sealcheck record: {line}")).map_err(UsageError)?;
+    let done = record_run(&req, &mut |line| eprintln!("sealcheck record: {line}"))
+        .map_err(UsageError::new)?;
     crate::import::print_report(&done.trace, &done.trace_path.display().to_string());
     eprintln!(
         "sealcheck record: check it against the model with: sealcheck validate {}",
         done.trace_path.display()
     );
-    Ok(0)
+    Ok(Exit::Holds)
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use sealcheck_model::words::count;
 
 use crate::engine::{CheckReport, PropertyResult, Strategy, Trail, Verdict};
+use crate::exit::Exit;
 use crate::spec::Spec;
 
 /// Default address of `sealcheck explore`.
@@ -230,13 +231,19 @@ pub fn text(spec: &Spec, report: &CheckReport, show_examples: bool) -> String {
     }
     let failures = report.properties.iter().filter(|p| p.failure).count();
     let _ = writeln!(out);
-    let summary = match report.exit_code() {
-        0 => "result: every property holds on a complete exploration (exit 0)".to_string(),
-        1 => format!(
-            "result: {failures} propert{} failed (exit 1)",
+    let exit = report.exit_code();
+    let code = exit.code();
+    let summary = match exit {
+        Exit::Holds => {
+            format!("result: every property holds on a complete exploration (exit {code})")
+        }
+        Exit::Violated => format!(
+            "result: {failures} propert{} failed (exit {code})",
             if failures == 1 { "y" } else { "ies" }
         ),
-        _ => "result: INCOMPLETE run, no violation found, nothing proven (exit 3)".to_string(),
+        Exit::UsageOrInput | Exit::Incomplete => {
+            format!("result: INCOMPLETE run, no violation found, nothing proven (exit {code})")
+        }
     };
     let _ = writeln!(out, "{summary}");
     out
@@ -274,7 +281,7 @@ pub fn json(spec: &Spec, report: &CheckReport) -> String {
         "elapsed_ms": report.elapsed_ms,
         "properties": properties,
         "shortest_search": report.shortest_search,
-        "exit_code": report.exit_code(),
+        "exit_code": report.exit_code().code(),
     });
     if let Some(engine) = &report.engine {
         j["engine"] = engine.as_str().into();

@@ -12,7 +12,8 @@ use sealcheck_recorder::{Binaries, ScenarioOptions};
 use stateright::Model;
 
 use crate::cli::ReproduceArgs;
-use crate::commands::{load_scenario, UsageError};
+use crate::commands::load_scenario;
+use crate::exit::{Exit, UsageError};
 use crate::follow::{self, FollowOptions, FollowReport, FollowVerdict, StepStatus};
 use crate::trace::{TraceItem, TraceReader};
 use crate::validate::{self, ValidateOptions};
@@ -54,7 +55,7 @@ pub struct PathToRun {
     pub label: String,
     /// `0/3/0/0/0`.
     pub encoding: String,
-    /// The actions.
+    /// The path's actions, in order from the initial state.
     pub actions: Vec<Action>,
 }
 
@@ -79,14 +80,14 @@ pub fn encode_actions(model: &SealModel, actions: &[Action]) -> Result<String, S
 /// Picks the path from the arguments: `--path`, `--property` or `--trace`.
 pub fn path_from_args(args: &ReproduceArgs) -> anyhow::Result<PathToRun> {
     if let Some(file) = &args.trace {
-        let reader = TraceReader::open(file).map_err(|e| UsageError(e.to_string()))?;
+        let reader = TraceReader::open(file).map_err(|e| UsageError::new(e.to_string()))?;
         let header = reader.header().clone();
         let items: Vec<TraceItem> = reader
             .collect::<Result<_, _>>()
-            .map_err(|e| UsageError(e.to_string()))?;
+            .map_err(|e| UsageError::new(e.to_string()))?;
         let r = follow::follow(&header, &items, &[], &FollowOptions::default());
         if r.verdict != FollowVerdict::Follows {
-            return Err(UsageError(format!(
+            return Err(UsageError::new(format!(
                 "--trace {}: no behaviour of its model explains it ({:?}); `sealcheck validate` says where",
                 file.display(),
                 r.verdict
@@ -94,7 +95,7 @@ pub fn path_from_args(args: &ReproduceArgs) -> anyhow::Result<PathToRun> {
             .into());
         }
         let model = validate::model_for(&header, false);
-        let encoding = encode_actions(&model, &r.explanation_actions).map_err(UsageError)?;
+        let encoding = encode_actions(&model, &r.explanation_actions).map_err(UsageError::new)?;
         return Ok(PathToRun {
             spec: None,
             overrides: Vec::new(),
@@ -109,7 +110,7 @@ pub fn path_from_args(args: &ReproduceArgs) -> anyhow::Result<PathToRun> {
         .config
         .clone()
         .into_model()
-        .map_err(|e| UsageError(format!("{}: {e}", spec.display_name())))?;
+        .map_err(|e| UsageError::new(format!("{}: {e}", spec.display_name())))?;
     let (encoding, what) = match (&args.path, &args.property) {
         (Some(p), _) => (p.trim().to_string(), format!("path {}", p.trim())),
         (None, Some(name)) => {
@@ -117,14 +118,14 @@ pub fn path_from_args(args: &ReproduceArgs) -> anyhow::Result<PathToRun> {
             (o.path.clone(), o.label)
         }
         (None, None) => {
-            return Err(UsageError(
-                "reproduce needs --path P, --property NAME or --trace FILE".into(),
+            return Err(UsageError::new(
+                "reproduce needs --path P, --property NAME or --trace FILE",
             )
             .into())
         }
     };
-    let actions =
-        follow::path_actions(&model, &encoding).map_err(|e| UsageError(format!("--path {e}")))?;
+    let actions = follow::path_actions(&model, &encoding)
+        .map_err(|e| UsageError::new(format!("--path {e}")))?;
     Ok(PathToRun {
         spec: spec.path.clone(),
         overrides: spec.overrides.clone(),
@@ -197,23 +198,24 @@ pub fn step_word(forced: bool, status: &StepStatus) -> String {
 }
 
 /// Checks a recorded trace against the path: validation's verdict and the path-following
-/// report, as text, and the exit code (the follow verdict's).
+/// report, as text, and how the command ends (the follow verdict's exit code).
 pub fn check_trace(
     trace: &Path,
     path: &PathToRun,
     forced: &[bool],
     path_starts_at: Option<f64>,
-) -> anyhow::Result<(String, FollowReport, u8)> {
+) -> anyhow::Result<(String, FollowReport, Exit)> {
     let opts = ValidateOptions {
         timeout: Some(std::time::Duration::from_secs(120)),
         ..ValidateOptions::default()
     };
-    let outcome = validate::validate_file(trace, &opts).map_err(|e| UsageError(e.to_string()))?;
-    let reader = TraceReader::open(trace).map_err(|e| UsageError(e.to_string()))?;
+    let outcome =
+        validate::validate_file(trace, &opts).map_err(|e| UsageError::new(e.to_string()))?;
+    let reader = TraceReader::open(trace).map_err(|e| UsageError::new(e.to_string()))?;
     let header = reader.header().clone();
     let items: Vec<TraceItem> = reader
         .collect::<Result<_, _>>()
-        .map_err(|e| UsageError(e.to_string()))?;
+        .map_err(|e| UsageError::new(e.to_string()))?;
     let began = Instant::now();
     let fopts = FollowOptions {
         path_starts_at,
@@ -273,22 +275,23 @@ pub fn check_trace(
         report.states,
         began.elapsed().as_millis()
     ));
-    let code = report.verdict.exit_code();
+    let code = Exit::from_code(report.verdict.exit_code().into())
+        .expect("a follow verdict exits 0, 1 or 3");
     Ok((s, report, code))
 }
 
 /// `sealcheck reproduce`.
-pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
+pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<Exit> {
     if args.controls {
-        crate::commands::write_stdout(&controls_table())?;
-        return Ok(0);
+        crate::output::write_stdout(&controls_table())?;
+        return Ok(Exit::Holds);
     }
     let path = path_from_args(args)?;
-    let plan = rr::plan(&path.model, &path.actions).map_err(UsageError)?;
+    let plan = rr::plan(&path.model, &path.actions).map_err(UsageError::new)?;
     let plan_txt = plan_text(&path, &plan);
-    crate::commands::write_stdout(&plan_txt)?;
+    crate::output::write_stdout(&plan_txt)?;
     if args.dry_run {
-        return Ok(0);
+        return Ok(Exit::Holds);
     }
     let out = args.out.clone().expect("clap requires --out");
     let trace_path = out.join(sealcheck_recorder::record::TRACE_FILE);
@@ -298,9 +301,10 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
         .map(|s| !matches!(s.control, rr::Control::Cannot(_)))
         .collect();
     if args.recheck {
-        let start = rr::path_start_ms(&out.join("raw")).map_err(|e| UsageError(e.to_string()))?;
+        let start =
+            rr::path_start_ms(&out.join("raw")).map_err(|e| UsageError::new(e.to_string()))?;
         let (txt, _, code) = check_trace(&trace_path, &path, &planned_forced, start)?;
-        crate::commands::write_stdout(&txt)?;
+        crate::output::write_stdout(&txt)?;
         return Ok(code);
     }
     let bins = Binaries::discover(
@@ -308,18 +312,18 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
         args.restate.server.clone(),
         args.restate.restatectl.clone(),
     )
-    .map_err(|e| UsageError(e.to_string()))?;
-    sealcheck_recorder::check_can_record().map_err(|e| UsageError(e.to_string()))?;
-    sealcheck_recorder::install_interrupt_handler().map_err(|e| UsageError(e.to_string()))?;
+    .map_err(|e| UsageError::new(e.to_string()))?;
+    sealcheck_recorder::check_can_record().map_err(|e| UsageError::new(e.to_string()))?;
+    sealcheck_recorder::install_interrupt_handler().map_err(|e| UsageError::new(e.to_string()))?;
     std::fs::create_dir_all(&out)
-        .map_err(|e| UsageError(format!("cannot create --out {}: {e}", out.display())))?;
+        .map_err(|e| UsageError::new(format!("cannot create --out {}: {e}", out.display())))?;
     let notes_path = out.join(sealcheck_recorder::record::NOTES_FILE);
     let report_path = out.join(REPORT_FILE);
     let path_file = out.join(PATH_FILE);
     for p in [&trace_path, &notes_path, &report_path, &path_file] {
         match std::fs::remove_file(p) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(UsageError(format!("cannot remove {}: {e}", p.display())).into())
+                return Err(UsageError::new(format!("cannot remove {}: {e}", p.display())).into())
             }
             _ => {}
         }
@@ -334,19 +338,19 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
     let _ = std::fs::remove_dir_all(&work);
     let secs = began.elapsed().as_secs_f64();
     let run = result.map_err(|e| {
-        UsageError(format!(
+        UsageError::new(format!(
             "reproduction failed after {secs:.1} s: {e}; every process it started was stopped; the raw material so far is in {}",
             raw.display()
         ))
     })?;
     eprintln!("sealcheck reproduce: ran in {secs:.1} s: {}", run.summary);
     let trace = sealcheck_recorder::import::import_raw_dir(&raw)
-        .map_err(|e| UsageError(format!("import of the recording: {e}")))?;
+        .map_err(|e| UsageError::new(format!("import of the recording: {e}")))?;
     let unplaced = trace.unplaced().len();
     trace
         .write_file(&trace_path)
         .and_then(|()| std::fs::write(&notes_path, trace.notes_text()))
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", trace_path.display())))?;
+        .map_err(|e| UsageError::new(format!("cannot write {}: {e}", trace_path.display())))?;
     let forced: Vec<bool> = run.steps.iter().map(|s| s.forced).collect();
     let mut done = String::from("run:\n");
     for s in &run.steps {
@@ -359,10 +363,10 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
             sealcheck_model::words::count(unplaced, "record", "records")
         ));
     }
-    crate::commands::write_stdout(&done)?;
-    let start = rr::path_start_ms(&raw).map_err(|e| UsageError(e.to_string()))?;
+    crate::output::write_stdout(&done)?;
+    let start = rr::path_start_ms(&raw).map_err(|e| UsageError::new(e.to_string()))?;
     let (txt, report, code) = check_trace(&trace_path, &path, &forced, start)?;
-    crate::commands::write_stdout(&txt)?;
+    crate::output::write_stdout(&txt)?;
     let file = PathFile {
         spec: path.spec.clone(),
         overrides: path.overrides.clone(),
@@ -375,7 +379,7 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<u8> {
     let json = serde_json::to_string_pretty(&file).expect("json") + "\n";
     std::fs::write(out.join(PATH_FILE), json)
         .and_then(|()| std::fs::write(&report_path, format!("{plan_txt}{done}{txt}")))
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", report_path.display())))?;
+        .map_err(|e| UsageError::new(format!("cannot write {}: {e}", report_path.display())))?;
     Ok(code)
 }
 

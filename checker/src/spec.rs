@@ -18,7 +18,7 @@ pub enum SpecError {
     Unreadable {
         /// The file.
         file: String,
-        /// Why.
+        /// The I/O error that kept it from being read.
         source: std::io::Error,
     },
     /// The file is not valid TOML, or a field is unknown, missing or of the wrong type, or a
@@ -41,7 +41,7 @@ pub enum SpecError {
 pub struct Spec {
     /// The file it was read from; `None` for the built-in scenario.
     pub path: Option<PathBuf>,
-    /// The configuration.
+    /// The model's configuration, overrides applied.
     pub config: Config,
     /// Command-line overrides applied on top of the file (as they must be repeated).
     pub overrides: Vec<String>,

@@ -192,6 +192,56 @@ fn flag_values_out_of_range_are_usage_errors() {
     }
 }
 
+/// `validate`'s bounds follow `check`'s rules (crate::limits): `--timeout 1e20` used to panic
+/// (exit 101), `--threads 0` and 2,000 and `--max-memory 0` or 1 used to be accepted.
+#[test]
+fn validate_bounds_out_of_range_are_usage_errors() {
+    let trace = "traces/valid/appends-then-seal-observed.jsonl";
+    for (args, message) in [
+        (
+            &["--timeout", "1e20"][..],
+            "--timeout must be a positive number",
+        ),
+        (
+            &["--timeout", "0"][..],
+            "--timeout must be a positive number",
+        ),
+        (
+            &["--threads", "0"][..],
+            "--threads must be a whole number from 1 to 256",
+        ),
+        (
+            &["--threads", "2000"][..],
+            "--threads must be a whole number from 1 to 256",
+        ),
+        (
+            &["--max-memory", "0"][..],
+            "--max-memory must be at least 16M",
+        ),
+        (
+            &["--max-memory", "1"][..],
+            "--max-memory must be at least 16M",
+        ),
+    ] {
+        let err = stderr_of(sealcheck().arg("validate").args(args).arg(trace), 2);
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    stdout_of(
+        sealcheck().args([
+            "validate",
+            "--threads",
+            "1",
+            "--max-memory",
+            "64",
+            "--timeout",
+            "60",
+            trace,
+        ]),
+        0,
+    );
+}
+
 #[test]
 fn stale_views_without_a_value_leaves_the_spec_alone() {
     let out = stdout_of(
@@ -324,4 +374,145 @@ fn tempdir() -> std::path::PathBuf {
     ));
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// The unique-state count `sealcheck ARGS --format json` reports.
+fn unique_states_of(args: &[&str]) -> u64 {
+    let out = sealcheck()
+        .args(args)
+        .args(["--format", "json", "--quiet"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: no JSON report ({e})"));
+    json["unique_states"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{args:?}: no unique_states in {json}"))
+}
+
+/// A number as the README writes it (`38,336`), if `text` is one.
+fn readme_number(text: &str) -> Option<u64> {
+    let t = text.trim().trim_matches('*').replace(',', "");
+    (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().unwrap())
+}
+
+/// The README's abbreviations of scenario files: "`T` stands for `specs/x.toml`, `R` for
+/// `specs/y.toml`".
+fn readme_abbreviations(readme: &str) -> Vec<(String, String)> {
+    // The sentence may be wrapped: compare with single spaces.
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let readme = flat.as_str();
+    let mut found = Vec::new();
+    let mut rest = readme;
+    while let Some(i) = rest.find("` for `specs/") {
+        let before = &rest[..i];
+        let name = &before[before.rfind('`').map_or(0, |j| j + 1)..];
+        let after = &rest[i + "` for `".len()..];
+        let path = &after[..after.find('`').unwrap_or(0)];
+        if !name.is_empty() && !name.contains(char::is_whitespace) {
+            found.push((name.to_string(), path.to_string()));
+        }
+        rest = after;
+    }
+    let mut rest = readme;
+    while let Some(i) = rest.find("` stands for `specs/") {
+        let before = &rest[..i];
+        let name = &before[before.rfind('`').map_or(0, |j| j + 1)..];
+        let after = &rest[i + "` stands for `".len()..];
+        let path = &after[..after.find('`').unwrap_or(0)];
+        found.push((name.to_string(), path.to_string()));
+        rest = after;
+    }
+    found
+}
+
+/// Every table row of the README that names a `sealcheck check ...` command and a count
+/// column: the command's arguments after `sealcheck` (abbreviations expanded) and the count.
+fn readme_check_rows(readme: &str) -> Vec<(Vec<String>, u64)> {
+    let abbreviations = readme_abbreviations(readme);
+    let mut rows = Vec::new();
+    for line in readme.lines().filter(|l| l.trim_start().starts_with('|')) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let Some(at) = cells
+            .iter()
+            .position(|c| c.starts_with("`sealcheck check") && c.ends_with('`'))
+        else {
+            continue;
+        };
+        let Some(count) = cells[at + 1..].iter().find_map(|c| readme_number(c)) else {
+            continue;
+        };
+        let command = cells[at].trim_matches('`');
+        let args: Vec<String> = command
+            .split_whitespace()
+            .skip(1)
+            .map(|a| {
+                abbreviations
+                    .iter()
+                    .find(|(name, _)| name == a)
+                    .map_or(a.to_string(), |(_, path)| path.clone())
+            })
+            .collect();
+        rows.push((args, count));
+    }
+    rows
+}
+
+/// The README's incident table: every `sealcheck check ...` row's unique-state count is the
+/// binary's.
+#[test]
+fn readme_state_counts_are_the_binarys() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let rows = readme_check_rows(&readme);
+    assert!(
+        rows.len() >= 3,
+        "the README's table of `sealcheck check` rows was not found: {rows:?}"
+    );
+    for (args, count) in rows {
+        let command: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_eq!(
+            unique_states_of(&command),
+            count,
+            "README: `sealcheck {}`",
+            command.join(" ")
+        );
+    }
+}
+
+/// The built-in scenario's count (`sealcheck check` with no argument) wherever the README
+/// gives it: "N-state incident" (or "N-state built-in") and "`sealcheck check` with no file
+/// ... (N unique states".
+#[test]
+fn readme_built_in_state_count_is_the_binarys() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let mut mentions = Vec::new();
+    for marker in ["-state incident", "-state built-in"] {
+        for (i, _) in readme.match_indices(marker) {
+            let before = &readme[..i];
+            let start = before
+                .rfind(|c: char| !(c.is_ascii_digit() || c == ','))
+                .map_or(0, |j| j + 1);
+            if let Some(n) = readme_number(&before[start..]) {
+                mentions.push((format!("{}{marker}", &before[start..]), n));
+            }
+        }
+    }
+    if let Some(i) = readme.find("`sealcheck check` with no file") {
+        let after = &readme[i..(i + 400).min(readme.len())];
+        if let Some(j) = after.find(" unique states") {
+            let before = &after[..j];
+            let start = before
+                .rfind(|c: char| !(c.is_ascii_digit() || c == ','))
+                .map_or(0, |k| k + 1);
+            if let Some(n) = readme_number(&before[start..]) {
+                mentions.push((format!("`sealcheck check` with no file: {n}"), n));
+            }
+        }
+    }
+    let built_in = unique_states_of(&["check"]);
+    for (text, n) in mentions {
+        assert_eq!(n, built_in, "README says \"{text}\"");
+    }
 }

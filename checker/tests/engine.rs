@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealcheck::engine::{check, CheckOptions, Incomplete, Strategy, Verdict};
+use sealcheck::exit::Exit;
 use sealcheck::shortest;
 use sealcheck::spec::Spec;
 use sealcheck_model::{Config, SealModel, State};
@@ -117,7 +118,7 @@ fn a_timeout_stops_a_one_thread_run_and_proves_nothing() {
     assert!(matches!(r.incomplete, Some(Incomplete::Timeout(_))));
     assert!(r.unique_states < 354_204);
     assert!(r.properties.iter().all(|p| p.verdict != Verdict::Holds));
-    assert_eq!(r.exit_code(), 3);
+    assert_eq!(r.exit_code(), Exit::Incomplete);
 }
 
 fn bench_spec(name: &str) -> SealModel {
@@ -151,7 +152,7 @@ fn a_bfs_timeout_ends_the_run_without_draining_the_queue() {
         elapsed - timeout
     );
     assert!(matches!(r.incomplete, Some(Incomplete::Timeout(_))));
-    assert_eq!(r.exit_code(), 3);
+    assert_eq!(r.exit_code(), Exit::Incomplete);
     assert!(r.unique_states < 4_438_401);
     let p = seen.first().expect("a progress line after a second");
     assert!(p.queued.is_some_and(|q| q > 0), "{p:?}");
@@ -193,7 +194,7 @@ fn a_memory_bound_ends_the_run_as_incomplete() {
     );
     assert!(r.unique_states < 4_438_401);
     assert!(r.properties.iter().all(|p| p.verdict != Verdict::Holds));
-    assert_eq!(r.exit_code(), 3);
+    assert_eq!(r.exit_code(), Exit::Incomplete);
 }
 
 #[test]
@@ -218,7 +219,7 @@ fn an_interrupt_ends_the_run_and_reports_what_was_explored() {
     );
     assert_eq!(r.incomplete, Some(Incomplete::Interrupted));
     assert!(r.unique_states > 0 && r.unique_states < 4_438_401);
-    assert_eq!(r.exit_code(), 3);
+    assert_eq!(r.exit_code(), Exit::Incomplete);
 }
 
 /// The shortest-path search after a check used its own budget of 20 million states: with
@@ -362,7 +363,7 @@ fn simulation_finds_the_incident_and_reports_a_replayable_shortest_path() {
         acts.is_empty(),
         "the counterexample ends in a terminal state"
     );
-    assert_eq!(r.exit_code(), 1);
+    assert_eq!(r.exit_code(), Exit::Violated);
 }
 
 #[test]

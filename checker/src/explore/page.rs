@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use stateright::Model;
 
-use super::proxy::backend_request;
+use super::backend::backend_request;
 
 /// Name of the thread that runs the throwaway stateright server.
 pub(crate) const PAGE_THREAD: &str = "sealcheck-explorer-page";

@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -28,6 +28,7 @@ use sealcheck_model::SealModel;
 use serde_json::json;
 
 use super::api::ExplorerApi;
+use super::backend::find_head_end;
 use super::page::{PageFiles, PAGE_FILES};
 use crate::shortest::{self, PathError};
 
@@ -45,135 +46,8 @@ pub const MAX_CONNECTIONS_PER_CLIENT: usize = 32;
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
 /// A connection still sending its request after this long may be evicted for a new one.
 pub const STALLED_AFTER: Duration = Duration::from_millis(500);
-/// Largest answer read from stateright's server.
-const MAX_BACKEND_BYTES: usize = 64 * 1024 * 1024;
 /// How long writing an answer may take.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// An answer of stateright's server.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BackendReply {
-    /// HTTP status code.
-    pub status: u16,
-    /// The body.
-    pub body: Vec<u8>,
-}
-
-impl BackendReply {
-    /// The body as text (lossy).
-    pub fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-fn find_head_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
-}
-
-fn header_value<'h>(head: &'h str, wanted: &str) -> Option<&'h str> {
-    head.lines().skip(1).find_map(|l| {
-        let (name, value) = l.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case(wanted)
-            .then_some(value.trim())
-    })
-}
-
-fn content_length(head: &str) -> Option<usize> {
-    header_value(head, "content-length").and_then(|v| v.parse().ok())
-}
-
-/// Decodes a complete `Transfer-Encoding: chunked` body; `None` if it is malformed or cut.
-pub fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
-        let size_text = size_text.split(';').next()?.trim();
-        let size = usize::from_str_radix(size_text, 16).ok()?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        if data.len() < size + 2 || &data[size..size + 2] != b"\r\n" {
-            return None;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-}
-
-/// Sends one request to stateright's server and reads its answer. The request is HTTP/1.0,
-/// so that `tiny_http` closes the connection after the answer and does not chunk it (to an
-/// HTTP/1.1 request it chunks large bodies); a chunked answer is decoded all the same.
-pub fn backend_request(addr: SocketAddr, method: &str, path: &str) -> io::Result<BackendReply> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(120)))?;
-    s.set_write_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"
-    )?;
-    s.flush()?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    let head_end = loop {
-        if let Some(end) = find_head_end(&buf) {
-            break end;
-        }
-        let n = s.read(&mut chunk)?;
-        if n == 0 || buf.len() > MAX_HEAD_BYTES {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "stateright's Explorer closed the connection without a complete answer",
-            ));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse::<u16>().ok())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no HTTP status line"))?;
-    let mut body = buf.split_off(head_end);
-    if header_value(&head, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        (&mut s)
-            .take((MAX_BACKEND_BYTES - body.len()) as u64)
-            .read_to_end(&mut body)?;
-        let body = dechunk(&body).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, "malformed chunked answer")
-        })?;
-        return Ok(BackendReply { status, body });
-    }
-    match content_length(&head) {
-        Some(len) if len > MAX_BACKEND_BYTES => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "answer too large",
-            ))
-        }
-        Some(len) => {
-            while body.len() < len {
-                let n = s.read(&mut chunk)?;
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "stateright's Explorer closed the connection mid-answer",
-                    ));
-                }
-                body.extend_from_slice(&chunk[..n]);
-            }
-            body.truncate(len);
-        }
-        None => {
-            (&mut s)
-                .take((MAX_BACKEND_BYTES - body.len()) as u64)
-                .read_to_end(&mut body)?;
-        }
-    }
-    Ok(BackendReply { status, body })
-}
 
 /// A parsed request line and the headers the front uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -383,10 +257,19 @@ pub fn host_is_local(host: &str) -> bool {
             _ => host,
         }
     };
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<IpAddr>()
-            .is_ok_and(crate::explore::is_loopback)
+    name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok_and(is_loopback)
+}
+
+/// Whether an address only accepts connections from this machine (127.0.0.0/8, ::1, or
+/// ::ffff:127.x.y.z). The unspecified addresses 0.0.0.0 and :: listen on every interface and
+/// are not loopback.
+pub fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
 }
 
 /// The validating front: routes each request and answers it.
@@ -1039,23 +922,6 @@ mod tests {
         let status = f.handle(&req("GET", "/.status")).json().unwrap();
         assert_eq!(status["run"]["state"], "idle");
         assert_eq!(status["done"], false);
-    }
-
-    #[test]
-    fn chunked_answers_are_decoded() {
-        assert_eq!(
-            dechunk(b"4\r\nWiki\r\n6;x=y\r\npedia \r\n0\r\n\r\n").as_deref(),
-            Some(&b"Wikipedia "[..])
-        );
-        assert_eq!(dechunk(b"0\r\n\r\n").as_deref(), Some(&b""[..]));
-        for bad in [
-            &b"4\r\nWi"[..],
-            b"zz\r\nabc\r\n0\r\n\r\n",
-            b"3\r\nabcd\r\n0\r\n\r\n",
-            b"3\r\nabc\r\n",
-        ] {
-            assert_eq!(dechunk(bad), None, "{}", String::from_utf8_lossy(bad));
-        }
     }
 
     #[test]
