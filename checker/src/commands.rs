@@ -584,16 +584,13 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Exit> {
             .collect()
     });
     let out = match args.format {
-        Format::Text => crate::validate_report::text(&results),
-        Format::Json => crate::validate_report::json(&results),
+        Format::Text => crate::validate::report::text(&results),
+        Format::Json => crate::validate::report::json(&results),
     };
     print_out(&out)?;
     if let Some(j) = &args.junit {
-        std::fs::write(j, crate::validate_report::junit(&results))
+        std::fs::write(j, crate::validate::report::junit(&results))
             .with_context(|| format!("cannot write {}", j.display()))?;
     }
-    Ok(
-        Exit::from_code(crate::validate_report::exit_code(&results).into())
-            .expect("validation exits 0, 1, 2 or 3"),
-    )
+    Ok(crate::validate::report::exit_code(&results))
 }

@@ -48,6 +48,22 @@ impl Exit {
         }
     }
 
+    /// The worst of several statuses, as a run over several inputs reports it: an input error
+    /// before a violation, a violation before an incomplete run, and [`Exit::Holds`] only when
+    /// every status holds (also for none).
+    pub fn worst(statuses: impl IntoIterator<Item = Exit>) -> Exit {
+        let rank = |e: Exit| match e {
+            Exit::Holds => 0,
+            Exit::Incomplete => 1,
+            Exit::Violated => 2,
+            Exit::UsageOrInput => 3,
+        };
+        statuses
+            .into_iter()
+            .max_by_key(|e| rank(*e))
+            .unwrap_or(Exit::Holds)
+    }
+
     /// The status whose [`code`](Exit::code) is `code` (for example a child process's), if
     /// any.
     pub fn from_code(code: i32) -> Option<Exit> {

@@ -40,6 +40,7 @@ use sealcheck_model::{Action, SealModel, State};
 use serde::Serialize;
 use stateright::Model;
 
+use crate::exit::Exit;
 use crate::trace::{Header, Item, TraceItem};
 use crate::validate::reduce::canonical_fingerprint;
 use crate::validate::{model_for, At};
@@ -133,12 +134,13 @@ pub enum FollowVerdict {
 }
 
 impl FollowVerdict {
-    /// Exit code: 0 follows, 1 partly or unexplained, 3 inconclusive.
-    pub fn exit_code(&self) -> u8 {
+    /// Exit status: holds when the path is followed, violated when partly or unexplained,
+    /// incomplete when inconclusive.
+    pub fn exit_code(&self) -> Exit {
         match self {
-            FollowVerdict::Follows => 0,
-            FollowVerdict::Partly { .. } | FollowVerdict::Unexplained => 1,
-            FollowVerdict::Inconclusive { .. } => 3,
+            FollowVerdict::Follows => Exit::Holds,
+            FollowVerdict::Partly { .. } | FollowVerdict::Unexplained => Exit::Violated,
+            FollowVerdict::Inconclusive { .. } => Exit::Incomplete,
         }
     }
 }

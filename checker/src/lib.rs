@@ -44,5 +44,3 @@ pub mod shortest;
 pub mod spec;
 pub mod trace;
 pub mod validate;
-/// The report of `sealcheck validate`, under the path the commands call it by.
-pub use validate::report as validate_report;

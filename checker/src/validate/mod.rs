@@ -125,6 +125,7 @@ use std::time::Duration;
 use sealcheck_model::{Bug, SealModel};
 use serde::Serialize;
 
+use crate::exit::Exit;
 use crate::trace::{Header, TraceItem};
 
 mod breadth_first;
@@ -241,12 +242,13 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// Exit code of this verdict: 0 conforms, 1 diverges or violates, 3 inconclusive.
-    pub fn exit_code(&self) -> u8 {
+    /// Exit status of this verdict: holds when it conforms, violated when it diverges or
+    /// violates, incomplete when inconclusive.
+    pub fn exit_code(&self) -> Exit {
         match self {
-            Verdict::Conforms { .. } => 0,
-            Verdict::Diverges { .. } | Verdict::Violates { .. } => 1,
-            Verdict::Inconclusive { .. } => 3,
+            Verdict::Conforms { .. } => Exit::Holds,
+            Verdict::Diverges { .. } | Verdict::Violates { .. } => Exit::Violated,
+            Verdict::Inconclusive { .. } => Exit::Incomplete,
         }
     }
 

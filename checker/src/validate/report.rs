@@ -4,6 +4,7 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
+use crate::exit::Exit;
 use crate::report::DEFAULT_EXPLORER_ADDR;
 use crate::spec::shell_quote;
 use crate::trace::TraceError;
@@ -12,25 +13,14 @@ use crate::validate::{Outcome, Verdict};
 /// One validated file: its path and the outcome or the reason it could not be read.
 pub type FileResult = (PathBuf, Result<Outcome, TraceError>);
 
-/// Exit code over all files: 2 if any is malformed or unreadable, else 1 if any diverges or violates, else 3
-/// if any search was inconclusive, else 0.
-pub fn exit_code(results: &[FileResult]) -> u8 {
-    let codes: Vec<u8> = results
-        .iter()
-        .map(|(_, r)| match r {
-            Err(_) => 2,
-            Ok(o) => o.verdict.exit_code(),
-        })
-        .collect();
-    if codes.contains(&2) {
-        2
-    } else if codes.contains(&1) {
-        1
-    } else if codes.contains(&3) {
-        3
-    } else {
-        0
-    }
+/// Exit status over all files ([`Exit::worst`]): an input error if any is malformed or
+/// unreadable, else violated if any diverges or violates, else incomplete if any search was
+/// inconclusive, else holds.
+pub fn exit_code(results: &[FileResult]) -> Exit {
+    Exit::worst(results.iter().map(|(_, r)| match r {
+        Err(_) => Exit::UsageOrInput,
+        Ok(o) => o.verdict.exit_code(),
+    }))
 }
 
 fn place(at: &crate::validate::At) -> String {
@@ -84,7 +74,7 @@ pub fn text(results: &[FileResult]) -> String {
         counts[2],
         counts[3],
         counts[4],
-        exit_code(results)
+        exit_code(results).code()
     );
     out
 }
@@ -203,7 +193,7 @@ pub fn json(results: &[FileResult]) -> String {
         .collect();
     serde_json::to_string_pretty(&serde_json::json!({
         "traces": traces,
-        "exit_code": exit_code(results),
+        "exit_code": exit_code(results).code(),
     }))
     .expect("json")
 }
@@ -219,7 +209,7 @@ fn xml(s: &str) -> String {
 pub fn junit(results: &[FileResult]) -> String {
     let failures = results
         .iter()
-        .filter(|(_, r)| matches!(r, Ok(o) if o.verdict.exit_code() != 0))
+        .filter(|(_, r)| matches!(r, Ok(o) if o.verdict.exit_code() != Exit::Holds))
         .count();
     let errors = results.iter().filter(|(_, r)| r.is_err()).count();
     let mut out = format!(
