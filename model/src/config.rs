@@ -378,7 +378,7 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn bad(field: &str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn bad(field: &str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         field: field.to_string(),
         message: message.into(),
@@ -559,33 +559,5 @@ impl Config {
             return Err(bad("loglet", "must not be empty"));
         }
         Ok(())
-    }
-
-    /// Validates the configuration and builds the model.
-    pub fn into_model(self) -> Result<crate::SealModel, ConfigError> {
-        self.validate()?;
-        let model = crate::SealModel::new(self);
-        for name in &model.cfg.unreachable {
-            let known = model
-                .property_list()
-                .iter()
-                .any(|p| p.name == name && p.kind == crate::PropertyKind::Sometimes);
-            if !known {
-                let names: Vec<_> = model
-                    .property_list()
-                    .iter()
-                    .filter(|p| p.kind == crate::PropertyKind::Sometimes)
-                    .map(|p| p.name)
-                    .collect();
-                return Err(bad(
-                    "unreachable",
-                    format!(
-                        "`{name}` is not a reachability property of this scenario; known: {}",
-                        names.join("; ")
-                    ),
-                ));
-            }
-        }
-        Ok(model)
     }
 }

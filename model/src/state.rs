@@ -307,8 +307,8 @@ pub struct History {
     pub bug_step: Option<crate::config::Bug>,
     /// A seal task reported success: the f-majority check of the log servers durably sealed
     /// then, over the storage states the task read, by the checker's rules
-    /// ([`crate::properties::f_majority_check`]).
-    pub seal_succeeded_with: Option<crate::properties::FMajority>,
+    /// ([`crate::model::f_majority_check`]).
+    pub seal_succeeded_with: Option<FMajority>,
     /// Cluster only: a find-tail reader ran an assisting seal task.
     pub find_tail_assisted: bool,
     /// Cluster only: a find-tail reader started a tail repair.
@@ -511,5 +511,40 @@ impl Msg {
             Msg::Sealed { from, .. } | Msg::Stored { from, .. } => *from = f(*from),
         }
         m
+    }
+}
+/// The outcome of an f-majority check over a nodeset, with the names of Restate's
+/// `FMajorityResult` (`crates/types/src/replication/checker.rs`). Only `Success` and
+/// `SuccessWithRisk` pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum FMajority {
+    /// Too few matching members, and not every authoritative member matches.
+    None,
+    /// Too few matching members, but every authoritative member matches: not a pass.
+    BestEffort,
+    /// Enough matching members, but too few of them authoritative (DataLoss members counted).
+    SuccessWithRisk,
+    /// Enough matching authoritative members.
+    Success,
+}
+
+impl FMajority {
+    /// Whether the check passes (Restate `passed()`).
+    pub fn passed(self) -> bool {
+        matches!(self, FMajority::SuccessWithRisk | FMajority::Success)
+    }
+
+    /// The result in words, as a clause about the durably sealed members.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FMajority::None => "no f-majority of them",
+            FMajority::BestEffort => {
+                "every authoritative member but no f-majority (best effort, not a pass)"
+            }
+            FMajority::SuccessWithRisk => {
+                "an f-majority counting DataLoss members (success with risk)"
+            }
+            FMajority::Success => "an f-majority of them",
+        }
     }
 }
