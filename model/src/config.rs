@@ -440,6 +440,48 @@ impl Config {
 
     /// Checks that the model can be built: ids in range, quorum possible, bounds respected.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_nodes()?;
+        self.validate_initial_storage()?;
+        if self.appends > MAX_APPENDS {
+            return Err(bad(
+                "appends",
+                format!("at most {MAX_APPENDS}, got {}", self.appends),
+            ));
+        }
+        if self.harness.max_attempts == 0 || self.harness.max_attempts > MAX_SEAL_ATTEMPTS {
+            return Err(bad(
+                "harness.max_attempts",
+                format!(
+                    "must be between 1 and {MAX_SEAL_ATTEMPTS}, got {}",
+                    self.harness.max_attempts
+                ),
+            ));
+        }
+        if let Some(c) = &self.cluster {
+            if c.sequencer == 0 || c.sequencer > self.log_servers {
+                return Err(bad(
+                    "cluster.sequencer",
+                    format!(
+                        "N{} is not a log server (log servers are N1..N{})",
+                        c.sequencer, self.log_servers
+                    ),
+                ));
+            }
+            if self.stale_views {
+                return Err(bad(
+                    "cluster",
+                    "a cluster with separate roles is modelled with fresh views only (stale_views = false)",
+                ));
+            }
+        }
+        if self.loglet.is_empty() {
+            return Err(bad("loglet", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    /// The log servers, the nodeset, the replication and the client node.
+    fn validate_nodes(&self) -> Result<(), ConfigError> {
         if self.log_servers == 0 || self.log_servers > MAX_LOG_SERVERS {
             return Err(bad(
                 "log_servers",
@@ -490,6 +532,11 @@ impl Config {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// The initial storage states and the servers forced to start Provisioning.
+    fn validate_initial_storage(&self) -> Result<(), ConfigError> {
         if !self.initial_storage.is_empty()
             && self.initial_storage.len() != self.log_servers as usize
         {
@@ -522,41 +569,6 @@ impl Config {
                     format!("N{id} must start Provisioning to be forced into it"),
                 ));
             }
-        }
-        if self.appends > MAX_APPENDS {
-            return Err(bad(
-                "appends",
-                format!("at most {MAX_APPENDS}, got {}", self.appends),
-            ));
-        }
-        if self.harness.max_attempts == 0 || self.harness.max_attempts > MAX_SEAL_ATTEMPTS {
-            return Err(bad(
-                "harness.max_attempts",
-                format!(
-                    "must be between 1 and {MAX_SEAL_ATTEMPTS}, got {}",
-                    self.harness.max_attempts
-                ),
-            ));
-        }
-        if let Some(c) = &self.cluster {
-            if c.sequencer == 0 || c.sequencer > self.log_servers {
-                return Err(bad(
-                    "cluster.sequencer",
-                    format!(
-                        "N{} is not a log server (log servers are N1..N{})",
-                        c.sequencer, self.log_servers
-                    ),
-                ));
-            }
-            if self.stale_views {
-                return Err(bad(
-                    "cluster",
-                    "a cluster with separate roles is modelled with fresh views only (stale_views = false)",
-                ));
-            }
-        }
-        if self.loglet.is_empty() {
-            return Err(bad("loglet", "must not be empty"));
         }
         Ok(())
     }

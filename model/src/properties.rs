@@ -174,12 +174,29 @@ fn seal_eventually_succeeds(_: &SealModel, s: &State) -> bool {
     s.client.harness == HarnessPhase::Succeeded
 }
 
-/// The properties a scenario checks. Append properties are left out of scenarios without
-/// appends, where their reachability twins could never be reached.
+/// The properties a scenario checks, in report order. Append properties are left out of
+/// scenarios without appends, where their reachability twins could never be reached; cluster
+/// properties out of scenarios without separate roles.
 pub fn for_config(cfg: &Config) -> Vec<PropertyInfo> {
+    let mut list = safety_properties();
+    if cfg.appends > 0 {
+        list.extend(append_properties());
+    }
+    if cfg.cluster.is_some() {
+        list.extend(remote_sequencer_properties());
+    }
+    // A find-tail reader queries the log servers itself only once the sequencer's node died.
+    if cfg.cluster.is_some() && cfg.faults.crashes > 0 {
+        list.extend(find_tail_properties());
+    }
+    list.extend(seal_outcome_properties());
+    list
+}
+
+/// The safety properties, and the reachability twin that guards them all.
+fn safety_properties() -> Vec<PropertyInfo> {
     use PropertyKind::*;
-    let with_appends = cfg.appends > 0;
-    let mut list = vec![
+    vec![
         PropertyInfo {
             name: ACKED_BELOW_SEALED_TAIL,
             kind: Always,
@@ -250,76 +267,96 @@ pub fn for_config(cfg: &Config) -> Vec<PropertyInfo> {
             about: "some behaviour seals the loglet (twin of the seal safety properties)",
             guard: true,
         },
-    ];
-    if with_appends {
-        list.push(PropertyInfo {
+    ]
+}
+
+/// The reachability properties of appends (scenarios with appends).
+fn append_properties() -> Vec<PropertyInfo> {
+    use PropertyKind::*;
+    vec![
+        PropertyInfo {
             name: APPEND_ACKNOWLEDGED,
             kind: Sometimes,
             condition: append_acknowledged,
             about: "some behaviour acknowledges an append (twin of the append safety properties)",
             guard: true,
-        });
-        list.push(PropertyInfo {
+        },
+        PropertyInfo {
             name: APPEND_REJECTED_SEALED,
             kind: Sometimes,
             condition: append_rejected_sealed,
             about: "some append fails because an f-majority answered Sealed",
             guard: false,
-        });
-    }
-    if cfg.cluster.is_some() {
-        list.push(PropertyInfo {
+        },
+    ]
+}
+
+/// Cluster only: the remote sequencer seals.
+fn remote_sequencer_properties() -> Vec<PropertyInfo> {
+    use PropertyKind::*;
+    vec![
+        PropertyInfo {
             name: REMOTE_SEQUENCER_SEALS,
             kind: Sometimes,
             condition: remote_sequencer_seals,
             about: "the sequencer on another node than the sealer drains and sets its sealed flag after the seal",
             guard: false,
-        });
-    }
-    // A find-tail reader queries the log servers itself only once the sequencer's node died.
-    if cfg.cluster.is_some() && cfg.faults.crashes > 0 {
-        list.push(PropertyInfo {
+        },
+    ]
+}
+
+/// Cluster with crashes only: what a find-tail reader does.
+fn find_tail_properties() -> Vec<PropertyInfo> {
+    use PropertyKind::*;
+    vec![
+        PropertyInfo {
             name: FIND_TAIL_RETURNS_SEALED,
             kind: Sometimes,
             condition: find_tail_returns_sealed,
             about: "a find-tail reader returns the loglet sealed at a tail (twin of the sealed-tail property for the tail find-tail returns)",
             guard: true,
-        });
-        list.push(PropertyInfo {
+        },
+        PropertyInfo {
             name: FIND_TAIL_ASSISTS_SEAL,
             kind: Sometimes,
             condition: find_tail_assists_seal,
             about: "a find-tail reader sees some but not an f-majority of members sealed and runs a seal task to assist",
             guard: false,
-        });
-        list.push(PropertyInfo {
+        },
+        PropertyInfo {
             name: FIND_TAIL_REPAIRS_TAIL,
             kind: Sometimes,
             condition: find_tail_repairs_tail,
             about: "a find-tail reader finds records past its known global tail without a write quorum and repairs them with stores that ignore the seal",
             guard: false,
-        });
-    }
-    list.push(PropertyInfo {
-        name: SEAL_REJECTED_ALL_PROVISIONING,
-        kind: Sometimes,
-        condition: seal_rejected_all_provisioning,
-        about: "the seal task's guard rejects a seal: every nodeset member looks Provisioning to the caller",
-        guard: false,
-    });
-    list.push(PropertyInfo {
-        name: SEAL_FAILS_INSUFFICIENT,
-        kind: Sometimes,
-        condition: seal_fails_insufficient,
-        about: "a seal task fails because fewer than an f-majority confirmed",
-        guard: false,
-    });
-    list.push(PropertyInfo {
-        name: SEAL_EVENTUALLY_SUCCEEDS,
-        kind: Eventually,
-        condition: seal_eventually_succeeds,
-        about: "every complete behaviour ends with the harness's seal() having succeeded",
-        guard: false,
-    });
-    list
+        },
+    ]
+}
+
+/// How the seal calls end: rejected, failed, and (liveness) eventually succeeded.
+fn seal_outcome_properties() -> Vec<PropertyInfo> {
+    use PropertyKind::*;
+    vec![
+        PropertyInfo {
+            name: SEAL_REJECTED_ALL_PROVISIONING,
+            kind: Sometimes,
+            condition: seal_rejected_all_provisioning,
+            about: "the seal task's guard rejects a seal: every nodeset member looks Provisioning to the caller",
+            guard: false,
+        },
+        PropertyInfo {
+            name: SEAL_FAILS_INSUFFICIENT,
+            kind: Sometimes,
+            condition: seal_fails_insufficient,
+            about: "a seal task fails because fewer than an f-majority confirmed",
+            guard: false,
+        },
+        PropertyInfo {
+            name: SEAL_EVENTUALLY_SUCCEEDS,
+            kind: Eventually,
+            condition: seal_eventually_succeeds,
+            about: "every complete behaviour ends with the harness's seal() having succeeded",
+            guard: false,
+        },
+    ]
 }

@@ -8,15 +8,6 @@ use super::seal_model::SealModel;
 use crate::state::*;
 
 impl SealModel {
-    /// Sends one message to each log server in `targets`.
-    pub(super) fn send_to(&self, state: &mut State, targets: Bits, msg: impl Fn(u8) -> Msg) {
-        for i in 0..self.n() {
-            if has(targets, i) {
-                state.send(msg(i as u8));
-            }
-        }
-    }
-
     /// Whether no earlier store to `to` is still in flight (stores to one server are ordered).
     fn store_deliverable(state: &State, to: u8, offset: u8) -> bool {
         !state

@@ -152,4 +152,20 @@ impl SealModel {
     pub fn write_quorum(&self) -> usize {
         self.cfg.replication as usize
     }
+
+    /// Whether every nodeset member looks Provisioning in a configuration (Restate
+    /// `all_provisioning`, the guard of the seal and get-trim-point tasks).
+    pub(super) fn all_provisioning(&self, config: &[StorageState]) -> bool {
+        self.members()
+            .all(|i| config[i] == StorageState::Provisioning)
+    }
+
+    /// Sends one message to each log server in `targets`.
+    pub(super) fn send_to(&self, state: &mut State, targets: Bits, msg: impl Fn(u8) -> Msg) {
+        for i in 0..self.n() {
+            if has(targets, i) {
+                state.send(msg(i as u8));
+            }
+        }
+    }
 }

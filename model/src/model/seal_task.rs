@@ -61,13 +61,6 @@ impl SealModel {
         self.seal_task_passes(view, sealed_serving & self.effective(view))
     }
 
-    /// Whether every nodeset member looks Provisioning in a configuration (Restate
-    /// `all_provisioning`, the guard of the seal and get-trim-point tasks).
-    pub(super) fn all_provisioning(&self, config: &[StorageState]) -> bool {
-        self.members()
-            .all(|i| config[i] == StorageState::Provisioning)
-    }
-
     /// How many times the harness calls `seal()`.
     fn max_seal_calls(&self) -> u8 {
         match self.cfg.harness.kind {
