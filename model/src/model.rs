@@ -1,21 +1,22 @@
-//! The transition relation, one file per party: each says when its steps are enabled and what
-//! they do, guard beside effect.
+//! The transition relation, one file per party. Each says when its steps are enabled and what
+//! they do, guard beside effect:
 //!
-//! - [`log_server`](self#parties): provisioning, stores, crashes and restarts;
+//! - `log_server`: provisioning, stores, crashes and restarts;
 //! - `client_view`: the metadata store's versions and the client's snapshot of them;
 //! - `harness`: the test harness's wait and `get_trim_point()`;
-//! - `seal_task`: every rule of the seal task, from the harness's `seal()` call to its f-majority;
+//! - `seal_task`: every rule of the seal task, from the harness's `seal()` call, through the
+//!   log servers' handling of `Seal` and the task's f-majority, to its success or failure;
 //! - `sequencer`: appends, acknowledgements, draining, and the remote sequencer of a cluster;
-//! - `find_tail`: a cluster's find-tail reader, its tail repair and assisting seal;
-//! - `network`: delivery, loss and duplication;
+//! - `find_tail`: a cluster's find-tail reader, its tail repair and its assisting seal;
+//! - `network`: delivery (handing each message to its receiver), loss and duplication;
 //! - `operator`: `restatectl nodes set-storage-state`.
 //!
-//! # Parties
-//!
-//! Below the parties stand the step names (`action`), the model's shape (`seal_model`) and the
-//! exploration stop signal (`deadline`); above them `from_config` builds a model and
-//! `impl_model` is the [`stateright::Model`] that dispatches to the parties and renders steps.
-//! `audit` checks every transition for moves no party may make.
+//! Below the parties stand the step names ([`Action`]), the model's shape ([`SealModel`]: its
+//! nodeset, its properties, which members are writable or effective) and the exploration stop
+//! signal ([`Deadline`]). Above them, `from_config` builds a model ([`crate::Config::into_model`])
+//! and `impl_model` is the [`stateright::Model`]: it asks the parties for their steps in a fixed
+//! order (stored paths are action indices), hands each step to its party, and renders steps
+//! with [`crate::describe`]. `audit` checks every transition for moves no party may make.
 
 mod action;
 mod audit;

@@ -14,7 +14,8 @@ use crate::state::*;
 /// The stateright model of one loglet's seal protocol, built from a [`Config`].
 #[derive(Clone, Debug)]
 pub struct SealModel {
-    /// The scenario.
+    /// The scenario the model was built from ([`Config::into_model`]); the steps read their
+    /// bounds and seeded bugs from it.
     pub cfg: Config,
     /// Nodeset membership as a bit set over log-server indices.
     pub nodeset: Bits,
@@ -54,7 +55,8 @@ pub struct PropertyInfo {
     pub name: &'static str,
     /// Whether stateright checks it as safety, reachability or liveness.
     pub kind: PropertyKind,
-    /// The state predicate.
+    /// The state predicate: for `always` it must hold in every state, for `sometimes` in
+    /// some, for `eventually` in the end of every complete behaviour.
     pub condition: fn(&SealModel, &State) -> bool,
     /// The protocol clause it stands for (for reports and `--help`).
     pub about: &'static str,
