@@ -378,7 +378,7 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn bad(field: &str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn bad(field: &str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         field: field.to_string(),
         message: message.into(),
@@ -440,6 +440,48 @@ impl Config {
 
     /// Checks that the model can be built: ids in range, quorum possible, bounds respected.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_nodes()?;
+        self.validate_initial_storage()?;
+        if self.appends > MAX_APPENDS {
+            return Err(bad(
+                "appends",
+                format!("at most {MAX_APPENDS}, got {}", self.appends),
+            ));
+        }
+        if self.harness.max_attempts == 0 || self.harness.max_attempts > MAX_SEAL_ATTEMPTS {
+            return Err(bad(
+                "harness.max_attempts",
+                format!(
+                    "must be between 1 and {MAX_SEAL_ATTEMPTS}, got {}",
+                    self.harness.max_attempts
+                ),
+            ));
+        }
+        if let Some(c) = &self.cluster {
+            if c.sequencer == 0 || c.sequencer > self.log_servers {
+                return Err(bad(
+                    "cluster.sequencer",
+                    format!(
+                        "N{} is not a log server (log servers are N1..N{})",
+                        c.sequencer, self.log_servers
+                    ),
+                ));
+            }
+            if self.stale_views {
+                return Err(bad(
+                    "cluster",
+                    "a cluster with separate roles is modelled with fresh views only (stale_views = false)",
+                ));
+            }
+        }
+        if self.loglet.is_empty() {
+            return Err(bad("loglet", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    /// The log servers, the nodeset, the replication and the client node.
+    fn validate_nodes(&self) -> Result<(), ConfigError> {
         if self.log_servers == 0 || self.log_servers > MAX_LOG_SERVERS {
             return Err(bad(
                 "log_servers",
@@ -490,6 +532,11 @@ impl Config {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// The initial storage states and the servers forced to start Provisioning.
+    fn validate_initial_storage(&self) -> Result<(), ConfigError> {
         if !self.initial_storage.is_empty()
             && self.initial_storage.len() != self.log_servers as usize
         {
@@ -523,69 +570,6 @@ impl Config {
                 ));
             }
         }
-        if self.appends > MAX_APPENDS {
-            return Err(bad(
-                "appends",
-                format!("at most {MAX_APPENDS}, got {}", self.appends),
-            ));
-        }
-        if self.harness.max_attempts == 0 || self.harness.max_attempts > MAX_SEAL_ATTEMPTS {
-            return Err(bad(
-                "harness.max_attempts",
-                format!(
-                    "must be between 1 and {MAX_SEAL_ATTEMPTS}, got {}",
-                    self.harness.max_attempts
-                ),
-            ));
-        }
-        if let Some(c) = &self.cluster {
-            if c.sequencer == 0 || c.sequencer > self.log_servers {
-                return Err(bad(
-                    "cluster.sequencer",
-                    format!(
-                        "N{} is not a log server (log servers are N1..N{})",
-                        c.sequencer, self.log_servers
-                    ),
-                ));
-            }
-            if self.stale_views {
-                return Err(bad(
-                    "cluster",
-                    "a cluster with separate roles is modelled with fresh views only (stale_views = false)",
-                ));
-            }
-        }
-        if self.loglet.is_empty() {
-            return Err(bad("loglet", "must not be empty"));
-        }
         Ok(())
-    }
-
-    /// Validates the configuration and builds the model.
-    pub fn into_model(self) -> Result<crate::SealModel, ConfigError> {
-        self.validate()?;
-        let model = crate::SealModel::new(self);
-        for name in &model.cfg.unreachable {
-            let known = model
-                .property_list()
-                .iter()
-                .any(|p| p.name == name && p.kind == crate::PropertyKind::Sometimes);
-            if !known {
-                let names: Vec<_> = model
-                    .property_list()
-                    .iter()
-                    .filter(|p| p.kind == crate::PropertyKind::Sometimes)
-                    .map(|p| p.name)
-                    .collect();
-                return Err(bad(
-                    "unreachable",
-                    format!(
-                        "`{name}` is not a reachability property of this scenario; known: {}",
-                        names.join("; ")
-                    ),
-                ));
-            }
-        }
-        Ok(model)
     }
 }

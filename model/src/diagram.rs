@@ -237,76 +237,7 @@ fn note(model: &SealModel, prev: &State, action: &Action, next: &State) -> (Stri
             ),
             RED,
         ),
-        Action::Deliver(msg) => {
-            let replies = sent(prev, next);
-            match msg {
-                Msg::Seal { to, .. } => (
-                    format!(
-                        "{} seals the loglet (durably), replies Sealed",
-                        n(model, *to)
-                    ),
-                    FG,
-                ),
-                Msg::Store { to, offset, .. } => {
-                    let status = replies
-                        .iter()
-                        .find_map(|m| match m {
-                            Msg::Stored { status, .. } => Some(format!("{status:?}")),
-                            _ => None,
-                        })
-                        .unwrap_or_default();
-                    (
-                        format!(
-                            "{} gets Store@{offset}, replies Stored({status})",
-                            n(model, *to)
-                        ),
-                        if status == "Ok" { FG } else { AMBER },
-                    )
-                }
-                Msg::Sealed { from, status, .. } => {
-                    let outcome = match (&prev.client.seal, &next.client.seal) {
-                        (Some(_), None)
-                            if next.history.seal_succeeded_with.is_some()
-                                && prev.history.seal_succeeded_with.is_none() =>
-                        {
-                            ": seal task succeeds".to_string()
-                        }
-                        (Some(_), None) => ": seal task fails".to_string(),
-                        (_, Some(t)) => {
-                            let confirmed = t
-                                .members
-                                .iter()
-                                .filter(|m| **m == Some(MemberSeal::Confirmed))
-                                .count();
-                            format!(
-                                ": {confirmed} of {} confirmations",
-                                model.seal_quorum(t.effective as usize)
-                            )
-                        }
-                        (None, None) => " (no seal task: dropped)".to_string(),
-                    };
-                    (
-                        format!(
-                            "{c} gets Sealed({status:?}) from {}{outcome}",
-                            n(model, *from)
-                        ),
-                        FG,
-                    )
-                }
-                Msg::Stored {
-                    from,
-                    offset,
-                    status,
-                    ..
-                } => (
-                    format!(
-                        "{c} gets Stored@{offset}({status:?}) from {}",
-                        n(model, *from)
-                    ),
-                    FG,
-                ),
-            }
-        }
+        Action::Deliver(msg) => delivery_note(model, prev, msg, next),
         Action::SealRequestFails(i) => (
             format!("{c}: Seal to {} failed for good", n(model, *i)),
             RED,
@@ -341,6 +272,101 @@ fn note(model: &SealModel, prev: &State, action: &Action, next: &State) -> (Stri
             ),
             AMBER,
         ),
+        Action::StoreIgnoringSeal(_)
+        | Action::SealTaskCompletesEarly
+        | Action::SequencerAcksEarly
+        | Action::SequencerSealsWithoutDrain
+        | Action::SequencerAppendsToProvisioning => bug_note(model, prev, action, next),
+    }
+}
+
+/// The note of a delivery: who gets what, and what the seal task made of a `Sealed`.
+fn delivery_note(
+    model: &SealModel,
+    prev: &State,
+    msg: &Msg,
+    next: &State,
+) -> (String, &'static str) {
+    let c = client(model);
+    let replies = sent(prev, next);
+    match msg {
+        Msg::Seal { to, .. } => (
+            format!(
+                "{} seals the loglet (durably), replies Sealed",
+                n(model, *to)
+            ),
+            FG,
+        ),
+        Msg::Store { to, offset, .. } => {
+            let status = replies
+                .iter()
+                .find_map(|m| match m {
+                    Msg::Stored { status, .. } => Some(format!("{status:?}")),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            (
+                format!(
+                    "{} gets Store@{offset}, replies Stored({status})",
+                    n(model, *to)
+                ),
+                if status == "Ok" { FG } else { AMBER },
+            )
+        }
+        Msg::Sealed { from, status, .. } => {
+            let outcome = match (&prev.client.seal, &next.client.seal) {
+                (Some(_), None)
+                    if next.history.seal_succeeded_with.is_some()
+                        && prev.history.seal_succeeded_with.is_none() =>
+                {
+                    ": seal task succeeds".to_string()
+                }
+                (Some(_), None) => ": seal task fails".to_string(),
+                (_, Some(t)) => {
+                    let confirmed = t
+                        .members
+                        .iter()
+                        .filter(|m| **m == Some(MemberSeal::Confirmed))
+                        .count();
+                    format!(
+                        ": {confirmed} of {} confirmations",
+                        model.seal_quorum(t.effective as usize)
+                    )
+                }
+                (None, None) => " (no seal task: dropped)".to_string(),
+            };
+            (
+                format!(
+                    "{c} gets Sealed({status:?}) from {}{outcome}",
+                    n(model, *from)
+                ),
+                FG,
+            )
+        }
+        Msg::Stored {
+            from,
+            offset,
+            status,
+            ..
+        } => (
+            format!(
+                "{c} gets Stored@{offset}({status:?}) from {}",
+                n(model, *from)
+            ),
+            FG,
+        ),
+    }
+}
+
+/// The note of a seeded-bug step.
+fn bug_note(
+    model: &SealModel,
+    prev: &State,
+    action: &Action,
+    next: &State,
+) -> (String, &'static str) {
+    let c = client(model);
+    match action {
         Action::StoreIgnoringSeal(msg) => (
             format!(
                 "BUG store-after-seal: sealed {} stores {}",
@@ -378,6 +404,7 @@ fn note(model: &SealModel, prev: &State, action: &Action, next: &State) -> (Stri
                 RED,
             )
         }
+        _ => unreachable!("not a seeded-bug step: {action:?}"),
     }
 }
 
@@ -385,37 +412,7 @@ fn note(model: &SealModel, prev: &State, action: &Action, next: &State) -> (Stri
 fn marks(s: &mut String, lanes: &Lanes, prev: &State, action: &Action, next: &State, y: usize) {
     let top = y - ROW_H / 2 + 3;
     match action {
-        Action::Deliver(msg) => {
-            let (from, to, color) = match msg {
-                Msg::Seal { to, .. } | Msg::Store { to, .. } => {
-                    (lanes.client(), lanes.server(*to), FG)
-                }
-                Msg::Sealed { from, .. } | Msg::Stored { from, .. } => {
-                    (lanes.server(*from), lanes.client(), FG)
-                }
-            };
-            line(s, (from, top), (to, y), color, "", true);
-            text(
-                s,
-                (from + to) / 2,
-                y - 8,
-                "middle",
-                10,
-                color,
-                &short_msg(msg),
-            );
-            if let Msg::Seal { to, .. } = msg {
-                if !prev.servers[*to as usize].sealed {
-                    let x = lanes.server(*to);
-                    let _ = write!(
-                        s,
-                        "<rect x='{}' y='{}' width='8' height='8' fill='{AMBER}' />",
-                        x - 4,
-                        y - 4
-                    );
-                }
-            }
-        }
+        Action::Deliver(msg) => delivery_marks(s, lanes, prev, msg, y),
         Action::LogServerProvisions(i) => {
             if next.version() != prev.version() {
                 line(s, (lanes.server(*i), y), (lanes.meta(), y), GREEN, "", true);
@@ -490,6 +487,44 @@ fn marks(s: &mut String, lanes: &Lanes, prev: &State, action: &Action, next: &St
             dot(s, lanes.client(), y, AMBER)
         }
     }
+    metadata_marks(s, lanes, prev, next, y);
+}
+
+/// Draws a delivered message as an arrow at row height `y`, and a seal's first durable mark.
+fn delivery_marks(s: &mut String, lanes: &Lanes, prev: &State, msg: &Msg, y: usize) {
+    let top = y - ROW_H / 2 + 3;
+    let (from, to, color) = match msg {
+        Msg::Seal { to, .. } | Msg::Store { to, .. } => (lanes.client(), lanes.server(*to), FG),
+        Msg::Sealed { from, .. } | Msg::Stored { from, .. } => {
+            (lanes.server(*from), lanes.client(), FG)
+        }
+    };
+    line(s, (from, top), (to, y), color, "", true);
+    text(
+        s,
+        (from + to) / 2,
+        y - 8,
+        "middle",
+        10,
+        color,
+        &short_msg(msg),
+    );
+    if let Msg::Seal { to, .. } = msg {
+        if !prev.servers[*to as usize].sealed {
+            let x = lanes.server(*to);
+            let _ = write!(
+                s,
+                "<rect x='{}' y='{}' width='8' height='8' fill='{AMBER}' />",
+                x - 4,
+                y - 4
+            );
+        }
+    }
+}
+
+/// Draws, at row height `y`, a new metadata version on the metadata lifeline and a change of
+/// the client's snapshot as an arrow to the client.
+fn metadata_marks(s: &mut String, lanes: &Lanes, prev: &State, next: &State, y: usize) {
     if next.version() != prev.version() {
         let x = lanes.meta();
         let _ = write!(
@@ -540,8 +575,46 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
         .collect();
     let width = lanes.width();
     let height = HEAD_H + steps.len() * ROW_H + FOOT_H;
-    let row_y = |k: usize| HEAD_H + k * ROW_H + ROW_H / 2; // k = 0 for step 1
     let mut s = String::new();
+    open_svg(&mut s, width, height);
+    // Lifelines: the client and the metadata store plain, log servers styled by storage state.
+    let bottom = height - FOOT_H + 8;
+    let Some(first) = path.first().map(|(st, _)| st) else {
+        s.push_str("</svg>");
+        return s;
+    };
+    lifelines(&mut s, model, &lanes, first, &steps, bottom);
+    headers(&mut s, model, &lanes, first);
+    for (k, (prev, action, next)) in steps.iter().enumerate() {
+        let y = row_y(k);
+        text(
+            &mut s,
+            STEP_W - 8,
+            y + 4,
+            "end",
+            11,
+            DIM,
+            &(k + 1).to_string(),
+        );
+        marks(&mut s, &lanes, prev, action, next, y);
+        let (body, color) = note(model, prev, action, next);
+        text(&mut s, lanes.notes(), y + 4, "start", 12, color, &body);
+    }
+    // Where everyone ends up.
+    let last = path.last().map(|(st, _)| st).unwrap_or(first);
+    footers(&mut s, &lanes, last, height);
+    legend(&mut s, height);
+    s.push_str("</svg>");
+    s
+}
+
+/// The y of the row of step `k + 1`.
+fn row_y(k: usize) -> usize {
+    HEAD_H + k * ROW_H + ROW_H / 2
+}
+
+/// Opens the SVG: its size, the arrow heads of each colour, the background.
+fn open_svg(s: &mut String, width: usize, height: usize) {
     let _ = write!(
         s,
         "<svg version='1.1' width='{width}' height='{height}' viewBox='0 0 {width} {height}' style='max-width:100%;height:auto' font-family='monospace' xmlns='http://www.w3.org/2000/svg'>"
@@ -559,15 +632,20 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
         s,
         "<rect x='0' y='0' width='{width}' height='{height}' fill='{BG}' />"
     );
+}
 
-    // Lifelines: the client and the metadata store plain, log servers styled by storage state.
-    let bottom = height - FOOT_H + 8;
-    let Some(first) = path.first().map(|(st, _)| st) else {
-        s.push_str("</svg>");
-        return s;
-    };
+/// The lifelines: the client and the metadata store plain, each log server in segments styled
+/// by its storage state in the metadata store.
+fn lifelines(
+    s: &mut String,
+    model: &SealModel,
+    lanes: &Lanes,
+    first: &State,
+    steps: &[(&State, &Action, &State)],
+    bottom: usize,
+) {
     line(
-        &mut s,
+        s,
         (lanes.client(), 40),
         (lanes.client(), bottom),
         DIM,
@@ -575,7 +653,7 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
         false,
     );
     line(
-        &mut s,
+        s,
         (lanes.meta(), 40),
         (lanes.meta(), bottom),
         DIM,
@@ -610,14 +688,16 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
             );
         }
     }
+}
 
-    // Headers: who, and what each starts as.
+/// The headers: who, and what each starts as.
+fn headers(s: &mut String, model: &SealModel, lanes: &Lanes, first: &State) {
     let head = |s: &mut String, x: usize, label: &str, sub: &str| {
         text(s, x, 18, "middle", 12, FG, label);
         text(s, x, 32, "middle", 10, DIM, sub);
     };
     head(
-        &mut s,
+        s,
         lanes.client(),
         &format!("{} client", client(model)),
         &format!("view v{}", first.client.view),
@@ -625,7 +705,7 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
     for i in 0..model.n() {
         let member = has(model.nodeset, i);
         head(
-            &mut s,
+            s,
             lanes.server(i as u8),
             &format!(
                 "{}{}",
@@ -636,32 +716,17 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
         );
     }
     head(
-        &mut s,
+        s,
         lanes.meta(),
         "metadata",
         &format!("v{}", first.version()),
     );
-    text(&mut s, 4, 18, "start", 12, DIM, "step");
-    text(&mut s, lanes.notes(), 18, "start", 12, FG, "what happens");
+    text(s, 4, 18, "start", 12, DIM, "step");
+    text(s, lanes.notes(), 18, "start", 12, FG, "what happens");
+}
 
-    for (k, (prev, action, next)) in steps.iter().enumerate() {
-        let y = row_y(k);
-        text(
-            &mut s,
-            STEP_W - 8,
-            y + 4,
-            "end",
-            11,
-            DIM,
-            &(k + 1).to_string(),
-        );
-        marks(&mut s, &lanes, prev, action, next, y);
-        let (body, color) = note(model, prev, action, next);
-        text(&mut s, lanes.notes(), y + 4, "start", 12, color, &body);
-    }
-
-    // Where everyone ends up.
-    let last = path.last().map(|(st, _)| st).unwrap_or(first);
+/// The footers: where everyone ends up.
+fn footers(s: &mut String, lanes: &Lanes, last: &State, height: usize) {
     let y = height - FOOT_H + 26;
     let foot = |s: &mut String, x: usize, lines: &[String]| {
         for (j, l) in lines.iter().enumerate() {
@@ -669,7 +734,7 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
         }
     };
     foot(
-        &mut s,
+        s,
         lanes.client(),
         &[
             format!("harness {:?}", last.client.harness),
@@ -690,12 +755,16 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
         if srv.sealed {
             lines.push("sealed".into());
         }
-        foot(&mut s, lanes.server(i as u8), &lines);
+        foot(s, lanes.server(i as u8), &lines);
     }
-    foot(&mut s, lanes.meta(), &[format!("v{}", last.version())]);
+    foot(s, lanes.meta(), &[format!("v{}", last.version())]);
+}
+
+/// The legend of lifeline styles and marks at the bottom.
+fn legend(s: &mut String, height: usize) {
     let legend_y = height - 12;
     let mut x = 4;
-    text(&mut s, x, legend_y, "start", 10, DIM, "storage state:");
+    text(s, x, legend_y, "start", 10, DIM, "storage state:");
     x += 96;
     for st in StorageState::ALL {
         let (color, w, dash) = lifeline_style(st);
@@ -711,7 +780,7 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
                 format!(" stroke-dasharray='{dash}'")
             }
         );
-        text(&mut s, x + 26, legend_y, "start", 10, DIM, &st.to_string());
+        text(s, x + 26, legend_y, "start", 10, DIM, &st.to_string());
         x += 26 + 8 * st.to_string().len() + 12;
     }
     let _ = write!(
@@ -720,10 +789,10 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
         x,
         legend_y - 8
     );
-    text(&mut s, x + 12, legend_y, "start", 10, DIM, "sealed");
+    text(s, x + 12, legend_y, "start", 10, DIM, "sealed");
     x += 64;
     line(
-        &mut s,
+        s,
         (x, legend_y - 4),
         (x + 26, legend_y - 4),
         BLUE,
@@ -731,7 +800,7 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
         true,
     );
     text(
-        &mut s,
+        s,
         x + 30,
         legend_y,
         "start",
@@ -739,8 +808,6 @@ pub fn svg(model: &SealModel, path: &[(State, Option<Action>)]) -> String {
         DIM,
         "client view catches up",
     );
-    s.push_str("</svg>");
-    s
 }
 
 #[cfg(test)]

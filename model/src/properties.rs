@@ -8,66 +8,10 @@
 //! on such a model stateright's terminal-state check of `eventually` is exact (see
 //! `../shared/stateright-notes.md` for where it is not).
 
-use serde::Serialize;
-
 use crate::config::{Config, StorageState};
 use crate::model::SealModel;
+pub use crate::model::{PropertyInfo, PropertyKind};
 use crate::state::*;
-
-/// The three kinds of property stateright checks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PropertyKind {
-    /// Safety: holds in every reachable state.
-    Always,
-    /// Reachability: holds in some reachable state.
-    Sometimes,
-    /// Liveness: holds at some point of every complete behaviour.
-    Eventually,
-}
-
-impl PropertyKind {
-    /// `always`, `sometimes` or `eventually`.
-    pub fn name(self) -> &'static str {
-        match self {
-            PropertyKind::Always => "always",
-            PropertyKind::Sometimes => "sometimes",
-            PropertyKind::Eventually => "eventually",
-        }
-    }
-}
-
-/// A named property of the model.
-#[derive(Clone, Debug)]
-pub struct PropertyInfo {
-    /// Its name, a short English phrase.
-    pub name: &'static str,
-    /// Its kind.
-    pub kind: PropertyKind,
-    /// The state predicate.
-    pub condition: fn(&SealModel, &State) -> bool,
-    /// The protocol clause it stands for (for reports and `--help`).
-    pub about: &'static str,
-    /// For `sometimes`: whether it guards the safety properties against passing vacuously
-    /// (the check fails if it is never reached). Other reachability properties are observations:
-    /// reported, and asserted only where the scenario lists them as `unreachable`.
-    pub guard: bool,
-}
-
-impl PropertyInfo {
-    /// Whether `state` is what a search for this property looks for: a state that violates an
-    /// `always`, a state that satisfies a `sometimes`, a terminal state (one without successors,
-    /// `terminal`) where an `eventually` condition does not hold. The conditions of `eventually`
-    /// properties are stable once true (module docs), so a terminal state that breaks one is a
-    /// counterexample. Every engine, the Explorer and validation ask this one question.
-    pub fn is_target(&self, model: &SealModel, state: &State, terminal: bool) -> bool {
-        match self.kind {
-            PropertyKind::Always => !(self.condition)(model, state),
-            PropertyKind::Sometimes => (self.condition)(model, state),
-            PropertyKind::Eventually => terminal && !(self.condition)(model, state),
-        }
-    }
-}
 
 /// "acknowledged offsets stay below the sealed tail"
 pub const ACKED_BELOW_SEALED_TAIL: &str = "acknowledged offsets stay below the sealed tail";
@@ -136,106 +80,6 @@ fn acked_on_write_quorum(m: &SealModel, s: &State) -> bool {
                 .count();
             holders >= m.cfg.replication as usize
         })
-}
-
-/// The outcome of an f-majority check over a nodeset, with the names of Restate's
-/// `FMajorityResult` (`crates/types/src/replication/checker.rs`). Only `Success` and
-/// `SuccessWithRisk` pass.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-pub enum FMajority {
-    /// Too few matching members, and not every authoritative member matches.
-    None,
-    /// Too few matching members, but every authoritative member matches: not a pass.
-    BestEffort,
-    /// Enough matching members, but too few of them authoritative (DataLoss members counted).
-    SuccessWithRisk,
-    /// Enough matching authoritative members.
-    Success,
-}
-
-impl FMajority {
-    /// Whether the check passes (Restate `passed()`).
-    pub fn passed(self) -> bool {
-        matches!(self, FMajority::SuccessWithRisk | FMajority::Success)
-    }
-
-    /// The result in words, as a clause about the durably sealed members.
-    pub fn describe(self) -> &'static str {
-        match self {
-            FMajority::None => "no f-majority of them",
-            FMajority::BestEffort => {
-                "every authoritative member but no f-majority (best effort, not a pass)"
-            }
-            FMajority::SuccessWithRisk => {
-                "an f-majority counting DataLoss members (success with risk)"
-            }
-            FMajority::Success => "an f-majority of them",
-        }
-    }
-}
-
-/// How one member's storage state takes part in an f-majority check: whether it is a
-/// candidate at all, and whether its answer is authoritative. Written from the rules of
-/// Restate's `NodeSetChecker` and `StorageState`, independently of the model's own code.
-fn f_majority_role(state: StorageState) -> (bool, bool) {
-    use StorageState::*;
-    match state {
-        // An unknown node id reads as Provisioning: authoritative.
-        Provisioning => (true, true),
-        ReadWrite => (true, true),
-        ReadOnly => (true, true),
-        Gone => (true, true),
-        // Counted, but not authoritative.
-        DataLoss => (true, false),
-        // Not part of the effective nodeset.
-        Disabled => (false, false),
-    }
-}
-
-/// The f-majority check of a nodeset under replication `{node: R}`: `states[i]` is member
-/// i's storage state, `matched[i]` whether it has the attribute (here: durably sealed).
-/// The candidates are the members that are not Disabled; `max(candidates - R, 0) + 1` of them
-/// must match (at least one, so an empty effective nodeset never passes).
-pub fn f_majority_check(states: &[StorageState], matched: &[bool], replication: u8) -> FMajority {
-    let mut candidates = 0usize;
-    let mut authoritative = 0usize;
-    let mut matched_auth = 0usize;
-    let mut matched_other = 0usize;
-    for (st, m) in states.iter().zip(matched) {
-        let (candidate, auth) = f_majority_role(*st);
-        if !candidate {
-            continue;
-        }
-        candidates += 1;
-        if auth {
-            authoritative += 1;
-        }
-        if *m {
-            if auth {
-                matched_auth += 1;
-            } else {
-                matched_other += 1;
-            }
-        }
-    }
-    let needed = if candidates > replication as usize {
-        candidates - replication as usize + 1
-    } else {
-        1
-    };
-    if matched_auth + matched_other >= needed {
-        if matched_auth >= needed {
-            FMajority::Success
-        } else {
-            FMajority::SuccessWithRisk
-        }
-    } else if matched_auth == authoritative {
-        FMajority::BestEffort
-    } else {
-        FMajority::None
-    }
 }
 
 fn seal_needs_f_majority(_: &SealModel, s: &State) -> bool {
@@ -330,12 +174,29 @@ fn seal_eventually_succeeds(_: &SealModel, s: &State) -> bool {
     s.client.harness == HarnessPhase::Succeeded
 }
 
-/// The properties a scenario checks. Append properties are left out of scenarios without
-/// appends, where their reachability twins could never be reached.
+/// The properties a scenario checks, in report order. Append properties are left out of
+/// scenarios without appends, where their reachability twins could never be reached; cluster
+/// properties out of scenarios without separate roles.
 pub fn for_config(cfg: &Config) -> Vec<PropertyInfo> {
+    let mut list = safety_properties();
+    if cfg.appends > 0 {
+        list.extend(append_properties());
+    }
+    if cfg.cluster.is_some() {
+        list.extend(remote_sequencer_properties());
+    }
+    // A find-tail reader queries the log servers itself only once the sequencer's node died.
+    if cfg.cluster.is_some() && cfg.faults.crashes > 0 {
+        list.extend(find_tail_properties());
+    }
+    list.extend(seal_outcome_properties());
+    list
+}
+
+/// The safety properties, and the reachability twin that guards them all.
+fn safety_properties() -> Vec<PropertyInfo> {
     use PropertyKind::*;
-    let with_appends = cfg.appends > 0;
-    let mut list = vec![
+    vec![
         PropertyInfo {
             name: ACKED_BELOW_SEALED_TAIL,
             kind: Always,
@@ -406,76 +267,96 @@ pub fn for_config(cfg: &Config) -> Vec<PropertyInfo> {
             about: "some behaviour seals the loglet (twin of the seal safety properties)",
             guard: true,
         },
-    ];
-    if with_appends {
-        list.push(PropertyInfo {
+    ]
+}
+
+/// The reachability properties of appends (scenarios with appends).
+fn append_properties() -> Vec<PropertyInfo> {
+    use PropertyKind::*;
+    vec![
+        PropertyInfo {
             name: APPEND_ACKNOWLEDGED,
             kind: Sometimes,
             condition: append_acknowledged,
             about: "some behaviour acknowledges an append (twin of the append safety properties)",
             guard: true,
-        });
-        list.push(PropertyInfo {
+        },
+        PropertyInfo {
             name: APPEND_REJECTED_SEALED,
             kind: Sometimes,
             condition: append_rejected_sealed,
             about: "some append fails because an f-majority answered Sealed",
             guard: false,
-        });
-    }
-    if cfg.cluster.is_some() {
-        list.push(PropertyInfo {
+        },
+    ]
+}
+
+/// Cluster only: the remote sequencer seals.
+fn remote_sequencer_properties() -> Vec<PropertyInfo> {
+    use PropertyKind::*;
+    vec![
+        PropertyInfo {
             name: REMOTE_SEQUENCER_SEALS,
             kind: Sometimes,
             condition: remote_sequencer_seals,
             about: "the sequencer on another node than the sealer drains and sets its sealed flag after the seal",
             guard: false,
-        });
-    }
-    // A find-tail reader queries the log servers itself only once the sequencer's node died.
-    if cfg.cluster.is_some() && cfg.faults.crashes > 0 {
-        list.push(PropertyInfo {
+        },
+    ]
+}
+
+/// Cluster with crashes only: what a find-tail reader does.
+fn find_tail_properties() -> Vec<PropertyInfo> {
+    use PropertyKind::*;
+    vec![
+        PropertyInfo {
             name: FIND_TAIL_RETURNS_SEALED,
             kind: Sometimes,
             condition: find_tail_returns_sealed,
             about: "a find-tail reader returns the loglet sealed at a tail (twin of the sealed-tail property for the tail find-tail returns)",
             guard: true,
-        });
-        list.push(PropertyInfo {
+        },
+        PropertyInfo {
             name: FIND_TAIL_ASSISTS_SEAL,
             kind: Sometimes,
             condition: find_tail_assists_seal,
             about: "a find-tail reader sees some but not an f-majority of members sealed and runs a seal task to assist",
             guard: false,
-        });
-        list.push(PropertyInfo {
+        },
+        PropertyInfo {
             name: FIND_TAIL_REPAIRS_TAIL,
             kind: Sometimes,
             condition: find_tail_repairs_tail,
             about: "a find-tail reader finds records past its known global tail without a write quorum and repairs them with stores that ignore the seal",
             guard: false,
-        });
-    }
-    list.push(PropertyInfo {
-        name: SEAL_REJECTED_ALL_PROVISIONING,
-        kind: Sometimes,
-        condition: seal_rejected_all_provisioning,
-        about: "the seal task's guard rejects a seal: every nodeset member looks Provisioning to the caller",
-        guard: false,
-    });
-    list.push(PropertyInfo {
-        name: SEAL_FAILS_INSUFFICIENT,
-        kind: Sometimes,
-        condition: seal_fails_insufficient,
-        about: "a seal task fails because fewer than an f-majority confirmed",
-        guard: false,
-    });
-    list.push(PropertyInfo {
-        name: SEAL_EVENTUALLY_SUCCEEDS,
-        kind: Eventually,
-        condition: seal_eventually_succeeds,
-        about: "every complete behaviour ends with the harness's seal() having succeeded",
-        guard: false,
-    });
-    list
+        },
+    ]
+}
+
+/// How the seal calls end: rejected, failed, and (liveness) eventually succeeded.
+fn seal_outcome_properties() -> Vec<PropertyInfo> {
+    use PropertyKind::*;
+    vec![
+        PropertyInfo {
+            name: SEAL_REJECTED_ALL_PROVISIONING,
+            kind: Sometimes,
+            condition: seal_rejected_all_provisioning,
+            about: "the seal task's guard rejects a seal: every nodeset member looks Provisioning to the caller",
+            guard: false,
+        },
+        PropertyInfo {
+            name: SEAL_FAILS_INSUFFICIENT,
+            kind: Sometimes,
+            condition: seal_fails_insufficient,
+            about: "a seal task fails because fewer than an f-majority confirmed",
+            guard: false,
+        },
+        PropertyInfo {
+            name: SEAL_EVENTUALLY_SUCCEEDS,
+            kind: Eventually,
+            condition: seal_eventually_succeeds,
+            about: "every complete behaviour ends with the harness's seal() having succeeded",
+            guard: false,
+        },
+    ]
 }

@@ -45,11 +45,11 @@ pub enum Process {
 /// One log server and its copy of the loglet.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LogServer {
-    /// Process state.
+    /// Whether the process runs and handles requests; a crash moves it to Down.
     pub process: Process,
     /// Storage marker written (durable).
     pub marker: bool,
-    /// Offsets stored (durable).
+    /// The offsets of the records it stored durably (a set: a repair may fill a gap).
     pub stored: Offsets,
     /// First offset after the last stored record (durable).
     pub local_tail: u8,
@@ -110,7 +110,8 @@ pub struct Append {
     pub stored: Bits,
     /// Nodes that replied Sealed.
     pub sealed: Bits,
-    /// Where it is.
+    /// In flight until a write quorum stored it, an f-majority answered Sealed, or the
+    /// drain cancelled it.
     pub status: AppendStatus,
 }
 
@@ -124,7 +125,7 @@ pub enum HarnessPhase {
     Ready,
     /// A `seal()` call is running.
     Sealing,
-    /// `seal()` returned Ok.
+    /// `seal()` returned Ok (without separate roles: once the sequencer drained).
     Succeeded,
     /// The test failed: `seal()` returned an error it does not retry (or retries ran out).
     Failed,
@@ -133,7 +134,7 @@ pub enum HarnessPhase {
 /// The sequencer's own seal state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum SequencerPhase {
-    /// Accepting appends.
+    /// Not sealed yet: appends are accepted (up to the scenario's `appends`).
     Open,
     /// The seal task succeeded; permits closed, in-flight appends to be cancelled.
     Draining,
@@ -175,13 +176,15 @@ pub struct Client {
     /// `harness.client = "joining"`) takes no step before its join, which reads the latest
     /// version; otherwise true from the start.
     pub joined: bool,
-    /// The harness.
+    /// Where the test body is: before `get_trim_point()`, ready to call `seal()`, in a call,
+    /// or done.
     pub harness: HarnessPhase,
     /// `seal()` calls made so far.
     pub attempts: u8,
     /// The running seal task, if any.
     pub seal: Option<SealTask>,
-    /// The sequencer.
+    /// The sequencer's seal state (in a cluster the remote sequencer's, on
+    /// [`crate::Cluster::sequencer`]).
     pub sequencer: SequencerPhase,
     /// The sequencer's known global tail.
     pub known_global_tail: u8,
@@ -204,31 +207,32 @@ pub struct Client {
 pub enum Msg {
     /// Client -> log server: seal the loglet (`attempt` is the `seal()` call it belongs to).
     Seal {
-        /// Log server index.
+        /// The log server it goes to (index: N1 is 0).
         to: u8,
-        /// The `seal()` call.
+        /// The `seal()` call it belongs to (0: a find-tail reader's assisting seal).
         attempt: u8,
         /// Sender's known global tail.
         known_global_tail: u8,
     },
     /// Log server -> client: reply to Seal.
     Sealed {
-        /// Log server index.
+        /// The log server it comes from (index: N1 is 0).
         from: u8,
-        /// The `seal()` call.
+        /// The `seal()` call of the Seal it answers; a reply to an older call is stale.
         attempt: u8,
-        /// Reply status.
+        /// Ok once the server sealed (the model's servers always seal).
         status: Status,
-        /// Server's local tail.
+        /// The server's local tail when it sealed: the seal task takes the highest.
         local_tail: u8,
         /// Server's known global tail.
         known_global_tail: u8,
-        /// Server's sealed flag.
+        /// Whether the server is durably sealed (a reply that says so confirms even
+        /// without Ok).
         sealed: bool,
     },
     /// Client (sequencer) -> log server: store the record at `offset`.
     Store {
-        /// Log server index.
+        /// The log server it goes to (index: N1 is 0).
         to: u8,
         /// First offset of the payloads (one record per store in the model).
         offset: u8,
@@ -240,15 +244,15 @@ pub enum Msg {
     },
     /// Log server -> client: reply to Store.
     Stored {
-        /// Log server index.
+        /// The log server it comes from (index: N1 is 0).
         from: u8,
         /// The offset the reply is for.
         offset: u8,
-        /// Reply status.
+        /// Ok (stored, or a duplicate already stored), Sealed, or OutOfBounds.
         status: Status,
-        /// Server's local tail.
+        /// The server's local tail after handling the store.
         local_tail: u8,
-        /// Server's sealed flag.
+        /// Whether the server is durably sealed.
         sealed: bool,
     },
 }
@@ -271,7 +275,7 @@ impl Msg {
 /// A log server's reply status (Restate `net/log_server.rs` `Status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Status {
-    /// Done.
+    /// The request was carried out (a record stored, the loglet sealed).
     Ok,
     /// The loglet is sealed on this server.
     Sealed,
@@ -307,8 +311,8 @@ pub struct History {
     pub bug_step: Option<crate::config::Bug>,
     /// A seal task reported success: the f-majority check of the log servers durably sealed
     /// then, over the storage states the task read, by the checker's rules
-    /// ([`crate::properties::f_majority_check`]).
-    pub seal_succeeded_with: Option<crate::properties::FMajority>,
+    /// ([`crate::model::f_majority_check`]).
+    pub seal_succeeded_with: Option<FMajority>,
     /// Cluster only: a find-tail reader ran an assisting seal task.
     pub find_tail_assisted: bool,
     /// Cluster only: a find-tail reader started a tail repair.
@@ -333,7 +337,7 @@ pub struct State {
     pub losses_left: u8,
     /// Messages the network may still duplicate.
     pub duplications_left: u8,
-    /// Crashes still allowed.
+    /// Log-server crashes the behaviour may still have (each restart is free).
     pub crashes_left: u8,
     /// Seal-request timeouts of serving members still allowed.
     pub timeouts_left: u8,
@@ -511,5 +515,40 @@ impl Msg {
             Msg::Sealed { from, .. } | Msg::Stored { from, .. } => *from = f(*from),
         }
         m
+    }
+}
+/// The outcome of an f-majority check over a nodeset, with the names of Restate's
+/// `FMajorityResult` (`crates/types/src/replication/checker.rs`). Only `Success` and
+/// `SuccessWithRisk` pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum FMajority {
+    /// Too few matching members, and not every authoritative member matches.
+    None,
+    /// Too few matching members, but every authoritative member matches: not a pass.
+    BestEffort,
+    /// Enough matching members, but too few of them authoritative (DataLoss members counted).
+    SuccessWithRisk,
+    /// Enough matching authoritative members.
+    Success,
+}
+
+impl FMajority {
+    /// Whether the check passes (Restate `passed()`).
+    pub fn passed(self) -> bool {
+        matches!(self, FMajority::SuccessWithRisk | FMajority::Success)
+    }
+
+    /// The result in words, as a clause about the durably sealed members.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FMajority::None => "no f-majority of them",
+            FMajority::BestEffort => {
+                "every authoritative member but no f-majority (best effort, not a pass)"
+            }
+            FMajority::SuccessWithRisk => {
+                "an f-majority counting DataLoss members (success with risk)"
+            }
+            FMajority::Success => "an f-majority of them",
+        }
     }
 }

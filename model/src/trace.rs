@@ -845,64 +845,9 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
             node: client,
             peer: sid(*i),
         }),
-        Action::Deliver(msg) | Action::StoreIgnoringSeal(msg) => match msg {
-            Msg::Seal { to, .. } => out.push(Event::SealHandled {
-                node: sid(*to),
-                local_tail: Some(next.servers[*to as usize].local_tail),
-            }),
-            Msg::Store {
-                to,
-                offset,
-                known_global_tail,
-                repair,
-            } => {
-                let ignore_seal = *repair || matches!(action, Action::StoreIgnoringSeal(_));
-                let status = Some(StoreStatus::from(SealModel::store_status(
-                    &prev.servers[*to as usize],
-                    *offset,
-                    *known_global_tail,
-                    ignore_seal,
-                )));
-                out.push(Event::Stored {
-                    node: sid(*to),
-                    offset: Some(*offset),
-                    status,
-                });
-            }
-            Msg::Sealed { from, .. } => {
-                let was_pending = prev
-                    .client
-                    .seal
-                    .as_ref()
-                    .is_some_and(|t| t.members[*from as usize] == Some(MemberSeal::Pending));
-                let confirmed_now = match (&prev.client.seal, &next.client.seal) {
-                    (Some(_), Some(t)) => t.members[*from as usize] == Some(MemberSeal::Confirmed),
-                    (Some(_), None) => true,
-                    _ => false,
-                };
-                if was_pending && confirmed_now {
-                    out.push(Event::SealConfirmed {
-                        node: client,
-                        peer: sid(*from),
-                    });
-                }
-                seal_outcome(model, prev, next, &mut out);
-            }
-            Msg::Stored {
-                from,
-                offset,
-                status,
-                ..
-            } => {
-                out.push(Event::StoreReply {
-                    node: client,
-                    peer: sid(*from),
-                    offset: Some(*offset),
-                    status: Some((*status).into()),
-                });
-                append_outcomes(model, prev, next, &mut out);
-            }
-        },
+        Action::Deliver(msg) | Action::StoreIgnoringSeal(msg) => {
+            delivery_labels(model, prev, action, msg, next, &mut out)
+        }
         Action::SequencerDrains | Action::SequencerSealsWithoutDrain => {
             out.push(Event::SequencerSealed {
                 node: client,
@@ -946,6 +891,77 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
         seal_outcome(model, prev, next, &mut out);
     }
     out
+}
+
+/// The events of a delivered message (or, under the seeded bug, a store that ignores the seal).
+fn delivery_labels(
+    model: &SealModel,
+    prev: &State,
+    action: &Action,
+    msg: &Msg,
+    next: &State,
+    out: &mut Vec<Event>,
+) {
+    let client = NodeId(model.cfg.client);
+    let sid = |i: u8| NodeId(i + 1);
+    match msg {
+        Msg::Seal { to, .. } => out.push(Event::SealHandled {
+            node: sid(*to),
+            local_tail: Some(next.servers[*to as usize].local_tail),
+        }),
+        Msg::Store {
+            to,
+            offset,
+            known_global_tail,
+            repair,
+        } => {
+            let ignore_seal = *repair || matches!(action, Action::StoreIgnoringSeal(_));
+            let status = Some(StoreStatus::from(SealModel::store_status(
+                &prev.servers[*to as usize],
+                *offset,
+                *known_global_tail,
+                ignore_seal,
+            )));
+            out.push(Event::Stored {
+                node: sid(*to),
+                offset: Some(*offset),
+                status,
+            });
+        }
+        Msg::Sealed { from, .. } => {
+            let was_pending = prev
+                .client
+                .seal
+                .as_ref()
+                .is_some_and(|t| t.members[*from as usize] == Some(MemberSeal::Pending));
+            let confirmed_now = match (&prev.client.seal, &next.client.seal) {
+                (Some(_), Some(t)) => t.members[*from as usize] == Some(MemberSeal::Confirmed),
+                (Some(_), None) => true,
+                _ => false,
+            };
+            if was_pending && confirmed_now {
+                out.push(Event::SealConfirmed {
+                    node: client,
+                    peer: sid(*from),
+                });
+            }
+            seal_outcome(model, prev, next, out);
+        }
+        Msg::Stored {
+            from,
+            offset,
+            status,
+            ..
+        } => {
+            out.push(Event::StoreReply {
+                node: client,
+                peer: sid(*from),
+                offset: Some(*offset),
+                status: Some((*status).into()),
+            });
+            append_outcomes(model, prev, next, out);
+        }
+    }
 }
 
 fn seal_outcome(model: &SealModel, prev: &State, next: &State, out: &mut Vec<Event>) {

@@ -3,7 +3,8 @@
 //! checks of `restatectl nodes set-storage-state` without `--force`, and a few log-server
 //! details (`crates/log-server/src/loglet_worker.rs`).
 
-use sealcheck_model::properties::{f_majority_check, FMajority};
+use sealcheck_model::model::f_majority_check;
+use sealcheck_model::state::FMajority;
 use sealcheck_model::state::{has, Bits, LogServer, Process, Status};
 use sealcheck_model::{Config, SealModel, StorageState};
 

@@ -1,0 +1,217 @@
+//! The sequencer: it appends by reserving the next offset and sending `Store` to every
+//! writable node of the nodeset (as its snapshot shows them), acknowledges in offset order once
+//! a write quorum of R nodes answered `Stored` (raising its known global tail first), and fails
+//! an append once an f-majority answered `Sealed`. After a successful seal task it drains:
+//! cancels in-flight appends, then sets its sealed flag at its known global tail. In a cluster
+//! it runs on another node and learns of the seal by itself; it dies with its node.
+
+use super::action::Action;
+use super::seal_model::SealModel;
+use crate::config::Bug;
+use crate::state::*;
+
+impl SealModel {
+    /// Cluster only. Guard of [`Action::SequencerLearnsSealed`]: the remote sequencer has a
+    /// reason to check (the admin's seal succeeded, or a store came back Sealed) and an
+    /// f-majority of the serving effective nodeset is sealed.
+    pub(super) fn remote_sequencer_actions(&self, state: &State, actions: &mut Vec<Action>) {
+        let c = &state.client;
+        let maybe_sealed =
+            c.harness == HarnessPhase::Succeeded || c.appends.iter().any(|a| a.sealed != 0);
+        if c.sequencer == SequencerPhase::Open && maybe_sealed && self.f_majority_sealed(state) {
+            actions.push(Action::SequencerLearnsSealed);
+        }
+    }
+
+    /// Guards of the local sequencer: drain after the seal (or, seeded, seal without
+    /// draining); append while open (or, seeded, append counting Provisioning nodes); and the
+    /// seeded early acknowledgement.
+    pub(super) fn sequencer_actions(&self, state: &State, actions: &mut Vec<Action>) {
+        let c = &state.client;
+        if c.sequencer == SequencerPhase::Draining {
+            actions.push(Action::SequencerDrains);
+            if self.cfg.has_bug(Bug::SealWithoutDrain) {
+                actions.push(Action::SequencerSealsWithoutDrain);
+            }
+        }
+        if c.sequencer == SequencerPhase::Open
+            && c.joined
+            && c.appends.len() < self.cfg.appends as usize
+        {
+            let view = state.client_view();
+            let r = self.cfg.replication as usize;
+            if count(self.writable(view)) >= r {
+                actions.push(Action::SequencerAppends);
+            }
+            if self.cfg.has_bug(Bug::ProvisioningWritable)
+                && self.writable_counting(view, true) != self.writable(view)
+                && count(self.writable_counting(view, true)) >= r
+            {
+                actions.push(Action::SequencerAppendsToProvisioning);
+            }
+        }
+        if self.cfg.has_bug(Bug::AckBeforeQuorum)
+            && !matches!(c.sequencer, SequencerPhase::Sealed(_))
+        {
+            let kgt = c.known_global_tail;
+            if let Some(a) = c.appends.iter().find(|a| a.offset == kgt) {
+                if a.status == AppendStatus::InFlight
+                    && a.stored != 0
+                    && count(a.stored) < self.write_quorum()
+                {
+                    actions.push(Action::SequencerAcksEarly);
+                }
+            }
+        }
+    }
+
+    /// Effects of the sequencer's steps.
+    pub(super) fn apply_sequencer(&self, state: &mut State, action: Action) {
+        match action {
+            Action::SequencerLearnsSealed => state.client.sequencer = SequencerPhase::Draining,
+            Action::SequencerDrains => {
+                for a in &mut state.client.appends {
+                    if a.status == AppendStatus::InFlight {
+                        a.status = AppendStatus::Cancelled;
+                    }
+                }
+                self.sequencer_seals(state);
+            }
+            Action::SequencerSealsWithoutDrain => self.sequencer_seals(state),
+            Action::SequencerAppends => self.append(state, false),
+            Action::SequencerAppendsToProvisioning => self.append(state, true),
+            Action::SequencerAcksEarly => {
+                let kgt = state.client.known_global_tail;
+                let quorum = self.write_quorum();
+                if let Some(a) = state.client.appends.iter_mut().find(|a| a.offset == kgt) {
+                    a.status = AppendStatus::Acked;
+                    if count(a.stored) < quorum {
+                        state.history.acked_without_quorum = true;
+                    }
+                    state.client.known_global_tail = kgt + 1;
+                }
+                self.commit_in_order(state);
+            }
+            _ => unreachable!("not a step of the sequencer: {action:?}"),
+        }
+    }
+
+    /// Sets the sealed flag at the known global tail (noting appends still in flight); without
+    /// separate roles the harness's `seal()` returns.
+    fn sequencer_seals(&self, state: &mut State) {
+        let c = &mut state.client;
+        if c.appends.iter().any(|a| a.status == AppendStatus::InFlight) {
+            state.history.sealed_with_appends_in_flight = true;
+        }
+        c.sequencer = SequencerPhase::Sealed(c.known_global_tail);
+        if self.cluster() {
+            state.history.sequencer_sealed_remotely = true;
+        } else {
+            c.harness = HarnessPhase::Succeeded;
+        }
+    }
+
+    /// Reserves the next offset and sends `Store` to the writable members.
+    fn append(&self, state: &mut State, provisioning_counts: bool) {
+        let offset = state.client.appends.len() as u8;
+        let targets = self.writable_counting(state.client_view(), provisioning_counts);
+        state.client.appends.push(Append {
+            offset,
+            targets,
+            stored: 0,
+            sealed: 0,
+            status: AppendStatus::InFlight,
+        });
+        let kgt = state.client.known_global_tail;
+        self.send_to(state, targets, |to| Msg::Store {
+            to,
+            offset,
+            known_global_tail: kgt,
+            repair: false,
+        });
+    }
+
+    /// The sequencer hears `Stored`: a stored answer counts towards the write quorum, a
+    /// Sealed answer from an f-majority fails the append.
+    pub(super) fn sequencer_hears_stored(
+        &self,
+        state: &mut State,
+        from: u8,
+        offset: u8,
+        status: Status,
+    ) {
+        let sealed_quorum = self
+            .cfg
+            .f_majority(count(self.effective(state.client_view())));
+        let Some(a) = state.client.appends.iter_mut().find(|a| a.offset == offset) else {
+            return;
+        };
+        if a.status != AppendStatus::InFlight {
+            return;
+        }
+        match status {
+            Status::Ok => a.stored |= 1 << from,
+            Status::Sealed => {
+                a.sealed |= 1 << from;
+                if count(a.sealed) >= sealed_quorum {
+                    a.status = AppendStatus::RejectedSealed;
+                    state.history.append_rejected_sealed = true;
+                }
+            }
+            Status::OutOfBounds => {}
+        }
+        self.commit_in_order(state);
+    }
+
+    /// Acknowledges, in offset order, every append whose write quorum is complete.
+    fn commit_in_order(&self, state: &mut State) {
+        let quorum = self.write_quorum();
+        if matches!(state.client.sequencer, SequencerPhase::Sealed(_))
+            && !state.history.sealed_with_appends_in_flight
+        {
+            // A drained sequencer has no append left to acknowledge.
+            return;
+        }
+        loop {
+            let kgt = state.client.known_global_tail;
+            let Some(a) = state.client.appends.iter_mut().find(|a| a.offset == kgt) else {
+                break;
+            };
+            if a.status != AppendStatus::InFlight || count(a.stored) < quorum {
+                break;
+            }
+            a.status = AppendStatus::Acked;
+            // Raise the known global tail first, then resolve the append.
+            state.client.known_global_tail = kgt + 1;
+        }
+    }
+
+    /// The sequencer's node crashed: unless it already sealed, the sequencer dies with it; its
+    /// stores and their answers are gone, and a restarted node is a new generation, not the
+    /// loglet's sequencer.
+    pub(super) fn sequencer_node_crashed(&self, state: &mut State) {
+        if !matches!(state.client.sequencer, SequencerPhase::Sealed(_)) {
+            state.client.sequencer = SequencerPhase::Crashed;
+            state
+                .network
+                .retain(|m| !matches!(m, Msg::Store { repair: false, .. }));
+        }
+    }
+
+    /// Drops `Stored` replies for an append that is already resolved (acknowledged, rejected
+    /// or cancelled) or whose sequencer crashed: delivering one changes nothing but the
+    /// network, so keeping it only multiplies states that behave the same.
+    pub(super) fn drop_stale_stored(state: &mut State) {
+        let appends = &state.client.appends;
+        let crashed = state.client.sequencer == SequencerPhase::Crashed;
+        state.network.retain(|m| match m {
+            Msg::Stored { offset, .. } => {
+                !crashed
+                    && appends
+                        .iter()
+                        .any(|a| a.offset == *offset && a.status == AppendStatus::InFlight)
+            }
+            _ => true,
+        });
+    }
+}
