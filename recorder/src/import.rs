@@ -105,10 +105,11 @@ use sealcheck_model::trace_format::{self, Header, Item, Roles, FORMAT, MAX_OFFSE
 use sealcheck_model::{Cluster, Config};
 use serde_json::Value;
 
-use crate::parse::{NodeSealStatus, NodeStatus, Source, SqlRow, SqlSnapshot};
-use crate::raw::{ACTIONS_FILE, META_FILE, SQL_FILE};
+use crate::parse::{
+    Fact, NodeSealStatus, NodeStatus, RawRun, Source, SqlRow, SqlSnapshot, TimedFact,
+};
+use crate::raw::{Meta, ACTIONS_FILE, META_FILE, SQL_FILE};
 use crate::text::{node_replication, RestateNode};
-use crate::{Fact, Meta, RawRun, TimedFact};
 
 pub use scope::{scope, DropReason, Dropped, Scope};
 use scope::{
@@ -284,7 +285,7 @@ pub fn import_raw_dir(dir: &Path) -> Result<ImportedTrace, ImportError> {
             message: format!("{META_FILE} is missing"),
         });
     }
-    let run = crate::parse_raw_dir(dir)?;
+    let run = crate::parse::parse_raw_dir(dir)?;
     import_run(dir, &run)
 }
 
@@ -1479,11 +1480,42 @@ impl<'a> Translator<'a> {
 
     // ---- The header and the notes ----
 
-    fn finish(self, meta: &Meta) -> Result<ImportedTrace, ImportError> {
+    /// The model's scenario the run translates to (see **Config** in the module essay).
+    fn model_config(&self, meta: &Meta, appends: u8, harness: Harness) -> Config {
+        Config {
+            name: format!("restate-{}-{}", meta.restate_version, meta.scenario),
+            log_servers: self.s.log_servers,
+            nodeset: self.s.nodeset.clone(),
+            replication: self.s.replication,
+            client: CLIENT_ID,
+            loglet: self.s.loglet.clone(),
+            initial_storage: vec![StorageState::Provisioning; self.s.log_servers as usize],
+            forced_provisioning: Vec::new(),
+            appends,
+            stale_views: false,
+            provisioning_steps: false,
+            harness,
+            cluster: self.s.cluster().then_some(Cluster {
+                sequencer: self.s.sequencer,
+            }),
+            faults: Faults {
+                message_loss: 0,
+                message_duplication: 0,
+                crashes: self.crashes,
+                timeouts: self.paused_in_seal.len() as u8,
+                operator_moves: self.operator_moves,
+                operator_force: self.operator_force,
+            },
+            bugs: Vec::new(),
+            unreachable: Vec::new(),
+        }
+    }
+
+    fn finish(mut self, meta: &Meta) -> Result<ImportedTrace, ImportError> {
         let s = &self.s;
         let dir = self.dir;
         let loglet = s.loglet.as_str();
-        let mut notes = self.notes;
+        let mut notes = std::mem::take(&mut self.notes);
         let appends = self.max_tail.unwrap_or(0);
         if appends > MAX_APPENDS {
             return Err(meta_err(
@@ -1503,53 +1535,8 @@ impl<'a> Translator<'a> {
             }
         }
         let seal_calls = self.seal_calls;
-        let harness = if seal_calls <= 1 {
-            Harness {
-                kind: HarnessKind::SealOnce,
-                max_attempts: 1,
-                ..Harness::default()
-            }
-        } else {
-            if seal_calls > MAX_SEAL_ATTEMPTS as usize {
-                return Err(meta_err(
-                    dir,
-                    "seal_via",
-                    format!("{seal_calls} seal tasks; the model's retry harness makes at most {MAX_SEAL_ATTEMPTS}"),
-                ));
-            }
-            Harness {
-                kind: HarnessKind::Retry,
-                max_attempts: seal_calls as u8,
-                ..Harness::default()
-            }
-        };
-        let config = Config {
-            name: format!("restate-{}-{}", meta.restate_version, meta.scenario),
-            log_servers: s.log_servers,
-            nodeset: s.nodeset.clone(),
-            replication: s.replication,
-            client: CLIENT_ID,
-            loglet: s.loglet.clone(),
-            initial_storage: vec![StorageState::Provisioning; s.log_servers as usize],
-            forced_provisioning: Vec::new(),
-            appends,
-            stale_views: false,
-            provisioning_steps: false,
-            harness,
-            cluster: s.cluster().then_some(Cluster {
-                sequencer: s.sequencer,
-            }),
-            faults: Faults {
-                message_loss: 0,
-                message_duplication: 0,
-                crashes: self.crashes,
-                timeouts: self.paused_in_seal.len() as u8,
-                operator_moves: self.operator_moves,
-                operator_force: self.operator_force,
-            },
-            bugs: Vec::new(),
-            unreachable: Vec::new(),
-        };
+        let harness = harness_for(dir, seal_calls)?;
+        let config = self.model_config(meta, appends, harness);
         config.validate().map_err(|e| {
             meta_err(
                 dir,
@@ -1580,35 +1567,14 @@ impl<'a> Translator<'a> {
         };
 
         // Notes: what the run was, what was assumed and dropped.
-        let mut all_notes = vec![
-            format!(
-                "loglet {loglet} of log {}: nodeset {}, replication {{node: {}}}, sequencer {}, seal task run by N{} (restatectl -S); {}",
-                s.log_id,
-                node_list(s.nodeset.iter().map(|n| *n as u32)),
-                s.replication,
-                meta.sequencer.as_deref().unwrap_or("?"),
-                s.sealer,
-                if s.cluster() {
-                    format!(
-                        "a cluster with separate roles: client N{CLIENT_ID} is the sealer, the sequencer runs on N{}{}",
-                        s.sequencer,
-                        match self.finder {
-                            Some(f) => format!(", N{f}'s find-tail is the reader"),
-                            None => String::new(),
-                        }
-                    )
-                } else {
-                    format!("client N{CLIENT_ID} plays both")
-                }
-            ),
-            "Restate offsets and tails start at 1: the trace writes Restate's value minus 1"
-                .to_string(),
-            format!(
-                "{} `restatectl logs seal` runs, {seal_calls} reached a seal task of {loglet} (harness {})",
-                self.seal_commands,
-                harness_name(&header.config)
-            ),
-        ];
+        let mut all_notes = run_notes(
+            s,
+            meta,
+            self.finder,
+            self.seal_commands,
+            seal_calls,
+            &header.config,
+        );
         if !self.paused_in_seal.is_empty() {
             all_notes.push(format!(
                 "paused (SIGSTOP) during a seal task: {}; each may make a seal request time out (faults.timeouts = {})",
@@ -1660,6 +1626,70 @@ fn may_change(event: &Item, o: &Observation) -> bool {
             matches!(event, Item::Event(_))
         }
     }
+}
+
+/// The model's harness for `seal_calls` seal tasks of the scenario: `seal-once` for at most one,
+/// `retry` with that many attempts otherwise (an error past the model's bound).
+fn harness_for(dir: &Path, seal_calls: usize) -> Result<Harness, ImportError> {
+    if seal_calls <= 1 {
+        return Ok(Harness {
+            kind: HarnessKind::SealOnce,
+            max_attempts: 1,
+            ..Harness::default()
+        });
+    }
+    if seal_calls > MAX_SEAL_ATTEMPTS as usize {
+        return Err(meta_err(
+            dir,
+            "seal_via",
+            format!("{seal_calls} seal tasks; the model's retry harness makes at most {MAX_SEAL_ATTEMPTS}"),
+        ));
+    }
+    Ok(Harness {
+        kind: HarnessKind::Retry,
+        max_attempts: seal_calls as u8,
+        ..Harness::default()
+    })
+}
+/// The first notes of an import: the loglet and roles, the offset shift, the seal runs.
+fn run_notes(
+    s: &Setup,
+    meta: &Meta,
+    finder: Option<u32>,
+    seal_commands: usize,
+    seal_calls: usize,
+    config: &Config,
+) -> Vec<String> {
+    let loglet = s.loglet.as_str();
+    vec![
+            format!(
+                "loglet {loglet} of log {}: nodeset {}, replication {{node: {}}}, sequencer {}, seal task run by N{} (restatectl -S); {}",
+                s.log_id,
+                node_list(s.nodeset.iter().map(|n| *n as u32)),
+                s.replication,
+                meta.sequencer.as_deref().unwrap_or("?"),
+                s.sealer,
+                if s.cluster() {
+                    format!(
+                        "a cluster with separate roles: client N{CLIENT_ID} is the sealer, the sequencer runs on N{}{}",
+                        s.sequencer,
+                        match finder {
+                            Some(f) => format!(", N{f}'s find-tail is the reader"),
+                            None => String::new(),
+                        }
+                    )
+                } else {
+                    format!("client N{CLIENT_ID} plays both")
+                }
+            ),
+            "Restate offsets and tails start at 1: the trace writes Restate's value minus 1"
+                .to_string(),
+            format!(
+                "{} `restatectl logs seal` runs, {seal_calls} reached a seal task of {loglet} (harness {})",
+                seal_commands,
+                harness_name(config)
+            ),
+        ]
 }
 
 fn node_list(ids: impl Iterator<Item = u32>) -> String {

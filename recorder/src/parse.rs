@@ -159,9 +159,9 @@ pub struct SegmentObs {
     pub kind: String,
     /// Loglet id, if replicated.
     pub loglet: Option<String>,
-    /// Nodeset.
+    /// Members of the loglet's nodeset (plain ids), in printed order.
     pub nodeset: Vec<u32>,
-    /// Sequencer.
+    /// The loglet's sequencer (generational id), if the row names one.
     pub sequencer: Option<RestateNode>,
 }
 
@@ -172,36 +172,36 @@ pub struct SegmentObs {
 pub enum Fact {
     /// A server process started (`Starting Restate Server <version> ...`).
     ServerStarted {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// Version text.
         version: String,
     },
     /// The log server wrote its storage marker (first step of self-provisioning).
     StorageMarkerWritten {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
     },
     /// A restarted log server found its marker.
     StorageMarkerFound {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
     },
     /// The log server moved itself Provisioning -> ReadWrite.
     SelfProvisioned {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
     },
     /// The storage state the log server runs with after start-up (`ReadWrite`, ...).
     StorageStateAtStartup {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// State as printed (Debug form).
         state: String,
     },
     /// The log server found its marker missing and moved to DataLoss.
     DataLossDetected {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
     },
     /// A log chain is being created.
@@ -213,7 +213,7 @@ pub enum Fact {
     },
     /// A node instantiated a replicated loglet (first occurrence = creation).
     LogletCreated {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// Log id.
         log_id: u64,
@@ -230,14 +230,14 @@ pub enum Fact {
     },
     /// This node is the loglet's sequencer.
     SequencerIsLocal {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
     },
     /// `seal()` was called on a node's loglet (by restatectl's admin request, or on shutdown).
     SealRequested {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// Log id, if known.
         log_id: Option<u64>,
@@ -249,9 +249,9 @@ pub enum Fact {
     },
     /// A reader's find-tail saw a partial seal and runs a seal task to complete it.
     SealAssist {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
     },
     /// A find-tail's tail repair started: records from `start_offset` up to `target_tail`
@@ -259,7 +259,7 @@ pub enum Fact {
     TailRepairStarted {
         /// Node running find-tail.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
         /// First offset repaired.
         start_offset: Option<u64>,
@@ -270,30 +270,30 @@ pub enum Fact {
     TailRepairCompleted {
         /// Node running find-tail.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
     },
     /// A seal task started.
     SealStarted {
         /// Node running the task.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
         /// The caller's view of the global tail was already sealed.
         already_sealed: bool,
     },
     /// The seal task refused: every nodeset member is Provisioning in the caller's view.
     AllProvisioningWarning {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
     },
     /// A seal task reached an f-majority.
     SealCompleted {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
         /// Per-node status when it returned.
         nodeset_status: Vec<NodeStatus>,
@@ -310,7 +310,7 @@ pub enum Fact {
     },
     /// The admin's seal failed (`Seal operation failed`).
     SealFailed {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// Log id.
         log_id: Option<u64>,
@@ -327,63 +327,63 @@ pub enum Fact {
     RequestExhausted {
         /// Node sending.
         node: u32,
-        /// Peer.
+        /// The member the request went to (plain id, from the span's `node_id`).
         peer: Option<u32>,
         /// Message type (`Seal`, ...).
         message: Option<String>,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: Option<String>,
         /// Error text.
         error: String,
     },
     /// `seal()` returned Ok on this node (after the local sequencer drained, if any).
     SealReturned {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
     },
     /// The local sequencer drains in-flight appends before setting its sealed flag.
     SequencerDraining {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
         /// In-flight appends waited for.
         inflight: Option<u64>,
     },
     /// The loglet is sealed but its chain is not; bifrost seals the chain.
     ChainSealRepair {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// Log id.
         log_id: Option<u64>,
     },
     /// The appender's auto-recovery acted (extends a sealed chain).
     AutoRecovery {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// Message text.
         message: String,
     },
     /// A loglet worker stopped accepting writes.
     WritesDisabled {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: Option<String>,
-        /// Reason.
+        /// Why, from the line's `reason` field (or the whole message without one).
         reason: String,
     },
     /// The failure detector of `node` changed its view of `peer`.
     PeerStateChanged {
-        /// Observer.
+        /// The node whose failure detector changed its view.
         node: u32,
         /// Peer (generational id).
         peer: RestateNode,
-        /// From.
+        /// The state before, as printed (`Alive`, `Suspect`, `Dead`, ...).
         from: String,
-        /// To.
+        /// The state after, as printed.
         to: String,
     },
     /// An operator action of the recorder.
@@ -392,7 +392,7 @@ pub enum Fact {
         action: String,
         /// Target nodes.
         nodes: Vec<u32>,
-        /// Details.
+        /// The action's own record (`actions.jsonl` `detail`), e.g. `force` of a storage-state change.
         detail: Value,
     },
     /// A `restatectl logs seal` run returned.
@@ -412,7 +412,7 @@ pub enum Fact {
     },
     /// restatectl confirmed a storage-state change.
     StorageStateSet {
-        /// Node.
+        /// The node restatectl names in its confirmation.
         node: u32,
         /// Previous state.
         from: String,
@@ -421,7 +421,7 @@ pub enum Fact {
     },
     /// A `nodes` snapshot row that differs from the previous one for this node.
     StorageStateObserved {
-        /// Node.
+        /// The node the row is about (its `plain_node_id`).
         node: u32,
         /// Storage state (`provisioning`, `read-write`, ...).
         state: String,
@@ -436,7 +436,7 @@ pub enum Fact {
     LogletWorkerObserved {
         /// Log server.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
         /// Local tail.
         local_tail: Option<u64>,
@@ -457,7 +457,7 @@ pub enum Fact {
     LogChainObserved {
         /// Log id.
         log_id: u64,
-        /// Segments.
+        /// Its segments, by segment index.
         segments: Vec<SegmentObs>,
     },
 }
@@ -686,9 +686,16 @@ fn in_span(line: &Value, name: &str) -> bool {
 /// Turns one server log line into a fact, if it is one the parser knows. `node` is the node
 /// whose log file the line is in.
 pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
-    use messages as m;
     let fields = line.get("fields")?;
     let msg = str_field(fields, "message")?;
+    startup_fact(node, msg, fields)
+        .or_else(|| seal_fact(node, msg, line, fields))
+        .or_else(|| other_fact(node, msg, line, fields))
+}
+
+/// Lines of a server's start and its log server's provisioning, and loglet creation.
+fn startup_fact(node: u32, msg: &str, fields: &Value) -> Option<Fact> {
+    use messages as m;
     let loglet = || str_field(fields, "loglet_id").map(str::to_string);
     let fact = if let Some(rest) = msg.strip_prefix(m::SERVER_STARTING) {
         Fact::ServerStarted {
@@ -728,7 +735,17 @@ pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
             node,
             loglet: loglet()?,
         }
-    } else if msg == m::ATTEMPT_SEAL_SHUTDOWN {
+    } else {
+        return None;
+    };
+    Some(fact)
+}
+
+/// Lines of `seal()` calls, seal tasks, find-tail assists and repairs.
+fn seal_fact(node: u32, msg: &str, line: &Value, fields: &Value) -> Option<Fact> {
+    use messages as m;
+    let loglet = || str_field(fields, "loglet_id").map(str::to_string);
+    let fact = if msg == m::ATTEMPT_SEAL_SHUTDOWN {
         Fact::SealRequested {
             node,
             log_id: None,
@@ -812,7 +829,18 @@ pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
             loglet: span_field(line, "loglet_id"),
             error: str_field(fields, "err").unwrap_or("").to_string(),
         }
-    } else if msg.starts_with(m::SEAL_DONE) {
+    } else {
+        return None;
+    };
+    Some(fact)
+}
+
+/// `seal()` returning, the sequencer's drain, chain repairs, auto-recovery, disabled writes and
+/// the failure detector's view of peers.
+fn other_fact(node: u32, msg: &str, line: &Value, fields: &Value) -> Option<Fact> {
+    use messages as m;
+    let loglet = || str_field(fields, "loglet_id").map(str::to_string);
+    let fact = if msg.starts_with(m::SEAL_DONE) {
         Fact::SealReturned {
             node,
             loglet: loglet()?,
@@ -1020,7 +1048,7 @@ pub struct NodeRow {
 pub struct WorkerRow {
     /// Log server (plain node id).
     pub node: u32,
-    /// Loglet.
+    /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
     pub loglet: String,
     /// Local tail (Restate's offsets, from 1).
     pub local_tail: Option<u64>,
