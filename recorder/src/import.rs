@@ -22,7 +22,14 @@
 //! **The window.** The trace starts at the recorder's start (`meta.started_us`, `t = 0`; the
 //! cluster starts fresh, so every log server starts Provisioning) and ends at the recorder's
 //! final `shutdown` action: what the servers do while shutting down is not part of the
-//! scenario. `t` is milliseconds since the start (microsecond resolution); facts are ordered by
+//! scenario. A fresh start is never assumed: a server log that does not begin with the
+//! process's start stops the import ([`inputs`]).
+//!
+//! **Other clusters' material.** A directory without `meta.json` holds the nodes' server logs
+//! (any file names, JSON or text format) and any of the record files; its setup is derived
+//! from the logs ([`crate::parse::parse_logs_dir`]). Whatever an input lacks is derived and
+//! noted, or the import stops with [`ImportError::Inconclusive`] naming it: the rules are
+//! [`inputs`]'s documentation. `t` is milliseconds since the start (microsecond resolution); facts are ordered by
 //! time and keep log order within one instant.
 //!
 //! **Roles.** A real run has a *sealer* (the node `restatectl -S` talks to, `meta.seal_via`) and
@@ -91,6 +98,7 @@
 //! storage-state changes, `operator_force` when any was forced. `run_complete` is false: the
 //! run went on after the cut.
 
+pub mod inputs;
 pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -106,7 +114,7 @@ use sealcheck_model::{Cluster, Config};
 use serde_json::Value;
 
 use crate::parse::{
-    Fact, NodeSealStatus, NodeStatus, RawRun, Source, SqlRow, SqlSnapshot, TimedFact,
+    Fact, NodeSealStatus, NodeStatus, RawRun, Source, SqlRow, SqlSnapshot, StorageRun, TimedFact,
 };
 use crate::raw::{Meta, ACTIONS_FILE, META_FILE, SQL_FILE};
 use crate::text::{node_replication, RestateNode};
@@ -261,6 +269,15 @@ pub enum ImportError {
         /// What is wrong, naming the field.
         message: String,
     },
+    /// The raw material lacks an input the verdict depends on ([`inputs`] says which): the
+    /// import stops rather than guess.
+    #[error("{dir}: inconclusive: needs {}", needs.join("; and "))]
+    Inconclusive {
+        /// The directory given.
+        dir: PathBuf,
+        /// What is missing, one sentence each, naming the file or line and why it matters.
+        needs: Vec<String>,
+    },
     /// The path is not a raw directory.
     #[error("{dir}: not a raw directory (expected {META_FILE}, {ACTIONS_FILE}, {SQL_FILE}, logs/): {message}")]
     NotRawDir {
@@ -279,26 +296,44 @@ pub fn import_raw_dir(dir: &Path) -> Result<ImportedTrace, ImportError> {
             message: "no such directory".into(),
         });
     }
-    if !dir.join(META_FILE).is_file() {
+    let run = if dir.join(META_FILE).is_file() {
+        crate::parse::parse_raw_dir(dir)?
+    } else if crate::parse::server_log::log_files(dir)?.is_empty() {
         return Err(ImportError::NotRawDir {
             dir: dir.to_path_buf(),
-            message: format!("{META_FILE} is missing"),
+            message: format!("{META_FILE} is missing and there is no server log"),
         });
-    }
-    let run = crate::parse::parse_raw_dir(dir)?;
+    } else {
+        crate::parse::parse_logs_dir(dir)?
+    };
     import_run(dir, &run)
 }
 
 /// Translates a parsed raw directory; `dir` names files in errors.
 pub fn import_run(dir: &Path, run: &RawRun) -> Result<ImportedTrace, ImportError> {
+    let mut gaps = inputs::Gaps::of(run);
+    let actions_absent = run.absent.iter().any(|f| f == ACTIONS_FILE);
+    let end_us = if actions_absent {
+        gaps.restarts_without_actions(run);
+        gaps.end_without_actions(run)
+    } else {
+        None
+    };
+    let gap_notes = gaps.check(dir)?;
     let setup = Setup::read(dir, &run.meta)?;
     let mut t = Translator::new(dir, run, setup);
+    t.notes.extend(gap_notes);
+    if let Some(end_us) = end_us {
+        t.end_us = end_us;
+    }
+    t.actions_absent = actions_absent;
     for (i, f) in run.facts.iter().enumerate() {
         t.fact(i, f)?;
     }
     t.end_of_facts();
     t.placed.sort_by_key(|p| (p.time_us, p.order));
     t.sql_snapshots(&run.snapshots)?;
+    t.check_faults_known()?;
     t.finish(&run.meta)
 }
 
@@ -544,6 +579,13 @@ struct Translator<'a> {
     // Observations.
     max_tail: Option<u8>,
     straddling: usize,
+    // Missing inputs.
+    /// No `actions.jsonl`: `--force` and the start of a storage-state change come from
+    /// `restatectl.jsonl`, and a failed seal request makes the import inconclusive.
+    actions_absent: bool,
+    storage_runs: &'a [StorageRun],
+    /// Members any seal task of the scenario failed to reach.
+    failed_members: BTreeSet<u32>,
 }
 
 impl<'a> Translator<'a> {
@@ -595,6 +637,9 @@ impl<'a> Translator<'a> {
             last_set_us: start_us,
             max_tail: None,
             straddling: 0,
+            actions_absent: false,
+            storage_runs: &run.storage_runs,
+            failed_members: BTreeSet::new(),
         }
     }
 
@@ -1065,6 +1110,7 @@ impl<'a> Translator<'a> {
         match peer {
             Some(p) if ours && self.s.in_nodeset(*p) => {
                 self.failed_peers.insert(*p);
+                self.failed_members.insert(*p);
                 self.place(
                     f,
                     i,
@@ -1090,6 +1136,7 @@ impl<'a> Translator<'a> {
             .filter(|n| !self.failed_peers.contains(n) && self.s.in_nodeset(*n))
             .collect();
         for p in peers {
+            self.failed_members.insert(p);
             self.place(
                 f,
                 order,
@@ -1259,7 +1306,17 @@ impl<'a> Translator<'a> {
                 log_id,
                 tail_lsn: Some(t),
                 ..
-            } if *log_id == Some(self.s.log_id) => self.tail_lsn = Some(*t),
+            } if *log_id == Some(self.s.log_id) => {
+                self.tail_lsn = Some(*t);
+                if self.actions_absent {
+                    self.seal_commands += 1;
+                }
+            }
+            Fact::SealCommandReturned { log_id, .. }
+                if self.actions_absent && *log_id == Some(self.s.log_id) =>
+            {
+                self.seal_commands += 1
+            }
             Fact::StorageStateSet { node, to, .. } => self.storage_state_set(i, f, *node, to)?,
             _ => {}
         }
@@ -1288,6 +1345,16 @@ impl<'a> Translator<'a> {
             line: f.source.line,
             message: format!("storage state `{to}` has no counterpart in the model (known: provisioning, read-write, read-only, data-loss, disabled)"),
         })?;
+        if self.actions_absent {
+            if let Some(r) = self
+                .storage_runs
+                .iter()
+                .find(|r| r.end_time_us == f.time_us)
+            {
+                self.last_force = r.forced;
+                self.last_set_us = r.time_us;
+            }
+        }
         self.operator_moves = self.operator_moves.saturating_add(1);
         self.operator_force |= self.last_force;
         let since = self.last_set_us.min(f.time_us);
@@ -1313,8 +1380,13 @@ impl<'a> Translator<'a> {
         }
         if self.after_cut > 0 {
             self.notes.push(format!(
-                "cut at {:.1} ms (the recorder's shutdown): {} later facts dropped (shutdown seals, process exits)",
+                "cut at {:.1} ms ({}): {} later facts dropped (shutdown seals, process exits)",
                 self.ms(self.end_us),
+                if self.actions_absent {
+                    "the servers' shutdown"
+                } else {
+                    "the recorder's shutdown"
+                },
                 self.after_cut
             ));
         }
@@ -1509,6 +1581,21 @@ impl<'a> Translator<'a> {
             bugs: Vec::new(),
             unreachable: Vec::new(),
         }
+    }
+
+    /// Without operator records, a failed seal request may come from a pause (SIGSTOP leaves
+    /// no line): the timeouts budget is unknown, so the import is inconclusive.
+    fn check_faults_known(&self) -> Result<(), ImportError> {
+        if self.actions_absent && !self.failed_members.is_empty() {
+            return Err(ImportError::Inconclusive {
+                dir: self.dir.to_path_buf(),
+                needs: vec![format!(
+                    "{ACTIONS_FILE}: seal requests to {} failed, and whether a pause (SIGSTOP, which leaves no line) caused them, so the fault budget faults.timeouts, is only in the operator records",
+                    node_list(self.failed_members.iter().copied())
+                )],
+            });
+        }
+        Ok(())
     }
 
     fn finish(mut self, meta: &Meta) -> Result<ImportedTrace, ImportError> {
