@@ -22,8 +22,9 @@
 //! **The window.** The trace starts at the recorder's start (`meta.started_us`, `t = 0`; the
 //! cluster starts fresh, so every log server starts Provisioning) and ends at the recorder's
 //! final `shutdown` action: what the servers do while shutting down is not part of the
-//! scenario. A fresh start is never assumed: a server log that does not begin with the
-//! process's start stops the import ([`inputs`]).
+//! scenario. A fresh start is never assumed: when server logs do not begin with their
+//! process's start, the trace begins where every log is whole, with the storage states a
+//! snapshot shows there, or the import stops naming what it lacks ([`inputs`]).
 //!
 //! **Other clusters' material.** A directory without `meta.json` holds the nodes' server logs
 //! (any file names, JSON or text format) and any of the record files; its setup is derived
@@ -319,10 +320,17 @@ pub fn import_run(dir: &Path, run: &RawRun) -> Result<ImportedTrace, ImportError
     } else {
         None
     };
+    let mid_run = gaps.mid_run(run);
     let gap_notes = gaps.check(dir)?;
     let setup = Setup::read(dir, &run.meta)?;
     let mut t = Translator::new(dir, run, setup);
     t.notes.extend(gap_notes);
+    if let Some(m) = mid_run {
+        t.start_us = m.start_us;
+        t.last_set_us = m.start_us;
+        t.started_once = run.meta.nodes.iter().map(|n| n.id).collect();
+        t.initial = Some(m.initial);
+    }
     if let Some(end_us) = end_us {
         t.end_us = end_us;
     }
@@ -334,6 +342,7 @@ pub fn import_run(dir: &Path, run: &RawRun) -> Result<ImportedTrace, ImportError
     t.placed.sort_by_key(|p| (p.time_us, p.order));
     t.sql_snapshots(&run.snapshots)?;
     t.check_faults_known()?;
+    t.check_mid_run_placed()?;
     t.finish(&run.meta)
 }
 
@@ -584,6 +593,10 @@ struct Translator<'a> {
     /// `restatectl.jsonl`, and a failed seal request makes the import inconclusive.
     actions_absent: bool,
     storage_runs: &'a [StorageRun],
+    /// Logs that start mid-run: each log server's storage state where the trace begins, and
+    /// the facts before it, dropped.
+    initial: Option<Vec<StorageState>>,
+    before_start: usize,
     /// Members any seal task of the scenario failed to reach.
     failed_members: BTreeSet<u32>,
 }
@@ -639,6 +652,8 @@ impl<'a> Translator<'a> {
             straddling: 0,
             actions_absent: false,
             storage_runs: &run.storage_runs,
+            initial: None,
+            before_start: 0,
             failed_members: BTreeSet::new(),
         }
     }
@@ -718,6 +733,21 @@ impl<'a> Translator<'a> {
     /// One fact, by source: the recorder's operator actions, restatectl runs, SQL-derived
     /// facts (the snapshots are read in [`Translator::sql_snapshots`]), server log lines.
     fn fact(&mut self, i: usize, f: &TimedFact) -> Result<(), ImportError> {
+        if self.initial.is_some() && f.time_us < self.start_us {
+            // Operator actions that place nothing still tell the state where the trace begins
+            // (a node paused, a change's `--force`).
+            if let Fact::OperatorAction { action, .. } = &f.fact {
+                if matches!(
+                    action.as_str(),
+                    "pause-node" | "resume-node" | "set-storage-state" | "seal-log"
+                ) {
+                    self.operator_action(i, f);
+                    return Ok(());
+                }
+            }
+            self.before_start += 1;
+            return Ok(());
+        }
         if f.time_us >= self.end_us {
             self.after_cut += 1;
             self.drop_fact(f, None, DropReason::AfterCut);
@@ -1561,7 +1591,10 @@ impl<'a> Translator<'a> {
             replication: self.s.replication,
             client: CLIENT_ID,
             loglet: self.s.loglet.clone(),
-            initial_storage: vec![StorageState::Provisioning; self.s.log_servers as usize],
+            initial_storage: self
+                .initial
+                .clone()
+                .unwrap_or_else(|| vec![StorageState::Provisioning; self.s.log_servers as usize]),
             forced_provisioning: Vec::new(),
             appends,
             stale_views: false,
@@ -1585,6 +1618,38 @@ impl<'a> Translator<'a> {
 
     /// Without operator records, a failed seal request may come from a pause (SIGSTOP leaves
     /// no line): the timeouts budget is unknown, so the import is inconclusive.
+    /// Logs that start mid-run: a record of the loglet the importer could not place may
+    /// belong to something that began before the trace (a seal task, a crash), so the import
+    /// is inconclusive rather than missing it.
+    fn check_mid_run_placed(&mut self) -> Result<(), ImportError> {
+        if self.initial.is_none() {
+            return Ok(());
+        }
+        let unplaced: Vec<String> = self
+            .drops
+            .list
+            .iter()
+            .filter(|d| matches!(d.reason, DropReason::Unplaced(_)))
+            .map(|d| format!("{} ({}:{})", d.kind, d.source.file, d.source.line))
+            .collect();
+        if !unplaced.is_empty() {
+            return Err(ImportError::Inconclusive {
+                dir: self.dir.to_path_buf(),
+                needs: vec![format!(
+                    "the logs from before the trace begins: {} may continue what they do not show",
+                    unplaced.join(", ")
+                )],
+            });
+        }
+        if self.before_start > 0 {
+            self.notes.push(format!(
+                "{} facts from before the trace begins (other files than the logs reach further back) dropped",
+                self.before_start
+            ));
+        }
+        Ok(())
+    }
+
     fn check_faults_known(&self) -> Result<(), ImportError> {
         if self.actions_absent && !self.failed_members.is_empty() {
             return Err(ImportError::Inconclusive {

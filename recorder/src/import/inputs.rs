@@ -8,10 +8,13 @@
 //! - **derived** from what is there and written in the notes (the setup from the logs when
 //!   there is no `meta.json`; `--force` and the time of a storage-state change from
 //!   `restatectl.jsonl` when there are no operator records; the end of the run from the
-//!   servers' shutdown lines), or
+//!   servers' shutdown lines; for logs that start mid-run, where the trace begins and each
+//!   log server's storage state there, from the first `nodes` snapshot after it), or
 //! - **needed**: the import stops with [`ImportError::Inconclusive`] naming every missing
-//!   input and why the verdict depends on it. Needed are: a node's log, or its start (the
-//!   node's storage state when the trace begins is unknown, and no fresh start is assumed);
+//!   input and why the verdict depends on it. Needed are: a node's log; its start, when no
+//!   snapshot tells the node's storage state where the trace begins (no fresh start is ever
+//!   assumed), when the files that reach further back show a seal of the log, a storage-state
+//!   change or a sealed worker before it, or when a record of the loglet then cannot be placed;
 //!   DEBUG lines (the seal task's start and self-provisioning are logged at DEBUG, so at
 //!   Restate's default filter the trace could not claim them complete); `restatectl.jsonl`
 //!   (the operator's storage-state changes leave no server log line); and, without
@@ -21,7 +24,9 @@
 //! Absent SQL snapshots need nothing: the trace then has no observations, and the validator
 //! places the unlogged steps without them.
 
-use crate::parse::RawRun;
+use sealcheck_model::config::StorageState;
+
+use crate::parse::{Fact, RawRun, SqlRow};
 use crate::raw::{ACTIONS_FILE, CTL_FILE, SQL_FILE};
 
 use super::ImportError;
@@ -41,6 +46,17 @@ pub struct Gaps {
     pub needs: Vec<String>,
     /// One sentence per assumption or derivation.
     pub notes: Vec<String>,
+    /// The logs (node and file) that begin without their process's start.
+    pub mid_run: Option<Vec<String>>,
+}
+
+/// Where a trace of logs that start mid-run begins, and each log server's storage state there.
+#[derive(Debug)]
+pub struct MidRun {
+    /// The latest first line of any log: from here on every log is whole.
+    pub start_us: i64,
+    /// Each log server's storage state at `start_us` (N1 first).
+    pub initial: Vec<StorageState>,
 }
 
 impl Gaps {
@@ -102,10 +118,7 @@ impl Gaps {
                 .push(format!("the server logs of {}", no_log.join(", ")));
         }
         if !no_start.is_empty() {
-            g.needs.push(format!(
-                "the start of the server logs of {}: they begin without `Starting Restate Server`, so the nodes' storage states when the trace begins are unknown (no fresh start is assumed)",
-                no_start.join(", ")
-            ));
+            g.mid_run = Some(no_start);
         }
         if !no_debug.is_empty() {
             g.needs.push(format!(
@@ -167,6 +180,47 @@ impl Gaps {
         }
     }
 
+    /// Logs that start mid-run: the trace begins where every log is whole, and each log
+    /// server's state there is the one its first `nodes` row from then on shows, provided no
+    /// line of the node that changes its storage state (self-provisioning, a storage-state
+    /// change, data loss) came before that row's query ended; a node without such a row is a
+    /// need, never an assumed fresh start.
+    pub fn mid_run(&mut self, run: &RawRun) -> Option<MidRun> {
+        let logs = self.mid_run.take()?;
+        let start_us = run.logs.iter().filter_map(|l| l.first_us).max()?;
+        let mut initial = Vec::new();
+        let mut unknown = Vec::new();
+        for n in &run.meta.nodes {
+            match state_at(run, n.id, start_us) {
+                Some(st) => initial.push(st),
+                None => unknown.push(format!("N{}", n.id)),
+            }
+        }
+        let earlier = earlier_steps(run, start_us);
+        if !earlier.is_empty() {
+            self.needs.push(format!(
+                "the start of the server logs of {}: {} before the logs begin, so the trace would miss what led to it",
+                logs.join(", "),
+                earlier.join(", ")
+            ));
+            return None;
+        }
+        if !unknown.is_empty() {
+            self.needs.push(format!(
+                "the start of the server logs of {} or a `nodes` snapshot of {} taken before any change of their storage state: the logs begin without `Starting Restate Server`, so the states when the trace begins are unknown (no fresh start is assumed)",
+                logs.join(", "),
+                unknown.join(", ")
+            ));
+            return None;
+        }
+        self.notes.push(format!(
+            "the logs of {} start mid-run: the trace begins at their latest first line, with storage states {} read from the first `nodes` snapshot after it (no fresh start assumed)",
+            logs.join(", "),
+            initial.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+        ));
+        Some(MidRun { start_us, initial })
+    }
+
     /// Stops the import if anything is needed.
     pub fn check(self, dir: &std::path::Path) -> Result<Vec<String>, ImportError> {
         if self.needs.is_empty() {
@@ -178,4 +232,66 @@ impl Gaps {
             })
         }
     }
+}
+
+/// A node's storage state at `start_us` (see [`Gaps::mid_run`]).
+fn state_at(run: &RawRun, node: u32, start_us: i64) -> Option<StorageState> {
+    let (row_end, state) = run.snapshots.iter().find_map(|snap| {
+        if snap.time_us < start_us || snap.error.is_some() {
+            return None;
+        }
+        snap.rows.iter().find_map(|r| match r {
+            SqlRow::Nodes(r) if r.node == node => {
+                let st = StorageState::parse(r.storage_state.as_deref()?)?;
+                Some((snap.end_time_us, st))
+            }
+            _ => None,
+        })
+    })?;
+    let changed_before = run.facts.iter().any(|f| {
+        f.time_us >= start_us
+            && f.time_us <= row_end
+            && matches!(&f.fact,
+                Fact::SelfProvisioned { node: n }
+                | Fact::DataLossDetected { node: n }
+                | Fact::StorageStateSet { node: n, .. } if *n == node)
+    });
+    (!changed_before).then_some(state)
+}
+
+/// What happened to the scenario's loglet or the storage states before logs that start
+/// mid-run begin, as the files that reach further back show it: a `restatectl logs seal` of
+/// the log, a storage-state change, a loglet worker already sealed in the first snapshot after.
+fn earlier_steps(run: &RawRun, start_us: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in run.facts.iter().take_while(|f| f.time_us < start_us) {
+        match &f.fact {
+            Fact::SealCommandReturned { log_id, .. } if *log_id == Some(run.meta.log_id) => {
+                out.push(format!("`restatectl logs seal {}` ran", run.meta.log_id));
+            }
+            Fact::StorageStateSet { node, to, .. } => {
+                out.push(format!("N{node}'s storage state was set to {to}"))
+            }
+            _ => {}
+        }
+    }
+    let loglet = run.meta.loglet_id.as_deref();
+    let mut seen = std::collections::BTreeSet::new();
+    for snap in run.snapshots.iter().filter(|s| s.time_us >= start_us) {
+        for r in &snap.rows {
+            if let SqlRow::LogletWorkers(w) = r {
+                if Some(w.loglet.as_str()) == loglet
+                    && seen.insert(w.node)
+                    && (w.sealed == Some(true) || w.seal_enqueued == Some(true))
+                {
+                    out.push(format!(
+                        "N{}'s worker of {} was already sealed",
+                        w.node, w.loglet
+                    ));
+                }
+            }
+        }
+    }
+    out.dedup();
+    out
 }
