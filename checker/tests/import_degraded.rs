@@ -256,3 +256,78 @@ fn without_meta_the_setup_derived_from_the_logs_gives_the_committed_trace() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// A JSON log line in tracing's full text format:
+/// `<time> <LEVEL> span{k=v}:span2{..}: <target>: <message> k=v`.
+fn text_line(line: &str) -> String {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+        return line.to_string();
+    };
+    let value = |v: &serde_json::Value| {
+        let s = match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if s.is_empty() || s.contains([' ', '"', '{', '}', '=']) {
+            format!("\"{}\"", s.replace('"', "\\\""))
+        } else {
+            s
+        }
+    };
+    let kvs = |m: &serde_json::Map<String, serde_json::Value>, skip: &str| {
+        m.iter()
+            .filter(|(k, _)| *k != skip)
+            .map(|(k, x)| format!("{k}={}", value(x)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let spans: Vec<String> = v["spans"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    let m = s.as_object().unwrap();
+                    format!("{}{{{}}}", m["name"].as_str().unwrap(), kvs(m, "name"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let fields = v["fields"].as_object().unwrap();
+    let mut out = format!(
+        "{} {:>5} ",
+        v["timestamp"].as_str().unwrap(),
+        v["level"].as_str().unwrap()
+    );
+    if !spans.is_empty() {
+        out += &format!("{}: ", spans.join(":"));
+    }
+    out += &format!(
+        "{}: {}",
+        v["target"].as_str().unwrap(),
+        fields["message"].as_str().unwrap_or("")
+    );
+    let rest = kvs(fields, "message");
+    if !rest.is_empty() {
+        out += &format!(" {rest}");
+    }
+    out
+}
+
+#[test]
+fn logs_in_restate_s_text_format_give_the_committed_trace() {
+    for rec in recordings() {
+        let raw = root().join("traces").join(&rec).join("raw");
+        let dir = scratch(&format!("{rec}-text"));
+        copy_raw(&raw, &dir);
+        for p in log_paths(&dir) {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let lines: Vec<String> = text.lines().map(text_line).collect();
+            std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        }
+        let t = import_raw_dir(&dir).unwrap_or_else(|e| panic!("{rec}: {e}"));
+        let committed =
+            std::fs::read_to_string(root().join("traces").join(&rec).join("trace.jsonl")).unwrap();
+        assert_eq!(t.to_jsonl(), committed, "{rec}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -938,7 +938,11 @@ fn seal_fact(node: u32, msg: &str, line: &Value, fields: &Value) -> Option<Fact>
     } else if let Some(rest) = msg.strip_prefix(m::ASSIST_SEAL) {
         Fact::SealAssist {
             node,
-            loglet: rest.trim().strip_prefix("loglet_id=")?.to_string(),
+            loglet: match rest.trim().strip_prefix("loglet_id=") {
+                Some(l) => l.to_string(),
+                // Restate's text format prints it as a field.
+                None => loglet()?,
+            },
         }
     } else if msg == m::REPAIR_START {
         Fact::TailRepairStarted {

@@ -8,12 +8,13 @@
 //! the seal task's start and of self-provisioning. [`ServerLog`] records those shapes; the
 //! importer turns them into notes or into an inconclusive import.
 //!
-//! **Text format.** Besides `RESTATE_LOG_FORMAT=json`, a line of Restate's text formats
-//! (`<RFC 3339 time> <LEVEL> <target>: <message> key=value ...`, the message possibly on the
-//! next line as the pretty format prints it, ANSI colours stripped) is read into the same
-//! shape as a JSON line: `timestamp`, `level`, `target`, `fields.message` and the `key=value`
-//! fields. Span fields are not printed on the line, so facts that need them (the peer of an
-//! exhausted Seal request) lose that field.
+//! **Text format.** Besides `RESTATE_LOG_FORMAT=json`, a line of tracing's text format
+//! (`<RFC 3339 time> <LEVEL> span{k=v ...}:span2{...}: <target>: <message> k=v ...`, values
+//! possibly double-quoted, the message possibly on the next line as the pretty format prints
+//! it, ANSI colours stripped) is read into the same shape as a JSON line: `timestamp`,
+//! `level`, `target`, `spans`, `fields.message` and the `k=v` fields (as strings). Every
+//! committed recording's logs, rewritten in this format, import to the same trace
+//! (checker/tests/import_degraded.rs).
 
 use std::path::{Path, PathBuf};
 
@@ -105,14 +106,7 @@ fn text_line(text: &str) -> Option<Value> {
             (l, r)
         }
     };
-    let rest = rest.trim_start();
-    let (target, body) = match rest.split_once(": ") {
-        Some((t, b)) if !t.contains(' ') => (t, b),
-        _ => match rest.strip_suffix(':') {
-            Some(t) if !t.contains(' ') => (t, ""),
-            _ => ("", rest),
-        },
-    };
+    let (spans, target, body) = spans_target_body(rest.trim_start());
     let mut fields = Map::new();
     let message = split_fields(body.trim_end(), &mut fields);
     fields.insert("message".into(), Value::String(message));
@@ -121,27 +115,122 @@ fn text_line(text: &str) -> Option<Value> {
     line.insert("level".into(), Value::String(level.to_string()));
     line.insert("target".into(), Value::String(target.to_string()));
     line.insert("fields".into(), Value::Object(fields));
+    if !spans.is_empty() {
+        line.insert("spans".into(), Value::Array(spans));
+    }
     Some(Value::Object(line))
 }
 
-/// Splits trailing `key=value` words off a message; returns the message.
+/// Byte positions of `sep` in `text` outside braces and double quotes.
+fn top_level(text: &str, sep: &str) -> Vec<usize> {
+    let (mut depth, mut quoted, mut out) = (0i32, false, Vec::new());
+    let bytes = text.as_bytes();
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' if i == 0 || bytes[i - 1] != b'\\' => quoted = !quoted,
+            '{' if !quoted => depth += 1,
+            '}' if !quoted => depth -= 1,
+            _ if !quoted && depth == 0 && text[i..].starts_with(sep) => out.push(i),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Splits `span1{k=v}:span2{..}: target: message k=v` (tracing's full text format) into the
+/// spans (as the JSON format lists them, outermost first), the target and the rest.
+fn spans_target_body(rest: &str) -> (Vec<Value>, &str, &str) {
+    let cuts = top_level(rest, ": ");
+    let Some(&first) = cuts.first() else {
+        return match rest.strip_suffix(':') {
+            Some(t) if !t.contains(' ') => (Vec::new(), t, ""),
+            _ => (Vec::new(), "", rest),
+        };
+    };
+    let head = &rest[..first];
+    if head.contains('{') {
+        let spans = span_list(head);
+        let after = &rest[first + 2..];
+        return match after.split_once(": ") {
+            Some((t, b)) if !t.contains(' ') => (spans, t, b),
+            _ => match after.strip_suffix(':') {
+                Some(t) if !t.contains(' ') => (spans, t, ""),
+                _ => (spans, "", after),
+            },
+        };
+    }
+    if head.contains(' ') {
+        return (Vec::new(), "", rest);
+    }
+    (Vec::new(), head, &rest[first + 2..])
+}
+
+/// `name{k=v ...}:name2{...}` as JSON span objects.
+fn span_list(text: &str) -> Vec<Value> {
+    let mut bounds = vec![0];
+    bounds.extend(top_level(text, ":").into_iter().map(|i| i + 1));
+    bounds.push(text.len() + 1);
+    bounds
+        .windows(2)
+        .map(|w| {
+            let part = &text[w[0]..w[1] - 1];
+            let mut span = Map::new();
+            let (name, inner) = match part.split_once('{') {
+                Some((n, i)) => (n, i.strip_suffix('}').unwrap_or(i)),
+                None => (part, ""),
+            };
+            for (k, v) in key_values(inner) {
+                span.insert(k, Value::String(v));
+            }
+            span.insert("name".into(), Value::String(name.to_string()));
+            Value::Object(span)
+        })
+        .collect()
+}
+
+/// The `k=v` words of a field list (values may be double-quoted).
+fn key_values(text: &str) -> Vec<(String, String)> {
+    let mut starts = vec![0];
+    starts.extend(top_level(text, " ").into_iter().map(|i| i + 1));
+    starts.push(text.len() + 1);
+    starts
+        .windows(2)
+        .filter_map(|w| {
+            let word = &text[w[0]..w[1] - 1];
+            let (k, v) = word.split_once('=')?;
+            Some((k.to_string(), unquote(v)))
+        })
+        .collect()
+}
+
+fn unquote(v: &str) -> String {
+    match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) => inner.replace("\\\"", "\""),
+        None => v.to_string(),
+    }
+}
+
+/// Splits trailing `key=value` words (values may be double-quoted) off a message; returns
+/// the message.
 fn split_fields(body: &str, fields: &mut Map<String, Value>) -> String {
-    let mut message = body.to_string();
-    while let Some(pos) = message.rfind(' ') {
-        let word = &message[pos + 1..];
+    let spaces = top_level(body, " ");
+    let mut end = body.len();
+    for &pos in spaces.iter().rev() {
+        let word = &body[pos + 1..end];
         let Some((k, v)) = word.split_once('=') else {
             break;
         };
-        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if k.is_empty()
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
             break;
         }
-        fields.insert(
-            k.to_string(),
-            Value::String(v.trim_matches('"').to_string()),
-        );
-        message.truncate(pos);
+        fields.insert(k.to_string(), Value::String(unquote(v)));
+        end = pos;
     }
-    message.trim().to_string()
+    body[..end].trim().to_string()
 }
 
 /// The lines of a log file as JSON values with their 1-based line numbers. A text line with
@@ -222,21 +311,28 @@ mod tests {
     fn text_lines_read_like_json_lines() {
         let lines = vec![
             "2026-11-27T03:21:51.609787Z  INFO restate_node: My Node ID is N2:1 roles=admin".to_string(),
+            "2026-11-27T03:21:51.7Z DEBUG seal{loglet_id=0_0}:request{node_id=N3:1 message=Seal metadata=\"a b\"}: restate_bifrost::tasks::util: Request failed. Exhausted attempts after spending 1s err=\"timed out\"".to_string(),
             "\u{1b}[2m2026-11-27T03:21:52.000000Z\u{1b}[0m \u{1b}[34mDEBUG\u{1b}[0m restate_bifrost::providers::replicated_loglet::tasks::seal: Starting a seal task for loglet loglet_id=0_0 is_sealed=false".to_string(),
             "  2026-11-27T03:21:53.000000Z  INFO restate_server:".to_string(),
             "    Received signal, starting shutdown.".to_string(),
             "a panic".to_string(),
         ];
         let v = text_lines(&lines);
-        assert_eq!(v.len(), 3);
+        assert_eq!(v.len(), 4);
         assert_eq!(node_named_in(&v), Some(2));
-        assert_eq!(v[1].1["level"], "DEBUG");
+        let exhausted = &v[1].1;
+        assert_eq!(exhausted["target"], "restate_bifrost::tasks::util");
+        assert_eq!(exhausted["fields"]["err"], "timed out");
+        assert_eq!(exhausted["spans"][0]["loglet_id"], "0_0");
+        assert_eq!(exhausted["spans"][1]["node_id"], "N3:1");
+        assert_eq!(exhausted["spans"][1]["metadata"], "a b");
+        assert_eq!(v[2].1["level"], "DEBUG");
         assert_eq!(
-            v[1].1["fields"]["message"],
+            v[2].1["fields"]["message"],
             "Starting a seal task for loglet"
         );
-        assert_eq!(v[1].1["fields"]["loglet_id"], "0_0");
-        assert_eq!(v[2].1["fields"]["message"], SHUTDOWN_SIGNAL);
+        assert_eq!(v[2].1["fields"]["loglet_id"], "0_0");
+        assert_eq!(v[3].1["fields"]["message"], SHUTDOWN_SIGNAL);
         assert_eq!(node_from_file_name(Path::new("/x/node-3.log")), Some(3));
     }
 }
