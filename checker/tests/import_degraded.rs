@@ -331,3 +331,23 @@ fn logs_in_restate_s_text_format_give_the_committed_trace() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+#[test]
+fn sealcheck_import_exits_3_naming_what_is_missing() {
+    let rec = "restate-1.7.12/incident";
+    let dir = scratch("cli-logs-only");
+    logs_only(&root().join("traces").join(rec).join("raw"), &dir);
+    let out = assert_cmd::Command::cargo_bin("sealcheck")
+        .unwrap()
+        .args(["import", "-q"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("inconclusive: needs restatectl.jsonl"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
