@@ -5,12 +5,18 @@ use std::io::Write;
 
 use crate::cli::ImportArgs;
 use crate::exit::{Exit, UsageError};
-use sealcheck_recorder::import::{import_raw_dir, ImportedTrace};
+use sealcheck_recorder::import::{import_raw_dir, ImportError, ImportedTrace};
 
-/// `sealcheck import`: writes the trace, prints the notes on stderr; exit code 0.
+/// `sealcheck import`: writes the trace, prints the notes on stderr; exit code 0, or 3 when
+/// the raw material lacks an input the verdict depends on (the message names it).
 pub fn import(args: &ImportArgs) -> anyhow::Result<Exit> {
-    let trace =
-        import_raw_dir(&args.raw_dir).map_err(|e| UsageError::new(format!("import: {e}")))?;
+    let trace = match import_raw_dir(&args.raw_dir) {
+        Err(e @ ImportError::Inconclusive { .. }) => {
+            eprintln!("sealcheck import: {e}");
+            return Ok(Exit::Incomplete);
+        }
+        r => r.map_err(|e| UsageError::new(format!("import: {e}")))?,
+    };
     match &args.out {
         Some(path) => trace
             .write_file(path)

@@ -280,9 +280,16 @@ fn a_missing_directory_is_named() {
 }
 
 #[test]
-fn a_directory_without_meta_is_not_a_raw_directory() {
+fn a_directory_without_meta_is_imported_from_its_server_logs() {
     let dir = scratch_copy("two-paused", "nometa");
     std::fs::remove_file(dir.join("meta.json")).unwrap();
+    let t = import_raw_dir(&dir).unwrap();
+    assert!(
+        t.notes.iter().any(|n| n.starts_with("no meta.json")),
+        "{:?}",
+        t.notes
+    );
+    std::fs::remove_dir_all(dir.join("logs")).unwrap();
     let e = import_raw_dir(&dir).unwrap_err().to_string();
     assert!(e.contains("meta.json is missing"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -17,12 +17,20 @@
 //! `docs/real-cluster.md`, section "Translation rules". Where they meet this file's code:
 //!
 //! - **The window** starts at the recorder's start, `meta.started_us` (`t = 0`, microsecond
-//!   resolution), and ends at the recorder's final `shutdown` action.
+//!   resolution), and ends at the recorder's final `shutdown` action. A fresh start is never
+//!   assumed: when server logs do not begin with their process's start, the trace begins where
+//!   every log is whole, with the storage states a snapshot shows there, or the import stops
+//!   naming what it lacks ([`inputs`]).
+//! - **Other clusters' material.** A directory without `meta.json` holds the nodes' server
+//!   logs (any file names, JSON or text format) and any of the record files; its setup is
+//!   derived from the logs ([`crate::parse::parse_logs_dir`]). Whatever an input lacks is
+//!   derived and noted, or the import stops with [`ImportError::Inconclusive`] naming it.
 //! - **Roles.** The sealer is `meta.seal_via` (the node `restatectl -S` talks to), the
 //!   sequencer `meta.sequencer` (e.g. `N3:1`); `config.client` is [`CLIENT_ID`], a node id that
 //!   is not a log server.
 //! - **Completeness.** The header's `complete` is [`COMPLETE_KINDS`].
 
+pub mod inputs;
 pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,10 +45,11 @@ use sealcheck_model::trace_format::{self, Header, Item, Roles, FORMAT, MAX_OFFSE
 use sealcheck_model::{Cluster, Config};
 use serde_json::Value;
 
-use crate::parse::{NodeSealStatus, NodeStatus, Source, SqlRow, SqlSnapshot};
-use crate::raw::{ACTIONS_FILE, META_FILE, SQL_FILE};
+use crate::parse::{
+    Fact, NodeSealStatus, NodeStatus, RawRun, Source, SqlRow, SqlSnapshot, StorageRun, TimedFact,
+};
+use crate::raw::{Meta, ACTIONS_FILE, META_FILE, SQL_FILE};
 use crate::text::{node_replication, RestateNode};
-use crate::{Fact, Meta, RawRun, TimedFact};
 
 pub use scope::{scope, DropReason, Dropped, Scope};
 use scope::{
@@ -192,6 +201,15 @@ pub enum ImportError {
         /// What is wrong, naming the field.
         message: String,
     },
+    /// The raw material lacks an input the verdict depends on ([`inputs`] says which): the
+    /// import stops rather than guess.
+    #[error("{dir}: inconclusive: needs {}", needs.join("; and "))]
+    Inconclusive {
+        /// The directory given.
+        dir: PathBuf,
+        /// What is missing, one sentence each, naming the file or line and why it matters.
+        needs: Vec<String>,
+    },
     /// The path is not a raw directory.
     #[error("{dir}: not a raw directory (expected {META_FILE}, {ACTIONS_FILE}, {SQL_FILE}, logs/): {message}")]
     NotRawDir {
@@ -210,26 +228,52 @@ pub fn import_raw_dir(dir: &Path) -> Result<ImportedTrace, ImportError> {
             message: "no such directory".into(),
         });
     }
-    if !dir.join(META_FILE).is_file() {
+    let run = if dir.join(META_FILE).is_file() {
+        crate::parse::parse_raw_dir(dir)?
+    } else if crate::parse::server_log::log_files(dir)?.is_empty() {
         return Err(ImportError::NotRawDir {
             dir: dir.to_path_buf(),
-            message: format!("{META_FILE} is missing"),
+            message: format!("{META_FILE} is missing and there is no server log"),
         });
-    }
-    let run = crate::parse_raw_dir(dir)?;
+    } else {
+        crate::parse::parse_logs_dir(dir)?
+    };
     import_run(dir, &run)
 }
 
 /// Translates a parsed raw directory; `dir` names files in errors.
 pub fn import_run(dir: &Path, run: &RawRun) -> Result<ImportedTrace, ImportError> {
+    let mut gaps = inputs::Gaps::of(run);
+    let actions_absent = run.absent.iter().any(|f| f == ACTIONS_FILE);
+    let end_us = if actions_absent {
+        gaps.restarts_without_actions(run);
+        gaps.end_without_actions(run)
+    } else {
+        None
+    };
+    let mid_run = gaps.mid_run(run);
+    let gap_notes = gaps.check(dir)?;
     let setup = Setup::read(dir, &run.meta)?;
     let mut t = Translator::new(dir, run, setup);
+    t.notes.extend(gap_notes);
+    if let Some(m) = mid_run {
+        t.start_us = m.start_us;
+        t.last_set_us = m.start_us;
+        t.started_once = run.meta.nodes.iter().map(|n| n.id).collect();
+        t.initial = Some(m.initial);
+    }
+    if let Some(end_us) = end_us {
+        t.end_us = end_us;
+    }
+    t.actions_absent = actions_absent;
     for (i, f) in run.facts.iter().enumerate() {
         t.fact(i, f)?;
     }
     t.end_of_facts();
     t.placed.sort_by_key(|p| (p.time_us, p.order));
     t.sql_snapshots(&run.snapshots)?;
+    t.check_faults_known()?;
+    t.check_mid_run_placed()?;
     t.finish(&run.meta)
 }
 
@@ -475,6 +519,17 @@ struct Translator<'a> {
     // Observations.
     max_tail: Option<u8>,
     straddling: usize,
+    // Missing inputs.
+    /// No `actions.jsonl`: `--force` and the start of a storage-state change come from
+    /// `restatectl.jsonl`, and a failed seal request makes the import inconclusive.
+    actions_absent: bool,
+    storage_runs: &'a [StorageRun],
+    /// Logs that start mid-run: each log server's storage state where the trace begins, and
+    /// the facts before it, dropped.
+    initial: Option<Vec<StorageState>>,
+    before_start: usize,
+    /// Members any seal task of the scenario failed to reach.
+    failed_members: BTreeSet<u32>,
 }
 
 impl<'a> Translator<'a> {
@@ -526,6 +581,11 @@ impl<'a> Translator<'a> {
             last_set_us: start_us,
             max_tail: None,
             straddling: 0,
+            actions_absent: false,
+            storage_runs: &run.storage_runs,
+            initial: None,
+            before_start: 0,
+            failed_members: BTreeSet::new(),
         }
     }
 
@@ -604,6 +664,21 @@ impl<'a> Translator<'a> {
     /// One fact, by source: the recorder's operator actions, restatectl runs, SQL-derived
     /// facts (the snapshots are read in [`Translator::sql_snapshots`]), server log lines.
     fn fact(&mut self, i: usize, f: &TimedFact) -> Result<(), ImportError> {
+        if self.initial.is_some() && f.time_us < self.start_us {
+            // Operator actions that place nothing still tell the state where the trace begins
+            // (a node paused, a change's `--force`).
+            if let Fact::OperatorAction { action, .. } = &f.fact {
+                if matches!(
+                    action.as_str(),
+                    "pause-node" | "resume-node" | "set-storage-state" | "seal-log"
+                ) {
+                    self.operator_action(i, f);
+                    return Ok(());
+                }
+            }
+            self.before_start += 1;
+            return Ok(());
+        }
         if f.time_us >= self.end_us {
             self.after_cut += 1;
             self.drop_fact(f, None, DropReason::AfterCut);
@@ -996,6 +1071,7 @@ impl<'a> Translator<'a> {
         match peer {
             Some(p) if ours && self.s.in_nodeset(*p) => {
                 self.failed_peers.insert(*p);
+                self.failed_members.insert(*p);
                 self.place(
                     f,
                     i,
@@ -1021,6 +1097,7 @@ impl<'a> Translator<'a> {
             .filter(|n| !self.failed_peers.contains(n) && self.s.in_nodeset(*n))
             .collect();
         for p in peers {
+            self.failed_members.insert(p);
             self.place(
                 f,
                 order,
@@ -1190,7 +1267,17 @@ impl<'a> Translator<'a> {
                 log_id,
                 tail_lsn: Some(t),
                 ..
-            } if *log_id == Some(self.s.log_id) => self.tail_lsn = Some(*t),
+            } if *log_id == Some(self.s.log_id) => {
+                self.tail_lsn = Some(*t);
+                if self.actions_absent {
+                    self.seal_commands += 1;
+                }
+            }
+            Fact::SealCommandReturned { log_id, .. }
+                if self.actions_absent && *log_id == Some(self.s.log_id) =>
+            {
+                self.seal_commands += 1
+            }
             Fact::StorageStateSet { node, to, .. } => self.storage_state_set(i, f, *node, to)?,
             _ => {}
         }
@@ -1219,6 +1306,16 @@ impl<'a> Translator<'a> {
             line: f.source.line,
             message: format!("storage state `{to}` has no counterpart in the model (known: provisioning, read-write, read-only, data-loss, disabled)"),
         })?;
+        if self.actions_absent {
+            if let Some(r) = self
+                .storage_runs
+                .iter()
+                .find(|r| r.end_time_us == f.time_us)
+            {
+                self.last_force = r.forced;
+                self.last_set_us = r.time_us;
+            }
+        }
         self.operator_moves = self.operator_moves.saturating_add(1);
         self.operator_force |= self.last_force;
         let since = self.last_set_us.min(f.time_us);
@@ -1244,8 +1341,13 @@ impl<'a> Translator<'a> {
         }
         if self.after_cut > 0 {
             self.notes.push(format!(
-                "cut at {:.1} ms (the recorder's shutdown): {} later facts dropped (shutdown seals, process exits)",
+                "cut at {:.1} ms ({}): {} later facts dropped (shutdown seals, process exits)",
                 self.ms(self.end_us),
+                if self.actions_absent {
+                    "the servers' shutdown"
+                } else {
+                    "the recorder's shutdown"
+                },
                 self.after_cut
             ));
         }
@@ -1411,11 +1513,92 @@ impl<'a> Translator<'a> {
 
     // ---- The header and the notes ----
 
-    fn finish(self, meta: &Meta) -> Result<ImportedTrace, ImportError> {
+    /// The model's scenario the run translates to (see **Config** in the module essay).
+    fn model_config(&self, meta: &Meta, appends: u8, harness: Harness) -> Config {
+        Config {
+            name: format!("restate-{}-{}", meta.restate_version, meta.scenario),
+            log_servers: self.s.log_servers,
+            nodeset: self.s.nodeset.clone(),
+            replication: self.s.replication,
+            client: CLIENT_ID,
+            loglet: self.s.loglet.clone(),
+            initial_storage: self
+                .initial
+                .clone()
+                .unwrap_or_else(|| vec![StorageState::Provisioning; self.s.log_servers as usize]),
+            forced_provisioning: Vec::new(),
+            appends,
+            stale_views: false,
+            provisioning_steps: false,
+            harness,
+            cluster: self.s.cluster().then_some(Cluster {
+                sequencer: self.s.sequencer,
+            }),
+            faults: Faults {
+                message_loss: 0,
+                message_duplication: 0,
+                crashes: self.crashes,
+                timeouts: self.paused_in_seal.len() as u8,
+                operator_moves: self.operator_moves,
+                operator_force: self.operator_force,
+            },
+            bugs: Vec::new(),
+            unreachable: Vec::new(),
+        }
+    }
+
+    /// Without operator records, a failed seal request may come from a pause (SIGSTOP leaves
+    /// no line): the timeouts budget is unknown, so the import is inconclusive.
+    /// Logs that start mid-run: a record of the loglet the importer could not place may
+    /// belong to something that began before the trace (a seal task, a crash), so the import
+    /// is inconclusive rather than missing it.
+    fn check_mid_run_placed(&mut self) -> Result<(), ImportError> {
+        if self.initial.is_none() {
+            return Ok(());
+        }
+        let unplaced: Vec<String> = self
+            .drops
+            .list
+            .iter()
+            .filter(|d| matches!(d.reason, DropReason::Unplaced(_)))
+            .map(|d| format!("{} ({}:{})", d.kind, d.source.file, d.source.line))
+            .collect();
+        if !unplaced.is_empty() {
+            return Err(ImportError::Inconclusive {
+                dir: self.dir.to_path_buf(),
+                needs: vec![format!(
+                    "the logs from before the trace begins: {} may continue what they do not show",
+                    unplaced.join(", ")
+                )],
+            });
+        }
+        if self.before_start > 0 {
+            self.notes.push(format!(
+                "{} facts from before the trace begins (other files than the logs reach further back) dropped",
+                self.before_start
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_faults_known(&self) -> Result<(), ImportError> {
+        if self.actions_absent && !self.failed_members.is_empty() {
+            return Err(ImportError::Inconclusive {
+                dir: self.dir.to_path_buf(),
+                needs: vec![format!(
+                    "{ACTIONS_FILE}: seal requests to {} failed, and whether a pause (SIGSTOP, which leaves no line) caused them, so the fault budget faults.timeouts, is only in the operator records",
+                    node_list(self.failed_members.iter().copied())
+                )],
+            });
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, meta: &Meta) -> Result<ImportedTrace, ImportError> {
         let s = &self.s;
         let dir = self.dir;
         let loglet = s.loglet.as_str();
-        let mut notes = self.notes;
+        let mut notes = std::mem::take(&mut self.notes);
         let appends = self.max_tail.unwrap_or(0);
         if appends > MAX_APPENDS {
             return Err(meta_err(
@@ -1435,53 +1618,8 @@ impl<'a> Translator<'a> {
             }
         }
         let seal_calls = self.seal_calls;
-        let harness = if seal_calls <= 1 {
-            Harness {
-                kind: HarnessKind::SealOnce,
-                max_attempts: 1,
-                ..Harness::default()
-            }
-        } else {
-            if seal_calls > MAX_SEAL_ATTEMPTS as usize {
-                return Err(meta_err(
-                    dir,
-                    "seal_via",
-                    format!("{seal_calls} seal tasks; the model's retry harness makes at most {MAX_SEAL_ATTEMPTS}"),
-                ));
-            }
-            Harness {
-                kind: HarnessKind::Retry,
-                max_attempts: seal_calls as u8,
-                ..Harness::default()
-            }
-        };
-        let config = Config {
-            name: format!("restate-{}-{}", meta.restate_version, meta.scenario),
-            log_servers: s.log_servers,
-            nodeset: s.nodeset.clone(),
-            replication: s.replication,
-            client: CLIENT_ID,
-            loglet: s.loglet.clone(),
-            initial_storage: vec![StorageState::Provisioning; s.log_servers as usize],
-            forced_provisioning: Vec::new(),
-            appends,
-            stale_views: false,
-            provisioning_steps: false,
-            harness,
-            cluster: s.cluster().then_some(Cluster {
-                sequencer: s.sequencer,
-            }),
-            faults: Faults {
-                message_loss: 0,
-                message_duplication: 0,
-                crashes: self.crashes,
-                timeouts: self.paused_in_seal.len() as u8,
-                operator_moves: self.operator_moves,
-                operator_force: self.operator_force,
-            },
-            bugs: Vec::new(),
-            unreachable: Vec::new(),
-        };
+        let harness = harness_for(dir, seal_calls)?;
+        let config = self.model_config(meta, appends, harness);
         config.validate().map_err(|e| {
             meta_err(
                 dir,
@@ -1512,35 +1650,14 @@ impl<'a> Translator<'a> {
         };
 
         // Notes: what the run was, what was assumed and dropped.
-        let mut all_notes = vec![
-            format!(
-                "loglet {loglet} of log {}: nodeset {}, replication {{node: {}}}, sequencer {}, seal task run by N{} (restatectl -S); {}",
-                s.log_id,
-                node_list(s.nodeset.iter().map(|n| *n as u32)),
-                s.replication,
-                meta.sequencer.as_deref().unwrap_or("?"),
-                s.sealer,
-                if s.cluster() {
-                    format!(
-                        "a cluster with separate roles: client N{CLIENT_ID} is the sealer, the sequencer runs on N{}{}",
-                        s.sequencer,
-                        match self.finder {
-                            Some(f) => format!(", N{f}'s find-tail is the reader"),
-                            None => String::new(),
-                        }
-                    )
-                } else {
-                    format!("client N{CLIENT_ID} plays both")
-                }
-            ),
-            "Restate offsets and tails start at 1: the trace writes Restate's value minus 1"
-                .to_string(),
-            format!(
-                "{} `restatectl logs seal` runs, {seal_calls} reached a seal task of {loglet} (harness {})",
-                self.seal_commands,
-                harness_name(&header.config)
-            ),
-        ];
+        let mut all_notes = run_notes(
+            s,
+            meta,
+            self.finder,
+            self.seal_commands,
+            seal_calls,
+            &header.config,
+        );
         if !self.paused_in_seal.is_empty() {
             all_notes.push(format!(
                 "paused (SIGSTOP) during a seal task: {}; each may make a seal request time out (faults.timeouts = {})",
@@ -1592,6 +1709,70 @@ fn may_change(event: &Item, o: &Observation) -> bool {
             matches!(event, Item::Event(_))
         }
     }
+}
+
+/// The model's harness for `seal_calls` seal tasks of the scenario: `seal-once` for at most one,
+/// `retry` with that many attempts otherwise (an error past the model's bound).
+fn harness_for(dir: &Path, seal_calls: usize) -> Result<Harness, ImportError> {
+    if seal_calls <= 1 {
+        return Ok(Harness {
+            kind: HarnessKind::SealOnce,
+            max_attempts: 1,
+            ..Harness::default()
+        });
+    }
+    if seal_calls > MAX_SEAL_ATTEMPTS as usize {
+        return Err(meta_err(
+            dir,
+            "seal_via",
+            format!("{seal_calls} seal tasks; the model's retry harness makes at most {MAX_SEAL_ATTEMPTS}"),
+        ));
+    }
+    Ok(Harness {
+        kind: HarnessKind::Retry,
+        max_attempts: seal_calls as u8,
+        ..Harness::default()
+    })
+}
+/// The first notes of an import: the loglet and roles, the offset shift, the seal runs.
+fn run_notes(
+    s: &Setup,
+    meta: &Meta,
+    finder: Option<u32>,
+    seal_commands: usize,
+    seal_calls: usize,
+    config: &Config,
+) -> Vec<String> {
+    let loglet = s.loglet.as_str();
+    vec![
+            format!(
+                "loglet {loglet} of log {}: nodeset {}, replication {{node: {}}}, sequencer {}, seal task run by N{} (restatectl -S); {}",
+                s.log_id,
+                node_list(s.nodeset.iter().map(|n| *n as u32)),
+                s.replication,
+                meta.sequencer.as_deref().unwrap_or("?"),
+                s.sealer,
+                if s.cluster() {
+                    format!(
+                        "a cluster with separate roles: client N{CLIENT_ID} is the sealer, the sequencer runs on N{}{}",
+                        s.sequencer,
+                        match finder {
+                            Some(f) => format!(", N{f}'s find-tail is the reader"),
+                            None => String::new(),
+                        }
+                    )
+                } else {
+                    format!("client N{CLIENT_ID} plays both")
+                }
+            ),
+            "Restate offsets and tails start at 1: the trace writes Restate's value minus 1"
+                .to_string(),
+            format!(
+                "{} `restatectl logs seal` runs, {seal_calls} reached a seal task of {loglet} (harness {})",
+                seal_commands,
+                harness_name(config)
+            ),
+        ]
 }
 
 fn node_list(ids: impl Iterator<Item = u32>) -> String {

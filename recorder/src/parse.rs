@@ -2,8 +2,10 @@
 //!
 //! [`parse_raw_dir`] merges four sources, each line stamped on the same wall clock:
 //!
-//! - **Server logs** (`logs/n<ID>.log`, JSON lines from restate-server 1.7.12). Node identity is
-//!   not in the lines: a line is attributed to the node whose file it is in. Only the lines the
+//! - **Server logs** (`logs/n<ID>.log`, JSON lines from restate-server 1.7.12, or Restate's text
+//!   format: [`server_log`]). A line is attributed to the node whose file it is in; in a
+//!   directory of logs alone ([`parse_logs_dir`]) a file's node is the one its lines name
+//!   (`My Node ID is N1:2`), else its file name's number. Only the lines the
 //!   seal protocol cares about become facts; they are matched on their `fields.message` text
 //!   (exact prefixes listed in [`messages`]) and their structured fields (`loglet_id`,
 //!   `nodeset`, `max_local_tail`, ...). Per-message Store/Seal handling is logged at TRACE,
@@ -34,6 +36,10 @@ use crate::raw::{
 use crate::text::{parse_nodeset, plain_node_id, seal_error, seal_succeeded, RestateNode};
 use crate::time::{format_rfc3339, parse_rfc3339, Micros};
 use crate::Error;
+
+pub mod server_log;
+
+pub use server_log::ServerLog;
 
 /// Exact message texts (or prefixes) of restate-server 1.7.12 that the parser matches.
 pub mod messages {
@@ -159,9 +165,9 @@ pub struct SegmentObs {
     pub kind: String,
     /// Loglet id, if replicated.
     pub loglet: Option<String>,
-    /// Nodeset.
+    /// Members of the loglet's nodeset (plain ids), in printed order.
     pub nodeset: Vec<u32>,
-    /// Sequencer.
+    /// The loglet's sequencer (generational id), if the row names one.
     pub sequencer: Option<RestateNode>,
 }
 
@@ -172,36 +178,36 @@ pub struct SegmentObs {
 pub enum Fact {
     /// A server process started (`Starting Restate Server <version> ...`).
     ServerStarted {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// Version text.
         version: String,
     },
     /// The log server wrote its storage marker (first step of self-provisioning).
     StorageMarkerWritten {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
     },
     /// A restarted log server found its marker.
     StorageMarkerFound {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
     },
     /// The log server moved itself Provisioning -> ReadWrite.
     SelfProvisioned {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
     },
     /// The storage state the log server runs with after start-up (`ReadWrite`, ...).
     StorageStateAtStartup {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// State as printed (Debug form).
         state: String,
     },
     /// The log server found its marker missing and moved to DataLoss.
     DataLossDetected {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
     },
     /// A log chain is being created.
@@ -213,7 +219,7 @@ pub enum Fact {
     },
     /// A node instantiated a replicated loglet (first occurrence = creation).
     LogletCreated {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// Log id.
         log_id: u64,
@@ -230,14 +236,14 @@ pub enum Fact {
     },
     /// This node is the loglet's sequencer.
     SequencerIsLocal {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
     },
     /// `seal()` was called on a node's loglet (by restatectl's admin request, or on shutdown).
     SealRequested {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// Log id, if known.
         log_id: Option<u64>,
@@ -249,9 +255,9 @@ pub enum Fact {
     },
     /// A reader's find-tail saw a partial seal and runs a seal task to complete it.
     SealAssist {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
     },
     /// A find-tail's tail repair started: records from `start_offset` up to `target_tail`
@@ -259,7 +265,7 @@ pub enum Fact {
     TailRepairStarted {
         /// Node running find-tail.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
         /// First offset repaired.
         start_offset: Option<u64>,
@@ -270,30 +276,30 @@ pub enum Fact {
     TailRepairCompleted {
         /// Node running find-tail.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
     },
     /// A seal task started.
     SealStarted {
         /// Node running the task.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
         /// The caller's view of the global tail was already sealed.
         already_sealed: bool,
     },
     /// The seal task refused: every nodeset member is Provisioning in the caller's view.
     AllProvisioningWarning {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
     },
     /// A seal task reached an f-majority.
     SealCompleted {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
         /// Per-node status when it returned.
         nodeset_status: Vec<NodeStatus>,
@@ -310,7 +316,7 @@ pub enum Fact {
     },
     /// The admin's seal failed (`Seal operation failed`).
     SealFailed {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// Log id.
         log_id: Option<u64>,
@@ -327,63 +333,63 @@ pub enum Fact {
     RequestExhausted {
         /// Node sending.
         node: u32,
-        /// Peer.
+        /// The member the request went to (plain id, from the span's `node_id`).
         peer: Option<u32>,
         /// Message type (`Seal`, ...).
         message: Option<String>,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: Option<String>,
         /// Error text.
         error: String,
     },
     /// `seal()` returned Ok on this node (after the local sequencer drained, if any).
     SealReturned {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
     },
     /// The local sequencer drains in-flight appends before setting its sealed flag.
     SequencerDraining {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
         /// In-flight appends waited for.
         inflight: Option<u64>,
     },
     /// The loglet is sealed but its chain is not; bifrost seals the chain.
     ChainSealRepair {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// Log id.
         log_id: Option<u64>,
     },
     /// The appender's auto-recovery acted (extends a sealed chain).
     AutoRecovery {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
         /// Message text.
         message: String,
     },
     /// A loglet worker stopped accepting writes.
     WritesDisabled {
-        /// Node.
+        /// The node whose log printed the line.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: Option<String>,
-        /// Reason.
+        /// Why, from the line's `reason` field (or the whole message without one).
         reason: String,
     },
     /// The failure detector of `node` changed its view of `peer`.
     PeerStateChanged {
-        /// Observer.
+        /// The node whose failure detector changed its view.
         node: u32,
         /// Peer (generational id).
         peer: RestateNode,
-        /// From.
+        /// The state before, as printed (`Alive`, `Suspect`, `Dead`, ...).
         from: String,
-        /// To.
+        /// The state after, as printed.
         to: String,
     },
     /// An operator action of the recorder.
@@ -392,7 +398,7 @@ pub enum Fact {
         action: String,
         /// Target nodes.
         nodes: Vec<u32>,
-        /// Details.
+        /// The action's own record (`actions.jsonl` `detail`), e.g. `force` of a storage-state change.
         detail: Value,
     },
     /// A `restatectl logs seal` run returned.
@@ -412,7 +418,7 @@ pub enum Fact {
     },
     /// restatectl confirmed a storage-state change.
     StorageStateSet {
-        /// Node.
+        /// The node restatectl names in its confirmation.
         node: u32,
         /// Previous state.
         from: String,
@@ -421,7 +427,7 @@ pub enum Fact {
     },
     /// A `nodes` snapshot row that differs from the previous one for this node.
     StorageStateObserved {
-        /// Node.
+        /// The node the row is about (its `plain_node_id`).
         node: u32,
         /// Storage state (`provisioning`, `read-write`, ...).
         state: String,
@@ -436,7 +442,7 @@ pub enum Fact {
     LogletWorkerObserved {
         /// Log server.
         node: u32,
-        /// Loglet.
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
         loglet: String,
         /// Local tail.
         local_tail: Option<u64>,
@@ -457,7 +463,7 @@ pub enum Fact {
     LogChainObserved {
         /// Log id.
         log_id: u64,
-        /// Segments.
+        /// Its segments, by segment index.
         segments: Vec<SegmentObs>,
     },
 }
@@ -569,6 +575,27 @@ pub struct RawRun {
     /// Every SQL snapshot, in file order, with both ends of its query and every row (the
     /// `*Observed` facts only report changes, stamped with the query's start).
     pub snapshots: Vec<SqlSnapshot>,
+    /// Every server log read, in node order, with what it shows about itself.
+    pub logs: Vec<ServerLog>,
+    /// Every `restatectl nodes set-storage-state` run (`restatectl.jsonl`): when it ran and
+    /// whether it was forced.
+    pub storage_runs: Vec<StorageRun>,
+    /// The record files (`actions.jsonl`, `restatectl.jsonl`, `sql.jsonl`) the directory lacks.
+    pub absent: Vec<String>,
+    /// Whether the directory had no `meta.json` and [`RawRun::meta`] was derived from the
+    /// server logs ([`parse_logs_dir`]).
+    pub meta_derived: bool,
+}
+
+/// One `restatectl nodes set-storage-state` run, as `restatectl.jsonl` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageRun {
+    /// When restatectl started: the change may have landed from then on.
+    pub time_us: Micros,
+    /// When it returned.
+    pub end_time_us: Micros,
+    /// Whether the command line had `--force`.
+    pub forced: bool,
 }
 
 impl RawRun {
@@ -600,23 +627,165 @@ pub fn parse_raw_dir(dir: &Path) -> Result<RawRun, Error> {
     let meta: Meta = serde_json::from_str(&meta_text)
         .map_err(|e| malformed(&meta_path, e.line(), e.to_string()))?;
     let mut facts = Vec::new();
+    let mut logs = Vec::new();
     for n in &meta.nodes {
         let path = node_log_path(dir, n.id);
         if path.exists() {
             let rel = format!("logs/n{}.log", n.id);
-            parse_server_log(&path, &rel, n.id, &mut facts)?;
+            logs.push(parse_server_log(
+                &path,
+                &rel,
+                n.id,
+                "its file name",
+                &mut facts,
+            )?);
         }
     }
-    parse_ctl(&dir.join(CTL_FILE), &mut facts)?;
+    records(dir, meta, facts, logs)
+}
+
+/// The record files of a raw directory (each optional), merged with the server logs' facts.
+fn records(
+    dir: &Path,
+    meta: Meta,
+    mut facts: Vec<TimedFact>,
+    logs: Vec<ServerLog>,
+) -> Result<RawRun, Error> {
+    let storage_runs = parse_ctl(&dir.join(CTL_FILE), &mut facts)?;
     let snapshots = sql_snapshots(&dir.join(SQL_FILE))?;
     observed_facts(&snapshots, &mut facts);
     parse_actions(&dir.join(ACTIONS_FILE), &mut facts)?;
     facts.sort_by_key(|f| f.time_us);
+    let absent = [ACTIONS_FILE, CTL_FILE, SQL_FILE]
+        .into_iter()
+        .filter(|f| !dir.join(f).is_file())
+        .map(str::to_string)
+        .collect();
     Ok(RawRun {
         meta,
         facts,
         snapshots,
+        logs,
+        storage_runs,
+        absent,
+        meta_derived: false,
     })
+}
+
+/// Reads a directory that holds only server logs (one file per node, any names, JSON or text
+/// format) and whichever of `restatectl.jsonl`, `sql.jsonl` and `actions.jsonl` it has. Each
+/// log's node is the one its lines name (`My Node ID is N1:2`), else the one its file name
+/// suggests (the log's `named_by` says which). The [`Meta`] is derived from the facts
+/// ([`RawRun::meta_derived`]): the seal the log names as restatectl's gives the sealer and the
+/// log, the sealer's first seal task of that log the loglet, its creation line the nodeset,
+/// sequencer and replication; what no line shows stays unset.
+pub fn parse_logs_dir(dir: &Path) -> Result<RawRun, Error> {
+    let mut facts = Vec::new();
+    let mut logs: Vec<ServerLog> = Vec::new();
+    for path in server_log::log_files(dir)? {
+        let texts = read_lines(&path)?;
+        let values = server_log::text_lines(&texts);
+        let (node, named_by) = match server_log::node_named_in(&values) {
+            Some(n) => (n, "its own lines"),
+            None => match server_log::node_from_file_name(&path) {
+                Some(n) => (n, "its file name"),
+                None => {
+                    return Err(malformed(
+                        &path,
+                        0,
+                        "no line names the node (`My Node ID is N1:...`) and the file name has no node number",
+                    ))
+                }
+            },
+        };
+        if let Some(other) = logs.iter().find(|l| l.node == node) {
+            return Err(malformed(
+                &path,
+                0,
+                format!("a second log of N{node} (the first is {})", other.file),
+            ));
+        }
+        let rel = path
+            .strip_prefix(dir)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        logs.push(parse_server_log(&path, &rel, node, named_by, &mut facts)?);
+    }
+    if logs.is_empty() {
+        return Err(malformed(dir, 0, "no server log in the directory"));
+    }
+    logs.sort_by_key(|l| l.node);
+    facts.sort_by_key(|f| f.time_us);
+    let meta = derived_meta(dir, &facts, &logs);
+    let mut run = records(dir, meta, facts, logs)?;
+    run.meta_derived = true;
+    Ok(run)
+}
+
+/// The [`Meta`] a directory of server logs implies (see [`parse_logs_dir`]).
+fn derived_meta(dir: &Path, facts: &[TimedFact], logs: &[ServerLog]) -> Meta {
+    let sealer = facts.iter().find_map(|f| match &f.fact {
+        Fact::SealRequested {
+            node,
+            log_id: Some(l),
+            reason,
+            ..
+        } if reason == "restatectl" => Some((*node, *l)),
+        _ => None,
+    });
+    let loglet = sealer.and_then(|(node, log)| {
+        facts.iter().find_map(|f| match &f.fact {
+            Fact::SealStarted {
+                node: n, loglet, ..
+            } if *n == node && loglet.starts_with(&format!("{log}_")) => Some(loglet.clone()),
+            _ => None,
+        })
+    });
+    let created = loglet.as_ref().and_then(|l| {
+        facts.iter().find_map(|f| match &f.fact {
+            Fact::LogletCreated {
+                loglet,
+                nodeset,
+                sequencer,
+                replication,
+                ..
+            } if loglet == l => Some((nodeset.clone(), *sequencer, replication.clone())),
+            _ => None,
+        })
+    });
+    let version = facts.iter().find_map(|f| match &f.fact {
+        Fact::ServerStarted { version, .. } => Some(version.clone()),
+        _ => None,
+    });
+    Meta {
+        scenario: dir
+            .file_name()
+            .map_or("logs".into(), |n| n.to_string_lossy().to_string()),
+        restate_version: version.unwrap_or_else(|| "unknown".into()),
+        cluster_name: String::new(),
+        nodes: logs
+            .iter()
+            .map(|l| crate::raw::NodeMeta {
+                id: l.node,
+                name: format!("n{}", l.node),
+                fabric_port: 0,
+                admin_port: 0,
+                ingress_port: 0,
+            })
+            .collect(),
+        num_partitions: 0,
+        log_replication: created.as_ref().map_or(String::new(), |c| c.2.clone()),
+        log_id: sealer.map_or(0, |s| s.1),
+        loglet_id: loglet,
+        nodeset: created.as_ref().map_or(Vec::new(), |c| c.0.clone()),
+        replication: created.as_ref().map(|c| c.2.clone()),
+        sequencer: created.as_ref().map(|c| c.1.to_string()),
+        seal_via: sealer.map(|s| s.0),
+        started_us: logs.iter().filter_map(|l| l.first_us).min().unwrap_or(0),
+        ended_us: logs.iter().filter_map(|l| l.last_us).max().unwrap_or(0),
+        notes: Vec::new(),
+    }
 }
 
 fn read_lines(path: &Path) -> Result<Vec<String>, Error> {
@@ -686,9 +855,16 @@ fn in_span(line: &Value, name: &str) -> bool {
 /// Turns one server log line into a fact, if it is one the parser knows. `node` is the node
 /// whose log file the line is in.
 pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
-    use messages as m;
     let fields = line.get("fields")?;
     let msg = str_field(fields, "message")?;
+    startup_fact(node, msg, fields)
+        .or_else(|| seal_fact(node, msg, line, fields))
+        .or_else(|| other_fact(node, msg, line, fields))
+}
+
+/// Lines of a server's start and its log server's provisioning, and loglet creation.
+fn startup_fact(node: u32, msg: &str, fields: &Value) -> Option<Fact> {
+    use messages as m;
     let loglet = || str_field(fields, "loglet_id").map(str::to_string);
     let fact = if let Some(rest) = msg.strip_prefix(m::SERVER_STARTING) {
         Fact::ServerStarted {
@@ -728,7 +904,17 @@ pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
             node,
             loglet: loglet()?,
         }
-    } else if msg == m::ATTEMPT_SEAL_SHUTDOWN {
+    } else {
+        return None;
+    };
+    Some(fact)
+}
+
+/// Lines of `seal()` calls, seal tasks, find-tail assists and repairs.
+fn seal_fact(node: u32, msg: &str, line: &Value, fields: &Value) -> Option<Fact> {
+    use messages as m;
+    let loglet = || str_field(fields, "loglet_id").map(str::to_string);
+    let fact = if msg == m::ATTEMPT_SEAL_SHUTDOWN {
         Fact::SealRequested {
             node,
             log_id: None,
@@ -752,7 +938,11 @@ pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
     } else if let Some(rest) = msg.strip_prefix(m::ASSIST_SEAL) {
         Fact::SealAssist {
             node,
-            loglet: rest.trim().strip_prefix("loglet_id=")?.to_string(),
+            loglet: match rest.trim().strip_prefix("loglet_id=") {
+                Some(l) => l.to_string(),
+                // Restate's text format prints it as a field.
+                None => loglet()?,
+            },
         }
     } else if msg == m::REPAIR_START {
         Fact::TailRepairStarted {
@@ -812,7 +1002,18 @@ pub fn fact_from_server_line(node: u32, line: &Value) -> Option<Fact> {
             loglet: span_field(line, "loglet_id"),
             error: str_field(fields, "err").unwrap_or("").to_string(),
         }
-    } else if msg.starts_with(m::SEAL_DONE) {
+    } else {
+        return None;
+    };
+    Some(fact)
+}
+
+/// `seal()` returning, the sequencer's drain, chain repairs, auto-recovery, disabled writes and
+/// the failure detector's view of peers.
+fn other_fact(node: u32, msg: &str, line: &Value, fields: &Value) -> Option<Fact> {
+    use messages as m;
+    let loglet = || str_field(fields, "loglet_id").map(str::to_string);
+    let fact = if msg.starts_with(m::SEAL_DONE) {
         Fact::SealReturned {
             node,
             loglet: loglet()?,
@@ -861,27 +1062,53 @@ fn parse_server_log(
     path: &Path,
     rel: &str,
     node: u32,
+    named_by: &str,
     facts: &mut Vec<TimedFact>,
-) -> Result<(), Error> {
-    for (i, text) in read_lines(path)?.iter().enumerate() {
-        let Ok(line) = serde_json::from_str::<Value>(text) else {
-            continue; // not JSON: banner, panic text
-        };
+) -> Result<ServerLog, Error> {
+    let mut log = ServerLog {
+        node,
+        file: rel.to_string(),
+        named_by: named_by.to_string(),
+        has_process_start: false,
+        debug_lines: 0,
+        lines: 0,
+        first_us: None,
+        last_us: None,
+        shutdown_signals: Vec::new(),
+        process_starts: Vec::new(),
+    };
+    for (n, line) in server_log::text_lines(&read_lines(path)?) {
         let Some(ts) = line.get("timestamp").and_then(Value::as_str) else {
             continue;
         };
         let time = parse_rfc3339(ts).ok_or_else(|| {
             malformed(
                 path,
-                i + 1,
+                n,
                 format!("field `timestamp`: {ts:?} is not UTC RFC 3339"),
             )
         })?;
+        let msg = line["fields"]["message"].as_str().unwrap_or("");
+        if log.lines == 0 {
+            log.has_process_start = msg.starts_with(messages::SERVER_STARTING);
+            log.first_us = Some(time);
+        }
+        log.lines += 1;
+        log.last_us = Some(time);
+        if line.get("level").and_then(Value::as_str) == Some("DEBUG") {
+            log.debug_lines += 1;
+        }
+        if msg == server_log::SHUTDOWN_SIGNAL {
+            log.shutdown_signals.push(time);
+        }
+        if msg.starts_with(messages::SERVER_STARTING) {
+            log.process_starts.push(time);
+        }
         if let Some(f) = fact_from_server_line(node, &line) {
-            push(facts, time, rel, i + 1, f);
+            push(facts, time, rel, n, f);
         }
     }
-    Ok(())
+    Ok(log)
 }
 
 fn parse_records<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<(usize, T)>, Error> {
@@ -903,7 +1130,8 @@ fn arg_after(cmd: &[String], flag: &str) -> Option<String> {
         .cloned()
 }
 
-fn parse_ctl(path: &Path, facts: &mut Vec<TimedFact>) -> Result<(), Error> {
+fn parse_ctl(path: &Path, facts: &mut Vec<TimedFact>) -> Result<Vec<StorageRun>, Error> {
+    let mut runs = Vec::new();
     for (line, rec) in parse_records::<CtlRecord>(path)? {
         let pos = |w: &str| rec.cmd.iter().position(|a| a == w);
         if let (Some(l), Some(s)) = (pos("logs"), pos("seal")) {
@@ -935,6 +1163,11 @@ fn parse_ctl(path: &Path, facts: &mut Vec<TimedFact>) -> Result<(), Error> {
             }
         }
         if pos("set-storage-state").is_some() {
+            runs.push(StorageRun {
+                time_us: rec.time_us,
+                end_time_us: rec.end_time_us,
+                forced: pos("--force").is_some(),
+            });
             for l in rec.stdout.lines() {
                 // "N1 storage-state has been updated from read-write to provisioning"
                 let Some((node, rest)) =
@@ -960,7 +1193,7 @@ fn parse_ctl(path: &Path, facts: &mut Vec<TimedFact>) -> Result<(), Error> {
             }
         }
     }
-    Ok(())
+    Ok(runs)
 }
 
 /// One SQL snapshot of `sql.jsonl` (a [`SqlRecord`]), its rows parsed into types once, for
@@ -1020,7 +1253,7 @@ pub struct NodeRow {
 pub struct WorkerRow {
     /// Log server (plain node id).
     pub node: u32,
-    /// Loglet.
+    /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
     pub loglet: String,
     /// Local tail (Restate's offsets, from 1).
     pub local_tail: Option<u64>,

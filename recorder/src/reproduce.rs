@@ -414,6 +414,43 @@ fn settle(run: &mut Run) -> Result<(), Error> {
     Ok(())
 }
 
+/// A seal step of the path: members whose Seal requests must fail during this seal call (the
+/// `Hold` steps up to the next seal) are paused until it ends; returns what was done.
+fn seal_step(run: &mut Run, plan: &Plan, k: usize, paused: &mut Vec<u32>) -> Result<String, Error> {
+    // Members whose Seal requests must fail during this seal call are held paused
+    // until it ends.
+    let holds: Vec<u32> = plan.steps[k + 1..]
+        .iter()
+        .take_while(|t| t.control != Control::Drive(Op::Seal))
+        .filter_map(|t| match t.control {
+            Control::Hold { node } => Some(node),
+            _ => None,
+        })
+        .collect();
+    for n in &holds {
+        if !paused.contains(n) {
+            run.cluster.pause_node(*n)?;
+            paused.push(*n);
+        }
+    }
+    if !holds.is_empty() {
+        thread::sleep(Duration::from_millis(200));
+    }
+    let rec = run.seal()?;
+    let outcome = if seal_succeeded(&rec) {
+        "the seal succeeded".to_string()
+    } else {
+        format!(
+            "the seal did not succeed: {}",
+            crate::scenario::seal_error(&rec).unwrap_or_else(|| "no error text".into())
+        )
+    };
+    for n in paused.drain(..) {
+        run.cluster.resume_node(n)?;
+    }
+    Ok(format!("{}; {outcome}", Op::Seal))
+}
+
 fn drive(run: &mut Run, plan: &Plan, done: &mut Vec<StepRun>) -> Result<(), Error> {
     run.note(format!(
         "reproduce a model path of {} steps: {}",
@@ -447,40 +484,7 @@ fn drive(run: &mut Run, plan: &Plan, done: &mut Vec<StepRun>) -> Result<(), Erro
             json!({"step": s.step, "model": s.description, "control": s.control.text()}),
         )?;
         let (text, forced) = match &s.control {
-            Control::Drive(Op::Seal) => {
-                // Members whose Seal requests must fail during this seal call are held paused
-                // until it ends.
-                let holds: Vec<u32> = plan.steps[k + 1..]
-                    .iter()
-                    .take_while(|t| t.control != Control::Drive(Op::Seal))
-                    .filter_map(|t| match t.control {
-                        Control::Hold { node } => Some(node),
-                        _ => None,
-                    })
-                    .collect();
-                for n in &holds {
-                    if !paused.contains(n) {
-                        run.cluster.pause_node(*n)?;
-                        paused.push(*n);
-                    }
-                }
-                if !holds.is_empty() {
-                    thread::sleep(Duration::from_millis(200));
-                }
-                let rec = run.seal()?;
-                let outcome = if seal_succeeded(&rec) {
-                    "the seal succeeded".to_string()
-                } else {
-                    format!(
-                        "the seal did not succeed: {}",
-                        crate::scenario::seal_error(&rec).unwrap_or_else(|| "no error text".into())
-                    )
-                };
-                for n in paused.drain(..) {
-                    run.cluster.resume_node(n)?;
-                }
-                (format!("{}; {outcome}", Op::Seal), true)
-            }
+            Control::Drive(Op::Seal) => (seal_step(run, plan, k, &mut paused)?, true),
             Control::Drive(Op::Provision(id)) => {
                 run.cluster.kill_node(*id)?;
                 run.cluster.start_node(*id)?;

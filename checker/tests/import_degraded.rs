@@ -1,0 +1,353 @@
+//! Logs of any cluster (issue #17, point 4): every committed recording, thinned the way a
+//! user's material would be, either keeps its committed verdict or stops naming what it lacks.
+//!
+//! For each recording under traces/restate-1.7.12/ (reproduced ones included) four copies are
+//! imported, then validated with the recording's options from traces/expected.toml:
+//! (a) every server log cut to start mid-run (its first third dropped, and the SQL snapshots
+//! taken before the latest cut), (b) only INFO-and-above lines kept, (c) no `actions.jsonl`,
+//! (d) the server logs alone, under other file names and without `meta.json`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sealcheck::validate::{validate_file, ValidateOptions, Verdict};
+use sealcheck_recorder::import::{import_raw_dir, ImportError};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Expected {
+    verdict: String,
+    property: Option<String>,
+    strict: Option<bool>,
+    max_frontier: Option<usize>,
+    #[allow(dead_code)]
+    item: Option<usize>,
+}
+
+fn manifest() -> BTreeMap<String, Expected> {
+    let text = std::fs::read_to_string(root().join("traces/expected.toml")).unwrap();
+    let all: BTreeMap<String, toml::Value> = toml::from_str(&text).unwrap();
+    all.into_iter()
+        .filter(|(k, _)| k.starts_with("restate-1.7.12/"))
+        .map(|(k, v)| (k, v.try_into().unwrap()))
+        .collect()
+}
+
+/// Every recording's directory (relative to traces/), with its raw directory.
+fn recordings() -> Vec<String> {
+    manifest()
+        .keys()
+        .map(|k| k.trim_end_matches("/trace.jsonl").to_string())
+        .filter(|k| root().join("traces").join(k).join("raw").is_dir())
+        .collect()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "sealcheck-degraded-{}-{}",
+        std::process::id(),
+        name.replace('/', "-")
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn copy_raw(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join("logs")).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    for e in std::fs::read_dir(from.join("logs")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, to.join("logs").join(p.file_name().unwrap())).unwrap();
+    }
+}
+
+fn log_paths(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+fn timestamp_us(line: &str) -> Option<i64> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    sealcheck_recorder::time::parse_rfc3339(v.get("timestamp")?.as_str()?)
+}
+
+/// (a) Each log loses its first third; snapshots before the latest cut go too.
+fn cut_mid_run(dir: &Path) {
+    let mut cut_us = i64::MIN;
+    for p in log_paths(dir) {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let kept = &lines[lines.len() / 3..];
+        if let Some(t) = kept.iter().find_map(|l| timestamp_us(l)) {
+            cut_us = cut_us.max(t);
+        }
+        std::fs::write(&p, kept.join("\n") + "\n").unwrap();
+    }
+    let sql = dir.join("sql.jsonl");
+    if let Ok(text) = std::fs::read_to_string(&sql) {
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                serde_json::from_str::<serde_json::Value>(l)
+                    .ok()
+                    .and_then(|v| v["time_us"].as_i64())
+                    .is_some_and(|t| t >= cut_us)
+            })
+            .collect();
+        std::fs::write(&sql, kept.join("\n") + "\n").unwrap();
+    }
+}
+
+/// (b) Restate's default filter: no DEBUG (or TRACE) line.
+fn info_only(dir: &Path) {
+    for p in log_paths(dir) {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.contains("\"level\":\"DEBUG\"") && !l.contains("\"level\":\"TRACE\""))
+            .collect();
+        std::fs::write(&p, kept.join("\n") + "\n").unwrap();
+    }
+}
+
+/// (d) Only the server logs, named as another harness might name them.
+fn logs_only(raw: &Path, dir: &Path) {
+    for (k, p) in log_paths(raw).iter().enumerate() {
+        std::fs::copy(
+            p,
+            dir.join(format!("server-{}.txt", (b'a' + k as u8) as char)),
+        )
+        .unwrap();
+    }
+}
+
+/// What an import and validation of a degraded copy gave.
+enum Got {
+    Verdict(String, Option<String>),
+    Needs(Vec<String>),
+}
+
+fn run(dir: &Path, expected: &Expected) -> Got {
+    let trace = match import_raw_dir(dir) {
+        Ok(t) => t,
+        Err(ImportError::Inconclusive { needs, .. }) => return Got::Needs(needs),
+        Err(e) => panic!(
+            "{}: import failed without naming a missing input: {e}",
+            dir.display()
+        ),
+    };
+    let out = dir.join("trace.jsonl");
+    trace.write_file(&out).unwrap();
+    let d = ValidateOptions::default();
+    let opts = ValidateOptions {
+        permissive: !expected.strict.unwrap_or(false),
+        max_frontier: expected.max_frontier.unwrap_or(d.max_frontier),
+        ..d
+    };
+    let o = validate_file(&out, &opts).unwrap();
+    match o.verdict {
+        Verdict::Violates { property, .. } => Got::Verdict("violates".into(), Some(property)),
+        v => Got::Verdict(v.word().into(), None),
+    }
+}
+
+#[test]
+fn degraded_recordings_keep_their_verdict_or_name_what_they_lack() {
+    let manifest = manifest();
+    let mut table = Vec::new();
+    let mut wrong = Vec::new();
+    for rec in recordings() {
+        let expected = &manifest[&format!("{rec}/trace.jsonl")];
+        let raw = root().join("traces").join(&rec).join("raw");
+        let mut row = vec![rec.clone()];
+        for case in ["mid-run", "info-only", "no-actions", "logs-only"] {
+            let dir = scratch(&format!("{rec}-{case}"));
+            match case {
+                "mid-run" => {
+                    copy_raw(&raw, &dir);
+                    cut_mid_run(&dir);
+                }
+                "info-only" => {
+                    copy_raw(&raw, &dir);
+                    info_only(&dir);
+                }
+                "no-actions" => {
+                    copy_raw(&raw, &dir);
+                    std::fs::remove_file(dir.join("actions.jsonl")).unwrap();
+                }
+                _ => logs_only(&raw, &dir),
+            }
+            let cell = match run(&dir, expected) {
+                Got::Needs(needs) => {
+                    assert!(!needs.is_empty() && needs.iter().all(|n| !n.is_empty()));
+                    format!("inconclusive: needs {}", needs.join("; "))
+                }
+                Got::Verdict(word, property) => {
+                    if word != expected.verdict || property != expected.property {
+                        wrong.push(format!(
+                            "{rec} {case}: {word} {property:?}, committed {} {:?}",
+                            expected.verdict, expected.property
+                        ));
+                    }
+                    match property {
+                        Some(p) => format!("{word} ({p})"),
+                        None => word,
+                    }
+                }
+            };
+            row.push(format!("{case}: {cell}"));
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        table.push(row.join("\n    "));
+    }
+    eprintln!("{}", table.join("\n"));
+    assert!(wrong.is_empty(), "a different verdict: {wrong:#?}");
+}
+
+/// The trace's lines as JSON, with `t` left out of the items and the name and source out of
+/// the header (a directory without `meta.json` starts at its first log line, not at the
+/// recorder's start, and is named after the directory).
+fn comparable(jsonl: &str) -> Vec<serde_json::Value> {
+    let mut v: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let header = v[0].as_object_mut().unwrap();
+    header.remove("source");
+    header["config"].as_object_mut().unwrap().remove("name");
+    for item in &mut v[1..] {
+        item.as_object_mut().unwrap().remove("t");
+    }
+    v
+}
+
+#[test]
+fn without_meta_the_setup_derived_from_the_logs_gives_the_committed_trace() {
+    for rec in recordings() {
+        let raw = root().join("traces").join(&rec).join("raw");
+        let dir = scratch(&format!("{rec}-nometa"));
+        copy_raw(&raw, &dir);
+        std::fs::remove_file(dir.join("meta.json")).unwrap();
+        let t = import_raw_dir(&dir).unwrap_or_else(|e| panic!("{rec}: {e}"));
+        assert!(
+            t.notes.iter().any(|n| n.starts_with("no meta.json")),
+            "{rec}: {:?}",
+            t.notes
+        );
+        let committed =
+            std::fs::read_to_string(root().join("traces").join(&rec).join("trace.jsonl")).unwrap();
+        assert_eq!(comparable(&t.to_jsonl()), comparable(&committed), "{rec}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// A JSON log line in tracing's full text format:
+/// `<time> <LEVEL> span{k=v}:span2{..}: <target>: <message> k=v`.
+fn text_line(line: &str) -> String {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+        return line.to_string();
+    };
+    let value = |v: &serde_json::Value| {
+        let s = match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if s.is_empty() || s.contains([' ', '"', '{', '}', '=']) {
+            format!("\"{}\"", s.replace('"', "\\\""))
+        } else {
+            s
+        }
+    };
+    let kvs = |m: &serde_json::Map<String, serde_json::Value>, skip: &str| {
+        m.iter()
+            .filter(|(k, _)| *k != skip)
+            .map(|(k, x)| format!("{k}={}", value(x)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let spans: Vec<String> = v["spans"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    let m = s.as_object().unwrap();
+                    format!("{}{{{}}}", m["name"].as_str().unwrap(), kvs(m, "name"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let fields = v["fields"].as_object().unwrap();
+    let mut out = format!(
+        "{} {:>5} ",
+        v["timestamp"].as_str().unwrap(),
+        v["level"].as_str().unwrap()
+    );
+    if !spans.is_empty() {
+        out += &format!("{}: ", spans.join(":"));
+    }
+    out += &format!(
+        "{}: {}",
+        v["target"].as_str().unwrap(),
+        fields["message"].as_str().unwrap_or("")
+    );
+    let rest = kvs(fields, "message");
+    if !rest.is_empty() {
+        out += &format!(" {rest}");
+    }
+    out
+}
+
+#[test]
+fn logs_in_restate_s_text_format_give_the_committed_trace() {
+    for rec in recordings() {
+        let raw = root().join("traces").join(&rec).join("raw");
+        let dir = scratch(&format!("{rec}-text"));
+        copy_raw(&raw, &dir);
+        for p in log_paths(&dir) {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let lines: Vec<String> = text.lines().map(text_line).collect();
+            std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+        }
+        let t = import_raw_dir(&dir).unwrap_or_else(|e| panic!("{rec}: {e}"));
+        let committed =
+            std::fs::read_to_string(root().join("traces").join(&rec).join("trace.jsonl")).unwrap();
+        assert_eq!(t.to_jsonl(), committed, "{rec}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn sealcheck_import_exits_3_naming_what_is_missing() {
+    let rec = "restate-1.7.12/incident";
+    let dir = scratch("cli-logs-only");
+    logs_only(&root().join("traces").join(rec).join("raw"), &dir);
+    let out = assert_cmd::Command::cargo_bin("sealcheck")
+        .unwrap()
+        .args(["import", "-q"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("inconclusive: needs restatectl.jsonl"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
