@@ -137,17 +137,17 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     let mut opts = args.options().map_err(UsageError)?;
     let timely = args.engine == EngineArg::Timely;
     if timely {
-        crate::distributed::validate(&opts, &model).map_err(UsageError)?;
+        crate::timely::validate(&opts, &model).map_err(UsageError)?;
     } else {
         opts.validate(&model)
             .map_err(|e| UsageError(e.to_string()))?;
     }
     let cluster = if timely {
         if let Some(n) = args.local_processes {
-            return crate::distributed::launch_local(n);
+            return crate::timely::launch_local(n);
         }
         Some(
-            crate::distributed::cluster(
+            crate::timely::cluster(
                 args.workers,
                 args.processes,
                 args.process,
@@ -181,7 +181,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
     });
     opts.interrupt = Some(interrupt);
     let report = match &cluster {
-        Some(cluster) => crate::distributed::check(&model, &opts, cluster, args.quiet)
+        Some(cluster) => crate::timely::check(&model, &opts, cluster, args.quiet)
             .map_err(|e| UsageError(format!("the timely engine could not run: {e}")))?,
         None => {
             let mut progress = progress_printer(args.quiet);

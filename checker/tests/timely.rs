@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use sealcheck::distributed;
 use sealcheck::engine::{check, CheckOptions, CheckReport, Verdict};
 use sealcheck::spec::Spec;
+use sealcheck::timely as distributed;
 use sealcheck_distributed::{Bounds, Cluster};
 
 fn root() -> PathBuf {

@@ -1,4 +1,5 @@
-//! Glue between `sealcheck check --engine timely` and the `sealcheck-distributed` crate: the
+//! Glue between `sealcheck check --engine timely` (and `bench-distributed`) and the
+//! `sealcheck-distributed` crate: the
 //! cluster from the command line, the launcher of `--local-processes`, and the outcome turned
 //! into the same [`CheckReport`] (verdicts, shortest trails, exit codes) as the default engine.
 
@@ -270,7 +271,6 @@ pub struct DistributedRow {
 
 /// `sealcheck bench-distributed`.
 pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
-    use anyhow::Context;
     let spec = crate::spec::Spec::load(&args.spec)
         .map_err(|e| crate::commands::UsageError(e.to_string()))?;
     let model = spec
@@ -279,154 +279,176 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<u8> {
         .into_model()
         .map_err(|e| crate::commands::UsageError(format!("{}: {e}", spec.display_name())))?;
     if let Some(child) = &args.child {
-        let bad = || crate::commands::UsageError("--child P N HOSTFILE".into());
-        let p: usize = child[0].parse().map_err(|_| bad())?;
-        let n: usize = child[1].parse().map_err(|_| bad())?;
-        let cluster = cluster(Some(1), Some(n), Some(p), Some(Path::new(&child[2])))
-            .map_err(crate::commands::UsageError)?;
-        let before = crate::bounds::rss_bytes().unwrap_or(0);
-        let o =
-            sealcheck_distributed::check(&model, &cluster, &Bounds::default(), args.symmetry, None)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let peak = crate::bounds::peak_rss_bytes().unwrap_or(0);
-        let row = ChildRow {
-            process: p,
-            unique: o.unique,
-            states: o.states,
-            seconds: o.elapsed.as_secs_f64(),
-            rss_growth: peak.saturating_sub(before),
-            visited_bytes: o.process_visited_bytes,
-            complete: o.stopped.is_none(),
-        };
-        crate::commands::write_stdout(&format!("{}\n", serde_json::to_string(&row)?))?;
-        return Ok(0);
+        return bench_child(&model, child, args.symmetry);
     }
     if args.symmetry && !model.symmetric() {
         return Err(
             crate::commands::UsageError(engine::OptionsError::SymmetryUnsound.to_string()).into(),
         );
     }
-    let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
     let mut rows = Vec::new();
     for &n in &args.processes {
-        let (dir, hostfile) = loopback_hostfile(n, "bench")?;
-        let children = (0..n)
-            .map(|i| {
-                let mut c = Command::new(&exe);
-                c.arg("bench-distributed")
-                    .arg(&args.spec)
-                    .arg("--child")
-                    .args([i.to_string(), n.to_string()])
-                    .arg(&hostfile);
-                if args.symmetry {
-                    c.arg("--symmetry");
-                }
-                c.stdin(Stdio::null()).stdout(Stdio::piped()).spawn()
-            })
-            .collect::<std::io::Result<Vec<_>>>()?;
-        let mut got = Vec::new();
-        for c in children {
-            let out = c.wait_with_output()?;
-            if !out.status.success() {
-                anyhow::bail!("a bench process failed: {}", out.status);
-            }
-            let row: ChildRow =
-                serde_json::from_slice(&out.stdout).context("a bench process printed no row")?;
-            got.push(row);
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-        if got.iter().any(|r| !r.complete || r.unique != got[0].unique) {
-            anyhow::bail!("the {n} processes did not all complete with the same count: {got:?}");
-        }
-        let unique = got[0].unique;
-        let seconds = got.iter().map(|r| r.seconds).fold(0.0, f64::max);
-        let row = DistributedRow {
-            engine: if args.symmetry {
-                "timely + symmetry".into()
-            } else {
-                "timely".into()
-            },
-            processes: n,
-            unique_states: unique,
-            states: got[0].states,
-            seconds,
-            unique_per_sec: unique as f64 / seconds.max(1e-9),
-            bytes_per_state: Some(
-                got.iter().map(|r| r.rss_growth).sum::<u64>() as f64 / unique.max(1) as f64,
-            ),
-            visited_bytes_per_state: Some(
-                got.iter().map(|r| r.visited_bytes).sum::<u64>() as f64 / unique.max(1) as f64,
-            ),
-        };
-        eprintln!(
-            "  timely x{n}: {} unique in {:.2} s",
-            row.unique_states, row.seconds
-        );
-        rows.push(row);
+        rows.push(bench_timely(args, n)?);
     }
     for &s in &args.baseline {
-        use clap::ValueEnum;
-        let strategy = s.to_possible_value().expect("named").get_name().to_string();
-        let mut c = Command::new(&exe);
-        c.arg("bench").arg(&args.spec).args([
-            "--child",
-            "--strategies",
-            &strategy,
-            "--threads",
-            "1",
-        ]);
-        // stateright 0.31 honours symmetry only depth-first.
-        if args.symmetry && s == crate::cli::StrategyArg::Dfs {
-            c.arg("--symmetry");
-        }
-        let out = c
-            .stderr(Stdio::inherit())
-            .output()
-            .context("cannot run a bench child process")?;
-        if !out.status.success() {
-            anyhow::bail!("bench child failed: {}", out.status);
-        }
-        let r: crate::commands::BenchRow =
-            serde_json::from_slice(&out.stdout).context("bench child printed no row")?;
-        eprintln!(
-            "  {}: {} unique in {:.2} s",
-            r.strategy, r.unique_states, r.seconds
-        );
-        rows.push(DistributedRow {
-            engine: format!("default {}", r.strategy),
-            processes: 1,
-            unique_states: r.unique_states as u64,
-            states: r.states as u64,
-            seconds: r.seconds,
-            unique_per_sec: r.unique_per_sec,
-            bytes_per_state: r.bytes_per_state,
-            visited_bytes_per_state: None,
-        });
+        rows.push(bench_baseline(args, s)?);
     }
     let out = match args.format {
         crate::cli::Format::Json => serde_json::to_string_pretty(&rows)?,
-        crate::cli::Format::Text => {
-            let mut out = format!(
-                "{}\n\n| engine | processes | unique states | generated | seconds | unique states/s | bytes/unique state (peak RSS growth) | visited set, bytes/unique state |\n|---|---|---|---|---|---|---|---|\n",
-                spec.display_name()
-            );
-            for r in &rows {
-                let f = |v: Option<f64>| v.map_or("n/a".to_string(), |b| format!("{b:.0}"));
-                out.push_str(&format!(
-                    "| {} | {} | {} | {} | {:.2} | {:.0} | {} | {} |\n",
-                    r.engine,
-                    r.processes,
-                    r.unique_states,
-                    r.states,
-                    r.seconds,
-                    r.unique_per_sec,
-                    f(r.bytes_per_state),
-                    f(r.visited_bytes_per_state)
-                ));
-            }
-            out
-        }
+        crate::cli::Format::Text => bench_table(&spec.display_name(), &rows),
     };
     crate::commands::write_stdout(&format!("{out}\n"))?;
     Ok(0)
+}
+
+/// `bench-distributed --child P N HOSTFILE`: one process of a measured cluster, which prints
+/// its [`ChildRow`].
+fn bench_child(model: &SealModel, child: &[String], symmetry: bool) -> anyhow::Result<u8> {
+    let bad = || crate::commands::UsageError("--child P N HOSTFILE".into());
+    let p: usize = child[0].parse().map_err(|_| bad())?;
+    let n: usize = child[1].parse().map_err(|_| bad())?;
+    let cluster = cluster(Some(1), Some(n), Some(p), Some(Path::new(&child[2])))
+        .map_err(crate::commands::UsageError)?;
+    let before = crate::bounds::rss_bytes().unwrap_or(0);
+    let o = sealcheck_distributed::check(model, &cluster, &Bounds::default(), symmetry, None)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let peak = crate::bounds::peak_rss_bytes().unwrap_or(0);
+    let row = ChildRow {
+        process: p,
+        unique: o.unique,
+        states: o.states,
+        seconds: o.elapsed.as_secs_f64(),
+        rss_growth: peak.saturating_sub(before),
+        visited_bytes: o.process_visited_bytes,
+        complete: o.stopped.is_none(),
+    };
+    crate::commands::write_stdout(&format!("{}\n", serde_json::to_string(&row)?))?;
+    Ok(0)
+}
+
+/// Measures the timely engine with `n` processes (one worker each) on 127.0.0.1.
+fn bench_timely(
+    args: &crate::cli::BenchDistributedArgs,
+    n: usize,
+) -> anyhow::Result<DistributedRow> {
+    use anyhow::Context;
+    let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
+    let (dir, hostfile) = loopback_hostfile(n, "bench")?;
+    let children = (0..n)
+        .map(|i| {
+            let mut c = Command::new(&exe);
+            c.arg("bench-distributed")
+                .arg(&args.spec)
+                .arg("--child")
+                .args([i.to_string(), n.to_string()])
+                .arg(&hostfile);
+            if args.symmetry {
+                c.arg("--symmetry");
+            }
+            c.stdin(Stdio::null()).stdout(Stdio::piped()).spawn()
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let mut got = Vec::new();
+    for c in children {
+        let out = c.wait_with_output()?;
+        if !out.status.success() {
+            anyhow::bail!("a bench process failed: {}", out.status);
+        }
+        let row: ChildRow =
+            serde_json::from_slice(&out.stdout).context("a bench process printed no row")?;
+        got.push(row);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    if got.iter().any(|r| !r.complete || r.unique != got[0].unique) {
+        anyhow::bail!("the {n} processes did not all complete with the same count: {got:?}");
+    }
+    let unique = got[0].unique;
+    let seconds = got.iter().map(|r| r.seconds).fold(0.0, f64::max);
+    let row = DistributedRow {
+        engine: if args.symmetry {
+            "timely + symmetry".into()
+        } else {
+            "timely".into()
+        },
+        processes: n,
+        unique_states: unique,
+        states: got[0].states,
+        seconds,
+        unique_per_sec: unique as f64 / seconds.max(1e-9),
+        bytes_per_state: Some(
+            got.iter().map(|r| r.rss_growth).sum::<u64>() as f64 / unique.max(1) as f64,
+        ),
+        visited_bytes_per_state: Some(
+            got.iter().map(|r| r.visited_bytes).sum::<u64>() as f64 / unique.max(1) as f64,
+        ),
+    };
+    eprintln!(
+        "  timely x{n}: {} unique in {:.2} s",
+        row.unique_states, row.seconds
+    );
+    Ok(row)
+}
+
+/// Measures the default engine with strategy `s` in a `bench --child` process.
+fn bench_baseline(
+    args: &crate::cli::BenchDistributedArgs,
+    s: crate::cli::StrategyArg,
+) -> anyhow::Result<DistributedRow> {
+    use anyhow::Context;
+    use clap::ValueEnum;
+    let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
+    let strategy = s.to_possible_value().expect("named").get_name().to_string();
+    let mut c = Command::new(&exe);
+    c.arg("bench")
+        .arg(&args.spec)
+        .args(["--child", "--strategies", &strategy, "--threads", "1"]);
+    // stateright 0.31 honours symmetry only depth-first.
+    if args.symmetry && s == crate::cli::StrategyArg::Dfs {
+        c.arg("--symmetry");
+    }
+    let out = c
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run a bench child process")?;
+    if !out.status.success() {
+        anyhow::bail!("bench child failed: {}", out.status);
+    }
+    let r: crate::commands::BenchRow =
+        serde_json::from_slice(&out.stdout).context("bench child printed no row")?;
+    eprintln!(
+        "  {}: {} unique in {:.2} s",
+        r.strategy, r.unique_states, r.seconds
+    );
+    Ok(DistributedRow {
+        engine: format!("default {}", r.strategy),
+        processes: 1,
+        unique_states: r.unique_states as u64,
+        states: r.states as u64,
+        seconds: r.seconds,
+        unique_per_sec: r.unique_per_sec,
+        bytes_per_state: r.bytes_per_state,
+        visited_bytes_per_state: None,
+    })
+}
+
+/// The Markdown table of `bench-distributed`, under the scenario's name.
+fn bench_table(name: &str, rows: &[DistributedRow]) -> String {
+    let mut out = format!(
+        "{name}\n\n| engine | processes | unique states | generated | seconds | unique states/s | bytes/unique state (peak RSS growth) | visited set, bytes/unique state |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let f = |v: Option<f64>| v.map_or("n/a".to_string(), |b| format!("{b:.0}"));
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {:.2} | {:.0} | {} | {} |\n",
+            r.engine,
+            r.processes,
+            r.unique_states,
+            r.states,
+            r.seconds,
+            r.unique_per_sec,
+            f(r.bytes_per_state),
+            f(r.visited_bytes_per_state)
+        ));
+    }
+    out
 }

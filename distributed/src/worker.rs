@@ -1,0 +1,202 @@
+//! One run: the workers of this process, each running the exploration dataflow and then the
+//! path dataflow, and the outcome they agree on.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sealcheck_model::{SealModel, State};
+use stateright::Model;
+
+use crate::cluster::Cluster;
+use crate::explore::{Expander, Explorer, ProcessShared, Totals};
+use crate::fingerprint::{fingerprint, Link, Visited};
+use crate::outcome::{Bounds, Outcome, ProgressFn};
+use crate::symmetry::{canonical, concretize};
+
+/// Longest a worker with nothing to do sleeps before looking again (it is woken earlier when
+/// messages arrive): idle workers do not spin, which matters on shared machines.
+const PARK: Duration = Duration::from_millis(5);
+/// Checks the model exhaustively, breadth-first, on the workers and processes of `cluster`,
+/// within `bounds`, with symmetry reduction if `symmetry` (an error where the model's servers
+/// are not interchangeable). `progress` is called by the first worker of this process after each
+/// level. Returns this process's view of the outcome (every process computes the same), or
+/// an error when timely cannot start (for example, when a process of the cluster cannot be
+/// reached).
+pub fn check(
+    model: &SealModel,
+    cluster: &Cluster,
+    bounds: &Bounds,
+    symmetry: bool,
+    progress: Option<ProgressFn>,
+) -> Result<Outcome, String> {
+    if symmetry && !model.symmetric() {
+        return Err(
+            "symmetry reduction is unsound for this scenario: its log servers are not interchangeable"
+                .into(),
+        );
+    }
+    let start = Instant::now();
+    let model = Arc::new(model.clone());
+    let bounds = bounds.clone();
+    let shared = Arc::new(ProcessShared {
+        stop: Mutex::new(None),
+        stopping: AtomicBool::new(false),
+        generated: AtomicU64::new(0),
+        inserted: AtomicU64::new(0),
+        peak_rss: AtomicU64::new(0),
+        visited_bytes: AtomicU64::new(0),
+        done: AtomicUsize::new(0),
+    });
+    let args = WorkerArgs {
+        model,
+        bounds,
+        shared,
+        symmetry,
+        progress,
+        processes: cluster.processes,
+        workers: cluster.workers,
+        process: cluster.process,
+        start,
+    };
+    let guards = cluster.execute(move |worker| run_worker(worker, &args))?;
+    let mut outcome = None;
+    for r in guards.join() {
+        let o = r.map_err(|e| format!("a worker failed: {e}"))?;
+        outcome.get_or_insert(o);
+    }
+    let mut o = outcome.ok_or("no worker ran")?;
+    o.elapsed = start.elapsed();
+    Ok(o)
+}
+
+/// What every worker of this process is given.
+struct WorkerArgs {
+    model: Arc<SealModel>,
+    bounds: Bounds,
+    shared: Arc<ProcessShared>,
+    symmetry: bool,
+    progress: Option<ProgressFn>,
+    processes: usize,
+    workers: usize,
+    process: usize,
+    start: Instant,
+}
+
+fn run_worker(worker: &mut timely::worker::Worker, args: &WorkerArgs) -> Outcome {
+    let index = worker.index();
+    let peers = worker.peers();
+    let visited: Rc<RefCell<Visited>> = Rc::new(RefCell::new(Visited::default()));
+    let totals: Rc<RefCell<Totals>> = Rc::new(RefCell::new(Totals::default()));
+    let properties = args.model.property_list().to_vec();
+
+    // The initial states (their representatives with symmetry): every worker knows them; their
+    // owners insert them.
+    let inits: Vec<State> = args
+        .model
+        .init_states()
+        .into_iter()
+        .map(|s| canonical(args.symmetry, s))
+        .collect();
+    {
+        let mut t = totals.borrow_mut();
+        t.states = inits.len() as u64;
+        let mut seen = Vec::new();
+        for s in &inits {
+            let fp = fingerprint(s);
+            if !seen.contains(&fp) {
+                seen.push(fp);
+            }
+        }
+        t.unique = seen.len() as u64;
+    }
+
+    // ---- Phase 1: the exploration. ----
+    let explorer = Explorer {
+        ex: Expander {
+            model: args.model.clone(),
+            properties: properties.clone(),
+            bounds: args.bounds.clone(),
+            shared: args.shared.clone(),
+            processes: args.processes,
+            peers,
+            start: args.start,
+            inits: inits.len() as u64,
+            actions: Vec::new(),
+            sent: HashSet::default(),
+            symmetry: args.symmetry,
+        },
+        visited: visited.clone(),
+        totals: totals.clone(),
+        shared: args.shared.clone(),
+        inits,
+        index,
+        first_local: index % args.workers == 0,
+        process: args.process,
+        progress: args.progress.clone(),
+    };
+    let probe = crate::explore::dataflow(worker, explorer);
+    worker.step_or_park_while(Some(PARK), || !probe.done());
+
+    // ---- Phase 2: the paths of the discoveries. ----
+    let targets: Vec<(u32, u64)> = totals
+        .borrow()
+        .discoveries
+        .iter()
+        .map(|(&p, &(_, fp))| (p, fp))
+        .collect();
+    let mut links = Vec::new();
+    if !targets.is_empty() {
+        let (probe, found) = crate::paths::dataflow(worker, visited.clone(), targets.clone());
+        worker.step_or_park_while(Some(PARK), || !probe.done());
+        links = found.take();
+    }
+
+    let shared = &args.shared;
+    {
+        let vis = visited.borrow();
+        let entry = std::mem::size_of::<(u64, Link)>() as u64 + 1;
+        shared
+            .visited_bytes
+            // hashbrown keeps 1/8 of its buckets free: capacity is 7/8 of the buckets.
+            .fetch_add(
+                (vis.capacity() as u64 * 8).div_ceil(7) * entry,
+                Ordering::Relaxed,
+            );
+    }
+    let t = totals.borrow();
+    let mut discoveries = Vec::new();
+    for (ti, &(p, _)) in targets.iter().enumerate() {
+        let mut steps: Vec<(u32, u32)> = links
+            .iter()
+            .filter(|(t, _, _)| *t as usize == ti)
+            .map(|&(_, s, a)| (s, a))
+            .collect();
+        steps.sort();
+        let mut path: Vec<usize> = steps.iter().rev().map(|&(_, a)| a as usize).collect();
+        if args.symmetry {
+            path = concretize(&args.model, &path)
+                .expect("the representative function commutes with the model's steps");
+        }
+        discoveries.push((properties[p as usize].name, path));
+    }
+    shared.done.fetch_add(1, Ordering::Relaxed);
+    // Every worker of this process has added its table before the outcome is read.
+    while shared.done.load(Ordering::Relaxed) < args.workers {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Outcome {
+        unique: t.unique,
+        states: t.states,
+        max_depth: t.deepest.map_or(0, |d| d + 1),
+        stopped: t.stop,
+        discoveries,
+        process_unique: shared.inserted.load(Ordering::Relaxed),
+        process_peak_rss: Some(shared.peak_rss.load(Ordering::Relaxed)).filter(|&r| r > 0),
+        process_visited_bytes: shared.visited_bytes.load(Ordering::Relaxed),
+        elapsed: args.start.elapsed(),
+    }
+}
