@@ -3,7 +3,7 @@
 //! cluster from the command line, the launcher of `--local-processes`, and the outcome turned
 //! into the same [`CheckReport`] (verdicts, shortest trails, exit codes) as the default engine.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
@@ -171,26 +171,74 @@ pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
         .collect()
 }
 
-/// A hostfile for `n` processes on 127.0.0.1 with free ports, in a new temporary directory
-/// named after `tag` and this process: (the directory, which the caller removes, and the
-/// hostfile in it).
-fn loopback_hostfile(
-    n: usize,
-    tag: &str,
-) -> std::io::Result<(std::path::PathBuf, std::path::PathBuf)> {
+/// A directory only this user can enter, created fresh for one run (never an existing path,
+/// never through a symbolic link: creation fails if the name exists) and removed, with its
+/// files, when dropped.
+pub struct PrivateDir(PathBuf);
+
+impl PrivateDir {
+    /// A new directory `sealcheck-TAG-PID-RANDOM` in the temporary directory, mode 0700.
+    pub fn new(tag: &str) -> std::io::Result<PrivateDir> {
+        use std::os::unix::fs::DirBuilderExt;
+        for _ in 0..16 {
+            let name = format!(
+                "sealcheck-{tag}-{}-{}",
+                std::process::id(),
+                sealcheck_distributed::hex(&sealcheck_distributed::random_bytes(8)?)
+            );
+            let path = std::env::temp_dir().join(name);
+            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => return Ok(PrivateDir(path)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::other(
+            "cannot create a fresh temporary directory",
+        ))
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Writes a new file `name` (mode 0600, never an existing file) in the directory.
+    pub fn write_new(&self, name: &str, text: &str) -> std::io::Result<PathBuf> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.0.join(name);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?
+            .write_all(text.as_bytes())?;
+        Ok(path)
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A hostfile for `n` processes on 127.0.0.1 with free ports, in a new private directory
+/// named after `tag`: (the directory, removed when dropped, and the hostfile in it).
+fn loopback_hostfile(n: usize, tag: &str) -> std::io::Result<(PrivateDir, PathBuf)> {
     let ports = free_ports(n)?;
-    let dir = std::env::temp_dir().join(format!("sealcheck-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let hostfile = dir.join("hosts");
+    let dir = PrivateDir::new(tag)?;
     let text: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
-    std::fs::write(&hostfile, text)?;
+    let hostfile = dir.write_new("hosts", &text)?;
     Ok((dir, hostfile))
 }
 
-/// `--local-processes N`: runs this same command as N processes on 127.0.0.1 (a temporary
-/// hostfile with free ports), with process 0's standard output as this process's, and the
-/// others' discarded (every process computes the same report). Returns the exit code of
-/// process 0, or an error if the processes disagree or one dies.
+/// `--local-processes N`: runs this same command as N processes on 127.0.0.1 (a hostfile with
+/// free ports, in a private temporary directory removed on every way out), with process 0's
+/// standard output as this process's, and the others' discarded (every process computes the
+/// same report). Returns the exit code of process 0, or an error if the processes disagree or
+/// one dies.
 pub fn launch_local(n: usize) -> anyhow::Result<u8> {
     let (dir, hostfile) = loopback_hostfile(n, "hosts")?;
     let exe = std::env::current_exe()?;
@@ -219,7 +267,7 @@ pub fn launch_local(n: usize) -> anyhow::Result<u8> {
     for mut c in children {
         codes.push(c.wait()?.code());
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     match codes[0] {
         Some(code) if codes.iter().all(|c| *c == Some(code)) => Ok(code as u8),
         _ => anyhow::bail!(
@@ -358,7 +406,7 @@ fn bench_timely(
             serde_json::from_slice(&out.stdout).context("a bench process printed no row")?;
         got.push(row);
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     if got.iter().any(|r| !r.complete || r.unique != got[0].unique) {
         anyhow::bail!("the {n} processes did not all complete with the same count: {got:?}");
     }

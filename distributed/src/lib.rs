@@ -70,11 +70,13 @@ mod explore;
 mod fingerprint;
 mod outcome;
 mod paths;
+mod secret;
 mod symmetry;
 mod worker;
 
 pub use cluster::{Cluster, CONNECT_WAIT};
 pub use fingerprint::{fingerprint, owner, IdentityHasher, Link, Visited};
 pub use outcome::{rss_bytes, Bounds, LevelProgress, Outcome, ProgressFn, Stop, CHECK_EVERY};
+pub use secret::{hex, random_bytes};
 pub use symmetry::concretize;
 pub use worker::check;
