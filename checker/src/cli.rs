@@ -440,11 +440,11 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = EngineArg::Stateright)]
     pub engine: EngineArg,
     /// --engine timely: worker threads per process (timely's -w).
-    #[arg(short = 'w', long = "workers", value_parser = parse_threads)]
+    #[arg(short = 'w', long = "workers", value_parser = crate::timely::parse_workers)]
     pub workers: Option<usize>,
     /// --engine timely: number of processes (timely's -n); each process runs this same
     /// command with its own -p.
-    #[arg(short = 'n', long = "processes", value_parser = parse_threads)]
+    #[arg(short = 'n', long = "processes", value_parser = crate::timely::parse_processes)]
     pub processes: Option<usize>,
     /// --engine timely: this process's index, from 0 (timely's -p).
     #[arg(short = 'p', long = "process")]
@@ -455,7 +455,7 @@ pub struct CheckArgs {
     pub hostfile: Option<PathBuf>,
     /// --engine timely: start N processes of this command on 127.0.0.1 (free ports, a
     /// temporary hostfile) and report process 0's result; for tests and one-machine runs.
-    #[arg(long, value_name = "N", value_parser = parse_threads, conflicts_with_all = ["processes", "process", "hostfile"])]
+    #[arg(long, value_name = "N", value_parser = crate::timely::parse_local_processes, conflicts_with_all = ["processes", "process", "hostfile"])]
     pub local_processes: Option<usize>,
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
@@ -514,7 +514,7 @@ pub struct BenchDistributedArgs {
     /// The scenario file.
     pub spec: PathBuf,
     /// Process counts of the timely engine to measure (each process runs one worker).
-    #[arg(long, num_args = 1.., default_values_t = [1usize, 2, 4], value_parser = parse_threads)]
+    #[arg(long, num_args = 1.., default_values_t = [1usize, 2, 4], value_parser = crate::timely::parse_bench_processes)]
     pub processes: Vec<usize>,
     /// Default-engine strategies to measure against (none: `--baseline`).
     #[arg(long, value_enum, num_args = 0.., default_values_t = [StrategyArg::Bfs, StrategyArg::Dfs])]

@@ -1,4 +1,4 @@
-//! Where the processes of a run are (the hostfile), and the connections between them.
+//! Where the processes of a run are, and the connections between them.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -38,35 +38,11 @@ impl Cluster {
         self.workers * self.processes
     }
 
-    /// Reads a hostfile as timely does: one `host:port` per line, the first `processes` lines
-    /// used. Errors name the file and the line.
+    /// Reads a hostfile (`--hostfile`): one `host:port` per line, the first `processes` lines
+    /// used; a regular file of at most 64 KiB, without port 0 or a repeated address. Errors
+    /// name the flag, the file and the line.
     pub fn read_hostfile(path: &Path, processes: usize) -> Result<Vec<String>, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read the hostfile: {e}", path.display()))?;
-        let mut out = Vec::new();
-        for (i, line) in text.lines().enumerate().take(processes) {
-            let addr = line.trim();
-            if addr
-                .rsplit_once(':')
-                .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
-            {
-                return Err(format!(
-                    "{}, line {}: expected an address host:port, found `{addr}`",
-                    path.display(),
-                    i + 1
-                ));
-            }
-            out.push(addr.to_string());
-        }
-        if out.len() < processes {
-            return Err(format!(
-                "{}: {} processes (-n) need {processes} lines (one host:port per process), found {}",
-                path.display(),
-                processes,
-                out.len()
-            ));
-        }
-        Ok(out)
+        crate::hostfile::read(path, processes)
     }
 
     /// Connects to the other processes (timely's protocol: each process connects to the

@@ -68,6 +68,7 @@
 mod cluster;
 mod explore;
 mod fingerprint;
+mod hostfile;
 mod outcome;
 mod paths;
 mod secret;
@@ -76,6 +77,7 @@ mod worker;
 
 pub use cluster::{Cluster, CONNECT_WAIT};
 pub use fingerprint::{fingerprint, owner, IdentityHasher, Link, Visited};
+pub use hostfile::MAX_HOSTFILE_BYTES;
 pub use outcome::{rss_bytes, Bounds, LevelProgress, Outcome, ProgressFn, Stop, CHECK_EVERY};
 pub use secret::{hex, random_bytes};
 pub use symmetry::concretize;
