@@ -453,9 +453,14 @@ pub struct CheckArgs {
     /// -h). Without it, process i listens on localhost:2101+i.
     #[arg(short = 'h', long = "hostfile", value_name = "FILE")]
     pub hostfile: Option<PathBuf>,
+    /// --engine timely, with -n 2 or more (required): a file holding the run's shared secret
+    /// (at least 16 bytes), the same on every process and readable by its owner only (chmod
+    /// 600); every connection between processes must present it, others are refused.
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
     /// --engine timely: start N processes of this command on 127.0.0.1 (free ports, a
     /// temporary hostfile) and report process 0's result; for tests and one-machine runs.
-    #[arg(long, value_name = "N", value_parser = crate::timely::parse_local_processes, conflicts_with_all = ["processes", "process", "hostfile"])]
+    #[arg(long, value_name = "N", value_parser = crate::timely::parse_local_processes, conflicts_with_all = ["processes", "process", "hostfile", "secret_file"])]
     pub local_processes: Option<usize>,
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]

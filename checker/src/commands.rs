@@ -152,6 +152,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<u8> {
                 args.processes,
                 args.process,
                 args.hostfile.as_deref(),
+                args.secret_file.as_deref(),
             )
             .map_err(UsageError)?,
         )

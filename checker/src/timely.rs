@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use sealcheck_distributed::{Bounds, Cluster, LevelProgress, Outcome, Stop};
+use sealcheck_distributed::{Bounds, Cluster, LevelProgress, Outcome, Secret, Stop};
 use sealcheck_model::SealModel;
 
 use crate::engine::{self, CheckOptions, CheckReport, Incomplete, Strategy};
@@ -42,12 +42,14 @@ pub fn parse_bench_processes(text: &str) -> Result<usize, String> {
     parse_count(text, "bench-distributed --processes")
 }
 
-/// The cluster of `-w`, `-n`, `-p`, `-h` (timely's flags). Errors are usage errors.
+/// The cluster of `-w`, `-n`, `-p`, `-h` (timely's flags) and `--secret-file` (required with
+/// several processes). Errors are usage errors.
 pub fn cluster(
     workers: Option<usize>,
     processes: Option<usize>,
     process: Option<usize>,
     hostfile: Option<&Path>,
+    secret_file: Option<&Path>,
 ) -> Result<Cluster, String> {
     let workers = workers.unwrap_or(1);
     let processes = processes.unwrap_or(1);
@@ -69,11 +71,19 @@ pub fn cluster(
     } else {
         Vec::new()
     };
+    let secret = match (processes > 1, secret_file) {
+        (true, Some(f)) => Some(Secret::read_file(f)?),
+        (true, None) => return Err(format!(
+            "-n {processes} needs --secret-file FILE: the same secret for every process, in a file only its owner can read (e.g. `head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n' > FILE; chmod 600 FILE`)"
+        )),
+        (false, _) => None,
+    };
     Ok(Cluster {
         workers,
         processes,
         process,
         addresses,
+        secret,
     })
 }
 
@@ -253,23 +263,26 @@ impl Drop for PrivateDir {
     }
 }
 
-/// A hostfile for `n` processes on 127.0.0.1 with free ports, in a new private directory
-/// named after `tag`: (the directory, removed when dropped, and the hostfile in it).
-fn loopback_hostfile(n: usize, tag: &str) -> std::io::Result<(PrivateDir, PathBuf)> {
+/// For `n` processes on 127.0.0.1 with free ports, in a new private directory named after
+/// `tag`: the directory (removed when dropped), its hostfile and its secret file (`secret`,
+/// a fresh secret).
+fn loopback_cluster_files(n: usize, tag: &str) -> std::io::Result<(PrivateDir, PathBuf, PathBuf)> {
     let ports = free_ports(n)?;
     let dir = PrivateDir::new(tag)?;
     let text: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
     let hostfile = dir.write_new("hosts", &text)?;
-    Ok((dir, hostfile))
+    let secret = dir.path().join("secret");
+    Secret::generate()?.write_new_file(&secret)?;
+    Ok((dir, hostfile, secret))
 }
 
 /// `--local-processes N`: runs this same command as N processes on 127.0.0.1 (a hostfile with
-/// free ports, in a private temporary directory removed on every way out), with process 0's
+/// free ports and a fresh secret, in a private temporary directory removed on every way out), with process 0's
 /// standard output as this process's, and the others' discarded (every process computes the
 /// same report). Returns the exit code of process 0, or an error if the processes disagree or
 /// one dies.
 pub fn launch_local(n: usize) -> anyhow::Result<u8> {
-    let (dir, hostfile) = loopback_hostfile(n, "hosts")?;
+    let (dir, hostfile, secret) = loopback_cluster_files(n, "hosts")?;
     let exe = std::env::current_exe()?;
     let mut args: Vec<String> = Vec::new();
     let mut it = std::env::args().skip(1);
@@ -286,6 +299,8 @@ pub fn launch_local(n: usize) -> anyhow::Result<u8> {
         c.args(&args)
             .args(["-n", &n.to_string(), "-p", &i.to_string(), "-h"])
             .arg(&hostfile)
+            .arg("--secret-file")
+            .arg(&secret)
             .stdin(Stdio::null());
         if i > 0 {
             c.stdout(Stdio::null());
@@ -384,7 +399,10 @@ fn bench_child(model: &SealModel, child: &[String], symmetry: bool) -> anyhow::R
     let bad = || crate::commands::UsageError("--child P N HOSTFILE".into());
     let p: usize = child[0].parse().map_err(|_| bad())?;
     let n: usize = child[1].parse().map_err(|_| bad())?;
-    let cluster = cluster(Some(1), Some(n), Some(p), Some(Path::new(&child[2])))
+    let hostfile = Path::new(&child[2]);
+    // The launcher writes the secret next to the hostfile.
+    let secret = hostfile.with_file_name("secret");
+    let cluster = cluster(Some(1), Some(n), Some(p), Some(hostfile), Some(&secret))
         .map_err(crate::commands::UsageError)?;
     let before = crate::bounds::rss_bytes().unwrap_or(0);
     let o = sealcheck_distributed::check(model, &cluster, &Bounds::default(), symmetry, None)
@@ -410,7 +428,7 @@ fn bench_timely(
 ) -> anyhow::Result<DistributedRow> {
     use anyhow::Context;
     let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
-    let (dir, hostfile) = loopback_hostfile(n, "bench")?;
+    let (dir, hostfile, _secret) = loopback_cluster_files(n, "bench")?;
     let children = (0..n)
         .map(|i| {
             let mut c = Command::new(&exe);

@@ -1,13 +1,15 @@
-//! Where the processes of a run are, and the connections between them.
+//! Where the processes of a run are, and how this process starts its workers among them.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
 use timely::communication::allocator::ProcessBuilder;
 use timely::communication::{AllocatorBuilder, Hooks, WorkerGuards};
+
+use crate::connect::{connect, Wait};
+use crate::outcome::Bounds;
+use crate::secret::Secret;
 
 /// Where the processes of a run are.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +22,9 @@ pub struct Cluster {
     pub process: usize,
     /// The address (`host:port`) of every process, in process order; empty for one process.
     pub addresses: Vec<String>,
+    /// The secret every process presents when it connects to another; required with several
+    /// processes (a run without one is refused).
+    pub secret: Option<Secret>,
 }
 
 impl Cluster {
@@ -30,6 +35,7 @@ impl Cluster {
             processes: 1,
             process: 0,
             addresses: Vec::new(),
+            secret: None,
         }
     }
 
@@ -45,145 +51,84 @@ impl Cluster {
         crate::hostfile::read(path, processes)
     }
 
-    /// Connects to the other processes (timely's protocol: each process connects to the
-    /// processes before it and accepts the ones after it, each connection starting with the
-    /// connecting process's index), within `wait`, saying on stderr what it waits for.
-    /// timely's own set-up prints to stdout and retries forever; this one keeps stdout for the
-    /// report and gives up with an error naming the missing process.
-    fn connect(&self, wait: Duration) -> Result<Vec<Option<TcpStream>>, String> {
-        let me = self.process;
-        let deadline = Instant::now() + wait;
-        let listener = TcpListener::bind(&self.addresses[me])
-            .map_err(|e| format!("process {me} cannot listen on {}: {e}", self.addresses[me]))?;
-        let mut sockets: Vec<Option<TcpStream>> = Vec::new();
-        for (i, addr) in self.addresses.iter().enumerate().take(me) {
-            let mut said = false;
-            let mut stream = loop {
-                match TcpStream::connect(addr) {
-                    Ok(s) => break s,
-                    Err(e) if Instant::now() < deadline => {
-                        if !said {
-                            eprintln!("process {me}: waiting for process {i} at {addr} ({e})");
-                            said = true;
-                        }
-                        std::thread::sleep(Duration::from_millis(100));
-                    }
-                    Err(e) => {
-                        return Err(format!(
-                            "process {me} could not reach process {i} at {addr} within {} s: {e}",
-                            wait.as_secs()
-                        ))
-                    }
-                }
-            };
-            stream
-                .set_nodelay(true)
-                .and_then(|_| stream.write_all(&(me as u64).to_be_bytes()))
-                .map_err(|e| format!("process {me}: connection to process {i} at {addr}: {e}"))?;
-            sockets.push(Some(stream));
+    /// How long connecting may take: [`CONNECT_WAIT`], or less with `--timeout` (which counts
+    /// from `start`).
+    fn wait(&self, bounds: &Bounds, start: Instant) -> Wait {
+        let mut deadline = start + CONNECT_WAIT;
+        let mut label = format!("within {} s", CONNECT_WAIT.as_secs());
+        if let Some(t) = bounds.timeout.filter(|&t| start + t < deadline) {
+            deadline = start + t;
+            label = format!("within {} s (--timeout)", t.as_secs_f64());
         }
-        sockets.push(None);
-        let later = self.processes - me - 1;
-        let mut accepted: Vec<Option<TcpStream>> = (0..later).map(|_| None).collect();
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| format!("process {me}: {e}"))?;
-        let mut said = false;
-        while accepted.iter().any(Option::is_none) {
-            match listener.accept() {
-                Ok((mut stream, _)) => {
-                    let mut buf = [0u8; 8];
-                    stream
-                        .set_nonblocking(false)
-                        .and_then(|_| stream.set_nodelay(true))
-                        .and_then(|_| stream.read_exact(&mut buf))
-                        .map_err(|e| format!("process {me}: incoming connection: {e}"))?;
-                    let from = u64::from_be_bytes(buf) as usize;
-                    if from <= me || from >= self.processes || accepted[from - me - 1].is_some() {
-                        return Err(format!(
-                            "process {me}: unexpected connection announcing process {from}"
-                        ));
-                    }
-                    accepted[from - me - 1] = Some(stream);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if Instant::now() >= deadline {
-                        let missing: Vec<String> = accepted
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, s)| s.is_none())
-                            .map(|(j, _)| (me + 1 + j).to_string())
-                            .collect();
-                        return Err(format!(
-                            "process {me} at {}: processes {} did not connect within {} s",
-                            self.addresses[me],
-                            missing.join(", "),
-                            wait.as_secs()
-                        ));
-                    }
-                    if !said {
-                        eprintln!(
-                            "process {me}: waiting for processes {}..{} to connect to {}",
-                            me + 1,
-                            self.processes - 1,
-                            self.addresses[me]
-                        );
-                        said = true;
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => return Err(format!("process {me}: {e}")),
-            }
+        Wait {
+            deadline,
+            label,
+            interrupt: bounds.interrupt.clone(),
         }
-        sockets.extend(accepted);
-        Ok(sockets)
     }
 
     /// Starts timely's workers for this process: threads in this process, and with several
-    /// processes, the connections to the others (see [`Cluster::connect`]).
-    pub(crate) fn execute<T, F>(&self, func: F) -> Result<WorkerGuards<T>, String>
+    /// processes, the authenticated connections to the others (see [`crate::connect`]).
+    pub(crate) fn execute<T, F>(
+        &self,
+        bounds: &Bounds,
+        start: Instant,
+        func: F,
+    ) -> Result<WorkerGuards<T>, String>
     where
         T: Send + 'static,
         F: Fn(&mut timely::worker::Worker) -> T + Send + Sync + 'static,
     {
-        if self.processes > 1 {
-            let sockets = self.connect(CONNECT_WAIT)?;
-            let hooks = Hooks::default();
-            let local = ProcessBuilder::new_typed_vector(
-                self.workers,
-                hooks.refill.clone(),
-                hooks.spill.clone(),
-            );
-            let (builders, guard) = initialize_networking_from_sockets(
-                local,
-                sockets,
-                self.process,
-                self.workers,
-                hooks,
-            )
-            .map_err(|e| format!("process {}: {e}", self.process))?;
-            timely::execute::execute_from(
-                builders.into_iter().map(AllocatorBuilder::Tcp).collect(),
-                Box::new(guard),
-                timely::WorkerConfig::default(),
-                func,
-            )
-        } else {
+        if self.processes == 1 {
             let communication = if self.workers > 1 {
                 timely::CommunicationConfig::Process(self.workers)
             } else {
                 timely::CommunicationConfig::Thread
             };
-            timely::execute(
+            return timely::execute(
                 timely::Config {
                     communication,
                     worker: timely::WorkerConfig::default(),
                 },
                 func,
-            )
+            );
         }
+        let secret = self.secret.as_ref().ok_or_else(|| {
+            format!(
+                "{} processes need a shared secret (--secret-file)",
+                self.processes
+            )
+        })?;
+        let links = connect(
+            &self.addresses,
+            self.process,
+            secret,
+            &self.wait(bounds, start),
+        )?;
+        // The heartbeat connections are kept open until the run ends.
+        let _heartbeat = links.heartbeat;
+        let hooks = Hooks::default();
+        let local = ProcessBuilder::new_typed_vector(
+            self.workers,
+            hooks.refill.clone(),
+            hooks.spill.clone(),
+        );
+        let (builders, guard) = initialize_networking_from_sockets(
+            local,
+            links.data,
+            self.process,
+            self.workers,
+            hooks,
+        )
+        .map_err(|e| format!("process {}: {e}", self.process))?;
+        timely::execute::execute_from(
+            builders.into_iter().map(AllocatorBuilder::Tcp).collect(),
+            Box::new((guard, _heartbeat)),
+            timely::WorkerConfig::default(),
+            func,
+        )
     }
 }
 
-/// How long a process waits for the others of its cluster to connect.
+/// How long a process waits for the others of its cluster to connect (less with `--timeout`).
 pub const CONNECT_WAIT: Duration = Duration::from_secs(120);

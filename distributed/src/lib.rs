@@ -66,6 +66,7 @@
 //! [`State::representative`]: sealcheck_model::State::representative
 
 mod cluster;
+pub mod connect;
 mod explore;
 mod fingerprint;
 mod hostfile;
@@ -76,9 +77,10 @@ mod symmetry;
 mod worker;
 
 pub use cluster::{Cluster, CONNECT_WAIT};
+pub use connect::HANDSHAKE_WAIT;
 pub use fingerprint::{fingerprint, owner, IdentityHasher, Link, Visited};
 pub use hostfile::MAX_HOSTFILE_BYTES;
 pub use outcome::{rss_bytes, Bounds, LevelProgress, Outcome, ProgressFn, Stop, CHECK_EVERY};
-pub use secret::{hex, random_bytes};
+pub use secret::{hex, random_bytes, Secret};
 pub use symmetry::concretize;
 pub use worker::check;

@@ -25,7 +25,8 @@ const PARK: Duration = Duration::from_millis(5);
 /// are not interchangeable). `progress` is called by the first worker of this process after each
 /// level. Returns this process's view of the outcome (every process computes the same), or
 /// an error when timely cannot start (for example, when a process of the cluster cannot be
-/// reached).
+/// reached, or does not present the run's secret, within the connection wait, the time limit
+/// or an interrupt).
 pub fn check(
     model: &SealModel,
     cluster: &Cluster,
@@ -53,7 +54,7 @@ pub fn check(
     });
     let args = WorkerArgs {
         model,
-        bounds,
+        bounds: bounds.clone(),
         shared,
         symmetry,
         progress,
@@ -62,7 +63,7 @@ pub fn check(
         process: cluster.process,
         start,
     };
-    let guards = cluster.execute(move |worker| run_worker(worker, &args))?;
+    let guards = cluster.execute(&bounds, start, move |worker| run_worker(worker, &args))?;
     let mut outcome = None;
     for r in guards.join() {
         let o = r.map_err(|e| format!("a worker failed: {e}"))?;
