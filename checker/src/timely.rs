@@ -4,8 +4,10 @@
 //! into the same [`CheckReport`] (verdicts, shortest trails, exit codes) as the default engine.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use sealcheck_distributed::{Bounds, Cluster, LevelProgress, Outcome, Secret, Stop};
 use sealcheck_model::SealModel;
@@ -162,6 +164,7 @@ pub fn report(model: &SealModel, cluster: &Cluster, symmetry: bool, o: &Outcome)
         Stop::Timeout(ms) => Incomplete::Timeout(ms),
         Stop::Memory { rss, limit } => Incomplete::Memory { rss, limit },
         Stop::Interrupted => Incomplete::Interrupted,
+        Stop::PeerLost(p) => Incomplete::PeerLost(p),
     });
     if o.discoveries.len() == model.property_list().len() {
         // Every property has its verdict: nothing a longer run could change.
@@ -276,13 +279,51 @@ fn loopback_cluster_files(n: usize, tag: &str) -> std::io::Result<(PrivateDir, P
     Ok((dir, hostfile, secret))
 }
 
+/// Kills and waits for every child still running.
+fn stop_children(children: &mut [Child]) {
+    for c in children.iter_mut() {
+        let _ = c.kill();
+    }
+    for c in children.iter_mut() {
+        let _ = c.wait();
+    }
+}
+
+/// Waits for every child; on the first Ctrl-C or SIGTERM (`stop`), kills them instead. Returns
+/// the exit codes (`None`: ended by a signal), or `None` if stopped.
+fn wait_children(
+    children: &mut [Child],
+    stop: &AtomicBool,
+) -> std::io::Result<Option<Vec<Option<i32>>>> {
+    let mut codes: Vec<Option<Option<i32>>> = vec![None; children.len()];
+    while codes.iter().any(Option::is_none) {
+        if stop.load(Ordering::Relaxed) {
+            stop_children(children);
+            return Ok(None);
+        }
+        for (c, code) in children.iter_mut().zip(codes.iter_mut()) {
+            if code.is_none() {
+                if let Some(status) = c.try_wait()? {
+                    *code = Some(status.code());
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(Some(codes.into_iter().flatten().collect()))
+}
+
 /// `--local-processes N`: runs this same command as N processes on 127.0.0.1 (a hostfile with
-/// free ports and a fresh secret, in a private temporary directory removed on every way out), with process 0's
-/// standard output as this process's, and the others' discarded (every process computes the
-/// same report). Returns the exit code of process 0, or an error if the processes disagree or
-/// one dies.
+/// free ports and a fresh secret, in a private temporary directory), with process 0's standard
+/// output as this process's, and the others' discarded (every process computes the same
+/// report). Returns the exit code of process 0, or an error if the processes disagree or one
+/// dies. The first Ctrl-C or SIGTERM kills the processes; the directory is removed on every
+/// way out.
 pub fn launch_local(n: usize) -> anyhow::Result<u8> {
     let (dir, hostfile, secret) = loopback_cluster_files(n, "hosts")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
     let exe = std::env::current_exe()?;
     let mut args: Vec<String> = Vec::new();
     let mut it = std::env::args().skip(1);
@@ -305,13 +346,19 @@ pub fn launch_local(n: usize) -> anyhow::Result<u8> {
         if i > 0 {
             c.stdout(Stdio::null());
         }
-        children.push(c.spawn()?);
+        match c.spawn() {
+            Ok(child) => children.push(child),
+            Err(e) => {
+                stop_children(&mut children);
+                return Err(e.into());
+            }
+        }
     }
-    let mut codes = Vec::new();
-    for mut c in children {
-        codes.push(c.wait()?.code());
-    }
+    let codes = wait_children(&mut children, &stop);
     drop(dir);
+    let Some(codes) = codes? else {
+        anyhow::bail!("interrupted: the {n} local processes were stopped");
+    };
     match codes[0] {
         Some(code) if codes.iter().all(|c| *c == Some(code)) => Ok(code as u8),
         _ => anyhow::bail!(
@@ -444,6 +491,7 @@ fn bench_timely(
         })
         .collect::<std::io::Result<Vec<_>>>()?;
     let mut got = Vec::new();
+    // Every child's output is read before the directory goes (it is removed when dropped).
     for c in children {
         let out = c.wait_with_output()?;
         if !out.status.success() {

@@ -1,6 +1,7 @@
 //! Where the processes of a run are, and how this process starts its workers among them.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
@@ -8,6 +9,7 @@ use timely::communication::allocator::ProcessBuilder;
 use timely::communication::{AllocatorBuilder, Hooks, WorkerGuards};
 
 use crate::connect::{connect, Wait};
+use crate::liveness::Liveness;
 use crate::outcome::Bounds;
 use crate::secret::Secret;
 
@@ -68,13 +70,14 @@ impl Cluster {
     }
 
     /// Starts timely's workers for this process: threads in this process, and with several
-    /// processes, the authenticated connections to the others (see [`crate::connect`]).
+    /// processes, the authenticated connections to the others (see [`crate::connect`]) and
+    /// the heartbeats that watch them (returned with the workers).
     pub(crate) fn execute<T, F>(
         &self,
         bounds: &Bounds,
         start: Instant,
         func: F,
-    ) -> Result<WorkerGuards<T>, String>
+    ) -> Result<(WorkerGuards<T>, Option<Arc<Liveness>>), String>
     where
         T: Send + 'static,
         F: Fn(&mut timely::worker::Worker) -> T + Send + Sync + 'static,
@@ -85,13 +88,14 @@ impl Cluster {
             } else {
                 timely::CommunicationConfig::Thread
             };
-            return timely::execute(
+            let guards = timely::execute(
                 timely::Config {
                     communication,
                     worker: timely::WorkerConfig::default(),
                 },
                 func,
-            );
+            )?;
+            return Ok((guards, None));
         }
         let secret = self.secret.as_ref().ok_or_else(|| {
             format!(
@@ -105,8 +109,8 @@ impl Cluster {
             secret,
             &self.wait(bounds, start),
         )?;
-        // The heartbeat connections are kept open until the run ends.
-        let _heartbeat = links.heartbeat;
+        crate::liveness::install_panic_hook();
+        let live = Liveness::start(self.processes, links.heartbeat);
         let hooks = Hooks::default();
         let local = ProcessBuilder::new_typed_vector(
             self.workers,
@@ -121,12 +125,13 @@ impl Cluster {
             hooks,
         )
         .map_err(|e| format!("process {}: {e}", self.process))?;
-        timely::execute::execute_from(
+        let guards = timely::execute::execute_from(
             builders.into_iter().map(AllocatorBuilder::Tcp).collect(),
-            Box::new((guard, _heartbeat)),
+            Box::new(guard),
             timely::WorkerConfig::default(),
             func,
-        )
+        )?;
+        Ok((guards, Some(live)))
     }
 }
 

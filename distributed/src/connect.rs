@@ -22,7 +22,7 @@ const MAGIC: &[u8; 8] = b"SEALCHK1";
 
 /// A connection timely's communication uses.
 const DATA: u8 = 0;
-/// A connection that carries heartbeats.
+/// A connection that carries heartbeats (see [`crate::liveness`]).
 pub(crate) const HEARTBEAT: u8 = 1;
 
 /// How long connecting may take, and what ends it early.

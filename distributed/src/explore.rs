@@ -60,6 +60,9 @@ impl Msg {
 
 /// What every process shares between its workers.
 pub(crate) struct ProcessShared {
+    /// The global totals after the last level this process completed (kept by its first
+    /// worker): what the process reports if a peer is lost and the run cannot finish.
+    pub(crate) snapshot: Mutex<Snapshot>,
     /// Set by the first worker of this process that stops; the others stop too.
     pub(crate) stop: Mutex<Option<Stop>>,
     pub(crate) stopping: AtomicBool,
@@ -92,6 +95,14 @@ impl ProcessShared {
     }
 }
 
+/// The global totals at a level boundary.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Snapshot {
+    pub(crate) unique: u64,
+    pub(crate) states: u64,
+    pub(crate) deepest: Option<usize>,
+}
+
 /// Totals every worker accumulates from the statistics of all workers.
 #[derive(Default)]
 pub(crate) struct Totals {
@@ -109,6 +120,15 @@ pub(crate) struct Totals {
 }
 
 impl Totals {
+    /// The totals a lost run reports.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            unique: self.unique,
+            states: self.states,
+            deepest: self.deepest,
+        }
+    }
+
     /// Adds one worker's statistics of `level` (sent at time `level`).
     fn add(&mut self, level: u64, s: &WorkerStats) {
         let level = level as usize;
@@ -184,6 +204,7 @@ impl Explorer {
         let candidates = self.absorb(time, msgs);
         if self.first_local {
             let t = self.totals.borrow();
+            *self.shared.snapshot.lock().expect("snapshot lock") = t.snapshot();
             let lp = level_progress(
                 &t,
                 (time - 1) as usize,
@@ -382,7 +403,7 @@ impl Expander {
         self.sent.clear();
         for (n, (fp, state)) in states.into_iter().enumerate() {
             if n % CHECK_EVERY == 0 {
-                if let Some(why) = self.must_stop(n, states_before) {
+                if let Some(why) = self.must_stop(states_before) {
                     self.shared.request_stop(why);
                     stats.stop = Some(why);
                     break;
@@ -431,11 +452,16 @@ impl Expander {
                 stats.stop = Some(why);
             }
         }
+        if stats.stop.is_some() {
+            // A stopped level's candidates are never inserted: free them now instead of
+            // sending them (they are most of the memory a level adds).
+            out = Vec::new();
+        }
         let worked = stats.expanded > 0 || stats.stop.is_some();
         (worked.then_some(stats), out)
     }
 
-    fn must_stop(&self, n: usize, states_before: u64) -> Option<Stop> {
+    fn must_stop(&self, states_before: u64) -> Option<Stop> {
         if let Some(why) = self.shared.stopped() {
             return Some(why);
         }
@@ -462,10 +488,8 @@ impl Expander {
             }
         }
         if let Some(limit) = self.bounds.max_memory {
-            if n % (16 * CHECK_EVERY) == 0 {
-                if let Some(rss) = rss_bytes().filter(|&r| r >= limit) {
-                    return Some(Stop::Memory { rss, limit });
-                }
+            if let Some(rss) = rss_bytes().filter(|&r| r >= limit) {
+                return Some(Stop::Memory { rss, limit });
             }
         }
         None

@@ -62,6 +62,13 @@
 //! and so do the other workers of its process; the workers of other processes stop when the
 //! level's statistics reach them. The outcome then says which bound stopped the run.
 //!
+//! # Peers
+//!
+//! With several processes, every connection is authenticated by the run's [`Secret`] (see
+//! [`connect`]), every wait for a peer is bounded, and every peer is watched by a heartbeat
+//! ([`liveness`]). A peer that dies or stops answering ends the run in every other process with
+//! [`Stop::PeerLost`] and the totals of the last complete level, never a hang or a panic.
+//!
 //! [`SealModel::symmetric`]: sealcheck_model::SealModel::symmetric
 //! [`State::representative`]: sealcheck_model::State::representative
 
@@ -70,6 +77,7 @@ pub mod connect;
 mod explore;
 mod fingerprint;
 mod hostfile;
+pub mod liveness;
 mod outcome;
 mod paths;
 mod secret;
@@ -80,6 +88,7 @@ pub use cluster::{Cluster, CONNECT_WAIT};
 pub use connect::HANDSHAKE_WAIT;
 pub use fingerprint::{fingerprint, owner, IdentityHasher, Link, Visited};
 pub use hostfile::MAX_HOSTFILE_BYTES;
+pub use liveness::PEER_SILENCE;
 pub use outcome::{rss_bytes, Bounds, LevelProgress, Outcome, ProgressFn, Stop, CHECK_EVERY};
 pub use secret::{hex, random_bytes, Secret};
 pub use symmetry::concretize;

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// How many states a worker expands between two checks of the time limit, the state bound
-/// and the interrupt flag (the memory bound is read every `16 * CHECK_EVERY` states).
+/// and the interrupt flag, and reads the memory bound (the thread that waits for the workers
+/// also reads it every 50 ms).
 pub const CHECK_EVERY: usize = 1024;
 
 /// The bounds of a run. Each is enforced by the workers while they expand states.
@@ -40,6 +41,8 @@ pub enum Stop {
     },
     /// The interrupt flag.
     Interrupted,
+    /// A peer process (its index) died, stopped answering or closed its connection.
+    PeerLost(usize),
 }
 
 impl Stop {
@@ -49,6 +52,7 @@ impl Stop {
             Stop::Timeout(_) => 2,
             Stop::Memory { .. } => 3,
             Stop::Interrupted => 4,
+            Stop::PeerLost(_) => 0,
         }
     }
 }
