@@ -325,33 +325,15 @@ fn run_worker(worker: &mut timely::worker::Worker, args: &WorkerArgs) -> Outcome
     }
 
     let shared = &args.shared;
-    {
-        let vis = visited.borrow();
-        let entry = std::mem::size_of::<(u64, Link)>() as u64 + 1;
-        shared
-            .visited_bytes
-            // hashbrown keeps 1/8 of its buckets free: capacity is 7/8 of the buckets.
-            .fetch_add(
-                (vis.capacity() as u64 * 8).div_ceil(7) * entry,
-                Ordering::Relaxed,
-            );
-    }
+    shared
+        .visited_bytes
+        .fetch_add(table_bytes(&visited.borrow()), Ordering::Relaxed);
     let t = totals.borrow();
-    let mut discoveries = Vec::new();
-    for (ti, &(p, _)) in targets.iter().enumerate() {
-        let mut steps: Vec<(u32, u32)> = links
-            .iter()
-            .filter(|(t, _, _)| *t as usize == ti)
-            .map(|&(_, s, a)| (s, a))
-            .collect();
-        steps.sort();
-        let mut path: Vec<usize> = steps.iter().rev().map(|&(_, a)| a as usize).collect();
-        if args.symmetry {
-            path = concretize(&args.model, &path)
-                .expect("the representative function commutes with the model's steps");
-        }
-        discoveries.push((properties[p as usize].name, path));
-    }
+    let discoveries = targets
+        .iter()
+        .enumerate()
+        .map(|(ti, &(p, _))| (properties[p as usize].name, path_of(args, ti, &links)))
+        .collect();
     shared.done.fetch_add(1, Ordering::Relaxed);
     // Every worker of this process has added its table before the outcome is read.
     while shared.done.load(Ordering::Relaxed) < args.workers {
@@ -368,4 +350,30 @@ fn run_worker(worker: &mut timely::worker::Worker, args: &WorkerArgs) -> Outcome
         process_visited_bytes: shared.visited_bytes.load(Ordering::Relaxed),
         elapsed: args.start.elapsed(),
     }
+}
+
+/// The path of discovery `target` from the links the path dataflow collected (target, step
+/// from the end, action index): the Explorer encoding, concretized with symmetry.
+fn path_of(args: &WorkerArgs, target: usize, links: &[(u32, u32, u32)]) -> Vec<usize> {
+    let mut steps: Vec<(u32, u32)> = links
+        .iter()
+        .filter(|(t, _, _)| *t as usize == target)
+        .map(|&(_, s, a)| (s, a))
+        .collect();
+    steps.sort();
+    let path: Vec<usize> = steps.iter().rev().map(|&(_, a)| a as usize).collect();
+    if args.symmetry {
+        concretize(&args.model, &path)
+            .expect("the representative function commutes with the model's steps")
+    } else {
+        path
+    }
+}
+
+/// Bytes a partition of the visited set takes: its hash table's buckets times the size of an
+/// entry plus its control byte.
+fn table_bytes(vis: &Visited) -> u64 {
+    let entry = std::mem::size_of::<(u64, Link)>() as u64 + 1;
+    // hashbrown keeps 1/8 of its buckets free: capacity is 7/8 of the buckets.
+    (vis.capacity() as u64 * 8).div_ceil(7) * entry
 }
