@@ -15,35 +15,6 @@ use sealcheck_model::SealModel;
 use crate::engine::{self, CheckOptions, CheckReport, Incomplete, Strategy};
 use crate::shortest;
 
-/// Parses a count of 1 to [`crate::cli::MAX_THREADS`] given to `flag`; the error names the flag.
-fn parse_count(text: &str, flag: &str) -> Result<usize, String> {
-    let max = crate::cli::MAX_THREADS;
-    match text.trim().parse::<usize>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(format!("{flag} must be a whole number from 1 to {max}")),
-    }
-}
-
-/// Parses `-w/--workers`.
-pub fn parse_workers(text: &str) -> Result<usize, String> {
-    parse_count(text, "-w/--workers")
-}
-
-/// Parses `-n/--processes`.
-pub fn parse_processes(text: &str) -> Result<usize, String> {
-    parse_count(text, "-n/--processes")
-}
-
-/// Parses `--local-processes`.
-pub fn parse_local_processes(text: &str) -> Result<usize, String> {
-    parse_count(text, "--local-processes")
-}
-
-/// Parses `bench-distributed --processes`.
-pub fn parse_bench_processes(text: &str) -> Result<usize, String> {
-    parse_count(text, "bench-distributed --processes")
-}
-
 /// The cluster of `-w`, `-n`, `-p`, `-h` (timely's flags) and `--secret-file` (required with
 /// several processes). Errors are usage errors.
 pub fn cluster(

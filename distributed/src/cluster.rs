@@ -135,5 +135,20 @@ impl Cluster {
     }
 }
 
+/// Most worker threads per process, and most processes, a cluster may have (as many as
+/// `sealcheck check --threads` allows).
+pub const MAX_COUNT: usize = 256;
+
+/// Parses a count of workers or processes given to the command-line flag `flag`: a whole
+/// number from 1 to [`MAX_COUNT`]. The error names the flag.
+pub fn parse_count(text: &str, flag: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{flag} must be a whole number from 1 to {MAX_COUNT}"
+        )),
+    }
+}
+
 /// How long a process waits for the others of its cluster to connect (less with `--timeout`).
 pub const CONNECT_WAIT: Duration = Duration::from_secs(120);

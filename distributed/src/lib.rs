@@ -84,7 +84,7 @@ mod secret;
 mod symmetry;
 mod worker;
 
-pub use cluster::{Cluster, CONNECT_WAIT};
+pub use cluster::{parse_count, Cluster, CONNECT_WAIT, MAX_COUNT};
 pub use connect::HANDSHAKE_WAIT;
 pub use fingerprint::{fingerprint, owner, IdentityHasher, Link, Visited};
 pub use hostfile::MAX_HOSTFILE_BYTES;
