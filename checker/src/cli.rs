@@ -442,11 +442,11 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = EngineArg::Stateright)]
     pub engine: EngineArg,
     /// --engine timely: worker threads per process (timely's -w).
-    #[arg(short = 'w', long = "workers", value_parser = parse_threads)]
+    #[arg(short = 'w', long = "workers", value_parser = |t: &str| sealcheck_distributed::parse_count(t, "-w/--workers"))]
     pub workers: Option<usize>,
     /// --engine timely: number of processes (timely's -n); each process runs this same
     /// command with its own -p.
-    #[arg(short = 'n', long = "processes", value_parser = parse_threads)]
+    #[arg(short = 'n', long = "processes", value_parser = |t: &str| sealcheck_distributed::parse_count(t, "-n/--processes"))]
     pub processes: Option<usize>,
     /// --engine timely: this process's index, from 0 (timely's -p).
     #[arg(short = 'p', long = "process")]
@@ -455,9 +455,14 @@ pub struct CheckArgs {
     /// -h). Without it, process i listens on localhost:2101+i.
     #[arg(short = 'h', long = "hostfile", value_name = "FILE")]
     pub hostfile: Option<PathBuf>,
+    /// --engine timely, with -n 2 or more (required): a file holding the run's shared secret
+    /// (at least 16 bytes), the same on every process and readable by its owner only (chmod
+    /// 600); every connection between processes must present it, others are refused.
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
     /// --engine timely: start N processes of this command on 127.0.0.1 (free ports, a
     /// temporary hostfile) and report process 0's result; for tests and one-machine runs.
-    #[arg(long, value_name = "N", value_parser = parse_threads, conflicts_with_all = ["processes", "process", "hostfile"])]
+    #[arg(long, value_name = "N", value_parser = |t: &str| sealcheck_distributed::parse_count(t, "--local-processes"), conflicts_with_all = ["processes", "process", "hostfile", "secret_file"])]
     pub local_processes: Option<usize>,
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
@@ -516,7 +521,7 @@ pub struct BenchDistributedArgs {
     /// The scenario file.
     pub spec: PathBuf,
     /// Process counts of the timely engine to measure (each process runs one worker).
-    #[arg(long, num_args = 1.., default_values_t = [1usize, 2, 4], value_parser = parse_threads)]
+    #[arg(long, num_args = 1.., default_values_t = [1usize, 2, 4], value_parser = |t: &str| sealcheck_distributed::parse_count(t, "bench-distributed --processes"))]
     pub processes: Vec<usize>,
     /// Default-engine strategies to measure against (none: `--baseline`).
     #[arg(long, value_enum, num_args = 0.., default_values_t = [StrategyArg::Bfs, StrategyArg::Dfs])]

@@ -134,21 +134,22 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
     let mut opts = args.options().map_err(UsageError::new)?;
     let timely = args.engine == EngineArg::Timely;
     if timely {
-        crate::distributed::validate(&opts, &model).map_err(UsageError::new)?;
+        crate::timely::validate(&opts, &model).map_err(UsageError::new)?;
     } else {
         opts.validate(&model)
             .map_err(|e| UsageError::new(e.to_string()))?;
     }
     let cluster = if timely {
         if let Some(n) = args.local_processes {
-            return crate::distributed::launch_local(n);
+            return crate::timely::launch_local(n);
         }
         Some(
-            crate::distributed::cluster(
+            crate::timely::cluster(
                 args.workers,
                 args.processes,
                 args.process,
                 args.hostfile.as_deref(),
+                args.secret_file.as_deref(),
             )
             .map_err(UsageError::new)?,
         )
@@ -178,7 +179,7 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
     });
     opts.interrupt = Some(interrupt);
     let report = match &cluster {
-        Some(cluster) => crate::distributed::check(&model, &opts, cluster, args.quiet)
+        Some(cluster) => crate::timely::check(&model, &opts, cluster, args.quiet)
             .map_err(|e| UsageError::new(format!("the timely engine could not run: {e}")))?,
         None => {
             let mut progress = progress_printer(args.quiet);

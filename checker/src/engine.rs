@@ -210,6 +210,8 @@ pub enum Incomplete {
     },
     /// Ctrl-C stopped it.
     Interrupted,
+    /// `--engine timely`: a peer process (its index) died or stopped answering.
+    PeerLost(usize),
     /// Simulation is never exhaustive.
     Simulation,
 }
@@ -231,6 +233,7 @@ impl std::fmt::Display for Incomplete {
                 crate::bounds::human_size(*limit)
             ),
             Incomplete::Interrupted => write!(f, "interrupted by Ctrl-C"),
+            Incomplete::PeerLost(p) => write!(f, "stopped: process {p} of the cluster was lost"),
             Incomplete::Simulation => write!(f, "random simulation is never exhaustive"),
         }
     }

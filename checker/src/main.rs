@@ -17,7 +17,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate(a) => commands::validate(a),
         Command::Simulate(a) => commands::simulate(a),
         Command::BenchValidate(a) => sealcheck::bench_validate::run(a),
-        Command::BenchDistributed(a) => sealcheck::distributed::bench(a),
+        Command::BenchDistributed(a) => sealcheck::timely::bench(a),
         Command::Import(a) => sealcheck::import::import(a),
         Command::Record(a) => sealcheck::record::record(a),
         Command::Reproduce(a) => sealcheck::reproduce::reproduce(a),

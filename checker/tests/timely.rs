@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use sealcheck::distributed;
 use sealcheck::engine::{check, CheckOptions, CheckReport, Verdict};
 use sealcheck::spec::Spec;
+use sealcheck::timely as distributed;
 use sealcheck_distributed::{Bounds, Cluster};
 
 fn root() -> PathBuf {
@@ -107,6 +107,7 @@ fn on_loopback(
 ) -> Vec<CheckReport> {
     let ports = distributed::free_ports(processes).unwrap();
     let addresses: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let secret = sealcheck_distributed::Secret::generate().unwrap();
     let handles: Vec<_> = (0..processes)
         .map(|process| {
             let model = model.clone();
@@ -115,6 +116,7 @@ fn on_loopback(
                 processes,
                 process,
                 addresses: addresses.clone(),
+                secret: Some(secret.clone()),
             };
             std::thread::spawn(move || timely(&model, &cluster))
         })
