@@ -132,7 +132,9 @@ fn record_list_shows_one_line_per_scenario() {
             "one-paused",
             "two-paused",
             "storage-state-change",
-            "kill-restart"
+            "kill-restart",
+            "steady-load",
+            "steady-load-short"
         ]
     );
 }

@@ -11,9 +11,31 @@ fn recordings() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../traces/restate-1.7.12")
 }
 
+/// Recordings the importer cannot take yet (issue #17: loglets of thousands of records, a chain
+/// of loglets): committed as raw material and a README.md with what `sealcheck import` says.
+const IMPORT_PENDING: [&str; 2] = ["steady-load", "steady-load-short"];
+
+/// The scenarios whose recordings have a committed trace.
+fn imported_scenarios() -> impl Iterator<Item = Scenario> {
+    Scenario::ALL
+        .into_iter()
+        .filter(|s| !IMPORT_PENDING.contains(&s.name()))
+}
+
+#[test]
+fn recordings_pending_import_have_raw_material_that_parses() {
+    for name in IMPORT_PENDING {
+        let dir = recordings().join(name);
+        assert!(dir.join("README.md").is_file(), "{name}: README.md missing");
+        let run = sealcheck_recorder::parse_raw_dir(&dir.join("raw"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!run.facts.is_empty(), "{name}: no facts");
+    }
+}
+
 #[test]
 fn every_scenario_has_a_committed_trace_and_raw_material() {
-    for s in Scenario::ALL {
+    for s in imported_scenarios() {
         let dir = recordings().join(s.name());
         assert!(
             dir.join("raw/meta.json").is_file(),
@@ -35,7 +57,7 @@ fn every_scenario_has_a_committed_trace_and_raw_material() {
 
 #[test]
 fn committed_traces_are_the_import_of_their_raw_material() {
-    for s in Scenario::ALL {
+    for s in imported_scenarios() {
         let dir = recordings().join(s.name());
         let fresh =
             import_raw_dir(&dir.join("raw")).unwrap_or_else(|e| panic!("{}: {e}", s.name()));
@@ -59,7 +81,7 @@ fn committed_traces_are_the_import_of_their_raw_material() {
 
 #[test]
 fn committed_traces_read_back() {
-    for s in Scenario::ALL {
+    for s in imported_scenarios() {
         let path = recordings().join(s.name()).join("trace.jsonl");
         let reader = TraceReader::open(&path).unwrap_or_else(|e| panic!("{e}"));
         assert!(!reader.header().run_complete);
@@ -77,6 +99,7 @@ fn raw_dirs() -> Vec<(String, PathBuf)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.join("raw/meta.json").is_file())
+        .filter(|p| !IMPORT_PENDING.iter().any(|n| p.ends_with(n)))
         .map(|p| {
             let name = p.file_name().unwrap().to_string_lossy().to_string();
             (name, p.join("raw"))
@@ -89,7 +112,7 @@ fn raw_dirs() -> Vec<(String, PathBuf)> {
 #[test]
 fn committed_recordings_drop_no_record_the_model_has_a_step_for() {
     let dirs = raw_dirs();
-    assert!(dirs.len() >= Scenario::ALL.len(), "{dirs:?}");
+    assert!(dirs.len() >= imported_scenarios().count(), "{dirs:?}");
     for (name, raw) in dirs {
         let t = import_raw_dir(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
         let unplaced = t.unplaced();

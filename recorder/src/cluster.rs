@@ -122,6 +122,9 @@ pub struct ClusterConfig {
     pub log_replication: u32,
     /// Timeout of one restatectl run (seal, describe, set-storage-state).
     pub ctl_timeout: Duration,
+    /// Leave bifrost's auto-improvement watchdog at Restate's default (on); when false (the
+    /// default here) the configs set `disable-auto-improvement = true`.
+    pub auto_improvement: bool,
 }
 
 impl ClusterConfig {
@@ -135,6 +138,7 @@ impl ClusterConfig {
             num_partitions: 2,
             log_replication: 2,
             ctl_timeout: Duration::from_secs(40),
+            auto_improvement: false,
         }
     }
 
@@ -190,8 +194,7 @@ memory-limit = "64 MiB"
 
 [bifrost]
 default-provider = "replicated"
-disable-auto-improvement = true
-record-cache-memory-size = "32 MiB"
+{disable_auto_improvement}record-cache-memory-size = "32 MiB"
 "#,
             name = m.name,
             cluster = self.cluster_name,
@@ -200,6 +203,11 @@ record-cache-memory-size = "32 MiB"
             admin = m.admin_port,
             ingress = m.ingress_port,
             peers = peers.join(", "),
+            disable_auto_improvement = if self.auto_improvement {
+                ""
+            } else {
+                "disable-auto-improvement = true\n"
+            },
         )
     }
 }

@@ -56,6 +56,7 @@ pub mod binaries;
 pub mod cluster;
 pub mod endpoint;
 pub mod import;
+pub mod load;
 pub mod parse;
 pub mod process;
 pub mod raw;

@@ -145,7 +145,12 @@ pub fn record(req: &RecordRequest, progress: &mut dyn FnMut(String)) -> Result<R
         raw.display(),
         trace_path.display()
     ));
-    let trace = import_raw_dir(&raw).map_err(|e| format!("import of the recording: {e}"))?;
+    let trace = import_raw_dir(&raw).map_err(|e| {
+        format!(
+            "import of the recording: {e}; the raw material is kept in {}",
+            raw.display()
+        )
+    })?;
     // Written beside, then renamed: an interrupted write leaves no trace.jsonl at all.
     let written = trace
         .write_file(&partial(&trace_path))

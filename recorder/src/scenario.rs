@@ -16,8 +16,16 @@
 //! | `two-paused` | two nodeset members SIGSTOPped: the seal cannot reach an f-majority |
 //! | `storage-state-change` | a member goes ReadWrite -> ReadOnly, seal, back to ReadWrite |
 //! | `kill-restart` | a member SIGKILLed just before the seal, seal runs, the member is restarted |
+//! | `steady-load` | 3 min of ingress load (50 records/s), a seal every 30 s, one SIGKILL and restart, one 8 s SIGSTOP; auto-improvement on |
+//! | `steady-load-short` | the same in 45 s: a seal every 15 s, a 5 s SIGSTOP |
 //!
 //! A background poller takes `nodes`, `loglet_workers` and `logs` snapshots throughout.
+//!
+//! The `steady-load` scenarios are not about one seal but about a cluster at work: log 0 gets a
+//! new loglet at every seal (and at every seal Restate does by itself: auto-improvement is left
+//! on, a failed-over leader reconfigures, a stopping node seals on shutdown), so a run leaves
+//! a chain of loglets with thousands of records. Their timeline is a [`SteadyLoadPlan`]:
+//! times counted from the start of the load, kept as data so a test pins it.
 
 use std::path::PathBuf;
 use std::thread;
@@ -28,6 +36,7 @@ use serde_json::json;
 use crate::binaries::{Binaries, RESTATE_VERSION};
 use crate::cluster::{Cluster, ClusterConfig, LogSegment};
 use crate::endpoint::{http_request, StandInDeployment, HANDLER, SERVICE};
+use crate::load::{LoadConfig, LoadGenerator};
 use crate::raw::{CtlRecord, Meta};
 use crate::time::now_us;
 use crate::Error;
@@ -51,11 +60,16 @@ pub enum Scenario {
     StorageStateChange,
     /// A log server killed (SIGKILL) just before the seal and restarted after it.
     KillRestart,
+    /// Minutes of ingress load with periodic seals, one kill and restart, one pause
+    /// ([`SteadyLoadPlan::long`]).
+    SteadyLoad,
+    /// The same in under a minute, for CI ([`SteadyLoadPlan::short`]).
+    SteadyLoadShort,
 }
 
 impl Scenario {
     /// Every scenario, in recording order.
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::Incident,
         Scenario::IncidentForced,
         Scenario::AppendsThenSeal,
@@ -64,6 +78,8 @@ impl Scenario {
         Scenario::TwoPaused,
         Scenario::StorageStateChange,
         Scenario::KillRestart,
+        Scenario::SteadyLoad,
+        Scenario::SteadyLoadShort,
     ];
 
     /// The kebab-case name (also the directory name under `traces/restate-1.7.12/`).
@@ -77,6 +93,8 @@ impl Scenario {
             Scenario::TwoPaused => "two-paused",
             Scenario::StorageStateChange => "storage-state-change",
             Scenario::KillRestart => "kill-restart",
+            Scenario::SteadyLoad => "steady-load",
+            Scenario::SteadyLoadShort => "steady-load-short",
         }
     }
 
@@ -91,12 +109,23 @@ impl Scenario {
             Scenario::TwoPaused => "seal while two nodeset members are paused: no f-majority, the seal fails",
             Scenario::StorageStateChange => "one member ReadWrite -> ReadOnly, seal, back to ReadWrite",
             Scenario::KillRestart => "one member killed (SIGKILL) just before the seal, restarted after it",
+            Scenario::SteadyLoad => "3 min of ingress load (50 records/s), a seal every 30 s, one node killed and restarted, one paused 8 s; auto-improvement on",
+            Scenario::SteadyLoadShort => "45 s of ingress load (50 records/s), a seal every 15 s, one node killed and restarted, one paused 5 s; auto-improvement on",
         }
     }
 
     /// Parses a kebab-case name.
     pub fn from_name(name: &str) -> Option<Scenario> {
         Scenario::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The timeline of a loaded scenario; `None` for the single-seal ones.
+    pub fn steady_load_plan(self) -> Option<SteadyLoadPlan> {
+        match self {
+            Scenario::SteadyLoad => Some(SteadyLoadPlan::long()),
+            Scenario::SteadyLoadShort => Some(SteadyLoadPlan::short()),
+            _ => None,
+        }
     }
 }
 
@@ -153,12 +182,23 @@ pub(crate) struct Run {
 impl Run {
     /// Starts a fresh cluster for the run named `name` (the `scenario` of `meta.json`).
     pub(crate) fn new(name: &str, bins: &Binaries, opts: &ScenarioOptions) -> Result<Run, Error> {
+        let cfg = ClusterConfig::new(&opts.work_dir, &opts.raw_dir);
+        Run::with_config(name, bins, opts, cfg)
+    }
+
+    /// Like [`Run::new`], with the cluster built from `cfg` (whose directories must be the
+    /// options' ones).
+    fn with_config(
+        name: &str,
+        bins: &Binaries,
+        opts: &ScenarioOptions,
+        cfg: ClusterConfig,
+    ) -> Result<Run, Error> {
         for dir in [&opts.work_dir, &opts.raw_dir] {
             if dir.exists() {
                 std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             }
         }
-        let cfg = ClusterConfig::new(&opts.work_dir, &opts.raw_dir);
         let started_us = now_us();
         let cluster = Cluster::start(bins, cfg.clone())?;
         let meta = Meta {
@@ -331,8 +371,15 @@ pub fn run_scenario(
     bins: &Binaries,
     opts: &ScenarioOptions,
 ) -> Result<ScenarioReport, Error> {
-    let mut run = Run::new(scenario.name(), bins, opts)?;
-    let poller = run.cluster.start_poller(opts.poll_interval);
+    let mut cfg = ClusterConfig::new(&opts.work_dir, &opts.raw_dir);
+    let plan = scenario.steady_load_plan();
+    let mut poll_interval = opts.poll_interval;
+    if let Some(p) = &plan {
+        cfg.auto_improvement = true;
+        poll_interval = poll_interval.max(p.poll_interval);
+    }
+    let mut run = Run::with_config(scenario.name(), bins, opts, cfg)?;
+    let poller = run.cluster.start_poller(poll_interval);
     let result = match scenario {
         Scenario::Incident => incident(&mut run),
         Scenario::IncidentForced => incident_forced(&mut run),
@@ -342,6 +389,9 @@ pub fn run_scenario(
         Scenario::TwoPaused => paused(&mut run, 2),
         Scenario::StorageStateChange => storage_state_change(&mut run),
         Scenario::KillRestart => kill_restart(&mut run),
+        Scenario::SteadyLoad | Scenario::SteadyLoadShort => {
+            steady_load(&mut run, &plan.expect("a loaded scenario has a plan"))
+        }
     };
     // Let the poller catch the aftermath, then stop it before the servers go.
     thread::sleep(Duration::from_millis(600));
@@ -410,13 +460,12 @@ fn incident_forced(run: &mut Run) -> Result<(), Error> {
     run.describe()
 }
 
-/// Registers a stand-in deployment and appends delayed sends through N1's ingress until log 0
-/// has at least 6 records; returns the deployment (dropping it stops it).
-fn append_records(run: &mut Run) -> Result<StandInDeployment, Error> {
+/// Starts a stand-in deployment and registers it through N1's admin API; returns it (dropping
+/// it stops it).
+fn register_deployment(run: &mut Run) -> Result<StandInDeployment, Error> {
     let ns = run.cluster.netns();
     let deployment = StandInDeployment::start(ns, 9080)?;
     let admin = run.cluster.config().node_meta(VIA).admin_port;
-    let ingress = run.cluster.config().node_meta(VIA).ingress_port;
     let body = format!(
         r#"{{"uri":"{}","use_http_11":true,"force":true}}"#,
         deployment.uri()
@@ -445,6 +494,15 @@ fn append_records(run: &mut Run) -> Result<StandInDeployment, Error> {
             reg.status, reg.body
         )));
     }
+    Ok(deployment)
+}
+
+/// Registers a stand-in deployment and appends delayed sends through N1's ingress until log 0
+/// has at least 6 records; returns the deployment (dropping it stops it).
+fn append_records(run: &mut Run) -> Result<StandInDeployment, Error> {
+    let deployment = register_deployment(run)?;
+    let ns = run.cluster.netns();
+    let ingress = run.cluster.config().node_meta(VIA).ingress_port;
     // Ingress needs the new schema; give it a moment and retry the first send.
     let path = format!("/{SERVICE}/{HANDLER}/send?delay=1h");
     let loglet = run.meta.loglet_id.clone().unwrap_or_default();
@@ -576,9 +634,280 @@ fn kill_restart(run: &mut Run) -> Result<(), Error> {
     run.describe()
 }
 
+/// One step of a loaded scenario's timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlannedAction {
+    /// `restatectl -S N1 logs seal 0`.
+    Seal,
+    /// SIGKILL the node.
+    Kill(u32),
+    /// Start the killed node again.
+    Restart(u32),
+    /// SIGSTOP the node.
+    Pause(u32),
+    /// SIGCONT the node.
+    Resume(u32),
+}
+
+/// The timeline of a `steady-load` scenario: the load, and operator actions at fixed times
+/// counted from the load's first call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SteadyLoadPlan {
+    /// How long the ingress load runs; the timeline fits inside it.
+    pub duration: Duration,
+    /// Delayed sends per second (one record each) on N1's ingress.
+    pub rate_per_s: u32,
+    /// A seal of log 0 at every multiple of this before `duration`.
+    pub seal_every: Duration,
+    /// The node killed (SIGKILL), then restarted.
+    pub kill_node: u32,
+    /// When it is killed: 40 % into the run.
+    pub kill_at: Duration,
+    /// How long it stays down.
+    pub down_for: Duration,
+    /// The node paused (SIGSTOP), then resumed (SIGCONT).
+    pub pause_node: u32,
+    /// When it is paused: 55 % into the run, after the killed node is back.
+    pub pause_at: Duration,
+    /// How long it stays paused.
+    pub pause_for: Duration,
+    /// The SQL poller's pause between rounds (longer than the other scenarios' 200 ms so that
+    /// `sql.jsonl` stays small while the chain of loglets grows).
+    pub poll_interval: Duration,
+}
+
+impl SteadyLoadPlan {
+    /// `steady-load`: 3 min at 50 calls/s, a seal every 30 s, N3 killed at 72 s for 5 s, N2
+    /// paused at 99 s for 8 s, SQL polls every 2 s.
+    pub fn long() -> SteadyLoadPlan {
+        SteadyLoadPlan::new(
+            Duration::from_secs(180),
+            Duration::from_secs(30),
+            Duration::from_secs(5),
+            Duration::from_secs(8),
+            Duration::from_secs(2),
+        )
+    }
+
+    /// `steady-load-short`: 45 s at 50 calls/s, a seal every 15 s, N3 killed at 18 s for 3 s,
+    /// N2 paused at 24.75 s for 5 s, SQL polls every 1 s.
+    pub fn short() -> SteadyLoadPlan {
+        SteadyLoadPlan::new(
+            Duration::from_secs(45),
+            Duration::from_secs(15),
+            Duration::from_secs(3),
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+        )
+    }
+
+    fn new(
+        duration: Duration,
+        seal_every: Duration,
+        down_for: Duration,
+        pause_for: Duration,
+        poll_interval: Duration,
+    ) -> SteadyLoadPlan {
+        SteadyLoadPlan {
+            duration,
+            rate_per_s: 50,
+            seal_every,
+            kill_node: 3,
+            kill_at: duration.mul_f64(0.40),
+            down_for,
+            pause_node: 2,
+            pause_at: duration.mul_f64(0.55),
+            pause_for,
+            poll_interval,
+        }
+    }
+
+    /// Every operator action with its time from the start of the load, in time order (a seal
+    /// at the same instant as another action comes first).
+    pub fn timeline(&self) -> Vec<(Duration, PlannedAction)> {
+        let mut t: Vec<(Duration, PlannedAction)> = (1u32..)
+            .map(|k| self.seal_every * k)
+            .take_while(|at| *at < self.duration)
+            .map(|at| (at, PlannedAction::Seal))
+            .collect();
+        t.push((self.kill_at, PlannedAction::Kill(self.kill_node)));
+        t.push((
+            self.kill_at + self.down_for,
+            PlannedAction::Restart(self.kill_node),
+        ));
+        t.push((self.pause_at, PlannedAction::Pause(self.pause_node)));
+        t.push((
+            self.pause_at + self.pause_for,
+            PlannedAction::Resume(self.pause_node),
+        ));
+        t.sort_by_key(|(at, a)| (*at, !matches!(a, PlannedAction::Seal)));
+        t
+    }
+
+    /// The plan in one sentence, for `meta.json`'s notes.
+    pub fn describe(&self) -> String {
+        let steps: Vec<String> = self
+            .timeline()
+            .iter()
+            .map(|(at, a)| format!("{:.2} s {a:?}", at.as_secs_f64()))
+            .collect();
+        format!(
+            "steady load: {} delayed sends/s `POST /{SERVICE}/{HANDLER}/send?delay=1h` on N{VIA}'s ingress for {} s (auto-improvement on, SQL polls every {} ms); from the load's start: {}",
+            self.rate_per_s,
+            self.duration.as_secs(),
+            self.poll_interval.as_millis(),
+            steps.join(", ")
+        )
+    }
+}
+
+/// Sends delayed sends one at a time through N1's ingress until one is accepted (the ingress
+/// needs the schema of the deployment just registered), at most 40 tries.
+fn first_accepted_send(run: &mut Run) -> Result<(), Error> {
+    let ns = run.cluster.netns();
+    let ingress = run.cluster.config().node_meta(VIA).ingress_port;
+    let path = format!("/{SERVICE}/{HANDLER}/send?delay=1h");
+    for i in 0..40 {
+        let t = now_us();
+        let resp = http_request(
+            ns,
+            "POST",
+            ingress,
+            &path,
+            Some("{}"),
+            Duration::from_secs(10),
+        )?;
+        run.cluster.raw().action(
+            t,
+            "ingress-send",
+            &[VIA],
+            json!({"path": path, "status": resp.status, "body": resp.body, "seq": i}),
+        )?;
+        if (200..300).contains(&resp.status) {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(300));
+    }
+    Err(Error::Http(format!(
+        "the ingress accepted none of 40 calls {path}"
+    )))
+}
+
+/// Walks the plan's timeline from `start`; an action that is due late runs at once.
+fn run_timeline(run: &mut Run, plan: &SteadyLoadPlan, start: Instant) -> Result<(), Error> {
+    for (at, action) in plan.timeline() {
+        let due = start + at;
+        let now = Instant::now();
+        if now < due {
+            thread::sleep(due - now);
+        }
+        match action {
+            PlannedAction::Seal => {
+                run.seal()?;
+            }
+            PlannedAction::Kill(n) => run.cluster.kill_node(n)?,
+            PlannedAction::Restart(n) => run.cluster.start_node(n)?,
+            PlannedAction::Pause(n) => run.cluster.pause_node(n)?,
+            PlannedAction::Resume(n) => run.cluster.resume_node(n)?,
+        }
+    }
+    Ok(())
+}
+
+fn steady_load(run: &mut Run, plan: &SteadyLoadPlan) -> Result<(), Error> {
+    run.note(plan.describe());
+    run.cluster.provision()?;
+    run.ready()?;
+    let deployment = register_deployment(run)?;
+    first_accepted_send(run)?;
+    let cfg = LoadConfig {
+        port: run.cluster.config().node_meta(VIA).ingress_port,
+        path: format!("/{SERVICE}/{HANDLER}/send?delay=1h"),
+        rate_per_s: plan.rate_per_s,
+        duration: plan.duration,
+        connections: 4,
+        request_timeout: Duration::from_secs(5),
+    };
+    let load = LoadGenerator::start(
+        run.cluster.netns(),
+        cfg.clone(),
+        run.cluster.raw().clone(),
+        VIA,
+    )?;
+    let walked = run_timeline(run, plan, Instant::now());
+    let totals = load.wait();
+    run.note(format!(
+        "ingress load: {} calls planned, {} sent, {} accepted (2xx), other statuses {:?}, {} failed, {} skipped (over {} s late)",
+        cfg.planned_calls(),
+        totals.sent,
+        totals.ok,
+        totals.other_status,
+        totals.failed,
+        totals.skipped,
+        crate::load::MAX_LAG.as_secs()
+    ));
+    thread::sleep(Duration::from_secs(2));
+    let described = run.describe();
+    drop(deployment);
+    walked.and(described)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn steady_load_plans_are_as_documented() {
+        use PlannedAction::*;
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        let long = SteadyLoadPlan::long();
+        assert_eq!((long.duration, long.rate_per_s), (s(180), 50));
+        assert_eq!(long.poll_interval, s(2));
+        assert_eq!(
+            long.timeline(),
+            vec![
+                (s(30), Seal),
+                (s(60), Seal),
+                (s(72), Kill(3)),
+                (s(77), Restart(3)),
+                (s(90), Seal),
+                (s(99), Pause(2)),
+                (s(107), Resume(2)),
+                (s(120), Seal),
+                (s(150), Seal),
+            ]
+        );
+        let short = SteadyLoadPlan::short();
+        assert_eq!((short.duration, short.rate_per_s), (s(45), 50));
+        assert_eq!(short.poll_interval, s(1));
+        assert_eq!(
+            short.timeline(),
+            vec![
+                (s(15), Seal),
+                (s(18), Kill(3)),
+                (s(21), Restart(3)),
+                (ms(24_750), Pause(2)),
+                (ms(29_750), Resume(2)),
+                (s(30), Seal),
+            ]
+        );
+        // CI records the short one: its load and timeline end within 60 s.
+        assert!(short.duration < s(60));
+        for p in [long, short] {
+            assert!(p.timeline().iter().all(|(at, _)| *at < p.duration));
+            assert_ne!(p.kill_node, VIA);
+            assert_ne!(p.pause_node, VIA);
+            assert_ne!(p.kill_node, p.pause_node);
+            // The killed node is back before the other one is paused: one fault at a time.
+            assert!(p.kill_at + p.down_for < p.pause_at);
+        }
+        assert_eq!(
+            Scenario::SteadyLoad.steady_load_plan(),
+            Some(SteadyLoadPlan::long())
+        );
+        assert_eq!(Scenario::KillRestart.steady_load_plan(), None);
+    }
 
     #[test]
     fn names_round_trip() {
