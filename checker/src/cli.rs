@@ -272,13 +272,14 @@ pub struct BenchValidateArgs {
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Trace files, or directories searched for *.jsonl.
+    /// Trace files, run directories (holding run.json: every loglet and the chain), or
+    /// directories searched for both.
     #[arg(required = true)]
     pub traces: Vec<PathBuf>,
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Also write a JUnit XML report (one test case per trace).
+    /// Also write a JUnit XML report (one test case per trace, and per run one for its chain).
     #[arg(long)]
     pub junit: Option<PathBuf>,
     /// Most unlogged model steps in a row between two trace lines; a search this cuts is

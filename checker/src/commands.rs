@@ -546,12 +546,12 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Exit> {
 
 /// `sealcheck validate`.
 pub fn validate(args: &ValidateArgs) -> anyhow::Result<Exit> {
-    use rayon::prelude::*;
     // Paths that cannot be read (a missing argument, a sub-directory that cannot be listed)
-    // stay in their place and are reported as unreadable; the others are validated.
-    let files = crate::input::walk_traces(&args.traces);
-    if files.is_empty() {
-        return Err(UsageError::new("no trace files (*.jsonl) found").into());
+    // stay in their place and are reported as unreadable; the others are validated, runs
+    // (directories holding run.json) as runs.
+    let inputs = crate::input::walk_inputs(&args.traces);
+    if inputs.is_empty() {
+        return Err(UsageError::new("no trace files (*.jsonl) or runs (run.json) found").into());
     }
     // --timeout, --threads and --max-memory were range-checked when parsed (crate::limits).
     let timeout = args.timeout.map(std::time::Duration::from_secs_f64);
@@ -569,21 +569,7 @@ pub fn validate(args: &ValidateArgs) -> anyhow::Result<Exit> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
-    let results: Vec<_> = pool.install(|| {
-        files
-            .par_iter()
-            .map(|f| match f {
-                Ok(f) => (f.clone(), crate::validate::validate_file(f, &opts)),
-                Err(u) => (
-                    u.path.clone(),
-                    Err(crate::trace::TraceError::unreadable(
-                        &u.path.display().to_string(),
-                        &u.error,
-                    )),
-                ),
-            })
-            .collect()
-    });
+    let results = pool.install(|| crate::run::validate_inputs(&inputs, &opts));
     let out = match args.format {
         Format::Text => crate::validate::report::text(&results),
         Format::Json => crate::validate::report::json(&results),

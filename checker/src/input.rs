@@ -4,8 +4,8 @@
 //! A FIFO given where a file is expected would block forever, a device such as `/dev/zero`
 //! would be read until memory runs out, and symlinks that point back up a tree make a walk that
 //! follows them exponential. Every file sealcheck reads (scenario files, traces, a recorded run's
-//! raw files) is opened through [`open_regular`], and `validate DIR` lists its traces with
-//! [`walk_traces`].
+//! raw files) is opened through [`open_regular`], and `validate DIR` lists its traces and runs
+//! with [`walk_inputs`].
 //!
 //! The limits (also listed in the README under "Input limits"):
 //!
@@ -53,6 +53,41 @@ pub struct Unreadable {
 /// - Directories that hold a recorder's raw material (a `meta.json` next to JSON Lines
 ///   records that are not traces, see `sealcheck-recorder`'s `raw` module) are skipped.
 pub fn walk_traces(paths: &[PathBuf]) -> Vec<Result<PathBuf, Unreadable>> {
+    walk(paths, false)
+        .into_iter()
+        .map(|r| {
+            r.map(|i| match i {
+                Input::Trace(p) | Input::Run(p) => p,
+            })
+        })
+        .collect()
+}
+
+/// One input of `validate`: a trace file validated alone, or a run directory (one that holds
+/// `run.json`, see `crate::run`) validated as a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A trace file.
+    Trace(PathBuf),
+    /// A run directory.
+    Run(PathBuf),
+}
+
+/// The inputs under the given paths, as [`walk_traces`] lists them, except that runs are
+/// found:
+///
+/// - a directory that holds a `run.json` (given, or met in the walk) is an [`Input::Run`],
+///   listed before the traces under it; the trace files its `run.json` lists are not listed
+///   again (when `run.json` cannot be read or parsed, those under its `loglets/` are not: the
+///   run reports the error);
+/// - a `run.json` given as an argument stands for its directory;
+/// - a trace given as an argument is an [`Input::Trace`] even if a run lists it, so that one
+///   loglet can be validated alone.
+pub fn walk_inputs(paths: &[PathBuf]) -> Vec<Result<Input, Unreadable>> {
+    walk(paths, true)
+}
+
+fn walk(paths: &[PathBuf], runs: bool) -> Vec<Result<Input, Unreadable>> {
     let mut out = Vec::new();
     for p in paths {
         match std::fs::metadata(p) {
@@ -60,15 +95,41 @@ pub fn walk_traces(paths: &[PathBuf]) -> Vec<Result<PathBuf, Unreadable>> {
                 path: p.clone(),
                 error,
             })),
-            Ok(m) if m.is_dir() => walk_dir(p, &mut out),
-            Ok(_) => out.push(Ok(p.clone())),
+            Ok(m) if m.is_dir() => walk_dir(p, runs, &mut out),
+            Ok(_) if runs && p.file_name().is_some_and(|n| n == RUN_FILE) => {
+                let dir = match p.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                out.push(Ok(Input::Run(dir)));
+            }
+            Ok(_) => out.push(Ok(Input::Trace(p.clone()))),
         }
     }
     out
 }
 
-fn walk_dir(top: &Path, out: &mut Vec<Result<PathBuf, Unreadable>>) {
+const RUN_FILE: &str = sealcheck_model::run_format::FILE_NAME;
+
+/// The trace files a run directory's `run.json` lists, or, when it cannot be read, the
+/// directory's `loglets/` as a prefix: what a walk leaves to the run.
+fn run_files(dir: &Path) -> (Vec<PathBuf>, Option<PathBuf>) {
+    let listed = read_text(&dir.join(RUN_FILE), crate::run::MAX_RUN_BYTES)
+        .ok()
+        .and_then(|t| serde_json::from_str::<sealcheck_model::run_format::RunSummary>(&t).ok());
+    match listed {
+        Some(run) => (
+            run.loglets.iter().map(|l| dir.join(&l.file)).collect(),
+            None,
+        ),
+        None => (Vec::new(), Some(dir.join("loglets"))),
+    }
+}
+
+fn walk_dir(top: &Path, runs: bool, out: &mut Vec<Result<Input, Unreadable>>) {
     let mut stack = vec![top.to_path_buf()];
+    let mut skip_files: Vec<PathBuf> = Vec::new();
+    let mut skip_under: Vec<PathBuf> = Vec::new();
     while let Some(d) = stack.pop() {
         let entries = match list_dir(&d) {
             Ok(e) => e,
@@ -77,6 +138,16 @@ fn walk_dir(top: &Path, out: &mut Vec<Result<PathBuf, Unreadable>>) {
                 continue;
             }
         };
+        if runs
+            && entries
+                .iter()
+                .any(|(p, ty)| ty.is_file() && p.ends_with(RUN_FILE))
+        {
+            out.push(Ok(Input::Run(d.clone())));
+            let (files, under) = run_files(&d);
+            skip_files.extend(files);
+            skip_under.extend(under);
+        }
         let mut subdirs = Vec::new();
         for (path, ty) in entries {
             if ty.is_dir() {
@@ -85,9 +156,12 @@ fn walk_dir(top: &Path, out: &mut Vec<Result<PathBuf, Unreadable>>) {
                 }
                 subdirs.push(path);
             } else if path.extension().is_some_and(|x| x == "jsonl") {
+                if skip_files.contains(&path) || skip_under.iter().any(|u| path.starts_with(u)) {
+                    continue; // a run's loglet: the run validates it
+                }
                 // A symlink to a directory named *.jsonl is listed too: opening it says
                 // "not a regular file (a directory)".
-                out.push(Ok(path));
+                out.push(Ok(Input::Trace(path)));
             }
         }
         // Depth-first in name order: push in reverse so that the first pops first.

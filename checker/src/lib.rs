@@ -24,6 +24,7 @@
 pub mod bench;
 pub mod bench_validate;
 pub mod bounds;
+pub mod chain;
 pub mod cli;
 pub mod commands;
 pub mod engine;
@@ -39,6 +40,7 @@ pub mod output;
 pub mod record;
 pub mod report;
 pub mod reproduce;
+pub mod run;
 pub mod shortest;
 pub mod spec;
 pub mod timely;

@@ -52,6 +52,7 @@ pub mod describe;
 pub mod diagram;
 pub mod model;
 pub mod properties;
+pub mod run_format;
 pub mod state;
 pub mod trace;
 pub mod trace_format;
