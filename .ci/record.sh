@@ -55,7 +55,7 @@ echo "$report" | grep -qF "\"storage states only make legal moves\" at item $ite
 step "sealcheck reproduce: the incident's counterexample on the real cluster (must follow all its steps)"
 # The model's shortest counterexample of the built-in scenario (the all-Provisioning rejection,
 # then N1, N2, N3 provision), walked with black-box controls; exit 0 only when an explanation
-# of the fresh recording takes every step of the path in order (README "Reproducing a model path").
+# of the fresh recording takes every step of the path in order (docs/reproducing.md).
 set +e
 "$bin" reproduce --path 0/3/0/0/0 --out "$out/reproduced-incident"
 code=$?

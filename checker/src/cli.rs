@@ -65,8 +65,10 @@ pub enum Command {
     BenchValidate(BenchValidateArgs),
     /// Turn the raw material of a recorded Restate run (a raw directory) into a trace.
     ///
-    /// Translation rules: README.md, "Validating a real cluster". The notes (what was dropped or assumed) go to
-    /// stderr.
+    /// Translation rules: docs/real-cluster.md, "Translation rules". The notes (what was dropped
+    /// or assumed) go to stderr. A directory without meta.json is read as the nodes' server logs
+    /// (any file names, JSON or text); an input the verdict depends on that is missing ends the
+    /// import with exit 3, naming it.
     Import(ImportArgs),
     /// Record a scenario on a real Restate 1.7.12 cluster (needs root and
     /// `npm ci --prefix restate`) and import it: raw material in OUT/raw, the trace in
@@ -193,7 +195,7 @@ pub struct ExploreArgs {
     pub run_to_completion_below: usize,
     /// Stop a run to completion (at start, or from the page's button) after this many
     /// generated states; the page and /.status then say it was cut short, and properties it
-    /// did not decide stay undecided. Bounds its memory (see README "Exploring a
+    /// did not decide stay undecided. Bounds its memory (see docs/exploring.md, "Exploring a
     /// counterexample").
     #[arg(long, default_value_t = DEFAULT_RUN_MAX_STATES, value_name = "STATES", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub run_max_states: usize,
@@ -439,7 +441,7 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
     /// The engine: stateright (default) or timely (exhaustive breadth-first search on timely
-    /// dataflow, across threads and processes; see the README's section on it).
+    /// dataflow, across threads and processes; see docs/timely.md).
     #[arg(long, value_enum, default_value_t = EngineArg::Stateright)]
     pub engine: EngineArg,
     /// --engine timely: worker threads per process (timely's -w).

@@ -1,7 +1,7 @@
 //! How a command ends: the [`Exit`] status every command returns, with its process exit code
 //! (the only place the numbers are written), and [`UsageError`], the error the user caused.
 //!
-//! The codes, as the README's "exit codes" and `sealcheck --help` state them: 0 every property
+//! The codes, as docs/checking.md (exit codes) and `sealcheck --help` state them: 0 every property
 //! holds on a complete exploration (or every trace conforms, or the command did what it was
 //! asked), 1 a property is violated (or a trace diverges or violates one, or a recording does
 //! not follow its path), 2 usage or input error, 3 an incomplete or inconclusive run found

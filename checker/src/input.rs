@@ -7,7 +7,7 @@
 //! raw files) is opened through [`open_regular`], and `validate DIR` lists its traces and runs
 //! with [`walk_inputs`].
 //!
-//! The limits (also listed in the README under "Input limits"):
+//! The limits (also listed in docs/validation.md, "Input limits"):
 //!
 //! - a scenario file: at most [`MAX_SPEC_BYTES`];
 //! - a trace: any size (it is streamed), each line at most [`crate::trace::MAX_LINE`] bytes

@@ -10,7 +10,7 @@
 //!
 //! The full set (every drop, every adjacent swap of items of different parties, every tail
 //! changed by -1, +1, +2, to 0 and past the appends, every seal flag flipped; 168 mutants) is
-//! measured by `sealcheck bench-validate --mutations` (README, "Mutations of recorded runs").
+//! measured by `sealcheck bench-validate --mutations` (docs/validation.md, "Mutations of recorded runs").
 //! A debug build is too slow for all of them in CI, so this test validates a fixed sample:
 //! for each recording and mutation kind, three mutants drawn with `Rng::new(9)`.
 

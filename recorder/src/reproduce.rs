@@ -24,7 +24,7 @@
 //!
 //! The set-up. A fresh cluster's log servers self-provision within a second of their start,
 //! before any log exists (logs are created about 7 s after every log server is ReadWrite), and
-//! 1.7.12 puts only ReadWrite nodes into new nodesets (see the README, "Reproducing a model
+//! 1.7.12 puts only ReadWrite nodes into new nodesets (see docs/reproducing.md, "Reproducing a model
 //! path"). The model's initial state (every member Provisioning, not yet provisioned) is
 //! therefore reached the forced way: after log 0 exists and every node is ReadWrite, every
 //! member that starts Provisioning in the model is moved back to Provisioning with
@@ -205,7 +205,7 @@ pub fn control_of(model: &SealModel, state: &sealcheck_model::State, action: &Ac
     }
 }
 
-/// One step of each kind, for listing the table (`sealcheck reproduce --controls`, README).
+/// One step of each kind, for listing the table (`sealcheck reproduce --controls`, docs/reproducing.md).
 pub fn sample_steps() -> Vec<Action> {
     use sealcheck_model::state::Msg;
     vec![

@@ -4,7 +4,7 @@
 //! the new loglet would meet an all-Provisioning nodeset without any `--force`. It does not:
 //! the cluster controller builds the new nodeset from ReadWrite log servers only
 //! (`logserver_candidate_filter`), and the explicit nodeset is a preference. The test records
-//! what it does instead (README, "Reproducing a model path").
+//! what it does instead (docs/reproducing.md).
 //!
 //! Ignored by default: it needs root and the Restate binaries. Run with
 //! `cargo test -p sealcheck-recorder --test live_reconfigure -- --ignored`.
