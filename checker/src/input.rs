@@ -23,6 +23,9 @@ pub use sealcheck_recorder::raw::{open_regular, read_capped};
 /// Largest scenario file read (the scenarios under `specs/` are under 2 KiB).
 pub const MAX_SPEC_BYTES: u64 = 1 << 20;
 
+/// Largest `run.json` read (one entry is well under 1 KiB).
+pub const MAX_RUN_BYTES: u64 = 16 << 20;
+
 /// Reads a whole regular file of at most `cap` bytes as UTF-8 text (see [`read_capped`]).
 pub fn read_text(path: &Path, cap: u64) -> io::Result<String> {
     let bytes = read_capped(path, cap)?;
@@ -114,7 +117,7 @@ const RUN_FILE: &str = sealcheck_model::run_format::FILE_NAME;
 /// The trace files a run directory's `run.json` lists, or, when it cannot be read, the
 /// directory's `loglets/` as a prefix: what a walk leaves to the run.
 fn run_files(dir: &Path) -> (Vec<PathBuf>, Option<PathBuf>) {
-    let listed = read_text(&dir.join(RUN_FILE), crate::run::MAX_RUN_BYTES)
+    let listed = read_text(&dir.join(RUN_FILE), MAX_RUN_BYTES)
         .ok()
         .and_then(|t| serde_json::from_str::<sealcheck_model::run_format::RunSummary>(&t).ok());
     match listed {

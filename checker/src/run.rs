@@ -24,11 +24,8 @@ use crate::chain::{self, ChainVerdict, Check};
 use crate::exit::Exit;
 use crate::input::{Input, Unreadable};
 use crate::trace::{TraceError, TraceReader};
-use crate::validate::report::FileResult;
+use crate::validate::FileResult;
 use crate::validate::{validate_file, Outcome, ValidateOptions, Verdict};
-
-/// Largest `run.json` read (one entry is well under 1 KiB).
-pub const MAX_RUN_BYTES: u64 = 16 << 20;
 
 /// One loglet of a validated run: its entry in `run.json`, its trace's path and the trace's
 /// outcome (or why it could not be validated).
@@ -215,7 +212,7 @@ fn err(file: &Path, line: usize, field: &str, message: impl Into<String>) -> Tra
 /// field (`loglets[1].replication`).
 pub fn read_summary(dir: &Path) -> Result<RunSummary, TraceError> {
     let path = dir.join(run_format::FILE_NAME);
-    let text = crate::input::read_text(&path, MAX_RUN_BYTES)
+    let text = crate::input::read_text(&path, crate::input::MAX_RUN_BYTES)
         .map_err(|e| TraceError::unreadable(&path.display().to_string(), &e))?;
     let de = &mut serde_json::Deserializer::from_str(&text);
     let run: RunSummary = serde_path_to_error::deserialize(de).map_err(|e| {

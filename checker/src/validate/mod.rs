@@ -263,6 +263,12 @@ impl Verdict {
     }
 }
 
+/// One validated file: its path and the outcome or the reason it could not be read.
+pub type FileResult = (
+    std::path::PathBuf,
+    Result<Outcome, crate::trace::TraceError>,
+);
+
 /// The result of validating one trace.
 #[derive(Clone, Debug, Serialize)]
 pub struct Outcome {

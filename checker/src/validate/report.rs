@@ -3,7 +3,6 @@
 //! then its own line.
 
 use std::fmt::Write;
-use std::path::PathBuf;
 
 use crate::chain::Status;
 use crate::exit::Exit;
@@ -14,8 +13,7 @@ use crate::trace::TraceError;
 use crate::validate::{Outcome, Verdict};
 use sealcheck_model::run_format;
 
-/// One validated file: its path and the outcome or the reason it could not be read.
-pub type FileResult = (PathBuf, Result<Outcome, TraceError>);
+pub use super::FileResult;
 
 /// Exit status over all inputs ([`Exit::worst`]): an input error if any file or run is
 /// malformed or unreadable, else violated if any diverges or violates, else incomplete if any
