@@ -546,19 +546,22 @@ fn value_changes(
             );
         }
     }
-    if let Item::Event(Event::SealCompleted {
-        node,
-        max_local_tail: Some(t),
-    }) = item
+    if let Item::Event(
+        e @ Event::SealCompleted {
+            max_local_tail: Some(t),
+            ..
+        },
+    ) = item
     {
         for v in changed_values(*t, appends) {
+            let mut changed = e.clone();
+            if let Event::SealCompleted { max_local_tail, .. } = &mut changed {
+                *max_local_tail = Some(v);
+            }
             push(
                 Kind::Tail,
                 format!("item {i}: max_local_tail {t} -> {v}"),
-                Item::Event(Event::SealCompleted {
-                    node: *node,
-                    max_local_tail: Some(v),
-                }),
+                Item::Event(changed),
                 v > appends,
             );
         }
