@@ -404,6 +404,8 @@ pub fn hidden_appends_trace(k: u8, ending: Ending) -> (Header, Vec<Item>) {
     items.push(Item::Event(Event::SealCompleted {
         node: client,
         max_local_tail: Some(k),
+        global_tail: None,
+        status: None,
     }));
     for n in 1..=3 {
         items.push(obs(n, tail_of(n), true));

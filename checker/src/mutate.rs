@@ -1,7 +1,9 @@
 //! Mutations of a trace, and what validation must say about each.
 //!
 //! A mutant is a copy of a trace with one change: an item dropped, two adjacent items swapped,
-//! a tail changed, or a seal flag flipped. [`mutants`] generates every one of them;
+//! a tail changed, a seal flag flipped, a member's status in a seal outcome changed, or a member
+//! the outcome reports sealed (`S`) seen unsealed in its next snapshot. [`mutants`] generates
+//! every one of the first four kinds, [`status_mutants`] the last two;
 //! [`Mutant::judge`] says whether the verdict validation gave a mutant is acceptable.
 //!
 //! # Where a change is observed
@@ -48,14 +50,16 @@
 //!   both observations see the same values in either order).
 //! - **Rejected at the change.** A tail above the scenario's number of appends, a tail below an
 //!   earlier observation of the same server (tails never move back), a seal flag seen false
-//!   after it was seen true, or seen true before any seal started, is rejected at the changed
-//!   item, provided the original explained the items before it.
+//!   after it was seen true, or seen true before any seal started, or seen false after a seal
+//!   outcome reported the server `S` (a log server confirms a seal only once it is durably
+//!   sealed), is rejected at the changed item, provided the original explained the items
+//!   before it.
 //!
 //! Every other mutant is *open*: it must be either rejected at a localized item, or keep the
 //! original's verdict (a mutation the model can explain: it is a behaviour too). It must never
 //! be inconclusive.
 
-use sealcheck_model::trace::{Event, Observation};
+use sealcheck_model::trace::{Event, MemberStatus, NodesetStatus, Observation};
 
 use crate::trace::{Header, Item};
 use crate::validate::Verdict;
@@ -71,20 +75,30 @@ pub enum Kind {
     Tail,
     /// A seal flag of an observation flipped.
     SealFlag,
+    /// One member's status in a seal outcome's nodeset status changed to another of `S`, `E`,
+    /// `?`.
+    SealStatus,
+    /// The next snapshot of a member a seal outcome reports `S` shows it unsealed.
+    UnsealedAfterSeal,
 }
 
 impl Kind {
-    /// All four, in table order.
+    /// The four kinds [`mutants`] generates, in table order.
     pub const ALL: [Kind; 4] = [Kind::Drop, Kind::Swap, Kind::Tail, Kind::SealFlag];
 
+    /// The two kinds [`status_mutants`] generates.
+    pub const STATUS: [Kind; 2] = [Kind::SealStatus, Kind::UnsealedAfterSeal];
+
     /// The kind's name in the mutation table (`drop`, `swap`, `tail change`,
-    /// `seal-flag flip`).
+    /// `seal-flag flip`, `seal-status flip`, `unsealed after S`).
     pub fn name(self) -> &'static str {
         match self {
             Kind::Drop => "drop",
             Kind::Swap => "swap",
             Kind::Tail => "tail change",
             Kind::SealFlag => "seal-flag flip",
+            Kind::SealStatus => "seal-status flip",
+            Kind::UnsealedAfterSeal => "unsealed after S",
         }
     }
 }
@@ -340,6 +354,18 @@ pub fn mutants(
     out
 }
 
+/// Every mutant that contradicts a seal outcome's nodeset status, given the original's verdict:
+/// each member's status changed to each other value ([`Kind::SealStatus`]), and for each
+/// member reported `S` its next `observe-log-server` made to say `sealed: false`
+/// ([`Kind::UnsealedAfterSeal`]). Kept apart from [`mutants`]: on a recording with unlogged
+/// appends (`appends-then-seal`) the validator cannot yet decide a status no behaviour
+/// produces within its bounds (inconclusive), so they are not in the measured table.
+pub fn status_mutants(items: &[(Option<f64>, Item)], rejected_at: Option<usize>) -> Vec<Mutant> {
+    (0..items.len())
+        .flat_map(|i| status_changes(items, rejected_at, i))
+        .collect()
+}
+
 /// Whether a change at item `i` comes after the item the original is rejected at (the
 /// verdict cannot change then).
 fn after_rejection(rejected_at: Option<usize>, i: usize) -> bool {
@@ -546,22 +572,132 @@ fn value_changes(
             );
         }
     }
-    if let Item::Event(Event::SealCompleted {
-        node,
-        max_local_tail: Some(t),
-    }) = item
+    if let Item::Event(
+        e @ Event::SealCompleted {
+            max_local_tail: Some(t),
+            ..
+        },
+    ) = item
     {
         for v in changed_values(*t, appends) {
+            let mut changed = e.clone();
+            if let Event::SealCompleted { max_local_tail, .. } = &mut changed {
+                *max_local_tail = Some(v);
+            }
             push(
                 Kind::Tail,
                 format!("item {i}: max_local_tail {t} -> {v}"),
-                Item::Event(Event::SealCompleted {
-                    node: *node,
-                    max_local_tail: Some(v),
-                }),
+                Item::Event(changed),
                 v > appends,
             );
         }
+    }
+    out
+}
+
+/// The nodeset status a seal outcome item carries, if any.
+fn outcome_status(item: &Item) -> Option<&NodesetStatus> {
+    match item {
+        Item::Event(Event::SealCompleted {
+            status: Some(s), ..
+        })
+        | Item::Event(Event::SealFailed {
+            status: Some(s), ..
+        }) => Some(s),
+        _ => None,
+    }
+}
+
+/// The changes of the nodeset status of item `i` (a `seal-completed` or `seal-failed` with a
+/// status): each member's status set to each other value (open: another behaviour may explain
+/// it), and for each member reported `S`, its next `observe-log-server` set to `sealed: false`
+/// (rejected right there: a member confirms a seal only once it is durably sealed, and a seal
+/// is never lost).
+fn status_changes(
+    items: &[(Option<f64>, Item)],
+    rejected_at: Option<usize>,
+    i: usize,
+) -> Vec<Mutant> {
+    let Some(status) = outcome_status(&items[i].1) else {
+        return Vec::new();
+    };
+    let identity: Vec<Option<usize>> = (0..items.len()).map(Some).collect();
+    let rejected_before = |j: usize| rejected_at.is_some_and(|r| r < j);
+    let mut out = Vec::new();
+    for (&node, &was) in status {
+        for to in [
+            MemberStatus::Sealed,
+            MemberStatus::Error,
+            MemberStatus::Unknown,
+        ] {
+            if to == was {
+                continue;
+            }
+            let mut m = items.to_vec();
+            if let Item::Event(
+                Event::SealCompleted {
+                    status: Some(s), ..
+                }
+                | Event::SealFailed {
+                    status: Some(s), ..
+                },
+            ) = &mut m[i].1
+            {
+                s.insert(node, to);
+            }
+            let (r, w) = footprint(&items[i].1);
+            let expect = if rejected_before(i) {
+                Expect::Unchanged
+            } else {
+                Expect::Open
+            };
+            out.push(Mutant::new(
+                Kind::SealStatus,
+                format!(
+                    "item {i}: status {node} {} -> {}",
+                    was.letter(),
+                    to.letter()
+                ),
+                m,
+                i,
+                r | w,
+                identity.clone(),
+                expect,
+            ));
+        }
+        if was != MemberStatus::Sealed {
+            continue;
+        }
+        let next = (i + 1..items.len())
+            .find(|&j| log_server(&items[j].1).is_some_and(|(n, _, _)| n == node.0));
+        let Some(j) = next else { continue };
+        let Some((_, local_tail, sealed)) = log_server(&items[j].1) else {
+            continue;
+        };
+        if sealed == Some(false) {
+            continue;
+        }
+        let mut m = items.to_vec();
+        m[j].1 = Item::Observe(Observation::ObserveLogServer {
+            node,
+            local_tail,
+            sealed: Some(false),
+        });
+        let expect = if rejected_before(j) {
+            Expect::Unchanged
+        } else {
+            Expect::RejectedAtChange
+        };
+        let (r, w) = footprint(&items[j].1);
+        out.push(Mutant::new(
+            Kind::UnsealedAfterSeal,
+            format!("item {j}: sealed {sealed:?} -> false after item {i} reported {node} S"),
+            m,
+            j,
+            r | w,
+            identity.clone(),
+            expect,
+        ));
     }
     out
 }

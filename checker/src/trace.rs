@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use sealcheck_model::trace::{Event, NodeId, Observation};
+use sealcheck_model::trace::{Event, MemberStatus, NodeId, NodesetStatus, Observation};
 use sealcheck_model::Config;
 
 pub use sealcheck_model::trace_format::{Header, Item, Roles, FORMAT, MAX_OFFSET, VERSION};
@@ -109,11 +109,18 @@ fn check_fields(
     line: usize,
     obj: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<(), TraceError> {
-    // `from` and `to` are offsets in a tail repair, a storage state elsewhere.
-    let repair = obj.get("event").and_then(|e| e.as_str()) == Some("tail-repair-started");
+    // `from` and `to` are offsets in a tail repair, a storage state elsewhere; `status` is a
+    // nodeset status in a seal outcome, a store status elsewhere.
+    let kind = obj.get("event").and_then(|e| e.as_str());
+    let repair = kind == Some("tail-repair-started");
+    let outcome = matches!(kind, Some("seal-completed" | "seal-failed"));
     for (key, v) in obj.iter() {
         let (ok, expected) = match key.as_str() {
             "from" | "to" if repair => (v.is_u64(), "a non-negative integer"),
+            "status" if outcome => {
+                check_nodeset_status(file, line, v)?;
+                (true, "")
+            }
             "node" | "peer" => (
                 match v {
                     serde_json::Value::String(t) => NodeId::parse(t).is_some(),
@@ -124,9 +131,8 @@ fn check_fields(
                 },
                 "a node id: \"N\" and a number 1..=255 (\"N3\"), or the number",
             ),
-            "offset" | "local_tail" | "max_local_tail" | "tail" | "known_global_tail" => {
-                (v.is_u64(), "a non-negative integer")
-            }
+            "offset" | "local_tail" | "max_local_tail" | "tail" | "known_global_tail"
+            | "global_tail" => (v.is_u64(), "a non-negative integer"),
             "sealed" => (v.is_boolean(), "true or false"),
             "state" | "to" | "reason" | "status" => (v.is_string(), "a string"),
             _ => (true, ""),
@@ -146,6 +152,7 @@ fn check_fields(
         "max_local_tail",
         "tail",
         "known_global_tail",
+        "global_tail",
         "from",
         "to",
     ] {
@@ -158,6 +165,41 @@ fn check_fields(
                     format!("{n} does not fit: offsets and tails are at most {MAX_OFFSET}"),
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Checks a seal outcome's `status`: an object from node ids (`"N1"`) to `"S"`, `"E"` or `"?"`.
+/// A bad key or value is named as `status.KEY`.
+fn check_nodeset_status(file: &str, line: usize, v: &serde_json::Value) -> Result<(), TraceError> {
+    let Some(members) = v.as_object() else {
+        return Err(err(
+            file,
+            line,
+            "status",
+            format!("expected a nodeset status such as {{\"N1\": \"S\", \"N2\": \"?\"}}, got {v}"),
+        ));
+    };
+    for (node, st) in members {
+        let field = format!("status.{node}");
+        if NodeId::parse(node).is_none() {
+            return Err(err(
+                file,
+                line,
+                &field,
+                format!("`{node}` is not a node id: expected \"N\" and a number 1..=255, such as \"N3\""),
+            ));
+        }
+        if st.as_str().and_then(MemberStatus::parse).is_none() {
+            return Err(err(
+                file,
+                line,
+                &field,
+                format!(
+                    "expected \"S\" (sealed), \"E\" (error) or \"?\" (no answer yet), got {st}"
+                ),
+            ));
         }
     }
     Ok(())
@@ -362,6 +404,28 @@ impl TraceReader {
         id.0 >= 1 && id.0 <= self.header.config.log_servers
     }
 
+    /// Checks that a seal outcome's status names only members of the header's nodeset (the
+    /// seal task reports its effective nodeset, a subset of it).
+    fn check_status_members(&self, status: &NodesetStatus, line: usize) -> Result<(), TraceError> {
+        let nodeset = &self.header.config.nodeset;
+        match status.keys().find(|n| !nodeset.contains(&n.0)) {
+            Some(n) => Err(err(
+                &self.file,
+                line,
+                &format!("status.{n}"),
+                format!(
+                    "{n} is not a member of the nodeset [{}]: a seal task reports only its members",
+                    nodeset
+                        .iter()
+                        .map(|i| format!("N{i}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Checks node ids and offsets against the header and renames client roles.
     fn resolve(&self, item: &mut Item, line: usize) -> Result<(), TraceError> {
         let client = self.client();
@@ -406,6 +470,17 @@ impl TraceReader {
                     if !self.is_log_server(peer) {
                         return Err(unknown(peer, "a log server", "peer"));
                     }
+                }
+                if let Event::SealCompleted {
+                    status: Some(status),
+                    ..
+                }
+                | Event::SealFailed {
+                    status: Some(status),
+                    ..
+                } = e
+                {
+                    self.check_status_members(status, line)?;
                 }
                 if let Some(o) = e.offset() {
                     let appends = self.header.config.appends;
@@ -665,6 +740,61 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.field, "node");
         assert!(e.message.contains("N7 is not a log server"), "{e}");
+    }
+
+    /// Header with 4 log servers of which N1..N3 form the nodeset, and a seal outcome line.
+    fn outcome(line: &str) -> Result<Vec<TraceItem>, TraceError> {
+        read(&format!(
+            "{}\n{line}\n",
+            r#"{"format":"sealcheck-trace","version":1,"config":{"log_servers":4,"nodeset":[1,2,3],"replication":2,"client":9}}"#
+        ))
+    }
+
+    #[test]
+    fn a_seal_outcome_s_status_is_read_and_checked() {
+        use sealcheck_model::trace::MemberStatus::*;
+        let items = outcome(
+            r#"{"event":"seal-completed","node":"N9","max_local_tail":0,"global_tail":0,"status":{"N1":"S","N2":"?","N3":"E"}}"#,
+        )
+        .unwrap();
+        let Item::Event(Event::SealCompleted {
+            status: Some(s),
+            global_tail: Some(0),
+            ..
+        }) = &items[0].item
+        else {
+            panic!("{:?}", items[0].item)
+        };
+        let got: Vec<_> = s.iter().map(|(n, st)| (n.0, *st)).collect();
+        assert_eq!(got, vec![(1, Sealed), (2, Unknown), (3, Error)]);
+        let bad = [
+            (r#""status":{"N1":"X"}"#, "status.N1", "\"S\" (sealed)"),
+            (r#""status":{"N1":1}"#, "status.N1", "got 1"),
+            (r#""status":{"n1":"S"}"#, "status.n1", "not a node id"),
+            (r#""status":"S""#, "status", "a nodeset status"),
+            (
+                r#""status":{"N4":"S"}"#,
+                "status.N4",
+                "not a member of the nodeset",
+            ),
+            (r#""global_tail":-1"#, "global_tail", "non-negative"),
+            (r#""global_tail":64"#, "global_tail", "does not fit"),
+        ];
+        for (field, named, says) in bad {
+            for kind in ["seal-completed", "seal-failed"] {
+                if kind == "seal-failed" && field.contains("global_tail") {
+                    continue;
+                }
+                let e =
+                    outcome(&format!(r#"{{"event":"{kind}","node":"N9",{field}}}"#)).unwrap_err();
+                assert_eq!(
+                    (e.line, e.field.as_str()),
+                    (2, named),
+                    "{kind} {field}: {e}"
+                );
+                assert!(e.message.contains(says), "{kind} {field}: {e}");
+            }
+        }
     }
 
     #[test]

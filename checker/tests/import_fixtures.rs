@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use sealcheck::trace::{Item, TraceReader};
-use sealcheck_model::trace::{Event, NodeId, Observation, RejectReason};
+use sealcheck_model::trace::{
+    Event, MemberStatus, NodeId, NodesetStatus, Observation, RejectReason,
+};
 use sealcheck_model::{HarnessKind, StorageState};
 use sealcheck_recorder::import::{
     import_raw_dir, ImportError, ImportedTrace, CLIENT_ID, COMPLETE_KINDS,
@@ -33,6 +35,18 @@ fn events(t: &ImportedTrace) -> Vec<Event> {
 
 fn n(id: u8) -> NodeId {
     NodeId(id)
+}
+
+/// A nodeset status as the log prints it: `status("S?S")` is `[N1(S), N2(?), N3(S)]`.
+fn status(letters: &str) -> Option<NodesetStatus> {
+    let member = |c: char| MemberStatus::parse(&c.to_string()).unwrap();
+    Some(
+        letters
+            .chars()
+            .enumerate()
+            .map(|(i, c)| (n(i as u8 + 1), member(c)))
+            .collect(),
+    )
 }
 
 /// A scratch copy of a fixture that a test may break.
@@ -97,6 +111,8 @@ fn incident_forced_events_are_the_scenario_in_model_terms() {
     expected.push(SealCompleted {
         node: n(1),
         max_local_tail: Some(2),
+        global_tail: None,
+        status: status("S?S"),
     });
     assert_eq!(events(&t), expected);
 }
@@ -203,7 +219,10 @@ fn two_paused_fails_the_seal_on_two_timeouts() {
                 node: n(1),
                 peer: n(3)
             },
-            SealFailed { node: n(1) },
+            SealFailed {
+                node: n(1),
+                status: status("SEE")
+            },
         ]
     );
     let c = &t.header.config;
@@ -397,7 +416,10 @@ fn a_failed_member_without_its_debug_line_is_taken_from_the_final_status() {
                 node: n(1),
                 peer: n(2)
             },
-            SealFailed { node: n(1) },
+            SealFailed {
+                node: n(1),
+                status: status("SEE")
+            },
         ]
     );
     let failed = t.position("seal-failed", None).unwrap();

@@ -179,16 +179,37 @@ fn flipping_a_seal_flag_diverges_where_it_is_observable() {
         "sealed before the seal",
     );
 
-    // After the seal completed, at most one member may still be unsealed (the f-majority of
-    // three is two): one flip is not observable, two are.
+    // The seal completed with status [N1(S), N2(S), N3(?)]: N3 may still be unsealed (it
+    // answered late), so that flip is not observable; a member reported `S` is durably sealed,
+    // so N1 seen unsealed diverges right there.
     let n1 = find(&items, &["observe-log-server", "N1", "\"sealed\":true"]);
     let n2 = find(&items, &["observe-log-server", "N2", "\"sealed\":true"]);
+    let n3 = find(&items, &["observe-log-server", "N3", "\"sealed\":true"]);
     let mut m = items.clone();
-    m[n1] = set_field(&m[n1], "sealed", "true", "false");
+    m[n3] = set_field(&m[n3], "sealed", "true", "false");
     let v = verdict("flip-one", &h, &m, false);
     assert!(
         matches!(v, Verdict::Conforms { .. }),
         "one member answering late is a behaviour: {v:?}"
+    );
+    let mut m = items.clone();
+    m[n1] = set_field(&m[n1], "sealed", "true", "false");
+    assert_diverges_at(
+        verdict("flip-reported", &h, &m, false),
+        n1,
+        "a member reported S seen unsealed",
+    );
+    // Without the status, at most one member may still be unsealed (the f-majority of three
+    // is two): one flip is not observable, two are.
+    let done = find(&items, &["seal-completed"]);
+    let mut m = items.clone();
+    m[done] = m[done].replace(r#","status":{"N1":"S","N2":"S","N3":"?"}"#, "");
+    assert_ne!(m[done], items[done]);
+    m[n1] = set_field(&m[n1], "sealed", "true", "false");
+    let v = verdict("flip-one-blind", &h, &m, false);
+    assert!(
+        matches!(v, Verdict::Conforms { .. }),
+        "without the status, one member answering late is a behaviour: {v:?}"
     );
     m[n2] = set_field(&m[n2], "sealed", "true", "false");
     // The recording is a cluster (sealer N1, sequencer N3): the sequencer drained (before

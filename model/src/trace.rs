@@ -8,6 +8,8 @@
 //! leaves out match anything). Observations ([`Observation`]) are checked against the state
 //! the behaviour is in at that point.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::StorageState;
@@ -100,6 +102,60 @@ impl From<Status> for StoreStatus {
         }
     }
 }
+
+/// A member's part in a seal task's outcome, as Restate's seal task prints it in the nodeset
+/// status of `Seal task completed on f-majority ... Nodeset status [N1(S), N2(?), N3(S)]` and of
+/// `could not seal loglet because insufficient nodes confirmed the seal` (Restate's
+/// `NodeSealStatus`). Traces write the letter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum MemberStatus {
+    /// `S`: the member answered the Seal request with status Ok or its seal flag set. A log
+    /// server answers so only once its seal is durable, so the member is sealed from then on.
+    #[serde(rename = "S")]
+    Sealed,
+    /// `E`: the request to the member ended in an error (every attempt failed, or it answered
+    /// with an error status).
+    #[serde(rename = "E")]
+    Error,
+    /// `?`: no answer yet when the task ended.
+    #[serde(rename = "?")]
+    Unknown,
+}
+
+impl MemberStatus {
+    /// The letter traces and Restate's logs write: `S`, `E` or `?`.
+    pub fn letter(self) -> &'static str {
+        match self {
+            MemberStatus::Sealed => "S",
+            MemberStatus::Error => "E",
+            MemberStatus::Unknown => "?",
+        }
+    }
+
+    /// Parses the letter (`S`, `E`, `?`); anything else is `None`.
+    pub fn parse(text: &str) -> Option<MemberStatus> {
+        match text {
+            "S" => Some(MemberStatus::Sealed),
+            "E" => Some(MemberStatus::Error),
+            "?" => Some(MemberStatus::Unknown),
+            _ => None,
+        }
+    }
+}
+
+impl From<MemberSeal> for MemberStatus {
+    fn from(m: MemberSeal) -> Self {
+        match m {
+            MemberSeal::Confirmed => MemberStatus::Sealed,
+            MemberSeal::GaveUp => MemberStatus::Error,
+            MemberSeal::Pending => MemberStatus::Unknown,
+        }
+    }
+}
+
+/// The nodeset status of a seal outcome: every member of the task's effective nodeset and its
+/// [`MemberStatus`] when the task ended. Members outside the effective nodeset are absent.
+pub type NodesetStatus = BTreeMap<NodeId, MemberStatus>;
 
 /// Why `seal()` was rejected before sending anything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -200,11 +256,23 @@ pub enum Event {
         /// Highest local tail among confirmations.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_local_tail: Option<u8>,
+        /// The seal task's known global tail when it returned (its caller's, raised by the
+        /// global tails the confirmations reported).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        global_tail: Option<u8>,
+        /// Each effective nodeset member's status when the task returned; a trace may name
+        /// only some members.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<NodesetStatus>,
     },
     /// The seal task failed: insufficient nodes confirmed.
     SealFailed {
         /// The node running the seal task.
         node: NodeId,
+        /// Each effective nodeset member's status when the task gave up; a trace may name
+        /// only some members.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<NodesetStatus>,
     },
     /// The sequencer drained and set its sealed flag.
     SequencerSealed {
@@ -474,7 +542,7 @@ impl Event {
             | Event::SealHandled { node, .. }
             | Event::SealConfirmed { node, .. }
             | Event::SealCompleted { node, .. }
-            | Event::SealFailed { node }
+            | Event::SealFailed { node, .. }
             | Event::SequencerSealed { node, .. }
             | Event::Append { node, .. }
             | Event::Stored { node, .. }
@@ -532,7 +600,6 @@ impl Event {
             | (TrimPointFailed { node: a }, TrimPointFailed { node: b })
             | (ViewUpdated { node: a }, ViewUpdated { node: b })
             | (SealStarted { node: a }, SealStarted { node: b })
-            | (SealFailed { node: a }, SealFailed { node: b })
             | (Crashed { node: a }, Crashed { node: b })
             | (Restarted { node: a }, Restarted { node: b })
             | (SequencerLearnsSealed { node: a }, SequencerLearnsSealed { node: b })
@@ -576,12 +643,19 @@ impl Event {
                 SealCompleted {
                     node: a,
                     max_local_tail: x,
+                    global_tail: g,
+                    status: s,
                 },
                 SealCompleted {
                     node: b,
                     max_local_tail: y,
+                    global_tail: h,
+                    status: t,
                 },
-            ) => a == b && f(x, y),
+            ) => a == b && f(x, y) && f(g, h) && status_matches(s, t),
+            (SealFailed { node: a, status: s }, SealFailed { node: b, status: t }) => {
+                a == b && status_matches(s, t)
+            }
             (SequencerSealed { node: a, tail: x }, SequencerSealed { node: b, tail: y }) => {
                 a == b && f(x, y)
             }
@@ -622,6 +696,17 @@ impl Event {
             }
             _ => false,
         }
+    }
+}
+
+/// Whether a trace's nodeset status agrees with a label's: every member the trace names has
+/// the label's status (a member the label leaves out, outside the effective nodeset, agrees
+/// with nothing). A trace without a status matches any.
+fn status_matches(trace: &Option<NodesetStatus>, label: &Option<NodesetStatus>) -> bool {
+    match (trace, label) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(t), Some(l)) => t.iter().all(|(node, st)| l.get(node) == Some(st)),
     }
 }
 
@@ -846,7 +931,7 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
             peer: sid(*i),
         }),
         Action::Deliver(msg) | Action::StoreIgnoringSeal(msg) => {
-            delivery_labels(model, prev, action, msg, next, &mut out)
+            delivery(model, prev, action, msg, next, &mut out)
         }
         Action::SequencerDrains | Action::SequencerSealsWithoutDrain => {
             out.push(Event::SequencerSealed {
@@ -868,7 +953,7 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
             node: sid(*i),
             to: *to,
         }),
-        Action::SealTaskCompletesEarly => seal_outcome(model, prev, next, &mut out),
+        Action::SealTaskCompletesEarly => seal_outcome(model, action, prev, next, &mut out),
         Action::SequencerLearnsSealed => out.push(Event::SequencerLearnsSealed { node: client }),
         Action::FindTailAssistsSeal => out.push(Event::SealAssistStarted { node: client }),
         Action::SealAssistCompletes => out.push(Event::SealAssistCompleted { node: client }),
@@ -888,13 +973,14 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
         Action::SequencerAcksEarly => append_outcomes(model, prev, next, &mut out),
     }
     if matches!(action, Action::SealRequestFails(_)) {
-        seal_outcome(model, prev, next, &mut out);
+        seal_outcome(model, action, prev, next, &mut out);
     }
     out
 }
 
-/// The events of a delivered message (or, under the seeded bug, a store that ignores the seal).
-fn delivery_labels(
+/// The labels of a step that delivers `msg` (or, for a tail repair's store, handles it ignoring
+/// the seal): the receiver's handling, and for a reply what the client makes of it.
+fn delivery(
     model: &SealModel,
     prev: &State,
     action: &Action,
@@ -945,7 +1031,7 @@ fn delivery_labels(
                     peer: sid(*from),
                 });
             }
-            seal_outcome(model, prev, next, out);
+            seal_outcome(model, action, prev, next, out);
         }
         Msg::Stored {
             from,
@@ -964,19 +1050,53 @@ fn delivery_labels(
     }
 }
 
-fn seal_outcome(model: &SealModel, prev: &State, next: &State, out: &mut Vec<Event>) {
+/// The label of a step that ends the seal task: `seal-completed` when it made the seal succeed,
+/// `seal-failed` otherwise, with the nodeset status the task had at the end of the step.
+fn seal_outcome(
+    model: &SealModel,
+    action: &Action,
+    prev: &State,
+    next: &State,
+    out: &mut Vec<Event>,
+) {
     let client = NodeId(model.cfg.client);
     if let (Some(t), None) = (&prev.client.seal, &next.client.seal) {
+        let status = Some(outcome_status(t, action));
         if prev.history.seal_succeeded_with.is_none() && next.history.seal_succeeded_with.is_some()
         {
+            let global_tail = model.sealer_known_global_tail(next);
             out.push(Event::SealCompleted {
                 node: client,
                 max_local_tail: Some(next_max_local_tail(prev, next).unwrap_or(t.max_local_tail)),
+                global_tail: Some(global_tail),
+                status,
             });
         } else {
-            out.push(Event::SealFailed { node: client });
+            out.push(Event::SealFailed {
+                node: client,
+                status,
+            });
         }
     }
+}
+
+/// The nodeset status of a seal task that `action` ends: its members before the step, updated
+/// by the step's own change (the confirmation it delivered, the request it gave up); members
+/// outside the effective nodeset are absent.
+fn outcome_status(task: &SealTask, action: &Action) -> NodesetStatus {
+    let mut members = task.members.clone();
+    match action {
+        Action::Deliver(Msg::Sealed { from, .. }) => {
+            members[*from as usize] = Some(MemberSeal::Confirmed)
+        }
+        Action::SealRequestFails(i) => members[*i as usize] = Some(MemberSeal::GaveUp),
+        _ => {}
+    }
+    members
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| m.map(|m| (NodeId(i as u8 + 1), MemberStatus::from(m))))
+        .collect()
 }
 
 /// The highest local tail among confirmations when a seal task ends in this step.
@@ -1016,5 +1136,111 @@ fn append_outcomes(model: &SealModel, prev: &State, next: &State, out: &mut Vec<
             }),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use stateright::Model;
+
+    use super::*;
+    use crate::config::{Config, StorageState};
+
+    /// Takes the first enabled step `pick` accepts; returns its labels.
+    fn step(m: &SealModel, s: &mut State, pick: impl Fn(&Action) -> bool) -> Vec<Event> {
+        let mut acts = Vec::new();
+        m.actions(s, &mut acts);
+        let a = acts.into_iter().find(|a| pick(a)).expect("step enabled");
+        let next = m.next_state(s, a.clone()).unwrap();
+        let l = labels(m, s, &a, &next);
+        *s = next;
+        l
+    }
+
+    fn status(pairs: &[(u8, MemberStatus)]) -> Option<NodesetStatus> {
+        Some(pairs.iter().map(|&(n, st)| (NodeId(n), st)).collect())
+    }
+
+    /// N1 and N3 confirm, N2's Seal is still in flight: the completion says
+    /// `[N1(S), N2(?), N3(S)]`, the way Restate prints it.
+    fn completion() -> Event {
+        let m = Config {
+            initial_storage: vec![StorageState::ReadWrite; 3],
+            ..Config::incident()
+        }
+        .into_model()
+        .unwrap();
+        let mut s = m.initial_state();
+        step(&m, &mut s, |a| *a == Action::HarnessCallsSeal);
+        for to in [0, 2] {
+            step(
+                &m,
+                &mut s,
+                |a| matches!(a, Action::Deliver(Msg::Seal { to: t, .. }) if *t == to),
+            );
+        }
+        step(&m, &mut s, |a| {
+            matches!(a, Action::Deliver(Msg::Sealed { from: 0, .. }))
+        });
+        let done = step(&m, &mut s, |a| {
+            matches!(a, Action::Deliver(Msg::Sealed { from: 2, .. }))
+        });
+        done.into_iter()
+            .find(|e| e.kind() == "seal-completed")
+            .expect("the second confirmation completes the seal")
+    }
+
+    #[test]
+    fn a_seal_completion_carries_the_status_of_each_member() {
+        use MemberStatus::*;
+        let e = completion();
+        let Event::SealCompleted { status: s, .. } = &e else {
+            unreachable!()
+        };
+        assert_eq!(*s, status(&[(1, Sealed), (2, Unknown), (3, Sealed)]));
+    }
+
+    #[test]
+    fn a_generated_status_round_trips_and_is_compared_member_by_member() {
+        use MemberStatus::*;
+        let label = completion();
+        let text = serde_json::to_string(&label).unwrap();
+        assert!(
+            text.contains(r#""status":{"N1":"S","N2":"?","N3":"S"}"#),
+            "{text}"
+        );
+        let back: Event = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, label);
+        assert!(back.matches(&label));
+        let with = |s: Option<NodesetStatus>| {
+            let mut e = label.clone();
+            if let Event::SealCompleted { status, .. } = &mut e {
+                *status = s;
+            }
+            e
+        };
+        // A trace may name some members only, or none.
+        assert!(with(status(&[(3, Sealed)])).matches(&label));
+        assert!(with(None).matches(&label));
+        // A member flipped, or one the task did not ask, does not match.
+        assert!(!with(status(&[(1, Unknown)])).matches(&label));
+        assert!(!with(status(&[(2, Sealed)])).matches(&label));
+        assert!(!with(status(&[(4, Sealed)])).matches(&label));
+    }
+
+    #[test]
+    fn an_outcome_without_status_writes_as_before() {
+        let e = Event::SealFailed {
+            node: NodeId(1),
+            status: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"event":"seal-failed","node":"N1"}"#
+        );
+        let bad = serde_json::from_str::<Event>(
+            r#"{"event":"seal-failed","node":"N1","status":{"N1":"X"}}"#,
+        );
+        assert!(bad.is_err());
     }
 }

@@ -40,7 +40,9 @@ use std::path::{Path, PathBuf};
 use sealcheck_model::config::{
     Faults, Harness, HarnessKind, StorageState, MAX_APPENDS, MAX_LOG_SERVERS, MAX_SEAL_ATTEMPTS,
 };
-use sealcheck_model::trace::{Event, NodeId, Observation, RejectReason};
+use sealcheck_model::trace::{
+    Event, MemberStatus, NodeId, NodesetStatus, Observation, RejectReason,
+};
 use sealcheck_model::trace_format::{self, Header, Item, Roles, FORMAT, MAX_OFFSET, VERSION};
 use sealcheck_model::{Cluster, Config};
 use serde_json::Value;
@@ -1006,6 +1008,10 @@ impl<'a> Translator<'a> {
             Event::SealCompleted {
                 node: NodeId(self.s.sealer),
                 max_local_tail: m,
+                // Left out: the model's known global tail lags the log's (log servers also
+                // learn it from Release messages, which the model leaves out).
+                global_tail: None,
+                status: self.nodeset_status(nodeset_status),
             },
         );
         Ok(())
@@ -1039,6 +1045,7 @@ impl<'a> Translator<'a> {
                 i,
                 Event::SealFailed {
                     node: NodeId(self.s.sealer),
+                    status: self.nodeset_status(nodeset_status),
                 },
             );
         } else {
@@ -1111,6 +1118,22 @@ impl<'a> Translator<'a> {
                 self.ms(f.time_us)
             ));
         }
+    }
+
+    /// A seal outcome's printed nodeset status as the trace's `status` (members of the nodeset
+    /// only); `None` when the log line printed none.
+    fn nodeset_status(&self, status: &[NodeStatus]) -> Option<NodesetStatus> {
+        let letter = |st: NodeSealStatus| match st {
+            NodeSealStatus::Sealed => MemberStatus::Sealed,
+            NodeSealStatus::Error => MemberStatus::Error,
+            NodeSealStatus::Unknown => MemberStatus::Unknown,
+        };
+        let map: NodesetStatus = status
+            .iter()
+            .filter(|st| self.s.in_nodeset(st.node))
+            .map(|st| (NodeId(st.node as u8), letter(st.status)))
+            .collect();
+        (!map.is_empty()).then_some(map)
     }
 
     /// `Draining sequencer`: `sequencer-sealed` once the scenario's seal completed.

@@ -6,7 +6,7 @@
 use sealcheck_model::state::{
     AppendStatus, FindTail, HarnessPhase, MemberSeal, Msg, SequencerPhase, Status,
 };
-use sealcheck_model::trace::{Event, Observation};
+use sealcheck_model::trace::{Event, MemberStatus, Observation};
 use sealcheck_model::{SealModel, State};
 
 use super::context::Context;
@@ -292,6 +292,21 @@ impl<'c, 'a> Ahead<'c, 'a> {
                 self.quiet = false;
             }
             _ => {}
+        }
+        // A member a seal outcome reports `S` answered Sealed, which a log server does only
+        // once its seal is durable: it is sealed from here on.
+        if let Event::SealCompleted {
+            status: Some(s), ..
+        }
+        | Event::SealFailed {
+            status: Some(s), ..
+        } = e
+        {
+            for (node, _) in s.iter().filter(|(_, st)| **st == MemberStatus::Sealed) {
+                if let Some(i) = (node.0 as usize).checked_sub(1).filter(|i| *i < self.n) {
+                    self.sealed[i] = true;
+                }
+            }
         }
         if !matches!(e, Event::SequencerSealed { .. }) && e.kind() != "append" {
             // Any other logged step may be one that seals a server or sends a store: stop
