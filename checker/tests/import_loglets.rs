@@ -143,3 +143,40 @@ fn long_loglets_are_compressed_and_keep_every_observation() {
         one.reason
     );
 }
+
+#[test]
+fn import_run_writes_loglets_and_run_json_and_exits_3_when_some_loglet_is_inconclusive() {
+    let out = std::env::temp_dir().join(format!("sealcheck-import-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let o = assert_cmd::Command::cargo_bin("sealcheck")
+        .unwrap()
+        .args(["import", "--run", "--out"])
+        .arg(&out)
+        .arg(run_dir("steady-load-short").join("raw"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("0_5: 15 items"), "{stderr}");
+    assert!(
+        stderr.contains("1_0: inconclusive: needs a model that counts"),
+        "{stderr}"
+    );
+    let committed = run_dir("steady-load-short");
+    for f in [FILE_NAME, "loglets/0_5.jsonl"] {
+        assert_eq!(
+            std::fs::read_to_string(out.join(f)).unwrap(),
+            std::fs::read_to_string(committed.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+    // Without --out, --run is a usage error.
+    let o = assert_cmd::Command::cargo_bin("sealcheck")
+        .unwrap()
+        .args(["import", "--run"])
+        .arg(run_dir("steady-load-short").join("raw"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
