@@ -216,6 +216,10 @@ pub struct ImportArgs {
     /// Do not print the notes (what was dropped or assumed) on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Import every loglet of every log: OUT is a directory that gets `loglets/<id>.jsonl` and
+    /// run.json (the default when OUT is an existing directory).
+    #[arg(long)]
+    pub run: bool,
 }
 
 /// Arguments of `sealcheck record`.

@@ -11,8 +11,9 @@ fn recordings() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../traces/restate-1.7.12")
 }
 
-/// Recordings the importer cannot take yet (issue #17: loglets of thousands of records, a chain
-/// of loglets): committed as raw material and a README.md with what `sealcheck import` says.
+/// Recordings without a `trace.jsonl` (their `meta.json` loglet alone does not fit the model):
+/// imported in run mode instead, every loglet into `loglets/` with `run.json`
+/// (`import_loglets.rs` checks them).
 const IMPORT_PENDING: [&str; 2] = ["steady-load", "steady-load-short"];
 
 /// The scenarios whose recordings have a committed trace.

@@ -29,8 +29,17 @@
 //!   sequencer `meta.sequencer` (e.g. `N3:1`); `config.client` is [`CLIENT_ID`], a node id that
 //!   is not a log server.
 //! - **Completeness.** The header's `complete` is [`COMPLETE_KINDS`].
+//! - **Every loglet of a run** ([`loglets`], [`import_raw_dir_loglets`]): each loglet with
+//!   its own setup in place of `meta.json`'s, its trace beginning at its creation; seal tasks
+//!   of other kinds than the operator's make its import inconclusive, naming the step.
+//! - **Offsets of long loglets** ([`offsets`]): in run mode the named offsets are mapped with
+//!   order, equality and adjacency kept and larger gaps shrunk to 2. The limit: a divergence
+//!   that depends only on how many unlogged records lie between two named tails is not seen.
 
 pub mod inputs;
+pub mod loglets;
+pub mod offsets;
+pub mod run;
 pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,10 +62,12 @@ use crate::parse::{
 use crate::raw::{Meta, ACTIONS_FILE, META_FILE, SQL_FILE};
 use crate::text::{node_replication, RestateNode};
 
+use offsets::OffsetMap;
 pub use scope::{scope, DropReason, Dropped, Scope};
 use scope::{
-    Drops, AUTO_RECOVERY_SEAL, SEAL_ASSIST, SEAL_ASSIST_FAILS, SECOND_FIND_TAIL,
-    SECOND_SEAL_ASSIST, SHUTDOWN_SEAL, TAIL_REPAIR,
+    Drops, AUTO_IMPROVEMENT_SEAL, AUTO_RECOVERY_SEAL, FAILOVER_SEAL, OTHER_NODE_SEAL,
+    OTHER_REQUEST, SEAL_ASSIST, SEAL_ASSIST_FAILS, SECOND_FIND_TAIL, SECOND_SEAL_ASSIST,
+    SHUTDOWN_SEAL, TAIL_REPAIR,
 };
 
 /// The node id an imported trace gives the model's client: not a log server (the model has at
@@ -224,6 +235,29 @@ pub enum ImportError {
 
 /// Reads a raw directory and translates it (see the module documentation for the rules).
 pub fn import_raw_dir(dir: &Path) -> Result<ImportedTrace, ImportError> {
+    let run = parse_dir(dir)?;
+    import_run(dir, &run)
+}
+
+/// Reads a raw directory and translates every loglet of every log in it, each into its own
+/// trace, with the run summary ([`loglets`]).
+pub fn import_raw_dir_loglets(dir: &Path) -> Result<run::ImportedRun, ImportError> {
+    let run = parse_dir(dir)?;
+    let source = format!(
+        "Restate {} scenario `{}` recorded {} by sealcheck-recorder; every loglet imported by sealcheck import --run",
+        run.meta.restate_version,
+        run.meta.scenario,
+        crate::time::format_rfc3339(run.meta.started_us)
+            .split('.')
+            .next()
+            .unwrap_or("")
+    );
+    Ok(loglets::import_every_loglet(dir, &run, &source))
+}
+
+/// Parses a raw directory: with `meta.json` the recorder's layout, else a directory of server
+/// logs.
+fn parse_dir(dir: &Path) -> Result<RawRun, ImportError> {
     if !dir.is_dir() {
         return Err(ImportError::NotRawDir {
             dir: dir.to_path_buf(),
@@ -240,11 +274,44 @@ pub fn import_raw_dir(dir: &Path) -> Result<ImportedTrace, ImportError> {
     } else {
         crate::parse::parse_logs_dir(dir)?
     };
-    import_run(dir, &run)
+    Ok(run)
 }
 
 /// Translates a parsed raw directory; `dir` names files in errors.
 pub fn import_run(dir: &Path, run: &RawRun) -> Result<ImportedTrace, ImportError> {
+    translate(dir, run, Mode::MetaLoglet, Offsets::Identity).map(|(t, _)| t)
+}
+
+/// Which loglet a translation is of, which decides a few rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// The loglet `meta.json` names, translated as `trace.jsonl` always was.
+    MetaLoglet,
+    /// One loglet of a run ([`loglets`]): `meta` is the loglet's own setup, the facts are
+    /// those of the loglet and the run-wide ones; reconfiguration seals are announced, and
+    /// another node's seal task with no announcement needs a model step.
+    RunLoglet,
+}
+
+/// How the translator turns Restate offsets into model offsets.
+#[derive(Clone, Debug, Default)]
+enum Offsets {
+    /// Restate's value minus 1.
+    #[default]
+    Identity,
+    /// Records every offset named, and writes 0 (a first pass that builds the map).
+    Collect(BTreeSet<u64>),
+    /// Through the map, then minus 1.
+    Map(OffsetMap),
+}
+
+/// Translates a parsed raw directory in a mode; also returns the offsets it named.
+fn translate(
+    dir: &Path,
+    run: &RawRun,
+    mode: Mode,
+    offsets: Offsets,
+) -> Result<(ImportedTrace, Offsets), ImportError> {
     let mut gaps = inputs::Gaps::of(run);
     let actions_absent = run.absent.iter().any(|f| f == ACTIONS_FILE);
     let end_us = if actions_absent {
@@ -257,15 +324,21 @@ pub fn import_run(dir: &Path, run: &RawRun) -> Result<ImportedTrace, ImportError
     let gap_notes = gaps.check(dir)?;
     let setup = Setup::read(dir, &run.meta)?;
     let mut t = Translator::new(dir, run, setup);
+    t.mode = mode;
+    t.offsets = offsets;
     t.notes.extend(gap_notes);
     if let Some(m) = mid_run {
         t.start_us = m.start_us;
+        t.origin_us = m.start_us;
         t.last_set_us = m.start_us;
         t.started_once = run.meta.nodes.iter().map(|n| n.id).collect();
         t.initial = Some(m.initial);
     }
     if let Some(end_us) = end_us {
         t.end_us = end_us;
+    }
+    if let Mode::RunLoglet = mode {
+        t.window_start(run)?;
     }
     t.actions_absent = actions_absent;
     for (i, f) in run.facts.iter().enumerate() {
@@ -276,7 +349,8 @@ pub fn import_run(dir: &Path, run: &RawRun) -> Result<ImportedTrace, ImportError
     t.sql_snapshots(&run.snapshots)?;
     t.check_faults_known()?;
     t.check_mid_run_placed()?;
-    t.finish(&run.meta)
+    let offsets = std::mem::take(&mut t.offsets);
+    Ok((t.finish(&run.meta)?, offsets))
 }
 
 /// What the run's `meta.json` says about the loglet, checked.
@@ -460,6 +534,12 @@ enum Announced {
     Assist,
     /// The seal a node being stopped runs (`Attempting to seal loglet due to shutdown`).
     Shutdown,
+    /// The watchdog's auto-improvement reseal (`[Auto Improvement] Bifrost will reconfigure
+    /// the log because`); announced in run mode only.
+    AutoImprovement,
+    /// An appender's reseal after a failed batch (`Failed to append this batch`); announced
+    /// in run mode only.
+    Failover,
     /// An appender's auto-recovery seal (span `seal_and_auto_extend_chain`).
     AutoRecovery,
 }
@@ -532,6 +612,13 @@ struct Translator<'a> {
     before_start: usize,
     /// Members any seal task of the scenario failed to reach.
     failed_members: BTreeSet<u32>,
+    mode: Mode,
+    offsets: Offsets,
+    /// The reason of the last seal task of another node (run mode: a sequencer drain after it
+    /// is that task's effect).
+    last_foreign: Option<&'static str>,
+    /// Where `t = 0` is: the run's start (also when the trace begins later).
+    origin_us: i64,
 }
 
 impl<'a> Translator<'a> {
@@ -588,15 +675,107 @@ impl<'a> Translator<'a> {
             initial: None,
             before_start: 0,
             failed_members: BTreeSet::new(),
+            mode: Mode::MetaLoglet,
+            offsets: Offsets::Identity,
+            last_foreign: None,
+            origin_us: start_us,
         }
     }
 
     fn ms(&self, us: i64) -> f64 {
-        ms(us, self.start_us)
+        ms(us, self.origin_us)
+    }
+
+    /// Run mode: the trace begins at the loglet's creation (its first fact), with each log
+    /// server's storage state there and a `crashed` for a node down there; what came before
+    /// (other loglets' seals, crashes and restarts) is not this loglet's history.
+    fn window_start(&mut self, run: &RawRun) -> Result<(), ImportError> {
+        let loglet = self.s.loglet.clone();
+        let Some(first) = run
+            .facts
+            .iter()
+            .find(|f| loglets::fact_loglet(&f.fact).as_deref() == Some(loglet.as_str()))
+        else {
+            return Ok(());
+        };
+        let start_us = first.time_us.max(self.start_us);
+        let mut initial = Vec::new();
+        for n in &run.meta.nodes {
+            match inputs::state_at(run, n.id, start_us) {
+                Some(st) => initial.push(st),
+                None => {
+                    return Err(ImportError::Inconclusive {
+                        dir: self.dir.to_path_buf(),
+                        needs: vec![format!(
+                            "a `nodes` snapshot of N{} after {loglet} was created ({}:{}) and before its storage state changed: its state where the loglet's trace begins",
+                            n.id, first.source.file, first.source.line
+                        )],
+                    })
+                }
+            }
+        }
+        let mut down = BTreeSet::new();
+        for f in run.facts.iter().take_while(|f| f.time_us < start_us) {
+            if let Fact::OperatorAction { action, nodes, .. } = &f.fact {
+                match action.as_str() {
+                    "kill-node" | "stop-node" => down.extend(nodes.iter().copied()),
+                    "start-node" => nodes.iter().for_each(|n| {
+                        down.remove(n);
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        for &n in &down {
+            self.crashes = self.crashes.saturating_add(1);
+            self.place_at(
+                start_us,
+                start_us,
+                0,
+                Item::Event(Event::Crashed {
+                    node: NodeId(n as u8),
+                }),
+                &first.source,
+            );
+            self.notes.push(format!(
+                "N{n} was down when {loglet} was created: crashed where its trace begins"
+            ));
+        }
+        self.notes.push(format!(
+            "the trace of {loglet} begins at its creation ({:.1} ms into the run, {}:{}), with storage states {}",
+            self.ms(start_us),
+            first.source.file,
+            first.source.line,
+            initial.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+        ));
+        self.down = down;
+        self.start_us = start_us;
+        self.last_set_us = start_us;
+        self.started_once = run.meta.nodes.iter().map(|n| n.id).collect();
+        self.initial = Some(initial);
+        Ok(())
     }
 
     fn loglet(&self) -> &str {
         &self.s.loglet
+    }
+
+    /// A Restate offset of the loglet as a model offset, through the offset map if any.
+    fn offset(
+        &mut self,
+        value: u64,
+        what: &str,
+        file: &Path,
+        line: usize,
+    ) -> Result<u8, ImportError> {
+        match &mut self.offsets {
+            Offsets::Identity => model_offset(value, what, file, line),
+            Offsets::Collect(named) => {
+                named.insert(value);
+                model_offset(value.clamp(0, 1), what, file, line)
+            }
+            Offsets::Map(map) => model_offset(map.apply(value).min(value), what, file, line),
+        }
     }
 
     fn place(&mut self, f: &TimedFact, order: usize, event: Event) {
@@ -731,6 +910,22 @@ impl<'a> Translator<'a> {
             Fact::SequencerDraining { node, loglet, .. } => {
                 self.sequencer_draining(i, f, *node, loglet)
             }
+            Fact::AutoImprovement {
+                node,
+                log_id,
+                segment,
+                ..
+            } if self.mode == Mode::RunLoglet && format!("{log_id}_{segment}") == self.loglet() => {
+                self.announced.insert((*node, Announced::AutoImprovement));
+            }
+            Fact::AppendReconfigure {
+                node,
+                log_id,
+                segment,
+                ..
+            } if self.mode == Mode::RunLoglet && format!("{log_id}_{segment}") == self.loglet() => {
+                self.announced.insert((*node, Announced::Failover));
+            }
             other => self.by_table(f, other.node()),
         }
         Ok(())
@@ -788,10 +983,10 @@ impl<'a> Translator<'a> {
             } if reader && !self.repair_started => {
                 let file = self.dir.join(&f.source.file);
                 let from = start_offset
-                    .map(|o| model_offset(o, "start_offset", &file, f.source.line))
+                    .map(|o| self.offset(o, "start_offset", &file, f.source.line))
                     .transpose()?;
                 let to = target_tail
-                    .map(|o| model_offset(o, "target_tail", &file, f.source.line))
+                    .map(|o| self.offset(o, "target_tail", &file, f.source.line))
                     .transpose()?;
                 self.finder = Some(node);
                 self.repair_started = true;
@@ -874,6 +1069,8 @@ impl<'a> Translator<'a> {
             let assist = announced == Some(Announced::Assist);
             let shutdown = announced == Some(Announced::Shutdown) || stopping;
             let auto_recovery = announced == Some(Announced::AutoRecovery);
+            let auto_improvement = announced == Some(Announced::AutoImprovement);
+            let failover = announced == Some(Announced::Failover);
             if assist && self.s.cluster() && self.finder.is_none() {
                 // The model's find-tail reader: its assisting seal task starts.
                 self.finder = Some(node);
@@ -893,8 +1090,14 @@ impl<'a> Translator<'a> {
                 DropReason::NeedsModelStep(SEAL_ASSIST)
             } else if shutdown {
                 DropReason::NeedsModelStep(SHUTDOWN_SEAL)
+            } else if auto_improvement {
+                DropReason::NeedsModelStep(AUTO_IMPROVEMENT_SEAL)
+            } else if failover {
+                DropReason::NeedsModelStep(FAILOVER_SEAL)
             } else if auto_recovery {
                 DropReason::NeedsModelStep(AUTO_RECOVERY_SEAL)
+            } else if self.mode == Mode::RunLoglet {
+                DropReason::NeedsModelStep(OTHER_NODE_SEAL)
             } else {
                 DropReason::Unplaced(format!(
                     "a seal task of {loglet} on N{node} that neither restatectl, a shutdown, an auto-recovery nor a find-tail started"
@@ -902,6 +1105,7 @@ impl<'a> Translator<'a> {
             };
             if let DropReason::NeedsModelStep(why) = reason {
                 self.foreign_tasks.insert(node, why);
+                self.last_foreign = Some(why);
             }
             return self.drop_fact(f, Some(node), reason);
         }
@@ -994,7 +1198,7 @@ impl<'a> Translator<'a> {
         }
         let file = self.dir.join(&f.source.file);
         let m = max_local_tail
-            .map(|t| model_offset(t, "max_local_tail", &file, f.source.line))
+            .map(|t| self.offset(t, "max_local_tail", &file, f.source.line))
             .transpose()?;
         if let Some(m) = m {
             self.max_tail = self.max_tail.max(Some(m));
@@ -1088,6 +1292,9 @@ impl<'a> Translator<'a> {
                     },
                 );
             }
+            _ if self.mode == Mode::RunLoglet && message.as_deref() != Some("Seal") => {
+                self.drop_fact(f, Some(*node), DropReason::OutOfScope(OTHER_REQUEST))
+            }
             _ => self.foreign_or_unplaced(f, *node, "an exhausted request"),
         }
     }
@@ -1151,6 +1358,9 @@ impl<'a> Translator<'a> {
                     tail: None,
                 },
             );
+        } else if let (Mode::RunLoglet, Some(why)) = (self.mode, self.last_foreign) {
+            // The sequencer drains for another node's seal task of the loglet.
+            self.drop_fact(f, Some(node), DropReason::NeedsModelStep(why));
         } else {
             self.foreign_or_unplaced(f, node, "a sequencer drain");
         }
@@ -1504,7 +1714,7 @@ impl<'a> Translator<'a> {
                     let tail = r.local_tail.ok_or_else(|| bad("local_tail", "a number"))?;
                     let sealed = r.sealed.ok_or_else(|| bad("is_sealed", "a boolean"))?;
                     let tail =
-                        model_offset(tail, "local_tail", &self.dir.join(SQL_FILE), snap.line)?;
+                        self.offset(tail, "local_tail", &self.dir.join(SQL_FILE), snap.line)?;
                     self.max_tail = self.max_tail.max(Some(tail));
                     observed.push(Observation::ObserveLogServer {
                         node: NodeId(node as u8),
@@ -1633,7 +1843,11 @@ impl<'a> Translator<'a> {
             ));
         }
         if let Some(lsn) = self.tail_lsn {
-            if lsn >= 1 && lsn - 1 != appends as u64 && s.loglet.ends_with("_0") {
+            if lsn >= 1
+                && lsn - 1 != appends as u64
+                && s.loglet.ends_with("_0")
+                && self.mode == Mode::MetaLoglet
+            {
                 notes.push(format!(
                     "restatectl reported tail LSN {lsn} (model tail {}) but the loglet's observations and seal show tail {appends}",
                     lsn - 1
@@ -1692,11 +1906,12 @@ impl<'a> Translator<'a> {
         all_notes.extend(self.drops.notes());
 
         let start_us = self.start_us;
+        let origin_us = self.origin_us;
         let items = self
             .placed
             .into_iter()
             .map(|p| TimedItem {
-                t: ms(p.time_us.max(start_us), start_us),
+                t: ms(p.time_us.max(start_us), origin_us),
                 item: p.item,
                 origin: p.origin,
             })

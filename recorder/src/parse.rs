@@ -106,6 +106,18 @@ pub mod messages {
     pub const WRITES_DISABLED: &str = "LogStore writes disabled";
     /// restate_node::failure_detector::node_state, INFO: `N2:1 transitioned from Alive to Dead`.
     pub const TRANSITIONED: &str = " transitioned from ";
+    /// restate_bifrost::watchdog, DEBUG (`log_id`, `segment_index`): the node is about to seal
+    /// the segment and extend the chain to improve placement (`... because sequencer can move
+    /// from N1:2 to N3:1`).
+    pub const AUTO_IMPROVEMENT: &str =
+        "[Auto Improvement] Bifrost will reconfigure the log because ";
+    /// restate_bifrost::appender, INFO (`log_id`, `segment_index`, `err`): an appender whose
+    /// batch failed seals the segment and extends the chain.
+    pub const APPEND_RECONFIGURE: &str =
+        "Failed to append this batch. Will attempt to reconfigure the log";
+    /// restate_node::failure_detector, WARN: the process was stalled (a SIGSTOP) for the time
+    /// in parentheses (`Severe lag (7.954597297s) was detected ...`).
+    pub const SEVERE_LAG: &str = "Severe lag (";
 }
 
 /// One node's part in a seal, as the seal task prints it (`S`, `E`, `?`).
@@ -392,6 +404,38 @@ pub enum Fact {
         /// The state after, as printed.
         to: String,
     },
+    /// The node's bifrost watchdog will seal a segment and extend its chain to improve
+    /// placement (auto-improvement).
+    AutoImprovement {
+        /// The node whose log printed the line.
+        node: u32,
+        /// Log id.
+        log_id: u64,
+        /// The segment it will seal.
+        segment: u64,
+        /// Why, as printed (`sequencer can move from N1:2 to N3:1`).
+        because: String,
+    },
+    /// An appender's batch failed; it will seal the segment and extend the chain (the
+    /// reconfiguration of a new partition leader after a failover).
+    AppendReconfigure {
+        /// The node whose log printed the line.
+        node: u32,
+        /// Log id.
+        log_id: u64,
+        /// The segment it appended to.
+        segment: u64,
+        /// The append's error text.
+        error: String,
+    },
+    /// The node's failure detector found its own timer stalled: the process did not run for
+    /// about `lag` (a pause ending here).
+    SevereLag {
+        /// The node whose log printed the line.
+        node: u32,
+        /// The stall as printed (`7.954597297s`).
+        lag: String,
+    },
     /// An operator action of the recorder.
     OperatorAction {
         /// Action name.
@@ -497,6 +541,9 @@ impl Fact {
             | Fact::AutoRecovery { node, .. }
             | Fact::WritesDisabled { node, .. }
             | Fact::PeerStateChanged { node, .. }
+            | Fact::AutoImprovement { node, .. }
+            | Fact::AppendReconfigure { node, .. }
+            | Fact::SevereLag { node, .. }
             | Fact::StorageStateSet { node, .. }
             | Fact::StorageStateObserved { node, .. }
             | Fact::LogletWorkerObserved { node, .. } => Some(*node),
@@ -533,6 +580,9 @@ impl Fact {
             Fact::AutoRecovery { .. } => "auto-recovery",
             Fact::WritesDisabled { .. } => "writes-disabled",
             Fact::PeerStateChanged { .. } => "peer-state-changed",
+            Fact::AutoImprovement { .. } => "auto-improvement",
+            Fact::AppendReconfigure { .. } => "append-reconfigure",
+            Fact::SevereLag { .. } => "severe-lag",
             Fact::OperatorAction { .. } => "operator-action",
             Fact::SealCommandReturned { .. } => "seal-command-returned",
             Fact::StorageStateSet { .. } => "storage-state-set",
@@ -1029,6 +1079,25 @@ fn other_fact(node: u32, msg: &str, line: &Value, fields: &Value) -> Option<Fact
             node,
             log_id: num_field(fields, "log_id"),
         }
+    } else if let Some(because) = msg.strip_prefix(m::AUTO_IMPROVEMENT) {
+        Fact::AutoImprovement {
+            node,
+            log_id: num_field(fields, "log_id")?,
+            segment: num_field(fields, "segment_index")?,
+            because: because.to_string(),
+        }
+    } else if msg == m::APPEND_RECONFIGURE {
+        Fact::AppendReconfigure {
+            node,
+            log_id: num_field(fields, "log_id")?,
+            segment: num_field(fields, "segment_index")?,
+            error: str_field(fields, "err").unwrap_or("").to_string(),
+        }
+    } else if let Some(rest) = msg.strip_prefix(m::SEVERE_LAG) {
+        Fact::SevereLag {
+            node,
+            lag: rest.split(')').next().unwrap_or("").to_string(),
+        }
     } else if msg.starts_with(m::AUTO_RECOVERY) {
         Fact::AutoRecovery {
             node,
@@ -1076,7 +1145,10 @@ fn parse_server_log(
         last_us: None,
         shutdown_signals: Vec::new(),
         process_starts: Vec::new(),
+        out_of_order_lines: 0,
+        max_skew_us: 0,
     };
+    let mut latest = Micros::MIN;
     for (n, line) in server_log::text_lines(&read_lines(path)?) {
         let Some(ts) = line.get("timestamp").and_then(Value::as_str) else {
             continue;
@@ -1088,6 +1160,13 @@ fn parse_server_log(
                 format!("field `timestamp`: {ts:?} is not UTC RFC 3339"),
             )
         })?;
+        // Counted, not clamped: a line written after another may carry the earlier stamp of
+        // the thread that produced it, which is the causal order (incident-forced's n3.log:72,
+        // an all-Provisioning warning written before the lines of the seal task it ends).
+        if time < latest {
+            log.out_of_order_lines += 1;
+            log.max_skew_us = log.max_skew_us.max(latest - time);
+        }
         let msg = line["fields"]["message"].as_str().unwrap_or("");
         if log.lines == 0 {
             log.has_process_start = msg.starts_with(messages::SERVER_STARTING);
@@ -1095,6 +1174,7 @@ fn parse_server_log(
         }
         log.lines += 1;
         log.last_us = Some(time);
+        latest = latest.max(time);
         if line.get("level").and_then(Value::as_str) == Some("DEBUG") {
             log.debug_lines += 1;
         }
@@ -1500,5 +1580,112 @@ mod tests {
                 to: "Dead".into()
             })
         );
+    }
+
+    #[test]
+    fn reconfiguration_and_stall_lines_parse() {
+        // Copied from traces/restate-1.7.12/steady-load{,-short}/raw/logs.
+        let parse = |node: u32, text: &str| {
+            fact_from_server_line(node, &serde_json::from_str::<Value>(text).unwrap())
+        };
+        assert_eq!(
+            parse(
+                3,
+                r#"{"timestamp":"2026-12-06T10:48:31.552853Z","level":"DEBUG","fields":{"message":"[Auto Improvement] Bifrost will reconfigure the log because sequencer can move from N1:2 to N3:1","log_id":"0","segment_index":"0"},"target":"restate_bifrost::watchdog"}"#
+            ),
+            Some(Fact::AutoImprovement {
+                node: 3,
+                log_id: 0,
+                segment: 0,
+                because: "sequencer can move from N1:2 to N3:1".into()
+            })
+        );
+        // The summary line that follows names no segment: not a fact.
+        assert_eq!(
+            parse(
+                3,
+                r#"{"timestamp":"2026-12-06T10:48:31.552906Z","level":"INFO","fields":{"message":"[Auto Improvement] Bifrost will reconfigure logs to improve placement. logs=[0]"},"target":"restate_bifrost::watchdog"}"#
+            ),
+            None
+        );
+        assert_eq!(
+            parse(
+                1,
+                r#"{"timestamp":"2026-12-06T10:50:29.374708Z","level":"INFO","fields":{"message":"Failed to append this batch. Will attempt to reconfigure the log","err":"[retryable] connect throttled; 1.76768685s left in throttling window","log_id":"0","reconfiguration_attempt":1,"attempt":1,"segment_index":"3","error_recovery_strategy":"ExtendChainPreferred"},"target":"restate_bifrost::appender"}"#
+            ),
+            Some(Fact::AppendReconfigure {
+                node: 1,
+                log_id: 0,
+                segment: 3,
+                error: "[retryable] connect throttled; 1.76768685s left in throttling window"
+                    .into()
+            })
+        );
+        assert_eq!(
+            parse(
+                2,
+                r#"{"timestamp":"2026-12-06T10:51:01.922561Z","level":"WARN","fields":{"message":"Severe lag (7.954597297s) was detected in failure detector internal timer, this indicates an overload or a stall."},"target":"restate_node::failure_detector"}"#
+            ),
+            Some(Fact::SevereLag {
+                node: 2,
+                lag: "7.954597297s".into()
+            })
+        );
+    }
+
+    #[test]
+    fn shutdown_and_assist_seal_lines_parse() {
+        let parse = |node: u32, text: &str| {
+            fact_from_server_line(node, &serde_json::from_str::<Value>(text).unwrap())
+        };
+        assert_eq!(
+            parse(
+                3,
+                r#"{"timestamp":"2026-12-06T10:49:06.031598Z","level":"DEBUG","fields":{"message":"Attempting to seal loglet due to shutdown","loglet_id":"0_5"},"target":"restate_bifrost::providers::replicated_loglet::loglet"}"#
+            ),
+            Some(Fact::SealRequested {
+                node: 3,
+                log_id: None,
+                loglet: Some("0_5".into()),
+                reason: "shutdown".into()
+            })
+        );
+        assert_eq!(
+            parse(
+                3,
+                r#"{"timestamp":"2026-12-06T10:48:46.448002Z","level":"DEBUG","fields":{"message":"Detected unsealed nodes. Running seal task to assist in sealing loglet_id=0_2"},"target":"restate_bifrost::providers::replicated_loglet::tasks::find_tail","span":{"name":"run"},"spans":[{"loglet_id":"0_2","name":"run"},{"name":"run"}]}"#
+            ),
+            Some(Fact::SealAssist {
+                node: 3,
+                loglet: "0_2".into()
+            })
+        );
+    }
+
+    #[test]
+    fn out_of_order_lines_are_counted_per_file_and_keep_their_stamps() {
+        let dir = std::env::temp_dir().join(format!("sealcheck-ooo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("n1.log");
+        let line = |ts: &str, loglet: &str| {
+            format!(
+                r#"{{"timestamp":"{ts}","level":"DEBUG","fields":{{"message":"Starting a seal task for loglet","loglet_id":"{loglet}","is_sealed":false}}}}"#
+            )
+        };
+        let text = [
+            line("2026-12-06T10:00:00.000300Z", "0_0"),
+            line("2026-12-06T10:00:00.000100Z", "0_1"),
+            line("2026-12-06T10:00:00.000400Z", "0_2"),
+            line("2026-12-06T10:00:00.000250Z", "0_3"),
+        ]
+        .join("\n");
+        std::fs::write(&path, text).unwrap();
+        let mut facts = Vec::new();
+        let log = parse_server_log(&path, "logs/n1.log", 1, "its file name", &mut facts).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(log.out_of_order_lines, 2);
+        assert_eq!(log.max_skew_us, 200);
+        let stamps: Vec<i64> = facts.iter().map(|f| f.time_us % 1_000_000).collect();
+        assert_eq!(stamps, vec![300, 100, 400, 250]);
     }
 }

@@ -107,6 +107,22 @@ pub fn record(req: &RecordRequest, progress: &mut dyn FnMut(String)) -> Result<R
             _ => {}
         }
     }
+    for (p, dir) in [
+        (out.join(crate::import::run::FILE_NAME), false),
+        (out.join(crate::import::run::LOGLETS_DIR), true),
+    ] {
+        let removed = if dir {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+        match removed {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("cannot remove {}: {e}", p.display()))
+            }
+            _ => {}
+        }
+    }
     crate::cluster::show_progress(true);
     let raw = out.join("raw");
     let work = std::env::temp_dir().join(format!(
@@ -145,9 +161,10 @@ pub fn record(req: &RecordRequest, progress: &mut dyn FnMut(String)) -> Result<R
         raw.display(),
         trace_path.display()
     ));
+    let run_written = write_every_loglet(&raw, out, progress);
     let trace = import_raw_dir(&raw).map_err(|e| {
         format!(
-            "import of the recording: {e}; the raw material is kept in {}",
+            "import of the recording: {e}; the raw material is kept in {}{run_written}",
             raw.display()
         )
     })?;
@@ -159,6 +176,36 @@ pub fn record(req: &RecordRequest, progress: &mut dyn FnMut(String)) -> Result<R
         .and_then(|()| std::fs::rename(partial(&trace_path), &trace_path));
     written.map_err(|e| format!("cannot write {}: {e}", trace_path.display()))?;
     Ok(Recorded { trace, trace_path })
+}
+
+/// Imports every loglet of the recording into `out/loglets/` and `out/run.json` when it has
+/// more than one; returns a clause for an error message saying so (empty when nothing was
+/// written).
+fn write_every_loglet(raw: &Path, out: &Path, progress: &mut dyn FnMut(String)) -> String {
+    let run = match crate::import::import_raw_dir_loglets(raw) {
+        Ok(run) if run.summary.loglets.len() + run.untranslated.len() > 1 => run,
+        Ok(_) => return String::new(),
+        Err(e) => {
+            progress(format!("every loglet: not imported: {e}"));
+            return String::new();
+        }
+    };
+    match run.write_to_dir(out) {
+        Ok(_) => {
+            for line in run.report(&out.display().to_string()) {
+                progress(line);
+            }
+            format!(
+                "; every loglet was imported into {} and {}",
+                out.join(crate::import::run::LOGLETS_DIR).display(),
+                out.join(crate::import::run::FILE_NAME).display()
+            )
+        }
+        Err(e) => {
+            progress(format!("every loglet: cannot write {}: {e}", out.display()));
+            String::new()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -235,7 +235,7 @@ impl Gaps {
 }
 
 /// A node's storage state at `start_us` (see [`Gaps::mid_run`]).
-fn state_at(run: &RawRun, node: u32, start_us: i64) -> Option<StorageState> {
+pub(crate) fn state_at(run: &RawRun, node: u32, start_us: i64) -> Option<StorageState> {
     let (row_end, state) = run.snapshots.iter().find_map(|snap| {
         if snap.time_us < start_us || snap.error.is_some() {
             return None;

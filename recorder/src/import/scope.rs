@@ -47,6 +47,20 @@ pub const AUTO_RECOVERY_SEAL: &str = "an auto-recovery seal: a writer whose appe
 /// Why a shutdown seal of the scenario's loglet on another node was not translated.
 pub const SHUTDOWN_SEAL: &str = "a shutdown seal: a node being stopped runs a seal task on the loglet (needs model step: seal attempt by a node that is not the client)";
 
+/// Why an auto-improvement reseal of the loglet (the watchdog moves the sequencer or grows
+/// the nodeset) was not translated.
+pub const AUTO_IMPROVEMENT_SEAL: &str = "an auto-improvement reseal: a node's bifrost watchdog seals the loglet to reconfigure the log (needs model step: seal tasks by a node that is not the client)";
+/// Why an appender's reseal after a failed batch (a new partition leader after a failover)
+/// was not translated.
+pub const FAILOVER_SEAL: &str = "a failover reseal: an appender whose batch failed seals the loglet to reconfigure the log (needs model step: seal tasks by a node that is not the client)";
+/// Why another node's seal task whose reason its log does not name was not translated (run
+/// mode: e.g. a second node's seal task in the same millisecond as the operator's).
+pub const OTHER_NODE_SEAL: &str = "a seal task another node runs for a reason its log does not name, concurrent with or after the loglet's other seals (needs model step: seal tasks by a node that is not the client)";
+
+/// Why an exhausted request other than a Seal (a store, a `GetLogletInfo` tail check) was not
+/// translated (run mode).
+pub const OTHER_REQUEST: &str = "a request other than Seal (a store, a GetLogletInfo tail check) gave up on a member: appends and reads are unlogged steps of the model";
+
 /// The table: what the importer does with a fact of this kind.
 pub fn scope(fact: &Fact) -> Scope {
     use Scope::*;
@@ -56,6 +70,7 @@ pub fn scope(fact: &Fact) -> Scope {
         Fact::AllProvisioningWarning { .. } => Step("seal-rejected"),
         Fact::SealCompleted { .. } => Step("seal-completed"),
         Fact::SealFailed { .. } => Step("seal-failed"),
+        Fact::RequestExhausted { message: Some(m), .. } if m != "Seal" => OutOfScope(OTHER_REQUEST),
         Fact::RequestExhausted { .. } => Step("seal-request-failed"),
         Fact::SequencerDraining { .. } => Step("sequencer-sealed"),
         Fact::StorageStateSet { .. } => Step("storage-state-set"),
@@ -93,6 +108,9 @@ pub fn scope(fact: &Fact) -> Scope {
         Fact::WritesDisabled { .. } => NeedsModelStep("a log store disables its writes (manually, or after a storage error) (needs model step: log-store fail-safe)"),
         Fact::PeerStateChanged { .. } => OutOfScope("the failure detector's view of peers; the model has no failure detector (timeouts are faults)"),
         Fact::LogChainObserved { .. } => OutOfScope("chain level: the logs table"),
+        Fact::AutoImprovement { .. } => Input("announces the node's next seal task of that segment as an auto-improvement reseal"),
+        Fact::AppendReconfigure { .. } => Input("announces the node's next seal task of that segment as an appender's failover reseal"),
+        Fact::SevereLag { .. } => Input("a pause of the node ending here (its effects on seal tasks are the recorder's pause-node faults; a paused cluster controller acting as a second leader is left out of the model)"),
     }
 }
 

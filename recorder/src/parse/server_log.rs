@@ -56,6 +56,15 @@ pub struct ServerLog {
     pub shutdown_signals: Vec<Micros>,
     /// Each `Starting Restate Server` line: a process start (a second one is a restart).
     pub process_starts: Vec<Micros>,
+    /// Lines stamped earlier than a line before them in the same file (Restate's threads
+    /// write up to a few ms out of order). Their stamps are kept: the global sort by time
+    /// puts them in the order their threads acted, which the file order is not.
+    #[serde(default)]
+    pub out_of_order_lines: usize,
+    /// The largest amount (microseconds) an out-of-order line is stamped before the latest
+    /// line above it.
+    #[serde(default)]
+    pub max_skew_us: Micros,
 }
 
 /// Reads one line of a server log, JSON or text, into the JSON shape; `None` for a line that

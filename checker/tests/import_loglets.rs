@@ -1,0 +1,182 @@
+//! Run mode of the importer: every loglet of every log of the steady-load recordings is
+//! translated into its own trace or named as not translated with its reason, and the
+//! committed `loglets/` and `run.json` are the import of their raw material.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use sealcheck_recorder::import::import_raw_dir_loglets;
+use sealcheck_recorder::import::loglets::discover;
+use sealcheck_recorder::import::run::{FILE_NAME, LOGLETS_DIR};
+use sealcheck_recorder::parse::parse_raw_dir;
+
+const RUNS: [&str; 2] = ["steady-load", "steady-load-short"];
+
+fn run_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../traces/restate-1.7.12")
+        .join(name)
+}
+
+#[test]
+fn every_loglet_of_every_log_is_translated_or_named_with_its_reason() {
+    for name in RUNS {
+        let raw = run_dir(name).join("raw");
+        let parsed = parse_raw_dir(&raw).unwrap();
+        let found: BTreeSet<String> = discover(&parsed).into_iter().map(|d| d.loglet).collect();
+        assert!(
+            found.contains("0_0") && found.contains("1_0"),
+            "{name}: {found:?}"
+        );
+        let run = import_raw_dir_loglets(&raw).unwrap();
+        let mut covered = BTreeSet::new();
+        for (entry, trace) in run.summary.loglets.iter().zip(&run.traces) {
+            assert!(
+                trace.unplaced().is_empty(),
+                "{name} {}: {:?}",
+                entry.loglet,
+                trace.unplaced()
+            );
+            assert!(
+                trace.header.config.appends <= sealcheck_model::config::MAX_APPENDS,
+                "{name} {}",
+                entry.loglet
+            );
+            covered.insert(entry.loglet.clone());
+        }
+        for u in &run.untranslated {
+            assert!(u.inconclusive, "{name} {}: {}", u.loglet, u.reason);
+            assert!(u.reason.starts_with("inconclusive: needs "), "{}", u.reason);
+            assert!(
+                covered.insert(u.loglet.clone()),
+                "{name}: {} twice",
+                u.loglet
+            );
+        }
+        assert_eq!(
+            covered, found,
+            "{name}: every discovered loglet is accounted for"
+        );
+        // Records dropped, by reason: none unplaced; every reason named.
+        for (why, n) in &run.summary.drops {
+            assert!(*n > 0 && !why.is_empty());
+            assert!(!why.contains("NOT PLACED"), "{name}: {why}");
+        }
+        let untranslated: u64 = run
+            .summary
+            .drops
+            .iter()
+            .filter(|(k, _)| k.starts_with("loglet not translated"))
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(untranslated as usize, run.untranslated.len(), "{name}");
+    }
+}
+
+#[test]
+fn committed_loglets_and_run_summaries_are_the_import_of_their_raw_material() {
+    for name in RUNS {
+        let dir = run_dir(name);
+        let run = import_raw_dir_loglets(&dir.join("raw")).unwrap();
+        for (entry, trace) in run.summary.loglets.iter().zip(&run.traces) {
+            let committed = std::fs::read_to_string(dir.join(&entry.file)).unwrap();
+            assert_eq!(
+                trace.to_jsonl(),
+                committed,
+                "{name}: {} differs",
+                entry.file
+            );
+        }
+        let files: BTreeSet<String> = std::fs::read_dir(dir.join(LOGLETS_DIR))
+            .unwrap()
+            .map(|e| format!("{LOGLETS_DIR}/{}", e.unwrap().file_name().to_string_lossy()))
+            .collect();
+        let listed: BTreeSet<String> = run.summary.loglets.iter().map(|e| e.file.clone()).collect();
+        assert_eq!(
+            files, listed,
+            "{name}: loglets/ holds exactly the listed traces"
+        );
+        let committed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(FILE_NAME)).unwrap()).unwrap();
+        assert_eq!(
+            serde_json::to_value(&run.summary).unwrap(),
+            committed,
+            "{name}: run.json differs"
+        );
+        assert_eq!(committed["format"], "sealcheck-run");
+        assert_eq!(committed["version"], 1);
+    }
+}
+
+#[test]
+fn long_loglets_are_compressed_and_keep_every_observation() {
+    let dir = run_dir("steady-load");
+    let run = import_raw_dir_loglets(&dir.join("raw")).unwrap();
+    let (entry, trace) = run
+        .summary
+        .loglets
+        .iter()
+        .zip(&run.traces)
+        .find(|(e, _)| e.loglet == "0_2")
+        .unwrap();
+    // 778 records in Restate, far past the model's 60 appends.
+    assert!(
+        entry.offset_map.iter().any(|p| p[0] > 700),
+        "{:?}",
+        entry.offset_map
+    );
+    assert!(trace.header.config.appends <= 60);
+    assert!(entry
+        .offset_map
+        .windows(2)
+        .all(|w| { w[0][0] < w[1][0] && w[1][1] - w[0][1] == (w[1][0] - w[0][0]).min(2) }));
+    assert!(trace
+        .notes
+        .iter()
+        .any(|n| n.starts_with("offsets compressed")));
+    // 1_0 names more distinct tails than the model counts even after the map: inconclusive,
+    // naming the limit.
+    let one = run.untranslated.iter().find(|u| u.loglet == "1_0").unwrap();
+    assert!(
+        one.reason.contains("the model allows at most 60 appends"),
+        "{}",
+        one.reason
+    );
+}
+
+#[test]
+fn import_run_writes_loglets_and_run_json_and_exits_3_when_some_loglet_is_inconclusive() {
+    let out = std::env::temp_dir().join(format!("sealcheck-import-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let o = assert_cmd::Command::cargo_bin("sealcheck")
+        .unwrap()
+        .args(["import", "--run", "--out"])
+        .arg(&out)
+        .arg(run_dir("steady-load-short").join("raw"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("0_5: 15 items"), "{stderr}");
+    assert!(
+        stderr.contains("1_0: inconclusive: needs a model that counts"),
+        "{stderr}"
+    );
+    let committed = run_dir("steady-load-short");
+    for f in [FILE_NAME, "loglets/0_5.jsonl"] {
+        assert_eq!(
+            std::fs::read_to_string(out.join(f)).unwrap(),
+            std::fs::read_to_string(committed.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+    // Without --out, --run is a usage error.
+    let o = assert_cmd::Command::cargo_bin("sealcheck")
+        .unwrap()
+        .args(["import", "--run"])
+        .arg(run_dir("steady-load-short").join("raw"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
