@@ -90,7 +90,7 @@ impl SealModel {
             .members()
             .filter(|&i| has(responders, i))
             .map(|i| state.servers[i].known_global_tail)
-            .fold(state.client.sealer_known_global_tail, u8::max);
+            .fold(state.client.sealer_known_global_tail, Offset::max);
         let at_tail = self
             .members()
             .filter(|&i| has(responders, i) && state.servers[i].local_tail >= to)
@@ -148,7 +148,7 @@ impl SealModel {
 
     /// Effect of [`Action::FindTailRepairsTail`]: repair stores of every record in `from..to`
     /// that some member has, to each serving member that lacks it.
-    fn find_tail_repairs(&self, state: &mut State, from: u8, to: u8) {
+    fn find_tail_repairs(&self, state: &mut State, from: Offset, to: Offset) {
         state.client.finder = FindTail::Repairing { from, to };
         state.history.tail_repair_started = true;
         state.client.sealer_known_global_tail = state.client.sealer_known_global_tail.max(from);
