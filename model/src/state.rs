@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::StorageState;
-pub use crate::offsets::Offset;
+pub use crate::offsets::{Offset, OffsetSet};
 
 /// A set of nodes or offsets, one bit each (bit `i` is log server N(i+1), or offset `i`).
 pub type Bits = u16;
@@ -16,14 +16,6 @@ pub fn has(bits: Bits, i: usize) -> bool {
 /// Number of set bits.
 pub fn count(bits: Bits) -> usize {
     bits.count_ones() as usize
-}
-
-/// A set of offsets, one bit each.
-pub type Offsets = u64;
-
-/// Whether offset `o` is in the set.
-pub fn has_offset(set: Offsets, o: usize) -> bool {
-    set & (1 << o) != 0
 }
 
 /// The life of a log server process.
@@ -51,7 +43,7 @@ pub struct LogServer {
     /// Storage marker written (durable).
     pub marker: bool,
     /// The offsets of the records it stored durably (a set: a repair may fill a gap).
-    pub stored: Offsets,
+    pub stored: OffsetSet,
     /// First offset after the last stored record (durable).
     pub local_tail: Offset,
     /// Durable, sticky seal flag of the loglet on this server.

@@ -24,7 +24,7 @@ impl SealModel {
                     state
                         .servers
                         .iter()
-                        .filter(|s| has_offset(s.stored, o as usize))
+                        .filter(|s| s.stored.contains(o))
                         .count()
                         >= r
                 });
@@ -156,12 +156,12 @@ impl SealModel {
         for o in from..to {
             let holders = self
                 .members()
-                .filter(|&i| has_offset(state.servers[i].stored, o as usize));
+                .filter(|&i| state.servers[i].stored.contains(o));
             if holders.count() == 0 {
                 continue;
             }
             for j in self.members() {
-                if has(serving, j) && !has_offset(state.servers[j].stored, o as usize) {
+                if has(serving, j) && !state.servers[j].stored.contains(o) {
                     state.send(Msg::Store {
                         to: j as u8,
                         offset: o,

@@ -178,7 +178,7 @@ impl SealModel {
                 state.history.stored_while_provisioning.get_or_insert(to);
             }
             let s = &mut state.servers[to as usize];
-            s.stored |= 1 << offset;
+            s.stored.insert(offset);
             s.local_tail = s.local_tail.max(offset + 1);
             Status::Ok
         };
