@@ -14,7 +14,6 @@ use std::fmt;
 use std::ops::Range;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use smallvec::SmallVec;
 
 /// An offset of a record in a loglet, or a tail (the first offset after the last record).
 pub type Offset = u32;
@@ -29,8 +28,13 @@ pub type Offset = u32;
 /// sets were bit masks. Offsets must stay below [`Offset::MAX`].
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct OffsetSet {
-    /// The maximal intervals, lowest first. Two inline: a prefix and one gap.
-    runs: SmallVec<[(Offset, Offset); 2]>,
+    /// The only interval while there is at most one: `(0, 0)` when the set is empty or when
+    /// `more` holds the intervals. A log server's usual set, a prefix, lives here.
+    one: (Offset, Offset),
+    /// The maximal intervals, lowest first, once there are two or more (behind one thin
+    /// pointer, so that a set is 16 bytes and a prefix needs no allocation).
+    #[allow(clippy::box_collection)] // the box is the thin pointer: a bare Vec is 24 bytes
+    more: Option<Box<Vec<(Offset, Offset)>>>,
 }
 
 impl OffsetSet {
@@ -46,34 +50,89 @@ impl OffsetSet {
         s
     }
 
+    /// The maximal intervals, lowest first.
+    fn runs(&self) -> &[(Offset, Offset)] {
+        match &self.more {
+            Some(runs) => runs,
+            None if self.one.0 < self.one.1 => std::slice::from_ref(&self.one),
+            None => &[],
+        }
+    }
+
+    /// The set of these maximal intervals (lowest first), in its one representation.
+    fn from_runs(runs: Vec<(Offset, Offset)>) -> OffsetSet {
+        match runs.len() {
+            0 => OffsetSet::default(),
+            1 => OffsetSet {
+                one: runs[0],
+                more: None,
+            },
+            _ => OffsetSet {
+                one: (0, 0),
+                more: Some(Box::new(runs)),
+            },
+        }
+    }
+
+    /// Changes the list of intervals; `f` must leave it sorted, disjoint and non-adjacent.
+    fn edit(&mut self, f: impl FnOnce(&mut Vec<(Offset, Offset)>)) {
+        let mut runs = match self.more.take() {
+            Some(runs) => *runs,
+            None => self.runs().to_vec(),
+        };
+        f(&mut runs);
+        *self = OffsetSet::from_runs(runs);
+    }
+
     /// The index of the first interval that starts after `o`.
     fn after(&self, o: Offset) -> usize {
-        self.runs.partition_point(|&(lo, _)| lo <= o)
+        self.runs().partition_point(|&(lo, _)| lo <= o)
     }
 
     /// Whether offset `o` is in the set (a binary search over the intervals).
     pub fn contains(&self, o: Offset) -> bool {
         let i = self.after(o);
-        i > 0 && self.runs[i - 1].1 > o
+        i > 0 && self.runs()[i - 1].1 > o
     }
 
     /// Adds offset `o`, merging it with the intervals it touches; false if it was in already.
     pub fn insert(&mut self, o: Offset) -> bool {
+        if self.more.is_none() {
+            // At most one interval: a store at the tail extends it without allocating.
+            let (lo, hi) = self.one;
+            if lo == hi {
+                self.one = (o, o + 1);
+                return true;
+            }
+            if (lo..hi).contains(&o) {
+                return false;
+            }
+            if o == hi {
+                self.one.1 = o + 1;
+                return true;
+            }
+            if o + 1 == lo {
+                self.one.0 = o;
+                return true;
+            }
+        }
         let i = self.after(o);
-        if i > 0 && self.runs[i - 1].1 > o {
+        if i > 0 && self.runs()[i - 1].1 > o {
             return false;
         }
-        let joins_left = i > 0 && self.runs[i - 1].1 == o;
-        let joins_right = i < self.runs.len() && self.runs[i].0 == o + 1;
-        match (joins_left, joins_right) {
-            (true, true) => {
-                self.runs[i - 1].1 = self.runs[i].1;
-                self.runs.remove(i);
+        self.edit(|runs| {
+            let joins_left = i > 0 && runs[i - 1].1 == o;
+            let joins_right = i < runs.len() && runs[i].0 == o + 1;
+            match (joins_left, joins_right) {
+                (true, true) => {
+                    runs[i - 1].1 = runs[i].1;
+                    runs.remove(i);
+                }
+                (true, false) => runs[i - 1].1 = o + 1,
+                (false, true) => runs[i].0 = o,
+                (false, false) => runs.insert(i, (o, o + 1)),
             }
-            (true, false) => self.runs[i - 1].1 = o + 1,
-            (false, true) => self.runs[i].0 = o,
-            (false, false) => self.runs.insert(i, (o, o + 1)),
-        }
+        });
         true
     }
 
@@ -85,45 +144,47 @@ impl OffsetSet {
         }
         // Intervals that end before `lo` without touching it stay; so do those starting after
         // `hi`. The ones in between merge with the range.
-        let first = self.runs.partition_point(|&(_, h)| h < lo);
-        let last = self.runs.partition_point(|&(l, _)| l <= hi);
-        if first == last {
-            self.runs.insert(first, (lo, hi));
-        } else {
-            let merged = (lo.min(self.runs[first].0), hi.max(self.runs[last - 1].1));
-            self.runs[first] = merged;
-            self.runs.drain(first + 1..last);
-        }
+        self.edit(|runs| {
+            let first = runs.partition_point(|&(_, h)| h < lo);
+            let last = runs.partition_point(|&(l, _)| l <= hi);
+            if first == last {
+                runs.insert(first, (lo, hi));
+            } else {
+                let merged = (lo.min(runs[first].0), hi.max(runs[last - 1].1));
+                runs[first] = merged;
+                runs.drain(first + 1..last);
+            }
+        });
     }
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.runs.is_empty()
+        self.runs().is_empty()
     }
 
     /// The number of offsets in the set.
     pub fn len(&self) -> u64 {
-        self.runs.iter().map(|&(lo, hi)| u64::from(hi - lo)).sum()
+        self.runs().iter().map(|&(lo, hi)| u64::from(hi - lo)).sum()
     }
 
     /// The highest offset in the set (not `max`, which `Ord` names).
     pub fn max_offset(&self) -> Option<Offset> {
-        self.runs.last().map(|&(_, hi)| hi - 1)
+        self.runs().last().map(|&(_, hi)| hi - 1)
     }
 
     /// Whether every offset of this set is in `other`: each interval lies inside one of
     /// `other`'s (they are maximal), found by a binary search.
     pub fn is_subset(&self, other: &OffsetSet) -> bool {
         self == other
-            || self.runs.iter().all(|&(lo, hi)| {
+            || self.runs().iter().all(|&(lo, hi)| {
                 let i = other.after(lo);
-                i > 0 && other.runs[i - 1].1 >= hi
+                i > 0 && other.runs()[i - 1].1 >= hi
             })
     }
 
     /// The maximal intervals, lowest first.
     pub fn intervals(&self) -> impl DoubleEndedIterator<Item = Range<Offset>> + '_ {
-        self.runs.iter().map(|&(lo, hi)| lo..hi)
+        self.runs().iter().map(|&(lo, hi)| lo..hi)
     }
 
     /// The offsets, lowest first.
@@ -139,11 +200,11 @@ impl Ord for OffsetSet {
     /// pair, and a set with intervals left over is the greater. This is the bit-mask order.
     fn cmp(&self, other: &OffsetSet) -> Ordering {
         let key = |&(lo, hi): &(Offset, Offset)| (hi, Reverse(lo));
-        self.runs
+        self.runs()
             .iter()
             .rev()
             .map(key)
-            .cmp(other.runs.iter().rev().map(key))
+            .cmp(other.runs().iter().rev().map(key))
     }
 }
 
@@ -178,7 +239,7 @@ impl<const N: usize> From<[Offset; N]> for OffsetSet {
 impl Serialize for OffsetSet {
     /// The intervals as `[lo, hi]` pairs (half-open), lowest first.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.runs.iter())
+        s.collect_seq(self.runs().iter())
     }
 }
 
@@ -215,7 +276,14 @@ mod tests {
     }
 
     fn canonical(s: &OffsetSet) -> bool {
-        s.runs.iter().all(|&(lo, hi)| lo < hi) && s.runs.windows(2).all(|w| w[0].1 < w[1].0)
+        let runs = s.runs();
+        let one_place = match &s.more {
+            Some(more) => more.len() >= 2 && s.one == (0, 0),
+            None => s.one.0 < s.one.1 || s.one == (0, 0),
+        };
+        one_place
+            && runs.iter().all(|&(lo, hi)| lo < hi)
+            && runs.windows(2).all(|w| w[0].1 < w[1].0)
     }
 
     #[test]
@@ -265,6 +333,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_set_is_two_words_and_a_prefix_does_not_allocate() {
+        assert_eq!(std::mem::size_of::<OffsetSet>(), 16);
+        let mut s = OffsetSet::new();
+        for o in 0..100 {
+            s.insert(o);
+        }
+        assert!(s.more.is_none());
+        s.insert(200);
+        assert!(s.more.is_some());
+        s.insert_range(100..200);
+        assert!(s.more.is_none(), "back to one interval: {s:?}");
     }
 
     #[test]
