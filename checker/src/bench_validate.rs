@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use sealcheck_model::offsets::Offset;
 use sealcheck_model::trace::Observation;
 use sealcheck_model::Config;
 use serde::{Deserialize, Serialize};
@@ -69,7 +70,7 @@ fn peak_rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-fn scenario(appends: u8) -> Config {
+fn scenario(appends: Offset) -> Config {
     Config {
         name: format!("bench-{appends}-appends"),
         initial_storage: vec![sealcheck_model::StorageState::ReadWrite; 3],
@@ -175,7 +176,7 @@ fn series_cases(dir: &Path, items: usize) -> anyhow::Result<Vec<Case>> {
     cases.push(("fully observed, polled".into(), long, steps, 0, false));
 
     // 2. Trace length.
-    for appends in [2u8, 4, 8, 16, 32] {
+    for appends in [2, 4, 8, 16, 32] {
         let (p, steps) = write_case(
             dir,
             &format!("length-{appends}"),
@@ -368,7 +369,7 @@ impl Ending {
 /// A trace of `k` unlogged appends on a provisioned 3-server cluster ({node: 2}) with the
 /// kinds a real Restate run logs, ending as `ending` says. Returns the header and items; the
 /// verdict's item is always the last one.
-pub fn hidden_appends_trace(k: u8, ending: Ending) -> (Header, Vec<Item>) {
+pub fn hidden_appends_trace(k: Offset, ending: Ending) -> (Header, Vec<Item>) {
     use sealcheck_model::trace::{Event, NodeId};
     let mut cfg = Config {
         name: format!("bench-hidden-{k}-appends"),
@@ -387,7 +388,7 @@ pub fn hidden_appends_trace(k: u8, ending: Ending) -> (Header, Vec<Item>) {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let obs = |node: u8, tail: u8, sealed: bool| {
+    let obs = |node: u8, tail: Offset, sealed: bool| {
         Item::Observe(Observation::ObserveLogServer {
             node: NodeId(node),
             local_tail: Some(tail),

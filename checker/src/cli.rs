@@ -261,7 +261,7 @@ pub struct BenchValidateArgs {
     /// Hidden-step axis: numbers of unlogged appends, each followed by a conforming end, a
     /// late divergence, a late step-local violation and a late state-dependent violation.
     #[arg(long, value_delimiter = ',', default_value = "0,5,10,20,50")]
-    pub hidden_appends: Vec<u8>,
+    pub hidden_appends: Vec<u32>,
     /// Run only the hidden-step axis.
     #[arg(long)]
     pub only_hidden_appends: bool,
@@ -370,7 +370,7 @@ pub struct ScenarioArgs {
     pub max_attempts: Option<u8>,
     /// Override the number of appends.
     #[arg(long)]
-    pub appends: Option<u8>,
+    pub appends: Option<u32>,
     /// Take the scenario from a trace's header instead of a spec file, with every seeded-bug
     /// step enabled: the model `sealcheck validate` checks that trace against (the paths its
     /// reports print refer to this model).

@@ -59,6 +59,7 @@
 //! original's verdict (a mutation the model can explain: it is a behaviour too). It must never
 //! be inconclusive.
 
+use sealcheck_model::offsets::Offset;
 use sealcheck_model::trace::{Event, MemberStatus, NodesetStatus, Observation};
 
 use crate::trace::{Header, Item};
@@ -233,7 +234,7 @@ fn party(header: &Header, i: &Item) -> String {
     }
 }
 
-fn log_server(i: &Item) -> Option<(u8, Option<u8>, Option<bool>)> {
+fn log_server(i: &Item) -> Option<(u8, Option<Offset>, Option<bool>)> {
     match i {
         Item::Observe(Observation::ObserveLogServer {
             node,
@@ -471,8 +472,8 @@ fn swaps(
 
 /// The values a tail `t` is changed to: t-1, t+1, t+2, 0 and the number of appends plus one,
 /// each once, never `t` itself.
-fn changed_values(t: u8, appends: u8) -> Vec<u8> {
-    let mut v: Vec<u8> = Vec::new();
+fn changed_values(t: Offset, appends: Offset) -> Vec<Offset> {
+    let mut v: Vec<Offset> = Vec::new();
     for c in [
         t.checked_sub(1),
         t.checked_add(1),
@@ -533,7 +534,7 @@ fn value_changes(
         ));
     };
     if let Some((node, tail, sealed)) = log_server(item) {
-        let seen_before = |f: &dyn Fn(Option<u8>, Option<bool>) -> bool| {
+        let seen_before = |f: &dyn Fn(Option<Offset>, Option<bool>) -> bool| {
             earlier.iter().any(|(_, x)| match log_server(x) {
                 Some((nn, t, s)) => nn == node && f(t, s),
                 None => false,

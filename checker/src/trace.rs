@@ -800,7 +800,7 @@ mod tests {
     #[test]
     fn offsets_that_do_not_fit() {
         let e = read(&format!(
-            "{HEADER}\n{{\"event\":\"append\",\"node\":\"N5\",\"offset\":300}}\n"
+            "{HEADER}\n{{\"event\":\"append\",\"node\":\"N5\",\"offset\":1000001}}\n"
         ))
         .unwrap_err();
         assert_eq!(e.field, "offset");

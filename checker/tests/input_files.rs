@@ -446,3 +446,24 @@ fn scenario_client_zero_and_duplicate_forced_provisioning_are_refused() {
         "s.toml:4: field `forced_provisioning`: N2 is listed twice"
     );
 }
+
+/// Issue #17: a loglet of a million records. Offsets and tails past the old 64-record limit
+/// read as they are, and one past the bound is refused naming its field.
+#[test]
+fn offsets_and_tails_of_a_million_records_read() {
+    let header = r#"{"format":"sealcheck-trace","version":1,"config":{"log_servers":3,"nodeset":[1,2,3],"replication":2,"appends":1000000}}"#;
+    let text = format!(
+        "{header}\n\
+         {{\"event\":\"append\",\"node\":\"N5\",\"offset\":999999}}\n\
+         {{\"event\":\"observe-log-server\",\"node\":\"N1\",\"local_tail\":1000000,\"sealed\":false}}\n\
+         {{\"event\":\"seal-completed\",\"node\":\"N5\",\"max_local_tail\":1000000}}\n"
+    );
+    let items = read(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(items.len(), 3);
+    let beyond = format!(
+        "{header}\n{{\"event\":\"observe-log-server\",\"node\":\"N1\",\"local_tail\":1000001}}\n"
+    );
+    let e = read(beyond.as_bytes()).unwrap_err();
+    assert_eq!((e.line, e.field.as_str()), (2, "local_tail"), "{e}");
+    assert!(e.message.contains("does not fit"), "{e}");
+}

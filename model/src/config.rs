@@ -8,11 +8,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::offsets::Offset;
+
 /// Most log servers a model may have: offsets, node sets and acknowledgements are bit sets.
 pub const MAX_LOG_SERVERS: u8 = 8;
-/// Most appends a scenario may ask for (validation of recorded traces may need many; model
-/// checking more than a few is rarely feasible).
-pub const MAX_APPENDS: u8 = 60;
+/// Most appends a scenario may ask for: a million records per loglet (validation of recorded
+/// traces may need many; model checking more than a few is rarely feasible).
+pub const MAX_APPENDS: Offset = 1_000_000;
 /// Most seal attempts the `retry` harness may make.
 pub const MAX_SEAL_ATTEMPTS: u8 = 16;
 
@@ -320,7 +322,7 @@ pub struct Config {
     pub forced_provisioning: Vec<u8>,
     /// How many appends the client makes (concurrently with the seal).
     #[serde(default)]
-    pub appends: u8,
+    pub appends: Offset,
     /// Whether the client's nodes-configuration view catches up asynchronously (an explicit
     /// step) instead of at once.
     #[serde(default)]
@@ -445,7 +447,10 @@ impl Config {
         if self.appends > MAX_APPENDS {
             return Err(bad(
                 "appends",
-                format!("at most {MAX_APPENDS}, got {}", self.appends),
+                format!(
+                    "at most {MAX_APPENDS} (records per loglet), got {}",
+                    self.appends
+                ),
             ));
         }
         if self.harness.max_attempts == 0 || self.harness.max_attempts > MAX_SEAL_ATTEMPTS {

@@ -191,12 +191,20 @@ fn bits_text(model: &SealModel, bits: Bits) -> String {
     format!("[{}]", names.join(","))
 }
 
-fn offsets_text(bits: Offsets) -> String {
-    let offs: Vec<_> = (0..64)
-        .filter(|&i| has_offset(bits, i))
-        .map(|i| i.to_string())
-        .collect();
-    format!("{{{}}}", offs.join(","))
+/// A set of offsets as `{0,1,2}`; past 64 offsets as its intervals, `{0..999,1001}` (each
+/// `a..b` from `a` to `b` inclusive), so a long loglet stays one short line.
+fn offsets_text(set: &OffsetSet) -> String {
+    let parts: Vec<String> = if set.len() <= 64 {
+        set.iter().map(|o| o.to_string()).collect()
+    } else {
+        set.intervals()
+            .map(|r| match r.end - r.start {
+                1 => r.start.to_string(),
+                _ => format!("{}..{}", r.start, r.end - 1),
+            })
+            .collect()
+    };
+    format!("{{{}}}", parts.join(","))
 }
 
 fn server_text(s: &LogServer) -> String {
@@ -206,7 +214,7 @@ fn server_text(s: &LogServer) -> String {
         s.local_tail,
         if s.sealed { " (sealed)" } else { "" },
         s.known_global_tail,
-        offsets_text(s.stored)
+        offsets_text(&s.stored)
     )
 }
 

@@ -51,6 +51,7 @@ pub mod config;
 pub mod describe;
 pub mod diagram;
 pub mod model;
+pub mod offsets;
 pub mod properties;
 pub mod run_format;
 pub mod state;

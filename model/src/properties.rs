@@ -76,7 +76,7 @@ fn acked_on_write_quorum(m: &SealModel, s: &State) -> bool {
             let holders = s
                 .servers
                 .iter()
-                .filter(|srv| has_offset(srv.stored, a.offset as usize))
+                .filter(|srv| srv.stored.contains(a.offset))
                 .count();
             holders >= m.cfg.replication as usize
         })

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::StorageState;
+pub use crate::offsets::{Offset, OffsetSet};
 
 /// A set of nodes or offsets, one bit each (bit `i` is log server N(i+1), or offset `i`).
 pub type Bits = u16;
@@ -15,14 +16,6 @@ pub fn has(bits: Bits, i: usize) -> bool {
 /// Number of set bits.
 pub fn count(bits: Bits) -> usize {
     bits.count_ones() as usize
-}
-
-/// A set of offsets, one bit each.
-pub type Offsets = u64;
-
-/// Whether offset `o` is in the set.
-pub fn has_offset(set: Offsets, o: usize) -> bool {
-    set & (1 << o) != 0
 }
 
 /// The life of a log server process.
@@ -50,13 +43,13 @@ pub struct LogServer {
     /// Storage marker written (durable).
     pub marker: bool,
     /// The offsets of the records it stored durably (a set: a repair may fill a gap).
-    pub stored: Offsets,
+    pub stored: OffsetSet,
     /// First offset after the last stored record (durable).
-    pub local_tail: u8,
+    pub local_tail: Offset,
     /// Durable, sticky seal flag of the loglet on this server.
     pub sealed: bool,
     /// Highest global tail this server heard of (in memory; reset by a crash).
-    pub known_global_tail: u8,
+    pub known_global_tail: Offset,
 }
 
 /// Where the client's seal task is for one nodeset member.
@@ -80,7 +73,7 @@ pub struct SealTask {
     /// Number of members in the effective nodeset when the task started.
     pub effective: u8,
     /// Highest local tail a confirmation reported.
-    pub max_local_tail: u8,
+    pub max_local_tail: Offset,
     /// Per log server: how many attempts of its Seal request the task made (the first send
     /// included); at most [`crate::model::SEAL_REQUEST_ATTEMPTS`].
     pub sends: Vec<u8>,
@@ -103,7 +96,7 @@ pub enum AppendStatus {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Append {
     /// The offset reserved for it.
-    pub offset: u8,
+    pub offset: Offset,
     /// Nodes the stores went to (writable in the sequencer's view).
     pub targets: Bits,
     /// Nodes that replied Stored(Ok).
@@ -139,7 +132,7 @@ pub enum SequencerPhase {
     /// The seal task succeeded; permits closed, in-flight appends to be cancelled.
     Draining,
     /// Sealed flag set on the known global tail, at this tail.
-    Sealed(u8),
+    Sealed(Offset),
     /// Cluster only: the sequencer's node crashed before it sealed. A restarted node is a new
     /// generation, not the loglet's sequencer: its appends in flight are never resolved.
     Crashed,
@@ -159,12 +152,12 @@ pub enum FindTail {
     /// highest local tail `to` are not on a write quorum: it runs a tail repair.
     Repairing {
         /// Its known global tail: the first offset it repairs.
-        from: u8,
+        from: Offset,
         /// The highest local tail among the sealed members it heard from.
-        to: u8,
+        to: Offset,
     },
     /// It returned Sealed at this tail: the tail the chain is sealed at.
-    Sealed(u8),
+    Sealed(Offset),
 }
 
 /// The client: test harness, seal task and local sequencer (N5 in the incident).
@@ -187,12 +180,12 @@ pub struct Client {
     /// [`crate::Cluster::sequencer`]).
     pub sequencer: SequencerPhase,
     /// The sequencer's known global tail.
-    pub known_global_tail: u8,
+    pub known_global_tail: Offset,
     /// Appends made, in offset order.
     pub appends: Vec<Append>,
     /// Cluster only: the admin node's known global tail (its seal task's and its find-tail's);
     /// without separate roles the seal task uses the sequencer's and this stays 0.
-    pub sealer_known_global_tail: u8,
+    pub sealer_known_global_tail: Offset,
     /// Cluster only: the find-tail reader (always `Idle` without separate roles).
     pub finder: FindTail,
     /// Cluster only: the sequencer's node, serving, let a request time out (it was paused):
@@ -212,7 +205,7 @@ pub enum Msg {
         /// The `seal()` call it belongs to (0: a find-tail reader's assisting seal).
         attempt: u8,
         /// Sender's known global tail.
-        known_global_tail: u8,
+        known_global_tail: Offset,
     },
     /// Log server -> client: reply to Seal.
     Sealed {
@@ -223,9 +216,9 @@ pub enum Msg {
         /// Ok once the server sealed (the model's servers always seal).
         status: Status,
         /// The server's local tail when it sealed: the seal task takes the highest.
-        local_tail: u8,
+        local_tail: Offset,
         /// Server's known global tail.
-        known_global_tail: u8,
+        known_global_tail: Offset,
         /// Whether the server is durably sealed (a reply that says so confirms even
         /// without Ok).
         sealed: bool,
@@ -235,9 +228,9 @@ pub enum Msg {
         /// The log server it goes to (index: N1 is 0).
         to: u8,
         /// First offset of the payloads (one record per store in the model).
-        offset: u8,
+        offset: Offset,
         /// Sender's known global tail.
-        known_global_tail: u8,
+        known_global_tail: Offset,
         /// A tail repair's store (`StoreFlags::IgnoreSeal`): accepted by a sealed server, and
         /// answered to the repair task, never to the sequencer (the model drops the answer).
         repair: bool,
@@ -247,11 +240,11 @@ pub enum Msg {
         /// The log server it comes from (index: N1 is 0).
         from: u8,
         /// The offset the reply is for.
-        offset: u8,
+        offset: Offset,
         /// Ok (stored, or a duplicate already stored), Sealed, or OutOfBounds.
         status: Status,
         /// The server's local tail after handling the store.
-        local_tail: u8,
+        local_tail: Offset,
         /// Whether the server is durably sealed.
         sealed: bool,
     },
@@ -387,7 +380,7 @@ impl State {
     }
 
     /// The sequencer's sealed tail, once it set its sealed flag.
-    pub fn sealed_tail(&self) -> Option<u8> {
+    pub fn sealed_tail(&self) -> Option<Offset> {
         match self.client.sequencer {
             SequencerPhase::Sealed(t) => Some(t),
             _ => None,
@@ -395,7 +388,7 @@ impl State {
     }
 
     /// The tail a find-tail reader returned as sealed (cluster only).
-    pub fn find_tail_sealed(&self) -> Option<u8> {
+    pub fn find_tail_sealed(&self) -> Option<Offset> {
         match self.client.finder {
             FindTail::Sealed(t) => Some(t),
             _ => None,

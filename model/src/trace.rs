@@ -240,7 +240,7 @@ pub enum Event {
         node: NodeId,
         /// Its local tail.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        local_tail: Option<u8>,
+        local_tail: Option<Offset>,
     },
     /// The seal task counted a member's confirmation.
     SealConfirmed {
@@ -255,11 +255,11 @@ pub enum Event {
         node: NodeId,
         /// Highest local tail among confirmations.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        max_local_tail: Option<u8>,
+        max_local_tail: Option<Offset>,
         /// The seal task's known global tail when it returned (its caller's, raised by the
         /// global tails the confirmations reported).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        global_tail: Option<u8>,
+        global_tail: Option<Offset>,
         /// Each effective nodeset member's status when the task returned; a trace may name
         /// only some members.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -280,7 +280,7 @@ pub enum Event {
         node: NodeId,
         /// The tail it sealed at.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        tail: Option<u8>,
+        tail: Option<Offset>,
     },
     /// The sequencer reserved an offset and sent its stores.
     Append {
@@ -288,7 +288,7 @@ pub enum Event {
         node: NodeId,
         /// The offset.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        offset: Option<u8>,
+        offset: Option<Offset>,
     },
     /// A log server handled Store.
     Stored {
@@ -296,7 +296,7 @@ pub enum Event {
         node: NodeId,
         /// The offset.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        offset: Option<u8>,
+        offset: Option<Offset>,
         /// Its reply.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         status: Option<StoreStatus>,
@@ -309,7 +309,7 @@ pub enum Event {
         peer: NodeId,
         /// The offset.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        offset: Option<u8>,
+        offset: Option<Offset>,
         /// Its status.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         status: Option<StoreStatus>,
@@ -320,7 +320,7 @@ pub enum Event {
         node: NodeId,
         /// The offset.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        offset: Option<u8>,
+        offset: Option<Offset>,
     },
     /// An append failed because an f-majority answered Sealed.
     AppendRejected {
@@ -328,7 +328,7 @@ pub enum Event {
         node: NodeId,
         /// The offset.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        offset: Option<u8>,
+        offset: Option<Offset>,
     },
     /// The network lost a message.
     MessageLost {},
@@ -373,10 +373,10 @@ pub enum Event {
         node: NodeId,
         /// The first offset repaired (the reader's known global tail).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        from: Option<u8>,
+        from: Option<Offset>,
         /// The tail repaired to (the highest local tail of the sealed members).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        to: Option<u8>,
+        to: Option<Offset>,
     },
     /// Cluster only: the tail repair completed; find-tail returns Sealed at its tail.
     TailRepaired {
@@ -384,7 +384,7 @@ pub enum Event {
         node: NodeId,
         /// The sealed tail.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        tail: Option<u8>,
+        tail: Option<Offset>,
     },
     /// Cluster only: find-tail found an f-majority sealed and returned Sealed without repair.
     FindTailSealed {
@@ -392,7 +392,7 @@ pub enum Event {
         node: NodeId,
         /// The sealed tail.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        tail: Option<u8>,
+        tail: Option<Offset>,
     },
 }
 
@@ -573,7 +573,7 @@ impl Event {
     }
 
     /// The offset the event names, if any.
-    pub fn offset(&self) -> Option<u8> {
+    pub fn offset(&self) -> Option<Offset> {
         match self {
             Event::Append { offset, .. }
             | Event::Stored { offset, .. }
@@ -720,7 +720,7 @@ pub enum Observation {
         node: NodeId,
         /// Its local tail.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        local_tail: Option<u8>,
+        local_tail: Option<Offset>,
         /// Its seal flag.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sealed: Option<bool>,
@@ -739,7 +739,7 @@ pub enum Observation {
         node: NodeId,
         /// Its known global tail.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        known_global_tail: Option<u8>,
+        known_global_tail: Option<Offset>,
         /// Whether it set its sealed flag.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sealed: Option<bool>,
@@ -942,7 +942,7 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
         Action::SequencerAppends | Action::SequencerAppendsToProvisioning => {
             out.push(Event::Append {
                 node: client,
-                offset: Some(prev.client.appends.len() as u8),
+                offset: Some(prev.client.appends.len() as Offset),
             })
         }
         Action::Lose(_) => out.push(Event::MessageLost {}),
@@ -1100,7 +1100,7 @@ fn outcome_status(task: &SealTask, action: &Action) -> NodesetStatus {
 }
 
 /// The highest local tail among confirmations when a seal task ends in this step.
-fn next_max_local_tail(prev: &State, next: &State) -> Option<u8> {
+fn next_max_local_tail(prev: &State, next: &State) -> Option<Offset> {
     let t = prev.client.seal.as_ref()?;
     let mut max = t.max_local_tail;
     for m in &prev.network {

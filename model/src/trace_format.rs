@@ -11,6 +11,7 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::offsets::Offset;
 use crate::trace::{Event, NodeId, Observation};
 use crate::Config;
 
@@ -18,8 +19,9 @@ use crate::Config;
 pub const FORMAT: &str = "sealcheck-trace";
 /// The version this build reads and writes.
 pub const VERSION: u32 = 1;
-/// Highest offset a trace may name (offsets are bits of a 64-bit set in the model).
-pub const MAX_OFFSET: u8 = 63;
+/// Highest offset or tail a trace may name: [`crate::config::MAX_APPENDS`], the most records
+/// a loglet of the model holds.
+pub const MAX_OFFSET: Offset = crate::config::MAX_APPENDS;
 
 /// Which nodes of a recorded run play the model's client. In the incident the client N5 both
 /// runs `seal()` and is the loglet's sequencer; in a real cluster the seal task may run on the

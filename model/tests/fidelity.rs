@@ -5,7 +5,7 @@
 
 use sealcheck_model::model::f_majority_check;
 use sealcheck_model::state::FMajority;
-use sealcheck_model::state::{has, Bits, LogServer, Process, Status};
+use sealcheck_model::state::{has, Bits, LogServer, OffsetSet, Process, Status};
 use sealcheck_model::{Config, SealModel, StorageState};
 
 /// One row per kind of nodeset member: (name, storage state the model reads it as, counted
@@ -167,7 +167,7 @@ fn store_status_follows_the_loglet_worker() {
     let s = LogServer {
         process: Process::Serving,
         marker: true,
-        stored: 0b11,
+        stored: OffsetSet::from([0, 1]),
         local_tail: 2,
         sealed: false,
         known_global_tail: 2,
@@ -352,7 +352,7 @@ fn a_duplicate_store_is_answered_ok_without_writing() {
     .unwrap();
     let mut s = m.init_states_vec();
     s.servers[0].local_tail = 2;
-    s.servers[0].stored = 0b10;
+    s.servers[0].stored = OffsetSet::from([1]);
     s.send(Msg::Store {
         to: 0,
         offset: 0,
@@ -369,7 +369,11 @@ fn a_duplicate_store_is_answered_ok_without_writing() {
             })
         )
     });
-    assert_eq!(next.servers[0].stored, 0b10, "nothing written");
+    assert_eq!(
+        next.servers[0].stored,
+        OffsetSet::from([1]),
+        "nothing written"
+    );
     assert_eq!(next.servers[0].local_tail, 2);
     let action = Deliver(Msg::Store {
         to: 0,

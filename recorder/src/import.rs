@@ -49,6 +49,7 @@ use std::path::{Path, PathBuf};
 use sealcheck_model::config::{
     Faults, Harness, HarnessKind, StorageState, MAX_APPENDS, MAX_LOG_SERVERS, MAX_SEAL_ATTEMPTS,
 };
+use sealcheck_model::offsets::Offset;
 use sealcheck_model::trace::{
     Event, MemberStatus, NodeId, NodesetStatus, Observation, RejectReason,
 };
@@ -482,7 +483,7 @@ impl Setup {
 }
 
 /// A Restate offset or tail as the model counts it.
-fn model_offset(value: u64, what: &str, file: &Path, line: usize) -> Result<u8, ImportError> {
+fn model_offset(value: u64, what: &str, file: &Path, line: usize) -> Result<Offset, ImportError> {
     if value == 0 {
         return Err(ImportError::Record {
             file: file.to_path_buf(),
@@ -502,7 +503,7 @@ fn model_offset(value: u64, what: &str, file: &Path, line: usize) -> Result<u8, 
             ),
         });
     }
-    Ok(v as u8)
+    Ok(v as Offset)
 }
 
 /// An event placed in time, before sorting.
@@ -599,7 +600,7 @@ struct Translator<'a> {
     last_force: bool,
     last_set_us: i64,
     // Observations.
-    max_tail: Option<u8>,
+    max_tail: Option<Offset>,
     straddling: usize,
     // Missing inputs.
     /// No `actions.jsonl`: `--force` and the start of a storage-state change come from
@@ -767,7 +768,7 @@ impl<'a> Translator<'a> {
         what: &str,
         file: &Path,
         line: usize,
-    ) -> Result<u8, ImportError> {
+    ) -> Result<Offset, ImportError> {
         match &mut self.offsets {
             Offsets::Identity => model_offset(value, what, file, line),
             Offsets::Collect(named) => {
@@ -1596,7 +1597,7 @@ impl<'a> Translator<'a> {
             .map(|p| (p.since_us, p.time_us))
             .collect();
         let events: Vec<Item> = self.placed.iter().map(|p| p.item.clone()).collect();
-        let mut last_worker: BTreeMap<u8, (u8, bool, usize)> = BTreeMap::new();
+        let mut last_worker: BTreeMap<u8, (Offset, bool, usize)> = BTreeMap::new();
         let mut last_state: BTreeMap<u8, (StorageState, usize)> = BTreeMap::new();
         let mut order = self.facts.len();
         for snap in snapshots {
@@ -1747,7 +1748,7 @@ impl<'a> Translator<'a> {
     // ---- The header and the notes ----
 
     /// The model's scenario the run translates to (see **Config** in the module essay).
-    fn model_config(&self, meta: &Meta, appends: u8, harness: Harness) -> Config {
+    fn model_config(&self, meta: &Meta, appends: Offset, harness: Harness) -> Config {
         Config {
             name: format!("restate-{}-{}", meta.restate_version, meta.scenario),
             log_servers: self.s.log_servers,
@@ -2041,6 +2042,6 @@ mod tests {
         assert_eq!(model_offset(7, "local_tail", f, 3).unwrap(), 6);
         let e = model_offset(0, "local_tail", f, 3).unwrap_err().to_string();
         assert!(e.starts_with("sql.jsonl:3: local_tail is 0"), "{e}");
-        assert!(model_offset(200, "local_tail", f, 3).is_err());
+        assert!(model_offset(2_000_000, "local_tail", f, 3).is_err());
     }
 }

@@ -4,7 +4,7 @@
 //! reach only so far, and logged seal events bound each other.
 
 use sealcheck_model::state::{
-    AppendStatus, FindTail, HarnessPhase, MemberSeal, Msg, SequencerPhase, Status,
+    AppendStatus, FindTail, HarnessPhase, MemberSeal, Msg, Offset, SequencerPhase, Status,
 };
 use sealcheck_model::trace::{Event, MemberStatus, Observation};
 use sealcheck_model::{SealModel, State};
@@ -98,7 +98,7 @@ impl Context<'_> {
     /// The highest tail server `i` (now at `local_tail`) can reach by unlogged steps: the
     /// offset after the highest store in flight to it, or the scenario's appends if appends
     /// (or a tail repair) may still happen unlogged.
-    fn tail_bound(&self, state: &State, i: usize, local_tail: u8, repair_left: bool) -> u8 {
+    fn tail_bound(&self, state: &State, i: usize, local_tail: Offset, repair_left: bool) -> Offset {
         let appends_left = repair_left
             || (!self.header.is_complete("append")
                 && state.client.sequencer == SequencerPhase::Open
@@ -167,14 +167,14 @@ struct Ahead<'c, 'a> {
     cx: &'c Context<'a>,
     /// Servers tracked (at most 16).
     n: usize,
-    tail: [u8; 16],
+    tail: [Offset; 16],
     sealed: [bool; 16],
     /// Whether a logged event before the observation may send a store or a seal request.
     sends: bool,
     /// Whether a seal task runs (or a logged `seal-started` before this point starts one).
     task: bool,
     /// The lowest tail the task's members can report, once `seal-started` was passed.
-    floor: Option<u8>,
+    floor: Option<Offset>,
     /// Whether the sequencer must still be Open: it may leave Open only after a logged
     /// `seal-completed` before this point.
     open: bool,
@@ -190,7 +190,7 @@ impl<'c, 'a> Ahead<'c, 'a> {
     /// The bounds `state` itself sets, before any item ahead.
     fn new(cx: &'c Context<'a>, state: &State) -> Self {
         let n = state.servers.len().min(16);
-        let mut tail = [0u8; 16];
+        let mut tail: [Offset; 16] = [0; 16];
         let mut sealed = [false; 16];
         for (i, s) in state.servers.iter().take(n).enumerate() {
             tail[i] = s.local_tail;

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::config::{Bug, StorageState};
-use crate::state::Msg;
+use crate::state::{Msg, Offset};
 
 /// One step of the protocol, named the way Restate's code and logs name it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -78,16 +78,16 @@ pub enum Action {
     /// `from..to` that some member has to the serving members that lack them.
     FindTailRepairsTail {
         /// The reader's known global tail.
-        from: u8,
+        from: Offset,
         /// The highest local tail of the sealed members it heard from.
-        to: u8,
+        to: Offset,
     },
     /// Cluster only: the tail repair completed (every record in its range is on a write
     /// quorum): find-tail returns Sealed at the repaired tail.
     TailRepairCompletes,
     /// Cluster only: a find-tail reader heard from an f-majority that is sealed and needs no
     /// repair: it returns Sealed at this tail.
-    FindTailFindsSealed(u8),
+    FindTailFindsSealed(Offset),
     /// Seeded bug `store-after-seal`: a durably sealed log server stores a (non-repair) record.
     StoreIgnoringSeal(Msg),
     /// Seeded bug `seal-one-confirmation`: the seal task reports success with fewer

@@ -15,7 +15,7 @@ impl SealModel {
                     .tail_moved_back
                     .get_or_insert("a log server unsealed");
             }
-            if b.local_tail < a.local_tail || (a.stored & !b.stored) != 0 {
+            if b.local_tail < a.local_tail || !a.stored.is_subset(&b.stored) {
                 next.history
                     .tail_moved_back
                     .get_or_insert("a log server's local tail moved back");

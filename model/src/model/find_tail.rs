@@ -24,7 +24,7 @@ impl SealModel {
                     state
                         .servers
                         .iter()
-                        .filter(|s| has_offset(s.stored, o as usize))
+                        .filter(|s| s.stored.contains(o))
                         .count()
                         >= r
                 });
@@ -90,7 +90,7 @@ impl SealModel {
             .members()
             .filter(|&i| has(responders, i))
             .map(|i| state.servers[i].known_global_tail)
-            .fold(state.client.sealer_known_global_tail, u8::max);
+            .fold(state.client.sealer_known_global_tail, Offset::max);
         let at_tail = self
             .members()
             .filter(|&i| has(responders, i) && state.servers[i].local_tail >= to)
@@ -148,7 +148,7 @@ impl SealModel {
 
     /// Effect of [`Action::FindTailRepairsTail`]: repair stores of every record in `from..to`
     /// that some member has, to each serving member that lacks it.
-    fn find_tail_repairs(&self, state: &mut State, from: u8, to: u8) {
+    fn find_tail_repairs(&self, state: &mut State, from: Offset, to: Offset) {
         state.client.finder = FindTail::Repairing { from, to };
         state.history.tail_repair_started = true;
         state.client.sealer_known_global_tail = state.client.sealer_known_global_tail.max(from);
@@ -156,12 +156,12 @@ impl SealModel {
         for o in from..to {
             let holders = self
                 .members()
-                .filter(|&i| has_offset(state.servers[i].stored, o as usize));
+                .filter(|&i| state.servers[i].stored.contains(o));
             if holders.count() == 0 {
                 continue;
             }
             for j in self.members() {
-                if has(serving, j) && !has_offset(state.servers[j].stored, o as usize) {
+                if has(serving, j) && !state.servers[j].stored.contains(o) {
                     state.send(Msg::Store {
                         to: j as u8,
                         offset: o,

@@ -69,7 +69,7 @@ impl SealModel {
                 LogServer {
                     process,
                     marker: process == Process::Serving,
-                    stored: 0,
+                    stored: OffsetSet::new(),
                     local_tail: 0,
                     sealed: false,
                     known_global_tail: 0,

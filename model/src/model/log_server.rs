@@ -108,8 +108,8 @@ impl SealModel {
     /// OutOfBounds past what it can accept (stores arrive in order), else Ok.
     pub fn store_status(
         server: &LogServer,
-        offset: u8,
-        known_global_tail: u8,
+        offset: Offset,
+        known_global_tail: Offset,
         ignore_seal: bool,
     ) -> Status {
         let kgt = server.known_global_tail.max(known_global_tail);
@@ -150,8 +150,8 @@ impl SealModel {
         &self,
         state: &mut State,
         to: u8,
-        offset: u8,
-        known_global_tail: u8,
+        offset: Offset,
+        known_global_tail: Offset,
         ignore_seal: bool,
         repair: bool,
     ) {
@@ -178,7 +178,7 @@ impl SealModel {
                 state.history.stored_while_provisioning.get_or_insert(to);
             }
             let s = &mut state.servers[to as usize];
-            s.stored |= 1 << offset;
+            s.stored.insert(offset);
             s.local_tail = s.local_tail.max(offset + 1);
             Status::Ok
         };

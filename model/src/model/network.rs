@@ -9,7 +9,7 @@ use crate::state::*;
 
 impl SealModel {
     /// Whether no earlier store to `to` is still in flight (stores to one server are ordered).
-    fn store_deliverable(state: &State, to: u8, offset: u8) -> bool {
+    fn store_deliverable(state: &State, to: u8, offset: Offset) -> bool {
         !state
             .network
             .iter()

@@ -41,7 +41,7 @@ impl SealModel {
 
     /// The known global tail the seal task stamps on its requests and raises from replies: the
     /// sequencer's own without separate roles, the admin node's in a cluster.
-    pub fn sealer_known_global_tail(&self, state: &State) -> u8 {
+    pub fn sealer_known_global_tail(&self, state: &State) -> Offset {
         if self.cluster() {
             state.client.sealer_known_global_tail
         } else {
@@ -233,7 +233,7 @@ impl SealModel {
         state: &mut State,
         to: u8,
         attempt: u8,
-        known_global_tail: u8,
+        known_global_tail: Offset,
     ) {
         let s = &mut state.servers[to as usize];
         s.known_global_tail = s.known_global_tail.max(known_global_tail);

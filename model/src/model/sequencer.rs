@@ -113,7 +113,7 @@ impl SealModel {
 
     /// Reserves the next offset and sends `Store` to the writable members.
     fn append(&self, state: &mut State, provisioning_counts: bool) {
-        let offset = state.client.appends.len() as u8;
+        let offset = state.client.appends.len() as Offset;
         let targets = self.writable_counting(state.client_view(), provisioning_counts);
         state.client.appends.push(Append {
             offset,
@@ -137,7 +137,7 @@ impl SealModel {
         &self,
         state: &mut State,
         from: u8,
-        offset: u8,
+        offset: Offset,
         status: Status,
     ) {
         let sealed_quorum = self
