@@ -518,7 +518,19 @@ pub fn check(
 ) -> Result<CheckReport, CheckpointError> {
     validate(model, opts)?;
     let search = if plan.resume {
-        load(&plan.dir, model, &plan.identity)?
+        let loading = Instant::now();
+        let search = load(&plan.dir, model, &plan.identity)?;
+        if !plan.quiet {
+            eprintln!(
+                "  resumed from {}: {} unique states, {} queued, depth {}, in {:.2} s",
+                plan.dir.join(file::FILE_NAME).display(),
+                search.visited.len(),
+                search.queue.len(),
+                search.queue.front().map_or(0, |n| n.depth),
+                loading.elapsed().as_secs_f64()
+            );
+        }
+        search
     } else {
         std::fs::create_dir_all(&plan.dir).map_err(|source| CheckpointError::Io {
             path: plan.dir.clone(),

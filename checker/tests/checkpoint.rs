@@ -318,3 +318,45 @@ fn checkpoint_options_out_of_range_or_unsupported_are_usage_errors() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn sigterm_writes_a_last_checkpoint_and_the_run_resumes() {
+    let spec = "specs/cluster-roles.toml";
+    let (expected, code) = plain(spec);
+    let dir = scratch("sigterm");
+    let d = dir.to_str().unwrap();
+    let child = sealcheck()
+        .args(["check", spec, "--format", "json", "-q", "--checkpoint", d])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !dir.join("checkpoint.bin").exists() {
+        assert!(started.elapsed() < Duration::from_secs(30), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    if out.status.code() == Some(3) {
+        let stopped = json_of(&out, 3);
+        assert_eq!(stopped["complete"], false);
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["unique_states"], stopped["unique_states"]);
+    } else {
+        // The run ended before the signal: it must then be the plain result.
+        assert_eq!(essentials(&json_of(&out, code)), expected);
+    }
+    let resumed = json_of(
+        &run(&["check", spec, "--format", "json", "-q", "--resume", d]),
+        code,
+    );
+    assert_eq!(essentials(&resumed), expected);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

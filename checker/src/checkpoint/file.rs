@@ -8,13 +8,14 @@
 //! | magic `SEALCKPT`, format version (u32) | 12 |
 //! | manifest length (u64), the [`Manifest`] as JSON | 8 + its length |
 //! | visited count (u64), then per unique state: fingerprint, parent fingerprint (0 for an initial state), action index (u32; the initial state's index for an initial state) | 8 + 20 per state |
-//! | frontier count (u64), then per queued state: depth (u32), eventually bits (u64), length (u32), the state in bincode | 8 + 16 + the state |
+//! | frontier count (u64), then per queued state: depth (u32), eventually bits (u64), length (u32), the state in bincode (variable-length integers) | 8 + 16 + the state |
 //! | FNV-1a 64 checksum of every byte before it | 8 |
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use bincode::Options;
 use sealcheck_model::State;
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +60,14 @@ pub struct Manifest {
     pub elapsed_ms: u64,
     /// The properties discovered so far: name and fingerprint of the state that decided it.
     pub discoveries: Vec<(String, u64)>,
+}
+
+/// The encoding of queued states: bincode with variable-length integers (lengths, enum tags
+/// and small numbers take one byte), no trailing bytes allowed.
+fn encoding() -> impl bincode::Options {
+    bincode::DefaultOptions::new()
+        .with_varint_encoding()
+        .reject_trailing_bytes()
 }
 
 /// FNV-1a, 64 bits: independent of how the bytes are split into writes and reads.
@@ -161,7 +170,9 @@ fn write_body(w: &mut impl Write, manifest: &Manifest, search: &Search) -> std::
     let mut buf = Vec::new();
     for node in &search.queue {
         buf.clear();
-        bincode::serialize_into(&mut buf, &node.state).map_err(std::io::Error::other)?;
+        encoding()
+            .serialize_into(&mut buf, &node.state)
+            .map_err(std::io::Error::other)?;
         w.write_all(&node.depth.to_le_bytes())?;
         w.write_all(&node.ebits.to_le_bytes())?;
         w.write_all(&(buf.len() as u32).to_le_bytes())?;
@@ -288,7 +299,8 @@ impl Reader {
             }
             buf.resize(len as usize, 0);
             self.exact(&mut buf, "the frontier")?;
-            let state: State = bincode::deserialize(&buf)
+            let state: State = encoding()
+                .deserialize(&buf)
                 .map_err(|e| self.corrupt(&format!("a queued state does not decode: {e}")))?;
             let fp = fingerprint(&state);
             if !visited.contains_key(&fp) {
