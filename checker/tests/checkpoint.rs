@@ -360,3 +360,61 @@ fn sigterm_writes_a_last_checkpoint_and_the_run_resumes() {
     assert_eq!(essentials(&resumed), expected);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Every other scenario (and every seeded bug): the checkpointed search reports the counts,
+/// depth, verdicts and counterexamples of stateright's BFS, through the library.
+#[test]
+fn every_small_scenario_checkpointed_equals_stateright_bfs() {
+    use sealcheck::checkpoint::{Identity, Plan};
+    use sealcheck::engine::{check, CheckOptions};
+    let mut specs: Vec<PathBuf> = Vec::new();
+    for dir in ["specs", "specs/bugs"] {
+        for e in std::fs::read_dir(root().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            // The benchmarks are too big for a test; cluster-roles is run by the tests above.
+            if name.ends_with(".toml")
+                && !name.starts_with("bench-")
+                && name != "cluster-roles.toml"
+            {
+                specs.push(p);
+            }
+        }
+    }
+    specs.sort();
+    assert!(specs.len() >= 14, "{specs:?}");
+    for path in specs {
+        let spec = sealcheck::spec::Spec::load(&path).unwrap();
+        let model = spec.config.clone().into_model().unwrap();
+        let opts = CheckOptions::default();
+        let plain = check(&model, &opts, &mut |_| {});
+        let dir = scratch(&format!(
+            "lib-{}",
+            path.file_stem().unwrap().to_str().unwrap()
+        ));
+        let plan = Plan {
+            dir: dir.clone(),
+            resume: false,
+            every: Duration::from_millis(20),
+            identity: Identity::new(&spec.display_name(), &spec.config, &[], None),
+            quiet: true,
+        };
+        let ours = sealcheck::checkpoint::check(&model, &opts, &plan, &mut |_| {}).unwrap();
+        let what = |r: &sealcheck::engine::CheckReport| {
+            let props: Vec<_> = r
+                .properties
+                .iter()
+                .map(|p| (p.name, p.verdict, p.trail.as_ref().map(|t| t.path.clone())))
+                .collect();
+            (
+                r.unique_states,
+                r.states,
+                r.max_depth,
+                r.incomplete.clone(),
+                props,
+            )
+        };
+        assert_eq!(what(&ours), what(&plain), "{}", path.display());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
