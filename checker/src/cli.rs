@@ -520,6 +520,19 @@ pub struct CheckArgs {
     /// The property whose counterexample or example --emit-trace writes.
     #[arg(long, requires = "emit_trace")]
     pub emit_property: Option<String>,
+    /// Write checkpoints into DIR (created if missing; it must not hold one yet), so that
+    /// `--resume DIR` continues the run after a crash, a kill or a reboot. Runs sealcheck's
+    /// own breadth-first search (one thread; same counts, verdicts and shortest
+    /// counterexamples as the default); a bound or Ctrl-C writes a last checkpoint.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint: Option<PathBuf>,
+    /// Least minutes between two checkpoints (fractions allowed, e.g. 0.5).
+    #[arg(long, value_name = "MIN", default_value_t = 10.0, value_parser = parse_minutes)]
+    pub checkpoint_every: f64,
+    /// Continue the run whose checkpoint is in DIR (same scenario, overrides and --max-depth;
+    /// anything else is refused), writing further checkpoints there.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
 }
 
 /// Arguments of `bench-distributed`.
@@ -600,6 +613,14 @@ impl CheckArgs {
             symmetry: self.symmetry,
             ..CheckOptions::default()
         })
+    }
+}
+
+/// Parses `--checkpoint-every`: a positive, finite number of minutes (at most a year).
+pub fn parse_minutes(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(m) if m.is_finite() && m > 0.0 && m <= 525_600.0 => Ok(m),
+        _ => Err("--checkpoint-every must be a positive number of minutes, at most 525600".into()),
     }
 }
 

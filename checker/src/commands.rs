@@ -178,9 +178,16 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
         eprintln!("sealcheck: interrupted; stopping and reporting what was explored (Ctrl-C again to quit now)");
     });
     opts.interrupt = Some(interrupt);
+    let plan = checkpoint_plan(args, &spec)?;
     let report = match &cluster {
         Some(cluster) => crate::timely::check(&model, &opts, cluster, args.quiet)
             .map_err(|e| UsageError::new(format!("the timely engine could not run: {e}")))?,
+        None if plan.is_some() => {
+            let mut progress = progress_printer(args.quiet);
+            let plan = plan.as_ref().expect("checked");
+            crate::checkpoint::check(&model, &opts, plan, &mut progress)
+                .map_err(|e| UsageError::new(e.to_string()))?
+        }
         None => {
             let mut progress = progress_printer(args.quiet);
             engine::check(&model, &opts, &mut progress)
@@ -195,6 +202,39 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
         emit_trace(&spec, &model, &report, path, args.emit_property.as_deref())?;
     }
     Ok(report.exit_code())
+}
+
+/// The checkpoint plan of `check --checkpoint DIR` / `--resume DIR`, if either is given.
+fn checkpoint_plan(
+    args: &CheckArgs,
+    spec: &Spec,
+) -> anyhow::Result<Option<crate::checkpoint::Plan>> {
+    let Some(dir) = args.checkpoint.clone().or_else(|| args.resume.clone()) else {
+        return Ok(None);
+    };
+    if args.engine == EngineArg::Timely {
+        return Err(UsageError::new("--checkpoint and --resume need the default engine").into());
+    }
+    if let (Some(c), Some(r)) = (&args.checkpoint, &args.resume) {
+        if c != r {
+            return Err(UsageError::new(
+                "--checkpoint and --resume name different directories: resume writes its checkpoints where it resumed from",
+            )
+            .into());
+        }
+    }
+    Ok(Some(crate::checkpoint::Plan {
+        dir,
+        resume: args.resume.is_some(),
+        every: std::time::Duration::from_secs_f64(args.checkpoint_every * 60.0),
+        identity: crate::checkpoint::Identity::new(
+            &spec.display_name(),
+            &spec.config,
+            &spec.overrides,
+            args.max_depth,
+        ),
+        quiet: args.quiet,
+    }))
 }
 
 /// `sealcheck replay`.

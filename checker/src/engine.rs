@@ -317,15 +317,17 @@ pub struct Progress {
     pub elapsed: Duration,
 }
 
-struct RunStats {
-    states: usize,
-    unique: usize,
-    depth: usize,
-    discoveries: Vec<(&'static str, Vec<Action>, State)>,
+/// What an exploration leaves for the report: its counters and, per property it discovered,
+/// the path to the discovery and the state at its end.
+pub(crate) struct RunStats {
+    pub(crate) states: usize,
+    pub(crate) unique: usize,
+    pub(crate) depth: usize,
+    pub(crate) discoveries: Vec<(&'static str, Vec<Action>, State)>,
 }
 
 /// Why the engine itself stopped a run (a passed deadline is the timeout).
-enum Stopped {
+pub(crate) enum Stopped {
     Memory(u64),
     Interrupted,
 }
@@ -420,8 +422,21 @@ pub fn check(
         None => Deadline::never(),
     });
     let (stats, stopped) = explore(model, opts, &deadline, start, progress);
-    let elapsed = start.elapsed();
-    let mut incomplete = incomplete_of(opts, &stats, stopped, &deadline, elapsed);
+    finish(model, opts, &deadline, stats, stopped, start.elapsed())
+}
+
+/// The report of an exploration that ended (by itself, or stopped by a bound): verdicts from
+/// its discoveries, shortest paths searched within the run's bounds, and why it is
+/// incomplete. `elapsed` is the time the exploration took.
+pub(crate) fn finish(
+    model: &SealModel,
+    opts: &CheckOptions,
+    deadline: &Arc<Deadline>,
+    stats: RunStats,
+    stopped: Option<Stopped>,
+    elapsed: Duration,
+) -> CheckReport {
+    let mut incomplete = incomplete_of(opts, &stats, stopped, deadline, elapsed);
 
     let infos = model.property_list();
     let discovered = decided_discoveries(model, &stats);
@@ -429,7 +444,7 @@ pub fn check(
         // Every property has its verdict: nothing a longer run could change.
         incomplete = None;
     }
-    let search = shortest_search(model, opts, &deadline, infos, &discovered);
+    let search = shortest_search(model, opts, deadline, infos, &discovered);
     let shortest_search = search.as_ref().and_then(shortest_search_note);
 
     let properties = property_results(model, incomplete.is_some(), |name| {

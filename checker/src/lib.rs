@@ -25,6 +25,7 @@ pub mod bench;
 pub mod bench_validate;
 pub mod bounds;
 pub mod chain;
+pub mod checkpoint;
 pub mod cli;
 pub mod commands;
 pub mod engine;
