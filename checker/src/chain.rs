@@ -284,6 +284,7 @@ mod tests {
             notes: Vec::new(),
             drops: BTreeMap::new(),
             loglets,
+            untranslated: Vec::new(),
         }
     }
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use sealcheck_model::run_format::{self, Loglet, RunSummary};
+use sealcheck_model::run_format::{self, Loglet, RunSummary, Untranslated};
 
 use crate::chain::{self, ChainVerdict, Check};
 use crate::exit::Exit;
@@ -111,7 +111,16 @@ impl RunResult {
         ChainVerdict::of(&self.chain)
     }
 
-    /// The run's verdict: the worst of `run.json`, every loglet and the chain.
+    /// The loglets `run.json` lists as not translated (each with what it needs).
+    pub fn untranslated(&self) -> &[Untranslated] {
+        match &self.summary {
+            Ok(s) => &s.untranslated,
+            Err(_) => &[],
+        }
+    }
+
+    /// The run's verdict: the worst of `run.json`, every loglet and the chain; a run with a
+    /// loglet nobody could judge (listed as untranslated) is at best inconclusive.
     pub fn verdict(&self) -> RunVerdict {
         if self.summary.is_err() {
             return RunVerdict::Malformed;
@@ -120,10 +129,15 @@ impl RunResult {
             ChainVerdict::Violates => RunVerdict::Violates,
             _ => RunVerdict::Conforms,
         };
+        let untranslated = if self.untranslated().is_empty() {
+            RunVerdict::Conforms
+        } else {
+            RunVerdict::Inconclusive
+        };
         self.loglets
             .iter()
             .map(|l| RunVerdict::of_loglet(&l.result))
-            .chain([chain])
+            .chain([chain, untranslated])
             .min()
             .unwrap_or(RunVerdict::Conforms)
     }
@@ -164,13 +178,20 @@ impl RunResult {
                 },
             };
         }
-        match self
+        if let Some(c) = self
             .chain
             .iter()
             .find(|c| c.status == chain::Status::Violates)
         {
-            Some(c) => format!("chain: \"{}\" at {}", c.property, c.subject),
-            None => String::new(),
+            return format!("chain: \"{}\" at {}", c.property, c.subject);
+        }
+        match self.untranslated() {
+            [] => String::new(),
+            [u, ..] => format!(
+                "{} not translated, first {}",
+                sealcheck_model::words::count(self.untranslated().len(), "loglet", "loglets"),
+                u.loglet
+            ),
         }
     }
 }

@@ -463,3 +463,22 @@ fn logs_only_material_leaves_the_chain_unchecked_and_the_run_conforms() {
         .all(|c| c.status == Status::NotChecked && c.detail.starts_with("needs ")));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_run_with_an_untranslated_loglet_is_inconclusive_and_names_it() {
+    let out = stdout_of(&["validate", "-q", "traces/runs/untranslated-loglet"], 3);
+    assert!(
+        out.contains(
+            "untranslated traces/runs/untranslated-loglet 0_2: needs model step for an \
+             auto-improvement reseal (n3.log:45)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "run        traces/runs/untranslated-loglet: INCONCLUSIVE (1 loglet not translated, \
+             first 0_2); chain: ok"
+        ),
+        "{out}"
+    );
+}

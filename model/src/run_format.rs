@@ -75,6 +75,22 @@ pub struct RunSummary {
     /// Every loglet of the run, each with its own trace. Listed in any order; the checker
     /// orders each log's segments by index.
     pub loglets: Vec<Loglet>,
+    /// Loglets of the run the importer found but could not translate into a trace it stands
+    /// behind (a behaviour the model has no step for, a limit), each with what it needs. A run
+    /// that lists any is at best inconclusive: its verdict never rests on loglets nobody judged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untranslated: Vec<Untranslated>,
+}
+
+/// A loglet of the run without a trace, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Untranslated {
+    /// Restate's loglet id, `<log>_<segment>`.
+    pub loglet: String,
+    /// What the import lacks to translate it (`needs model step for ...`, a limit), as the
+    /// import said it.
+    pub needs: String,
 }
 
 /// One loglet (one segment of one log) of a run.

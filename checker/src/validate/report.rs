@@ -123,6 +123,15 @@ fn run_text(out: &mut String, run: &RunResult, tally: &mut Tally) {
     for l in &run.loglets {
         tally.file(out, &l.path, &l.result);
     }
+    for u in run.untranslated() {
+        let _ = writeln!(
+            out,
+            "untranslated {} {}: {}",
+            run.dir.display(),
+            u.loglet,
+            u.needs
+        );
+    }
     for c in &run.chain {
         let status = match c.status {
             Status::Holds => "holds",
@@ -329,6 +338,7 @@ fn run_json(run: &RunResult) -> serde_json::Value {
         })
         .collect();
     v["loglets"] = serde_json::Value::Array(loglets);
+    v["untranslated"] = serde_json::to_value(run.untranslated()).unwrap_or_default();
     v["chain"] = serde_json::json!({
         "verdict": run.chain_verdict().word(),
         "checks": run.chain,

@@ -34,7 +34,9 @@ use sealcheck_model::config::MAX_APPENDS;
 use sealcheck_model::trace::NodeId;
 
 use super::offsets::OffsetMap;
-use super::run::{ImportedRun, LogletEntry, Reading, RunSummary, Untranslated, LOGLETS_DIR};
+use super::run::{
+    ImportedRun, LogletEntry, Material, Reading, RunSummary, Untranslated, LOGLETS_DIR,
+};
 use super::{translate, DropReason, ImportError, ImportedTrace, Mode, Offsets};
 use crate::parse::{Fact, RawRun, SqlRow, TimedFact};
 use crate::text::RestateNode;
@@ -343,10 +345,15 @@ pub fn import_every_loglet(dir: &Path, run: &RawRun, source: &str) -> ImportedRu
         format: super::run::FORMAT.to_string(),
         version: super::run::VERSION,
         source: source.to_string(),
-        material: if run.meta_derived { "logs" } else { "full" }.to_string(),
+        material: if run.meta_derived {
+            Material::Logs
+        } else {
+            Material::Full
+        },
         notes: Vec::new(),
         drops: BTreeMap::new(),
         loglets: Vec::new(),
+        untranslated: Vec::new(),
     };
     let mut traces = Vec::new();
     let mut untranslated = Vec::new();
@@ -383,6 +390,12 @@ pub fn import_every_loglet(dir: &Path, run: &RawRun, source: &str) -> ImportedRu
                     .entry(format!("loglet not translated ({})", d.loglet))
                     .or_default() += 1;
                 summary.notes.push(format!("loglet {}: {reason}", d.loglet));
+                summary
+                    .untranslated
+                    .push(sealcheck_model::run_format::Untranslated {
+                        loglet: d.loglet.clone(),
+                        needs: reason.clone(),
+                    });
                 untranslated.push(Untranslated {
                     loglet: d.loglet.clone(),
                     reason,
