@@ -405,7 +405,6 @@ pub fn hidden_appends_trace(k: Offset, ending: Ending) -> (Header, Vec<Item>) {
     items.push(Item::Event(Event::SealCompleted {
         node: client,
         max_local_tail: Some(k),
-        global_tail: None,
         status: None,
     }));
     for n in 1..=3 {

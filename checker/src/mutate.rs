@@ -512,6 +512,12 @@ fn value_changes(
         .iter()
         .any(|(_, x)| matches!(x, Item::Event(Event::SealStarted { .. })));
     let rejected_before = rejected_at.is_some_and(|r| r < i);
+    // The next snapshot of the same log server can see a changed tail or flag (tails never
+    // move back, a seal never lifts) even after items that read other parts: a rejection
+    // there is placed too.
+    let next_same_server = log_server(item).and_then(|(node, _, _)| {
+        (i + 1..n).find(|&j| log_server(&items[j].1).is_some_and(|(nn, _, _)| nn == node))
+    });
     let mut push = |kind: Kind, what: String, new: Item, sure_reject: bool| {
         let mut m = items.to_vec();
         m[i].1 = new;
@@ -523,15 +529,11 @@ fn value_changes(
         } else {
             Expect::Open
         };
-        out.push(Mutant::new(
-            kind,
-            what,
-            m,
-            i,
-            r | w,
-            identity.clone(),
-            expect,
-        ));
+        let mut mu = Mutant::new(kind, what, m, i, r | w, identity.clone(), expect);
+        if let Some(j) = next_same_server {
+            mu.observer = mu.observer.max(j);
+        }
+        out.push(mu);
     };
     if let Some((node, tail, sealed)) = log_server(item) {
         let seen_before = |f: &dyn Fn(Option<Offset>, Option<bool>) -> bool| {

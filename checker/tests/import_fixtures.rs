@@ -111,7 +111,6 @@ fn incident_forced_events_are_the_scenario_in_model_terms() {
     expected.push(SealCompleted {
         node: n(1),
         max_local_tail: Some(2),
-        global_tail: None,
         status: status("S?S"),
     });
     assert_eq!(events(&t), expected);

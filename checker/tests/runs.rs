@@ -313,6 +313,7 @@ fn the_walk_finds_runs_and_leaves_their_loglets_to_them() {
         "loglet-diverges",
         "malformed-run-json",
         "two-loglets",
+        "untranslated-loglet",
     ];
     let expected: Vec<Input> = names.iter().map(|n| Input::Run(runs.join(n))).collect();
     assert_eq!(inputs, expected);
@@ -339,7 +340,7 @@ fn the_walk_finds_runs_and_leaves_their_loglets_to_them() {
     ));
     // The single-trace walk (traces.rs) still lists every loglet, each with its own entry.
     let all = sealcheck::trace::expand_paths(&[runs]).unwrap();
-    assert_eq!(all.len(), 6);
+    assert_eq!(all.len(), 8);
 }
 
 fn tempdir() -> PathBuf {

@@ -256,10 +256,6 @@ pub enum Event {
         /// Highest local tail among confirmations.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_local_tail: Option<Offset>,
-        /// The seal task's known global tail when it returned (its caller's, raised by the
-        /// global tails the confirmations reported).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        global_tail: Option<Offset>,
         /// Each effective nodeset member's status when the task returned; a trace may name
         /// only some members.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -643,16 +639,14 @@ impl Event {
                 SealCompleted {
                     node: a,
                     max_local_tail: x,
-                    global_tail: g,
                     status: s,
                 },
                 SealCompleted {
                     node: b,
                     max_local_tail: y,
-                    global_tail: h,
                     status: t,
                 },
-            ) => a == b && f(x, y) && f(g, h) && status_matches(s, t),
+            ) => a == b && f(x, y) && status_matches(s, t),
             (SealFailed { node: a, status: s }, SealFailed { node: b, status: t }) => {
                 a == b && status_matches(s, t)
             }
@@ -1064,11 +1058,9 @@ fn seal_outcome(
         let status = Some(outcome_status(t, action));
         if prev.history.seal_succeeded_with.is_none() && next.history.seal_succeeded_with.is_some()
         {
-            let global_tail = model.sealer_known_global_tail(next);
             out.push(Event::SealCompleted {
                 node: client,
                 max_local_tail: Some(next_max_local_tail(prev, next).unwrap_or(t.max_local_tail)),
-                global_tail: Some(global_tail),
                 status,
             });
         } else {

@@ -1213,9 +1213,6 @@ impl<'a> Translator<'a> {
             Event::SealCompleted {
                 node: NodeId(self.s.sealer),
                 max_local_tail: m,
-                // Left out: the model's known global tail lags the log's (log servers also
-                // learn it from Release messages, which the model leaves out).
-                global_tail: None,
                 status: self.nodeset_status(nodeset_status),
             },
         );
