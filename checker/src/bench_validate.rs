@@ -17,15 +17,15 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use sealcheck_model::observable::Observation;
 use sealcheck_model::offsets::Offset;
-use sealcheck_model::trace::Observation;
 use sealcheck_model::Config;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{BenchValidateArgs, Format};
 use crate::exit::Exit;
 use crate::generate::{self, Rng};
-use crate::trace::{self, Header, Item};
+use crate::trace_reader::{self, Header, Item};
 use crate::validate::{validate_file, ValidateOptions, Verdict};
 
 /// One measured trace.
@@ -101,7 +101,7 @@ fn write_case(
     for a in &actions {
         let next = stateright::Model::next_state(&model, &state, a.clone()).expect("enabled");
         items.extend(
-            sealcheck_model::trace::labels(&model, &state, a, &next)
+            sealcheck_model::observable::labels(&model, &state, a, &next)
                 .into_iter()
                 .map(Item::Event),
         );
@@ -117,7 +117,7 @@ fn write_case(
     generate::hide_kinds(&mut header, &mut items, &hide);
     let path = dir.join(format!("{name}.jsonl"));
     let items: Vec<_> = items.into_iter().map(|i| (None, i)).collect();
-    trace::write_trace(&path, &header, &items)
+    trace_reader::write_trace(&path, &header, &items)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok((path, actions.len()))
 }
@@ -169,7 +169,7 @@ fn series_cases(dir: &Path, items: usize) -> anyhow::Result<Vec<Case>> {
     let cfg = scenario(8);
     let (probe, steps) = write_case(dir, "probe", &cfg, 1, 1, &[])?;
     let per_poll = 3 * 2 + 1;
-    let probe_items = trace::TraceReader::open(&probe)?.count();
+    let probe_items = trace_reader::TraceReader::open(&probe)?.count();
     let events = probe_items - steps * per_poll;
     let polls = ((items.saturating_sub(events)) / (steps * per_poll).max(1)).max(1);
     let (long, steps) = write_case(dir, "long-fully-observed", &cfg, 1, polls, &[])?;
@@ -370,7 +370,7 @@ impl Ending {
 /// kinds a real Restate run logs, ending as `ending` says. Returns the header and items; the
 /// verdict's item is always the last one.
 pub fn hidden_appends_trace(k: Offset, ending: Ending) -> (Header, Vec<Item>) {
-    use sealcheck_model::trace::{Event, NodeId};
+    use sealcheck_model::observable::{Event, NodeId};
     let mut cfg = Config {
         name: format!("bench-hidden-{k}-appends"),
         initial_storage: vec![sealcheck_model::StorageState::ReadWrite; 3],
@@ -448,7 +448,7 @@ fn hidden_axis(args: &BenchValidateArgs) -> anyhow::Result<Exit> {
             ));
             let n = items.len();
             let items: Vec<_> = items.into_iter().map(|i| (None, i)).collect();
-            trace::write_trace(&path, &header, &items)
+            trace_reader::write_trace(&path, &header, &items)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             let out = std::process::Command::new(&exe)
                 .args(["bench-validate", "--child"])
@@ -570,10 +570,10 @@ pub fn validate_mutants(
         ..ValidateOptions::default()
     };
     let original = validate_file(path, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let reader = trace::TraceReader::open(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let reader = trace_reader::TraceReader::open(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     // The reader names the sealer and sequencer by the model's client: so do the mutants.
     let mut header = reader.header().clone();
-    header.roles = trace::Roles::default();
+    header.roles = trace_reader::Roles::default();
     let items: Vec<(Option<f64>, Item)> = reader
         .map(|r| r.map(|i| (i.t, i.item)))
         .collect::<Result<_, _>>()
@@ -601,7 +601,7 @@ pub fn validate_mutants(
             continue;
         }
         let file = dir.join(format!("{name}-mutant-{k}.jsonl"));
-        trace::write_trace(&file, &header, &m.items)
+        trace_reader::write_trace(&file, &header, &m.items)
             .with_context(|| format!("cannot write {}", file.display()))?;
         let start = Instant::now();
         let o = validate_file(&file, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -246,8 +246,8 @@ fn nothing_after_seal(log_id: u32, l: &Loglet) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sealcheck_model::observable::NodeId;
     use sealcheck_model::run_format::Material;
-    use sealcheck_model::trace::NodeId;
 
     fn reading(value: u64, from: &str) -> Option<Reading> {
         Some(Reading {

@@ -36,8 +36,8 @@ pub fn load_spec(path: Option<&Path>) -> anyhow::Result<Spec> {
 pub fn load_scenario(args: &ScenarioArgs) -> anyhow::Result<Spec> {
     let mut spec = match &args.from_trace {
         Some(t) => {
-            let reader =
-                crate::trace::TraceReader::open(t).map_err(|e| UsageError::new(e.to_string()))?;
+            let reader = crate::trace_reader::TraceReader::open(t)
+                .map_err(|e| UsageError::new(e.to_string()))?;
             let model = crate::validate::model_for(reader.header(), true);
             Spec {
                 path: None,
@@ -504,7 +504,7 @@ fn emit_trace(
     })?;
     let (items, last) = crate::generate::items_of_path(model, &trail.actions, false);
     let terminal = crate::generate::is_terminal(model, &last);
-    let header = crate::trace::Header::generated(
+    let header = crate::trace_reader::Header::generated(
         spec.config.clone(),
         &format!(
             "sealcheck check{} --emit-trace: \"{}\", path {}",
@@ -514,12 +514,12 @@ fn emit_trace(
         ),
         terminal,
     );
-    let items: Vec<(Option<f64>, crate::trace::Item)> = items
+    let items: Vec<(Option<f64>, crate::trace_reader::Item)> = items
         .into_iter()
         .enumerate()
         .map(|(i, it)| (Some(i as f64), it))
         .collect();
-    crate::trace::write_trace(path, &header, &items)
+    crate::trace_reader::write_trace(path, &header, &items)
         .with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!(
         "wrote {} ({}) for \"{}\"",
@@ -535,10 +535,10 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Exit> {
     let spec = load_scenario(&args.scenario)?;
     let model = model_of(&spec)?;
     for h in &args.hide {
-        if !sealcheck_model::trace::Event::KINDS.contains(&h.as_str()) {
+        if !sealcheck_model::observable::Event::KINDS.contains(&h.as_str()) {
             return Err(UsageError::new(format!(
                 "--hide: unknown event kind `{h}`; known: {}",
-                sealcheck_model::trace::Event::KINDS.join(", ")
+                sealcheck_model::observable::Event::KINDS.join(", ")
             ))
             .into());
         }
@@ -557,7 +557,7 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Exit> {
     for n in 0..args.traces {
         let (actions, terminal) = crate::generate::random_walk(&model, &mut rng, 10_000);
         let (mut items, _) = crate::generate::items_of_path(&model, &actions, args.observe);
-        let mut header = crate::trace::Header::generated(
+        let mut header = crate::trace_reader::Header::generated(
             spec.config.clone(),
             &format!(
                 "sealcheck simulate{} --seed {} (trace {n})",
@@ -573,7 +573,7 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Exit> {
             .map(|(i, it)| (Some(i as f64), it))
             .collect();
         let file = args.out.join(format!("trace-{n:04}.jsonl"));
-        crate::trace::write_trace(&file, &header, &items)
+        crate::trace_reader::write_trace(&file, &header, &items)
             .with_context(|| format!("cannot write {}", file.display()))?;
     }
     eprintln!(

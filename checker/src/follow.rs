@@ -12,7 +12,7 @@
 //!
 //! A depth-first search over the trace's own model ([`crate::validate::model_for`] without the
 //! seeded-bug steps) whose nodes are (state, items explained, path steps taken). A step explains
-//! trace items exactly as in validation: its labels ([`sealcheck_model::trace::labels`]) must
+//! trace items exactly as in validation: its labels ([`sealcheck_model::observable::labels`]) must
 //! match the next events in order, a label of a kind the trace logs completely must be matched,
 //! the others may stay unlogged; an observation is consumed by a state that satisfies it. A step
 //! equal to the next path step advances the path (taking it at its first chance is never worse
@@ -35,13 +35,13 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use sealcheck_model::trace::{labels, Event};
+use sealcheck_model::observable::{labels, Event};
 use sealcheck_model::{Action, SealModel, State};
 use serde::Serialize;
 use stateright::Model;
 
 use crate::exit::Exit;
-use crate::trace::{Header, Item, TraceItem};
+use crate::trace_reader::{Header, Item, TraceItem};
 use crate::validate::reduce::canonical_fingerprint;
 use crate::validate::{model_for, At};
 
@@ -527,7 +527,7 @@ pub fn path_actions(model: &SealModel, text: &str) -> Result<Vec<Action>, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::TraceReader;
+    use crate::trace_reader::TraceReader;
 
     fn incident_model() -> SealModel {
         crate::spec::Spec::builtin()

@@ -2,11 +2,11 @@
 //! --emit-trace`), and random walks (`simulate`). Both use the same labels the validator
 //! matches, so a generated trace is a behaviour of the model by construction.
 
-use sealcheck_model::trace::{labels, Observation};
+use sealcheck_model::observable::{labels, Observation};
 use sealcheck_model::{Action, SealModel, State};
 use stateright::Model;
 
-use crate::trace::{Header, Item};
+use crate::trace_reader::{Header, Item};
 
 /// The items of a path: the labels of each step, and optionally every observation after it.
 pub fn items_of_path(model: &SealModel, actions: &[Action], observe: bool) -> (Vec<Item>, State) {
@@ -119,7 +119,7 @@ pub fn hide_kinds(header: &mut Header, items: &mut Vec<Item>, hide: &[String]) {
         return;
     }
     items.retain(|i| !hide.iter().any(|h| h == i.kind()));
-    let kinds: Vec<String> = sealcheck_model::trace::Event::KINDS
+    let kinds: Vec<String> = sealcheck_model::observable::Event::KINDS
         .iter()
         .filter(|k| !hide.iter().any(|h| h == *k))
         .map(|k| k.to_string())

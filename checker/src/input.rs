@@ -10,7 +10,7 @@
 //! The limits (also listed in docs/validation.md, "Input limits"):
 //!
 //! - a scenario file: at most [`MAX_SPEC_BYTES`];
-//! - a trace: any size (it is streamed), each line at most [`crate::trace::MAX_LINE`] bytes
+//! - a trace: any size (it is streamed), each line at most [`crate::trace_reader::MAX_LINE`] bytes
 //!   without its line ending;
 //! - a recorded run's `meta.json`: at most [`sealcheck_recorder::raw::MAX_META_BYTES`]; each
 //!   record file and server log: at most [`sealcheck_recorder::raw::MAX_RAW_FILE_BYTES`].

@@ -45,5 +45,5 @@ pub mod run;
 pub mod shortest;
 pub mod spec;
 pub mod timely;
-pub mod trace;
+pub mod trace_reader;
 pub mod validate;

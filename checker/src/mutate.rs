@@ -59,10 +59,10 @@
 //! original's verdict (a mutation the model can explain: it is a behaviour too). It must never
 //! be inconclusive.
 
+use sealcheck_model::observable::{Event, MemberStatus, NodesetStatus, Observation};
 use sealcheck_model::offsets::Offset;
-use sealcheck_model::trace::{Event, MemberStatus, NodesetStatus, Observation};
 
-use crate::trace::{Header, Item};
+use crate::trace_reader::{Header, Item};
 use crate::validate::Verdict;
 
 /// What a mutation does.
@@ -549,7 +549,7 @@ fn value_changes(
                     Kind::Tail,
                     format!("item {i}: local_tail {t} -> {v}"),
                     Item::Observe(Observation::ObserveLogServer {
-                        node: sealcheck_model::trace::NodeId(node),
+                        node: sealcheck_model::observable::NodeId(node),
                         local_tail: Some(v),
                         sealed,
                     }),
@@ -567,7 +567,7 @@ fn value_changes(
                 Kind::SealFlag,
                 format!("item {i}: sealed {s} -> {}", !s),
                 Item::Observe(Observation::ObserveLogServer {
-                    node: sealcheck_model::trace::NodeId(node),
+                    node: sealcheck_model::observable::NodeId(node),
                     local_tail: tail,
                     sealed: Some(!s),
                 }),

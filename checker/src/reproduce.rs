@@ -15,7 +15,7 @@ use crate::cli::ReproduceArgs;
 use crate::commands::load_scenario;
 use crate::exit::{Exit, UsageError};
 use crate::follow::{self, FollowOptions, FollowReport, FollowVerdict, StepStatus};
-use crate::trace::{TraceItem, TraceReader};
+use crate::trace_reader::{TraceItem, TraceReader};
 use crate::validate::{self, ValidateOptions};
 
 /// The report file a reproduction leaves beside its trace.

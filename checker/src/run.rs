@@ -23,7 +23,7 @@ use sealcheck_model::run_format::{self, Loglet, RunSummary, Untranslated};
 use crate::chain::{self, ChainVerdict, Check};
 use crate::exit::Exit;
 use crate::input::{Input, Unreadable};
-use crate::trace::{TraceError, TraceReader};
+use crate::trace_reader::{TraceError, TraceReader};
 use crate::validate::FileResult;
 use crate::validate::{validate_file, Outcome, ValidateOptions, Verdict};
 

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use sealcheck::trace::{Item, TraceReader};
-use sealcheck_model::trace::{
+use sealcheck::trace_reader::{Item, TraceReader};
+use sealcheck_model::observable::{
     Event, MemberStatus, NodeId, NodesetStatus, Observation, RejectReason,
 };
 use sealcheck_model::{HarnessKind, StorageState};

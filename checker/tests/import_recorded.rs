@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sealcheck::trace::TraceReader;
+use sealcheck::trace_reader::TraceReader;
 use sealcheck_recorder::import::{import_raw_dir, DropReason, Scope};
 use sealcheck_recorder::Scenario;
 

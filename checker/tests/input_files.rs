@@ -9,7 +9,7 @@ use std::process::{Command as StdCommand, Output, Stdio};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use sealcheck::trace::{TraceError, TraceItem, TraceReader, MAX_LINE};
+use sealcheck::trace_reader::{TraceError, TraceItem, TraceReader, MAX_LINE};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 

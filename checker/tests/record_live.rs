@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use live_support::{alive, pids_in_actions, processes_in, scratch_dirs};
 
-use sealcheck::trace::TraceReader;
+use sealcheck::trace_reader::TraceReader;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use sealcheck::bench_validate::validate_mutants;
 use sealcheck::generate::Rng;
 use sealcheck::mutate::{self, Kind};
-use sealcheck::trace::TraceReader;
+use sealcheck::trace_reader::TraceReader;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -101,20 +101,20 @@ fn pruning_by_later_observations_changes_no_verdict() {
     std::fs::create_dir_all(&dir).unwrap();
     let mut files: Vec<PathBuf> = Vec::new();
     for sub in ["traces/valid", "traces/invalid"] {
-        files.extend(sealcheck::trace::expand_paths(&[root().join(sub)]).unwrap());
+        files.extend(sealcheck::trace_reader::expand_paths(&[root().join(sub)]).unwrap());
     }
     for ending in Ending::ALL {
         let (header, items) = hidden_appends_trace(2, ending);
         let items: Vec<_> = items.into_iter().map(|i| (None, i)).collect();
         let f = dir.join(format!("{ending:?}.jsonl"));
-        sealcheck::trace::write_trace(&f, &header, &items).unwrap();
+        sealcheck::trace_reader::write_trace(&f, &header, &items).unwrap();
         files.push(f);
         for (k, m) in mutate::mutants(&header, &items, None)
             .into_iter()
             .enumerate()
         {
             let f = dir.join(format!("{ending:?}-mutant-{k}.jsonl"));
-            sealcheck::trace::write_trace(&f, &header, &m.items).unwrap();
+            sealcheck::trace_reader::write_trace(&f, &header, &m.items).unwrap();
             files.push(f);
         }
     }

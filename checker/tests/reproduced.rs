@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sealcheck::commands::load_spec;
 use sealcheck::follow::{follow, path_actions, FollowOptions, FollowVerdict};
 use sealcheck::reproduce::{follow_word, PathFile, PATH_FILE};
-use sealcheck::trace::TraceReader;
+use sealcheck::trace_reader::TraceReader;
 use sealcheck_recorder::import::import_raw_dir;
 
 fn root() -> PathBuf {

@@ -339,7 +339,7 @@ fn the_walk_finds_runs_and_leaves_their_loglets_to_them() {
         "1 trace: 1 conform, 0 diverge, 0 violate, 0 malformed, 0 inconclusive (exit 0)\n"
     ));
     // The single-trace walk (traces.rs) still lists every loglet, each with its own entry.
-    let all = sealcheck::trace::expand_paths(&[runs]).unwrap();
+    let all = sealcheck::trace_reader::expand_paths(&[runs]).unwrap();
     assert_eq!(all.len(), 8);
 }
 

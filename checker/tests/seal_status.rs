@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use sealcheck::mutate::{self, Expect, Kind, Outcome};
-use sealcheck::trace::{write_trace, Item, Roles, TraceReader};
+use sealcheck::trace_reader::{write_trace, Item, Roles, TraceReader};
 use sealcheck::validate::{validate_file, ValidateOptions, Verdict};
-use sealcheck_model::trace::{Event, MemberStatus, NodeId, NodesetStatus};
+use sealcheck_model::observable::{Event, MemberStatus, NodeId, NodesetStatus};
 use sealcheck_recorder::import::import_raw_dir;
 
 fn recording(name: &str) -> PathBuf {
@@ -52,7 +52,7 @@ fn seal_outcomes_carry_the_nodeset_status() {
         })));
 }
 
-fn items(path: &Path) -> (sealcheck::trace::Header, Vec<(Option<f64>, Item)>) {
+fn items(path: &Path) -> (sealcheck::trace_reader::Header, Vec<(Option<f64>, Item)>) {
     let reader = TraceReader::open(path).unwrap();
     // The reader names the sealer and sequencer by the model's client: so do the mutants.
     let mut header = reader.header().clone();
@@ -67,7 +67,7 @@ fn items(path: &Path) -> (sealcheck::trace::Header, Vec<(Option<f64>, Item)>) {
 fn verdict(
     dir: &Path,
     name: &str,
-    header: &sealcheck::trace::Header,
+    header: &sealcheck::trace_reader::Header,
     items: &[(Option<f64>, Item)],
 ) -> Verdict {
     let f = dir.join(name);

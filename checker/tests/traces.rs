@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sealcheck::bench_validate::{hidden_appends_trace, Ending};
 use sealcheck::generate::{self, Rng};
 use sealcheck::spec::Spec;
-use sealcheck::trace::{self, Header, Item, TraceError};
+use sealcheck::trace_reader::{self, Header, Item, TraceError};
 use sealcheck::validate::{validate_file, Outcome, ValidateOptions, Verdict};
 use sealcheck_model::{Config, HarnessKind};
 
@@ -90,7 +90,7 @@ fn manifest() -> BTreeMap<String, Expected> {
 
 #[test]
 fn every_trace_has_its_expected_verdict() {
-    let files = trace::expand_paths(&[root().join("traces")]).unwrap();
+    let files = trace_reader::expand_paths(&[root().join("traces")]).unwrap();
     let manifest = manifest();
     let mut seen = Vec::new();
     for f in &files {
@@ -129,7 +129,7 @@ fn tmp(name: &str) -> PathBuf {
 fn write(dir: &Path, name: &str, header: &Header, items: &[Item]) -> PathBuf {
     let p = dir.join(name);
     let items: Vec<_> = items.iter().cloned().map(|i| (None, i)).collect();
-    trace::write_trace(&p, header, &items).unwrap();
+    trace_reader::write_trace(&p, header, &items).unwrap();
     p
 }
 
@@ -231,7 +231,7 @@ fn counterexamples_round_trip_as_violations_at_their_last_item() {
             .output()
             .unwrap();
         assert_eq!(status.status.code(), Some(1), "{spec}");
-        let items = trace::TraceReader::open(&out).unwrap().count();
+        let items = trace_reader::TraceReader::open(&out).unwrap().count();
         let o = validate_file(&out, &ValidateOptions::default()).unwrap();
         match o.verdict {
             Verdict::Violates {
@@ -253,7 +253,10 @@ fn counterexamples_round_trip_as_violations_at_their_last_item() {
             permissive: false,
             ..ValidateOptions::default()
         };
-        let header = trace::TraceReader::open(&out).unwrap().header().clone();
+        let header = trace_reader::TraceReader::open(&out)
+            .unwrap()
+            .header()
+            .clone();
         if header.config.bugs.is_empty() {
             assert!(matches!(
                 validate_file(&out, &strict).unwrap().verdict,
@@ -301,7 +304,7 @@ fn mutated_traces_are_rejected() {
         );
         // Flip a seal flag or change a tail in an observation.
         for (i, item) in items.iter().enumerate().skip(k * 7) {
-            if let Item::Observe(sealcheck_model::trace::Observation::ObserveLogServer {
+            if let Item::Observe(sealcheck_model::observable::Observation::ObserveLogServer {
                 node,
                 local_tail,
                 sealed,
@@ -309,13 +312,13 @@ fn mutated_traces_are_rejected() {
             {
                 let mut m = items.clone();
                 m[i] = Item::Observe(if k % 2 == 0 {
-                    sealcheck_model::trace::Observation::ObserveLogServer {
+                    sealcheck_model::observable::Observation::ObserveLogServer {
                         node: *node,
                         local_tail: *local_tail,
                         sealed: sealed.map(|s| !s),
                     }
                 } else {
-                    sealcheck_model::trace::Observation::ObserveLogServer {
+                    sealcheck_model::observable::Observation::ObserveLogServer {
                         node: *node,
                         local_tail: local_tail.map(|t| t + 1),
                         sealed: *sealed,
@@ -560,8 +563,8 @@ fn bounds_stop_every_phase_of_a_validation() {
     cfg.appends = 4;
     let header = Header::generated(cfg, "test", false);
     let items = vec![Item::Event(
-        sealcheck_model::trace::Event::StorageStateSet {
-            node: sealcheck_model::trace::NodeId(1),
+        sealcheck_model::observable::Event::StorageStateSet {
+            node: sealcheck_model::observable::NodeId(1),
             to: sealcheck_model::StorageState::ReadOnly,
         },
     )];

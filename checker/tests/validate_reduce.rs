@@ -12,10 +12,10 @@ use std::collections::{HashSet, VecDeque};
 use std::path::Path;
 
 use sealcheck::spec::Spec;
-use sealcheck::trace::Header;
+use sealcheck::trace_reader::Header;
 use sealcheck::validate::model_for;
 use sealcheck::validate::reduce::{canonical_fingerprint, Class, Reducer};
-use sealcheck_model::trace::labels;
+use sealcheck_model::observable::labels;
 use sealcheck_model::{Action, SealModel, State};
 use stateright::Model;
 
@@ -48,8 +48,9 @@ fn check_from(spec: &str, complete: &[&str], limit: usize, prefix: &[Pick]) -> (
     header.complete = complete.iter().map(|s| s.to_string()).collect();
     let model = model_for(&header, true);
     let reducer = Reducer::new(&model, &header);
-    let hidden =
-        |ls: &[sealcheck_model::trace::Event]| ls.iter().all(|l| !header.is_complete(l.kind()));
+    let hidden = |ls: &[sealcheck_model::observable::Event]| {
+        ls.iter().all(|l| !header.is_complete(l.kind()))
+    };
     let mut seen: HashSet<State> = HashSet::new();
     let mut queue: VecDeque<State> = VecDeque::new();
     let mut init = model.initial_state();

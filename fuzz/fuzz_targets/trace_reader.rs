@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sealcheck::trace::TraceReader;
+use sealcheck::trace_reader::TraceReader;
 use sealcheck::validate::{validate_reader, ValidateOptions};
 
 fuzz_target!(|data: &[u8]| {

@@ -51,11 +51,11 @@ pub mod config;
 pub mod describe;
 pub mod diagram;
 pub mod model;
+pub mod observable;
 pub mod offsets;
 pub mod properties;
 pub mod run_format;
 pub mod state;
-pub mod trace;
 pub mod trace_format;
 pub mod words;
 

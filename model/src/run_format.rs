@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::trace::NodeId;
+use crate::observable::NodeId;
 
 /// The `format` value of a run summary.
 pub const FORMAT: &str = "sealcheck-run";

@@ -1,18 +1,18 @@
 //! The trace file format (version 1): what a trace file says besides the model's observable
-//! vocabulary ([`crate::trace`]).
+//! vocabulary ([`crate::observable`]).
 //!
 //! A trace is JSON Lines: a [`Header`] line, then one [`Item`] (an event or an observation) per
 //! line, optionally with a time `t`. Both ends of the format use these types: the recorder's
 //! importer writes traces of real runs ([`write_header`], [`write_item`]), and the checker
-//! reads and validates them (its `trace` module is the streaming reader). The format is
+//! reads and validates them (its `trace_reader` module is the streaming reader). The format is
 //! documented for users in `traces/README.md`.
 
 use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::observable::{Event, NodeId, Observation};
 use crate::offsets::Offset;
-use crate::trace::{Event, NodeId, Observation};
 use crate::Config;
 
 /// The `format` value of a header.

@@ -3,8 +3,8 @@
 //! seal without a drain on the admin node, the sequencer draining once it learns the seal, and
 //! a find-tail reader's seal assist and tail repair after the sequencer's node died.
 
+use sealcheck_model::observable::{labels, Event};
 use sealcheck_model::state::{FindTail, HarnessPhase, Msg, SequencerPhase, State};
-use sealcheck_model::trace::{labels, Event};
 use sealcheck_model::{Action, Cluster, Config, SealModel, StorageState};
 use stateright::Model;
 

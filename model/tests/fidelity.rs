@@ -381,13 +381,13 @@ fn a_duplicate_store_is_answered_ok_without_writing() {
         known_global_tail: 0,
         repair: false,
     });
-    let labels = sealcheck_model::trace::labels(&m, &s, &action, &next);
+    let labels = sealcheck_model::observable::labels(&m, &s, &action, &next);
     assert_eq!(
         labels,
-        vec![sealcheck_model::trace::Event::Stored {
-            node: sealcheck_model::trace::NodeId(1),
+        vec![sealcheck_model::observable::Event::Stored {
+            node: sealcheck_model::observable::NodeId(1),
             offset: Some(0),
-            status: Some(sealcheck_model::trace::StoreStatus::Ok),
+            status: Some(sealcheck_model::observable::StoreStatus::Ok),
         }]
     );
 }

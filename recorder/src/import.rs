@@ -4,7 +4,7 @@
 //! `restatectl.jsonl`, `actions.jsonl` and `sql.jsonl` into typed facts and snapshots) and
 //! writes what the model can be held to: a trace in format v1
 //! ([`sealcheck_model::trace_format`]) whose events and observations are the model's vocabulary
-//! ([`sealcheck_model::trace`]), so that `sealcheck validate` can search for a model behaviour
+//! ([`sealcheck_model::observable`]), so that `sealcheck validate` can search for a model behaviour
 //! that produces it. This file is where a Restate log line becomes an event: the
 //! [`messages`](crate::parse::messages) texts are parsed into [`Fact`]s, and the translator below
 //! has one method per kind of record. What it does with every kind is the table in
@@ -49,10 +49,10 @@ use std::path::{Path, PathBuf};
 use sealcheck_model::config::{
     Faults, Harness, HarnessKind, StorageState, MAX_APPENDS, MAX_LOG_SERVERS, MAX_SEAL_ATTEMPTS,
 };
-use sealcheck_model::offsets::Offset;
-use sealcheck_model::trace::{
+use sealcheck_model::observable::{
     Event, MemberStatus, NodeId, NodesetStatus, Observation, RejectReason,
 };
+use sealcheck_model::offsets::Offset;
 use sealcheck_model::trace_format::{self, Header, Item, Roles, FORMAT, MAX_OFFSET, VERSION};
 use sealcheck_model::{Cluster, Config};
 use serde_json::Value;

@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use rayon::prelude::*;
-use sealcheck_model::trace::{labels, Event};
+use sealcheck_model::observable::{labels, Event};
 use sealcheck_model::{PropertyKind, State};
 use stateright::Model;
 
 use super::context::{path_text, Context, Limits, LOOKAHEAD};
 use super::reduce::Class;
 use super::{memory_mib, model_for, At, Outcome, ValidateOptions, Verdict};
-use crate::trace::{Header, Item, TraceError, TraceItem, TraceReader};
+use crate::trace_reader::{Header, Item, TraceError, TraceItem, TraceReader};
 
 /// A state the search holds: the state, its parent link and how many unlogged steps in a row
 /// led to it.

@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use sealcheck_model::trace::Event;
+use sealcheck_model::observable::Event;
 use sealcheck_model::{SealModel, State};
 
 use super::reduce::{canonical_fingerprint, Class, Reducer};
 use super::{memory_mib, ValidateOptions};
-use crate::trace::{Header, Item, TraceItem};
+use crate::trace_reader::{Header, Item, TraceItem};
 
 /// Items of lookahead: at least the most labels one model step has; more lets upcoming
 /// observations prune unlogged steps earlier.

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use sealcheck_model::trace::{labels, Event};
+use sealcheck_model::observable::{labels, Event};
 use sealcheck_model::{PropertyKind, State, StorageState};
 use stateright::Model;
 
@@ -11,7 +11,7 @@ use super::context::{path_text, Context, Limits, LOOKAHEAD};
 use super::prune::never_holds;
 use super::reduce::{canonical_fingerprint, Class};
 use super::{model_for, At, ValidateOptions, Verdict, DEPTH_FIRST_MAX_STATES};
-use crate::trace::{Header, Item, TraceItem};
+use crate::trace_reader::{Header, Item, TraceItem};
 
 /// The property a logged event breaks whatever the state its step is taken in, if any: a
 /// storage-state change into a state no other state may legally move to.

@@ -12,7 +12,7 @@ use super::breadth_first::{self, Items};
 use super::context::{Context, Limits};
 use super::depth_first::{has_step_local_violation, DepthFirst};
 use super::{memory_mib, model_for, At, Outcome, ValidateOptions, Verdict};
-use crate::trace::{Header, TraceError, TraceItem, TraceReader};
+use crate::trace_reader::{Header, TraceError, TraceItem, TraceReader};
 
 /// The item a verdict rejects the trace at, if it does (diverges or violates).
 pub(super) fn rejected(v: &Verdict) -> Option<usize> {

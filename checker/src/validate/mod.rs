@@ -126,7 +126,7 @@ use sealcheck_model::{Bug, SealModel};
 use serde::Serialize;
 
 use crate::exit::Exit;
-use crate::trace::{Header, TraceItem};
+use crate::trace_reader::{Header, TraceItem};
 
 mod breadth_first;
 mod context;
@@ -266,7 +266,7 @@ impl Verdict {
 /// One validated file: its path and the outcome or the reason it could not be read.
 pub type FileResult = (
     std::path::PathBuf,
-    Result<Outcome, crate::trace::TraceError>,
+    Result<Outcome, crate::trace_reader::TraceError>,
 );
 
 /// The result of validating one trace.

@@ -10,7 +10,7 @@ use super::context::{Context, Limits};
 use super::depth_first::{has_step_local_violation, one_explanation_violation, DepthFirst};
 use super::localize::{localize, rejected};
 use super::{memory_mib, model_for, Outcome, ValidateOptions, Verdict, DEPTH_FIRST_MAX_BYTES};
-use crate::trace::{TraceError, TraceItem, TraceReader};
+use crate::trace_reader::{TraceError, TraceItem, TraceReader};
 
 /// Validates a trace file: first a depth-first search for one conforming explanation on the
 /// scenario's own model (cheap when the trace conforms, even with many unlogged steps), then

@@ -3,14 +3,14 @@
 //! flags never move back, a tail never passes the scenario's appends, unlogged steps alone
 //! reach only so far, and logged seal events bound each other.
 
+use sealcheck_model::observable::{Event, MemberStatus, Observation};
 use sealcheck_model::state::{
     AppendStatus, FindTail, HarnessPhase, MemberSeal, Msg, Offset, SequencerPhase, Status,
 };
-use sealcheck_model::trace::{Event, MemberStatus, Observation};
 use sealcheck_model::{SealModel, State};
 
 use super::context::Context;
-use crate::trace::{Item, TraceItem};
+use crate::trace_reader::{Item, TraceItem};
 
 /// Whether an observation holds in no state at all: a log server's tail past the scenario's
 /// number of appends (offsets are below it, and a store moves a tail to its offset plus one).

@@ -13,11 +13,11 @@
 
 use std::hash::{Hash, Hasher};
 
+use sealcheck_model::observable::{Event, Observation};
 use sealcheck_model::state::{AppendStatus, HarnessPhase, MemberSeal, Msg, Process};
-use sealcheck_model::trace::{Event, Observation};
 use sealcheck_model::{Action, Bug, SealModel, State};
 
-use crate::trace::{Header, Item};
+use crate::trace_reader::{Header, Item};
 
 /// A set of state components, one bit each (see the `r_*` functions).
 type Res = u64;
@@ -675,7 +675,7 @@ impl<'a> Reducer<'a> {
     /// set, enabled or not.
     fn explaining(&self, item: &Item) -> (Vec<Class>, Res) {
         let n = self.model.n() as u8;
-        let idx = |id: sealcheck_model::trace::NodeId| id.0.wrapping_sub(1);
+        let idx = |id: sealcheck_model::observable::NodeId| id.0.wrapping_sub(1);
         match item {
             Item::Observe(o) => {
                 let read = match o {

@@ -9,7 +9,7 @@ use crate::exit::Exit;
 use crate::report::DEFAULT_EXPLORER_ADDR;
 use crate::run::{RunResult, RunVerdict, Validated};
 use crate::spec::shell_quote;
-use crate::trace::TraceError;
+use crate::trace_reader::TraceError;
 use crate::validate::{Outcome, Verdict};
 use sealcheck_model::run_format;
 

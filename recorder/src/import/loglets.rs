@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use sealcheck_model::config::MAX_APPENDS;
-use sealcheck_model::trace::NodeId;
+use sealcheck_model::observable::NodeId;
 
 use super::offsets::OffsetMap;
 use super::run::{

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use sealcheck_model::trace::{Event, MemberStatus, NodeId, NodesetStatus, Observation};
+use sealcheck_model::observable::{Event, MemberStatus, NodeId, NodesetStatus, Observation};
 use sealcheck_model::Config;
 
 pub use sealcheck_model::trace_format::{Header, Item, Roles, FORMAT, MAX_OFFSET, VERSION};
@@ -752,7 +752,7 @@ mod tests {
 
     #[test]
     fn a_seal_outcome_s_status_is_read_and_checked() {
-        use sealcheck_model::trace::MemberStatus::*;
+        use sealcheck_model::observable::MemberStatus::*;
         let items = outcome(
             r#"{"event":"seal-completed","node":"N9","max_local_tail":0,"status":{"N1":"S","N2":"?","N3":"E"}}"#,
         )
