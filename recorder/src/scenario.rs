@@ -501,29 +501,11 @@ fn register_deployment(run: &mut Run) -> Result<StandInDeployment, Error> {
 /// has at least 6 records; returns the deployment (dropping it stops it).
 fn append_records(run: &mut Run) -> Result<StandInDeployment, Error> {
     let deployment = register_deployment(run)?;
-    let ns = run.cluster.netns();
-    let ingress = run.cluster.config().node_meta(VIA).ingress_port;
     // Ingress needs the new schema; give it a moment and retry the first send.
-    let path = format!("/{SERVICE}/{HANDLER}/send?delay=1h");
     let loglet = run.meta.loglet_id.clone().unwrap_or_default();
     let mut sent = 0;
     for i in 0..40 {
-        let t = now_us();
-        let resp = http_request(
-            ns,
-            "POST",
-            ingress,
-            &path,
-            Some("{}"),
-            Duration::from_secs(10),
-        )?;
-        run.cluster.raw().action(
-            t,
-            "ingress-send",
-            &[VIA],
-            json!({"path": path, "status": resp.status, "body": resp.body, "seq": i}),
-        )?;
-        if (200..300).contains(&resp.status) {
+        if delayed_send(run, i)? {
             sent += 1;
         } else {
             thread::sleep(Duration::from_millis(300));
@@ -764,33 +746,45 @@ impl SteadyLoadPlan {
 /// Sends delayed sends one at a time through N1's ingress until one is accepted (the ingress
 /// needs the schema of the deployment just registered), at most 40 tries.
 fn first_accepted_send(run: &mut Run) -> Result<(), Error> {
-    let ns = run.cluster.netns();
-    let ingress = run.cluster.config().node_meta(VIA).ingress_port;
-    let path = format!("/{SERVICE}/{HANDLER}/send?delay=1h");
     for i in 0..40 {
-        let t = now_us();
-        let resp = http_request(
-            ns,
-            "POST",
-            ingress,
-            &path,
-            Some("{}"),
-            Duration::from_secs(10),
-        )?;
-        run.cluster.raw().action(
-            t,
-            "ingress-send",
-            &[VIA],
-            json!({"path": path, "status": resp.status, "body": resp.body, "seq": i}),
-        )?;
-        if (200..300).contains(&resp.status) {
+        if delayed_send(run, i)? {
             return Ok(());
         }
         thread::sleep(Duration::from_millis(300));
     }
     Err(Error::Http(format!(
-        "the ingress accepted none of 40 calls {path}"
+        "the ingress accepted none of 40 calls {}",
+        send_path()
     )))
+}
+
+/// The ingress path of one delayed send: it appends one record and invokes nothing for an hour.
+fn send_path() -> String {
+    format!("/{SERVICE}/{HANDLER}/send?delay=1h")
+}
+
+/// One delayed send through N1's ingress, recorded as an `ingress-send` action numbered `seq`;
+/// whether the ingress accepted it (a 2xx status).
+fn delayed_send(run: &mut Run, seq: u32) -> Result<bool, Error> {
+    let ns = run.cluster.netns();
+    let ingress = run.cluster.config().node_meta(VIA).ingress_port;
+    let path = send_path();
+    let t = now_us();
+    let resp = http_request(
+        ns,
+        "POST",
+        ingress,
+        &path,
+        Some("{}"),
+        Duration::from_secs(10),
+    )?;
+    run.cluster.raw().action(
+        t,
+        "ingress-send",
+        &[VIA],
+        json!({"path": path, "status": resp.status, "body": resp.body, "seq": seq}),
+    )?;
+    Ok((200..300).contains(&resp.status))
 }
 
 /// Walks the plan's timeline from `start`; an action that is due late runs at once.
@@ -822,7 +816,7 @@ fn steady_load(run: &mut Run, plan: &SteadyLoadPlan) -> Result<(), Error> {
     first_accepted_send(run)?;
     let cfg = LoadConfig {
         port: run.cluster.config().node_meta(VIA).ingress_port,
-        path: format!("/{SERVICE}/{HANDLER}/send?delay=1h"),
+        path: send_path(),
         rate_per_s: plan.rate_per_s,
         duration: plan.duration,
         connections: 4,
