@@ -465,12 +465,7 @@ impl Expander {
         if let Some(why) = self.shared.stopped() {
             return Some(why);
         }
-        if self
-            .bounds
-            .interrupt
-            .as_ref()
-            .is_some_and(|i| i.load(Ordering::Relaxed))
-        {
+        if self.bounds.interrupted() {
             return Some(Stop::Interrupted);
         }
         if let Some(t) = self.bounds.timeout {

@@ -25,6 +25,15 @@ pub struct Bounds {
     pub interrupt: Option<Arc<AtomicBool>>,
 }
 
+impl Bounds {
+    /// Whether the interrupt flag is set (Ctrl-C or SIGTERM arrived).
+    pub fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|i| i.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// Why a run stopped before covering the state space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Stop {

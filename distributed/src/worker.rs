@@ -181,12 +181,7 @@ impl Watch {
                 return Some(Stop::Timeout(e.as_millis() as u64));
             }
         }
-        if self
-            .bounds
-            .interrupt
-            .as_ref()
-            .is_some_and(|i| i.load(Ordering::Relaxed))
-        {
+        if self.bounds.interrupted() {
             return Some(Stop::Interrupted);
         }
         None
