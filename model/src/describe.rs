@@ -364,7 +364,7 @@ pub fn changes(model: &SealModel, prev: &State, next: &State) -> Vec<String> {
         ));
     }
     for b in &nc.appends {
-        let before = pc.appends.iter().find(|a| a.offset == b.offset);
+        let before = pc.append_at(b.offset);
         if before != Some(b) {
             out.push(format!("{c} append {}", append_text(model, b)));
         }

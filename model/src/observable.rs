@@ -1113,7 +1113,7 @@ fn next_max_local_tail(prev: &State, next: &State) -> Option<Offset> {
 fn append_outcomes(model: &SealModel, prev: &State, next: &State, out: &mut Vec<Event>) {
     let client = NodeId(model.cfg.client);
     for b in &next.client.appends {
-        let a = prev.client.appends.iter().find(|a| a.offset == b.offset);
+        let a = prev.client.append_at(b.offset);
         if a.map(|a| a.status) == Some(b.status) {
             continue;
         }

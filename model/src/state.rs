@@ -195,6 +195,27 @@ pub struct Client {
     pub sequencer_silent: bool,
 }
 
+impl Client {
+    /// The append at `offset`, if it was made. Appends are pushed in offset order from 0, so
+    /// this is an index, O(1); a list built otherwise (by hand, in a test) is searched.
+    pub fn append_at(&self, offset: Offset) -> Option<&Append> {
+        match self.appends.get(offset as usize) {
+            Some(a) if a.offset == offset => Some(a),
+            _ => self.appends.iter().find(|a| a.offset == offset),
+        }
+    }
+
+    /// The append at `offset`, mutable (see [`Client::append_at`]).
+    pub fn append_at_mut(&mut self, offset: Offset) -> Option<&mut Append> {
+        let direct = matches!(self.appends.get(offset as usize), Some(a) if a.offset == offset);
+        if direct {
+            self.appends.get_mut(offset as usize)
+        } else {
+            self.appends.iter_mut().find(|a| a.offset == offset)
+        }
+    }
+}
+
 /// A message in flight between the client and a log server.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Msg {

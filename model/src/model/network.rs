@@ -8,22 +8,30 @@ use super::seal_model::SealModel;
 use crate::state::*;
 
 impl SealModel {
-    /// Whether no earlier store to `to` is still in flight (stores to one server are ordered).
-    fn store_deliverable(state: &State, to: u8, offset: Offset) -> bool {
-        !state
-            .network
-            .iter()
-            .any(|m| matches!(m, Msg::Store { to: t, offset: o, .. } if *t == to && *o < offset))
+    /// The lowest offset of a store in flight to each log server (index), if any: stores to one
+    /// server are delivered in offset order, so only a store at that offset is deliverable.
+    /// One pass over the network, so listing the deliverable messages costs O(messages).
+    pub fn next_stores(state: &State) -> Vec<Option<Offset>> {
+        let mut next = vec![None; state.servers.len()];
+        for m in &state.network {
+            if let Msg::Store { to, offset, .. } = m {
+                let slot: &mut Option<Offset> = &mut next[*to as usize];
+                if slot.is_none_or(|o| *offset < o) {
+                    *slot = Some(*offset);
+                }
+            }
+        }
+        next
     }
 
     /// Whether `msg` can be delivered now: requests only to a serving log server, stores in
-    /// order.
-    fn deliverable(&self, state: &State, msg: &Msg) -> bool {
+    /// order (`next_stores` from [`SealModel::next_stores`] of the same state).
+    fn deliverable(state: &State, msg: &Msg, next_stores: &[Option<Offset>]) -> bool {
         match msg {
             Msg::Seal { to, .. } => state.servers[*to as usize].process == Process::Serving,
             Msg::Store { to, offset, .. } => {
                 state.servers[*to as usize].process == Process::Serving
-                    && Self::store_deliverable(state, *to, *offset)
+                    && next_stores[*to as usize] == Some(*offset)
             }
             Msg::Sealed { .. } | Msg::Stored { .. } => true,
         }
@@ -32,13 +40,14 @@ impl SealModel {
     /// Guards: each distinct deliverable message may be delivered (a sealed server may also
     /// store it under the seeded bug), and, while faults are left, lost or duplicated.
     pub(super) fn network_actions(&self, state: &State, actions: &mut Vec<Action>) {
+        let next_stores = Self::next_stores(state);
         let mut last: Option<&Msg> = None;
         for msg in &state.network {
             if last == Some(msg) {
                 continue;
             }
             last = Some(msg);
-            if self.deliverable(state, msg) {
+            if Self::deliverable(state, msg, &next_stores) {
                 actions.push(Action::Deliver(msg.clone()));
                 if self.may_store_ignoring_seal(state, msg) {
                     actions.push(Action::StoreIgnoringSeal(msg.clone()));

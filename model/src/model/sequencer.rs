@@ -54,7 +54,7 @@ impl SealModel {
             && !matches!(c.sequencer, SequencerPhase::Sealed(_))
         {
             let kgt = c.known_global_tail;
-            if let Some(a) = c.appends.iter().find(|a| a.offset == kgt) {
+            if let Some(a) = c.append_at(kgt) {
                 if a.status == AppendStatus::InFlight
                     && a.stored != 0
                     && count(a.stored) < self.write_quorum()
@@ -83,7 +83,7 @@ impl SealModel {
             Action::SequencerAcksEarly => {
                 let kgt = state.client.known_global_tail;
                 let quorum = self.write_quorum();
-                if let Some(a) = state.client.appends.iter_mut().find(|a| a.offset == kgt) {
+                if let Some(a) = state.client.append_at_mut(kgt) {
                     a.status = AppendStatus::Acked;
                     if count(a.stored) < quorum {
                         state.history.acked_without_quorum = true;
@@ -143,7 +143,7 @@ impl SealModel {
         let sealed_quorum = self
             .cfg
             .f_majority(count(self.effective(state.client_view())));
-        let Some(a) = state.client.appends.iter_mut().find(|a| a.offset == offset) else {
+        let Some(a) = state.client.append_at_mut(offset) else {
             return;
         };
         if a.status != AppendStatus::InFlight {
@@ -174,7 +174,7 @@ impl SealModel {
         }
         loop {
             let kgt = state.client.known_global_tail;
-            let Some(a) = state.client.appends.iter_mut().find(|a| a.offset == kgt) else {
+            let Some(a) = state.client.append_at_mut(kgt) else {
                 break;
             };
             if a.status != AppendStatus::InFlight || count(a.stored) < quorum {
@@ -202,14 +202,14 @@ impl SealModel {
     /// or cancelled) or whose sequencer crashed: delivering one changes nothing but the
     /// network, so keeping it only multiplies states that behave the same.
     pub(super) fn drop_stale_stored(state: &mut State) {
-        let appends = &state.client.appends;
-        let crashed = state.client.sequencer == SequencerPhase::Crashed;
+        let client = &state.client;
+        let crashed = client.sequencer == SequencerPhase::Crashed;
         state.network.retain(|m| match m {
             Msg::Stored { offset, .. } => {
                 !crashed
-                    && appends
-                        .iter()
-                        .any(|a| a.offset == *offset && a.status == AppendStatus::InFlight)
+                    && client
+                        .append_at(*offset)
+                        .is_some_and(|a| a.status == AppendStatus::InFlight)
             }
             _ => true,
         });
