@@ -132,6 +132,35 @@ impl<'a> Context<'a> {
             .then(|| self.reducer.needed(s, window.first().map(|i| &i.item)))
     }
 
+    /// Whether the search may pass over step `a` of `s` without computing its successor: the
+    /// stubborn set (`needed`) leaves it out, so it is only worth taking if it explains an item
+    /// of the window, and its class can label it with nothing the window holds. Only the
+    /// classes whose labels are known before the step is taken are passed over: an Ok reply
+    /// past the known global tail (it labels itself `store-reply` at most) and a Sealed reply
+    /// no task counts (no label). They are most of the steps of a long pipeline, and passing
+    /// over them keeps the cost of a state from growing with the replies in flight.
+    pub(super) fn passes_over(
+        &self,
+        s: &State,
+        a: &sealcheck_model::Action,
+        needed: Option<&Vec<Class>>,
+        window: &[TraceItem],
+    ) -> bool {
+        let Some(needed) = needed else {
+            return false;
+        };
+        let class = Class::of(self.model, s, a);
+        let labels: &[&str] = match class {
+            Class::ReplyTail => &["store-reply"],
+            Class::StaleSealed(_) => &[],
+            _ => return false,
+        };
+        !needed.contains(&class)
+            && !window.iter().any(
+                |i| matches!(&i.item, crate::trace_reader::Item::Event(e) if labels.contains(&e.kind())),
+            )
+    }
+
     /// Possible numbers of window items a step with these labels consumes (0 = unlogged).
     pub(super) fn consumptions(&self, labels: &[Event], window: &[TraceItem]) -> Vec<usize> {
         label_consumptions(self.header, labels, |j| window.get(j))

@@ -218,6 +218,9 @@ impl<'a> DepthFirst<'a> {
         let mut actions = Vec::new();
         model.actions(&state, &mut actions);
         for (ai, a) in actions.into_iter().enumerate() {
+            if self.cx.passes_over(&state, &a, needed.as_ref(), window) {
+                continue;
+            }
             let next = model.next_state(&state, a.clone()).expect("enabled");
             self.states += 1;
             let ls = labels(model, &state, &a, &next);

@@ -14,8 +14,10 @@
 use std::hash::{Hash, Hasher};
 
 use sealcheck_model::observable::{Event, Observation};
+use sealcheck_model::offsets::Offset;
 use sealcheck_model::state::{AppendStatus, HarnessPhase, MemberSeal, Msg, Process};
 use sealcheck_model::{Action, Bug, SealModel, State};
+use stateright::Model;
 
 use crate::trace_reader::{Header, Item};
 
@@ -75,8 +77,13 @@ pub enum Class {
     DeliverSeal(u8),
     /// Delivery of a Store request to i (also the seeded `StoreIgnoringSeal`).
     DeliverStore(u8),
-    /// Delivery of a Sealed reply from i.
+    /// Delivery of a Sealed reply from i that the seal task may still count.
     DeliverSealed(u8),
+    /// Delivery of a Sealed reply from i that no seal task will ever count (single client:
+    /// its task ended, or the task running is of a later `seal()` call, or it no longer
+    /// waits on i; a task's member never becomes pending again and calls only count up).
+    /// Delivering it only takes it out of the network.
+    StaleSealed(u8),
     /// `SealRequestFails(i)`.
     SealRequestFails(u8),
     /// `SequencerDrains`.
@@ -155,7 +162,13 @@ impl Class {
             Action::Deliver(m) | Action::StoreIgnoringSeal(m) => match m {
                 Msg::Seal { to, .. } => Class::DeliverSeal(*to),
                 Msg::Store { to, .. } => Class::DeliverStore(*to),
-                Msg::Sealed { from, .. } => Class::DeliverSealed(*from),
+                Msg::Sealed { from, attempt, .. } => {
+                    if reply_stale(model, state, *from, *attempt) {
+                        Class::StaleSealed(*from)
+                    } else {
+                        Class::DeliverSealed(*from)
+                    }
+                }
                 Msg::Stored { offset, status, .. } => {
                     if *offset > state.client.known_global_tail
                         && *status == sealcheck_model::state::Status::Ok
@@ -203,6 +216,7 @@ impl Class {
             Class::DeliverSeal(_) => &["seal-handled"],
             Class::DeliverStore(_) => &["stored"],
             Class::DeliverSealed(_) => &["seal-confirmed"],
+            Class::StaleSealed(_) => &[],
             Class::SealRequestFails(_) => &["seal-request-failed"],
             Class::Drain | Class::SealWithoutDrain => &["sequencer-sealed"],
             Class::Append => &["append"],
@@ -271,6 +285,10 @@ impl Class {
                     CSEAL | (end & CSEQ) | FIND,
                     repsl(i),
                 )
+            }
+            Class::StaleSealed(i) => {
+                let i = i as usize;
+                f(0, repsl(i), repsl(i), repsl(i))
             }
             Class::SealRequestFails(i) => {
                 let i = i as usize;
@@ -419,6 +437,28 @@ fn dependent(a: Option<Class>, fa: &Foot, b: Class, fb: &Foot, replies_hidden: b
             {
                 return false;
             }
+            // A delivered store only adds its reply to the channel; steps that take replies
+            // out (a reply's delivery, the early ack and the drain, with the stale replies they
+            // drop) neither read nor remove a reply that is not there yet, and the store's
+            // effect on its server does not read the replies. So the two orders reach the same
+            // state: a reply the other step made stale is dropped as soon as it is added.
+            if let Class::DeliverStore(_) = if matches!(a, Class::DeliverStore(_)) {
+                a
+            } else {
+                b
+            } {
+                let other = if matches!(a, Class::DeliverStore(_)) {
+                    b
+                } else {
+                    a
+                };
+                if matches!(
+                    other,
+                    Class::ReplyHead | Class::ReplyTail | Class::AckEarly | Class::Drain
+                ) {
+                    return false;
+                }
+            }
         }
     }
     (fa.write & (fb.read | fb.write)) != 0 || (fb.write & fa.read) != 0
@@ -505,7 +545,8 @@ impl<'a> Reducer<'a> {
 
     /// Whether a step of the class may happen unlogged at all.
     fn may_hide(&self, c: Class) -> bool {
-        c.kinds().iter().any(|k| self.hidden(k))
+        // A step without a label is never logged.
+        c.kinds().is_empty() || c.kinds().iter().any(|k| self.hidden(k))
     }
 
     fn ends_hidden(&self) -> bool {
@@ -514,6 +555,16 @@ impl<'a> Reducer<'a> {
 
     fn replies_hidden(&self) -> bool {
         self.hidden("store-reply") && self.hidden("append-acked") && self.hidden("append-rejected")
+    }
+
+    /// The classes with a step enabled in `s`.
+    fn enabled_classes(&self, s: &State) -> Vec<Class> {
+        let mut acts = Vec::new();
+        self.model.actions(s, &mut acts);
+        let mut classes: Vec<Class> = acts.iter().map(|a| Class::of(self.model, s, a)).collect();
+        classes.sort();
+        classes.dedup();
+        classes
     }
 
     /// The classes whose steps may still happen in `s` (over-approximated), with the bugs the
@@ -562,14 +613,20 @@ impl<'a> Reducer<'a> {
             out.push(Class::DeliverStore(iu));
         }
         let sealed_from = any_msg(&|x| matches!(x, Msg::Sealed { from, .. } if *from == iu));
-        if sealed_from || seal_to || call_may {
-            out.push(Class::DeliverSealed(iu));
-        }
         let pending = s
             .client
             .seal
             .as_ref()
             .is_some_and(|t| t.members[i] == Some(MemberSeal::Pending));
+        // Single client: a reply from i counts only for a task that waits on i, now or after
+        // a call still to come.
+        let counts = m.cluster() || pending || call_may;
+        if (sealed_from || seal_to || call_may) && counts {
+            out.push(Class::DeliverSealed(iu));
+        }
+        if sealed_from || seal_to {
+            out.push(Class::StaleSealed(iu));
+        }
         if pending || call_may {
             out.push(Class::SealRequestFails(iu));
             out.push(Class::Resend(iu));
@@ -790,13 +847,32 @@ impl<'a> Reducer<'a> {
             // An explaining step with its full footprint (it may end the seal task).
             work.push((Some(c), c.foot(true, live)));
             out.push(c);
-        }
-        while let Some((a, f)) = work.pop() {
-            for (k, (c, fc)) in potential.iter().enumerate() {
-                if inset[k] {
-                    continue;
+            for (k, (p, _)) in potential.iter().enumerate() {
+                if *p == c {
+                    inset[k] = true;
                 }
-                if dependent(a, &f, *c, fc, replies_hidden) || (fc.enables & f.guard) != 0 {
+            }
+        }
+        let next_stores = SealModel::next_stores(s);
+        let enabled = self.enabled_classes(s);
+        // Classes met while disabled: they join only if a step outside the set could enable
+        // them.
+        let mut dormant = vec![false; potential.len()];
+        loop {
+            while let Some((a, f)) = work.pop() {
+                for (k, (c, fc)) in potential.iter().enumerate() {
+                    if inset[k] {
+                        continue;
+                    }
+                    let enabler =
+                        (fc.enables & f.guard) != 0 && !queued_behind(a, *c, &next_stores);
+                    if !enabler && !dependent(a, &f, *c, fc, replies_hidden) {
+                        continue;
+                    }
+                    if enabled.binary_search(c).is_err() {
+                        dormant[k] = true;
+                        continue;
+                    }
                     inset[k] = true;
                     work.push((
                         Some(*c),
@@ -810,11 +886,84 @@ impl<'a> Reducer<'a> {
                     out.push(*c);
                 }
             }
+            // A dormant class joins after all if steps outside the set may enable it: the
+            // classes a path of such steps can take are those enabled now and, transitively,
+            // those they may enable.
+            let mut outside: Vec<bool> = potential
+                .iter()
+                .enumerate()
+                .map(|(k, (c, _))| !inset[k] && enabled.binary_search(c).is_ok())
+                .collect();
+            loop {
+                let more: Vec<usize> = (0..potential.len())
+                    .filter(|&k| !inset[k] && !outside[k])
+                    .filter(|&k| {
+                        (0..potential.len()).any(|j| {
+                            outside[j] && (potential[j].1.enables & potential[k].1.guard) != 0
+                        })
+                    })
+                    .collect();
+                if more.is_empty() {
+                    break;
+                }
+                for k in more {
+                    outside[k] = true;
+                }
+            }
+            let woken: Vec<usize> = (0..potential.len())
+                .filter(|&k| dormant[k] && !inset[k] && outside[k])
+                .collect();
+            if woken.is_empty() {
+                break;
+            }
+            for k in woken {
+                inset[k] = true;
+                let (c, fc) = &potential[k];
+                work.push((
+                    Some(*c),
+                    Foot {
+                        read: fc.read,
+                        write: fc.write,
+                        enables: fc.enables,
+                        guard: fc.guard,
+                    },
+                ));
+                out.push(*c);
+            }
         }
         out.sort();
         out.dedup();
         out
     }
+}
+
+/// Whether a Sealed reply from `from` of `seal()` call `attempt` is one no seal task of a
+/// single client will ever count ([`Class::StaleSealed`]).
+fn reply_stale(model: &SealModel, s: &State, from: u8, attempt: u8) -> bool {
+    !model.cluster()
+        && s.client.seal.as_ref().is_none_or(|t| {
+            t.attempt != attempt || t.members[from as usize] != Some(MemberSeal::Pending)
+        })
+}
+
+/// Whether the enabling edge from a step of class `c` to the class `a` of a stubborn set's
+/// member can be left out because every store `c` may send to that server queues behind one
+/// already in flight (module essay, reduction 2: a necessary enabling set).
+///
+/// A new append's stores carry the next offset, above every store in flight, and stores to one
+/// server are delivered in offset order. So while a store to server `i` is in flight, no store
+/// an append sends to `i` can be delivered before that one leaves the network: by its delivery
+/// (`DeliverStore(i)`, the member itself), its loss (`Network`), a crash of `i` or of the
+/// sequencer's node (each writes the requests to `i`, so each is already in the set by
+/// dependence). The necessary enabling set of the later stores is therefore the member itself,
+/// and the append need not join the set on their account. A find-tail reader's repair stores
+/// may go below the stores in flight, so only `Append` loses the edge.
+fn queued_behind(a: Option<Class>, c: Class, next_stores: &[Option<Offset>]) -> bool {
+    matches!(
+        (a, c),
+        (Some(Class::DeliverStore(i)), Class::Append)
+            if next_stores.get(i as usize).is_some_and(|o| o.is_some())
+    )
 }
 
 impl Reducer<'_> {
