@@ -136,6 +136,9 @@ struct BreadthFirst<'a> {
     cut_hidden: bool,
     /// The furthest observation (absolute index) that pruned a state ahead of the next item.
     pruned_ahead: Option<usize>,
+    /// Set when a prefix ended with explanations that all break properties but no property in
+    /// common (the prefix is then not rejected).
+    mixed_violations: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> BreadthFirst<'a> {
@@ -168,6 +171,7 @@ impl<'a> BreadthFirst<'a> {
             links: vec![(0, 0)],
             cut_hidden: false,
             pruned_ahead: None,
+            mixed_violations: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -247,8 +251,8 @@ impl<'a> BreadthFirst<'a> {
     }
 
     /// After `consumed` was explained: a violation if every state of the next layer breaks the
-    /// same property; and notes the first item after which only seeded-bug steps explain the
-    /// trace.
+    /// same property; and notes the first item after which only seeded-bug steps that break no
+    /// property explain the trace.
     fn judge_layer(&mut self, consumed: &TraceItem) -> Option<Verdict> {
         let base = self.base;
         let layer = self.layers.get(&base)?;
@@ -260,11 +264,16 @@ impl<'a> BreadthFirst<'a> {
                 path: self.path_of(node),
             });
         }
-        let all_buggy = self
-            .layers
-            .values()
-            .flat_map(|l| l.values())
-            .all(|n| n.state.history.bug_step.is_some());
+        // Only seeded-bug steps explain the items so far, and none of them breaks a property
+        // (explanations that break properties are judged by them, not as a divergence).
+        let model = self.cx.model;
+        let all_buggy = self.layers.values().flat_map(|l| l.values()).all(|n| {
+            n.state.history.bug_step.is_some()
+                && model
+                    .property_list()
+                    .iter()
+                    .all(|p| p.kind != PropertyKind::Always || (p.condition)(model, &n.state))
+        });
         if all_buggy && self.only_buggy.is_none() {
             let bug = layer
                 .values()
@@ -284,6 +293,8 @@ impl<'a> BreadthFirst<'a> {
         // Explained only by seeded-bug steps that break no property: still not a behaviour of
         // the scenario's model.
         let verdict = match (verdict, self.only_buggy.clone()) {
+            // A prefix whose explanations all break properties, not one in common.
+            (v @ Verdict::Conforms { .. }, _) if self.mixed_violations.load(std::sync::atomic::Ordering::Relaxed) => v,
             (Verdict::Conforms { explanations: 0 }, None) => Verdict::Diverges {
                 explained: base,
                 allowed: vec![
@@ -356,6 +367,9 @@ impl<'a> BreadthFirst<'a> {
         let mut actions = Vec::new();
         cx.model.actions(&node.state, &mut actions);
         for (ai, a) in actions.into_iter().enumerate() {
+            if cx.passes_over(&node.state, &a, needed.as_ref(), window) {
+                continue;
+            }
             let Some(next) = cx.model.next_state(&node.state, a.clone()) else {
                 continue;
             };
@@ -693,21 +707,38 @@ impl<'a> BreadthFirst<'a> {
                 explanations: clean_count,
             };
         }
+        // An `eventually` property is judged only at the end of a complete run: a prefix, or
+        // a run that was cut, may still reach what it waits for.
+        let judged = |p: &&sealcheck_model::PropertyInfo| match p.kind {
+            PropertyKind::Always => true,
+            PropertyKind::Eventually => complete,
+            PropertyKind::Sometimes => false,
+        };
         let property = self.violated_by_all(finals.iter()).or_else(|| {
             model
                 .property_list()
                 .iter()
-                .filter(|p| p.kind == PropertyKind::Eventually)
+                .filter(|p| p.kind == PropertyKind::Eventually && complete)
                 .find(|p| finals.iter().all(|n| !(p.condition)(model, &n.state)))
                 .map(|p| p.name.to_string())
         });
+        if property.is_none() && self.limit.is_some() {
+            // A prefix (a localization probe) whose explanations all took seeded-bug steps but
+            // break no property in common is not rejected yet: the items after it may leave
+            // only explanations that break one property, and the verdict is where they do.
+            self.mixed_violations
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            return Verdict::Conforms {
+                explanations: finals.len(),
+            };
+        }
         let property = property.or_else(|| {
             // Every explanation breaks some property, not all the same one: name the most
             // common.
             model
                 .property_list()
                 .iter()
-                .filter(|p| p.kind != PropertyKind::Sometimes)
+                .filter(judged)
                 .map(|p| {
                     let n = finals
                         .iter()

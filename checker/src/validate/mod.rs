@@ -69,9 +69,38 @@
 //! records who answered, so it commutes with other replies and with acknowledgements (which
 //! appends are acknowledged depends on the set of replies, not their order) and with the drain
 //! (it cancels the append; the reply then goes stale), as long as the labels it may gain or
-//! lose (`store-reply`, `append-acked`, `append-rejected`) are unlogged.
+//! lose (`store-reply`, `append-acked`, `append-rejected`) are unlogged; a delivered store
+//! only adds its reply to the channel, which no step that takes replies out (a reply's
+//! delivery, the early ack, the drain and the stale replies they drop) reads; a Sealed reply
+//! no seal task will ever count (its task ended, a later `seal()` call runs, or the task no
+//! longer waits on that member: a member never becomes pending again and calls only count up)
+//! is its own class whose delivery only takes it out of the network.
 //! `checker/tests/validate_reduce.rs` checks every declared independence and every enabling
 //! relation on every reachable state of several scenarios, seeded bugs included.
+//!
+//! The argument needs only that the first step `u` of the path in `T` commutes with the steps
+//! before it and is not enabled by them; two refinements of the closure keep that and make `T`
+//! much smaller on long pipelines:
+//!
+//! - *Necessary enabling sets.* A disabled member needs in `T` only steps one of which must
+//!   come before it on any path, not every step that may enable it. While a store to server
+//!   `i` is in flight, a store a new append sends to `i` carries a higher offset, and stores
+//!   to one server are delivered in offset order: it cannot be delivered before the store in
+//!   flight leaves the network, by its delivery (the member itself), its loss or a crash (both
+//!   already in `T` by dependence). So `Append` does not join `T` as an enabler of
+//!   `DeliverStore(i)` then (a find-tail reader's repair stores may go lower, so they keep the
+//!   edge).
+//! - *Dormant classes.* A class disabled in `s` that only steps of `T` can enable cannot occur
+//!   on a path of steps outside `T` before `u`, so neither its dependence with a member nor its
+//!   enabling of one matters. The closure sets such classes aside and lets them join only if a
+//!   class outside `T`, enabled in `s` or transitively enabled by such, may enable them.
+//!
+//! The searches also pass over, without computing the successor, a step outside `T` whose
+//! class can only label it with kinds the window does not hold (an Ok reply past the known
+//! global tail; a stale Sealed reply): such a step could only be taken as an unlogged step,
+//! and `T` leaves it out. `checker/tests/reductions_agree.rs` compares the verdict, its item
+//! and its property with and without the reductions on random behaviours of nine scenarios
+//! (seeded bugs included), logged the way a recorded Restate run is, and on their mutants.
 //!
 //! **3. Canonical states.** States are deduplicated by a fingerprint with data cleared that no
 //! later step, label, observation or property reads: reply bits of resolved appends, which
@@ -106,8 +135,13 @@
 //! `items[..=m]` is rejected is monotone in `m` and decided exactly by a search of that prefix
 //! alone (first the depth-first search for one clean explanation, then the breadth-first
 //! search pruning only by items of the prefix), so a binary search over `m` from `d` finds the
-//! first item no explanation survives. Its report shows the explanation of the items before it
-//! that the depth-first search found. Observations of storage states need no unlogged step at
+//! first item no explanation survives. A prefix is rejected when no behaviour explains it or
+//! every explanation breaks one property in common; a prefix whose explanations all break
+//! properties, but not one in common, is not (the items after it may leave only explanations
+//! that break one, and the verdict is where they do), and an `eventually` property is judged
+//! only at the end of a complete run, never at the end of a prefix. Both keep the predicate
+//! monotone (explanations only narrow as `m` grows, and properties are sticky). Its report
+//! shows the explanation of the items before it that the depth-first search found. Observations of storage states need no unlogged step at
 //! all when `provisioned` and `storage-state-set` are logged completely: only those steps
 //! change storage states (a refused provisioning changes nothing), so the empty set is a
 //! stubborn set for them.

@@ -1,0 +1,156 @@
+//! The stubborn sets keep every verdict (module essay of `sealcheck::validate`, reduction 2):
+//! on random behaviours of several scenarios, logged the way a recorded Restate run is logged
+//! (appends, stores, replies and the per-member seal steps unlogged), and on their mutants, the
+//! reduced search and the full search give the same verdict, at the same item, for the same
+//! property. Runs the full search may not finish within its bound are skipped and counted.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sealcheck::generate::{self, Rng};
+use sealcheck::mutate;
+use sealcheck::spec::Spec;
+use sealcheck::trace_reader::{self, Header, Item};
+use sealcheck::validate::{validate_file, ValidateOptions, Verdict};
+use sealcheck_model::observable::Event;
+use sealcheck_model::Config;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The verdict in a form two searches must agree on: its word, the item and the property.
+fn gist(v: &Verdict) -> Option<String> {
+    match v {
+        Verdict::Conforms { .. } => Some("conforms".into()),
+        Verdict::Diverges { at, .. } => Some(format!("diverges at {}", at.index)),
+        Verdict::Violates { property, at, .. } => {
+            Some(format!("violates {property:?} at {}", at.index))
+        }
+        _ => None,
+    }
+}
+
+/// Validates `items` under `header` with and without the stubborn sets; returns whether both
+/// decided, and notes in `wrong` where they disagree.
+fn agree(
+    dir: &Path,
+    name: &str,
+    header: &Header,
+    items: &[(Option<f64>, Item)],
+    wrong: &mut Vec<String>,
+) -> bool {
+    let path = dir.join(name);
+    trace_reader::write_trace(&path, header, items).unwrap();
+    let bounded = |reduce: bool| ValidateOptions {
+        reduce,
+        timeout: Some(Duration::from_secs(if reduce { 60 } else { 3 })),
+        ..ValidateOptions::default()
+    };
+    let full = validate_file(&path, &bounded(false)).unwrap();
+    let Some(want) = gist(&full.verdict) else {
+        return false;
+    };
+    let reduced = validate_file(&path, &bounded(true)).unwrap();
+    let got = gist(&reduced.verdict);
+    if got.as_deref() != Some(want.as_str()) {
+        wrong.push(format!(
+            "{}: full search {want}, reduced {got:?}",
+            path.display()
+        ));
+    }
+    true
+}
+
+fn scenarios() -> Vec<Config> {
+    let load = |f: &str| Spec::load(&root().join(f)).unwrap().config;
+    let mut forced = load("specs/operator-moves.toml");
+    forced.faults.operator_force = true;
+    vec![
+        Config::incident(),
+        load("specs/appends-then-seal.toml"),
+        load("specs/crash-restart.toml"),
+        load("specs/message-loss.toml"),
+        load("specs/paused-members.toml"),
+        forced,
+        load("specs/bugs/ack-before-quorum.toml"),
+        load("specs/bugs/seal-without-drain.toml"),
+        load("specs/bugs/store-after-seal.toml"),
+    ]
+}
+
+/// One mutant in this many is compared (`SEALCHECK_AGREE_EVERY` sets it: 5 compares 1,109
+/// traces in about 4 minutes of a release build, the default about 250 in CI's time).
+fn mutant_stride() -> usize {
+    std::env::var("SEALCHECK_AGREE_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(25)
+}
+
+#[test]
+fn stubborn_sets_keep_verdicts_on_behaviours_logged_like_restate_and_their_mutants() {
+    let stride = mutant_stride();
+    let dir = std::env::temp_dir().join(format!("sealcheck-reductions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let unlogged: Vec<String> = Event::KINDS
+        .iter()
+        .filter(|k| !sealcheck_recorder::import::COMPLETE_KINDS.contains(k))
+        .map(|k| k.to_string())
+        .collect();
+    let mut rng = Rng::new(7);
+    let (mut compared, mut skipped, mut rejected) = (0, 0, 0);
+    let mut wrong = Vec::new();
+    for (c, cfg) in scenarios().into_iter().enumerate() {
+        let model = cfg.clone().into_model().unwrap();
+        for w in 0..3 {
+            let (actions, terminal) = generate::random_walk(&model, &mut rng, 10_000);
+            let (mut items, _) = generate::items_of_path(&model, &actions, w != 1);
+            let mut header = Header::generated(cfg.clone(), "test", false);
+            let _ = terminal;
+            generate::hide_kinds(&mut header, &mut items, &unlogged);
+            let items: Vec<(Option<f64>, Item)> = items.into_iter().map(|i| (None, i)).collect();
+            let name = format!("s{c}-w{w}.jsonl");
+            if agree(&dir, &name, &header, &items, &mut wrong) {
+                compared += 1;
+            } else {
+                skipped += 1;
+            }
+            for (m, mutant) in mutate::mutants(&header, &items, None)
+                .into_iter()
+                .enumerate()
+                .filter(|(m, _)| m % stride == w % stride)
+            {
+                let name = format!("s{c}-w{w}-m{m}.jsonl");
+                if agree(&dir, &name, &header, &mutant.items, &mut wrong) {
+                    compared += 1;
+                    rejected += usize::from(!matches!(
+                        validate_file(&dir.join(&name), &ValidateOptions::default())
+                            .unwrap()
+                            .verdict,
+                        Verdict::Conforms { .. }
+                    ));
+                } else {
+                    skipped += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the reduced search disagrees with the full one on {} traces:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    eprintln!("{compared} traces compared ({rejected} rejected), {skipped} skipped");
+    assert!(
+        compared >= 100,
+        "only {compared} compared ({skipped} skipped)"
+    );
+    assert!(
+        rejected >= 20,
+        "only {rejected} rejected mutants among the compared"
+    );
+}
