@@ -28,7 +28,8 @@
 //! - **Roles.** The sealer is `meta.seal_via` (the node `restatectl -S` talks to), the
 //!   sequencer `meta.sequencer` (e.g. `N3:1`); `config.client` is [`CLIENT_ID`], a node id that
 //!   is not a log server.
-//! - **Completeness.** The header's `complete` is [`COMPLETE_KINDS`].
+//! - **Completeness.** The header's `complete` is [`COMPLETE_KINDS`], less the kinds logs
+//!   without DEBUG lines lack ([`info_only`]).
 //! - **Every loglet of a run** ([`loglets`], [`import_raw_dir_loglets`]): each loglet with
 //!   its own setup in place of `meta.json`'s, its trace beginning at its creation; seal tasks
 //!   of other kinds than the operator's make its import inconclusive, naming the step.
@@ -36,7 +37,7 @@
 //!   order, equality and adjacency kept and larger gaps shrunk to 2. The limit: a divergence
 //!   that depends only on how many unlogged records lie between two named tails is not seen.
 
-mod info_only;
+pub mod info_only;
 pub mod inputs;
 pub mod loglets;
 pub mod offsets;

@@ -15,11 +15,16 @@
 //!   snapshot tells the node's storage state where the trace begins (no fresh start is ever
 //!   assumed), when the files that reach further back show a seal of the log, a storage-state
 //!   change or a sealed worker before it, or when a record of the loglet then cannot be placed;
-//!   DEBUG lines (the seal task's start and self-provisioning are logged at DEBUG, so at
-//!   Restate's default filter the trace could not claim them complete); `restatectl.jsonl`
+//!   DEBUG lines, only where a seal record of the loglet cannot be told to be the operator's
+//!   task without them ([`super::info_only`]); `restatectl.jsonl`
 //!   (the operator's storage-state changes leave no server log line); and, without
 //!   `actions.jsonl`, any sign of a fault the operator records alone can size (a restart, a
 //!   seal request that failed, which a pause may have caused, a node stopped mid-run).
+//!
+//! Logs without DEBUG lines (Restate's default filter) are a note, not a need: the kinds only
+//! DEBUG lines show ([`DEBUG_ONLY_KINDS`]) are not claimed complete, except `seal-started`
+//! where the operator's task's outcome and `restatectl.jsonl` fix its place among the items
+//! ([`super::info_only`]).
 //!
 //! Absent SQL snapshots need nothing: the trace then has no observations, and the validator
 //! places the unlogged steps without them.
