@@ -183,3 +183,84 @@ fn import_run_writes_loglets_and_run_json_and_exits_3_when_some_loglet_is_inconc
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Issue #17, logs of any cluster, in run mode: steady-load-short's server logs alone (no
+/// `meta.json`, SQL snapshots or records; renamed as another harness would name them) give
+/// the same loglets as the full material. None is translated: a node restarted (when it went
+/// down only `actions.jsonl` tells) and storage-state changes leave no server log line, so
+/// each loglet names `restatectl.jsonl` and `actions.jsonl`. The run summary still lists them
+/// all, and `sealcheck validate` calls the run inconclusive, its chain not checked (the logs
+/// show no base LSN).
+#[test]
+fn logs_only_material_finds_every_loglet_and_names_what_it_lacks() {
+    let raw = run_dir("steady-load-short").join("raw");
+    let full = import_raw_dir_loglets(&raw).unwrap();
+    let mut expected: BTreeSet<String> = full
+        .summary
+        .loglets
+        .iter()
+        .map(|l| l.loglet.clone())
+        .collect();
+    expected.extend(full.untranslated.iter().map(|u| u.loglet.clone()));
+    assert_eq!(expected.len(), 7, "{expected:?}");
+
+    let tmp = std::env::temp_dir().join(format!("sealcheck-logs-only-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let (input, out) = (tmp.join("in"), tmp.join("out"));
+    std::fs::create_dir_all(&input).unwrap();
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(raw.join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    logs.sort();
+    for (k, p) in logs.iter().enumerate() {
+        let name = format!("server-{}.txt", (b'a' + k as u8) as char);
+        std::fs::copy(p, input.join(name)).unwrap();
+    }
+    let o = assert_cmd::Command::cargo_bin("sealcheck")
+        .unwrap()
+        .args(["import", "-q", "--run", "--out"])
+        .arg(&out)
+        .arg(&input)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    let summary: sealcheck_model::run_format::RunSummary =
+        serde_json::from_str(&std::fs::read_to_string(out.join(FILE_NAME)).unwrap()).unwrap();
+    assert_eq!(
+        summary.material,
+        sealcheck_model::run_format::Material::Logs
+    );
+    assert!(summary.loglets.is_empty());
+    let named: BTreeSet<String> = summary
+        .untranslated
+        .iter()
+        .map(|u| u.loglet.clone())
+        .collect();
+    assert_eq!(named, expected);
+    for u in &summary.untranslated {
+        assert!(
+            u.needs.contains("needs restatectl.jsonl")
+                && u.needs
+                    .contains("actions.jsonl: N3 (2 process starts in server-c.txt) restarted"),
+            "{}: {}",
+            u.loglet,
+            u.needs
+        );
+        assert!(u.log_and_segment().is_some() && u.base_lsn.is_none());
+    }
+    let o = assert_cmd::Command::cargo_bin("sealcheck")
+        .unwrap()
+        .args(["validate", "-q"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("INCONCLUSIVE (7 loglets not translated, first 0_0); chain: not checked"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
