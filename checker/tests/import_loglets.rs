@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use sealcheck::validate::{validate_file, ValidateOptions};
 use sealcheck_recorder::import::import_raw_dir_loglets;
 use sealcheck_recorder::import::loglets::discover;
 use sealcheck_recorder::import::run::{FILE_NAME, LOGLETS_DIR};
@@ -190,7 +191,8 @@ fn import_run_writes_loglets_and_run_json_and_exits_3_when_some_loglet_is_inconc
 /// down only `actions.jsonl` tells) and storage-state changes leave no server log line, so
 /// each loglet names `restatectl.jsonl` and `actions.jsonl`. The run summary still lists them
 /// all, and `sealcheck validate` calls the run inconclusive, its chain not checked (the logs
-/// show no base LSN).
+/// show no base LSN). With the operator's records added, the loglets translated and not are
+/// those of the full material.
 #[test]
 fn logs_only_material_finds_every_loglet_and_names_what_it_lacks() {
     let raw = run_dir("steady-load-short").join("raw");
@@ -261,6 +263,57 @@ fn logs_only_material_finds_every_loglet_and_names_what_it_lacks() {
     assert!(
         stdout.contains("INCONCLUSIVE (7 loglets not translated, first 0_0); chain: not checked"),
         "{stdout}"
+    );
+
+    // With the operator's records added (still no meta.json, no SQL): each node's log is whole
+    // from its process's start, so its storage state where a loglet begins is read from its
+    // own lines. The same loglets are translated, the same are not, for the same reasons.
+    for f in ["restatectl.jsonl", "actions.jsonl"] {
+        std::fs::copy(raw.join(f), input.join(f)).unwrap();
+    }
+    let records = import_raw_dir_loglets(&input).unwrap();
+    let ids = |r: &sealcheck_recorder::import::run::ImportedRun| -> Vec<String> {
+        r.summary.loglets.iter().map(|l| l.loglet.clone()).collect()
+    };
+    assert_eq!(ids(&records), ids(&full));
+    let needs = |r: &sealcheck_recorder::import::run::ImportedRun| -> Vec<(String, String)> {
+        r.untranslated
+            .iter()
+            .map(|u| {
+                let model_steps: Vec<&str> = u
+                    .reason
+                    .split("; and ")
+                    .filter(|n| !n.starts_with("(dropped"))
+                    .collect();
+                (u.loglet.clone(), model_steps.join("; and "))
+            })
+            .collect()
+    };
+    assert_eq!(needs(&records), needs(&full));
+    // Per loglet, the verdicts with the options of the committed loglets: 0_5 and 1_0 conform
+    // as with the full material; 0_1 and 0_3, whose SQL observations make the full material's
+    // search stop at its frontier bound (inconclusive), conform on the server lines alone,
+    // a weaker claim (fewer items to explain), never a contrary one.
+    let opts = ValidateOptions {
+        permissive: false,
+        max_frontier: 2000,
+        ..ValidateOptions::default()
+    };
+    let mut verdicts = Vec::new();
+    for (entry, trace) in records.summary.loglets.iter().zip(&records.traces) {
+        let path = tmp.join(format!("{}.jsonl", entry.loglet));
+        trace.write_file(&path).unwrap();
+        let o = validate_file(&path, &opts).unwrap();
+        verdicts.push(format!("{} {}", entry.loglet, o.verdict.word()));
+    }
+    assert_eq!(
+        verdicts,
+        [
+            "0_1 conforms",
+            "0_3 conforms",
+            "0_5 conforms",
+            "1_0 conforms"
+        ]
     );
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -291,8 +291,11 @@ pub(crate) fn state_at(run: &RawRun, node: u32, start_us: i64) -> Option<Storage
             !changed(start_us, end) && !unlogged_provisioning
         })
         .map(|(_, st)| st);
-    if after.is_some() || !info_only {
+    if after.is_some() {
         return after;
+    }
+    if !info_only {
+        return state_from_logs(run, node, start_us);
     }
     run.snapshots
         .iter()
@@ -301,6 +304,50 @@ pub(crate) fn state_at(run: &RawRun, node: u32, start_us: i64) -> Option<Storage
         .find_map(|s| row(s).map(|st| (s.time_us, st)))
         .filter(|&(from, st)| st != StorageState::Provisioning && !changed(from, start_us))
         .map(|(_, st)| st)
+}
+
+/// A node's storage state at `start_us` from its own log, when no snapshot tells it: the log
+/// must be whole from its process's start and hold DEBUG lines, so that every change is a line
+/// (`My storage state: X` at each process start, `Log-store self-provisioning is complete`)
+/// or a `restatectl` confirmation. `None` when `start_us` lies inside a change (between a
+/// storage-marker write and its self-provisioning line, or during a `set-storage-state` run),
+/// after a data-loss detection, or before the node's first state line.
+pub(crate) fn state_from_logs(run: &RawRun, node: u32, start_us: i64) -> Option<StorageState> {
+    let log = run.logs.iter().find(|l| l.node == node)?;
+    if !log.has_process_start || log.debug_lines == 0 {
+        return None;
+    }
+    if run
+        .storage_runs
+        .iter()
+        .any(|r| r.time_us <= start_us && start_us <= r.end_time_us)
+    {
+        return None;
+    }
+    let mut state = None;
+    let mut marker_pending = false;
+    for f in run.facts.iter().take_while(|f| f.time_us < start_us) {
+        match &f.fact {
+            Fact::StorageStateAtStartup { node: n, state: s } if *n == node => {
+                state = Some(StorageState::parse(s)?);
+                marker_pending = false;
+            }
+            Fact::StorageMarkerWritten { node: n } if *n == node => marker_pending = true,
+            Fact::SelfProvisioned { node: n } if *n == node => {
+                state = Some(StorageState::ReadWrite);
+                marker_pending = false;
+            }
+            Fact::StorageStateSet { node: n, to, .. } if *n == node => {
+                state = Some(StorageState::parse(to)?);
+            }
+            Fact::DataLossDetected { node: n } if *n == node => return None,
+            _ => {}
+        }
+    }
+    if marker_pending {
+        return None;
+    }
+    state
 }
 
 /// What happened to the scenario's loglet or the storage states before logs that start
