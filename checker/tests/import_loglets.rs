@@ -317,3 +317,41 @@ fn logs_only_material_finds_every_loglet_and_names_what_it_lacks() {
     );
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// Run mode at Restate's default filter (INFO): a loglet's trace begins at its creation line,
+/// which is DEBUG, so no loglet of steady-load-short is translated, and each names that line
+/// (beginning at its first later record would assume a fresh loglet).
+#[test]
+fn info_only_logs_name_each_loglet_s_creation_line() {
+    let raw = run_dir("steady-load-short").join("raw");
+    let dir = std::env::temp_dir().join(format!("sealcheck-info-only-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    for e in std::fs::read_dir(&raw).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    for e in std::fs::read_dir(raw.join("logs")).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.contains("\"level\":\"DEBUG\"") && !l.contains("\"level\":\"TRACE\""))
+            .collect();
+        std::fs::write(
+            dir.join("logs").join(p.file_name().unwrap()),
+            kept.join("\n"),
+        )
+        .unwrap();
+    }
+    let run = import_raw_dir_loglets(&dir).unwrap();
+    assert!(run.traces.is_empty());
+    assert_eq!(run.untranslated.len(), 7);
+    for u in &run.untranslated {
+        let line = format!("needs the creation line of {}", u.loglet);
+        assert!(u.reason.contains(&line), "{}", u.reason);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -343,6 +343,7 @@ fn translate(
         t.end_us = end_us;
     }
     if let Mode::RunLoglet = mode {
+        t.info_only_window(run)?;
         t.window_start(run)?;
     }
     t.actions_absent = actions_absent;

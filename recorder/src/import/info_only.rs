@@ -12,7 +12,8 @@
 //! (which the model decides at the task's start) needs the DEBUG lines. Any other seal record
 //! of the loglet (another node's task, a task of the sealer no command explains) could be an
 //! assist, a shutdown seal or a reconfiguration, which only the DEBUG lines tell apart: the
-//! import then stops, naming them.
+//! import then stops, naming them. In run mode a loglet's trace begins at its creation line,
+//! which is DEBUG too: without it the loglet is not translated, and says so.
 
 use sealcheck_model::observable::{Event, NodeId};
 use sealcheck_model::trace_format::Item;
@@ -131,6 +132,34 @@ impl Translator<'_> {
             self.place(f, i, Event::SealStarted { node: sealer });
         }
         true
+    }
+
+    /// Run mode with INFO-only logs: a loglet's trace begins at its creation, whose line
+    /// (`Creating a replicated loglet client`) is DEBUG. Without it the first record naming
+    /// the loglet comes later, and beginning there would assume a fresh loglet where appends,
+    /// seal requests or a seal may already have happened: the import needs the line.
+    pub(super) fn info_only_window(&self, run: &super::RawRun) -> Result<(), ImportError> {
+        if !self.info_only.on {
+            return Ok(());
+        }
+        let loglet = self.s.loglet.as_str();
+        let first = run
+            .facts
+            .iter()
+            .find(|f| super::loglets::fact_loglet(&f.fact).as_deref() == Some(loglet));
+        match first {
+            Some(f) if matches!(f.fact, super::Fact::LogletCreated { .. }) => Ok(()),
+            _ => Err(ImportError::Inconclusive {
+                dir: self.dir.to_path_buf(),
+                needs: vec![format!(
+                    "the creation line of {loglet} (`Creating a replicated loglet client`, DEBUG: RESTATE_LOG_FILTER={DEBUG_FILTER}): where its trace begins; its first record{} may come after appends or seals the logs do not show",
+                    first.map_or(String::new(), |f| format!(
+                        " ({}:{})",
+                        f.source.file, f.source.line
+                    ))
+                )],
+            }),
+        }
     }
 
     /// With INFO-only logs, once every item is placed: a task whose start cannot be ordered
