@@ -1256,7 +1256,9 @@ impl<'a> Translator<'a> {
         if self.dropped_as_other_loglet(f, *node, loglet.as_deref()) {
             return;
         }
-        self.unlogged_task_start(i, f, *node, false);
+        if !(self.swallow_rejection_echo && nodeset_status.is_empty()) {
+            self.unlogged_task_start(i, f, *node, false);
+        }
         if *node != self.s.sealer as u32 {
             self.foreign_or_unplaced(f, *node, "a seal failure");
             self.foreign_tasks.remove(node);
