@@ -13,6 +13,11 @@
 //!   local tail a member showed after the seal, stays at most the sealed tail (a tail offset
 //!   `o` of a segment with base `b` stands at LSN `b + o - 1`).
 //!
+//! The loglets `run.json` lists as untranslated take part with the LSN facts the import read of
+//! them ([`Untranslated::base_lsn`] and the rest): a loglet without a trace is still a segment
+//! of its chain, so a chain that breaks at it is caught (the run stays at best inconclusive
+//! for the loglet nobody judged, and violates when the chain does).
+//!
 //! A fact that is missing (a run imported from server logs alone has no base LSNs) makes its
 //! check [`Status::NotChecked`], saying what it needs. Such a check is no evidence either way:
 //! a chain whose checks are all unchecked is [`ChainVerdict::NotChecked`], never "holds".
@@ -21,7 +26,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use sealcheck_model::run_format::{Loglet, Reading, RunSummary};
+use sealcheck_model::run_format::{Loglet, Reading, RunSummary, Untranslated};
 
 /// The property of consecutive segments of a log: the new one starts where the sealed one
 /// ended.
@@ -105,11 +110,18 @@ impl ChainVerdict {
 
 /// Every check of the run's chains: per log (in id order), for each segment in index order its
 /// [`NOTHING_AFTER_SEAL`] check, and for each pair of consecutive segments their
-/// [`STARTS_AT_SEALED_TAIL`] check. The loglets' ids are assumed unique (the run reader
-/// refuses duplicates).
+/// [`STARTS_AT_SEALED_TAIL`] check. The segments are the translated loglets and the
+/// untranslated ones whose log and segment are known (an id listed as both counts once, as
+/// translated). The loglets' ids are assumed unique (the run reader refuses duplicates).
 pub fn check(run: &RunSummary) -> Vec<Check> {
+    let stand_ins: Vec<Loglet> = run
+        .untranslated
+        .iter()
+        .filter(|u| !run.loglets.iter().any(|l| l.loglet == u.loglet))
+        .filter_map(untranslated_segment)
+        .collect();
     let mut logs: BTreeMap<u32, Vec<&Loglet>> = BTreeMap::new();
-    for l in &run.loglets {
+    for l in run.loglets.iter().chain(&stand_ins) {
         logs.entry(l.log_id).or_default().push(l);
     }
     let mut checks = Vec::new();
@@ -123,6 +135,27 @@ pub fn check(run: &RunSummary) -> Vec<Check> {
         }
     }
     checks
+}
+
+/// An untranslated loglet as a segment of its chain: its LSN facts and no trace.
+fn untranslated_segment(u: &Untranslated) -> Option<Loglet> {
+    let (log_id, segment) = u.log_and_segment()?;
+    Some(Loglet {
+        loglet: u.loglet.clone(),
+        log_id,
+        segment,
+        file: String::new(),
+        nodeset: Vec::new(),
+        replication: 0,
+        sequencer: None,
+        window_ms: None,
+        base_lsn: u.base_lsn.clone(),
+        sealed_tail_lsn: u.sealed_tail_lsn.clone(),
+        max_known_global_tail: u.max_known_global_tail.clone(),
+        local_tails_after_seal: u.local_tails_after_seal.clone(),
+        offset_map: Vec::new(),
+        notes: Vec::new(),
+    })
 }
 
 fn cite(what: &str, r: &Reading) -> String {
@@ -313,6 +346,40 @@ mod tests {
             "{checks:?}"
         );
         assert_eq!(ChainVerdict::of(&checks), ChainVerdict::NotChecked);
+    }
+
+    #[test]
+    fn the_chain_is_checked_across_an_untranslated_loglet() {
+        let mut r = run(vec![loglet(0, Some(1), Some(3)), loglet(2, Some(6), None)]);
+        r.untranslated.push(Untranslated {
+            loglet: "0_1".into(),
+            needs: "inconclusive: needs a model step".into(),
+            log_id: None,
+            segment: None,
+            base_lsn: reading(3, "sql:4"),
+            sealed_tail_lsn: reading(5, "sql:8"),
+            max_known_global_tail: None,
+            local_tails_after_seal: BTreeMap::new(),
+        });
+        let checks = check(&r);
+        let subjects: Vec<(&str, Status)> = checks
+            .iter()
+            .map(|c| (c.subject.as_str(), c.status))
+            .collect();
+        assert_eq!(
+            subjects,
+            [
+                ("0_0", Status::NotChecked),
+                ("0_0 -> 0_1", Status::Holds),
+                ("0_1", Status::NotChecked),
+                ("0_1 -> 0_2", Status::Violates),
+                ("0_2", Status::NotChecked),
+            ]
+        );
+        assert_eq!(
+            checks[3].detail,
+            "base LSN 6 (sql:1) of 0_2 vs sealed tail LSN 5 (sql:8) of 0_1: off by +1"
+        );
     }
 
     #[test]

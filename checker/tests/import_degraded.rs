@@ -6,6 +6,10 @@
 //! (a) every server log cut to start mid-run (its first third dropped, and the SQL snapshots
 //! taken before the latest cut), (b) only INFO-and-above lines kept, (c) no `actions.jsonl`,
 //! (d) the server logs alone, under other file names and without `meta.json`.
+//!
+//! At INFO (b) the recordings whose seal tasks are all the operator's keep their verdict
+//! ([`INFO_ONLY_KEEPS`]); the others stop naming the DEBUG lines that tell whose seal task a
+//! record is (a reader's assist, an auto-recovery seal).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -137,6 +141,19 @@ fn logs_only(raw: &Path, dir: &Path) {
     }
 }
 
+/// The recordings whose INFO-only copy keeps its committed verdict: every seal record of
+/// their loglet is the outcome of the operator's `restatectl logs seal`. The other
+/// recordings' INFO-only copies name the DEBUG lines they lack.
+const INFO_ONLY_KEEPS: [&str; 7] = [
+    "restate-1.7.12/appends-then-seal",
+    "restate-1.7.12/incident",
+    "restate-1.7.12/incident-forced-appends",
+    "restate-1.7.12/one-paused",
+    "restate-1.7.12/reproduced/incident",
+    "restate-1.7.12/storage-state-change",
+    "restate-1.7.12/two-paused",
+];
+
 /// What an import and validation of a degraded copy gave.
 enum Got {
     Verdict(String, Option<String>),
@@ -193,7 +210,22 @@ fn degraded_recordings_keep_their_verdict_or_name_what_they_lack() {
                 }
                 _ => logs_only(&raw, &dir),
             }
-            let cell = match run(&dir, expected) {
+            let started = std::time::Instant::now();
+            let got = run(&dir, expected);
+            let secs = started.elapsed().as_secs_f64();
+            if case == "info-only" {
+                let keeps = INFO_ONLY_KEEPS.contains(&rec.as_str());
+                match &got {
+                    Got::Verdict(..) if !keeps => {
+                        wrong.push(format!("{rec} info-only: a verdict, expected a need"))
+                    }
+                    Got::Needs(n) if keeps || !n.iter().any(|n| n.starts_with("DEBUG lines")) => {
+                        wrong.push(format!("{rec} info-only: needs {n:?}"))
+                    }
+                    _ => {}
+                }
+            }
+            let cell = match got {
                 Got::Needs(needs) => {
                     assert!(!needs.is_empty() && needs.iter().all(|n| !n.is_empty()));
                     format!("inconclusive: needs {}", needs.join("; "))
@@ -211,13 +243,45 @@ fn degraded_recordings_keep_their_verdict_or_name_what_they_lack() {
                     }
                 }
             };
-            row.push(format!("{case}: {cell}"));
+            row.push(format!("{case} ({secs:.1} s): {cell}"));
             std::fs::remove_dir_all(&dir).unwrap();
         }
         table.push(row.join("\n    "));
     }
     eprintln!("{}", table.join("\n"));
     assert!(wrong.is_empty(), "a different verdict: {wrong:#?}");
+}
+
+/// A mutant at INFO: the seal task's reported tail lowered below what the snapshots show the
+/// members holding. The INFO-only import still translates it, and the trace diverges.
+#[test]
+fn an_info_only_mutant_is_caught() {
+    let rec = "restate-1.7.12/appends-then-seal";
+    let dir = scratch("info-only-mutant");
+    copy_raw(&root().join("traces").join(rec).join("raw"), &dir);
+    info_only(&dir);
+    let n1 = dir.join("logs/n1.log");
+    let text = std::fs::read_to_string(&n1).unwrap();
+    let from = r#""loglet_id":"0_0","replication":"{node: 2}","max_local_tail":"7""#;
+    assert_eq!(text.matches(from).count(), 1);
+    std::fs::write(&n1, text.replace(from, &from.replace("\"7\"", "\"5\""))).unwrap();
+    let t = import_raw_dir(&dir).unwrap();
+    let complete = &t.header.complete;
+    assert!(!complete.iter().any(|k| k == "provisioned"), "{complete:?}");
+    assert!(complete.iter().any(|k| k == "seal-started"), "{complete:?}");
+    assert!(t.notes.iter().any(|n| n.contains("hold no DEBUG line")));
+    let expected = Expected {
+        verdict: "conforms".into(),
+        property: None,
+        strict: None,
+        max_frontier: None,
+        item: None,
+    };
+    match run(&dir, &expected) {
+        Got::Verdict(word, _) => assert_eq!(word, "diverges"),
+        Got::Needs(n) => panic!("{n:?}"),
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The trace's lines as JSON, with `t` left out of the items and the name and source out of

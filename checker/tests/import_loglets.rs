@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use sealcheck::validate::{validate_file, ValidateOptions};
 use sealcheck_recorder::import::import_raw_dir_loglets;
 use sealcheck_recorder::import::loglets::discover;
 use sealcheck_recorder::import::run::{FILE_NAME, LOGLETS_DIR};
@@ -182,4 +183,175 @@ fn import_run_writes_loglets_and_run_json_and_exits_3_when_some_loglet_is_inconc
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// Issue #17, logs of any cluster, in run mode: steady-load-short's server logs alone (no
+/// `meta.json`, SQL snapshots or records; renamed as another harness would name them) give
+/// the same loglets as the full material. None is translated: a node restarted (when it went
+/// down only `actions.jsonl` tells) and storage-state changes leave no server log line, so
+/// each loglet names `restatectl.jsonl` and `actions.jsonl`. The run summary still lists them
+/// all, and `sealcheck validate` calls the run inconclusive, its chain not checked (the logs
+/// show no base LSN). With the operator's records added, the loglets translated and not are
+/// those of the full material.
+#[test]
+fn logs_only_material_finds_every_loglet_and_names_what_it_lacks() {
+    let raw = run_dir("steady-load-short").join("raw");
+    let full = import_raw_dir_loglets(&raw).unwrap();
+    let mut expected: BTreeSet<String> = full
+        .summary
+        .loglets
+        .iter()
+        .map(|l| l.loglet.clone())
+        .collect();
+    expected.extend(full.untranslated.iter().map(|u| u.loglet.clone()));
+    assert_eq!(expected.len(), 7, "{expected:?}");
+
+    let tmp = std::env::temp_dir().join(format!("sealcheck-logs-only-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let (input, out) = (tmp.join("in"), tmp.join("out"));
+    std::fs::create_dir_all(&input).unwrap();
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(raw.join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    logs.sort();
+    for (k, p) in logs.iter().enumerate() {
+        let name = format!("server-{}.txt", (b'a' + k as u8) as char);
+        std::fs::copy(p, input.join(name)).unwrap();
+    }
+    let o = assert_cmd::Command::cargo_bin("sealcheck")
+        .unwrap()
+        .args(["import", "-q", "--run", "--out"])
+        .arg(&out)
+        .arg(&input)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    let summary: sealcheck_model::run_format::RunSummary =
+        serde_json::from_str(&std::fs::read_to_string(out.join(FILE_NAME)).unwrap()).unwrap();
+    assert_eq!(
+        summary.material,
+        sealcheck_model::run_format::Material::Logs
+    );
+    assert!(summary.loglets.is_empty());
+    let named: BTreeSet<String> = summary
+        .untranslated
+        .iter()
+        .map(|u| u.loglet.clone())
+        .collect();
+    assert_eq!(named, expected);
+    for u in &summary.untranslated {
+        assert!(
+            u.needs.contains("needs restatectl.jsonl")
+                && u.needs
+                    .contains("actions.jsonl: N3 (2 process starts in server-c.txt) restarted"),
+            "{}: {}",
+            u.loglet,
+            u.needs
+        );
+        assert!(u.log_and_segment().is_some() && u.base_lsn.is_none());
+    }
+    let o = assert_cmd::Command::cargo_bin("sealcheck")
+        .unwrap()
+        .args(["validate", "-q"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("INCONCLUSIVE (7 loglets not translated, first 0_0); chain: not checked"),
+        "{stdout}"
+    );
+
+    // With the operator's records added (still no meta.json, no SQL): each node's log is whole
+    // from its process's start, so its storage state where a loglet begins is read from its
+    // own lines. The same loglets are translated, the same are not, for the same reasons.
+    for f in ["restatectl.jsonl", "actions.jsonl"] {
+        std::fs::copy(raw.join(f), input.join(f)).unwrap();
+    }
+    let records = import_raw_dir_loglets(&input).unwrap();
+    let ids = |r: &sealcheck_recorder::import::run::ImportedRun| -> Vec<String> {
+        r.summary.loglets.iter().map(|l| l.loglet.clone()).collect()
+    };
+    assert_eq!(ids(&records), ids(&full));
+    let needs = |r: &sealcheck_recorder::import::run::ImportedRun| -> Vec<(String, String)> {
+        r.untranslated
+            .iter()
+            .map(|u| {
+                let model_steps: Vec<&str> = u
+                    .reason
+                    .split("; and ")
+                    .filter(|n| !n.starts_with("(dropped"))
+                    .collect();
+                (u.loglet.clone(), model_steps.join("; and "))
+            })
+            .collect()
+    };
+    assert_eq!(needs(&records), needs(&full));
+    // Per loglet, the verdicts with the options of the committed loglets: 0_5 and 1_0 conform
+    // as with the full material; 0_1 and 0_3, whose SQL observations make the full material's
+    // search stop at its frontier bound (inconclusive), conform on the server lines alone,
+    // a weaker claim (fewer items to explain), never a contrary one.
+    let opts = ValidateOptions {
+        permissive: false,
+        max_frontier: 2000,
+        ..ValidateOptions::default()
+    };
+    let mut verdicts = Vec::new();
+    for (entry, trace) in records.summary.loglets.iter().zip(&records.traces) {
+        let path = tmp.join(format!("{}.jsonl", entry.loglet));
+        trace.write_file(&path).unwrap();
+        let o = validate_file(&path, &opts).unwrap();
+        verdicts.push(format!("{} {}", entry.loglet, o.verdict.word()));
+    }
+    assert_eq!(
+        verdicts,
+        [
+            "0_1 conforms",
+            "0_3 conforms",
+            "0_5 conforms",
+            "1_0 conforms"
+        ]
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Run mode at Restate's default filter (INFO): a loglet's trace begins at its creation line,
+/// which is DEBUG, so no loglet of steady-load-short is translated, and each names that line
+/// (beginning at its first later record would assume a fresh loglet).
+#[test]
+fn info_only_logs_name_each_loglet_s_creation_line() {
+    let raw = run_dir("steady-load-short").join("raw");
+    let dir = std::env::temp_dir().join(format!("sealcheck-info-only-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    for e in std::fs::read_dir(&raw).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    for e in std::fs::read_dir(raw.join("logs")).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.contains("\"level\":\"DEBUG\"") && !l.contains("\"level\":\"TRACE\""))
+            .collect();
+        std::fs::write(
+            dir.join("logs").join(p.file_name().unwrap()),
+            kept.join("\n"),
+        )
+        .unwrap();
+    }
+    let run = import_raw_dir_loglets(&dir).unwrap();
+    assert!(run.traces.is_empty());
+    assert_eq!(run.untranslated.len(), 7);
+    for u in &run.untranslated {
+        let line = format!("needs the creation line of {}", u.loglet);
+        assert!(u.reason.contains(&line), "{}", u.reason);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -313,6 +313,7 @@ fn the_walk_finds_runs_and_leaves_their_loglets_to_them() {
         "loglet-diverges",
         "malformed-run-json",
         "two-loglets",
+        "untranslated-chain-breaks",
         "untranslated-loglet",
     ];
     let expected: Vec<Input> = names.iter().map(|n| Input::Run(runs.join(n))).collect();
@@ -340,7 +341,7 @@ fn the_walk_finds_runs_and_leaves_their_loglets_to_them() {
     ));
     // The single-trace walk (traces.rs) still lists every loglet, each with its own entry.
     let all = sealcheck::trace_reader::expand_paths(&[runs]).unwrap();
-    assert_eq!(all.len(), 8);
+    assert_eq!(all.len(), 10);
 }
 
 fn tempdir() -> PathBuf {

@@ -91,6 +91,44 @@ pub struct Untranslated {
     /// What the import lacks to translate it (`needs model step for ...`, a limit), as the
     /// import said it.
     pub needs: String,
+    /// The log the segment belongs to; absent in older summaries (the id then tells it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_id: Option<u32>,
+    /// The segment's index in its log's chain; absent in older summaries (the id then tells
+    /// it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<u32>,
+    /// The LSN of the segment's first offset, if the material shows it: the chain checks use
+    /// it as they use [`Loglet::base_lsn`], so a chain is checked across loglets without a
+    /// trace too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_lsn: Option<Reading>,
+    /// The segment's tail LSN once sealed, if seen (as [`Loglet::sealed_tail_lsn`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_tail_lsn: Option<Reading>,
+    /// The largest known global tail any node reported for it (as
+    /// [`Loglet::max_known_global_tail`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_known_global_tail: Option<Reading>,
+    /// Per member, the largest local tail seen after the seal (as
+    /// [`Loglet::local_tails_after_seal`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub local_tails_after_seal: BTreeMap<NodeId, Reading>,
+}
+
+impl Untranslated {
+    /// Its log and segment: the fields, else the id's `<log>_<segment>`; `None` when neither
+    /// tells.
+    pub fn log_and_segment(&self) -> Option<(u32, u32)> {
+        let from_id = || {
+            let (l, s) = self.loglet.split_once('_')?;
+            Some((l.parse().ok()?, s.parse().ok()?))
+        };
+        match (self.log_id, self.segment) {
+            (Some(l), Some(s)) => Some((l, s)),
+            _ => from_id(),
+        }
+    }
 }
 
 /// One loglet (one segment of one log) of a run.

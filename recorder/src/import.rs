@@ -28,7 +28,8 @@
 //! - **Roles.** The sealer is `meta.seal_via` (the node `restatectl -S` talks to), the
 //!   sequencer `meta.sequencer` (e.g. `N3:1`); `config.client` is [`CLIENT_ID`], a node id that
 //!   is not a log server.
-//! - **Completeness.** The header's `complete` is [`COMPLETE_KINDS`].
+//! - **Completeness.** The header's `complete` is [`COMPLETE_KINDS`], less the kinds logs
+//!   without DEBUG lines lack ([`info_only`]).
 //! - **Every loglet of a run** ([`loglets`], [`import_raw_dir_loglets`]): each loglet with
 //!   its own setup in place of `meta.json`'s, its trace beginning at its creation; seal tasks
 //!   of other kinds than the operator's make its import inconclusive, naming the step.
@@ -36,6 +37,7 @@
 //!   order, equality and adjacency kept and larger gaps shrunk to 2. The limit: a divergence
 //!   that depends only on how many unlogged records lie between two named tails is not seen.
 
+pub mod info_only;
 pub mod inputs;
 pub mod loglets;
 pub mod offsets;
@@ -322,12 +324,14 @@ fn translate(
         None
     };
     let mid_run = gaps.mid_run(run);
+    let info_only = !gaps.info_only.is_empty();
     let gap_notes = gaps.check(dir)?;
     let setup = Setup::read(dir, &run.meta)?;
     let mut t = Translator::new(dir, run, setup);
     t.mode = mode;
     t.offsets = offsets;
     t.notes.extend(gap_notes);
+    t.info_only.on = info_only;
     if let Some(m) = mid_run {
         t.start_us = m.start_us;
         t.origin_us = m.start_us;
@@ -339,6 +343,7 @@ fn translate(
         t.end_us = end_us;
     }
     if let Mode::RunLoglet = mode {
+        t.info_only_window(run)?;
         t.window_start(run)?;
     }
     t.actions_absent = actions_absent;
@@ -350,6 +355,7 @@ fn translate(
     t.sql_snapshots(&run.snapshots)?;
     t.check_faults_known()?;
     t.check_mid_run_placed()?;
+    t.check_info_only_placed()?;
     let offsets = std::mem::take(&mut t.offsets);
     Ok((t.finish(&run.meta)?, offsets))
 }
@@ -620,6 +626,8 @@ struct Translator<'a> {
     last_foreign: Option<&'static str>,
     /// Where `t = 0` is: the run's start (also when the trace begins later).
     origin_us: i64,
+    /// Logs without DEBUG lines ([`info_only`]).
+    info_only: info_only::InfoOnly,
 }
 
 impl<'a> Translator<'a> {
@@ -680,6 +688,7 @@ impl<'a> Translator<'a> {
             offsets: Offsets::Identity,
             last_foreign: None,
             origin_us: start_us,
+            info_only: info_only::InfoOnly::default(),
         }
     }
 
@@ -903,7 +912,7 @@ impl<'a> Translator<'a> {
             }
             Fact::SealStarted { node, loglet, .. } => self.seal_started(i, f, *node, loglet),
             Fact::AllProvisioningWarning { node, loglet } => {
-                self.all_provisioning(f, *node, loglet)
+                self.all_provisioning(i, f, *node, loglet)
             }
             Fact::SealCompleted { .. } => self.seal_completed(i, f)?,
             Fact::SealFailed { .. } => self.seal_failed(i, f),
@@ -1146,9 +1155,21 @@ impl<'a> Translator<'a> {
     }
 
     /// The all-Provisioning warning: part of the `seal-rejected` placed at the task's start.
-    fn all_provisioning(&mut self, f: &TimedFact, node: u32, loglet: &str) {
+    fn all_provisioning(&mut self, i: usize, f: &TimedFact, node: u32, loglet: &str) {
         if loglet != self.loglet() {
             return self.drop_fact(f, Some(node), DropReason::OtherLoglet(loglet.to_string()));
+        }
+        if self.unlogged_task_start(i, f, node, true) {
+            let reason = Some(RejectReason::AllProvisioning);
+            let sealer = NodeId(self.s.sealer);
+            self.place(
+                f,
+                i,
+                Event::SealRejected {
+                    node: sealer,
+                    reason,
+                },
+            );
         }
         if node == self.s.sealer as u32 && matches!(self.task, Some(t) if t.rejected) {
             self.task = None;
@@ -1192,6 +1213,7 @@ impl<'a> Translator<'a> {
             );
             return Ok(());
         }
+        self.unlogged_task_start(i, f, *node, false);
         if *node != self.s.sealer as u32 || !matches!(self.task, Some(t) if !t.rejected) {
             self.foreign_or_unplaced(f, *node, "a seal completion");
             self.foreign_tasks.remove(node);
@@ -1233,6 +1255,9 @@ impl<'a> Translator<'a> {
         };
         if self.dropped_as_other_loglet(f, *node, loglet.as_deref()) {
             return;
+        }
+        if !(self.swallow_rejection_echo && nodeset_status.is_empty()) {
+            self.unlogged_task_start(i, f, *node, false);
         }
         if *node != self.s.sealer as u32 {
             self.foreign_or_unplaced(f, *node, "a seal failure");
@@ -1493,6 +1518,7 @@ impl<'a> Translator<'a> {
     // ---- restatectl runs ----
 
     fn restatectl_run(&mut self, i: usize, f: &TimedFact) -> Result<(), ImportError> {
+        self.seal_command_started(f);
         match &f.fact {
             Fact::SealCommandReturned {
                 log_id,
@@ -1871,7 +1897,11 @@ impl<'a> Translator<'a> {
                 sequencer: Some(NodeId(s.sequencer)),
                 finder: self.finder.map(|n| NodeId(n as u8)),
             },
-            complete: COMPLETE_KINDS.iter().map(|k| k.to_string()).collect(),
+            complete: COMPLETE_KINDS
+                .iter()
+                .filter(|k| !self.info_only.unlogged().contains(k))
+                .map(|k| k.to_string())
+                .collect(),
             run_complete: false,
             source: Some(format!(
                 "Restate {} scenario `{}` recorded {} by sealcheck-recorder; imported by sealcheck import",

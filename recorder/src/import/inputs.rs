@@ -15,11 +15,16 @@
 //!   snapshot tells the node's storage state where the trace begins (no fresh start is ever
 //!   assumed), when the files that reach further back show a seal of the log, a storage-state
 //!   change or a sealed worker before it, or when a record of the loglet then cannot be placed;
-//!   DEBUG lines (the seal task's start and self-provisioning are logged at DEBUG, so at
-//!   Restate's default filter the trace could not claim them complete); `restatectl.jsonl`
+//!   DEBUG lines, only where a seal record of the loglet cannot be told to be the operator's
+//!   task without them ([`super::info_only`]); `restatectl.jsonl`
 //!   (the operator's storage-state changes leave no server log line); and, without
 //!   `actions.jsonl`, any sign of a fault the operator records alone can size (a restart, a
 //!   seal request that failed, which a pause may have caused, a node stopped mid-run).
+//!
+//! Logs without DEBUG lines (Restate's default filter) are a note, not a need: the kinds only
+//! DEBUG lines show ([`DEBUG_ONLY_KINDS`]) are not claimed complete, except `seal-started`
+//! where the operator's task's outcome and `restatectl.jsonl` fix its place among the items
+//! ([`super::info_only`]).
 //!
 //! Absent SQL snapshots need nothing: the trace then has no observations, and the validator
 //! places the unlogged steps without them.
@@ -33,6 +38,12 @@ use super::ImportError;
 
 /// The filter that logs everything the importer reads (Restate's default is `info`).
 pub const DEBUG_FILTER: &str = "info,restate_bifrost=debug,restate_log_server=debug";
+
+/// The event kinds only DEBUG lines show: `provisioned` (`Log-store self-provisioning is
+/// complete`), `seal-started` (`Starting a seal task for loglet`) and `seal-assist-started`
+/// (`Detected unsealed nodes`). Logs without DEBUG lines leave them out of the header's
+/// `complete` list, so the validator places them as unlogged steps.
+pub const DEBUG_ONLY_KINDS: [&str; 3] = ["provisioned", "seal-started", "seal-assist-started"];
 
 /// How far apart (microseconds) the nodes' shutdown lines may be and still be one shutdown of
 /// the whole cluster.
@@ -48,6 +59,9 @@ pub struct Gaps {
     pub notes: Vec<String>,
     /// The logs (node and file) that begin without their process's start.
     pub mid_run: Option<Vec<String>>,
+    /// The logs (node and file) without a DEBUG line: [`DEBUG_ONLY_KINDS`] are then not
+    /// logged completely.
+    pub info_only: Vec<String>,
 }
 
 /// Where a trace of logs that start mid-run begins, and each log server's storage state there.
@@ -121,10 +135,12 @@ impl Gaps {
             g.mid_run = Some(no_start);
         }
         if !no_debug.is_empty() {
-            g.needs.push(format!(
-                "DEBUG lines in the logs of {}: they hold only INFO and above, and the seal task's start and self-provisioning are logged at DEBUG (run the servers with RESTATE_LOG_FILTER={DEBUG_FILTER})",
-                no_debug.join(", ")
+            g.notes.push(format!(
+                "the logs of {} hold no DEBUG line (Restate's default filter; the recorder sets RESTATE_LOG_FILTER={DEBUG_FILTER}): {} are logged only at DEBUG (self-provisioning, the seal task's start, a reader's seal assist); `provisioned` and `seal-assist-started` are not claimed complete, so the validator places them as unlogged steps, and the scenario's seal task is its outcome on the sealer while a `restatectl logs seal` through it runs",
+                no_debug.join(", "),
+                DEBUG_ONLY_KINDS.map(|k| format!("`{k}`")).join(", ")
             ));
+            g.info_only = no_debug;
         }
         if run.absent.iter().any(|f| f == CTL_FILE) {
             g.needs.push(format!("{CTL_FILE}: storage-state changes (`restatectl nodes set-storage-state`) leave no line in the server logs"));
@@ -235,28 +251,103 @@ impl Gaps {
 }
 
 /// A node's storage state at `start_us` (see [`Gaps::mid_run`]).
+///
+/// When the node's log has no DEBUG line its self-provisioning is not logged, and that step
+/// turns `provisioning` into `read-write` and nothing else: a later `read-write` row does not
+/// tell the state at `start_us`, but a later row of another state does, and so does the last
+/// earlier row of a state other than `provisioning`, when no logged change of the node (a
+/// storage-state change, data loss) lies between that row's query and `start_us`.
 pub(crate) fn state_at(run: &RawRun, node: u32, start_us: i64) -> Option<StorageState> {
-    let (row_end, state) = run.snapshots.iter().find_map(|snap| {
-        if snap.time_us < start_us || snap.error.is_some() {
+    let info_only = run
+        .logs
+        .iter()
+        .any(|l| l.node == node && l.lines > 0 && l.debug_lines == 0);
+    let row = |snap: &crate::parse::SqlSnapshot| {
+        if snap.error.is_some() {
             return None;
         }
         snap.rows.iter().find_map(|r| match r {
-            SqlRow::Nodes(r) if r.node == node => {
-                let st = StorageState::parse(r.storage_state.as_deref()?)?;
-                Some((snap.end_time_us, st))
-            }
+            SqlRow::Nodes(r) if r.node == node => StorageState::parse(r.storage_state.as_deref()?),
             _ => None,
         })
-    })?;
-    let changed_before = run.facts.iter().any(|f| {
-        f.time_us >= start_us
-            && f.time_us <= row_end
-            && matches!(&f.fact,
-                Fact::SelfProvisioned { node: n }
-                | Fact::DataLossDetected { node: n }
-                | Fact::StorageStateSet { node: n, .. } if *n == node)
-    });
-    (!changed_before).then_some(state)
+    };
+    let changed = |from: i64, to: i64| {
+        run.facts.iter().any(|f| {
+            f.time_us >= from
+                && f.time_us <= to
+                && matches!(&f.fact,
+                    Fact::SelfProvisioned { node: n }
+                    | Fact::DataLossDetected { node: n }
+                    | Fact::StorageStateSet { node: n, .. } if *n == node)
+        })
+    };
+    let after = run
+        .snapshots
+        .iter()
+        .filter(|s| s.time_us >= start_us)
+        .find_map(|s| row(s).map(|st| (s.end_time_us, st)))
+        .filter(|&(end, st)| {
+            let unlogged_provisioning = info_only && st == StorageState::ReadWrite;
+            !changed(start_us, end) && !unlogged_provisioning
+        })
+        .map(|(_, st)| st);
+    if after.is_some() {
+        return after;
+    }
+    if !info_only {
+        return state_from_logs(run, node, start_us);
+    }
+    run.snapshots
+        .iter()
+        .rev()
+        .filter(|s| s.end_time_us < start_us)
+        .find_map(|s| row(s).map(|st| (s.time_us, st)))
+        .filter(|&(from, st)| st != StorageState::Provisioning && !changed(from, start_us))
+        .map(|(_, st)| st)
+}
+
+/// A node's storage state at `start_us` from its own log, when no snapshot tells it: the log
+/// must be whole from its process's start and hold DEBUG lines, so that every change is a line
+/// (`My storage state: X` at each process start, `Log-store self-provisioning is complete`)
+/// or a `restatectl` confirmation. `None` when `start_us` lies inside a change (between a
+/// storage-marker write and its self-provisioning line, or during a `set-storage-state` run),
+/// after a data-loss detection, or before the node's first state line.
+pub(crate) fn state_from_logs(run: &RawRun, node: u32, start_us: i64) -> Option<StorageState> {
+    let log = run.logs.iter().find(|l| l.node == node)?;
+    if !log.has_process_start || log.debug_lines == 0 {
+        return None;
+    }
+    if run
+        .storage_runs
+        .iter()
+        .any(|r| r.time_us <= start_us && start_us <= r.end_time_us)
+    {
+        return None;
+    }
+    let mut state = None;
+    let mut marker_pending = false;
+    for f in run.facts.iter().take_while(|f| f.time_us < start_us) {
+        match &f.fact {
+            Fact::StorageStateAtStartup { node: n, state: s } if *n == node => {
+                state = Some(StorageState::parse(s)?);
+                marker_pending = false;
+            }
+            Fact::StorageMarkerWritten { node: n } if *n == node => marker_pending = true,
+            Fact::SelfProvisioned { node: n } if *n == node => {
+                state = Some(StorageState::ReadWrite);
+                marker_pending = false;
+            }
+            Fact::StorageStateSet { node: n, to, .. } if *n == node => {
+                state = Some(StorageState::parse(to)?);
+            }
+            Fact::DataLossDetected { node: n } if *n == node => return None,
+            _ => {}
+        }
+    }
+    if marker_pending {
+        return None;
+    }
+    state
 }
 
 /// What happened to the scenario's loglet or the storage states before logs that start

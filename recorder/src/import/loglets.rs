@@ -390,11 +390,18 @@ pub fn import_every_loglet(dir: &Path, run: &RawRun, source: &str) -> ImportedRu
                     .entry(format!("loglet not translated ({})", d.loglet))
                     .or_default() += 1;
                 summary.notes.push(format!("loglet {}: {reason}", d.loglet));
+                let (global, after_seal) = tails(d, run);
                 summary
                     .untranslated
                     .push(sealcheck_model::run_format::Untranslated {
                         loglet: d.loglet.clone(),
                         needs: reason.clone(),
+                        log_id: Some(d.log_id as u32),
+                        segment: Some(d.segment as u32),
+                        base_lsn: d.base_lsn.clone(),
+                        sealed_tail_lsn: d.sealed_tail_lsn.clone(),
+                        max_known_global_tail: global,
+                        local_tails_after_seal: after_seal,
                     });
                 untranslated.push(Untranslated {
                     loglet: d.loglet.clone(),
@@ -467,14 +474,9 @@ fn count_drops(trace: &ImportedTrace, drops: &mut BTreeMap<String, u64>) {
     }
 }
 
-/// The run summary's entry of a translated loglet.
-fn entry(
-    d: &Discovered,
-    run: &RawRun,
-    trace: &ImportedTrace,
-    map: Option<OffsetMap>,
-    start_us: i64,
-) -> LogletEntry {
+/// What the `loglet_workers` rows show of a loglet's tails: the largest known global tail, and
+/// per member the largest local tail once its worker was sealed.
+fn tails(d: &Discovered, run: &RawRun) -> (Option<Reading>, BTreeMap<NodeId, Reading>) {
     let mut global: Option<Reading> = None;
     let mut after_seal: BTreeMap<NodeId, Reading> = BTreeMap::new();
     for f in &run.facts {
@@ -507,6 +509,18 @@ fn entry(
             }
         }
     }
+    (global, after_seal)
+}
+
+/// The run summary's entry of a translated loglet.
+fn entry(
+    d: &Discovered,
+    run: &RawRun,
+    trace: &ImportedTrace,
+    map: Option<OffsetMap>,
+    start_us: i64,
+) -> LogletEntry {
+    let (global, after_seal) = tails(d, run);
     let ms = |us: i64| ((us - start_us).max(0) / 1000) as u64;
     LogletEntry {
         loglet: d.loglet.clone(),
