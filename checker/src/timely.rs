@@ -108,6 +108,33 @@ pub fn check(
     cluster: &Cluster,
     quiet: bool,
 ) -> Result<CheckReport, String> {
+    check_with_checkpoints(model, opts, cluster, quiet, None)
+}
+
+/// [`check`] with the checkpoints of `plan` (`--checkpoint DIR`, `--resume DIR`): this
+/// process's cuts go to `DIR/process-<I>/` ([`crate::checkpoint::timely`]). A checkpoint of
+/// another run, or one no level of which every process completed, is an error.
+pub fn check_with_checkpoints(
+    model: &SealModel,
+    opts: &CheckOptions,
+    cluster: &Cluster,
+    quiet: bool,
+    plan: Option<&crate::checkpoint::Plan>,
+) -> Result<CheckReport, String> {
+    let checkpoints = match plan {
+        Some(plan) => {
+            let store =
+                crate::checkpoint::timely::TimelyStore::open(plan, model, opts.symmetry, cluster)
+                    .map_err(|e| e.to_string())?;
+            Some(sealcheck_distributed::checkpoint::Checkpointing {
+                store: Arc::new(store),
+                every: plan.every,
+                resume: plan.resume,
+                elapsed_before: Duration::ZERO,
+            })
+        }
+        None => None,
+    };
     let bounds = Bounds {
         max_states: opts.max_states,
         timeout: opts.timeout,
@@ -124,7 +151,14 @@ pub fn check(
             }
         }))
     };
-    let outcome = sealcheck_distributed::check(model, cluster, &bounds, opts.symmetry, progress)?;
+    let outcome = sealcheck_distributed::check_checkpointed(
+        model,
+        cluster,
+        &bounds,
+        opts.symmetry,
+        progress,
+        checkpoints,
+    )?;
     Ok(report(model, cluster, opts.symmetry, &outcome))
 }
 

@@ -17,6 +17,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::{Capability, ConnectLoop, Feedback, Probe};
 use timely::dataflow::ProbeHandle;
 
+use crate::checkpoint::{CutMeta, Kept, WorkerCheckpoints};
 use crate::fingerprint::{fingerprint, owner, IdentityHasher, Link, Visited};
 use crate::outcome::{rss_bytes, Bounds, LevelProgress, ProgressFn, Stop, CHECK_EVERY};
 use crate::symmetry::canonical;
@@ -30,6 +31,11 @@ pub(crate) struct WorkerStats {
     /// (property index, fingerprint).
     discoveries: Vec<(u32, u64)>,
     stop: Option<Stop>,
+    /// The sender's `--checkpoint-every` clock ran out: every worker writes the cut of this
+    /// level at the start of the next.
+    checkpoint_due: bool,
+    /// The sender could not write the cut it had to write at the start of this level.
+    checkpoint_failed: bool,
 }
 
 /// The messages of the exploration. `dest` is the receiving worker.
@@ -117,6 +123,12 @@ pub(crate) struct Totals {
     pub(crate) finished: bool,
     /// New states per level.
     pub(crate) new_at: BTreeMap<usize, u64>,
+    /// The last level's statistics: some worker's checkpoint clock ran out.
+    pub(crate) checkpoint_due: bool,
+    /// The last level's statistics: some worker could not write its checkpoint.
+    pub(crate) checkpoint_failed: bool,
+    /// The last level's statistics: some worker stopped (a bound or an interrupt).
+    pub(crate) stop_seen: bool,
 }
 
 impl Totals {
@@ -129,8 +141,46 @@ impl Totals {
         }
     }
 
+    /// The totals and this worker's counters saved with the cut of `level`.
+    fn cut_meta(&self, level: u64, inserted: u64, generated: u64, elapsed_ms: u64) -> CutMeta {
+        CutMeta {
+            level,
+            inserted,
+            generated,
+            unique: self.unique,
+            states: self.states,
+            deepest: self.deepest,
+            discoveries: self
+                .discoveries
+                .iter()
+                .map(|(&p, &(l, fp))| (p, l, fp))
+                .collect(),
+            new_at: self.new_at.iter().map(|(&l, &n)| (l, n)).collect(),
+            elapsed_ms,
+        }
+    }
+
+    /// The totals a cut saved.
+    pub(crate) fn from_cut(m: &CutMeta) -> Totals {
+        Totals {
+            unique: m.unique,
+            states: m.states,
+            deepest: m.deepest,
+            discoveries: m
+                .discoveries
+                .iter()
+                .map(|&(p, l, fp)| (p, (l, fp)))
+                .collect(),
+            new_at: m.new_at.iter().copied().collect(),
+            ..Totals::default()
+        }
+    }
+
     /// Adds one worker's statistics of `level` (sent at time `level`).
     fn add(&mut self, level: u64, s: &WorkerStats) {
+        self.checkpoint_due |= s.checkpoint_due;
+        self.checkpoint_failed |= s.checkpoint_failed;
+        self.stop_seen |= s.stop.is_some();
         let level = level as usize;
         self.unique += s.inserted;
         self.states += s.generated;
@@ -170,9 +220,28 @@ pub(crate) struct Explorer {
     pub(crate) first_local: bool,
     pub(crate) process: usize,
     pub(crate) progress: Option<ProgressFn>,
+    /// Checkpointing, if the run has it.
+    pub(crate) ckpt: Option<WorkerCheckpoints>,
+    /// On resume: the level resumed from and this worker's frontier of it.
+    pub(crate) resumed: Option<(CutMeta, Vec<(u64, State)>)>,
 }
 
 impl Explorer {
+    /// The first step: level 0, or on resume the level resumed from. Returns the time of its
+    /// messages and the messages.
+    fn start(&mut self) -> (u64, Vec<Msg>) {
+        match self.resumed.take() {
+            Some((meta, frontier)) => {
+                let level = meta.level;
+                (
+                    level,
+                    self.expand_level(level, meta.inserted, frontier, false),
+                )
+            }
+            None => (0, self.level_zero()),
+        }
+    }
+
     /// Level 0: inserts the initial states this worker owns and expands them.
     fn level_zero(&mut self) -> Vec<Msg> {
         let peers = self.ex.peers;
@@ -193,15 +262,15 @@ impl Explorer {
             }
         }
         drop(vis);
-        let base = self.totals.borrow().states;
-        let (stats, out) = self.ex.expand(mine, base);
-        with_stats(out, stats, peers)
+        // The initial states are counted in the totals already.
+        self.expand_level(0, 0, mine, false)
     }
 
     /// The messages of time `time`, complete: the candidates of level `time` and the
     /// statistics of level `time - 1`. Returns the messages for time `time + 1`.
     fn level(&mut self, time: u64, msgs: Vec<Msg>) -> Vec<Msg> {
         let candidates = self.absorb(time, msgs);
+        let failed = self.checkpoint(time);
         if self.first_local {
             let t = self.totals.borrow();
             *self.shared.snapshot.lock().expect("snapshot lock") = t.snapshot();
@@ -221,15 +290,38 @@ impl Explorer {
             (t.stop.is_some(), t.finished)
         };
         if stopped || finished {
+            if failed {
+                // The others must know that this level's cut is not whole.
+                let stats = WorkerStats {
+                    checkpoint_failed: true,
+                    ..WorkerStats::default()
+                };
+                return with_stats(Vec::new(), Some(stats), self.ex.peers);
+            }
             return Vec::new();
         }
-        self.insert_and_expand(candidates)
+        self.insert_and_expand(time, candidates, failed)
+    }
+
+    /// At the start of level `time`, with its statistics absorbed: writes the cut of level
+    /// `time - 1` if the statistics ask for one (see [`crate::checkpoint`]). Returns whether
+    /// this worker failed to write it.
+    fn checkpoint(&mut self, time: u64) -> bool {
+        let Some(ck) = &mut self.ckpt else {
+            return false;
+        };
+        let t = self.totals.borrow();
+        let write = (t.checkpoint_due || t.stop_seen) && !t.finished;
+        ck.at_level(time, write, t.checkpoint_failed, &self.visited.borrow())
     }
 
     /// Adds the statistics to the totals and returns the candidates.
     fn absorb(&mut self, time: u64, msgs: Vec<Msg>) -> Vec<(u64, u64, u32, State)> {
         let mut candidates = Vec::new();
         let mut t = self.totals.borrow_mut();
+        t.checkpoint_due = false;
+        t.checkpoint_failed = false;
+        t.stop_seen = false;
         for m in msgs {
             match m {
                 Msg::Stats { stats, .. } => t.add(time - 1, &stats),
@@ -253,8 +345,13 @@ impl Explorer {
         candidates
     }
 
-    /// Inserts the new states of a level, then expands them.
-    fn insert_and_expand(&mut self, candidates: Vec<(u64, u64, u32, State)>) -> Vec<Msg> {
+    /// Inserts the new states of level `time`, then expands them.
+    fn insert_and_expand(
+        &mut self,
+        time: u64,
+        candidates: Vec<(u64, u64, u32, State)>,
+        failed: bool,
+    ) -> Vec<Msg> {
         let mut fresh = Vec::new();
         {
             let mut vis = self.visited.borrow_mut();
@@ -267,19 +364,48 @@ impl Explorer {
         }
         let inserted = fresh.len() as u64;
         self.shared.inserted.fetch_add(inserted, Ordering::Relaxed);
+        self.expand_level(time, inserted, fresh, failed)
+    }
+
+    /// Expands the new states `fresh` of `level` (of which `inserted` count as inserted in
+    /// the statistics) and returns the candidates of the next level with the statistics;
+    /// `failed`: this worker could not write the cut it had to. With checkpoints, keeps
+    /// `fresh` for the cut of `level`.
+    fn expand_level(
+        &mut self,
+        level: u64,
+        inserted: u64,
+        fresh: Vec<(u64, State)>,
+        failed: bool,
+    ) -> Vec<Msg> {
+        let generated_before = self.ex.generated_here;
         let base = self.totals.borrow().states;
-        let (stats, out) = self.ex.expand(fresh, base);
-        let stats = match stats {
+        let (stats, out) = self.ex.expand(&fresh, base);
+        let mut stats = match stats {
             Some(mut s) => {
                 s.inserted = inserted;
                 Some(s)
             }
-            None if inserted > 0 => Some(WorkerStats {
+            None if inserted > 0 || failed => Some(WorkerStats {
                 inserted,
                 ..WorkerStats::default()
             }),
             None => None,
         };
+        if let Some(ck) = &mut self.ckpt {
+            if let Some(s) = &mut stats {
+                s.checkpoint_due = ck.due();
+                s.checkpoint_failed = failed;
+            }
+            let meta =
+                self.totals
+                    .borrow()
+                    .cut_meta(level, inserted, generated_before, ck.elapsed_ms());
+            ck.kept = Some(Kept {
+                meta,
+                frontier: fresh,
+            });
+        }
         with_stats(out, stats, self.ex.peers)
     }
 }
@@ -301,8 +427,10 @@ pub(crate) fn dataflow(worker: &mut timely::worker::Worker, mut op: Explorer) ->
                     let mut stash: BTreeMap<u64, (Capability<u64>, Vec<Msg>)> = BTreeMap::new();
                     move |(input, frontier), output| {
                         if let Some(cap) = first.take() {
+                            let (time, out) = op.start();
+                            let cap = cap.delayed(&time);
                             let mut session = output.session(&cap);
-                            for m in op.level_zero() {
+                            for m in out {
                                 session.give(m);
                             }
                         }
@@ -386,6 +514,8 @@ pub(crate) struct Expander {
     pub(crate) sent: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
     /// Whether generated states are replaced by their representatives.
     pub(crate) symmetry: bool,
+    /// States this worker generated (initial states not included).
+    pub(crate) generated_here: u64,
 }
 
 impl Expander {
@@ -394,14 +524,14 @@ impl Expander {
     /// the candidates for the next level, one per fingerprint.
     fn expand(
         &mut self,
-        states: Vec<(u64, State)>,
+        states: &[(u64, State)],
         states_before: u64,
     ) -> (Option<WorkerStats>, Vec<Msg>) {
         let mut stats = WorkerStats::default();
         let mut out = Vec::new();
         let model = &*self.model;
         self.sent.clear();
-        for (n, (fp, state)) in states.into_iter().enumerate() {
+        for (n, &(fp, ref state)) in states.iter().enumerate() {
             if n % CHECK_EVERY == 0 {
                 if let Some(why) = self.must_stop(states_before) {
                     self.shared.request_stop(why);
@@ -410,10 +540,10 @@ impl Expander {
                 }
             }
             self.actions.clear();
-            model.actions(&state, &mut self.actions);
+            model.actions(state, &mut self.actions);
             let terminal = self.actions.is_empty();
             for (i, p) in self.properties.iter().enumerate() {
-                if !p.is_target(model, &state, terminal) {
+                if !p.is_target(model, state, terminal) {
                     continue;
                 }
                 // Keep the smallest fingerprint, as the totals do.
@@ -425,7 +555,7 @@ impl Expander {
             stats.expanded += 1;
             let mut generated = 0u64;
             for (ai, action) in self.actions.drain(..).enumerate() {
-                let Some(next) = model.next_state(&state, action) else {
+                let Some(next) = model.next_state(state, action) else {
                     continue;
                 };
                 let next = canonical(self.symmetry, next);
@@ -442,6 +572,7 @@ impl Expander {
                 }
             }
             stats.generated += generated;
+            self.generated_here += generated;
             self.shared
                 .generated
                 .fetch_add(generated, Ordering::Relaxed);

@@ -72,6 +72,7 @@
 //! [`SealModel::symmetric`]: sealcheck_model::SealModel::symmetric
 //! [`State::representative`]: sealcheck_model::State::representative
 
+pub mod checkpoint;
 mod cluster;
 pub mod connect;
 mod explore;
@@ -92,4 +93,4 @@ pub use liveness::PEER_SILENCE;
 pub use outcome::{rss_bytes, Bounds, LevelProgress, Outcome, ProgressFn, Stop, CHECK_EVERY};
 pub use secret::{hex, random_bytes, Secret};
 pub use symmetry::concretize;
-pub use worker::check;
+pub use worker::{check, check_checkpointed};
