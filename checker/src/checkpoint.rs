@@ -548,7 +548,8 @@ pub fn check(
             path: plan.dir.clone(),
             source,
         })?;
-        if file::existing(&plan.dir).is_some() {
+        // A checkpoint of either engine.
+        if file::existing(&plan.dir).is_some() || plan.dir.join("process-0").is_dir() {
             return Err(CheckpointError::Exists(plan.dir.clone()));
         }
         let search = Search::new(model);

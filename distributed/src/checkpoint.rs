@@ -3,26 +3,33 @@
 //!
 //! # The cut
 //!
-//! A checkpoint of level `L` is, per worker, what that worker holds once every worker has
-//! inserted the new states of level `L` and before any of them is expanded: its partition of
-//! the visited set (fingerprint, parent, action index: the links counterexamples are rebuilt
-//! from), its new states of level `L` (the frontier, with the states themselves) and the
-//! global totals of levels `0..L` ([`CutMeta`]). Resuming from it expands the frontier of level
-//! `L` and goes on exactly as the uninterrupted run did: the same unique and generated counts,
-//! the same discoveries at the same levels, the same shortest counterexamples.
+//! A checkpoint of level `L` is, per worker, what that worker holds once it has inserted its
+//! new states of level `L` and before it expands them: its partition of the visited set
+//! (fingerprint, parent, action index: the links counterexamples are rebuilt from), its new
+//! states of level `L` (the frontier, with the states themselves) and the global totals of
+//! levels `0..L` ([`CutMeta`]). No worker inserts a state of level `L + 1` before every worker
+//! is done with level `L`, so the cuts of all workers are one consistent cut of the run.
+//! Resuming from it expands the frontier of level `L` and goes on as the uninterrupted run
+//! did: the same unique and generated counts, the same discoveries at the same levels,
+//! counterexamples as short.
 //!
 //! # When, and agreeing on it
 //!
-//! A worker keeps its last expanded frontier until the next level begins. When the statistics
-//! of level `L` (which every worker receives, so every worker decides alike) say that some
-//! worker's `--checkpoint-every` clock ran out, or that a bound or an interrupt stopped the
-//! run, every worker writes its cut of level `L` at the start of level `L + 1`: nothing of
-//! level `L + 1` is inserted yet. A worker that could not write says so in its next
-//! statistics. Once the statistics of level `L + 1` show no failure, level `L` is whole on
-//! every process, and each worker removes its older checkpoints; until then the previous
-//! whole level stays. A kill at any moment (even in the middle of a write, which goes to a
-//! temporary file renamed when complete) thus leaves on every process the newest level that
-//! every process completed.
+//! When the statistics of level `L - 1` (which every worker receives, so every worker decides
+//! alike) say that some worker's `--checkpoint-every` clock ran out, every worker writes its
+//! cut of level `L` once it has inserted the new states of `L` and before it expands them; a
+//! fresh run also writes level 0. The frontier is written from the states the worker is about
+//! to expand anyway: checkpoints cost no memory beyond the engine's own. A worker that could
+//! not write says so in its statistics of `L`. Once the statistics of level `L` show no
+//! failure, level `L` is whole on every process, and each worker removes its older
+//! checkpoints; until then the previous whole level stays. A kill at any moment (even in the
+//! middle of a write, which goes to a temporary file renamed when complete) thus leaves on
+//! every process the newest level that every process completed.
+//!
+//! A bound or an interrupt stops the run at once, as without checkpoints (a cut of the
+//! level it stopped in would need that level's frontier, which expanding frees as it goes):
+//! the run resumes from the newest whole level, written at most `--checkpoint-every` plus a
+//! level before the stop.
 //!
 //! On resume every worker lists the levels it holds, the workers exchange the lists, and all
 //! take the newest level that every worker holds; each loads its cut of that level, the
@@ -119,24 +126,14 @@ pub struct Checkpointing {
     pub elapsed_before: Duration,
 }
 
-/// A worker's frontier kept until the next level, for the cut of its level.
-pub(crate) struct Kept {
-    pub(crate) meta: CutMeta,
-    pub(crate) frontier: Vec<(u64, State)>,
-}
-
 /// One worker's checkpointing state.
 pub(crate) struct WorkerCheckpoints {
     pub(crate) conf: Checkpointing,
     pub(crate) worker: usize,
-    /// When this worker last wrote (`None`: never, so the first level is due at once).
+    /// When this worker last wrote (`None`: never).
     pub(crate) last_write: Option<Instant>,
-    /// The frontier of the last expanded level.
-    pub(crate) kept: Option<Kept>,
     /// A level written and not yet confirmed whole on every worker.
     pub(crate) pending: Option<u64>,
-    /// The newest level known whole on every worker.
-    pub(crate) whole: Option<u64>,
     /// When this session started.
     pub(crate) start: Instant,
 }
@@ -153,44 +150,24 @@ impl WorkerCheckpoints {
         (self.conf.elapsed_before + self.start.elapsed()).as_millis() as u64
     }
 
-    /// At the start of level `time`: confirms the level written at the start of `time - 1`
-    /// unless a worker reported a failed write (then its older checkpoints are removed), and
-    /// writes the cut of level `time - 1` if `write`. Returns whether this worker failed to
-    /// write a cut it had to write.
+    /// Once level `level`'s new states are inserted and before they are expanded: confirms
+    /// the level written at `level - 1` unless a worker reported a failed write
+    /// (`someone_failed`; without a failure its older checkpoints are removed), then, if
+    /// `cut` is given, writes it. Returns whether this worker failed to write it.
     pub(crate) fn at_level(
         &mut self,
-        time: u64,
-        write: bool,
+        level: u64,
         someone_failed: bool,
-        visited: &Visited,
+        cut: Option<CutRef<'_>>,
     ) -> bool {
-        if let Some(p) = self.pending.filter(|&p| p + 2 == time) {
+        if let Some(p) = self.pending.filter(|&p| p + 1 == level) {
             self.pending = None;
             if !someone_failed {
-                self.whole = Some(p);
                 self.conf.store.retain(self.worker, &|l| l >= p);
             }
         }
-        let kept = self.kept.take();
-        if !write {
+        let Some(cut) = cut else {
             return false;
-        }
-        let level = time - 1;
-        let Some(kept) = kept.filter(|k| k.meta.level == level) else {
-            eprintln!(
-                "worker {}: no frontier of level {level} to checkpoint",
-                self.worker
-            );
-            return true;
-        };
-        if self.whole == Some(level) {
-            // The level this session resumed from: already whole everywhere.
-            return false;
-        }
-        let cut = CutRef {
-            meta: &kept.meta,
-            visited,
-            frontier: &kept.frontier,
         };
         match self.conf.store.write(self.worker, cut) {
             Ok(_) => {

@@ -17,7 +17,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::{Capability, ConnectLoop, Feedback, Probe};
 use timely::dataflow::ProbeHandle;
 
-use crate::checkpoint::{CutMeta, Kept, WorkerCheckpoints};
+use crate::checkpoint::{CutMeta, CutRef, WorkerCheckpoints};
 use crate::fingerprint::{fingerprint, owner, IdentityHasher, Link, Visited};
 use crate::outcome::{rss_bytes, Bounds, LevelProgress, ProgressFn, Stop, CHECK_EVERY};
 use crate::symmetry::canonical;
@@ -31,10 +31,10 @@ pub(crate) struct WorkerStats {
     /// (property index, fingerprint).
     discoveries: Vec<(u32, u64)>,
     stop: Option<Stop>,
-    /// The sender's `--checkpoint-every` clock ran out: every worker writes the cut of this
-    /// level at the start of the next.
+    /// The sender's `--checkpoint-every` clock ran out: every worker writes the cut of the
+    /// next level.
     checkpoint_due: bool,
-    /// The sender could not write the cut it had to write at the start of this level.
+    /// The sender could not write its cut of this level.
     checkpoint_failed: bool,
 }
 
@@ -127,8 +127,6 @@ pub(crate) struct Totals {
     pub(crate) checkpoint_due: bool,
     /// The last level's statistics: some worker could not write its checkpoint.
     pub(crate) checkpoint_failed: bool,
-    /// The last level's statistics: some worker stopped (a bound or an interrupt).
-    pub(crate) stop_seen: bool,
 }
 
 impl Totals {
@@ -180,7 +178,6 @@ impl Totals {
     fn add(&mut self, level: u64, s: &WorkerStats) {
         self.checkpoint_due |= s.checkpoint_due;
         self.checkpoint_failed |= s.checkpoint_failed;
-        self.stop_seen |= s.stop.is_some();
         let level = level as usize;
         self.unique += s.inserted;
         self.states += s.generated;
@@ -232,6 +229,7 @@ impl Explorer {
     fn start(&mut self) -> (u64, Vec<Msg>) {
         match self.resumed.take() {
             Some((meta, frontier)) => {
+                // Resumed from this level's cut: nothing to write.
                 let level = meta.level;
                 (
                     level,
@@ -262,15 +260,15 @@ impl Explorer {
             }
         }
         drop(vis);
-        // The initial states are counted in the totals already.
-        self.expand_level(0, 0, mine, false)
+        // The initial states are counted in the totals already. A fresh run's first cut.
+        let write = self.ckpt.is_some();
+        self.expand_level(0, 0, mine, write)
     }
 
     /// The messages of time `time`, complete: the candidates of level `time` and the
     /// statistics of level `time - 1`. Returns the messages for time `time + 1`.
     fn level(&mut self, time: u64, msgs: Vec<Msg>) -> Vec<Msg> {
         let candidates = self.absorb(time, msgs);
-        let failed = self.checkpoint(time);
         if self.first_local {
             let t = self.totals.borrow();
             *self.shared.snapshot.lock().expect("snapshot lock") = t.snapshot();
@@ -290,29 +288,10 @@ impl Explorer {
             (t.stop.is_some(), t.finished)
         };
         if stopped || finished {
-            if failed {
-                // The others must know that this level's cut is not whole.
-                let stats = WorkerStats {
-                    checkpoint_failed: true,
-                    ..WorkerStats::default()
-                };
-                return with_stats(Vec::new(), Some(stats), self.ex.peers);
-            }
             return Vec::new();
         }
-        self.insert_and_expand(time, candidates, failed)
-    }
-
-    /// At the start of level `time`, with its statistics absorbed: writes the cut of level
-    /// `time - 1` if the statistics ask for one (see [`crate::checkpoint`]). Returns whether
-    /// this worker failed to write it.
-    fn checkpoint(&mut self, time: u64) -> bool {
-        let Some(ck) = &mut self.ckpt else {
-            return false;
-        };
-        let t = self.totals.borrow();
-        let write = (t.checkpoint_due || t.stop_seen) && !t.finished;
-        ck.at_level(time, write, t.checkpoint_failed, &self.visited.borrow())
+        let write = self.totals.borrow().checkpoint_due;
+        self.insert_and_expand(time, candidates, write)
     }
 
     /// Adds the statistics to the totals and returns the candidates.
@@ -321,7 +300,6 @@ impl Explorer {
         let mut t = self.totals.borrow_mut();
         t.checkpoint_due = false;
         t.checkpoint_failed = false;
-        t.stop_seen = false;
         for m in msgs {
             match m {
                 Msg::Stats { stats, .. } => t.add(time - 1, &stats),
@@ -345,12 +323,13 @@ impl Explorer {
         candidates
     }
 
-    /// Inserts the new states of level `time`, then expands them.
+    /// Inserts the new states of level `time`, then (with `write`, first writing the cut of
+    /// the level) expands them.
     fn insert_and_expand(
         &mut self,
         time: u64,
         candidates: Vec<(u64, u64, u32, State)>,
-        failed: bool,
+        write: bool,
     ) -> Vec<Msg> {
         let mut fresh = Vec::new();
         {
@@ -364,23 +343,35 @@ impl Explorer {
         }
         let inserted = fresh.len() as u64;
         self.shared.inserted.fetch_add(inserted, Ordering::Relaxed);
-        self.expand_level(time, inserted, fresh, failed)
+        self.expand_level(time, inserted, fresh, write)
     }
 
     /// Expands the new states `fresh` of `level` (of which `inserted` count as inserted in
-    /// the statistics) and returns the candidates of the next level with the statistics;
-    /// `failed`: this worker could not write the cut it had to. With checkpoints, keeps
-    /// `fresh` for the cut of `level`.
+    /// the statistics) and returns the candidates of the next level with the statistics.
+    /// With checkpoints, first confirms the previous cut and, with `write`, writes this
+    /// level's (see [`crate::checkpoint`]).
     fn expand_level(
         &mut self,
         level: u64,
         inserted: u64,
         fresh: Vec<(u64, State)>,
-        failed: bool,
+        write: bool,
     ) -> Vec<Msg> {
-        let generated_before = self.ex.generated_here;
+        let mut failed = false;
+        if let Some(ck) = &mut self.ckpt {
+            let t = self.totals.borrow();
+            let visited = self.visited.borrow();
+            let meta =
+                write.then(|| t.cut_meta(level, inserted, self.ex.generated_here, ck.elapsed_ms()));
+            let cut = meta.as_ref().map(|meta| CutRef {
+                meta,
+                visited: &visited,
+                frontier: &fresh,
+            });
+            failed = ck.at_level(level, t.checkpoint_failed, cut);
+        }
         let base = self.totals.borrow().states;
-        let (stats, out) = self.ex.expand(&fresh, base);
+        let (stats, out) = self.ex.expand(fresh, base);
         let mut stats = match stats {
             Some(mut s) => {
                 s.inserted = inserted;
@@ -392,19 +383,9 @@ impl Explorer {
             }),
             None => None,
         };
-        if let Some(ck) = &mut self.ckpt {
-            if let Some(s) = &mut stats {
-                s.checkpoint_due = ck.due();
-                s.checkpoint_failed = failed;
-            }
-            let meta =
-                self.totals
-                    .borrow()
-                    .cut_meta(level, inserted, generated_before, ck.elapsed_ms());
-            ck.kept = Some(Kept {
-                meta,
-                frontier: fresh,
-            });
+        if let (Some(ck), Some(s)) = (&self.ckpt, &mut stats) {
+            s.checkpoint_due = ck.due();
+            s.checkpoint_failed = failed;
         }
         with_stats(out, stats, self.ex.peers)
     }
@@ -522,16 +503,17 @@ impl Expander {
     /// Evaluates the properties on the new `states` of a level, generates their successors
     /// and returns the statistics to send (if any state was expanded or the run stopped) and
     /// the candidates for the next level, one per fingerprint.
+    ///
     fn expand(
         &mut self,
-        states: &[(u64, State)],
+        states: Vec<(u64, State)>,
         states_before: u64,
     ) -> (Option<WorkerStats>, Vec<Msg>) {
         let mut stats = WorkerStats::default();
         let mut out = Vec::new();
         let model = &*self.model;
         self.sent.clear();
-        for (n, &(fp, ref state)) in states.iter().enumerate() {
+        for (n, (fp, state)) in states.into_iter().enumerate() {
             if n % CHECK_EVERY == 0 {
                 if let Some(why) = self.must_stop(states_before) {
                     self.shared.request_stop(why);
@@ -540,10 +522,10 @@ impl Expander {
                 }
             }
             self.actions.clear();
-            model.actions(state, &mut self.actions);
+            model.actions(&state, &mut self.actions);
             let terminal = self.actions.is_empty();
             for (i, p) in self.properties.iter().enumerate() {
-                if !p.is_target(model, state, terminal) {
+                if !p.is_target(model, &state, terminal) {
                     continue;
                 }
                 // Keep the smallest fingerprint, as the totals do.
@@ -555,7 +537,7 @@ impl Expander {
             stats.expanded += 1;
             let mut generated = 0u64;
             for (ai, action) in self.actions.drain(..).enumerate() {
-                let Some(next) = model.next_state(state, action) else {
+                let Some(next) = model.next_state(&state, action) else {
                     continue;
                 };
                 let next = canonical(self.symmetry, next);

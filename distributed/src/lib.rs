@@ -62,6 +62,16 @@
 //! and so do the other workers of its process; the workers of other processes stop when the
 //! level's statistics reach them. The outcome then says which bound stopped the run.
 //!
+//! # Checkpoints
+//!
+//! With [`check_checkpointed`], each worker writes its cut of a level boundary (its partition
+//! of the visited set, its new states of the level, the totals so far) through a
+//! [`CheckpointStore`] the caller provides, when a worker's clock says so or a bound stops the
+//! run; the statistics that every worker receives carry the decision, so all write the same
+//! level. A level counts as whole only once every worker reported its write, and the previous
+//! whole level is kept until then; a resumed run starts from the newest level every worker
+//! holds. See [`checkpoint`].
+//!
 //! # Peers
 //!
 //! With several processes, every connection is authenticated by the run's [`Secret`] (see
@@ -69,6 +79,7 @@
 //! ([`liveness`]). A peer that dies or stops answering ends the run in every other process with
 //! [`Stop::PeerLost`] and the totals of the last complete level, never a hang or a panic.
 //!
+//! [`CheckpointStore`]: checkpoint::CheckpointStore
 //! [`SealModel::symmetric`]: sealcheck_model::SealModel::symmetric
 //! [`State::representative`]: sealcheck_model::State::representative
 

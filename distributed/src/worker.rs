@@ -310,9 +310,7 @@ fn start_of(
         conf: conf.clone(),
         worker: worker.index(),
         last_write: None,
-        kept: None,
         pending: None,
-        whole: None,
         start: args.start,
     };
     if !conf.resume {
@@ -320,7 +318,6 @@ fn start_of(
     }
     let cut = crate::checkpoint::resume(worker, conf)?;
     ck.last_write = Some(Instant::now());
-    ck.whole = Some(cut.meta.level);
     ck.conf.elapsed_before = Duration::from_millis(cut.meta.elapsed_ms);
     let shared = &args.shared;
     shared

@@ -321,7 +321,18 @@ impl CheckpointStore for TimelyStore {
     }
 
     fn read(&self, worker: usize, level: u64) -> Result<Cut, String> {
-        self.read_cut(worker, level).map_err(|e| e.to_string())
+        let start = Instant::now();
+        let cut = self.read_cut(worker, level).map_err(|e| e.to_string())?;
+        if !self.quiet {
+            eprintln!(
+                "  resuming: process {} worker {worker} level {level}: {} visited, {} frontier, read in {:.2} s",
+                self.process,
+                cut.visited.len(),
+                cut.frontier.len(),
+                start.elapsed().as_secs_f64()
+            );
+        }
+        Ok(cut)
     }
 
     fn retain(&self, worker: usize, keep: &dyn Fn(u64) -> bool) {
