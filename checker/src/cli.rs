@@ -525,7 +525,7 @@ pub struct CheckArgs {
     /// own breadth-first search (one thread; same counts, verdicts and shortest
     /// counterexamples as the default); a bound or Ctrl-C writes a last checkpoint. With
     /// --engine timely, each process writes its workers' cuts of a level boundary into
-    /// DIR/process-<I>/ (a bound or Ctrl-C leaves the newest whole one).
+    /// DIR/process-I/ (a bound or Ctrl-C leaves the newest whole one).
     #[arg(long, value_name = "DIR")]
     pub checkpoint: Option<PathBuf>,
     /// Least minutes between two checkpoints (fractions allowed, e.g. 0.5).

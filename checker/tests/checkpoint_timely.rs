@@ -3,7 +3,8 @@
 //! again, and resumed), reports what an uninterrupted run reports (unique and generated
 //! states, depth, every verdict and the length of every counterexample); a bounded run leaves a
 //! checkpoint that resumes to the same result; a checkpoint of another scenario, process
-//! count, worker count or engine is refused with exit 2 and a message naming what differs.
+//! count, worker count or engine, or a damaged one, is refused with exit 2 and a message
+//! naming what differs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -306,6 +307,15 @@ fn a_timely_checkpoint_of_another_scenario_cluster_or_engine_is_refused() {
     refused(
         timely("specs/crash-restart.toml", &["--checkpoint", d]),
         "already holds a checkpoint",
+    );
+    // A damaged cut: every process refuses to go on.
+    let newest = levels(&dir, 1).into_iter().max().unwrap();
+    let file = dir.join(format!("process-1/worker-1-level-{newest}.ckpt"));
+    let whole = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &whole[..whole.len() - 9]).unwrap();
+    refused(
+        timely("specs/crash-restart.toml", &["--resume", d]),
+        "not a usable checkpoint",
     );
     let none = scratch("none");
     refused(
