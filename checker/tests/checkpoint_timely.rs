@@ -225,6 +225,13 @@ fn a_timely_run_killed_with_sigkill_and_resumed_equals_an_uninterrupted_run() {
     let resumed = json_of(&out, code);
     assert_eq!(essentials(&resumed), expected, "{what}");
     assert!(resumed["engine"].as_str().unwrap().contains("2 processes"));
+    // Nothing of an interrupted write is left.
+    for p in 0..2 {
+        for e in std::fs::read_dir(dir.join(format!("process-{p}"))).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.ends_with(".tmp"), "{name} left; {what}");
+        }
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -107,7 +107,8 @@ pub trait CheckpointStore: Send + Sync {
     fn write(&self, worker: usize, cut: CutRef<'_>) -> Result<u64, String>;
     /// Reads worker `worker`'s cut of `level`, refusing a damaged or foreign one.
     fn read(&self, worker: usize, level: u64) -> Result<Cut, String>;
-    /// Removes worker `worker`'s checkpoints whose level `keep` rejects.
+    /// Removes worker `worker`'s checkpoints whose level `keep` rejects, and what its writes
+    /// that a kill interrupted left. Called by that worker only, never while it writes.
     fn retain(&self, worker: usize, keep: &dyn Fn(u64) -> bool);
 }
 

@@ -341,6 +341,23 @@ impl CheckpointStore for TimelyStore {
                 let _ = std::fs::remove_file(path);
             }
         }
+        // Temporary files of this worker's writes that a kill interrupted (it is not writing
+        // now: it is the caller).
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let interrupted = name
+                .strip_prefix('.')
+                .and_then(|n| n.strip_suffix(".tmp"))
+                .and_then(parse_name)
+                .is_some_and(|(w, _)| w == worker);
+            if interrupted {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 }
 
