@@ -18,8 +18,12 @@
 //! `--checkpoint-every` minutes, and once more when a bound (`--timeout`, `--max-memory`,
 //! `--max-states`) or Ctrl-C/SIGTERM ends the run. `--resume DIR` refuses a checkpoint of
 //! another scenario, configuration, depth bound, format or sealcheck version.
+//!
+//! `--engine timely` has checkpoints of its own, at level boundaries, one file per worker
+//! ([`mod@timely`]); they share this module's [`Identity`] and [`mod@file`]'s framing.
 
 pub mod file;
+pub mod timely;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
@@ -398,7 +402,15 @@ fn init_fingerprints(model: &SealModel) -> Vec<u64> {
 
 /// Loads the checkpoint in `dir` after checking that it belongs to this run.
 fn load(dir: &Path, model: &SealModel, identity: &Identity) -> Result<Search, CheckpointError> {
-    let path = file::existing(dir).ok_or_else(|| CheckpointError::NotFound(dir.to_path_buf()))?;
+    let Some(path) = file::existing(dir) else {
+        if dir.join("process-0").is_dir() {
+            return Err(CheckpointError::Unsupported(format!(
+                "{}: holds a checkpoint of --engine timely: resume it with --engine timely and the same processes and workers",
+                dir.display()
+            )));
+        }
+        return Err(CheckpointError::NotFound(dir.to_path_buf()));
+    };
     let (m, reader) = file::open(&path)?;
     let mut differences = Vec::new();
     let version = env!("CARGO_PKG_VERSION");
@@ -536,7 +548,8 @@ pub fn check(
             path: plan.dir.clone(),
             source,
         })?;
-        if file::existing(&plan.dir).is_some() {
+        // A checkpoint of either engine.
+        if file::existing(&plan.dir).is_some() || plan.dir.join("process-0").is_dir() {
             return Err(CheckpointError::Exists(plan.dir.clone()));
         }
         let search = Search::new(model);

@@ -523,14 +523,17 @@ pub struct CheckArgs {
     /// Write checkpoints into DIR (created if missing; it must not hold one yet), so that
     /// `--resume DIR` continues the run after a crash, a kill or a reboot. Runs sealcheck's
     /// own breadth-first search (one thread; same counts, verdicts and shortest
-    /// counterexamples as the default); a bound or Ctrl-C writes a last checkpoint.
+    /// counterexamples as the default); a bound or Ctrl-C writes a last checkpoint. With
+    /// --engine timely, each process writes its workers' cuts of a level boundary into
+    /// DIR/process-I/ (a bound or Ctrl-C leaves the newest whole one).
     #[arg(long, value_name = "DIR")]
     pub checkpoint: Option<PathBuf>,
     /// Least minutes between two checkpoints (fractions allowed, e.g. 0.5).
     #[arg(long, value_name = "MIN", default_value_t = 10.0, value_parser = parse_minutes)]
     pub checkpoint_every: f64,
-    /// Continue the run whose checkpoint is in DIR (same scenario, overrides and --max-depth;
-    /// anything else is refused), writing further checkpoints there.
+    /// Continue the run whose checkpoint is in DIR (same scenario, overrides and --max-depth,
+    /// and with --engine timely the same processes, workers and --symmetry; anything else is
+    /// refused), writing further checkpoints there.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
 }

@@ -139,8 +139,14 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
         opts.validate(&model)
             .map_err(|e| UsageError::new(e.to_string()))?;
     }
+    let plan = checkpoint_plan(args, &spec)?;
     let cluster = if timely {
         if let Some(n) = args.local_processes {
+            if let Some(plan) = &plan {
+                let workers = args.workers.unwrap_or(1);
+                crate::checkpoint::timely::check_local(plan, &model, opts.symmetry, n, workers)
+                    .map_err(|e| UsageError::new(e.to_string()))?;
+            }
             return crate::timely::launch_local(n);
         }
         Some(
@@ -158,10 +164,11 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
             || args.processes.is_some()
             || args.process.is_some()
             || args.hostfile.is_some()
+            || args.secret_file.is_some()
             || args.local_processes.is_some()
         {
             return Err(UsageError::new(
-                "-w, -n, -p, -h and --local-processes need --engine timely",
+                "-w, -n, -p, -h, --secret-file and --local-processes need --engine timely",
             )
             .into());
         }
@@ -178,10 +185,11 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
         eprintln!("sealcheck: interrupted; stopping and reporting what was explored (Ctrl-C again to quit now)");
     });
     opts.interrupt = Some(interrupt);
-    let plan = checkpoint_plan(args, &spec)?;
     let report = match &cluster {
-        Some(cluster) => crate::timely::check(&model, &opts, cluster, args.quiet)
-            .map_err(|e| UsageError::new(format!("the timely engine could not run: {e}")))?,
+        Some(cluster) => {
+            crate::timely::check_with_checkpoints(&model, &opts, cluster, args.quiet, plan.as_ref())
+                .map_err(|e| UsageError::new(format!("the timely engine could not run: {e}")))?
+        }
         None if plan.is_some() => {
             let mut progress = progress_printer(args.quiet);
             let plan = plan.as_ref().expect("checked");
@@ -212,9 +220,6 @@ fn checkpoint_plan(
     let Some(dir) = args.checkpoint.clone().or_else(|| args.resume.clone()) else {
         return Ok(None);
     };
-    if args.engine == EngineArg::Timely {
-        return Err(UsageError::new("--checkpoint and --resume need the default engine").into());
-    }
     if let (Some(c), Some(r)) = (&args.checkpoint, &args.resume) {
         if c != r {
             return Err(UsageError::new(

@@ -108,6 +108,33 @@ pub fn check(
     cluster: &Cluster,
     quiet: bool,
 ) -> Result<CheckReport, String> {
+    check_with_checkpoints(model, opts, cluster, quiet, None)
+}
+
+/// [`check`] with the checkpoints of `plan` (`--checkpoint DIR`, `--resume DIR`): this
+/// process's cuts go to `DIR/process-<I>/` ([`crate::checkpoint::timely`]). A checkpoint of
+/// another run, or one no level of which every process completed, is an error.
+pub fn check_with_checkpoints(
+    model: &SealModel,
+    opts: &CheckOptions,
+    cluster: &Cluster,
+    quiet: bool,
+    plan: Option<&crate::checkpoint::Plan>,
+) -> Result<CheckReport, String> {
+    let checkpoints = match plan {
+        Some(plan) => {
+            let store =
+                crate::checkpoint::timely::TimelyStore::open(plan, model, opts.symmetry, cluster)
+                    .map_err(|e| e.to_string())?;
+            Some(sealcheck_distributed::checkpoint::Checkpointing {
+                store: Arc::new(store),
+                every: plan.every,
+                resume: plan.resume,
+                elapsed_before: Duration::ZERO,
+            })
+        }
+        None => None,
+    };
     let bounds = Bounds {
         max_states: opts.max_states,
         timeout: opts.timeout,
@@ -124,7 +151,14 @@ pub fn check(
             }
         }))
     };
-    let outcome = sealcheck_distributed::check(model, cluster, &bounds, opts.symmetry, progress)?;
+    let outcome = sealcheck_distributed::check_checkpointed(
+        model,
+        cluster,
+        &bounds,
+        opts.symmetry,
+        progress,
+        checkpoints,
+    )?;
     Ok(report(model, cluster, opts.symmetry, &outcome))
 }
 
@@ -261,6 +295,40 @@ fn stop_children(children: &mut [Child]) {
     }
 }
 
+/// The flag the first Ctrl-C or SIGTERM sets, for a command that starts child processes and
+/// must stop them (and remove its temporary files) when it is stopped.
+fn stop_flag() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    stop
+}
+
+/// Waits for `children`, whose standard output is piped and short (one line: a pipe's buffer
+/// holds it until it is read here); on the first Ctrl-C or SIGTERM (`stop`) kills them and
+/// returns an error. Returns each child's exit code (`None`: ended by a signal) and output.
+fn outputs_of(
+    mut children: Vec<Child>,
+    stop: &AtomicBool,
+) -> anyhow::Result<Vec<(Option<i32>, Vec<u8>)>> {
+    use std::io::Read;
+    let Some(codes) = wait_children(&mut children, stop)? else {
+        anyhow::bail!(
+            "interrupted: the {} child processes were stopped",
+            children.len()
+        );
+    };
+    let mut out = Vec::new();
+    for (c, code) in children.iter_mut().zip(codes) {
+        let mut text = Vec::new();
+        if let Some(mut s) = c.stdout.take() {
+            s.read_to_end(&mut text)?;
+        }
+        out.push((code, text));
+    }
+    Ok(out)
+}
+
 /// Waits for every child; on the first Ctrl-C or SIGTERM (`stop`), kills them instead. Returns
 /// the exit codes (`None`: ended by a signal), or `None` if stopped.
 fn wait_children(
@@ -293,9 +361,7 @@ fn wait_children(
 /// way out.
 pub fn launch_local(n: usize) -> anyhow::Result<Exit> {
     let (dir, hostfile, secret) = loopback_cluster_files(n, "hosts")?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    let stop = stop_flag();
     let exe = std::env::current_exe()?;
     let mut args: Vec<String> = Vec::new();
     let mut it = std::env::args().skip(1);
@@ -398,12 +464,14 @@ pub fn bench(args: &crate::cli::BenchDistributedArgs) -> anyhow::Result<Exit> {
             crate::exit::UsageError(engine::OptionsError::SymmetryUnsound.to_string()).into(),
         );
     }
+    // Ctrl-C or SIGTERM stops the measured processes; the temporary files go with them.
+    let stop = stop_flag();
     let mut rows = Vec::new();
     for &n in &args.processes {
-        rows.push(bench_timely(args, n)?);
+        rows.push(bench_timely(args, n, &stop)?);
     }
     for &s in &args.baseline {
-        rows.push(bench_baseline(args, s)?);
+        rows.push(bench_baseline(args, s, &stop)?);
     }
     let out = match args.format {
         crate::cli::Format::Json => serde_json::to_string_pretty(&rows)?,
@@ -441,16 +509,19 @@ fn bench_child(model: &SealModel, child: &[String], symmetry: bool) -> anyhow::R
     Ok(Exit::Holds)
 }
 
-/// Measures the timely engine with `n` processes (one worker each) on 127.0.0.1.
+/// Measures the timely engine with `n` processes (one worker each) on 127.0.0.1; `stop`:
+/// the flag of Ctrl-C and SIGTERM, which stop the processes.
 fn bench_timely(
     args: &crate::cli::BenchDistributedArgs,
     n: usize,
+    stop: &AtomicBool,
 ) -> anyhow::Result<DistributedRow> {
     use anyhow::Context;
     let exe = std::env::current_exe().context("cannot find the sealcheck executable")?;
     let (dir, hostfile, _secret) = loopback_cluster_files(n, "bench")?;
-    let children = (0..n)
-        .map(|i| {
+    let mut children = Vec::new();
+    for i in 0..n {
+        let child = {
             let mut c = Command::new(&exe);
             c.arg("bench-distributed")
                 .arg(&args.spec)
@@ -461,17 +532,24 @@ fn bench_timely(
                 c.arg("--symmetry");
             }
             c.stdin(Stdio::null()).stdout(Stdio::piped()).spawn()
-        })
-        .collect::<std::io::Result<Vec<_>>>()?;
+        };
+        match child {
+            Ok(c) => children.push(c),
+            Err(e) => {
+                stop_children(&mut children);
+                return Err(e.into());
+            }
+        }
+    }
     let mut got = Vec::new();
-    // Every child's output is read before the directory goes (it is removed when dropped).
-    for c in children {
-        let out = c.wait_with_output()?;
-        if !out.status.success() {
-            anyhow::bail!("a bench process failed: {}", out.status);
+    // Every child's output is read before the directory goes (it is removed when dropped, on
+    // every way out).
+    for (code, stdout) in outputs_of(children, stop)? {
+        if code != Some(0) {
+            anyhow::bail!("a bench process failed: exit code {code:?} (None: a signal)");
         }
         let row: ChildRow =
-            serde_json::from_slice(&out.stdout).context("a bench process printed no row")?;
+            serde_json::from_slice(&stdout).context("a bench process printed no row")?;
         got.push(row);
     }
     drop(dir);
@@ -505,10 +583,12 @@ fn bench_timely(
     Ok(row)
 }
 
-/// Measures the default engine with strategy `s` in a `bench --child` process.
+/// Measures the default engine with strategy `s` in a `bench --child` process; `stop`: the
+/// flag of Ctrl-C and SIGTERM, which stop the process.
 fn bench_baseline(
     args: &crate::cli::BenchDistributedArgs,
     s: crate::cli::StrategyArg,
+    stop: &AtomicBool,
 ) -> anyhow::Result<DistributedRow> {
     use anyhow::Context;
     use clap::ValueEnum;
@@ -522,15 +602,18 @@ fn bench_baseline(
     if args.symmetry && s == crate::cli::StrategyArg::Dfs {
         c.arg("--symmetry");
     }
-    let out = c
+    let child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .spawn()
         .context("cannot run a bench child process")?;
-    if !out.status.success() {
-        anyhow::bail!("bench child failed: {}", out.status);
+    let (code, stdout) = outputs_of(vec![child], stop)?.remove(0);
+    if code != Some(0) {
+        anyhow::bail!("bench child failed: exit code {code:?} (None: a signal)");
     }
     let r: crate::bench::BenchRow =
-        serde_json::from_slice(&out.stdout).context("bench child printed no row")?;
+        serde_json::from_slice(&stdout).context("bench child printed no row")?;
     eprintln!(
         "  {}: {} unique in {:.2} s",
         r.strategy, r.unique_states, r.seconds

@@ -17,6 +17,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::{Capability, ConnectLoop, Feedback, Probe};
 use timely::dataflow::ProbeHandle;
 
+use crate::checkpoint::{CutMeta, CutRef, WorkerCheckpoints};
 use crate::fingerprint::{fingerprint, owner, IdentityHasher, Link, Visited};
 use crate::outcome::{rss_bytes, Bounds, LevelProgress, ProgressFn, Stop, CHECK_EVERY};
 use crate::symmetry::canonical;
@@ -30,6 +31,11 @@ pub(crate) struct WorkerStats {
     /// (property index, fingerprint).
     discoveries: Vec<(u32, u64)>,
     stop: Option<Stop>,
+    /// The sender's `--checkpoint-every` clock ran out: every worker writes the cut of the
+    /// next level.
+    checkpoint_due: bool,
+    /// The sender could not write its cut of this level.
+    checkpoint_failed: bool,
 }
 
 /// The messages of the exploration. `dest` is the receiving worker.
@@ -117,6 +123,10 @@ pub(crate) struct Totals {
     pub(crate) finished: bool,
     /// New states per level.
     pub(crate) new_at: BTreeMap<usize, u64>,
+    /// The last level's statistics: some worker's checkpoint clock ran out.
+    pub(crate) checkpoint_due: bool,
+    /// The last level's statistics: some worker could not write its checkpoint.
+    pub(crate) checkpoint_failed: bool,
 }
 
 impl Totals {
@@ -129,8 +139,45 @@ impl Totals {
         }
     }
 
+    /// The totals and this worker's counters saved with the cut of `level`.
+    fn cut_meta(&self, level: u64, inserted: u64, generated: u64, elapsed_ms: u64) -> CutMeta {
+        CutMeta {
+            level,
+            inserted,
+            generated,
+            unique: self.unique,
+            states: self.states,
+            deepest: self.deepest,
+            discoveries: self
+                .discoveries
+                .iter()
+                .map(|(&p, &(l, fp))| (p, l, fp))
+                .collect(),
+            new_at: self.new_at.iter().map(|(&l, &n)| (l, n)).collect(),
+            elapsed_ms,
+        }
+    }
+
+    /// The totals a cut saved.
+    pub(crate) fn from_cut(m: &CutMeta) -> Totals {
+        Totals {
+            unique: m.unique,
+            states: m.states,
+            deepest: m.deepest,
+            discoveries: m
+                .discoveries
+                .iter()
+                .map(|&(p, l, fp)| (p, (l, fp)))
+                .collect(),
+            new_at: m.new_at.iter().copied().collect(),
+            ..Totals::default()
+        }
+    }
+
     /// Adds one worker's statistics of `level` (sent at time `level`).
     fn add(&mut self, level: u64, s: &WorkerStats) {
+        self.checkpoint_due |= s.checkpoint_due;
+        self.checkpoint_failed |= s.checkpoint_failed;
         let level = level as usize;
         self.unique += s.inserted;
         self.states += s.generated;
@@ -170,9 +217,29 @@ pub(crate) struct Explorer {
     pub(crate) first_local: bool,
     pub(crate) process: usize,
     pub(crate) progress: Option<ProgressFn>,
+    /// Checkpointing, if the run has it.
+    pub(crate) ckpt: Option<WorkerCheckpoints>,
+    /// On resume: the level resumed from and this worker's frontier of it.
+    pub(crate) resumed: Option<(CutMeta, Vec<(u64, State)>)>,
 }
 
 impl Explorer {
+    /// The first step: level 0, or on resume the level resumed from. Returns the time of its
+    /// messages and the messages.
+    fn start(&mut self) -> (u64, Vec<Msg>) {
+        match self.resumed.take() {
+            Some((meta, frontier)) => {
+                // Resumed from this level's cut: nothing to write.
+                let level = meta.level;
+                (
+                    level,
+                    self.expand_level(level, meta.inserted, frontier, false),
+                )
+            }
+            None => (0, self.level_zero()),
+        }
+    }
+
     /// Level 0: inserts the initial states this worker owns and expands them.
     fn level_zero(&mut self) -> Vec<Msg> {
         let peers = self.ex.peers;
@@ -193,9 +260,9 @@ impl Explorer {
             }
         }
         drop(vis);
-        let base = self.totals.borrow().states;
-        let (stats, out) = self.ex.expand(mine, base);
-        with_stats(out, stats, peers)
+        // The initial states are counted in the totals already. A fresh run's first cut.
+        let write = self.ckpt.is_some();
+        self.expand_level(0, 0, mine, write)
     }
 
     /// The messages of time `time`, complete: the candidates of level `time` and the
@@ -223,13 +290,16 @@ impl Explorer {
         if stopped || finished {
             return Vec::new();
         }
-        self.insert_and_expand(candidates)
+        let write = self.totals.borrow().checkpoint_due;
+        self.insert_and_expand(time, candidates, write)
     }
 
     /// Adds the statistics to the totals and returns the candidates.
     fn absorb(&mut self, time: u64, msgs: Vec<Msg>) -> Vec<(u64, u64, u32, State)> {
         let mut candidates = Vec::new();
         let mut t = self.totals.borrow_mut();
+        t.checkpoint_due = false;
+        t.checkpoint_failed = false;
         for m in msgs {
             match m {
                 Msg::Stats { stats, .. } => t.add(time - 1, &stats),
@@ -253,8 +323,14 @@ impl Explorer {
         candidates
     }
 
-    /// Inserts the new states of a level, then expands them.
-    fn insert_and_expand(&mut self, candidates: Vec<(u64, u64, u32, State)>) -> Vec<Msg> {
+    /// Inserts the new states of level `time`, then (with `write`, first writing the cut of
+    /// the level) expands them.
+    fn insert_and_expand(
+        &mut self,
+        time: u64,
+        candidates: Vec<(u64, u64, u32, State)>,
+        write: bool,
+    ) -> Vec<Msg> {
         let mut fresh = Vec::new();
         {
             let mut vis = self.visited.borrow_mut();
@@ -267,19 +343,50 @@ impl Explorer {
         }
         let inserted = fresh.len() as u64;
         self.shared.inserted.fetch_add(inserted, Ordering::Relaxed);
+        self.expand_level(time, inserted, fresh, write)
+    }
+
+    /// Expands the new states `fresh` of `level` (of which `inserted` count as inserted in
+    /// the statistics) and returns the candidates of the next level with the statistics.
+    /// With checkpoints, first confirms the previous cut and, with `write`, writes this
+    /// level's (see [`crate::checkpoint`]).
+    fn expand_level(
+        &mut self,
+        level: u64,
+        inserted: u64,
+        fresh: Vec<(u64, State)>,
+        write: bool,
+    ) -> Vec<Msg> {
+        let mut failed = false;
+        if let Some(ck) = &mut self.ckpt {
+            let t = self.totals.borrow();
+            let visited = self.visited.borrow();
+            let meta =
+                write.then(|| t.cut_meta(level, inserted, self.ex.generated_here, ck.elapsed_ms()));
+            let cut = meta.as_ref().map(|meta| CutRef {
+                meta,
+                visited: &visited,
+                frontier: &fresh,
+            });
+            failed = ck.at_level(level, t.checkpoint_failed, cut);
+        }
         let base = self.totals.borrow().states;
         let (stats, out) = self.ex.expand(fresh, base);
-        let stats = match stats {
+        let mut stats = match stats {
             Some(mut s) => {
                 s.inserted = inserted;
                 Some(s)
             }
-            None if inserted > 0 => Some(WorkerStats {
+            None if inserted > 0 || failed => Some(WorkerStats {
                 inserted,
                 ..WorkerStats::default()
             }),
             None => None,
         };
+        if let (Some(ck), Some(s)) = (&self.ckpt, &mut stats) {
+            s.checkpoint_due = ck.due();
+            s.checkpoint_failed = failed;
+        }
         with_stats(out, stats, self.ex.peers)
     }
 }
@@ -301,8 +408,10 @@ pub(crate) fn dataflow(worker: &mut timely::worker::Worker, mut op: Explorer) ->
                     let mut stash: BTreeMap<u64, (Capability<u64>, Vec<Msg>)> = BTreeMap::new();
                     move |(input, frontier), output| {
                         if let Some(cap) = first.take() {
+                            let (time, out) = op.start();
+                            let cap = cap.delayed(&time);
                             let mut session = output.session(&cap);
-                            for m in op.level_zero() {
+                            for m in out {
                                 session.give(m);
                             }
                         }
@@ -386,12 +495,15 @@ pub(crate) struct Expander {
     pub(crate) sent: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
     /// Whether generated states are replaced by their representatives.
     pub(crate) symmetry: bool,
+    /// States this worker generated (initial states not included).
+    pub(crate) generated_here: u64,
 }
 
 impl Expander {
     /// Evaluates the properties on the new `states` of a level, generates their successors
     /// and returns the statistics to send (if any state was expanded or the run stopped) and
     /// the candidates for the next level, one per fingerprint.
+    ///
     fn expand(
         &mut self,
         states: Vec<(u64, State)>,
@@ -442,6 +554,7 @@ impl Expander {
                 }
             }
             stats.generated += generated;
+            self.generated_here += generated;
             self.shared
                 .generated
                 .fetch_add(generated, Ordering::Relaxed);

@@ -62,6 +62,16 @@
 //! and so do the other workers of its process; the workers of other processes stop when the
 //! level's statistics reach them. The outcome then says which bound stopped the run.
 //!
+//! # Checkpoints
+//!
+//! With [`check_checkpointed`], each worker writes its cut of a level boundary (its partition
+//! of the visited set, its new states of the level, the totals so far) through a
+//! [`CheckpointStore`] the caller provides, when a worker's clock says so or a bound stops the
+//! run; the statistics that every worker receives carry the decision, so all write the same
+//! level. A level counts as whole only once every worker reported its write, and the previous
+//! whole level is kept until then; a resumed run starts from the newest level every worker
+//! holds. See [`checkpoint`].
+//!
 //! # Peers
 //!
 //! With several processes, every connection is authenticated by the run's [`Secret`] (see
@@ -69,9 +79,11 @@
 //! ([`liveness`]). A peer that dies or stops answering ends the run in every other process with
 //! [`Stop::PeerLost`] and the totals of the last complete level, never a hang or a panic.
 //!
+//! [`CheckpointStore`]: checkpoint::CheckpointStore
 //! [`SealModel::symmetric`]: sealcheck_model::SealModel::symmetric
 //! [`State::representative`]: sealcheck_model::State::representative
 
+pub mod checkpoint;
 mod cluster;
 pub mod connect;
 mod explore;
@@ -92,4 +104,4 @@ pub use liveness::PEER_SILENCE;
 pub use outcome::{rss_bytes, Bounds, LevelProgress, Outcome, ProgressFn, Stop, CHECK_EVERY};
 pub use secret::{hex, random_bytes, Secret};
 pub use symmetry::concretize;
-pub use worker::check;
+pub use worker::{check, check_checkpointed};

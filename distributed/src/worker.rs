@@ -14,6 +14,7 @@ use stateright::Model;
 use crate::cluster::Cluster;
 use timely::communication::WorkerGuards;
 
+use crate::checkpoint::{Checkpointing, CutMeta, WorkerCheckpoints};
 use crate::explore::{Expander, Explorer, ProcessShared, Snapshot, Totals};
 use crate::fingerprint::{fingerprint, Link, Visited};
 use crate::liveness::Liveness;
@@ -51,6 +52,22 @@ pub fn check(
     symmetry: bool,
     progress: Option<ProgressFn>,
 ) -> Result<Outcome, String> {
+    check_checkpointed(model, cluster, bounds, symmetry, progress, None)
+}
+
+/// [`check`] with checkpoints: each worker writes its cut of a level boundary through
+/// `checkpoints.store` every `checkpoints.every` and when a bound or an interrupt stops the
+/// run, and with `checkpoints.resume` the run first resumes from the newest level every
+/// worker holds (see [`crate::checkpoint`]). An error if the run cannot resume (no level
+/// whole on every worker, a cut that cannot be read); every process then returns it.
+pub fn check_checkpointed(
+    model: &SealModel,
+    cluster: &Cluster,
+    bounds: &Bounds,
+    symmetry: bool,
+    progress: Option<ProgressFn>,
+    checkpoints: Option<Checkpointing>,
+) -> Result<Outcome, String> {
     if symmetry && !model.symmetric() {
         return Err(
             "symmetry reduction is unsound for this scenario: its log servers are not interchangeable"
@@ -80,6 +97,7 @@ pub fn check(
         workers: cluster.workers,
         process: cluster.process,
         start,
+        checkpoints,
     };
     let (guards, live) =
         cluster.execute(&bounds, start, move |worker| run_worker(worker, &args))?;
@@ -106,12 +124,17 @@ struct Watch {
 }
 
 impl Watch {
-    fn wait(self, guards: WorkerGuards<Outcome>) -> Result<Outcome, String> {
+    fn wait(self, guards: WorkerGuards<Result<Outcome, String>>) -> Result<Outcome, String> {
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("sealcheck:join".into())
             .spawn(move || {
-                let _ = tx.send(guards.join());
+                let results: Vec<Result<Outcome, String>> = guards
+                    .join()
+                    .into_iter()
+                    .map(|r| r.and_then(|o| o))
+                    .collect();
+                let _ = tx.send(results);
             })
             .map_err(|e| format!("cannot start a thread: {e}"))?;
         let mut give_up: Option<(Instant, Stop)> = None;
@@ -245,13 +268,76 @@ struct WorkerArgs {
     workers: usize,
     process: usize,
     start: Instant,
+    checkpoints: Option<Checkpointing>,
 }
 
-fn run_worker(worker: &mut timely::worker::Worker, args: &WorkerArgs) -> Outcome {
+/// The totals before level 0: the initial states, counted as stateright counts them.
+fn initial_totals(inits: &[State]) -> Totals {
+    let mut seen = Vec::new();
+    for s in inits {
+        let fp = fingerprint(s);
+        if !seen.contains(&fp) {
+            seen.push(fp);
+        }
+    }
+    Totals {
+        states: inits.len() as u64,
+        unique: seen.len() as u64,
+        ..Totals::default()
+    }
+}
+
+/// A worker's visited set, totals, checkpointing and (on resume) the level it resumes from
+/// with its frontier.
+type Start = (
+    Visited,
+    Totals,
+    Option<WorkerCheckpoints>,
+    Option<(CutMeta, Vec<(u64, State)>)>,
+);
+
+/// Where a worker starts: afresh, or from the cut of a checkpoint (whose counters it adds
+/// to its process's).
+fn start_of(
+    worker: &mut timely::worker::Worker,
+    args: &WorkerArgs,
+    inits: &[State],
+) -> Result<Start, String> {
+    let Some(conf) = &args.checkpoints else {
+        return Ok((Visited::default(), initial_totals(inits), None, None));
+    };
+    let mut ck = WorkerCheckpoints {
+        conf: conf.clone(),
+        worker: worker.index(),
+        last_write: None,
+        pending: None,
+        start: args.start,
+    };
+    if !conf.resume {
+        return Ok((Visited::default(), initial_totals(inits), Some(ck), None));
+    }
+    let cut = crate::checkpoint::resume(worker, conf)?;
+    ck.last_write = Some(Instant::now());
+    ck.conf.elapsed_before = Duration::from_millis(cut.meta.elapsed_ms);
+    let shared = &args.shared;
+    shared
+        .inserted
+        .fetch_add(cut.visited.len() as u64, Ordering::Relaxed);
+    shared
+        .generated
+        .fetch_add(cut.meta.generated, Ordering::Relaxed);
+    let totals = Totals::from_cut(&cut.meta);
+    Ok((
+        cut.visited,
+        totals,
+        Some(ck),
+        Some((cut.meta, cut.frontier)),
+    ))
+}
+
+fn run_worker(worker: &mut timely::worker::Worker, args: &WorkerArgs) -> Result<Outcome, String> {
     let index = worker.index();
     let peers = worker.peers();
-    let visited: Rc<RefCell<Visited>> = Rc::new(RefCell::new(Visited::default()));
-    let totals: Rc<RefCell<Totals>> = Rc::new(RefCell::new(Totals::default()));
     let properties = args.model.property_list().to_vec();
 
     // The initial states (their representatives with symmetry): every worker knows them; their
@@ -262,20 +348,12 @@ fn run_worker(worker: &mut timely::worker::Worker, args: &WorkerArgs) -> Outcome
         .into_iter()
         .map(|s| canonical(args.symmetry, s))
         .collect();
-    {
-        let mut t = totals.borrow_mut();
-        t.states = inits.len() as u64;
-        let mut seen = Vec::new();
-        for s in &inits {
-            let fp = fingerprint(s);
-            if !seen.contains(&fp) {
-                seen.push(fp);
-            }
-        }
-        t.unique = seen.len() as u64;
-        if index % args.workers == 0 {
-            *args.shared.snapshot.lock().expect("snapshot lock") = t.snapshot();
-        }
+    let (visited, totals, ckpt, resumed) = start_of(worker, args, &inits)?;
+    let generated_here = resumed.as_ref().map_or(0, |(m, _)| m.generated);
+    let visited: Rc<RefCell<Visited>> = Rc::new(RefCell::new(visited));
+    let totals: Rc<RefCell<Totals>> = Rc::new(RefCell::new(totals));
+    if index % args.workers == 0 {
+        *args.shared.snapshot.lock().expect("snapshot lock") = totals.borrow().snapshot();
     }
 
     // ---- Phase 1: the exploration. ----
@@ -292,6 +370,7 @@ fn run_worker(worker: &mut timely::worker::Worker, args: &WorkerArgs) -> Outcome
             actions: Vec::new(),
             sent: HashSet::default(),
             symmetry: args.symmetry,
+            generated_here,
         },
         visited: visited.clone(),
         totals: totals.clone(),
@@ -301,6 +380,8 @@ fn run_worker(worker: &mut timely::worker::Worker, args: &WorkerArgs) -> Outcome
         first_local: index % args.workers == 0,
         process: args.process,
         progress: args.progress.clone(),
+        ckpt,
+        resumed,
     };
     let probe = crate::explore::dataflow(worker, explorer);
     worker.step_or_park_while(Some(PARK), || !probe.done());
@@ -334,7 +415,7 @@ fn run_worker(worker: &mut timely::worker::Worker, args: &WorkerArgs) -> Outcome
     while shared.done.load(Ordering::Relaxed) < args.workers {
         std::thread::sleep(Duration::from_millis(1));
     }
-    Outcome {
+    Ok(Outcome {
         unique: t.unique,
         states: t.states,
         max_depth: t.deepest.map_or(0, |d| d + 1),
@@ -344,7 +425,7 @@ fn run_worker(worker: &mut timely::worker::Worker, args: &WorkerArgs) -> Outcome
         process_peak_rss: Some(shared.peak_rss.load(Ordering::Relaxed)).filter(|&r| r > 0),
         process_visited_bytes: shared.visited_bytes.load(Ordering::Relaxed),
         elapsed: args.start.elapsed(),
-    }
+    })
 }
 
 /// The path of discovery `target` from the links the path dataflow collected (target, step

@@ -10,6 +10,10 @@
 //! | visited count (u64), then per unique state: fingerprint, parent fingerprint (0 for an initial state), action index (u32; the initial state's index for an initial state) | 8 + 20 per state |
 //! | frontier count (u64), then per queued state: depth (u32), eventually bits (u64), length (u32), the state in bincode (variable-length integers) | 8 + 16 + the state |
 //! | FNV-1a 64 checksum of every byte before it | 8 |
+//!
+//! The framing (magic, version, manifest, checksum, the atomic write) and the records (links,
+//! states) are shared with the timely engine's checkpoints ([`super::timely`]), whose files
+//! differ only in their magic, manifest and body.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -17,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use bincode::Options;
 use sealcheck_model::State;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{fingerprint, CheckpointError, Node, Search, Visited};
@@ -119,8 +124,27 @@ impl<R: Read> Read for SumReader<R> {
 /// Writes `search` with `manifest` into `dir` atomically (temporary file, fsync, rename,
 /// fsync of the directory); returns the file's size in bytes.
 pub fn write(dir: &Path, manifest: &Manifest, search: &Search) -> Result<u64, CheckpointError> {
-    let path = dir.join(FILE_NAME);
-    let tmp = dir.join(format!(".{FILE_NAME}.tmp"));
+    let bytes = write_atomic(dir, FILE_NAME, (MAGIC, FORMAT_VERSION), manifest, |w| {
+        write_search(w, search)
+    })?;
+    if let Ok(text) = serde_json::to_string_pretty(manifest) {
+        let _ = std::fs::write(dir.join(MANIFEST_NAME), text + "\n");
+    }
+    Ok(bytes)
+}
+
+/// Writes the file `name` in `dir` atomically: its magic and format `version`, `manifest` as
+/// JSON, what `body` writes and the checksum, into a temporary file that is synced and then
+/// renamed (the directory synced after). Returns the file's size in bytes.
+pub(crate) fn write_atomic<M: Serialize>(
+    dir: &Path,
+    name: &str,
+    (magic, version): (&[u8; 8], u32),
+    manifest: &M,
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<u64, CheckpointError> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
     let io = |source| CheckpointError::Io {
         path: tmp.clone(),
         source,
@@ -130,7 +154,15 @@ pub fn write(dir: &Path, manifest: &Manifest, search: &Search) -> Result<u64, Ch
         inner: BufWriter::with_capacity(1 << 20, file),
         sum: Fnv::new(),
     };
-    write_body(&mut w, manifest, search).map_err(io)?;
+    let header = |w: &mut SumWriter<_>| -> std::io::Result<()> {
+        w.write_all(magic)?;
+        w.write_all(&version.to_le_bytes())?;
+        let json = serde_json::to_vec(manifest).map_err(std::io::Error::other)?;
+        w.write_all(&(json.len() as u64).to_le_bytes())?;
+        w.write_all(&json)
+    };
+    header(&mut w).map_err(io)?;
+    body(&mut w).map_err(io)?;
     let sum = w.sum.0;
     let mut inner = w.inner;
     inner.write_all(&sum.to_le_bytes()).map_err(io)?;
@@ -146,37 +178,48 @@ pub fn write(dir: &Path, manifest: &Manifest, search: &Search) -> Result<u64, Ch
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
-    if let Ok(text) = serde_json::to_string_pretty(manifest) {
-        let _ = std::fs::write(dir.join(MANIFEST_NAME), text + "\n");
-    }
     Ok(bytes)
 }
 
-fn write_body(w: &mut impl Write, manifest: &Manifest, search: &Search) -> std::io::Result<()> {
-    w.write_all(MAGIC)?;
-    w.write_all(&FORMAT_VERSION.to_le_bytes())?;
-    let json = serde_json::to_vec(manifest).map_err(std::io::Error::other)?;
-    w.write_all(&(json.len() as u64).to_le_bytes())?;
-    w.write_all(&json)?;
+/// Writes one link of a visited set: fingerprint, parent fingerprint, action index (20 bytes).
+pub(crate) fn write_link(
+    w: &mut dyn Write,
+    fp: u64,
+    parent: u64,
+    action: u32,
+) -> std::io::Result<()> {
+    let mut rec = [0u8; 20];
+    rec[..8].copy_from_slice(&fp.to_le_bytes());
+    rec[8..16].copy_from_slice(&parent.to_le_bytes());
+    rec[16..].copy_from_slice(&action.to_le_bytes());
+    w.write_all(&rec)
+}
+
+/// Writes one state: its length (u32), then the state in bincode; `buf` is scratch space.
+pub(crate) fn write_state(
+    w: &mut dyn Write,
+    buf: &mut Vec<u8>,
+    state: &State,
+) -> std::io::Result<()> {
+    buf.clear();
+    encoding()
+        .serialize_into(&mut *buf, state)
+        .map_err(std::io::Error::other)?;
+    w.write_all(&(buf.len() as u32).to_le_bytes())?;
+    w.write_all(buf)
+}
+
+fn write_search(w: &mut dyn Write, search: &Search) -> std::io::Result<()> {
     w.write_all(&(search.visited.len() as u64).to_le_bytes())?;
     for (fp, (parent, action)) in &search.visited {
-        let mut rec = [0u8; 20];
-        rec[..8].copy_from_slice(&fp.to_le_bytes());
-        rec[8..16].copy_from_slice(&parent.to_le_bytes());
-        rec[16..].copy_from_slice(&action.to_le_bytes());
-        w.write_all(&rec)?;
+        write_link(w, *fp, *parent, *action)?;
     }
     w.write_all(&(search.queue.len() as u64).to_le_bytes())?;
     let mut buf = Vec::new();
     for node in &search.queue {
-        buf.clear();
-        encoding()
-            .serialize_into(&mut buf, &node.state)
-            .map_err(std::io::Error::other)?;
         w.write_all(&node.depth.to_le_bytes())?;
         w.write_all(&node.ebits.to_le_bytes())?;
-        w.write_all(&(buf.len() as u32).to_le_bytes())?;
-        w.write_all(&buf)?;
+        write_state(w, &mut buf, &node.state)?;
     }
     Ok(())
 }
@@ -190,6 +233,16 @@ pub fn existing(dir: &Path) -> Option<PathBuf> {
 /// Reads a checkpoint's manifest only (to refuse a mismatched run before loading gigabytes),
 /// and returns it with the reader positioned after it.
 pub fn open(path: &Path) -> Result<(Manifest, Reader), CheckpointError> {
+    open_framed(path, (MAGIC, FORMAT_VERSION))
+}
+
+/// Opens a file written by [`write_atomic`] with this `magic` and format `version`, reads its
+/// manifest and returns it with the reader positioned after it. Another version is a
+/// [`CheckpointError::Mismatch`], anything else unreadable [`CheckpointError::Corrupt`].
+pub(crate) fn open_framed<M: DeserializeOwned>(
+    path: &Path,
+    (magic_expected, version): (&[u8; 8], u32),
+) -> Result<(M, Reader), CheckpointError> {
     let file = File::open(path).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
@@ -205,15 +258,15 @@ pub fn open(path: &Path) -> Result<(Manifest, Reader), CheckpointError> {
     };
     let mut magic = [0u8; 8];
     r.exact(&mut magic, "the header")?;
-    if &magic != MAGIC {
+    if &magic != magic_expected {
         return Err(r.corrupt("it does not start like a sealcheck checkpoint"));
     }
     let format = r.u32("the header")?;
-    if format != FORMAT_VERSION {
+    if format != version {
         return Err(CheckpointError::Mismatch {
             dir: path.parent().unwrap_or(path).to_path_buf(),
             differences: vec![format!(
-                "checkpoint format version {format}, this sealcheck reads version {FORMAT_VERSION}"
+                "checkpoint format version {format}, this sealcheck reads version {version}"
             )],
         });
     }
@@ -223,7 +276,7 @@ pub fn open(path: &Path) -> Result<(Manifest, Reader), CheckpointError> {
     }
     let mut json = vec![0u8; len as usize];
     r.exact(&mut json, "the manifest")?;
-    let manifest: Manifest = serde_json::from_slice(&json)
+    let manifest: M = serde_json::from_slice(&json)
         .map_err(|e| r.corrupt(&format!("its manifest is not valid: {e}")))?;
     Ok((manifest, r))
 }
@@ -236,7 +289,8 @@ pub struct Reader {
 }
 
 impl Reader {
-    fn corrupt(&self, what: &str) -> CheckpointError {
+    /// The error for a file that is not a whole, intact checkpoint.
+    pub(crate) fn corrupt(&self, what: &str) -> CheckpointError {
         CheckpointError::Corrupt {
             path: self.path.clone(),
             what: what.to_string(),
@@ -268,51 +322,49 @@ impl Reader {
         Ok(u64::from_le_bytes(b))
     }
 
-    /// Reads the visited set and the frontier, checks every queued state against the visited
-    /// set and the checksum, and that nothing follows it.
-    pub fn read_search(mut self) -> Result<(Visited, Vec<Node>), CheckpointError> {
-        let n = self.u64("the visited set")?;
-        if n > self.file_len / 20 {
-            return Err(self.corrupt("its visited-set count is out of range"));
+    /// A record count of `part` (named `what` in errors), refused if the file cannot hold
+    /// that many records of at least `min_bytes` each.
+    pub(crate) fn count(
+        &mut self,
+        part: &str,
+        what: &str,
+        min_bytes: u64,
+    ) -> Result<u64, CheckpointError> {
+        let n = self.u64(part)?;
+        if n > self.file_len / min_bytes {
+            return Err(self.corrupt(&format!("its {what} count is out of range")));
         }
-        let mut visited = Visited::default();
-        visited.reserve(n as usize);
+        Ok(n)
+    }
+
+    /// One link written by [`write_link`]: fingerprint, parent, action index.
+    pub(crate) fn link(&mut self, part: &str) -> Result<(u64, u64, u32), CheckpointError> {
         let mut rec = [0u8; 20];
-        for _ in 0..n {
-            self.exact(&mut rec, "the visited set")?;
-            let word = |i: usize| u64::from_le_bytes(rec[i..i + 8].try_into().expect("8 bytes"));
-            let action = u32::from_le_bytes(rec[16..].try_into().expect("4 bytes"));
-            visited.insert(word(0), (word(8), action));
+        self.exact(&mut rec, part)?;
+        let word = |i: usize| u64::from_le_bytes(rec[i..i + 8].try_into().expect("8 bytes"));
+        let action = u32::from_le_bytes(rec[16..].try_into().expect("4 bytes"));
+        Ok((word(0), word(8), action))
+    }
+
+    /// One state written by [`write_state`]; `buf` is scratch space.
+    pub(crate) fn state(
+        &mut self,
+        part: &str,
+        buf: &mut Vec<u8>,
+    ) -> Result<State, CheckpointError> {
+        let len = self.u32(part)?;
+        if len > MAX_STATE {
+            return Err(self.corrupt("a queued state's length is out of range"));
         }
-        let q = self.u64("the frontier")?;
-        if q > self.file_len / 16 {
-            return Err(self.corrupt("its frontier count is out of range"));
-        }
-        let mut queue = Vec::with_capacity(q as usize);
-        let mut buf = Vec::new();
-        for _ in 0..q {
-            let depth = self.u32("the frontier")?;
-            let ebits = self.u64("the frontier")?;
-            let len = self.u32("the frontier")?;
-            if len > MAX_STATE {
-                return Err(self.corrupt("a queued state's length is out of range"));
-            }
-            buf.resize(len as usize, 0);
-            self.exact(&mut buf, "the frontier")?;
-            let state: State = encoding()
-                .deserialize(&buf)
-                .map_err(|e| self.corrupt(&format!("a queued state does not decode: {e}")))?;
-            let fp = fingerprint(&state);
-            if !visited.contains_key(&fp) {
-                return Err(self.corrupt("a queued state is not in its visited set"));
-            }
-            queue.push(Node {
-                state,
-                fp,
-                depth,
-                ebits,
-            });
-        }
+        buf.resize(len as usize, 0);
+        self.exact(buf, part)?;
+        encoding()
+            .deserialize(buf)
+            .map_err(|e| self.corrupt(&format!("a queued state does not decode: {e}")))
+    }
+
+    /// Checks the checksum after the last record and that nothing follows it.
+    pub(crate) fn finish(mut self) -> Result<(), CheckpointError> {
         let computed = self.inner.sum.0;
         let mut stored = [0u8; 8];
         self.inner
@@ -326,6 +378,38 @@ impl Reader {
         if self.inner.inner.read(&mut extra).unwrap_or(0) != 0 {
             return Err(self.corrupt("bytes follow its checksum"));
         }
+        Ok(())
+    }
+
+    /// Reads the visited set and the frontier, checks every queued state against the visited
+    /// set and the checksum, and that nothing follows it.
+    pub fn read_search(mut self) -> Result<(Visited, Vec<Node>), CheckpointError> {
+        let n = self.count("the visited set", "visited-set", 20)?;
+        let mut visited = Visited::default();
+        visited.reserve(n as usize);
+        for _ in 0..n {
+            let (fp, parent, action) = self.link("the visited set")?;
+            visited.insert(fp, (parent, action));
+        }
+        let q = self.count("the frontier", "frontier", 16)?;
+        let mut queue = Vec::with_capacity(q as usize);
+        let mut buf = Vec::new();
+        for _ in 0..q {
+            let depth = self.u32("the frontier")?;
+            let ebits = self.u64("the frontier")?;
+            let state = self.state("the frontier", &mut buf)?;
+            let fp = fingerprint(&state);
+            if !visited.contains_key(&fp) {
+                return Err(self.corrupt("a queued state is not in its visited set"));
+            }
+            queue.push(Node {
+                state,
+                fp,
+                depth,
+                ebits,
+            });
+        }
+        self.finish()?;
         Ok((visited, queue))
     }
 }
