@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use sealcheck::bench_validate::{hidden_appends_trace, Ending};
 use sealcheck::generate::{self, Rng};
 use sealcheck::mutate;
 use sealcheck::spec::Spec;
@@ -77,6 +78,31 @@ fn scenarios() -> Vec<Config> {
         load("specs/bugs/seal-without-drain.toml"),
         load("specs/bugs/store-after-seal.toml"),
     ]
+}
+
+/// The hidden-append axis (`bench-validate --only-hidden-appends`) at every k the full search
+/// still finishes: the same verdict at the same item with and without the reductions.
+#[test]
+fn stubborn_sets_keep_verdicts_on_the_hidden_append_axis() {
+    let dir =
+        std::env::temp_dir().join(format!("sealcheck-reductions-axis-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut wrong = Vec::new();
+    let mut compared = 0;
+    for k in 1..=4 {
+        for ending in Ending::ALL {
+            let (header, items) = hidden_appends_trace(k, ending);
+            let items: Vec<(Option<f64>, Item)> = items.into_iter().map(|i| (None, i)).collect();
+            let name = format!("{k}-{ending:?}.jsonl");
+            compared += usize::from(agree(&dir, &name, &header, &items, &mut wrong));
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(
+        compared >= 12,
+        "the full search finished only {compared} of 16"
+    );
 }
 
 /// One mutant in this many is compared (`SEALCHECK_AGREE_EVERY` sets it: 5 compares 1,109

@@ -427,16 +427,19 @@ fn sealcheck(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// Twenty appends, their stores and replies all unlogged, then each of the four endings: the
-/// verdict is the right one at the last item, never inconclusive (`bench-validate
+/// Twenty and 250 appends, their stores and replies all unlogged, then each of the four
+/// endings: the verdict is the right one at the last item, never inconclusive (`bench-validate
 /// --only-hidden-appends` measures the same traces).
 #[test]
-fn twenty_unlogged_appends_are_decided_in_all_four_endings() {
+fn unlogged_appends_are_decided_in_all_four_endings() {
     let dir = tmp("hidden-appends");
-    for ending in Ending::ALL {
-        let (header, items) = hidden_appends_trace(20, ending);
+    for (k, ending) in [20, 250]
+        .into_iter()
+        .flat_map(|k| Ending::ALL.into_iter().map(move |e| (k, e)))
+    {
+        let (header, items) = hidden_appends_trace(k, ending);
         let last = items.len() - 1;
-        let f = write(&dir, &format!("{ending:?}.jsonl"), &header, &items);
+        let f = write(&dir, &format!("{k}-{ending:?}.jsonl"), &header, &items);
         let o = validate_file(&f, &ValidateOptions::default()).unwrap();
         let (word, property) = ending.expected();
         match (&o.verdict, word) {
