@@ -260,7 +260,7 @@ pub struct BenchValidateArgs {
     pub child_breadth_first: bool,
     /// Hidden-step axis: numbers of unlogged appends, each followed by a conforming end, a
     /// late divergence, a late step-local violation and a late state-dependent violation.
-    #[arg(long, value_delimiter = ',', default_value = "0,5,10,20,50")]
+    #[arg(long, value_delimiter = ',', default_value = "0,10,100,1000")]
     pub hidden_appends: Vec<u32>,
     /// Run only the hidden-step axis.
     #[arg(long)]
