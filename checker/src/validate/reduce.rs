@@ -131,6 +131,7 @@ pub enum Class {
 
 /// What a class reads, writes (in ways other steps can tell apart), may enable, and is enabled
 /// by.
+#[derive(Clone, Copy)]
 struct Foot {
     read: Res,
     write: Res,
@@ -874,42 +875,12 @@ impl<'a> Reducer<'a> {
                         continue;
                     }
                     inset[k] = true;
-                    work.push((
-                        Some(*c),
-                        Foot {
-                            read: fc.read,
-                            write: fc.write,
-                            enables: fc.enables,
-                            guard: fc.guard,
-                        },
-                    ));
+                    work.push((Some(*c), *fc));
                     out.push(*c);
                 }
             }
-            // A dormant class joins after all if steps outside the set may enable it: the
-            // classes a path of such steps can take are those enabled now and, transitively,
-            // those they may enable.
-            let mut outside: Vec<bool> = potential
-                .iter()
-                .enumerate()
-                .map(|(k, (c, _))| !inset[k] && enabled.binary_search(c).is_ok())
-                .collect();
-            loop {
-                let more: Vec<usize> = (0..potential.len())
-                    .filter(|&k| !inset[k] && !outside[k])
-                    .filter(|&k| {
-                        (0..potential.len()).any(|j| {
-                            outside[j] && (potential[j].1.enables & potential[k].1.guard) != 0
-                        })
-                    })
-                    .collect();
-                if more.is_empty() {
-                    break;
-                }
-                for k in more {
-                    outside[k] = true;
-                }
-            }
+            // A dormant class joins after all if steps outside the set may enable it.
+            let outside = reachable_outside(&potential, &inset, &enabled);
             let woken: Vec<usize> = (0..potential.len())
                 .filter(|&k| dormant[k] && !inset[k] && outside[k])
                 .collect();
@@ -918,22 +889,40 @@ impl<'a> Reducer<'a> {
             }
             for k in woken {
                 inset[k] = true;
-                let (c, fc) = &potential[k];
-                work.push((
-                    Some(*c),
-                    Foot {
-                        read: fc.read,
-                        write: fc.write,
-                        enables: fc.enables,
-                        guard: fc.guard,
-                    },
-                ));
-                out.push(*c);
+                let (c, fc) = potential[k];
+                work.push((Some(c), fc));
+                out.push(c);
             }
         }
         out.sort();
         out.dedup();
         out
+    }
+}
+
+/// Which classes of `potential` a path of steps outside the set (`inset`) can take from a state
+/// whose enabled classes are `enabled`: those enabled now and, transitively, those they may
+/// enable.
+fn reachable_outside(potential: &[(Class, Foot)], inset: &[bool], enabled: &[Class]) -> Vec<bool> {
+    let mut outside: Vec<bool> = potential
+        .iter()
+        .enumerate()
+        .map(|(k, (c, _))| !inset[k] && enabled.binary_search(c).is_ok())
+        .collect();
+    loop {
+        let more: Vec<usize> = (0..potential.len())
+            .filter(|&k| !inset[k] && !outside[k])
+            .filter(|&k| {
+                (0..potential.len())
+                    .any(|j| outside[j] && (potential[j].1.enables & potential[k].1.guard) != 0)
+            })
+            .collect();
+        if more.is_empty() {
+            return outside;
+        }
+        for k in more {
+            outside[k] = true;
+        }
     }
 }
 
