@@ -121,7 +121,9 @@ fn every_trace_has_its_expected_verdict() {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sealcheck-traces-{}-{name}", std::process::id()));
+    // Under target/tmp, which cargo keeps for integration tests, not the system temp dir.
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("traces-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
