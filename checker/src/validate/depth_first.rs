@@ -81,6 +81,8 @@ pub(super) struct DepthFirst<'a> {
     pub(super) states: usize,
     /// The last state of the explanation found (with `to_end`).
     pub(super) witness: Option<State>,
+    /// The most items a clean behaviour the search met explained (the furthest it got).
+    pub(super) furthest: usize,
     /// Parent links: (parent link, action index); link 0 is the initial state.
     links: Vec<(u32, u32)>,
 }
@@ -103,6 +105,7 @@ impl<'a> DepthFirst<'a> {
             visited: HashSet::new(),
             states: 0,
             witness: None,
+            furthest: 0,
             links: Vec::new(),
         }
     }
@@ -150,6 +153,7 @@ impl<'a> DepthFirst<'a> {
         let mut stack: Vec<Entry> = vec![(self.cx.model.initial_state(), 0, 0, 0)];
         let items = &items[..items.len().min(if to_end { target } else { target + 1 })];
         while let Some((state, k, hidden, link)) = stack.pop() {
+            self.furthest = self.furthest.max(k);
             if self.visited.len() > budget
                 || self
                     .cx

@@ -23,13 +23,25 @@ pub fn validate_file(path: &Path, opts: &ValidateOptions) -> Result<Outcome, Tra
             .map(|m| m.len() <= DEPTH_FIRST_MAX_BYTES)
             .unwrap_or(false);
     let start = Instant::now();
+    let mut furthest = 0;
     if small {
-        if let Some(outcome) = validate_in_memory(path, opts, start)? {
-            return Ok(outcome);
+        match validate_in_memory(path, opts, start)? {
+            (Some(outcome), _) => return Ok(outcome),
+            (None, f) => furthest = f,
         }
     }
     let reader = TraceReader::open(path)?;
-    validate_reader_from(reader, opts, start, Some(path))
+    let mut outcome = validate_reader_from(reader, opts, start, Some(path))?;
+    // A bound that stopped the breadth-first search may have been spent by the depth-first
+    // phase: say how far that got, which the breadth-first search's item does not show.
+    if let Verdict::Inconclusive { at, reason } = &mut outcome.verdict {
+        if furthest > at.index {
+            reason.push_str(&format!(
+                "; the depth-first search had found a clean explanation of the first {furthest} items before it"
+            ));
+        }
+    }
+    Ok(outcome)
 }
 
 /// The phases that hold a small file's items in memory: the depth-first search for one
@@ -39,7 +51,7 @@ fn validate_in_memory(
     path: &Path,
     opts: &ValidateOptions,
     start: Instant,
-) -> Result<Option<Outcome>, TraceError> {
+) -> Result<(Option<Outcome>, usize), TraceError> {
     let reader = TraceReader::open(path)?;
     let header = reader.header().clone();
     let file = reader.file().to_string();
@@ -57,22 +69,30 @@ fn validate_in_memory(
         header: Some(header.clone()),
     };
     let mut states = 0;
+    let mut furthest = 0;
     // A step that breaks a property whatever the state leaves no clean explanation of the
     // whole trace: do not search for one.
     if !has_step_local_violation(&items) {
         let strict = model_for(&header, false);
         let mut dfs = DepthFirst::new(Context::new(&strict, &header, opts, &limits));
         if dfs.search(&items, items.len(), true).is_some() {
-            return Ok(Some(outcome(
-                Verdict::Conforms { explanations: 1 },
-                dfs.states,
-                "depth-first",
-            )));
+            return Ok((
+                Some(outcome(
+                    Verdict::Conforms { explanations: 1 },
+                    dfs.states,
+                    "depth-first",
+                )),
+                dfs.furthest,
+            ));
         }
         states = dfs.states;
+        furthest = dfs.furthest;
     }
     let (found, more) = one_explanation_violation(&header, &items, opts, &limits);
-    Ok(found.map(|v| outcome(v, states + more, "one-explanation")))
+    Ok((
+        found.map(|v| outcome(v, states + more, "one-explanation")),
+        furthest,
+    ))
 }
 
 /// Validates a trace from an open reader (the streaming breadth-first search only).
