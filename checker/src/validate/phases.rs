@@ -56,6 +56,13 @@ fn validate_in_memory(
     let header = reader.header().clone();
     let file = reader.file().to_string();
     let items: Vec<TraceItem> = reader.collect::<Result<_, _>>()?;
+    // The depth-first phases may spend at most half of the time bound: when they find
+    // nothing, the breadth-first search that decides the rejection still gets the rest.
+    let dfs_opts = ValidateOptions {
+        timeout: opts.timeout.map(|t| t / 2),
+        ..opts.clone()
+    };
+    let opts = &dfs_opts;
     let limits = Limits::new(opts, start, file.clone(), start);
     let outcome = |verdict, states, method| Outcome {
         file: file.clone(),
