@@ -130,6 +130,32 @@ impl Identity {
         }
     }
 
+    /// Why a checkpoint written by sealcheck `version` for the run `saved` cannot resume this
+    /// run, one line each (none: it can): the version, the identity, then `more` (what an
+    /// engine checks besides), and, only when nothing else differs, that the model's initial
+    /// states hash differently (`same_init` false). Both engines refuse through it.
+    pub(crate) fn refusals(
+        &self,
+        version: &str,
+        saved: &Identity,
+        more: Vec<String>,
+        same_init: bool,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        let this = env!("CARGO_PKG_VERSION");
+        if version != this {
+            out.push(format!(
+                "the sealcheck version: the checkpoint was written by {version}, this is {this}"
+            ));
+        }
+        out.extend(self.differences(saved));
+        out.extend(more);
+        if out.is_empty() && !same_init {
+            out.push("the model's initial states hash differently".to_string());
+        }
+        out
+    }
+
     /// What differs between a checkpoint's identity (`saved`) and this run's, one line each.
     fn differences(&self, saved: &Identity) -> Vec<String> {
         let mut out = Vec::new();
@@ -412,18 +438,12 @@ fn load(dir: &Path, model: &SealModel, identity: &Identity) -> Result<Search, Ch
         return Err(CheckpointError::NotFound(dir.to_path_buf()));
     };
     let (m, reader) = file::open(&path)?;
-    let mut differences = Vec::new();
-    let version = env!("CARGO_PKG_VERSION");
-    if m.sealcheck_version != version {
-        differences.push(format!(
-            "the sealcheck version: the checkpoint was written by {}, this is {version}",
-            m.sealcheck_version
-        ));
-    }
-    differences.extend(identity.differences(&m.identity));
-    if differences.is_empty() && m.init_fingerprints != init_fingerprints(model) {
-        differences.push("the model's initial states hash differently".to_string());
-    }
+    let differences = identity.refusals(
+        &m.sealcheck_version,
+        &m.identity,
+        Vec::new(),
+        m.init_fingerprints == init_fingerprints(model),
+    );
     if !differences.is_empty() {
         return Err(CheckpointError::Mismatch {
             dir: dir.to_path_buf(),

@@ -174,40 +174,35 @@ impl TimelyStore {
 
     /// Refuses a manifest of another run (`root`: the checkpoint directory, for messages).
     fn check(&self, root: &Path, m: &TimelyManifest) -> Result<(), CheckpointError> {
-        let mut differences = Vec::new();
-        let version = env!("CARGO_PKG_VERSION");
-        if m.sealcheck_version != version {
-            differences.push(format!(
-                "the sealcheck version: the checkpoint was written by {}, this is {version}",
-                m.sealcheck_version
-            ));
-        }
-        differences.extend(self.identity.differences(&m.identity));
+        let mut more = Vec::new();
         if m.processes != self.processes || m.workers != self.workers {
-            differences.push(format!(
+            more.push(format!(
                 "the cluster: the checkpoint's run has {} x {} (processes x workers), this run {} x {}; resume with the same -n (or --local-processes) and -w",
                 m.processes, m.workers, self.processes, self.workers
             ));
         }
         if m.symmetry != self.symmetry {
             let on = |s: bool| if s { "with" } else { "without" };
-            differences.push(format!(
+            more.push(format!(
                 "--symmetry: the checkpoint's run explores {} it, this run {}",
                 on(m.symmetry),
                 on(self.symmetry)
             ));
         }
         if m.process != self.process {
-            differences.push(format!(
+            more.push(format!(
                 "the process: the checkpoint in {} was written by process {}, this is process {}",
                 self.dir.display(),
                 m.process,
                 self.process
             ));
         }
-        if differences.is_empty() && m.init_fingerprints != self.init_fingerprints {
-            differences.push("the model's initial states hash differently".to_string());
-        }
+        let differences = self.identity.refusals(
+            &m.sealcheck_version,
+            &m.identity,
+            more,
+            m.init_fingerprints == self.init_fingerprints,
+        );
         if differences.is_empty() {
             Ok(())
         } else {
