@@ -138,7 +138,7 @@ struct BreadthFirst<'a> {
     pruned_ahead: Option<usize>,
     /// Set when a prefix ended with explanations that all break properties but no property in
     /// common (the prefix is then not rejected).
-    mixed_violations: std::sync::atomic::AtomicBool,
+    mixed_violations: bool,
 }
 
 impl<'a> BreadthFirst<'a> {
@@ -171,7 +171,7 @@ impl<'a> BreadthFirst<'a> {
             links: vec![(0, 0)],
             cut_hidden: false,
             pruned_ahead: None,
-            mixed_violations: std::sync::atomic::AtomicBool::new(false),
+            mixed_violations: false,
         }
     }
 
@@ -294,7 +294,7 @@ impl<'a> BreadthFirst<'a> {
         // the scenario's model.
         let verdict = match (verdict, self.only_buggy.clone()) {
             // A prefix whose explanations all break properties, not one in common.
-            (v @ Verdict::Conforms { .. }, _) if self.mixed_violations.load(std::sync::atomic::Ordering::Relaxed) => v,
+            (v @ Verdict::Conforms { .. }, _) if self.mixed_violations => v,
             (Verdict::Conforms { explanations: 0 }, None) => Verdict::Diverges {
                 explained: base,
                 allowed: vec![
@@ -363,9 +363,9 @@ impl<'a> BreadthFirst<'a> {
                 return (out, cut, pruned_ahead);
             }
         }
-        let needed = cx.needed(&node.state, window);
         let mut actions = Vec::new();
         cx.model.actions(&node.state, &mut actions);
+        let needed = cx.needed(&node.state, &actions, window);
         for (ai, a) in actions.into_iter().enumerate() {
             if cx.passes_over(&node.state, &a, needed.as_ref(), window) {
                 continue;
@@ -691,7 +691,7 @@ impl<'a> BreadthFirst<'a> {
     /// the property every one breaks (an `always` one first, then an `eventually` one for a
     /// complete run), or the one most of them break; `Conforms { explanations: 0 }` if they
     /// break nothing but took seeded-bug steps (the caller turns that into a divergence).
-    fn judge_end(&self, finals: Vec<Node>) -> Verdict {
+    fn judge_end(&mut self, finals: Vec<Node>) -> Verdict {
         let (model, complete) = (self.cx.model, self.cx.header.run_complete);
         let clean = |n: &Node| {
             n.state.history.bug_step.is_none()
@@ -726,8 +726,7 @@ impl<'a> BreadthFirst<'a> {
             // A prefix (a localization probe) whose explanations all took seeded-bug steps but
             // break no property in common is not rejected yet: the items after it may leave
             // only explanations that break one property, and the verdict is where they do.
-            self.mixed_violations
-                .store(true, std::sync::atomic::Ordering::Relaxed);
+            self.mixed_violations = true;
             return Verdict::Conforms {
                 explanations: finals.len(),
             };

@@ -124,12 +124,18 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The classes of unlogged steps worth taking in `s` before the window's front item
-    /// (`None`: all of them).
-    pub(super) fn needed(&self, s: &State, window: &[TraceItem]) -> Option<Vec<Class>> {
-        self.opts
-            .reduce
-            .then(|| self.reducer.needed(s, window.first().map(|i| &i.item)))
+    /// The classes of unlogged steps worth taking in `s` (whose enabled steps are `actions`)
+    /// before the window's front item (`None`: all of them).
+    pub(super) fn needed(
+        &self,
+        s: &State,
+        actions: &[sealcheck_model::Action],
+        window: &[TraceItem],
+    ) -> Option<Vec<Class>> {
+        self.opts.reduce.then(|| {
+            self.reducer
+                .needed(s, actions, window.first().map(|i| &i.item))
+        })
     }
 
     /// Whether the search may pass over step `a` of `s` without computing its successor: the

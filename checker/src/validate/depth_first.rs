@@ -218,9 +218,9 @@ impl<'a> DepthFirst<'a> {
                 };
             }
         }
-        let needed = self.cx.needed(&state, window);
         let mut actions = Vec::new();
         model.actions(&state, &mut actions);
+        let needed = self.cx.needed(&state, &actions, window);
         for (ai, a) in actions.into_iter().enumerate() {
             if self.cx.passes_over(&state, &a, needed.as_ref(), window) {
                 continue;

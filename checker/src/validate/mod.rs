@@ -141,10 +141,10 @@
 //! that break one, and the verdict is where they do), and an `eventually` property is judged
 //! only at the end of a complete run, never at the end of a prefix. Both keep the predicate
 //! monotone (explanations only narrow as `m` grows, and properties are sticky). Its report
-//! shows the explanation of the items before it that the depth-first search found. Observations of storage states need no unlogged step at
-//! all when `provisioned` and `storage-state-set` are logged completely: only those steps
-//! change storage states (a refused provisioning changes nothing), so the empty set is a
-//! stubborn set for them.
+//! shows the explanation of the items before it that the depth-first search found.
+//! Observations of storage states need no unlogged step at all when `provisioned` and
+//! `storage-state-set` are logged completely: only those steps change storage states (a
+//! refused provisioning changes nothing), so the empty set is a stubborn set for them.
 //!
 //! **Violations by one explanation.** A step that breaks a property whatever the state it is
 //! taken in (an operator move into Provisioning breaks "storage states only make legal moves":

@@ -17,7 +17,6 @@ use sealcheck_model::observable::{Event, Observation};
 use sealcheck_model::offsets::Offset;
 use sealcheck_model::state::{AppendStatus, HarnessPhase, MemberSeal, Msg, Process};
 use sealcheck_model::{Action, Bug, SealModel, State};
-use stateright::Model;
 
 use crate::trace_reader::{Header, Item};
 
@@ -443,22 +442,15 @@ fn dependent(a: Option<Class>, fa: &Foot, b: Class, fb: &Foot, replies_hidden: b
             // drop) neither read nor remove a reply that is not there yet, and the store's
             // effect on its server does not read the replies. So the two orders reach the same
             // state: a reply the other step made stale is dropped as soon as it is added.
-            if let Class::DeliverStore(_) = if matches!(a, Class::DeliverStore(_)) {
-                a
-            } else {
-                b
-            } {
-                let other = if matches!(a, Class::DeliverStore(_)) {
-                    b
-                } else {
-                    a
-                };
-                if matches!(
-                    other,
+            let takes_replies = |c: Class| {
+                matches!(
+                    c,
                     Class::ReplyHead | Class::ReplyTail | Class::AckEarly | Class::Drain
-                ) {
-                    return false;
-                }
+                )
+            };
+            let store = |c: Class| matches!(c, Class::DeliverStore(_));
+            if (store(a) && takes_replies(b)) || (store(b) && takes_replies(a)) {
+                return false;
             }
         }
     }
@@ -558,11 +550,12 @@ impl<'a> Reducer<'a> {
         self.hidden("store-reply") && self.hidden("append-acked") && self.hidden("append-rejected")
     }
 
-    /// The classes with a step enabled in `s`.
-    fn enabled_classes(&self, s: &State) -> Vec<Class> {
-        let mut acts = Vec::new();
-        self.model.actions(s, &mut acts);
-        let mut classes: Vec<Class> = acts.iter().map(|a| Class::of(self.model, s, a)).collect();
+    /// The classes of `actions`, the steps enabled in `s`.
+    fn enabled_classes(&self, s: &State, actions: &[Action]) -> Vec<Class> {
+        let mut classes: Vec<Class> = actions
+            .iter()
+            .map(|a| Class::of(self.model, s, a))
+            .collect();
         classes.sort();
         classes.dedup();
         classes
@@ -806,8 +799,8 @@ impl<'a> Reducer<'a> {
     /// may explain the item, closed under "is dependent on a member" and "may enable a member",
     /// over the classes that can still take a step. Only enabled unlogged steps of these
     /// classes need to be explored before the item is explained; every other unlogged step can
-    /// be taken after it, with the same result.
-    pub fn needed(&self, s: &State, item: Option<&Item>) -> Vec<Class> {
+    /// be taken after it, with the same result. `actions` are the steps enabled in `s`.
+    pub fn needed(&self, s: &State, actions: &[Action], item: Option<&Item>) -> Vec<Class> {
         let live = stamps_live(self.model, s);
         let ends_hidden = self.ends_hidden();
         let replies_hidden = self.replies_hidden();
@@ -855,7 +848,7 @@ impl<'a> Reducer<'a> {
             }
         }
         let next_stores = SealModel::next_stores(s);
-        let enabled = self.enabled_classes(s);
+        let enabled = self.enabled_classes(s, actions);
         // Classes met while disabled: they join only if a step outside the set could enable
         // them.
         let mut dormant = vec![false; potential.len()];
