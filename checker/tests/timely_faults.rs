@@ -435,3 +435,86 @@ fn flags_secrets_and_a_missing_peer_are_usage_errors() {
     assert_ends(&out, 2, &["interrupted while waiting"], "no peer, SIGTERM");
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
+
+/// `--secret-file` is a flag of the timely engine: given without it, a usage error (it used
+/// to be ignored).
+#[test]
+fn secret_file_without_the_timely_engine_is_a_usage_error() {
+    let out = sealcheck()
+        .args([
+            "check",
+            "specs/crash-restart.toml",
+            "--secret-file",
+            "no-such-secret",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--secret-file"), "{err}");
+    assert!(err.contains("need --engine timely"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+/// SIGTERM to `bench-distributed` while it measures two processes: it ends within seconds
+/// with exit 2, its child processes are gone and its temporary directory (hostfile, secret)
+/// is removed.
+#[test]
+fn sigterm_to_bench_distributed_stops_its_children_and_removes_its_files() {
+    let tmp = std::env::temp_dir().join(format!("sealcheck-bench-sig-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir(&tmp).unwrap();
+    let mut parent = sealcheck()
+        .args([
+            "bench-distributed",
+            "specs/bench-four-servers.toml",
+            "--processes",
+            "2",
+            "--baseline",
+        ])
+        .env("TMPDIR", &tmp)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let kids = loop {
+        let kids = children_of(parent.id());
+        if kids.len() == 2 {
+            break kids;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no children");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1, "no bench dir");
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Command::new("kill")
+        .args(["-TERM", &parent.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let took = Instant::now();
+    let status = loop {
+        if let Some(s) = parent.try_wait().unwrap() {
+            break s;
+        }
+        assert!(took.elapsed() < Duration::from_secs(5), "still running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut parent.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    for k in kids {
+        assert!(
+            !Path::new(&format!("/proc/{k}")).exists(),
+            "child {k} still there"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "bench-distributed left files in TMPDIR"
+    );
+    std::fs::remove_dir(&tmp).unwrap();
+}
