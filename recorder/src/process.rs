@@ -172,7 +172,7 @@ pub fn install_interrupt_handler() -> Result<(), Error> {
         wait_gone(&pids, Duration::from_secs(5));
         let dirs = SCRATCH.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for dir in dirs {
-            if std::fs::remove_dir_all(&dir).is_err() && dir.exists() {
+            if !remove_settled(&dir) {
                 use std::io::Write;
                 let _ = writeln!(
                     std::io::stderr(),
@@ -184,6 +184,20 @@ pub fn install_interrupt_handler() -> Result<(), Error> {
         std::process::exit(130);
     })
     .map_err(|e| Error::Process(format!("cannot install the interrupt handler: {e}")))
+}
+
+/// Removes `dir` and checks a moment later that it stays removed, up to 40 times: the
+/// interrupted main thread (or a child the handler is still reaping) may write into it, or
+/// create it again, while the handler removes it. Whether it is gone in the end.
+fn remove_settled(dir: &Path) -> bool {
+    for _ in 0..40 {
+        let _ = std::fs::remove_dir_all(dir);
+        thread::sleep(Duration::from_millis(25));
+        if !dir.exists() {
+            return true;
+        }
+    }
+    false
 }
 
 /// The programs a recording runs besides the Restate binaries.
