@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use sealcheck_model::observable::{labels, Event};
-use sealcheck_model::{PropertyKind, State};
+use sealcheck_model::{Action, PropertyKind, State};
 use stateright::Model;
 
 use super::context::{path_text, Context, Limits, LOOKAHEAD};
@@ -34,7 +34,10 @@ type Layer = BTreeMap<u64, Node>;
 
 /// Successors of a node (items consumed, state, action index, unlogged steps in a row),
 /// whether `max_hidden` cut one, and the furthest observation that pruned one ahead.
-type Expansion = (Vec<(usize, State, u32, u32)>, bool, Option<usize>);
+/// Most nodes of a closure expanded (in parallel) between two checks of the bounds.
+const BATCH: usize = 1024;
+
+type Expansion = (Vec<(usize, State, Vec<u32>, u32)>, bool, Option<usize>);
 
 /// Where the search reads its items from: a trace file, streamed, or items already in memory
 /// (the localization searches prefixes of the items it read once).
@@ -355,7 +358,7 @@ impl<'a> BreadthFirst<'a> {
         let mut pruned_ahead: Option<usize> = None;
         if let Some(Item::Observe(o)) = self.next_item() {
             if o.holds(cx.model, &node.state) {
-                out.push((1, node.state.clone(), u32::MAX, 0));
+                out.push((1, node.state.clone(), Vec::new(), 0));
             }
             if cx.opts.reduce && (!cx.reachable_unlogged(o, &node.state) || cx.unlogged_blind(o)) {
                 // No unlogged path leads to a state the observation sees, or no unlogged step
@@ -365,20 +368,23 @@ impl<'a> BreadthFirst<'a> {
         }
         let mut actions = Vec::new();
         cx.model.actions(&node.state, &mut actions);
-        let needed = cx.needed(&node.state, &actions, window);
-        for (ai, a) in actions.into_iter().enumerate() {
-            if cx.passes_over(&node.state, &a, needed.as_ref(), window) {
+        let moves = cx.moves(&node.state, actions, window);
+        let firsts: Vec<Action> = moves.iter().map(|mv| mv.first.clone()).collect();
+        let needed = cx.needed(&node.state, &firsts, window);
+        for mv in moves {
+            let (from, a) = (mv.base(&node.state), &mv.action);
+            if cx.passes_over(from, a, needed.as_ref(), window) {
                 continue;
             }
-            let Some(next) = cx.model.next_state(&node.state, a.clone()) else {
+            let Some(next) = cx.model.next_state(from, a.clone()) else {
                 continue;
             };
-            let ls = labels(cx.model, &node.state, &a, &next);
+            let ls = labels(cx.model, from, a, &next);
             for m in cx.consumptions(&ls, window) {
                 if m == 0 {
                     if !needed
                         .as_ref()
-                        .is_none_or(|n| n.contains(&Class::of(cx.model, &node.state, &a)))
+                        .is_none_or(|n| n.contains(&Class::of(cx.model, &node.state, &mv.first)))
                     {
                         continue;
                     }
@@ -405,8 +411,9 @@ impl<'a> BreadthFirst<'a> {
                     pruned_ahead = pruned_ahead.max(Some(j));
                     continue;
                 }
-                let hidden = if m == 0 { node.hidden + 1 } else { 0 };
-                out.push((m, next.clone(), ai as u32, hidden));
+                let hidden = if m == 0 { node.hidden + mv.steps() } else { 0 };
+                let path = mv.before.iter().copied().chain([mv.index]).collect();
+                out.push((m, next.clone(), path, hidden));
             }
         }
         (out, cut, pruned_ahead)
@@ -422,7 +429,18 @@ impl<'a> BreadthFirst<'a> {
         let mut sample: Vec<Node> = Vec::new();
         let mut out: BTreeMap<usize, Layer> = BTreeMap::new();
         while !queue.is_empty() {
-            let batch = std::mem::take(&mut queue);
+            // At most BATCH nodes are expanded between two checks of the bounds, so that a
+            // closure of millions of states stops near its time or memory limit. Children go
+            // after the rest of the queue, so the order is that of one batch per level.
+            let rest = queue.split_off(BATCH.min(queue.len()));
+            let batch = std::mem::replace(&mut queue, rest);
+            if let Some(reason) = self
+                .cx
+                .limits
+                .check(item, seen.len() + out.len(), self.states)
+            {
+                return Err(reason);
+            }
             let results: Vec<Expansion> = if batch.len() >= 256 {
                 batch.par_iter().map(|n| self.expand(n)).collect()
             } else {
@@ -441,15 +459,19 @@ impl<'a> BreadthFirst<'a> {
                         return Err(reason);
                     }
                     let fp = self.cx.fingerprint(&state);
-                    let (link, depth) = if action == u32::MAX {
+                    let (link, depth) = if action.is_empty() {
                         (parent.link, parent.depth)
                     } else {
-                        (u32::MAX, parent.depth + 1)
+                        (u32::MAX, parent.depth + action.len() as u32)
                     };
                     let mut make = |state: State| {
                         let link = if link == u32::MAX {
-                            self.links.push((parent.link, action));
-                            self.links.len() as u32 - 1
+                            let mut link = parent.link;
+                            for &i in &action {
+                                self.links.push((link, i));
+                                link = self.links.len() as u32 - 1;
+                            }
+                            link
                         } else {
                             link
                         };

@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sealcheck_model::observable::Event;
-use sealcheck_model::{SealModel, State};
+use sealcheck_model::state::{AppendStatus, Msg, Status};
+use sealcheck_model::{Action, Bug, SealModel, State};
+use stateright::Model;
 
 use super::reduce::{canonical_fingerprint, Class, Reducer};
 use super::{memory_mib, ValidateOptions};
@@ -167,10 +169,194 @@ impl<'a> Context<'a> {
             )
     }
 
+    /// Whether the search delivers Ok store replies only in batches that acknowledge the head
+    /// append (see [`Context::moves`]) in a state whose window is `window`. Off without the
+    /// reductions, under the seeded early acknowledgement (it reads the reply bits of the
+    /// head before its quorum), for a complete run (its explanations end in terminal states,
+    /// which a reply that never completes a quorum still has to reach), and wherever a store
+    /// reply may be an item: when the trace logs them all, or one is in the window.
+    fn batches_replies(&self, window: &[TraceItem]) -> bool {
+        self.opts.reduce
+            && !self.header.run_complete
+            && !self.model.cfg.has_bug(Bug::AckBeforeQuorum)
+            && !self.header.is_complete("store-reply")
+            && !window
+                .iter()
+                .any(|i| matches!(&i.item, Item::Event(e) if e.kind() == "store-reply"))
+    }
+
+    /// The ways the search may leave `s`, whose enabled steps are `actions` (in model order):
+    /// every step, except that an Ok store reply for an append in flight that acknowledges
+    /// nothing ("silent": it only records who answered) is not taken on its own. Instead,
+    /// where the silent replies for the head append (at the sequencer's known global tail)
+    /// come from enough servers, one move delivers them in model order until the head is
+    /// acknowledged. The argument that this keeps every verdict is in the module essay
+    /// ("Store replies in batches"): a silent reply is read by nothing before its append
+    /// becomes the head and its quorum completes, so delivering it can wait until then.
+    pub(super) fn moves(&self, s: &State, actions: Vec<Action>, window: &[TraceItem]) -> Vec<Move> {
+        let single = |(i, action): (usize, Action)| Move {
+            first: action.clone(),
+            before: Vec::new(),
+            from: None,
+            index: i as u32,
+            action,
+        };
+        if !self.batches_replies(window) {
+            return actions.into_iter().enumerate().map(single).collect();
+        }
+        let mut head = Vec::new();
+        let mut keep = vec![true; actions.len()];
+        for (i, a) in actions.iter().enumerate() {
+            match self.reply_kind(s, a) {
+                Reply::NotSilent => {}
+                Reply::SilentHead => {
+                    keep[i] = false;
+                    head.push(i);
+                }
+                Reply::Silent => keep[i] = false,
+            }
+        }
+        let batch = self.head_batch(s, &actions, &head);
+        let mut out: Vec<Move> = actions
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep[*i])
+            .map(single)
+            .collect();
+        out.extend(batch);
+        out
+    }
+
+    /// Whether step `a` of `s` is a silent Ok store reply (see [`Context::moves`]), and for the
+    /// head append.
+    fn reply_kind(&self, s: &State, a: &Action) -> Reply {
+        let Action::Deliver(Msg::Stored {
+            offset,
+            status: Status::Ok,
+            ..
+        }) = a
+        else {
+            return Reply::NotSilent;
+        };
+        let c = &s.client;
+        if c.append_at(*offset)
+            .is_none_or(|x| x.status != AppendStatus::InFlight)
+        {
+            return Reply::NotSilent;
+        }
+        if *offset != c.known_global_tail {
+            // Acknowledgements go in offset order: nothing past the head is acknowledged
+            // before the head is.
+            return Reply::Silent;
+        }
+        match self.model.next_state(s, a.clone()) {
+            Some(next) if !Self::acknowledged(s, &next) => Reply::SilentHead,
+            _ => Reply::NotSilent,
+        }
+    }
+
+    /// Whether a step from `s` to `next` acknowledged or resolved an append.
+    fn acknowledged(s: &State, next: &State) -> bool {
+        let kgt = s.client.known_global_tail;
+        next.client.known_global_tail != kgt
+            || next.client.append_at(kgt).map(|a| a.status)
+                != s.client.append_at(kgt).map(|a| a.status)
+    }
+
+    /// The move that delivers the silent head replies `head` (indexes into `actions`, the
+    /// enabled steps of `s`) one server at a time until the head append is acknowledged, if
+    /// they are enough.
+    fn head_batch(&self, s: &State, actions: &[Action], head: &[usize]) -> Option<Move> {
+        let mut cur: Option<State> = None;
+        let mut before = Vec::new();
+        let mut first = None;
+        let mut from_seen: u32 = 0;
+        for &i in head {
+            let a = &actions[i];
+            let server = match a {
+                Action::Deliver(m) => m.server(),
+                _ => unreachable!("a reply"),
+            };
+            if from_seen & (1 << server) != 0 {
+                continue;
+            }
+            from_seen |= 1 << server;
+            let base = cur.as_ref().unwrap_or(s);
+            let index = if cur.is_none() {
+                i
+            } else {
+                let mut acts = Vec::new();
+                self.model.actions(base, &mut acts);
+                acts.iter().position(|x| x == a)?
+            };
+            let next = self.model.next_state(base, a.clone())?;
+            if Self::acknowledged(base, &next) {
+                return Some(Move {
+                    first: first.unwrap_or_else(|| a.clone()),
+                    before,
+                    from: cur,
+                    index: index as u32,
+                    action: a.clone(),
+                });
+            }
+            first.get_or_insert_with(|| a.clone());
+            before.push(index as u32);
+            cur = Some(next);
+        }
+        None
+    }
+
     /// Possible numbers of window items a step with these labels consumes (0 = unlogged).
     pub(super) fn consumptions(&self, labels: &[Event], window: &[TraceItem]) -> Vec<usize> {
         label_consumptions(self.header, labels, |j| window.get(j))
     }
+}
+
+/// One way a search leaves a state (see [`Context::moves`]): a model step, after the store
+/// replies of a batch where there are some.
+pub(super) struct Move {
+    /// The step taken in the state itself: `action`, or the batch's first reply.
+    pub(super) first: Action,
+    /// The replies a batch delivers before `action`, each as its index among the enabled
+    /// steps of the state it is delivered in (for the Explorer path).
+    pub(super) before: Vec<u32>,
+    /// The state `action` is taken in, after the batch's replies (`None`: the state itself).
+    pub(super) from: Option<State>,
+    /// The index of `action` among the enabled steps of the state it is taken in.
+    pub(super) index: u32,
+    /// The step.
+    pub(super) action: Action,
+}
+
+impl Move {
+    /// The state the move's step is taken in, given the state the move leaves.
+    pub(super) fn base<'s>(&'s self, s: &'s State) -> &'s State {
+        self.from.as_ref().unwrap_or(s)
+    }
+
+    /// How many model steps the move takes.
+    pub(super) fn steps(&self) -> u32 {
+        self.before.len() as u32 + 1
+    }
+
+    /// Adds the move's steps to parent `links` after `link`; returns the link of its end.
+    pub(super) fn link(&self, links: &mut Vec<(u32, u32)>, mut link: u32) -> u32 {
+        for &i in self.before.iter().chain(std::iter::once(&self.index)) {
+            links.push((link, i));
+            link = links.len() as u32 - 1;
+        }
+        link
+    }
+}
+
+/// What a store reply is to [`Context::moves`].
+enum Reply {
+    /// Not an Ok reply for an append in flight, or one that acknowledges or resolves it.
+    NotSilent,
+    /// A silent reply for an append past the head.
+    Silent,
+    /// A silent reply for the head append.
+    SilentHead,
 }
 
 /// The Explorer path (`0/3/1/...`) of the state a parent link leads to; links are

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use sealcheck_model::observable::{labels, Event};
-use sealcheck_model::{PropertyKind, State, StorageState};
+use sealcheck_model::{Action, PropertyKind, State, StorageState};
 use stateright::Model;
 
 use super::context::{path_text, Context, Limits, LOOKAHEAD};
@@ -220,19 +220,22 @@ impl<'a> DepthFirst<'a> {
         }
         let mut actions = Vec::new();
         model.actions(&state, &mut actions);
-        let needed = self.cx.needed(&state, &actions, window);
-        for (ai, a) in actions.into_iter().enumerate() {
-            if self.cx.passes_over(&state, &a, needed.as_ref(), window) {
+        let moves = self.cx.moves(&state, actions, window);
+        let firsts: Vec<Action> = moves.iter().map(|mv| mv.first.clone()).collect();
+        let needed = self.cx.needed(&state, &firsts, window);
+        for mv in moves {
+            let (base, a) = (mv.base(&state), &mv.action);
+            if self.cx.passes_over(base, a, needed.as_ref(), window) {
                 continue;
             }
-            let next = model.next_state(&state, a.clone()).expect("enabled");
-            self.states += 1;
-            let ls = labels(model, &state, &a, &next);
+            let next = model.next_state(base, a.clone()).expect("enabled");
+            self.states += mv.steps() as usize;
+            let ls = labels(model, base, a, &next);
             for m in self.cx.consumptions(&ls, window) {
                 if !to_end && k + m > target {
                     // The step explains item `target`: the violation is found.
-                    self.links.push((link, ai as u32));
-                    return Expanded::Found(path_text(&self.links, self.links.len() as u32 - 1));
+                    let end = mv.link(&mut self.links, link);
+                    return Expanded::Found(path_text(&self.links, end));
                 }
                 if !self.clean(&next) {
                     continue;
@@ -241,7 +244,7 @@ impl<'a> DepthFirst<'a> {
                     if hidden >= self.cx.opts.max_hidden
                         || !needed
                             .as_ref()
-                            .is_none_or(|n| n.contains(&Class::of(model, &state, &a)))
+                            .is_none_or(|n| n.contains(&Class::of(model, &state, &mv.first)))
                     {
                         continue;
                     }
@@ -252,17 +255,12 @@ impl<'a> DepthFirst<'a> {
                         Item::Event(_) => false,
                     });
                     if !dead {
-                        self.links.push((link, ai as u32));
-                        hidden_children.push((
-                            next.clone(),
-                            k,
-                            hidden + 1,
-                            self.links.len() as u32 - 1,
-                        ));
+                        let end = mv.link(&mut self.links, link);
+                        hidden_children.push((next.clone(), k, hidden + mv.steps(), end));
                     }
                 } else {
-                    self.links.push((link, ai as u32));
-                    consuming.push((next.clone(), k + m, 0, self.links.len() as u32 - 1));
+                    let end = mv.link(&mut self.links, link);
+                    consuming.push((next.clone(), k + m, 0, end));
                 }
             }
         }
