@@ -294,8 +294,8 @@ pub fn state(model: &SealModel, s: &State) -> Vec<String> {
             sequencer(model)
         ));
     }
-    for a in &s.client.appends {
-        out.push(format!("{c} append {}", append_text(model, a)));
+    for a in s.client.appends.iter() {
+        out.push(format!("{c} append {}", append_text(model, &a)));
     }
     for m in &s.network {
         out.push(format!("in flight: {}", message(model, m)));
@@ -363,10 +363,15 @@ pub fn changes(model: &SealModel, prev: &State, next: &State) -> Vec<String> {
             pc.known_global_tail, nc.known_global_tail
         ));
     }
-    for b in &nc.appends {
-        let before = pc.append_at(b.offset);
-        if before != Some(b) {
-            out.push(format!("{c} append {}", append_text(model, b)));
+    for (offsets, before, after) in pc.appends.zip_runs(&nc.appends) {
+        let Some(after) = after.filter(|a| before != Some(*a)) else {
+            continue;
+        };
+        for offset in offsets {
+            out.push(format!(
+                "{c} append {}",
+                append_text(model, &after.at(offset))
+            ));
         }
     }
     let mut removed = prev.network.clone();

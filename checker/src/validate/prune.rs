@@ -5,7 +5,7 @@
 
 use sealcheck_model::observable::{Event, MemberStatus, Observation};
 use sealcheck_model::state::{
-    AppendStatus, FindTail, HarnessPhase, MemberSeal, Msg, Offset, SequencerPhase, Status,
+    FindTail, HarnessPhase, MemberSeal, Msg, Offset, SequencerPhase, Status,
 };
 use sealcheck_model::{SealModel, State};
 
@@ -206,8 +206,7 @@ impl<'c, 'a> Ahead<'c, 'a> {
                 && state
                     .client
                     .appends
-                    .iter()
-                    .all(|a| a.sealed == 0 && a.status != AppendStatus::InFlight));
+                    .all(|a| a.sealed == 0 && !a.in_flight()));
         let open = state.client.sequencer == SequencerPhase::Open
             && logged("seal-completed")
             && learns_only_from_the_task;

@@ -15,7 +15,7 @@ use std::hash::{Hash, Hasher};
 
 use sealcheck_model::observable::{Event, Observation};
 use sealcheck_model::offsets::Offset;
-use sealcheck_model::state::{AppendStatus, HarnessPhase, MemberSeal, Msg, Process};
+use sealcheck_model::state::{HarnessPhase, MemberSeal, Msg, Process};
 use sealcheck_model::{Action, Bug, SealModel, State};
 
 use crate::trace_reader::{Header, Item};
@@ -470,7 +470,7 @@ pub fn stamps_live(model: &SealModel, s: &State) -> bool {
             && s.crashes_left == 0
             && s.operator_moves_left == 0
             && model.writable(s.client_view()) == members
-            && s.client.appends.iter().all(|a| a.targets == members))
+            && s.client.appends.all(|a| a.targets == members))
 }
 
 /// A fingerprint of `s` with dead data cleared: reply bits of resolved appends, history facts
@@ -479,13 +479,7 @@ pub fn stamps_live(model: &SealModel, s: &State) -> bool {
 /// known global tails of the log servers and of the requests.
 pub fn canonical_fingerprint(model: &SealModel, s: &State) -> u64 {
     let mut c = s.clone();
-    for a in &mut c.client.appends {
-        if a.status != AppendStatus::InFlight {
-            a.stored = 0;
-            a.sealed = 0;
-            a.targets = 0;
-        }
-    }
+    c.client.appends.forget_resolved();
     let live = stamps_live(model, s);
     if !live {
         for srv in &mut c.servers {
@@ -712,11 +706,7 @@ impl<'a> Reducer<'a> {
         );
         if bugs(Bug::AckBeforeQuorum)
             && !sealed
-            && (append_may
-                || s.client
-                    .appends
-                    .iter()
-                    .any(|a| a.status == AppendStatus::InFlight))
+            && (append_may || s.client.appends.any(|a| a.in_flight()))
         {
             out.push(Class::AckEarly);
         }

@@ -91,7 +91,7 @@ impl SealModel {
                 seal: None,
                 sequencer: SequencerPhase::Open,
                 known_global_tail: 0,
-                appends: Vec::new(),
+                appends: AppendLog::new(),
                 sealer_known_global_tail: 0,
                 finder: FindTail::Idle,
                 sequencer_silent: false,
