@@ -277,14 +277,14 @@ impl AppendLog {
         }
     }
 
-    /// Clears the targets and reply bits of every resolved (not in flight) append: nothing
-    /// reads them once the append is resolved but the descriptions, so a validation state
-    /// forgets them ([`crate::SealModel::forgetful`]) and its resolved appends fall into a few
-    /// runs. O(runs).
-    pub fn forget_resolved(&mut self) {
+    /// Clears the reply bits (`stored`, `sealed`) of every resolved (not in flight) append:
+    /// no step reads them once the append is resolved, so a validation state forgets them
+    /// ([`crate::SealModel::forgetful`]) and its resolved appends fall into a few runs. The
+    /// targets stay: the validator reads them to know whether every store went to the whole
+    /// nodeset. O(runs).
+    pub fn forget_resolved_replies(&mut self) {
         self.map_runs(|d| {
             if !d.in_flight() {
-                d.targets = 0;
                 d.stored = 0;
                 d.sealed = 0;
             }

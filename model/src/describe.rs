@@ -248,6 +248,14 @@ fn seal_text(model: &SealModel, task: &Option<SealTask>) -> String {
 }
 
 fn append_text(model: &SealModel, a: &Append) -> String {
+    if model.is_forgetful() && a.status != AppendStatus::InFlight {
+        return format!(
+            "offset {}: {:?}, stores to {} (replies forgotten)",
+            a.offset,
+            a.status,
+            bits_text(model, a.targets)
+        );
+    }
     format!(
         "offset {}: {:?}, stores to {}, Stored(Ok) from {}{}",
         a.offset,

@@ -320,6 +320,12 @@ pub struct History {
     pub tail_repair_started: bool,
     /// Cluster only: the remote sequencer drained and sealed after the admin's seal.
     pub sequencer_sealed_remotely: bool,
+    /// A log server answered one of the sequencer's stores Sealed, and the sequencer recorded
+    /// it (the append was in flight): the remote sequencer has a reason to look for the seal.
+    /// Exactly when some append has `sealed` bits, unless the model forgets them
+    /// ([`crate::SealModel::forgetful`]).
+    #[serde(default)]
+    pub store_answered_sealed: bool,
 }
 
 /// One state of the model.

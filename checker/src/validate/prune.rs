@@ -203,10 +203,8 @@ impl<'c, 'a> Ahead<'c, 'a> {
         // nothing), and then the rule holds there too.
         let learns_only_from_the_task = cx.model.cfg.cluster.is_none()
             || (state.client.appends.len() == cx.model.cfg.appends as usize
-                && state
-                    .client
-                    .appends
-                    .all(|a| a.sealed == 0 && !a.in_flight()));
+                && !state.history.store_answered_sealed
+                && state.client.appends.all(|a| !a.in_flight()));
         let open = state.client.sequencer == SequencerPhase::Open
             && logged("seal-completed")
             && learns_only_from_the_task;

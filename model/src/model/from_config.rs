@@ -47,6 +47,7 @@ impl SealModel {
             nodeset,
             properties,
             deadline: None,
+            forgetful: false,
         }
     }
 

@@ -16,7 +16,8 @@ impl SealModel {
     /// f-majority of the serving effective nodeset is sealed.
     pub(super) fn remote_sequencer_actions(&self, state: &State, actions: &mut Vec<Action>) {
         let c = &state.client;
-        let maybe_sealed = c.harness == HarnessPhase::Succeeded || c.appends.any(|a| a.sealed != 0);
+        let maybe_sealed =
+            c.harness == HarnessPhase::Succeeded || state.history.store_answered_sealed;
         if c.sequencer == SequencerPhase::Open && maybe_sealed && self.f_majority_sealed(state) {
             actions.push(Action::SequencerLearnsSealed);
         }
@@ -152,12 +153,14 @@ impl SealModel {
         {
             return;
         }
+        let mut answered_sealed = false;
         let rejected = state.client.appends.update(offset, |a| match status {
             Status::Ok => {
                 a.stored |= 1 << from;
                 false
             }
             Status::Sealed => {
+                answered_sealed = true;
                 a.sealed |= 1 << from;
                 if count(a.sealed) >= sealed_quorum {
                     a.status = AppendStatus::RejectedSealed;
@@ -169,6 +172,7 @@ impl SealModel {
         if rejected == Some(true) {
             state.history.append_rejected_sealed = true;
         }
+        state.history.store_answered_sealed |= answered_sealed;
         self.commit_in_order(state);
     }
 
