@@ -98,11 +98,38 @@ struct Run {
 /// [`AppendData`] (see the module essay). Equality and hash are those of the expanded
 /// sequences; so is the order ([`Ord`] walks both run lists, O(runs)).
 ///
-/// Serialized as its list of runs (each with the offset after its last append).
+/// Serialized as its list of runs (each with the offset after its last append); reading
+/// refuses a list that is not in that one form.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RunList")]
 pub struct AppendLog {
     /// Maximal runs, lowest offsets first; adjacent runs hold different data.
     runs: Vec<Run>,
+}
+
+/// An [`AppendLog`] as read, before its form is checked.
+#[derive(Deserialize)]
+struct RunList {
+    runs: Vec<Run>,
+}
+
+impl TryFrom<RunList> for AppendLog {
+    type Error = String;
+
+    /// The log, if the runs are non-empty, in offset order and maximal.
+    fn try_from(list: RunList) -> Result<AppendLog, String> {
+        let mut start = 0;
+        for (i, r) in list.runs.iter().enumerate() {
+            if r.end <= start {
+                return Err(format!("append run {i} ends at {} after {start}", r.end));
+            }
+            if i > 0 && list.runs[i - 1].data == r.data {
+                return Err(format!("append runs {} and {i} are not merged", i - 1));
+            }
+            start = r.end;
+        }
+        Ok(AppendLog { runs: list.runs })
+    }
 }
 
 impl AppendLog {
@@ -578,5 +605,12 @@ mod tests {
         let json = serde_json::to_string(&log).unwrap();
         assert_eq!(log.run_count(), 1);
         assert_eq!(serde_json::from_str::<AppendLog>(&json).unwrap(), log);
+        let d = r#"{"targets":3,"stored":3,"sealed":0,"status":"Acked"}"#;
+        for bad in [
+            format!(r#"{{"runs":[{{"end":2,"data":{d}}},{{"end":4,"data":{d}}}]}}"#),
+            format!(r#"{{"runs":[{{"end":0,"data":{d}}}]}}"#),
+        ] {
+            assert!(serde_json::from_str::<AppendLog>(&bad).is_err(), "{bad}");
+        }
     }
 }
