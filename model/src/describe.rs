@@ -248,6 +248,14 @@ fn seal_text(model: &SealModel, task: &Option<SealTask>) -> String {
 }
 
 fn append_text(model: &SealModel, a: &Append) -> String {
+    if model.is_forgetful() && a.status != AppendStatus::InFlight {
+        return format!(
+            "offset {}: {:?}, stores to {} (replies forgotten)",
+            a.offset,
+            a.status,
+            bits_text(model, a.targets)
+        );
+    }
     format!(
         "offset {}: {:?}, stores to {}, Stored(Ok) from {}{}",
         a.offset,
@@ -294,8 +302,8 @@ pub fn state(model: &SealModel, s: &State) -> Vec<String> {
             sequencer(model)
         ));
     }
-    for a in &s.client.appends {
-        out.push(format!("{c} append {}", append_text(model, a)));
+    for a in s.client.appends.iter() {
+        out.push(format!("{c} append {}", append_text(model, &a)));
     }
     for m in &s.network {
         out.push(format!("in flight: {}", message(model, m)));
@@ -363,10 +371,15 @@ pub fn changes(model: &SealModel, prev: &State, next: &State) -> Vec<String> {
             pc.known_global_tail, nc.known_global_tail
         ));
     }
-    for b in &nc.appends {
-        let before = pc.append_at(b.offset);
-        if before != Some(b) {
-            out.push(format!("{c} append {}", append_text(model, b)));
+    for (offsets, before, after) in pc.appends.zip_runs(&nc.appends) {
+        let Some(after) = after.filter(|a| before != Some(*a)) else {
+            continue;
+        };
+        for offset in offsets {
+            out.push(format!(
+                "{c} append {}",
+                append_text(model, &after.at(offset))
+            ));
         }
     }
     let mut removed = prev.network.clone();

@@ -254,7 +254,7 @@ fn note(model: &SealModel, prev: &State, action: &Action, next: &State) -> (Stri
             (
                 format!(
                     "{c}: append @{}: Store to [{}]",
-                    prev.client.appends.len(),
+                    prev.client.appends.end(),
                     bits_names(model, targets)
                 ),
                 FG,
@@ -398,7 +398,7 @@ fn bug_note(
             (
                 format!(
                     "BUG provisioning-writable: append @{}: Store to [{}]",
-                    prev.client.appends.len(),
+                    prev.client.appends.end(),
                     bits_names(model, targets)
                 ),
                 RED,

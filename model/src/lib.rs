@@ -47,6 +47,7 @@
 
 #![warn(missing_docs)]
 
+pub mod appends;
 pub mod config;
 pub mod describe;
 pub mod diagram;

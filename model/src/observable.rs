@@ -936,7 +936,7 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
         Action::SequencerAppends | Action::SequencerAppendsToProvisioning => {
             out.push(Event::Append {
                 node: client,
-                offset: Some(prev.client.appends.len() as Offset),
+                offset: Some(prev.client.appends.end()),
             })
         }
         Action::Lose(_) => out.push(Event::MessageLost {}),
@@ -1112,21 +1112,24 @@ fn next_max_local_tail(prev: &State, next: &State) -> Option<Offset> {
 
 fn append_outcomes(model: &SealModel, prev: &State, next: &State, out: &mut Vec<Event>) {
     let client = NodeId(model.cfg.client);
-    for b in &next.client.appends {
-        let a = prev.client.append_at(b.offset);
+    // Only the pieces where the status changed yield labels, one per offset.
+    for (offsets, a, b) in prev.client.appends.zip_runs(&next.client.appends) {
+        let Some(b) = b else { continue };
         if a.map(|a| a.status) == Some(b.status) {
             continue;
         }
-        match b.status {
-            AppendStatus::Acked => out.push(Event::AppendAcked {
-                node: client,
-                offset: Some(b.offset),
-            }),
-            AppendStatus::RejectedSealed => out.push(Event::AppendRejected {
-                node: client,
-                offset: Some(b.offset),
-            }),
-            _ => {}
+        for offset in offsets {
+            match b.status {
+                AppendStatus::Acked => out.push(Event::AppendAcked {
+                    node: client,
+                    offset: Some(offset),
+                }),
+                AppendStatus::RejectedSealed => out.push(Event::AppendRejected {
+                    node: client,
+                    offset: Some(offset),
+                }),
+                _ => {}
+            }
         }
     }
 }

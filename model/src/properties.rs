@@ -53,12 +53,31 @@ pub const REMOTE_SEQUENCER_SEALS: &str = "the remote sequencer drains after the 
 /// "a seal the harness starts eventually succeeds"
 pub const SEAL_EVENTUALLY_SUCCEEDS: &str = "a seal the harness starts eventually succeeds";
 
-fn acked(state: &State) -> impl Iterator<Item = &Append> {
+/// The offsets of the acknowledged appends, as ranges (one per run). O(runs).
+fn acked(state: &State) -> impl Iterator<Item = std::ops::Range<Offset>> + '_ {
     state
         .client
         .appends
+        .runs()
+        .filter(|r| r.data.status == AppendStatus::Acked)
+        .map(|r| r.offsets())
+}
+
+/// Whether every offset of `range` is stored on at least `r` of `servers`: the count is
+/// constant between the interval ends of the servers' sets, so one offset per piece is
+/// counted. O(servers × their intervals).
+fn stored_on_at_least(servers: &[LogServer], range: std::ops::Range<Offset>, r: usize) -> bool {
+    let mut cuts: Vec<Offset> = servers
         .iter()
-        .filter(|a| a.status == AppendStatus::Acked)
+        .flat_map(|s| s.stored.intervals())
+        .flat_map(|i| [i.start, i.end])
+        .filter(|o| range.contains(o))
+        .collect();
+    cuts.push(range.start);
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts.iter()
+        .all(|&o| servers.iter().filter(|s| s.stored.contains(o)).count() >= r)
 }
 
 fn acked_below_sealed_tail(_: &SealModel, s: &State) -> bool {
@@ -67,19 +86,13 @@ fn acked_below_sealed_tail(_: &SealModel, s: &State) -> bool {
     [s.sealed_tail(), s.find_tail_sealed()]
         .into_iter()
         .flatten()
-        .all(|tail| acked(s).all(|a| a.offset < tail))
+        .all(|tail| acked(s).all(|offsets| offsets.end <= tail))
 }
 
 fn acked_on_write_quorum(m: &SealModel, s: &State) -> bool {
     !s.history.acked_without_quorum
-        && acked(s).all(|a| {
-            let holders = s
-                .servers
-                .iter()
-                .filter(|srv| srv.stored.contains(a.offset))
-                .count();
-            holders >= m.cfg.replication as usize
-        })
+        && acked(s)
+            .all(|offsets| stored_on_at_least(&s.servers, offsets, m.cfg.replication as usize))
 }
 
 fn seal_needs_f_majority(_: &SealModel, s: &State) -> bool {

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::appends::{AppendData, AppendLog, AppendRun};
 use crate::config::StorageState;
 pub use crate::offsets::{Offset, OffsetSet};
 
@@ -181,8 +182,8 @@ pub struct Client {
     pub sequencer: SequencerPhase,
     /// The sequencer's known global tail.
     pub known_global_tail: Offset,
-    /// Appends made, in offset order.
-    pub appends: Vec<Append>,
+    /// Appends made, in offset order (as runs of equal appends).
+    pub appends: AppendLog,
     /// Cluster only: the admin node's known global tail (its seal task's and its find-tail's);
     /// without separate roles the seal task uses the sequencer's and this stays 0.
     pub sealer_known_global_tail: Offset,
@@ -196,23 +197,9 @@ pub struct Client {
 }
 
 impl Client {
-    /// The append at `offset`, if it was made. Appends are pushed in offset order from 0, so
-    /// this is an index, O(1); a list built otherwise (by hand, in a test) is searched.
-    pub fn append_at(&self, offset: Offset) -> Option<&Append> {
-        match self.appends.get(offset as usize) {
-            Some(a) if a.offset == offset => Some(a),
-            _ => self.appends.iter().find(|a| a.offset == offset),
-        }
-    }
-
-    /// The append at `offset`, mutable (see [`Client::append_at`]).
-    pub fn append_at_mut(&mut self, offset: Offset) -> Option<&mut Append> {
-        let direct = matches!(self.appends.get(offset as usize), Some(a) if a.offset == offset);
-        if direct {
-            self.appends.get_mut(offset as usize)
-        } else {
-            self.appends.iter_mut().find(|a| a.offset == offset)
-        }
+    /// The append at `offset`, if it was made. O(log runs).
+    pub fn append_at(&self, offset: Offset) -> Option<Append> {
+        self.appends.get(offset)
     }
 }
 
@@ -333,6 +320,12 @@ pub struct History {
     pub tail_repair_started: bool,
     /// Cluster only: the remote sequencer drained and sealed after the admin's seal.
     pub sequencer_sealed_remotely: bool,
+    /// A log server answered one of the sequencer's stores Sealed, and the sequencer recorded
+    /// it (the append was in flight): the remote sequencer has a reason to look for the seal.
+    /// Exactly when some append has `sealed` bits, unless the model forgets them
+    /// ([`crate::SealModel::forgetful`]).
+    #[serde(default)]
+    pub store_answered_sealed: bool,
 }
 
 /// One state of the model.
@@ -449,12 +442,20 @@ impl State {
                 .seal
                 .as_ref()
                 .map(|t| (t.members[i], t.sends[i]));
-            let appends: Vec<(bool, bool, bool)> = self
-                .client
-                .appends
-                .iter()
-                .map(|a| (has(a.targets, i), has(a.stored, i), has(a.sealed, i)))
-                .collect();
+            // Server i's part in each append, as runs; compared as the expanded sequence.
+            let appends = ExpandedRuns(
+                self.client
+                    .appends
+                    .runs()
+                    .map(|r| {
+                        let d = r.data;
+                        (
+                            r.len,
+                            (has(d.targets, i), has(d.stored, i), has(d.sealed, i)),
+                        )
+                    })
+                    .collect(),
+            );
             let mut msgs: Vec<Msg> = self
                 .network
                 .iter()
@@ -497,11 +498,11 @@ impl State {
             let old = t.sends.clone();
             t.sends = order.iter().map(|&i| old[i]).collect();
         }
-        for a in &mut s.client.appends {
-            a.targets = remap_bits(a.targets);
-            a.stored = remap_bits(a.stored);
-            a.sealed = remap_bits(a.sealed);
-        }
+        s.client.appends.map_runs(|d| {
+            d.targets = remap_bits(d.targets);
+            d.stored = remap_bits(d.stored);
+            d.sealed = remap_bits(d.sealed);
+        });
         s.network = self
             .network
             .iter()
@@ -519,6 +520,30 @@ impl State {
         s
     }
 }
+
+/// A sequence given as runs `(len, value)`, ordered (and equal) as its expansion
+/// ([`crate::appends::cmp_expanded`]).
+struct ExpandedRuns<T>(Vec<(Offset, T)>);
+
+impl<T: Ord + Copy> Ord for ExpandedRuns<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        crate::appends::cmp_expanded(self.0.iter().copied(), other.0.iter().copied())
+    }
+}
+
+impl<T: Ord + Copy> PartialOrd for ExpandedRuns<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T: Ord + Copy> PartialEq for ExpandedRuns<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl<T: Ord + Copy> Eq for ExpandedRuns<T> {}
 
 impl Msg {
     /// The same message with its log-server index renamed.

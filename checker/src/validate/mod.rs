@@ -374,7 +374,9 @@ impl At {
     }
 }
 
-/// The model a trace is validated against.
+/// The model a trace is validated against. It is forgetful ([`SealModel::forgetful`]): its
+/// states drop the reply bits of resolved appends, which [`reduce::canonical_fingerprint`]
+/// ignores anyway, so a long pipeline's appends cost a few runs.
 pub fn model_for(header: &Header, permissive: bool) -> SealModel {
     let mut cfg = header.config.clone();
     if permissive {
@@ -387,6 +389,7 @@ pub fn model_for(header: &Header, permissive: bool) -> SealModel {
     cfg.unreachable.clear();
     cfg.into_model()
         .expect("the reader validated the header's config")
+        .forgetful()
 }
 
 /// Files up to this size are first searched depth-first for one explanation (the items are

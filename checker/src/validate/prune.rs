@@ -5,7 +5,7 @@
 
 use sealcheck_model::observable::{Event, MemberStatus, Observation};
 use sealcheck_model::state::{
-    AppendStatus, FindTail, HarnessPhase, MemberSeal, Msg, Offset, SequencerPhase, Status,
+    FindTail, HarnessPhase, MemberSeal, Msg, Offset, SequencerPhase, Status,
 };
 use sealcheck_model::{SealModel, State};
 
@@ -203,11 +203,8 @@ impl<'c, 'a> Ahead<'c, 'a> {
         // nothing), and then the rule holds there too.
         let learns_only_from_the_task = cx.model.cfg.cluster.is_none()
             || (state.client.appends.len() == cx.model.cfg.appends as usize
-                && state
-                    .client
-                    .appends
-                    .iter()
-                    .all(|a| a.sealed == 0 && a.status != AppendStatus::InFlight));
+                && !state.history.store_answered_sealed
+                && state.client.appends.all(|a| !a.in_flight()));
         let open = state.client.sequencer == SequencerPhase::Open
             && logged("seal-completed")
             && learns_only_from_the_task;

@@ -15,7 +15,7 @@ use std::hash::{Hash, Hasher};
 
 use sealcheck_model::observable::{Event, Observation};
 use sealcheck_model::offsets::Offset;
-use sealcheck_model::state::{AppendStatus, HarnessPhase, MemberSeal, Msg, Process};
+use sealcheck_model::state::{HarnessPhase, MemberSeal, Msg, Process};
 use sealcheck_model::{Action, Bug, SealModel, State};
 
 use crate::trace_reader::{Header, Item};
@@ -470,22 +470,24 @@ pub fn stamps_live(model: &SealModel, s: &State) -> bool {
             && s.crashes_left == 0
             && s.operator_moves_left == 0
             && model.writable(s.client_view()) == members
-            && s.client.appends.iter().all(|a| a.targets == members))
+            && s.client.appends.all(|a| a.targets == members))
 }
 
-/// A fingerprint of `s` with dead data cleared: reply bits of resolved appends, history facts
-/// (which node, which seeded bug came first) reduced to whether they hold, the known global tail a Sealed reply carries (never above
-/// the sequencer's own, so it never changes it), and, when [`stamps_live`] is false, the
-/// known global tails of the log servers and of the requests.
+/// A fingerprint of `s` with dead data cleared: targets and reply bits of resolved appends,
+/// history facts (which node, which seeded bug came first) reduced to whether they hold, the
+/// fact that a store was answered Sealed outside a cluster (only a remote sequencer reads it),
+/// the known global tail a Sealed reply carries (never above the sequencer's own, so it never
+/// changes it), and, when [`stamps_live`] is false, the known global tails of the log servers
+/// and of the requests.
 pub fn canonical_fingerprint(model: &SealModel, s: &State) -> u64 {
     let mut c = s.clone();
-    for a in &mut c.client.appends {
-        if a.status != AppendStatus::InFlight {
+    c.client.appends.map_runs(|a| {
+        if !a.in_flight() {
+            a.targets = 0;
             a.stored = 0;
             a.sealed = 0;
-            a.targets = 0;
         }
-    }
+    });
     let live = stamps_live(model, s);
     if !live {
         for srv in &mut c.servers {
@@ -515,6 +517,10 @@ pub fn canonical_fingerprint(model: &SealModel, s: &State) -> u64 {
     h.tail_moved_back = h.tail_moved_back.map(|_| "");
     h.global_tail_decreased = h.global_tail_decreased.map(|_| "");
     h.bug_step = h.bug_step.map(|_| Bug::StoreAfterSeal);
+    if !cluster {
+        // Only a remote sequencer reads it.
+        h.store_answered_sealed = false;
+    }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     c.hash(&mut hasher);
     hasher.finish()
@@ -712,11 +718,7 @@ impl<'a> Reducer<'a> {
         );
         if bugs(Bug::AckBeforeQuorum)
             && !sealed
-            && (append_may
-                || s.client
-                    .appends
-                    .iter()
-                    .any(|a| a.status == AppendStatus::InFlight))
+            && (append_may || s.client.appends.any(|a| a.in_flight()))
         {
             out.push(Class::AckEarly);
         }

@@ -47,6 +47,7 @@ impl SealModel {
             nodeset,
             properties,
             deadline: None,
+            forgetful: false,
         }
     }
 
@@ -91,7 +92,7 @@ impl SealModel {
                 seal: None,
                 sequencer: SequencerPhase::Open,
                 known_global_tail: 0,
-                appends: Vec::new(),
+                appends: AppendLog::new(),
                 sealer_known_global_tail: 0,
                 finder: FindTail::Idle,
                 sequencer_silent: false,

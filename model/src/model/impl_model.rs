@@ -87,6 +87,9 @@ impl Model for SealModel {
         Self::drop_stale_stored(&mut next);
         Self::drop_stale_sealed(&mut next);
         self.audit(last, &mut next);
+        if self.forgetful {
+            next.client.appends.forget_resolved_replies();
+        }
         Some(next)
     }
 

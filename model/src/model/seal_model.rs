@@ -21,6 +21,8 @@ pub struct SealModel {
     pub nodeset: Bits,
     pub(super) properties: Vec<PropertyInfo>,
     pub(super) deadline: Option<Arc<Deadline>>,
+    /// Whether every step forgets the reply bits of resolved appends ([`SealModel::forgetful`]).
+    pub(super) forgetful: bool,
 }
 
 /// The three kinds of property stateright checks.
@@ -88,6 +90,24 @@ impl SealModel {
     pub fn with_deadline(mut self, deadline: Arc<Deadline>) -> SealModel {
         self.deadline = Some(deadline);
         self
+    }
+
+    /// The same model, except that every step ends by clearing the `stored` and `sealed` reply
+    /// bits of the resolved (acknowledged, rejected or cancelled) appends
+    /// ([`AppendLog::forget_resolved_replies`]), so that a long pipeline's resolved appends collapse
+    /// into a few runs. No step reads those bits once an append is resolved (the remote
+    /// sequencer's reason to look for a seal is the sticky
+    /// [`History::store_answered_sealed`]); only descriptions show them, and they say the
+    /// replies were forgotten. Validation uses this model (its fingerprint ignores those bits
+    /// anyway); model checking never does, so its states and counts keep every bit.
+    pub fn forgetful(mut self) -> SealModel {
+        self.forgetful = true;
+        self
+    }
+
+    /// Whether the model forgets resolved appends' replies ([`SealModel::forgetful`]).
+    pub fn is_forgetful(&self) -> bool {
+        self.forgetful
     }
 
     /// Whether log servers are interchangeable, so that [`State::representative`] is a sound

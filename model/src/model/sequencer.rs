@@ -17,7 +17,7 @@ impl SealModel {
     pub(super) fn remote_sequencer_actions(&self, state: &State, actions: &mut Vec<Action>) {
         let c = &state.client;
         let maybe_sealed =
-            c.harness == HarnessPhase::Succeeded || c.appends.iter().any(|a| a.sealed != 0);
+            c.harness == HarnessPhase::Succeeded || state.history.store_answered_sealed;
         if c.sequencer == SequencerPhase::Open && maybe_sealed && self.f_majority_sealed(state) {
             actions.push(Action::SequencerLearnsSealed);
         }
@@ -70,11 +70,11 @@ impl SealModel {
         match action {
             Action::SequencerLearnsSealed => state.client.sequencer = SequencerPhase::Draining,
             Action::SequencerDrains => {
-                for a in &mut state.client.appends {
-                    if a.status == AppendStatus::InFlight {
+                state.client.appends.map_runs(|a| {
+                    if a.in_flight() {
                         a.status = AppendStatus::Cancelled;
                     }
-                }
+                });
                 self.sequencer_seals(state);
             }
             Action::SequencerSealsWithoutDrain => self.sequencer_seals(state),
@@ -83,9 +83,12 @@ impl SealModel {
             Action::SequencerAcksEarly => {
                 let kgt = state.client.known_global_tail;
                 let quorum = self.write_quorum();
-                if let Some(a) = state.client.append_at_mut(kgt) {
+                let acked = state.client.appends.update(kgt, |a| {
                     a.status = AppendStatus::Acked;
-                    if count(a.stored) < quorum {
+                    count(a.stored) < quorum
+                });
+                if let Some(without_quorum) = acked {
+                    if without_quorum {
                         state.history.acked_without_quorum = true;
                     }
                     state.client.known_global_tail = kgt + 1;
@@ -100,7 +103,7 @@ impl SealModel {
     /// separate roles the harness's `seal()` returns.
     fn sequencer_seals(&self, state: &mut State) {
         let c = &mut state.client;
-        if c.appends.iter().any(|a| a.status == AppendStatus::InFlight) {
+        if c.appends.any(AppendData::in_flight) {
             state.history.sealed_with_appends_in_flight = true;
         }
         c.sequencer = SequencerPhase::Sealed(c.known_global_tail);
@@ -113,7 +116,7 @@ impl SealModel {
 
     /// Reserves the next offset and sends `Store` to the writable members.
     fn append(&self, state: &mut State, provisioning_counts: bool) {
-        let offset = state.client.appends.len() as Offset;
+        let offset = state.client.appends.end();
         let targets = self.writable_counting(state.client_view(), provisioning_counts);
         state.client.appends.push(Append {
             offset,
@@ -143,23 +146,33 @@ impl SealModel {
         let sealed_quorum = self
             .cfg
             .f_majority(count(self.effective(state.client_view())));
-        let Some(a) = state.client.append_at_mut(offset) else {
-            return;
-        };
-        if a.status != AppendStatus::InFlight {
+        if state
+            .client
+            .append_at(offset)
+            .is_none_or(|a| a.status != AppendStatus::InFlight)
+        {
             return;
         }
-        match status {
-            Status::Ok => a.stored |= 1 << from,
+        let mut answered_sealed = false;
+        let rejected = state.client.appends.update(offset, |a| match status {
+            Status::Ok => {
+                a.stored |= 1 << from;
+                false
+            }
             Status::Sealed => {
+                answered_sealed = true;
                 a.sealed |= 1 << from;
                 if count(a.sealed) >= sealed_quorum {
                     a.status = AppendStatus::RejectedSealed;
-                    state.history.append_rejected_sealed = true;
                 }
+                a.status == AppendStatus::RejectedSealed
             }
-            Status::OutOfBounds => {}
+            Status::OutOfBounds => false,
+        });
+        if rejected == Some(true) {
+            state.history.append_rejected_sealed = true;
         }
+        state.history.store_answered_sealed |= answered_sealed;
         self.commit_in_order(state);
     }
 
@@ -174,15 +187,18 @@ impl SealModel {
         }
         loop {
             let kgt = state.client.known_global_tail;
-            let Some(a) = state.client.append_at_mut(kgt) else {
+            let Some(a) = state.client.append_at(kgt) else {
                 break;
             };
             if a.status != AppendStatus::InFlight || count(a.stored) < quorum {
                 break;
             }
-            a.status = AppendStatus::Acked;
             // Raise the known global tail first, then resolve the append.
             state.client.known_global_tail = kgt + 1;
+            state
+                .client
+                .appends
+                .update(kgt, |a| a.status = AppendStatus::Acked);
         }
     }
 
