@@ -10,7 +10,7 @@ use sealcheck_model::observable::{labels, Event};
 use sealcheck_model::{Action, PropertyKind, State};
 use stateright::Model;
 
-use super::context::{path_text, Context, Limits, LOOKAHEAD};
+use super::context::{Context, Limits, Links, Move, LOOKAHEAD};
 use super::reduce::Class;
 use super::{memory_mib, model_for, At, Outcome, ValidateOptions, Verdict};
 use crate::trace_reader::{Header, Item, TraceError, TraceItem, TraceReader};
@@ -37,7 +37,7 @@ type Layer = BTreeMap<u64, Node>;
 /// Most nodes of a closure expanded (in parallel) between two checks of the bounds.
 const BATCH: usize = 1024;
 
-type Expansion = (Vec<(usize, State, Vec<u32>, u32)>, bool, Option<usize>);
+type Expansion = (Vec<(usize, State, Option<Move>, u32)>, bool, Option<usize>);
 
 /// Where the search reads its items from: a trace file, streamed, or items already in memory
 /// (the localization searches prefixes of the items it read once).
@@ -133,8 +133,8 @@ struct BreadthFirst<'a> {
     states: usize,
     /// Largest number of states held for one item.
     max_frontier: usize,
-    /// Parent links: (parent link, action index).
-    links: Vec<(u32, u32)>,
+    /// Parent links of the states held.
+    links: Links,
     /// Whether `max_hidden` cut an unlogged path somewhere.
     cut_hidden: bool,
     /// The furthest observation (absolute index) that pruned a state ahead of the next item.
@@ -171,7 +171,7 @@ impl<'a> BreadthFirst<'a> {
             only_buggy: None,
             states: 0,
             max_frontier: 1,
-            links: vec![(0, 0)],
+            links: Links::new(),
             cut_hidden: false,
             pruned_ahead: None,
             mixed_violations: false,
@@ -358,7 +358,7 @@ impl<'a> BreadthFirst<'a> {
         let mut pruned_ahead: Option<usize> = None;
         if let Some(Item::Observe(o)) = self.next_item() {
             if o.holds(cx.model, &node.state) {
-                out.push((1, node.state.clone(), Vec::new(), 0));
+                out.push((1, node.state.clone(), None, 0));
             }
             if cx.opts.reduce && (!cx.reachable_unlogged(o, &node.state) || cx.unlogged_blind(o)) {
                 // No unlogged path leads to a state the observation sees, or no unlogged step
@@ -369,7 +369,7 @@ impl<'a> BreadthFirst<'a> {
         let mut actions = Vec::new();
         cx.model.actions(&node.state, &mut actions);
         let moves = cx.moves(&node.state, actions, window);
-        let firsts: Vec<Action> = moves.iter().map(|mv| mv.first.clone()).collect();
+        let firsts: Vec<Action> = moves.iter().map(|mv| mv.first().clone()).collect();
         let needed = cx.needed(&node.state, &firsts, window);
         for mv in moves {
             let (from, a) = (mv.base(&node.state), &mv.action);
@@ -384,7 +384,7 @@ impl<'a> BreadthFirst<'a> {
                 if m == 0 {
                     if !needed
                         .as_ref()
-                        .is_none_or(|n| n.contains(&Class::of(cx.model, &node.state, &mv.first)))
+                        .is_none_or(|n| n.contains(&Class::of(cx.model, &node.state, mv.first())))
                     {
                         continue;
                     }
@@ -412,8 +412,12 @@ impl<'a> BreadthFirst<'a> {
                     continue;
                 }
                 let hidden = if m == 0 { node.hidden + mv.steps() } else { 0 };
-                let path = mv.before.iter().copied().chain([mv.index]).collect();
-                out.push((m, next.clone(), path, hidden));
+                let step = Move {
+                    before: mv.before.clone(),
+                    from: None,
+                    action: mv.action.clone(),
+                };
+                out.push((m, next.clone(), Some(step), hidden));
             }
         }
         (out, cut, pruned_ahead)
@@ -459,21 +463,11 @@ impl<'a> BreadthFirst<'a> {
                         return Err(reason);
                     }
                     let fp = self.cx.fingerprint(&state);
-                    let (link, depth) = if action.is_empty() {
-                        (parent.link, parent.depth)
-                    } else {
-                        (u32::MAX, parent.depth + action.len() as u32)
-                    };
+                    let depth = parent.depth + action.as_ref().map_or(0, |mv| mv.steps());
                     let mut make = |state: State| {
-                        let link = if link == u32::MAX {
-                            let mut link = parent.link;
-                            for &i in &action {
-                                self.links.push((link, i));
-                                link = self.links.len() as u32 - 1;
-                            }
-                            link
-                        } else {
-                            link
+                        let link = match &action {
+                            Some(mv) => self.links.push_move(parent.link, mv),
+                            None => parent.link,
                         };
                         Node {
                             state,
@@ -526,7 +520,7 @@ impl<'a> BreadthFirst<'a> {
 
     /// The Explorer path of a node.
     fn path_of(&self, node: &Node) -> String {
-        path_text(&self.links, node.link)
+        self.links.path_text(self.cx.model, node.link)
     }
 
     /// The divergence at `at`, after `explained` items: what the candidate states of the
@@ -675,7 +669,7 @@ impl<'a> BreadthFirst<'a> {
                 terminal.push(n);
                 continue;
             }
-            for (ai, a) in actions.into_iter().enumerate() {
+            for a in actions {
                 let next = model.next_state(&n.state, a.clone()).expect("enabled");
                 let ls = labels(model, &n.state, &a, &next);
                 if ls.iter().any(|l| self.cx.header.is_complete(l.kind())) {
@@ -695,10 +689,10 @@ impl<'a> BreadthFirst<'a> {
                             ),
                         });
                     }
-                    self.links.push((n.link, ai as u32));
+                    let link = self.links.push(n.link, a);
                     queue.push_back(Node {
                         state: next,
-                        link: self.links.len() as u32 - 1,
+                        link,
                         depth: n.depth + 1,
                         hidden: n.hidden + 1,
                     });

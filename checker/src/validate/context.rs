@@ -194,36 +194,24 @@ impl<'a> Context<'a> {
     /// ("Store replies in batches"): a silent reply is read by nothing before its append
     /// becomes the head and its quorum completes, so delivering it can wait until then.
     pub(super) fn moves(&self, s: &State, actions: Vec<Action>, window: &[TraceItem]) -> Vec<Move> {
-        let single = |(i, action): (usize, Action)| Move {
-            first: action.clone(),
+        let single = |action: Action| Move {
             before: Vec::new(),
             from: None,
-            index: i as u32,
             action,
         };
         if !self.batches_replies(window) {
-            return actions.into_iter().enumerate().map(single).collect();
+            return actions.into_iter().map(single).collect();
         }
         let mut head = Vec::new();
-        let mut keep = vec![true; actions.len()];
-        for (i, a) in actions.iter().enumerate() {
-            match self.reply_kind(s, a) {
-                Reply::NotSilent => {}
-                Reply::SilentHead => {
-                    keep[i] = false;
-                    head.push(i);
-                }
-                Reply::Silent => keep[i] = false,
+        let mut out = Vec::with_capacity(actions.len());
+        for a in actions {
+            match self.reply_kind(s, &a) {
+                Reply::NotSilent => out.push(single(a)),
+                Reply::SilentHead => head.push(a),
+                Reply::Silent => {}
             }
         }
-        let batch = self.head_batch(s, &actions, &head);
-        let mut out: Vec<Move> = actions
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| keep[*i])
-            .map(single)
-            .collect();
-        out.extend(batch);
+        out.extend(self.head_batch(s, head));
         out
     }
 
@@ -263,44 +251,30 @@ impl<'a> Context<'a> {
                 != s.client.append_at(kgt).map(|a| a.status)
     }
 
-    /// The move that delivers the silent head replies `head` (indexes into `actions`, the
-    /// enabled steps of `s`) one server at a time until the head append is acknowledged, if
-    /// they are enough.
-    fn head_batch(&self, s: &State, actions: &[Action], head: &[usize]) -> Option<Move> {
+    /// The move that delivers the silent head replies `head` (enabled in `s`, in model order)
+    /// one server at a time until the head append is acknowledged, if they are enough.
+    fn head_batch(&self, s: &State, head: Vec<Action>) -> Option<Move> {
         let mut cur: Option<State> = None;
         let mut before = Vec::new();
-        let mut first = None;
         let mut from_seen: u32 = 0;
-        for &i in head {
-            let a = &actions[i];
-            let server = match a {
-                Action::Deliver(m) => m.server(),
-                _ => unreachable!("a reply"),
+        for a in head {
+            let Action::Deliver(m) = &a else {
+                unreachable!("a reply")
             };
-            if from_seen & (1 << server) != 0 {
+            if from_seen & (1 << m.server()) != 0 {
                 continue;
             }
-            from_seen |= 1 << server;
+            from_seen |= 1 << m.server();
             let base = cur.as_ref().unwrap_or(s);
-            let index = if cur.is_none() {
-                i
-            } else {
-                let mut acts = Vec::new();
-                self.model.actions(base, &mut acts);
-                acts.iter().position(|x| x == a)?
-            };
             let next = self.model.next_state(base, a.clone())?;
             if Self::acknowledged(base, &next) {
                 return Some(Move {
-                    first: first.unwrap_or_else(|| a.clone()),
                     before,
                     from: cur,
-                    index: index as u32,
-                    action: a.clone(),
+                    action: a,
                 });
             }
-            first.get_or_insert_with(|| a.clone());
-            before.push(index as u32);
+            before.push(a);
             cur = Some(next);
         }
         None
@@ -315,15 +289,10 @@ impl<'a> Context<'a> {
 /// One way a search leaves a state (see [`Context::moves`]): a model step, after the store
 /// replies of a batch where there are some.
 pub(super) struct Move {
-    /// The step taken in the state itself: `action`, or the batch's first reply.
-    pub(super) first: Action,
-    /// The replies a batch delivers before `action`, each as its index among the enabled
-    /// steps of the state it is delivered in (for the Explorer path).
-    pub(super) before: Vec<u32>,
+    /// The replies a batch delivers before `action`, in order.
+    pub(super) before: Vec<Action>,
     /// The state `action` is taken in, after the batch's replies (`None`: the state itself).
     pub(super) from: Option<State>,
-    /// The index of `action` among the enabled steps of the state it is taken in.
-    pub(super) index: u32,
     /// The step.
     pub(super) action: Action,
 }
@@ -334,18 +303,78 @@ impl Move {
         self.from.as_ref().unwrap_or(s)
     }
 
+    /// The step the move takes in the state it leaves: `action`, or the batch's first reply.
+    pub(super) fn first(&self) -> &Action {
+        self.before.first().unwrap_or(&self.action)
+    }
+
     /// How many model steps the move takes.
     pub(super) fn steps(&self) -> u32 {
         self.before.len() as u32 + 1
     }
 
-    /// Adds the move's steps to parent `links` after `link`; returns the link of its end.
-    pub(super) fn link(&self, links: &mut Vec<(u32, u32)>, mut link: u32) -> u32 {
-        for &i in self.before.iter().chain(std::iter::once(&self.index)) {
-            links.push((link, i));
-            link = links.len() as u32 - 1;
+    /// Its model steps, in order.
+    pub(super) fn all_steps(&self) -> impl Iterator<Item = &Action> {
+        self.before.iter().chain(std::iter::once(&self.action))
+    }
+}
+
+/// The parent links of a search: each state it holds names its link, and a link is its
+/// parent's link with the step from the parent's state. Link 0 is the initial state. Steps
+/// are kept as actions, not as indexes among the enabled steps, so that a search need not list
+/// every enabled step of a state; the Explorer path is made by replaying them
+/// ([`Links::path_text`]).
+pub(super) struct Links(Vec<(u32, Option<Action>)>);
+
+impl Links {
+    /// Only the initial state.
+    pub(super) fn new() -> Links {
+        Links(vec![(0, None)])
+    }
+
+    /// Adds the steps of `mv` after `link`; returns the link of their end.
+    pub(super) fn push_move(&mut self, mut link: u32, mv: &Move) -> u32 {
+        for a in mv.all_steps() {
+            link = self.push(link, a.clone());
         }
         link
+    }
+
+    /// Adds one step after `link`; returns the new link.
+    pub(super) fn push(&mut self, link: u32, action: Action) -> u32 {
+        self.0.push((link, Some(action)));
+        self.0.len() as u32 - 1
+    }
+
+    /// The Explorer path (`0/3/1/...`) of the state `link` leads to: each step's index among
+    /// the enabled steps of the state it is taken in, found by replaying the steps from the
+    /// initial state of `model`.
+    pub(super) fn path_text(&self, model: &SealModel, mut link: u32) -> String {
+        let mut steps = Vec::new();
+        while link != 0 {
+            let (parent, action) = &self.0[link as usize];
+            steps.extend(action.clone());
+            link = *parent;
+        }
+        let mut text = String::from("0");
+        let mut s = model.initial_state();
+        let mut enabled = Vec::new();
+        for a in steps.into_iter().rev() {
+            enabled.clear();
+            model.actions(&s, &mut enabled);
+            let Some(i) = enabled.iter().position(|e| *e == a) else {
+                // Not a step of the model from here: nothing a search records.
+                text.push_str("/?");
+                break;
+            };
+            text.push('/');
+            text.push_str(&i.to_string());
+            match model.next_state(&s, a) {
+                Some(next) => s = next,
+                None => break,
+            }
+        }
+        text
     }
 }
 
@@ -357,23 +386,6 @@ enum Reply {
     Silent,
     /// A silent reply for the head append.
     SilentHead,
-}
-
-/// The Explorer path (`0/3/1/...`) of the state a parent link leads to; links are
-/// (parent link, action index) and link 0 is the initial state.
-pub(super) fn path_text(links: &[(u32, u32)], mut link: u32) -> String {
-    let mut steps = Vec::new();
-    while link != 0 {
-        let (parent, action) = links[link as usize];
-        steps.push(action);
-        link = parent;
-    }
-    let mut s = String::from("0");
-    for a in steps.iter().rev() {
-        s.push('/');
-        s.push_str(&a.to_string());
-    }
-    s
 }
 
 /// Possible numbers of trace items a step with these labels consumes, from the item `item(0)`

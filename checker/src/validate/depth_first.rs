@@ -7,7 +7,7 @@ use sealcheck_model::observable::{labels, Event};
 use sealcheck_model::{Action, PropertyKind, State, StorageState};
 use stateright::Model;
 
-use super::context::{path_text, Context, Limits, LOOKAHEAD};
+use super::context::{Context, Limits, Links, LOOKAHEAD};
 use super::prune::never_holds;
 use super::reduce::{canonical_fingerprint, Class};
 use super::{model_for, At, ValidateOptions, Verdict, DEPTH_FIRST_MAX_STATES};
@@ -84,7 +84,7 @@ pub(super) struct DepthFirst<'a> {
     /// The most items a clean behaviour the search met explained (the furthest it got).
     pub(super) furthest: usize,
     /// Parent links: (parent link, action index); link 0 is the initial state.
-    links: Vec<(u32, u32)>,
+    links: Links,
 }
 
 /// What expanding one stack entry found: successors to push, or the path of the step that
@@ -106,7 +106,7 @@ impl<'a> DepthFirst<'a> {
             states: 0,
             witness: None,
             furthest: 0,
-            links: Vec::new(),
+            links: Links::new(),
         }
     }
 
@@ -149,7 +149,7 @@ impl<'a> DepthFirst<'a> {
         to_end: bool,
     ) -> Option<String> {
         let budget = DEPTH_FIRST_MAX_STATES.min(self.cx.opts.max_frontier);
-        self.links = vec![(0, 0)];
+        self.links = Links::new();
         let mut stack: Vec<Entry> = vec![(self.cx.model.initial_state(), 0, 0, 0)];
         let items = &items[..items.len().min(if to_end { target } else { target + 1 })];
         while let Some((state, k, hidden, link)) = stack.pop() {
@@ -171,7 +171,7 @@ impl<'a> DepthFirst<'a> {
             }
             if to_end && k == items.len() && self.clean_end(&state) {
                 self.witness = Some(state);
-                return Some(path_text(&self.links, link));
+                return Some(self.links.path_text(self.cx.model, link));
             }
             let window = &items[k..(k + LOOKAHEAD).min(items.len())];
             match self.expand((state, k, hidden, link), window, target, to_end) {
@@ -221,7 +221,7 @@ impl<'a> DepthFirst<'a> {
         let mut actions = Vec::new();
         model.actions(&state, &mut actions);
         let moves = self.cx.moves(&state, actions, window);
-        let firsts: Vec<Action> = moves.iter().map(|mv| mv.first.clone()).collect();
+        let firsts: Vec<Action> = moves.iter().map(|mv| mv.first().clone()).collect();
         let needed = self.cx.needed(&state, &firsts, window);
         for mv in moves {
             let (base, a) = (mv.base(&state), &mv.action);
@@ -234,8 +234,8 @@ impl<'a> DepthFirst<'a> {
             for m in self.cx.consumptions(&ls, window) {
                 if !to_end && k + m > target {
                     // The step explains item `target`: the violation is found.
-                    let end = mv.link(&mut self.links, link);
-                    return Expanded::Found(path_text(&self.links, end));
+                    let end = self.links.push_move(link, &mv);
+                    return Expanded::Found(self.links.path_text(model, end));
                 }
                 if !self.clean(&next) {
                     continue;
@@ -244,7 +244,7 @@ impl<'a> DepthFirst<'a> {
                     if hidden >= self.cx.opts.max_hidden
                         || !needed
                             .as_ref()
-                            .is_none_or(|n| n.contains(&Class::of(model, &state, &mv.first)))
+                            .is_none_or(|n| n.contains(&Class::of(model, &state, mv.first())))
                     {
                         continue;
                     }
@@ -255,11 +255,11 @@ impl<'a> DepthFirst<'a> {
                         Item::Event(_) => false,
                     });
                     if !dead {
-                        let end = mv.link(&mut self.links, link);
+                        let end = self.links.push_move(link, &mv);
                         hidden_children.push((next.clone(), k, hidden + mv.steps(), end));
                     }
                 } else {
-                    let end = mv.link(&mut self.links, link);
+                    let end = self.links.push_move(link, &mv);
                     consuming.push((next.clone(), k + m, 0, end));
                 }
             }
