@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sealcheck_model::observable::Event;
 use sealcheck_model::state::{AppendStatus, Msg, Status};
-use sealcheck_model::{Action, Bug, SealModel, State};
+use sealcheck_model::{Action, SealModel, State};
 use stateright::Model;
 
 use super::reduce::{canonical_fingerprint, Class, Reducer};
@@ -171,14 +171,12 @@ impl<'a> Context<'a> {
 
     /// Whether the search delivers Ok store replies only in batches that acknowledge the head
     /// append (see [`Context::moves`]) in a state whose window is `window`. Off without the
-    /// reductions, under the seeded early acknowledgement (it reads the reply bits of the
-    /// head before its quorum), for a complete run (its explanations end in terminal states,
+    /// reductions, for a complete run (its explanations end in terminal states,
     /// which a reply that never completes a quorum still has to reach), and wherever a store
     /// reply may be an item: when the trace logs them all, or one is in the window.
     fn batches_replies(&self, window: &[TraceItem]) -> bool {
         self.opts.reduce
             && !self.header.run_complete
-            && !self.model.cfg.has_bug(Bug::AckBeforeQuorum)
             && !self.header.is_complete("store-reply")
             && !window
                 .iter()
@@ -211,8 +209,23 @@ impl<'a> Context<'a> {
                 Reply::Silent => {}
             }
         }
+        if let Some(first) = head.first() {
+            out.extend(self.reply_then_ack_early(s, first));
+        }
         out.extend(self.head_batch(s, head));
         out
+    }
+
+    /// Under the seeded early acknowledgement, which reads the head's answers before its
+    /// quorum: the move that delivers one silent head reply and then acknowledges the head
+    /// early (further replies before it would only be forgotten with the head's answers).
+    fn reply_then_ack_early(&self, s: &State, reply: &Action) -> Option<Move> {
+        let next = self.model.next_state(s, reply.clone())?;
+        self.model.acks_early_enabled(&next).then(|| Move {
+            before: vec![reply.clone()],
+            from: Some(next),
+            action: Action::SequencerAcksEarly,
+        })
     }
 
     /// Whether step `a` of `s` is a silent Ok store reply (see [`Context::moves`]), and for the

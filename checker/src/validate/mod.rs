@@ -117,11 +117,13 @@
 //! model order, one per server) until the head is acknowledged; the Explorer path lists each
 //! delivery. The stubborn set is chosen from the moves, with the batch's first reply standing
 //! for it, so a head that still lacks replies counts as disabled and pulls in the stores that
-//! may enable it. This holds while a delivery's labels are unlogged: the batches are off where
-//! `store-reply` is logged completely or in the lookahead, under the seeded early
-//! acknowledgement (it reads the head's bits before its quorum), and for a complete run, whose
-//! explanations must end in terminal states (a reply whose quorum never completes is still
-//! delivered there). Without batches, every interleaving of replies with the other unlogged
+//! may enable it. The seeded early acknowledgement is the one other step that reads the head's
+//! bits (it needs one answer, and fewer than a quorum): under it, a second move delivers the
+//! first silent head reply and acknowledges early (replies it would also have delivered first
+//! only set bits that the acknowledgement makes dead). This holds while a delivery's labels
+//! are unlogged: the batches are off where `store-reply` is logged completely or in the
+//! lookahead, and for a complete run, whose explanations must end in terminal states (a reply
+//! whose quorum never completes is still delivered there). Without batches, every interleaving of replies with the other unlogged
 //! steps is a different frontier state; a loaded cluster's loglet held 761,450 of them at one
 //! item, and with batches the depth-first search finds its explanation in 0.4 s.
 //! `checker/tests/reductions_agree.rs` checks the batches with the other reductions.

@@ -50,19 +50,23 @@ impl SealModel {
                 actions.push(Action::SequencerAppendsToProvisioning);
             }
         }
-        if self.cfg.has_bug(Bug::AckBeforeQuorum)
+        if self.acks_early_enabled(state) {
+            actions.push(Action::SequencerAcksEarly);
+        }
+    }
+
+    /// Whether the seeded [`Action::SequencerAcksEarly`] is enabled in `state`: the bug is
+    /// seeded, the sequencer has not sealed, and the head append (at its known global tail) is
+    /// in flight with some but fewer than a write quorum of Ok answers.
+    pub fn acks_early_enabled(&self, state: &State) -> bool {
+        let c = &state.client;
+        self.cfg.has_bug(Bug::AckBeforeQuorum)
             && !matches!(c.sequencer, SequencerPhase::Sealed(_))
-        {
-            let kgt = c.known_global_tail;
-            if let Some(a) = c.append_at(kgt) {
-                if a.status == AppendStatus::InFlight
+            && c.append_at(c.known_global_tail).is_some_and(|a| {
+                a.status == AppendStatus::InFlight
                     && a.stored != 0
                     && count(a.stored) < self.write_quorum()
-                {
-                    actions.push(Action::SequencerAcksEarly);
-                }
-            }
-        }
+            })
     }
 
     /// Effects of the sequencer's steps.
