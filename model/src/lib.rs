@@ -50,6 +50,7 @@
 pub mod config;
 pub mod describe;
 pub mod diagram;
+pub mod in_flight;
 pub mod model;
 pub mod observable;
 pub mod offsets;
