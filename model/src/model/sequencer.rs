@@ -194,7 +194,7 @@ impl SealModel {
             state.client.sequencer = SequencerPhase::Crashed;
             state
                 .network
-                .retain(|m| !matches!(m, Msg::Store { repair: false, .. }));
+                .retain_packets(|p| !matches!(p.first(), Msg::Store { repair: false, .. }));
         }
     }
 
@@ -204,13 +204,15 @@ impl SealModel {
     pub(super) fn drop_stale_stored(state: &mut State) {
         let client = &state.client;
         let crashed = client.sequencer == SequencerPhase::Crashed;
-        state.network.retain(|m| match m {
-            Msg::Stored { offset, .. } => {
-                !crashed
-                    && client
-                        .append_at(*offset)
-                        .is_some_and(|a| a.status == AppendStatus::InFlight)
-            }
+        let is_stored = |p: &Packet| matches!(p.first(), Msg::Stored { .. });
+        if crashed {
+            state.network.retain_packets(|p| !is_stored(p));
+            return;
+        }
+        state.network.retain_where(is_stored, |m| match m {
+            Msg::Stored { offset, .. } => client
+                .append_at(*offset)
+                .is_some_and(|a| a.status == AppendStatus::InFlight),
             _ => true,
         });
     }
