@@ -444,6 +444,43 @@ impl Network {
         }
     }
 
+    /// Keeps, of each run of `Store` or `Stored` messages that `select` picks, the offsets
+    /// `keep` pushes: it is handed the run's offsets and pushes the sub-ranges to keep,
+    /// sorted and disjoint. Other packets are kept whole. O(packets) plus what `keep` costs,
+    /// so a caller that knows its answer per range of offsets pays nothing per message.
+    pub fn retain_offsets(
+        &mut self,
+        mut select: impl FnMut(&Packet) -> bool,
+        mut keep: impl FnMut(std::ops::Range<Offset>, &mut Vec<std::ops::Range<Offset>>),
+    ) {
+        let mut atoms: Vec<Packet> = Vec::with_capacity(self.packets.len());
+        let mut changed = false;
+        let mut kept = Vec::new();
+        for p in &self.packets {
+            let Some(range) = p.offsets().filter(|_| select(p)) else {
+                atoms.push(p.clone());
+                continue;
+            };
+            kept.clear();
+            keep(range.clone(), &mut kept);
+            if kept.len() == 1 && kept[0] == range {
+                atoms.push(p.clone());
+                continue;
+            }
+            changed = true;
+            for r in kept.iter().filter(|r| r.start < r.end) {
+                assert!(
+                    range.start <= r.start && r.end <= range.end,
+                    "{r:?} not in {range:?}"
+                );
+                atoms.push(p.slice(r.start - range.start..r.end - range.start));
+            }
+        }
+        if changed {
+            *self = Network::from_atoms(atoms);
+        }
+    }
+
     /// Keeps the messages `keep` accepts (every copy of a message, or none). O(messages):
     /// prefer [`Network::retain_packets`] or [`Network::retain_where`] on hot paths.
     pub fn retain(&mut self, keep: impl FnMut(&Msg) -> bool) {
@@ -763,6 +800,19 @@ mod tests {
                         if let Some(i) = found {
                             shadow.remove(i);
                         }
+                    }
+                    8 if r.below(2) == 0 => {
+                        // Keep the replies of offsets below a bound, by ranges.
+                        let bound = r.below(9) as Offset;
+                        n.retain_offsets(
+                            |p| matches!(p.first(), Msg::Stored { .. }),
+                            |range, kept| {
+                                kept.push(range.start..range.end.min(bound).max(range.start))
+                            },
+                        );
+                        shadow.retain(
+                            |m| !matches!(m, Msg::Stored { offset, .. } if *offset >= bound),
+                        );
                     }
                     8 => {
                         let odd = r.below(2) as Offset;

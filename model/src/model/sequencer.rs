@@ -201,8 +201,8 @@ impl SealModel {
     /// Drops `Stored` replies for an append that is already resolved (acknowledged, rejected
     /// or cancelled) or whose sequencer crashed: delivering one changes nothing but the
     /// network, so keeping it only multiplies states that behave the same. Other packets are
-    /// kept whole; a run of replies costs one append look-up per reply (the appends are one
-    /// entry per offset).
+    /// kept whole; a run of replies costs one append look-up per offset (the appends are one
+    /// entry per offset), and no message is built.
     pub(super) fn drop_stale_stored(state: &mut State) {
         let client = &state.client;
         let crashed = client.sequencer == SequencerPhase::Crashed;
@@ -211,11 +211,25 @@ impl SealModel {
             state.network.retain_packets(|p| !is_stored(p));
             return;
         }
-        state.network.retain_where(is_stored, |m| match m {
-            Msg::Stored { offset, .. } => client
-                .append_at(*offset)
-                .is_some_and(|a| a.status == AppendStatus::InFlight),
-            _ => true,
+        // The sub-ranges of a run whose appends are still in flight.
+        state.network.retain_offsets(is_stored, |range, kept| {
+            let mut from = None;
+            for o in range.clone() {
+                let live = client
+                    .append_at(o)
+                    .is_some_and(|a| a.status == AppendStatus::InFlight);
+                match (live, from) {
+                    (true, None) => from = Some(o),
+                    (false, Some(f)) => {
+                        kept.push(f..o);
+                        from = None;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(f) = from {
+                kept.push(f..range.end);
+            }
         });
     }
 }
