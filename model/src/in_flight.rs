@@ -21,6 +21,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::offsets::Offset;
@@ -674,7 +675,12 @@ impl PartialOrd for Network {
 impl Serialize for Network {
     /// The sorted list of messages, copies included (the format of the former `Vec<Msg>`).
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
+        // With its length first: bincode (checkpoints, the distributed engine) needs it.
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for m in self.iter() {
+            seq.serialize_element(&m)?;
+        }
+        seq.end()
     }
 }
 
