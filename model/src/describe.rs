@@ -306,7 +306,7 @@ pub fn state(model: &SealModel, s: &State) -> Vec<String> {
         out.push(format!("{c} append {}", append_text(model, &a)));
     }
     for m in &s.network {
-        out.push(format!("in flight: {}", message(model, m)));
+        out.push(format!("in flight: {}", message(model, &m)));
     }
     out
 }
@@ -382,17 +382,17 @@ pub fn changes(model: &SealModel, prev: &State, next: &State) -> Vec<String> {
             ));
         }
     }
-    let mut removed = prev.network.clone();
+    let mut removed: Vec<Msg> = prev.network.iter().collect();
     let mut added = Vec::new();
     for m in &next.network {
-        if let Some(pos) = removed.iter().position(|x| x == m) {
+        if let Some(pos) = removed.iter().position(|x| *x == m) {
             removed.remove(pos);
         } else {
             added.push(m);
         }
     }
     for m in added {
-        out.push(format!("sends {}", message(model, m)));
+        out.push(format!("sends {}", message(model, &m)));
     }
     for m in removed {
         out.push(format!("gone from the network: {}", message(model, &m)));

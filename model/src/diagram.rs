@@ -141,13 +141,13 @@ fn cross(s: &mut String, x: usize, y: usize, color: &str) {
 
 /// Messages in `next`'s network that were not in `prev`'s.
 fn sent(prev: &State, next: &State) -> Vec<Msg> {
-    let mut before = prev.network.clone();
+    let mut before: Vec<Msg> = prev.network.iter().collect();
     let mut out = Vec::new();
     for m in &next.network {
-        if let Some(i) = before.iter().position(|x| x == m) {
+        if let Some(i) = before.iter().position(|x| *x == m) {
             before.remove(i);
         } else {
-            out.push(m.clone());
+            out.push(m);
         }
     }
     out

@@ -51,6 +51,7 @@ pub mod appends;
 pub mod config;
 pub mod describe;
 pub mod diagram;
+pub mod in_flight;
 pub mod model;
 pub mod observable;
 pub mod offsets;

@@ -1095,7 +1095,9 @@ fn outcome_status(task: &SealTask, action: &Action) -> NodesetStatus {
 fn next_max_local_tail(prev: &State, next: &State) -> Option<Offset> {
     let t = prev.client.seal.as_ref()?;
     let mut max = t.max_local_tail;
-    for m in &prev.network {
+    // Sealed replies are packets of their own.
+    for p in prev.network.packets() {
+        let m = p.first();
         if let Msg::Sealed {
             attempt,
             local_tail,

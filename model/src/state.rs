@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::appends::{AppendData, AppendLog, AppendRun};
 use crate::config::StorageState;
+pub use crate::in_flight::{Network, Packet};
 pub use crate::offsets::{Offset, OffsetSet};
 
 /// A set of nodes or offsets, one bit each (bit `i` is log server N(i+1), or offset `i`).
@@ -338,8 +339,9 @@ pub struct State {
     pub servers: Vec<LogServer>,
     /// The client, its harness and its sequencer.
     pub client: Client,
-    /// Messages in flight: a multiset kept sorted.
-    pub network: Vec<Msg>,
+    /// Messages in flight: a sorted multiset, run-length (a pipeline of stores and their
+    /// replies is a few packets).
+    pub network: Network,
     /// Messages the network may still lose.
     pub losses_left: u8,
     /// Messages the network may still duplicate.
@@ -411,19 +413,12 @@ impl State {
 
     /// Adds a message to the network.
     pub fn send(&mut self, msg: Msg) {
-        let at = self.network.partition_point(|m| m <= &msg);
-        self.network.insert(at, msg);
+        self.network.send(msg);
     }
 
     /// Removes one copy of a message from the network; false if none was in flight.
     pub fn take(&mut self, msg: &Msg) -> bool {
-        match self.network.binary_search(msg) {
-            Ok(i) => {
-                self.network.remove(i);
-                true
-            }
-            Err(_) => false,
-        }
+        self.network.take(msg)
     }
 }
 
@@ -456,13 +451,8 @@ impl State {
                     })
                     .collect(),
             );
-            let mut msgs: Vec<Msg> = self
-                .network
-                .iter()
-                .filter(|m| m.server() as usize == i)
-                .map(|m| m.renamed(&|_| 0))
-                .collect();
-            msgs.sort();
+            // Ordered as the sorted list of the server's messages with the index renamed.
+            let msgs = self.network.of_server(i as u8).renamed(&|_| 0);
             let hist = (
                 self.history.stored_while_provisioning == Some(i as u8),
                 self.history.stored_after_seal == Some(i as u8),
@@ -503,12 +493,7 @@ impl State {
             d.stored = remap_bits(d.stored);
             d.sealed = remap_bits(d.sealed);
         });
-        s.network = self
-            .network
-            .iter()
-            .map(|m| m.renamed(&|i| new_index[i as usize]))
-            .collect();
-        s.network.sort();
+        s.network = self.network.renamed(&|i| new_index[i as usize]);
         s.history.stored_while_provisioning = self
             .history
             .stored_while_provisioning

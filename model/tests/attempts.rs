@@ -36,7 +36,6 @@ fn lose_seal_to_n1(m: &SealModel, s: &mut State) {
         .network
         .iter()
         .find(|x| matches!(x, Msg::Seal { to: 0, .. }))
-        .cloned()
         .expect("a Seal to N1 in flight");
     take(m, s, Action::Lose(msg));
 }
@@ -70,14 +69,12 @@ fn a_lost_request_still_confirms_on_a_later_attempt() {
         .network
         .iter()
         .find(|x| matches!(x, Msg::Seal { to: 0, .. }))
-        .cloned()
         .unwrap();
     take(&m, &mut s, Action::Deliver(seal));
     let reply = s
         .network
         .iter()
         .find(|x| matches!(x, Msg::Sealed { from: 0, .. }))
-        .cloned()
         .unwrap();
     take(&m, &mut s, Action::Deliver(reply));
     assert_eq!(

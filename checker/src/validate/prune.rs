@@ -58,8 +58,9 @@ impl Context<'_> {
         if *sealed == Some(true) && !srv.sealed {
             let in_flight = state
                 .network
+                .packets()
                 .iter()
-                .any(|m| matches!(m, Msg::Seal { to, .. } if *to as usize == i));
+                .any(|p| matches!(p.first(), Msg::Seal { to, .. } if *to as usize == i));
             let resend = state
                 .client
                 .seal
@@ -107,12 +108,8 @@ impl Context<'_> {
         if appends_left {
             ub = ub.max(self.model.cfg.appends);
         }
-        for m in &state.network {
-            if let Msg::Store { to, offset, .. } = m {
-                if *to as usize == i {
-                    ub = ub.max(offset + 1);
-                }
-            }
+        if let Some(o) = state.network.max_store_to(i as u8) {
+            ub = ub.max(o + 1);
         }
         ub
     }
@@ -241,9 +238,10 @@ impl<'c, 'a> Ahead<'c, 'a> {
             && st.duplications_left == 0
             && !st.client.sequencer_silent
             && st.servers.iter().all(|s| !s.sealed)
-            && !st.network.iter().any(|m| {
+            // Seal is a packet of its own; a run of replies shares its status.
+            && !st.network.packets().iter().any(|p| {
                 matches!(
-                    m,
+                    p.first(),
                     Msg::Seal { .. }
                         | Msg::Stored {
                             status: Status::Sealed,

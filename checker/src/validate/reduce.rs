@@ -495,7 +495,8 @@ pub fn canonical_fingerprint(model: &SealModel, s: &State) -> u64 {
         }
     }
     let cluster = model.cluster();
-    for m in &mut c.network {
+    // Stamps are shared by the messages of a run: clear them per packet.
+    c.network = c.network.map_shared(|m| {
         match m {
             // In a cluster the admin's known global tail is its own, which a reply can raise.
             Msg::Sealed {
@@ -509,8 +510,7 @@ pub fn canonical_fingerprint(model: &SealModel, s: &State) -> u64 {
             } if !live => *known_global_tail = 0,
             _ => {}
         }
-    }
-    c.network.sort();
+    });
     let h = &mut c.history;
     h.stored_while_provisioning = h.stored_while_provisioning.map(|_| 0);
     h.stored_after_seal = h.stored_after_seal.map(|_| 0);
@@ -598,7 +598,8 @@ impl<'a> Reducer<'a> {
         out: &mut Vec<Class>,
     ) {
         let m = self.model;
-        let any_msg = |f: &dyn Fn(&Msg) -> bool| s.network.iter().any(f);
+        // Every question asked is about fields the messages of a run share.
+        let any_msg = |f: &dyn Fn(&Msg) -> bool| s.network.packets().iter().any(|p| f(p.first()));
         let iu = i as u8;
         let down = s.servers[i].process == Process::Down;
         if s.servers[i].process == Process::Starting || s.crashes_left > 0 || down {
@@ -665,7 +666,8 @@ impl<'a> Reducer<'a> {
     ) {
         let m = self.model;
         let bugs = |b: Bug| m.cfg.has_bug(b);
-        let any_msg = |f: &dyn Fn(&Msg) -> bool| s.network.iter().any(f);
+        // Every question asked is about fields the messages of a run share.
+        let any_msg = |f: &dyn Fn(&Msg) -> bool| s.network.packets().iter().any(|p| f(p.first()));
         if m.cfg.stale_views {
             out.push(Class::ViewCatchesUp);
         }

@@ -97,7 +97,7 @@ impl SealModel {
                 finder: FindTail::Idle,
                 sequencer_silent: false,
             },
-            network: Vec::new(),
+            network: Network::new(),
             losses_left: self.cfg.faults.message_loss,
             duplications_left: self.cfg.faults.message_duplication,
             crashes_left: self.cfg.faults.crashes,

@@ -83,7 +83,7 @@ impl SealModel {
         // The known global tail is persisted by the log store and reloaded on restart.
         state.servers[i as usize].process = Process::Down;
         // Connections break: whatever was in flight to or from it is gone.
-        state.network.retain(|m| m.server() != i);
+        state.network.retain_packets(|p| p.server() != i);
         if self.cfg.sequencer_index() == Some(i) {
             self.sequencer_node_crashed(state);
         }

@@ -9,19 +9,12 @@ use crate::state::*;
 
 impl SealModel {
     /// The lowest offset of a store in flight to each log server (index), if any: stores to one
-    /// server are delivered in offset order, so only a store at that offset is deliverable.
-    /// One pass over the network, so listing the deliverable messages costs O(messages).
+    /// server are delivered in order, so only a store at that offset is deliverable.
+    /// O(servers × log packets).
     pub fn next_stores(state: &State) -> Vec<Option<Offset>> {
-        let mut next = vec![None; state.servers.len()];
-        for m in &state.network {
-            if let Msg::Store { to, offset, .. } = m {
-                let slot: &mut Option<Offset> = &mut next[*to as usize];
-                if slot.is_none_or(|o| *offset < o) {
-                    *slot = Some(*offset);
-                }
-            }
-        }
-        next
+        (0..state.servers.len())
+            .map(|i| state.network.min_store_to(i as u8))
+            .collect()
     }
 
     /// Whether `msg` can be delivered now: requests only to a serving log server, stores in
@@ -38,34 +31,34 @@ impl SealModel {
     }
 
     /// Guards: each distinct deliverable message may be delivered (a sealed server may also
-    /// store it under the seeded bug), and, while faults are left, lost or duplicated.
+    /// store it under the seeded bug), and, while faults are left, lost or duplicated. In the
+    /// network's sorted order. Of a run of stores only the first can be deliverable (the
+    /// others come later on their connection), so a run of stores costs O(1) here.
     pub(super) fn network_actions(&self, state: &State, actions: &mut Vec<Action>) {
         let next_stores = Self::next_stores(state);
-        let mut last: Option<&Msg> = None;
-        for msg in &state.network {
-            if last == Some(msg) {
-                continue;
-            }
-            last = Some(msg);
-            if Self::deliverable(state, msg, &next_stores) {
-                actions.push(Action::Deliver(msg.clone()));
-                if self.may_store_ignoring_seal(state, msg) {
-                    actions.push(Action::StoreIgnoringSeal(msg.clone()));
+        for p in state.network.packets() {
+            let msgs = match p.first() {
+                Msg::Store { .. } => 0..1,
+                _ => 0..p.distinct(),
+            };
+            for msg in msgs.map(|i| p.get(i)) {
+                if Self::deliverable(state, &msg, &next_stores) {
+                    if self.may_store_ignoring_seal(state, &msg) {
+                        actions.push(Action::Deliver(msg.clone()));
+                        actions.push(Action::StoreIgnoringSeal(msg));
+                    } else {
+                        actions.push(Action::Deliver(msg));
+                    }
                 }
             }
         }
         if state.losses_left > 0 || state.duplications_left > 0 {
-            let mut last: Option<&Msg> = None;
-            for msg in &state.network {
-                if last == Some(msg) {
-                    continue;
-                }
-                last = Some(msg);
+            for msg in state.network.iter_distinct() {
                 if state.losses_left > 0 {
                     actions.push(Action::Lose(msg.clone()));
                 }
                 if state.duplications_left > 0 {
-                    actions.push(Action::Duplicate(msg.clone()));
+                    actions.push(Action::Duplicate(msg));
                 }
             }
         }

@@ -203,9 +203,9 @@ impl SealModel {
         // written to the connection of a serving but slow server may still be handled
         // later: a failed seal is not a no-op.
         if state.servers[i as usize].process != Process::Serving {
-            state.network.retain(
-                |m| !matches!(m, Msg::Seal { to, attempt: a, .. } if *to == i && *a == attempt),
-            );
+            state.network.retain_packets(|p| {
+                !matches!(p.first(), Msg::Seal { to, attempt: a, .. } if *to == i && *a == attempt)
+            });
         }
         self.settle_seal_task(state);
     }
@@ -217,7 +217,8 @@ impl SealModel {
         };
         let attempt = task.attempt;
         let i = i as u8;
-        !state.network.iter().any(|m| match m {
+        // Seal and Sealed messages are packets of their own.
+        !state.network.packets().iter().any(|p| match p.first() {
             Msg::Seal { to, attempt: a, .. } => *to == i && *a == attempt,
             Msg::Sealed {
                 from, attempt: a, ..
@@ -366,7 +367,7 @@ impl SealModel {
     /// property or an observation can tell apart).
     pub(super) fn drop_stale_sealed(state: &mut State) {
         let seal = &state.client.seal;
-        state.network.retain(|m| match m {
+        state.network.retain_packets(|p| match p.first() {
             Msg::Sealed { from, attempt, .. } => seal.as_ref().is_some_and(|t| {
                 t.attempt == *attempt && t.members[*from as usize] == Some(MemberSeal::Pending)
             }),

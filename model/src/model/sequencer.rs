@@ -214,24 +214,42 @@ impl SealModel {
             state.client.sequencer = SequencerPhase::Crashed;
             state
                 .network
-                .retain(|m| !matches!(m, Msg::Store { repair: false, .. }));
+                .retain_packets(|p| !matches!(p.first(), Msg::Store { repair: false, .. }));
         }
     }
 
     /// Drops `Stored` replies for an append that is already resolved (acknowledged, rejected
     /// or cancelled) or whose sequencer crashed: delivering one changes nothing but the
-    /// network, so keeping it only multiplies states that behave the same.
+    /// network, so keeping it only multiplies states that behave the same. Other packets are
+    /// kept whole; a run of replies costs one append look-up per offset (the appends are one
+    /// entry per offset), and no message is built.
     pub(super) fn drop_stale_stored(state: &mut State) {
         let client = &state.client;
         let crashed = client.sequencer == SequencerPhase::Crashed;
-        state.network.retain(|m| match m {
-            Msg::Stored { offset, .. } => {
-                !crashed
-                    && client
-                        .append_at(*offset)
-                        .is_some_and(|a| a.status == AppendStatus::InFlight)
+        let is_stored = |p: &Packet| matches!(p.first(), Msg::Stored { .. });
+        if crashed {
+            state.network.retain_packets(|p| !is_stored(p));
+            return;
+        }
+        // The sub-ranges of a run whose appends are still in flight.
+        state.network.retain_offsets(is_stored, |range, kept| {
+            let mut from = None;
+            for o in range.clone() {
+                let live = client
+                    .append_at(o)
+                    .is_some_and(|a| a.status == AppendStatus::InFlight);
+                match (live, from) {
+                    (true, None) => from = Some(o),
+                    (false, Some(f)) => {
+                        kept.push(f..o);
+                        from = None;
+                    }
+                    _ => {}
+                }
             }
-            _ => true,
+            if let Some(f) = from {
+                kept.push(f..range.end);
+            }
         });
     }
 }
