@@ -609,6 +609,7 @@ pub fn validate_mutants(
         let outcome = match m.judge(&original.verdict, &o.verdict) {
             crate::mutate::Outcome::RejectedAtChange => "rejected at change".to_string(),
             crate::mutate::Outcome::RejectedAtObserver => "rejected at observer".to_string(),
+            crate::mutate::Outcome::RejectedLater => "rejected later".to_string(),
             crate::mutate::Outcome::Conforming => "conforming".to_string(),
             crate::mutate::Outcome::Inconclusive => "inconclusive".to_string(),
             crate::mutate::Outcome::Wrong(w) => format!("WRONG: {w}"),
@@ -663,9 +664,9 @@ fn mutation_axis(args: &BenchValidateArgs) -> anyhow::Result<Exit> {
         Format::Text => {
             writeln!(
                 stdout,
-                "| recording | mutation | count | rejected at the changed item | rejected at the observing item | conforming | inconclusive | wrong | max seconds |"
+                "| recording | mutation | count | rejected at the changed item | rejected at the observing item | rejected later | conforming | inconclusive | wrong | max seconds |"
             )?;
-            writeln!(stdout, "|---|---|---|---|---|---|---|---|---|")?;
+            writeln!(stdout, "|---|---|---|---|---|---|---|---|---|---|")?;
             let mut traces: Vec<&str> = rows.iter().map(|r| r.trace.as_str()).collect();
             traces.dedup();
             for t in traces {
@@ -679,11 +680,12 @@ fn mutation_axis(args: &BenchValidateArgs) -> anyhow::Result<Exit> {
                     let max = rs.iter().map(|r| r.seconds).fold(0.0, f64::max);
                     writeln!(
                         stdout,
-                        "| {t} | {} | {} | {} | {} | {} | {} | {wrong} | {max:.2} |",
+                        "| {t} | {} | {} | {} | {} | {} | {} | {} | {wrong} | {max:.2} |",
                         kind.name(),
                         rs.len(),
                         c("rejected at change"),
                         c("rejected at observer"),
+                        c("rejected later"),
                         c("conforming"),
                         c("inconclusive"),
                     )?;

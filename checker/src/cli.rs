@@ -260,7 +260,11 @@ pub struct BenchValidateArgs {
     pub child_breadth_first: bool,
     /// Hidden-step axis: numbers of unlogged appends, each followed by a conforming end, a
     /// late divergence, a late step-local violation and a late state-dependent violation.
-    #[arg(long, value_delimiter = ',', default_value = "0,10,100,1000")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0,10,100,1000,10000,100000"
+    )]
     pub hidden_appends: Vec<u32>,
     /// Run only the hidden-step axis.
     #[arg(long)]
@@ -289,8 +293,10 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub junit: Option<PathBuf>,
     /// Most unlogged model steps in a row between two trace lines; a search this cuts is
-    /// inconclusive (exit 3) unless it found a conforming explanation.
-    #[arg(long, default_value_t = 100_000)]
+    /// inconclusive (exit 3) unless it found a conforming explanation. The default is past
+    /// what a loglet of a million records needs (about four steps per unlogged record): the
+    /// time and memory bounds stop a long search first.
+    #[arg(long, default_value_t = 100_000_000)]
     pub max_hidden: u32,
     /// Most model states held for one point of a trace before the search gives up
     /// (inconclusive, exit 3).

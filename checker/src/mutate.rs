@@ -141,6 +141,12 @@ pub enum Outcome {
     RejectedAtChange,
     /// Rejected after the first changed item, at or before the observing item.
     RejectedAtObserver,
+    /// Rejected after the observing item (a mutant whose change the judgement leaves open):
+    /// the first item that reads what the change wrote could still be explained, a later one
+    /// could not. The mutant is caught; the validator's localization is exact (the prefix
+    /// before that item is explained, the one with it is not), so only the judgement's guess of
+    /// where the change shows was early.
+    RejectedLater,
     /// The original's verdict: the mutant is a behaviour as good (or as bad) as the original.
     Conforming,
     /// A bound stopped the validation.
@@ -332,6 +338,7 @@ impl Mutant {
                 Some(x) if x == self.at => Outcome::RejectedAtChange,
                 Some(x) if x > self.at && x <= self.observer => Outcome::RejectedAtObserver,
                 _ if same_as_original => Outcome::Conforming,
+                Some(x) if x > self.observer => Outcome::RejectedLater,
                 _ => wrong("neither localized nor the original's verdict"),
             },
         }

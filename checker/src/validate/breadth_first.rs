@@ -367,7 +367,7 @@ impl<'a> BreadthFirst<'a> {
             }
         }
         let mut actions = Vec::new();
-        cx.model.actions(&node.state, &mut actions);
+        cx.enabled(&node.state, window, &mut actions);
         let moves = cx.moves(&node.state, actions, window);
         let firsts: Vec<Action> = moves.iter().map(|mv| mv.first().clone()).collect();
         let needed = cx.needed(&node.state, &firsts, window);

@@ -183,6 +183,17 @@ impl<'a> Context<'a> {
                 .any(|i| matches!(&i.item, Item::Event(e) if e.kind() == "store-reply"))
     }
 
+    /// The enabled steps of `s` that [`Context::moves`] needs, in model order: with reply
+    /// batches, without the replies for appends past the head, which it never takes on their
+    /// own (listing them would cost a step per reply in flight).
+    pub(super) fn enabled(&self, s: &State, window: &[TraceItem], actions: &mut Vec<Action>) {
+        if self.batches_replies(window) {
+            self.model.actions_without_replies_past_head(s, actions);
+        } else {
+            self.model.actions(s, actions);
+        }
+    }
+
     /// The ways the search may leave `s`, whose enabled steps are `actions` (in model order):
     /// every step, except that an Ok store reply for an append in flight that acknowledges
     /// nothing ("silent": it only records who answered) is not taken on its own. Instead,
@@ -371,11 +382,8 @@ impl Links {
         }
         let mut text = String::from("0");
         let mut s = model.initial_state();
-        let mut enabled = Vec::new();
         for a in steps.into_iter().rev() {
-            enabled.clear();
-            model.actions(&s, &mut enabled);
-            let Some(i) = enabled.iter().position(|e| *e == a) else {
+            let Some(i) = model.action_index(&s, &a) else {
                 // Not a step of the model from here: nothing a search records.
                 text.push_str("/?");
                 break;

@@ -148,7 +148,10 @@ impl<'a> DepthFirst<'a> {
         target: usize,
         to_end: bool,
     ) -> Option<String> {
-        let budget = DEPTH_FIRST_MAX_STATES.min(self.cx.opts.max_frontier);
+        // A path explains each append, store and reply on its own: the budget grows with the
+        // records a loglet may hold, so that a long pipeline is not cut for its length.
+        let per_record = 16 * self.cx.model.cfg.appends as usize;
+        let budget = (DEPTH_FIRST_MAX_STATES + per_record).min(self.cx.opts.max_frontier);
         self.links = Links::new();
         let mut stack: Vec<Entry> = vec![(self.cx.model.initial_state(), 0, 0, 0)];
         let items = &items[..items.len().min(if to_end { target } else { target + 1 })];
@@ -219,7 +222,7 @@ impl<'a> DepthFirst<'a> {
             }
         }
         let mut actions = Vec::new();
-        model.actions(&state, &mut actions);
+        self.cx.enabled(&state, window, &mut actions);
         let moves = self.cx.moves(&state, actions, window);
         let firsts: Vec<Action> = moves.iter().map(|mv| mv.first().clone()).collect();
         let needed = self.cx.needed(&state, &firsts, window);

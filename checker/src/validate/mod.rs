@@ -234,7 +234,7 @@ pub struct ValidateOptions {
 impl Default for ValidateOptions {
     fn default() -> Self {
         ValidateOptions {
-            max_hidden: 100_000,
+            max_hidden: 100_000_000,
             max_frontier: 2_000_000,
             permissive: true,
             depth_first: true,

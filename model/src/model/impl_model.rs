@@ -13,6 +13,61 @@ use super::seal_model::{PropertyKind, SealModel};
 use crate::state::*;
 
 impl SealModel {
+    /// The enabled steps of `state`, in the order of [`Model::actions`], but without the
+    /// deliveries of Ok store replies for appends in flight past the sequencer's known global
+    /// tail. A search that delivers such a reply only with its append's acknowledgement never
+    /// takes them on their own, and listing them costs one step per reply in flight; the rest
+    /// of the list costs O(packets) of the network.
+    pub fn actions_without_replies_past_head(&self, state: &State, actions: &mut Vec<Action>) {
+        self.listed_actions(state, actions, true);
+    }
+
+    /// The index `action` has among the enabled steps of `state` as [`Model::actions`] lists
+    /// them (the index in an Explorer path), if it is enabled. It lists the steps without the
+    /// Ok replies past the head and counts those it left out before `action`, so it costs
+    /// O(packets) of the network, not a step per reply in flight (unless `action` is such a
+    /// reply).
+    pub fn action_index(&self, state: &State, action: &Action) -> Option<usize> {
+        let mut listed = Vec::new();
+        self.actions_without_replies_past_head(state, &mut listed);
+        let Some(j) = listed.iter().position(|a| a == action) else {
+            // A reply past the head itself: list them all.
+            listed.clear();
+            self.actions(state, &mut listed);
+            return listed.iter().position(|a| a == action);
+        };
+        let skipped = match action {
+            Action::Deliver(m) | Action::StoreIgnoringSeal(m) => {
+                Self::replies_past_head_before(state, Some(m))
+            }
+            // Listed after every delivery (the network's losses and duplications, then
+            // crashes, restarts and operator moves).
+            Action::Lose(_)
+            | Action::Duplicate(_)
+            | Action::LogServerCrashes(_)
+            | Action::LogServerRestarts(_)
+            | Action::OperatorSetsStorageState(..) => Self::replies_past_head_before(state, None),
+            _ => 0,
+        };
+        Some(j + skipped)
+    }
+
+    /// The steps of every party in turn (the order of action indices in stored paths).
+    fn listed_actions(&self, state: &State, actions: &mut Vec<Action>, skip_tail_replies: bool) {
+        self.provisioning_actions(state, actions);
+        self.client_view_actions(state, actions);
+        self.trim_point_actions(state, actions);
+        self.seal_task_actions(state, actions);
+        if self.cluster() {
+            self.remote_sequencer_actions(state, actions);
+            self.find_tail_actions(state, actions);
+        }
+        self.sequencer_actions(state, actions);
+        self.network_actions(state, actions, skip_tail_replies);
+        self.crash_actions(state, actions);
+        self.operator_actions(state, actions);
+    }
+
     /// Whether `state` has no successor: the run can only stop there. `eventually` properties
     /// are judged in such states; every engine and validation ask this one question.
     pub fn is_terminal(&self, state: &State) -> bool {
@@ -64,18 +119,7 @@ impl Model for SealModel {
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
-        self.provisioning_actions(state, actions);
-        self.client_view_actions(state, actions);
-        self.trim_point_actions(state, actions);
-        self.seal_task_actions(state, actions);
-        if self.cluster() {
-            self.remote_sequencer_actions(state, actions);
-            self.find_tail_actions(state, actions);
-        }
-        self.sequencer_actions(state, actions);
-        self.network_actions(state, actions);
-        self.crash_actions(state, actions);
-        self.operator_actions(state, actions);
+        self.listed_actions(state, actions, false);
     }
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {

@@ -5,6 +5,8 @@
 
 use super::action::Action;
 use super::seal_model::SealModel;
+use crate::in_flight::Packet;
+use crate::offsets::Offset;
 use crate::state::*;
 
 impl SealModel {
@@ -34,11 +36,23 @@ impl SealModel {
     /// store it under the seeded bug), and, while faults are left, lost or duplicated. In the
     /// network's sorted order. Of a run of stores only the first can be deliverable (the
     /// others come later on their connection), so a run of stores costs O(1) here.
-    pub(super) fn network_actions(&self, state: &State, actions: &mut Vec<Action>) {
+    /// With `skip_tail_replies`, an Ok store reply for an append in flight past the
+    /// sequencer's known global tail is left out (see
+    /// [`SealModel::actions_without_replies_past_head`]): of a run of Ok replies only the one
+    /// at the known global tail, if any, and those for appends no longer in flight are listed.
+    pub(super) fn network_actions(
+        &self,
+        state: &State,
+        actions: &mut Vec<Action>,
+        skip_tail_replies: bool,
+    ) {
         let next_stores = Self::next_stores(state);
         for p in state.network.packets() {
             let msgs = match p.first() {
                 Msg::Store { .. } => 0..1,
+                Msg::Stored {
+                    status: Status::Ok, ..
+                } if skip_tail_replies => Self::unskipped_replies(state, p),
                 _ => 0..p.distinct(),
             };
             for msg in msgs.map(|i| p.get(i)) {
@@ -62,6 +76,56 @@ impl SealModel {
                 }
             }
         }
+    }
+
+    /// The indexes (among the distinct messages of `p`, a packet of Ok replies) of the replies
+    /// that are not for appends in flight past the known global tail: where every append of
+    /// the run is in flight (the rule: stale replies are dropped after every step), at most
+    /// the one at the known global tail. O(runs of appends the packet meets).
+    fn unskipped_replies(state: &State, p: &Packet) -> std::ops::Range<Offset> {
+        let all = 0..p.distinct();
+        let Some(offsets) = p.offsets() else {
+            return all;
+        };
+        let appends = &state.client.appends;
+        let mut o = offsets.start;
+        while o < offsets.end {
+            match appends.run_at(o) {
+                Some(run) if run.data.status == AppendStatus::InFlight => o = run.offsets().end,
+                _ => return all,
+            }
+        }
+        let kgt = state.client.known_global_tail;
+        if offsets.contains(&kgt) {
+            let at = kgt - offsets.start;
+            at..at + 1
+        } else if offsets.start > kgt {
+            0..0
+        } else {
+            all
+        }
+    }
+
+    /// How many deliveries [`SealModel::actions_without_replies_past_head`] leaves out before
+    /// the delivery of `before` (all of them with `None`). O(packets).
+    pub(super) fn replies_past_head_before(state: &State, before: Option<&Msg>) -> usize {
+        let mut n = 0;
+        for p in state.network.packets() {
+            if before.is_some_and(|m| p.last() >= *m) {
+                // The packet holding `before` lists its replies past the head after it.
+                break;
+            }
+            if matches!(
+                p.first(),
+                Msg::Stored {
+                    status: Status::Ok,
+                    ..
+                }
+            ) {
+                n += (p.distinct() - Self::unskipped_replies(state, p).len() as Offset) as usize;
+            }
+        }
+        n
     }
 
     /// Effects of [`Action::Deliver`], [`Action::Lose`] and [`Action::Duplicate`].

@@ -231,24 +231,22 @@ impl SealModel {
             state.network.retain_packets(|p| !is_stored(p));
             return;
         }
-        // The sub-ranges of a run whose appends are still in flight.
+        // The sub-ranges of a run whose appends are still in flight: one look-up per run of
+        // appends the range meets, not per offset.
         state.network.retain_offsets(is_stored, |range, kept| {
-            let mut from = None;
-            for o in range.clone() {
-                let live = client
-                    .append_at(o)
-                    .is_some_and(|a| a.status == AppendStatus::InFlight);
-                match (live, from) {
-                    (true, None) => from = Some(o),
-                    (false, Some(f)) => {
-                        kept.push(f..o);
-                        from = None;
+            let mut o = range.start;
+            while o < range.end {
+                let Some(run) = client.appends.run_at(o) else {
+                    break;
+                };
+                let end = run.offsets().end.min(range.end);
+                if run.data.status == AppendStatus::InFlight {
+                    match kept.last_mut() {
+                        Some(last) if last.end == o => last.end = end,
+                        _ => kept.push(o..end),
                     }
-                    _ => {}
                 }
-            }
-            if let Some(f) = from {
-                kept.push(f..range.end);
+                o = end;
             }
         });
     }
