@@ -125,7 +125,10 @@ fn record_writes_raw_material_and_a_trace_and_leaves_nothing_running() {
     }
     assert_all_gone(&ns, &pids);
     let trace = TraceReader::open(&out.join("trace.jsonl")).unwrap();
-    assert_eq!(trace.header().config.harness.max_attempts, 2);
+    // The refused seal, then seals retried until one succeeds: at least two calls, more when
+    // the restarted nodes are slow to serve (a clean-clone CI run once saw three).
+    let attempts = trace.header().config.harness.max_attempts;
+    assert!(attempts >= 2, "{attempts} seal calls");
     let kinds: Vec<&'static str> = trace.map(|i| i.unwrap().item.kind()).collect();
     let at = |k: &str| {
         kinds
