@@ -421,17 +421,9 @@ mod tests {
 
     use super::*;
 
-    /// A small deterministic generator (xorshift).
-    struct Rng(u64);
+    use crate::test_rng::Rng;
 
     impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
-
         /// Data from a small alphabet, so that runs form and merge often.
         fn data(&mut self) -> AppendData {
             let status = [

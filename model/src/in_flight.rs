@@ -697,17 +697,7 @@ mod tests {
     use crate::state::Status;
     use std::hash::{DefaultHasher, Hash, Hasher};
 
-    /// A small deterministic generator (xorshift).
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// A message from a small space, so that runs, duplicates and interleavings are common.
     fn random_msg(r: &mut Rng) -> Msg {

@@ -58,6 +58,8 @@ pub mod offsets;
 pub mod properties;
 pub mod run_format;
 pub mod state;
+#[cfg(test)]
+mod test_rng;
 pub mod trace_format;
 pub mod words;
 
