@@ -113,7 +113,10 @@ fn check_fields(
     // nodeset status in a seal outcome, a store status elsewhere.
     let kind = obj.get("event").and_then(|e| e.as_str());
     let repair = kind == Some("tail-repair-started");
-    let outcome = matches!(kind, Some("seal-completed" | "seal-failed"));
+    let outcome = matches!(
+        kind,
+        Some("seal-completed" | "seal-failed" | "other-seal-completed")
+    );
     for (key, v) in obj.iter() {
         let (ok, expected) = match key.as_str() {
             "from" | "to" if repair => (v.is_u64(), "a non-negative integer"),
@@ -462,6 +465,8 @@ impl TraceReader {
                             return Err(unknown(node, "the find-tail reader", "node"));
                         }
                         e.set_node(client);
+                    } else if Event::is_other_node_kind(kind) {
+                        // Any node may run such a task; the model does not name it.
                     } else if !self.is_log_server(node) {
                         return Err(unknown(node, "a log server", "node"));
                     }
@@ -476,6 +481,10 @@ impl TraceReader {
                     ..
                 }
                 | Event::SealFailed {
+                    status: Some(status),
+                    ..
+                }
+                | Event::OtherSealCompleted {
                     status: Some(status),
                     ..
                 } = e

@@ -253,7 +253,23 @@ pub struct Faults {
     /// other log servers stay ReadWrite to form a nodeset (at least R).
     #[serde(default)]
     pub operator_force: bool,
+    /// How many seal tasks nodes other than the harness's may run on the loglet in one
+    /// behaviour: an auto-improvement reseal, an appender's failover reseal or auto-recovery
+    /// seal, a shutdown seal (Restate runs them on whichever node decides to). Each sends Seal
+    /// to the effective nodeset and completes once an f-majority of it is durably sealed and
+    /// serving; a sequencer learns of the seal the way it learns of the harness's. Left out of
+    /// serialized configs when 0, so that configs written before it existed read and write
+    /// back the same.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other_seals: u8,
 }
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
+/// Most seal tasks of other nodes a scenario may allow.
+pub const MAX_OTHER_SEALS: u8 = 16;
 
 /// A bug seeded into the model on purpose, to prove that a named property catches it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -460,6 +476,12 @@ impl Config {
                     "must be between 1 and {MAX_SEAL_ATTEMPTS}, got {}",
                     self.harness.max_attempts
                 ),
+            ));
+        }
+        if self.faults.other_seals > MAX_OTHER_SEALS {
+            return Err(bad(
+                "faults.other_seals",
+                format!("at most {MAX_OTHER_SEALS}, got {}", self.faults.other_seals),
             ));
         }
         if let Some(c) = &self.cluster {

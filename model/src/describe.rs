@@ -171,6 +171,12 @@ pub fn action(model: &SealModel, action: &Action) -> String {
         Action::SequencerAppendsToProvisioning => format!(
             "BUG provisioning-writable: {c}: sequencer appends a record, counting Provisioning nodes as writable"
         ),
+        Action::OtherSealStarts => {
+            "another node starts a seal task (Seal to the effective nodeset)".to_string()
+        }
+        Action::OtherSealCompletes => {
+            "another node's seal task completed on an f-majority".to_string()
+        }
     }
 }
 

@@ -208,6 +208,8 @@ fn note(model: &SealModel, prev: &State, action: &Action, next: &State) -> (Stri
         ),
         Action::FindTailAssistsSeal => (format!("{c}: find-tail assists: Seal to all"), AMBER),
         Action::SealAssistCompletes => (format!("{c}: seal assist completed"), FG),
+        Action::OtherSealStarts => ("another node: Seal to all".to_string(), AMBER),
+        Action::OtherSealCompletes => ("another node's seal completed".to_string(), FG),
         Action::FindTailRepairsTail { from, to } => (
             format!("{c}: find-tail repairs {from}..{to} (ignore seal)"),
             AMBER,
@@ -486,6 +488,8 @@ fn marks(s: &mut String, lanes: &Lanes, prev: &State, action: &Action, next: &St
         Action::FindTailAssistsSeal | Action::FindTailRepairsTail { .. } => {
             dot(s, lanes.client(), y, AMBER)
         }
+        Action::OtherSealStarts => dot(s, lanes.client(), y, AMBER),
+        Action::OtherSealCompletes => dot(s, lanes.client(), y, BLUE),
     }
     metadata_marks(s, lanes, prev, next, y);
 }

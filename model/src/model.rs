@@ -9,7 +9,8 @@
 //! - `sequencer`: appends, acknowledgements, draining, and the remote sequencer of a cluster;
 //! - `find_tail`: a cluster's find-tail reader, its tail repair and its assisting seal;
 //! - `network`: delivery (handing each message to its receiver), loss and duplication;
-//! - `operator`: `restatectl nodes set-storage-state`.
+//! - `operator`: `restatectl nodes set-storage-state`;
+//! - `other_seals`: seal tasks other nodes run on the loglet (`faults.other_seals`).
 //!
 //! Below the parties stand the step names ([`Action`]), the model's shape ([`SealModel`]: its
 //! nodeset, its properties, which members are writable or effective) and the exploration stop
@@ -29,6 +30,7 @@ mod impl_model;
 mod log_server;
 mod network;
 mod operator;
+mod other_seals;
 mod seal_model;
 mod seal_task;
 mod sequencer;

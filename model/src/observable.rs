@@ -390,6 +390,23 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tail: Option<Offset>,
     },
+    /// A node other than the harness's started a seal task on the loglet (an auto-improvement
+    /// reseal, an appender's failover reseal or auto-recovery seal, a shutdown seal;
+    /// `faults.other_seals`). The model does not tell such nodes apart: any node matches.
+    OtherSealStarted {
+        /// The node running the task (any node id).
+        node: NodeId,
+    },
+    /// Another node's seal task completed on an f-majority.
+    OtherSealCompleted {
+        /// The node running the task (any node id).
+        node: NodeId,
+        /// The members the task's log line names: a member marked `S` must be durably sealed
+        /// when the task completes (others say nothing: the task stops listening once it has
+        /// an f-majority).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<NodesetStatus>,
+    },
 }
 
 impl Event {
@@ -428,11 +445,13 @@ impl Event {
             Event::TailRepairStarted { .. } => "tail-repair-started",
             Event::TailRepaired { .. } => "tail-repaired",
             Event::FindTailSealed { .. } => "find-tail-sealed",
+            Event::OtherSealStarted { .. } => "other-seal-started",
+            Event::OtherSealCompleted { .. } => "other-seal-completed",
         }
     }
 
     /// Every event kind.
-    pub const KINDS: [&'static str; 32] = [
+    pub const KINDS: [&'static str; 34] = [
         "provisioned",
         "provision-refused",
         "marker-written",
@@ -465,7 +484,14 @@ impl Event {
         "tail-repair-started",
         "tail-repaired",
         "find-tail-sealed",
+        "other-seal-started",
+        "other-seal-completed",
     ];
+
+    /// Kinds done by a node other than the harness's, whichever it is (`faults.other_seals`).
+    pub fn is_other_node_kind(kind: &str) -> bool {
+        matches!(kind, "other-seal-started" | "other-seal-completed")
+    }
 
     /// Kinds done by the node running the seal task (the "sealer" role).
     pub fn is_sealer_kind(kind: &str) -> bool {
@@ -553,7 +579,9 @@ impl Event {
             | Event::SealAssistCompleted { node }
             | Event::TailRepairStarted { node, .. }
             | Event::TailRepaired { node, .. }
-            | Event::FindTailSealed { node, .. } => Some(node),
+            | Event::FindTailSealed { node, .. }
+            | Event::OtherSealStarted { node }
+            | Event::OtherSealCompleted { node, .. } => Some(node),
         }
     }
 
@@ -688,6 +716,11 @@ impl Event {
             (StorageStateSet { node: a, to: x }, StorageStateSet { node: b, to: y }) => {
                 a == b && x == y
             }
+            // Another node's task: the model does not name the node.
+            (OtherSealStarted { .. }, OtherSealStarted { .. }) => true,
+            (OtherSealCompleted { status: s, .. }, OtherSealCompleted { status: t, .. }) => {
+                sealed_members_sealed(s, t)
+            }
             _ => false,
         }
     }
@@ -701,6 +734,20 @@ fn status_matches(trace: &Option<NodesetStatus>, label: &Option<NodesetStatus>) 
         (None, _) => true,
         (Some(_), None) => false,
         (Some(t), Some(l)) => t.iter().all(|(node, st)| l.get(node) == Some(st)),
+    }
+}
+
+/// Whether every member a trace's status marks `S` is durably sealed in the label's status (a
+/// label lists each nodeset member as `S` when it is durably sealed, `?` otherwise). A trace
+/// without a status matches any.
+fn sealed_members_sealed(trace: &Option<NodesetStatus>, label: &Option<NodesetStatus>) -> bool {
+    match (trace, label) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(t), Some(l)) => t
+            .iter()
+            .filter(|(_, st)| **st == MemberStatus::Sealed)
+            .all(|(node, _)| l.get(node) == Some(&MemberStatus::Sealed)),
     }
 }
 
@@ -965,6 +1012,24 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
             tail: Some(*t),
         }),
         Action::SequencerAcksEarly => append_outcomes(model, prev, next, &mut out),
+        Action::OtherSealStarts => out.push(Event::OtherSealStarted { node: client }),
+        Action::OtherSealCompletes => {
+            let status = model
+                .members()
+                .map(|i| {
+                    let st = if next.servers[i].sealed {
+                        MemberStatus::Sealed
+                    } else {
+                        MemberStatus::Unknown
+                    };
+                    (sid(i as u8), st)
+                })
+                .collect();
+            out.push(Event::OtherSealCompleted {
+                node: client,
+                status: Some(status),
+            })
+        }
     }
     if matches!(action, Action::SealRequestFails(_)) {
         seal_outcome(model, action, prev, next, &mut out);

@@ -50,6 +50,8 @@ pub const FIND_TAIL_REPAIRS_TAIL: &str = "find-tail repairs the tail";
 pub const FIND_TAIL_RETURNS_SEALED: &str = "find-tail returns the loglet sealed";
 /// "the remote sequencer drains after the seal" (cluster only)
 pub const REMOTE_SEQUENCER_SEALS: &str = "the remote sequencer drains after the seal";
+/// "another node's seal task completes" (with `faults.other_seals`)
+pub const OTHER_SEAL_COMPLETES: &str = "another node's seal task completes";
 /// "a seal the harness starts eventually succeeds"
 pub const SEAL_EVENTUALLY_SUCCEEDS: &str = "a seal the harness starts eventually succeeds";
 
@@ -167,6 +169,10 @@ fn remote_sequencer_seals(_: &SealModel, s: &State) -> bool {
     s.history.sequencer_sealed_remotely
 }
 
+fn other_seal_completes(_: &SealModel, s: &State) -> bool {
+    s.client.other_seals.completed()
+}
+
 fn append_acknowledged(_: &SealModel, s: &State) -> bool {
     acked(s).next().is_some()
 }
@@ -201,6 +207,15 @@ pub fn for_config(cfg: &Config) -> Vec<PropertyInfo> {
     // A find-tail reader queries the log servers itself only once the sequencer's node died.
     if cfg.cluster.is_some() && cfg.faults.crashes > 0 {
         list.extend(find_tail_properties());
+    }
+    if cfg.faults.other_seals > 0 {
+        list.push(PropertyInfo {
+            name: OTHER_SEAL_COMPLETES,
+            kind: PropertyKind::Sometimes,
+            condition: other_seal_completes,
+            about: "a seal task of a node other than the harness's (auto-improvement, failover, auto-recovery, shutdown) completes on an f-majority",
+            guard: false,
+        });
     }
     list.extend(seal_outcome_properties());
     list

@@ -195,6 +195,36 @@ pub struct Client {
     /// queries the log servers itself (`tasks/find_tail.rs`: a failed answer of a live
     /// sequencer falls through to the log servers).
     pub sequencer_silent: bool,
+    /// Seal tasks of other nodes (`faults.other_seals`): how many started, how many still run.
+    /// (Always serialized: checkpoints encode states in a format that cannot skip fields.)
+    #[serde(default)]
+    pub other_seals: OtherSeals,
+}
+
+/// Seal tasks that nodes other than the harness's run on the loglet (auto-improvement,
+/// failover, auto-recovery, shutdown). The model does not tell their nodes apart: it counts
+/// them. A task that never completes (its node died, its members did not answer) simply stays
+/// running.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct OtherSeals {
+    /// Tasks started so far.
+    pub started: u8,
+    /// Tasks started and not completed.
+    pub running: u8,
+}
+
+impl OtherSeals {
+    /// Whether no task started (the state of every scenario without `faults.other_seals`).
+    pub fn is_none(&self) -> bool {
+        self.started == 0
+    }
+
+    /// Whether some task completed.
+    pub fn completed(&self) -> bool {
+        self.started > self.running
+    }
 }
 
 impl Client {

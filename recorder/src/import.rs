@@ -49,7 +49,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sealcheck_model::config::{
-    Faults, Harness, HarnessKind, StorageState, MAX_APPENDS, MAX_LOG_SERVERS, MAX_SEAL_ATTEMPTS,
+    Faults, Harness, HarnessKind, StorageState, MAX_APPENDS, MAX_LOG_SERVERS, MAX_OTHER_SEALS,
+    MAX_SEAL_ATTEMPTS,
 };
 use sealcheck_model::observable::{
     Event, MemberStatus, NodeId, NodesetStatus, Observation, RejectReason,
@@ -624,6 +625,11 @@ struct Translator<'a> {
     /// The reason of the last seal task of another node (run mode: a sequencer drain after it
     /// is that task's effect).
     last_foreign: Option<&'static str>,
+    /// Seal tasks of other nodes placed as `other-seal-started` (the header's
+    /// `faults.other_seals`), the nodes whose task is open, and whether one completed.
+    other_seals: u8,
+    other_open: BTreeSet<u32>,
+    other_completed: bool,
     /// Where `t = 0` is: the run's start (also when the trace begins later).
     origin_us: i64,
     /// Logs without DEBUG lines ([`info_only`]).
@@ -687,6 +693,9 @@ impl<'a> Translator<'a> {
             mode: Mode::MetaLoglet,
             offsets: Offsets::Identity,
             last_foreign: None,
+            other_seals: 0,
+            other_open: BTreeSet::new(),
+            other_completed: false,
             origin_us: start_us,
             info_only: info_only::InfoOnly::default(),
         }
@@ -1116,6 +1125,9 @@ impl<'a> Translator<'a> {
             if let DropReason::NeedsModelStep(why) = reason {
                 self.foreign_tasks.insert(node, why);
                 self.last_foreign = Some(why);
+                if self.other_seal_placeable(i, node, why) {
+                    return self.other_seal_started(i, f, node, why);
+                }
             }
             return self.drop_fact(f, Some(node), reason);
         }
@@ -1152,6 +1164,57 @@ impl<'a> Translator<'a> {
         });
         self.failed_peers.clear();
         self.place(f, i, e);
+    }
+
+    /// Whether another node's seal task that starts at fact `i` is a model step
+    /// (`other-seal-started`): one whose kind the model has (every kind but an assist) and that
+    /// the all-Provisioning guard does not reject (the model's other tasks take the guard
+    /// before they send anything; a rejected one stays a named drop), and no other task of the
+    /// same node is open.
+    fn other_seal_placeable(&self, i: usize, node: u32, why: &'static str) -> bool {
+        let kind_modelled = [
+            SHUTDOWN_SEAL,
+            AUTO_IMPROVEMENT_SEAL,
+            FAILOVER_SEAL,
+            AUTO_RECOVERY_SEAL,
+            OTHER_NODE_SEAL,
+        ]
+        .contains(&why);
+        if !kind_modelled || self.other_open.contains(&node) {
+            return false;
+        }
+        if usize::from(self.other_seals) >= usize::from(MAX_OTHER_SEALS) {
+            return false;
+        }
+        let loglet = self.loglet();
+        let end_us = self.end_us;
+        let rejected = self.facts[i + 1..]
+            .iter()
+            .take_while(|g| g.time_us < end_us)
+            .take_while(|g| !matches!(&g.fact, Fact::SealStarted { node: n, .. } | Fact::SealCompleted { node: n, .. } if *n == node))
+            .any(|g| matches!(&g.fact, Fact::AllProvisioningWarning { node: n, loglet: l } if *n == node && l == loglet));
+        !rejected
+    }
+
+    /// Another node's seal task starts: `other-seal-started` (its kind in the notes).
+    fn other_seal_started(&mut self, i: usize, f: &TimedFact, node: u32, why: &'static str) {
+        self.other_seals += 1;
+        self.other_open.insert(node);
+        let kind = why.split(':').next().unwrap_or(why);
+        self.notes.push(format!(
+            "N{node} runs {kind} of {} at {:.1} ms ({}:{}): other-seal-started, counted in faults.other_seals",
+            self.s.loglet,
+            self.ms(f.time_us),
+            f.source.file,
+            f.source.line
+        ));
+        self.place(
+            f,
+            i,
+            Event::OtherSealStarted {
+                node: NodeId(node as u8),
+            },
+        );
     }
 
     /// The all-Provisioning warning: part of the `seal-rejected` placed at the task's start.
@@ -1214,6 +1277,21 @@ impl<'a> Translator<'a> {
             return Ok(());
         }
         self.unlogged_task_start(i, f, *node, false);
+        if self.other_open.remove(node) {
+            // Another node's seal task completes: the members it names sealed must be sealed.
+            self.foreign_tasks.remove(node);
+            self.other_completed = true;
+            let status = self.nodeset_status(nodeset_status);
+            self.place(
+                f,
+                i,
+                Event::OtherSealCompleted {
+                    node: NodeId(*node as u8),
+                    status,
+                },
+            );
+            return Ok(());
+        }
         if *node != self.s.sealer as u32 || !matches!(self.task, Some(t) if !t.rejected) {
             self.foreign_or_unplaced(f, *node, "a seal completion");
             self.foreign_tasks.remove(node);
@@ -1260,6 +1338,9 @@ impl<'a> Translator<'a> {
             self.unlogged_task_start(i, f, *node, false);
         }
         if *node != self.s.sealer as u32 {
+            // Another node's failed task: the model's never completes (a named drop keeps
+            // the loglet inconclusive: the model has no step for the failure itself).
+            self.other_open.remove(node);
             self.foreign_or_unplaced(f, *node, "a seal failure");
             self.foreign_tasks.remove(node);
         } else if self.swallow_rejection_echo && nodeset_status.is_empty() {
@@ -1371,7 +1452,10 @@ impl<'a> Translator<'a> {
         if loglet != self.loglet() {
             return self.drop_fact(f, Some(node), DropReason::OtherLoglet(loglet.to_string()));
         }
-        if node == self.s.sequencer as u32 && self.completed && !self.sequencer_sealed {
+        if node == self.s.sequencer as u32
+            && (self.completed || self.other_completed)
+            && !self.sequencer_sealed
+        {
             self.sequencer_sealed = true;
             self.place(
                 f,
@@ -1798,6 +1882,7 @@ impl<'a> Translator<'a> {
                 timeouts: self.paused_in_seal.len() as u8,
                 operator_moves: self.operator_moves,
                 operator_force: self.operator_force,
+                other_seals: self.other_seals,
             },
             bugs: Vec::new(),
             unreachable: Vec::new(),

@@ -66,6 +66,15 @@ pub(super) fn one_explanation_violation(
     (found, dfs.states)
 }
 
+/// Whether the item is an event that starts a seal task (the harness's, another node's, or a
+/// find-tail reader's assist).
+fn starts_a_seal(item: &Item) -> bool {
+    matches!(item, Item::Event(e) if matches!(
+        e.kind(),
+        "seal-started" | "other-seal-started" | "seal-assist-started"
+    ))
+}
+
 /// A state on the depth-first stack: the state, items explained, unlogged steps in a row and
 /// its parent link.
 type Entry = (State, usize, u32, u32);
@@ -177,10 +186,17 @@ impl<'a> DepthFirst<'a> {
                 return Some(self.links.path_text(self.cx.model, link));
             }
             let window = &items[k..(k + LOOKAHEAD).min(items.len())];
+            let unlogged_first = window.first().is_some_and(|i| starts_a_seal(&i.item));
             match self.expand((state, k, hidden, link), window, target, to_end) {
                 Expanded::Found(path) => return Some(path),
-                // Steps that explain the next item are tried first (the stack pops the last
-                // push).
+                // Before an item that starts a seal task, unlogged steps are tried first: what
+                // is in flight usually lands before a seal, and a seal started too early seals
+                // members below the tails later observations show. Otherwise the steps that
+                // explain the next item are tried first (the stack pops the last push).
+                Expanded::Push { hidden, consuming } if unlogged_first => {
+                    stack.extend(consuming);
+                    stack.extend(hidden);
+                }
                 Expanded::Push { hidden, consuming } => {
                     stack.extend(hidden);
                     stack.extend(consuming);

@@ -71,7 +71,9 @@ impl Context<'_> {
                     state.client.harness,
                     HarnessPhase::Ready | HarnessPhase::TrimPoint
                 );
-            if !(in_flight || resend || call || assist_left) {
+            // Another node's seal task may still start unlogged.
+            let other = state.client.other_seals.started < self.model.cfg.faults.other_seals;
+            if !(in_flight || resend || call || assist_left || other) {
                 return false;
             }
         }
@@ -202,9 +204,11 @@ impl<'c, 'a> Ahead<'c, 'a> {
             || (state.client.appends.len() == cx.model.cfg.appends as usize
                 && !state.history.store_answered_sealed
                 && state.client.appends.all(|a| !a.in_flight()));
+        // Another node's seal may close the sequencer without any `seal-completed`.
         let open = state.client.sequencer == SequencerPhase::Open
             && logged("seal-completed")
-            && learns_only_from_the_task;
+            && learns_only_from_the_task
+            && cx.model.cfg.faults.other_seals == 0;
         Ahead {
             cx,
             n,
@@ -233,6 +237,8 @@ impl<'c, 'a> Ahead<'c, 'a> {
             && logged("seal-completed")
             && logged("seal-started")
             && st.client.seal.is_none()
+            && st.client.other_seals.started == cx.model.cfg.faults.other_seals
+            && st.client.other_seals.running == 0
             && st.crashes_left == 0
             && st.timeouts_left == 0
             && st.duplications_left == 0
@@ -295,6 +301,9 @@ impl<'c, 'a> Ahead<'c, 'a> {
         }
         | Event::SealFailed {
             status: Some(s), ..
+        }
+        | Event::OtherSealCompleted {
+            status: Some(s), ..
         } = e
         {
             for (node, _) in s.iter().filter(|(_, st)| **st == MemberStatus::Sealed) {
@@ -318,6 +327,7 @@ impl<'c, 'a> Ahead<'c, 'a> {
                 | "seal-request-resent"
                 | "seal-assist-started"
                 | "tail-repair-started"
+                | "other-seal-started"
         );
         false
     }

@@ -36,6 +36,7 @@ const REQSTADD: Res = 1 << 16; // a new Store is sent (to anyone)
 const BUD: Res = 1 << 17; // fault budgets
 const CBITS: Res = 1 << 18; // which servers answered an append in flight
 const FIND: Res = 1 << 19; // cluster: the find-tail reader and the admin's known global tail
+const OTHER: Res = 1 << 20; // the seal tasks of other nodes (started, running)
 const REQST0: u32 = 24; // 8 bits: Store requests to i
 const REQSL0: u32 = 32; // 8 bits: Seal requests to i
 const REPST0: u32 = 40; // 8 bits: Stored replies from i
@@ -126,6 +127,8 @@ pub enum Class {
     /// Cluster: the find-tail reader's steps (`FindTailAssistsSeal`, `SealAssistCompletes`,
     /// `FindTailRepairsTail`, `TailRepairCompletes`, `FindTailFindsSealed`).
     Finder,
+    /// Seal tasks of other nodes (`OtherSealStarts`, `OtherSealCompletes`).
+    OtherSeal,
 }
 
 /// What a class reads, writes (in ways other steps can tell apart), may enable, and is enabled
@@ -203,6 +206,7 @@ impl Class {
             | Action::FindTailRepairsTail { .. }
             | Action::TailRepairCompletes
             | Action::FindTailFindsSealed(_) => Class::Finder,
+            Action::OtherSealStarts | Action::OtherSealCompletes => Class::OtherSeal,
         }
     }
 
@@ -241,6 +245,7 @@ impl Class {
                 "tail-repaired",
                 "find-tail-sealed",
             ],
+            Class::OtherSeal => &["other-seal-started", "other-seal-completed"],
         }
     }
 
@@ -402,11 +407,23 @@ impl Class {
             // Reads the harness's outcome and the appends' Sealed answers (why it checks),
             // which members serve sealed (its check), and the configuration; moves the
             // sequencer to Draining.
+            // (And whether another node's seal task completed.)
             Class::SequencerLearns => f(
-                ALL_SRV | CFG | VIEW | CSEAL | CSTAT | CBITS,
+                ALL_SRV | CFG | VIEW | CSEAL | CSTAT | CBITS | OTHER,
                 CSEQ,
                 CSEQ,
-                CSEQ | CSEQS | ALL_SRV | CFG | VIEW | CSEAL | CSTAT | CBITS,
+                CSEQ | CSEQS | ALL_SRV | CFG | VIEW | CSEAL | CSTAT | CBITS | OTHER,
+            ),
+            // A start reads the client's snapshot (the all-Provisioning guard, the effective
+            // nodeset) and the stamped known global tail (the admin's in a cluster), counts
+            // itself and sends Seal to the effective nodeset; a completion reads which members
+            // serve sealed. Both read and write the tasks' counters, which the sequencer's
+            // check reads.
+            Class::OtherSeal => f(
+                ALL_SRV | CFG | VIEW | FIND | stamp,
+                OTHER | ALL_REQSL,
+                OTHER | ALL_REQSL,
+                OTHER | ALL_SRV | CFG | VIEW,
             ),
             // Reads every server (tails, seal flags, process), the configuration and its own
             // state; writes its state and the admin's known global tail, and sends Seal
@@ -517,8 +534,9 @@ pub fn canonical_fingerprint(model: &SealModel, s: &State) -> u64 {
     h.tail_moved_back = h.tail_moved_back.map(|_| "");
     h.global_tail_decreased = h.global_tail_decreased.map(|_| "");
     h.bug_step = h.bug_step.map(|_| Bug::StoreAfterSeal);
-    if !cluster {
-        // Only a remote sequencer reads it.
+    if !cluster && model.cfg.faults.other_seals == 0 {
+        // Only a sequencer that learns of a seal by itself reads it: a remote one, or one
+        // whose loglet other nodes may seal.
         h.store_answered_sealed = false;
     }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -607,7 +625,8 @@ impl<'a> Reducer<'a> {
         }
         let seal_to = any_msg(&|x| matches!(x, Msg::Seal { to, .. } if *to == iu));
         let store_to = any_msg(&|x| matches!(x, Msg::Store { to, .. } if *to == iu));
-        if seal_to || call_may {
+        let other_may = s.client.other_seals.started < m.cfg.faults.other_seals;
+        if seal_to || call_may || other_may {
             out.push(Class::DeliverSeal(iu));
         }
         if store_to || append_may {
@@ -671,6 +690,16 @@ impl<'a> Reducer<'a> {
         if m.cfg.stale_views {
             out.push(Class::ViewCatchesUp);
         }
+        let others = s.client.other_seals;
+        if others.started < m.cfg.faults.other_seals || others.running > 0 {
+            out.push(Class::OtherSeal);
+        }
+        if !m.cluster()
+            && m.cfg.faults.other_seals > 0
+            && s.client.sequencer == sealcheck_model::state::SequencerPhase::Open
+        {
+            out.push(Class::SequencerLearns);
+        }
         if m.cluster() {
             if s.client.sequencer == sealcheck_model::state::SequencerPhase::Open {
                 out.push(Class::SequencerLearns);
@@ -691,9 +720,13 @@ impl<'a> Reducer<'a> {
         out.push(Class::CallSeal);
         let draining = s.client.sequencer == sealcheck_model::state::SequencerPhase::Draining;
         let task = s.client.seal.is_some();
+        // With other nodes' seals the sequencer may learn of a seal and drain at any time.
+        let learns_may = m.cfg.faults.other_seals > 0
+            && s.client.sequencer == sealcheck_model::state::SequencerPhase::Open;
         let may_drain = draining
             || (task && (self.ends_hidden() || bugs(Bug::SealOneConfirmation)))
-            || call_may;
+            || call_may
+            || learns_may;
         if may_drain {
             out.push(Class::Drain);
             if bugs(Bug::SealWithoutDrain) {
@@ -791,6 +824,9 @@ impl<'a> Reducer<'a> {
                     | Event::TailRepairStarted { .. }
                     | Event::TailRepaired { .. }
                     | Event::FindTailSealed { .. } => vec![Class::Finder],
+                    Event::OtherSealStarted { .. } | Event::OtherSealCompleted { .. } => {
+                        vec![Class::OtherSeal]
+                    }
                     Event::Restarted { .. } => vec![Class::Restart(node)],
                     Event::StorageStateSet { .. } => vec![Class::Operator(node)],
                 };

@@ -102,6 +102,13 @@ pub enum Action {
     /// Seeded bug `provisioning-writable`: the sequencer appends and counts Provisioning nodes
     /// as writable.
     SequencerAppendsToProvisioning,
+    /// `faults.other_seals`: a node other than the harness's starts a seal task on the loglet
+    /// (an auto-improvement reseal, an appender's failover reseal or auto-recovery seal, a
+    /// shutdown seal): Seal to the effective nodeset.
+    OtherSealStarts,
+    /// `faults.other_seals`: another node's seal task completes on an f-majority of the
+    /// effective nodeset that is durably sealed and serving.
+    OtherSealCompletes,
 }
 
 impl Action {

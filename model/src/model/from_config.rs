@@ -96,6 +96,7 @@ impl SealModel {
                 sealer_known_global_tail: 0,
                 finder: FindTail::Idle,
                 sequencer_silent: false,
+                other_seals: OtherSeals::default(),
             },
             network: Network::new(),
             losses_left: self.cfg.faults.message_loss,

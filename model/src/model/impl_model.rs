@@ -61,7 +61,11 @@ impl SealModel {
         if self.cluster() {
             self.remote_sequencer_actions(state, actions);
             self.find_tail_actions(state, actions);
+        } else if self.cfg.faults.other_seals > 0 {
+            // Another node's seal: the client's own sequencer learns of it like a remote one.
+            self.remote_sequencer_actions(state, actions);
         }
+        self.other_seal_actions(state, actions);
         self.sequencer_actions(state, actions);
         self.network_actions(state, actions, skip_tail_replies);
         self.crash_actions(state, actions);
@@ -106,6 +110,7 @@ impl SealModel {
             | FindTailRepairsTail { .. }
             | TailRepairCompletes
             | FindTailFindsSealed(_) => self.apply_find_tail(state, action),
+            OtherSealStarts | OtherSealCompletes => self.apply_other_seal(state, action),
         }
     }
 }

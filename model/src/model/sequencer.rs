@@ -11,13 +11,15 @@ use crate::config::Bug;
 use crate::state::*;
 
 impl SealModel {
-    /// Cluster only. Guard of [`Action::SequencerLearnsSealed`]: the remote sequencer has a
-    /// reason to check (the admin's seal succeeded, or a store came back Sealed) and an
+    /// Guard of [`Action::SequencerLearnsSealed`] (in a cluster with separate roles, or with
+    /// seal tasks of other nodes): the sequencer has a reason to check (the admin's seal
+    /// succeeded, a store came back Sealed, or another node's seal task completed) and an
     /// f-majority of the serving effective nodeset is sealed.
     pub(super) fn remote_sequencer_actions(&self, state: &State, actions: &mut Vec<Action>) {
         let c = &state.client;
-        let maybe_sealed =
-            c.harness == HarnessPhase::Succeeded || state.history.store_answered_sealed;
+        let maybe_sealed = c.harness == HarnessPhase::Succeeded
+            || state.history.store_answered_sealed
+            || c.other_seals.completed();
         if c.sequencer == SequencerPhase::Open && maybe_sealed && self.f_majority_sealed(state) {
             actions.push(Action::SequencerLearnsSealed);
         }
@@ -104,7 +106,9 @@ impl SealModel {
     }
 
     /// Sets the sealed flag at the known global tail (noting appends still in flight); without
-    /// separate roles the harness's `seal()` returns.
+    /// separate roles the harness's `seal()` returns, if its task is over (a drain another
+    /// node's seal caused leaves a harness that has not called, or whose task still runs,
+    /// where it is).
     fn sequencer_seals(&self, state: &mut State) {
         let c = &mut state.client;
         if c.appends.any(AppendData::in_flight) {
@@ -113,7 +117,7 @@ impl SealModel {
         c.sequencer = SequencerPhase::Sealed(c.known_global_tail);
         if self.cluster() {
             state.history.sequencer_sealed_remotely = true;
-        } else {
+        } else if c.harness == HarnessPhase::Sealing && c.seal.is_none() {
             c.harness = HarnessPhase::Succeeded;
         }
     }

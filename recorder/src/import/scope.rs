@@ -32,6 +32,9 @@ pub enum Scope {
 }
 
 /// Why a raw record was not translated. `NeedsModelStep` is a seal task another node ran.
+///
+/// The reasons of other nodes' seal tasks (shutdown, auto-recovery, auto-improvement, failover,
+/// unnamed) also name the task's kind in the notes where it is translated.
 pub const SEAL_ASSIST: &str = "a seal assist: another node's find-tail runs a seal task on the loglet (needs model step: seal assist in a run whose sealer is also the sequencer; the model has it only for a cluster with separate roles)";
 /// Why a second seal assist of a run was not translated: the model's find-tail reader
 /// assists once.
@@ -43,19 +46,19 @@ pub const SECOND_FIND_TAIL: &str = "a second find-tail reader's (or a second) ta
 /// Why a record of a seal assist that fails was not translated.
 pub const SEAL_ASSIST_FAILS: &str = "part of a seal assist that does not complete (needs model step: the model's seal assist waits for an f-majority and never fails)";
 /// Why an appender's auto-recovery seal of the scenario's loglet was not translated.
-pub const AUTO_RECOVERY_SEAL: &str = "an auto-recovery seal: a writer whose append met a sealed or terminating sequencer runs a seal task on the loglet before it extends the chain, and retries it (needs model step: seal tasks by a node that is not the client)";
+pub const AUTO_RECOVERY_SEAL: &str = "an auto-recovery seal: a writer whose append met a sealed or terminating sequencer runs a seal task on the loglet before it extends the chain, and retries it (translated as other-seal-started and other-seal-completed; a record of it is dropped only when the task is rejected or fails, or the node runs a second one at once: needs model step: failing, rejected or concurrent seal tasks of one other node)";
 /// Why a shutdown seal of the scenario's loglet on another node was not translated.
-pub const SHUTDOWN_SEAL: &str = "a shutdown seal: a node being stopped runs a seal task on the loglet (needs model step: seal attempt by a node that is not the client)";
+pub const SHUTDOWN_SEAL: &str = "a shutdown seal: a node being stopped runs a seal task on the loglet (translated as other-seal-started and other-seal-completed; a record of it is dropped only when the task is rejected or fails, or the node runs a second one at once: needs model step: failing, rejected or concurrent seal tasks of one other node)";
 
 /// Why an auto-improvement reseal of the loglet (the watchdog moves the sequencer or grows
 /// the nodeset) was not translated.
-pub const AUTO_IMPROVEMENT_SEAL: &str = "an auto-improvement reseal: a node's bifrost watchdog seals the loglet to reconfigure the log (needs model step: seal tasks by a node that is not the client)";
+pub const AUTO_IMPROVEMENT_SEAL: &str = "an auto-improvement reseal: a node's bifrost watchdog seals the loglet to reconfigure the log (translated as other-seal-started and other-seal-completed; a record of it is dropped only when the task is rejected or fails, or the node runs a second one at once: needs model step: failing, rejected or concurrent seal tasks of one other node)";
 /// Why an appender's reseal after a failed batch (a new partition leader after a failover)
 /// was not translated.
-pub const FAILOVER_SEAL: &str = "a failover reseal: an appender whose batch failed seals the loglet to reconfigure the log (needs model step: seal tasks by a node that is not the client)";
+pub const FAILOVER_SEAL: &str = "a failover reseal: an appender whose batch failed seals the loglet to reconfigure the log (translated as other-seal-started and other-seal-completed; a record of it is dropped only when the task is rejected or fails, or the node runs a second one at once: needs model step: failing, rejected or concurrent seal tasks of one other node)";
 /// Why another node's seal task whose reason its log does not name was not translated (run
 /// mode: e.g. a second node's seal task in the same millisecond as the operator's).
-pub const OTHER_NODE_SEAL: &str = "a seal task another node runs for a reason its log does not name, concurrent with or after the loglet's other seals (needs model step: seal tasks by a node that is not the client)";
+pub const OTHER_NODE_SEAL: &str = "a seal task another node runs for a reason its log does not name, concurrent with or after the loglet's other seals (translated as other-seal-started and other-seal-completed; a record of it is dropped only when the task is rejected or fails, or the node runs a second one at once: needs model step: failing, rejected or concurrent seal tasks of one other node)";
 
 /// Why an exhausted request other than a Seal (a store, a `GetLogletInfo` tail check) was not
 /// translated (run mode).
