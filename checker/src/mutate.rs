@@ -515,9 +515,19 @@ fn value_changes(
     let mut out = Vec::new();
     let item = &items[i].1;
     let earlier = &items[..i];
-    let started_before = earlier
-        .iter()
-        .any(|(_, x)| matches!(x, Item::Event(Event::SealStarted { .. })));
+    // A seal task (the harness's, another node's, a find-tail assist) logged before, or one
+    // that may start unlogged, may have set a seal flag.
+    let started_before = earlier.iter().any(|(_, x)| {
+        matches!(
+            x,
+            Item::Event(
+                Event::SealStarted { .. }
+                    | Event::OtherSealStarted { .. }
+                    | Event::SealAssistStarted { .. }
+            )
+        )
+    }) || !header.is_complete("seal-started")
+        || (header.config.faults.other_seals > 0 && !header.is_complete("other-seal-started"));
     let rejected_before = rejected_at.is_some_and(|r| r < i);
     // The next snapshot of the same log server can see a changed tail or flag (tails never
     // move back, a seal never lifts) even after items that read other parts: a rejection
@@ -612,6 +622,9 @@ fn outcome_status(item: &Item) -> Option<&NodesetStatus> {
             status: Some(s), ..
         })
         | Item::Event(Event::SealFailed {
+            status: Some(s), ..
+        })
+        | Item::Event(Event::OtherSealCompleted {
             status: Some(s), ..
         }) => Some(s),
         _ => None,

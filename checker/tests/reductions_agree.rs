@@ -79,6 +79,8 @@ fn scenarios() -> Vec<Config> {
         load("specs/bugs/ack-before-quorum.toml"),
         load("specs/bugs/seal-without-drain.toml"),
         load("specs/bugs/store-after-seal.toml"),
+        load("specs/other-seals.toml"),
+        load("specs/other-seals-cluster.toml"),
     ]
 }
 

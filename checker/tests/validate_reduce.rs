@@ -154,6 +154,8 @@ fn declared_independences_commute_and_enablers_are_declared() {
         "specs/three_logserver_seal_empty.toml",
         "specs/running-sealer.toml",
         "specs/cluster-roles.toml",
+        "specs/other-seals.toml",
+        "specs/other-seals-cluster.toml",
     ] {
         for complete in [&[][..], RECORDED] {
             let (states, pairs) = check(spec, complete, 8_000);

@@ -79,7 +79,7 @@ use scope::{
 pub const CLIENT_ID: u8 = 9;
 
 /// Event kinds a recorded run logs completely within the trace window.
-pub const COMPLETE_KINDS: [&str; 12] = [
+pub const COMPLETE_KINDS: [&str; 13] = [
     "provisioned",
     "seal-started",
     "seal-rejected",
@@ -92,6 +92,7 @@ pub const COMPLETE_KINDS: [&str; 12] = [
     "seal-assist-completed",
     "tail-repair-started",
     "tail-repaired",
+    "other-seal-started",
 ];
 
 /// One line of an imported trace: its time and where it came from.

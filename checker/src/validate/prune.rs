@@ -72,7 +72,8 @@ impl Context<'_> {
                     HarnessPhase::Ready | HarnessPhase::TrimPoint
                 );
             // Another node's seal task may still start unlogged.
-            let other = state.client.other_seals.started < self.model.cfg.faults.other_seals;
+            let other = !self.header.is_complete("other-seal-started")
+                && state.client.other_seals.started < self.model.cfg.faults.other_seals;
             if !(in_flight || resend || call || assist_left || other) {
                 return false;
             }

@@ -41,9 +41,15 @@ pub const DEBUG_FILTER: &str = "info,restate_bifrost=debug,restate_log_server=de
 
 /// The event kinds only DEBUG lines show: `provisioned` (`Log-store self-provisioning is
 /// complete`), `seal-started` (`Starting a seal task for loglet`) and `seal-assist-started`
-/// (`Detected unsealed nodes`). Logs without DEBUG lines leave them out of the header's
-/// `complete` list, so the validator places them as unlogged steps.
-pub const DEBUG_ONLY_KINDS: [&str; 3] = ["provisioned", "seal-started", "seal-assist-started"];
+/// (`Detected unsealed nodes`), `other-seal-started` (another node's `Starting a seal task`).
+/// Logs without DEBUG lines leave them out of the header's `complete` list, so the validator
+/// places them as unlogged steps.
+pub const DEBUG_ONLY_KINDS: [&str; 4] = [
+    "provisioned",
+    "seal-started",
+    "seal-assist-started",
+    "other-seal-started",
+];
 
 /// How far apart (microseconds) the nodes' shutdown lines may be and still be one shutdown of
 /// the whole cluster.
