@@ -626,6 +626,9 @@ fn outcome_status(item: &Item) -> Option<&NodesetStatus> {
         })
         | Item::Event(Event::OtherSealCompleted {
             status: Some(s), ..
+        })
+        | Item::Event(Event::OtherSealFailed {
+            status: Some(s), ..
         }) => Some(s),
         _ => None,
     }

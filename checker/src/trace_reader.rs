@@ -115,7 +115,7 @@ fn check_fields(
     let repair = kind == Some("tail-repair-started");
     let outcome = matches!(
         kind,
-        Some("seal-completed" | "seal-failed" | "other-seal-completed")
+        Some("seal-completed" | "seal-failed" | "other-seal-completed" | "other-seal-failed")
     );
     for (key, v) in obj.iter() {
         let (ok, expected) = match key.as_str() {
@@ -485,6 +485,10 @@ impl TraceReader {
                     ..
                 }
                 | Event::OtherSealCompleted {
+                    status: Some(status),
+                    ..
+                }
+                | Event::OtherSealFailed {
                     status: Some(status),
                     ..
                 } = e

@@ -97,9 +97,11 @@ fn incident_forced_events_are_the_scenario_in_model_terms() {
         node: n(1),
         reason: Some(RejectReason::AllProvisioning),
     });
-    for id in [1, 2, 3] {
-        expected.push(Crashed { node: n(id) });
-    }
+    expected.push(Crashed { node: n(1) });
+    expected.push(Crashed { node: n(2) });
+    // N3, being stopped, runs a shutdown seal, refused while every member is Provisioning.
+    expected.push(OtherSealRefused { node: n(3) });
+    expected.push(Crashed { node: n(3) });
     for id in [1, 2, 3] {
         expected.push(Restarted { node: n(id) });
     }
@@ -144,19 +146,13 @@ fn incident_forced_header_describes_the_run() {
 fn incident_forced_notes_name_what_was_dropped() {
     let t = import("incident-forced");
     let notes = t.notes.join("\n");
-    // N3's shutdown seal of the same loglet is rejected (every member looked Provisioning): the
-    // model's seal tasks of other nodes are never rejected, so it is named, with the step the
-    // model lacks.
+    // N3's shutdown seal of the same loglet is refused (every member looked Provisioning): a
+    // seal task of another node, `other-seal-refused`, named with its kind.
     assert!(
-        notes.contains("dropped seal-started (N3's logs/n3.log:14 at 8559.6 ms): a shutdown seal"),
+        notes.contains("N3 runs a shutdown seal of 0_0 at 8559.6 ms (logs/n3.log:14), refused as every member looks Provisioning: other-seal-refused"),
         "{notes}"
     );
-    assert!(
-        notes.contains(
-            "needs model step: failing, rejected or concurrent seal tasks of one other node"
-        ),
-        "{notes}"
-    );
+    assert!(!notes.contains("needs model step"), "{notes}");
     assert!(
         notes.contains("dropped 1 seal-started: other loglets or logs (1_0)"),
         "{notes}"

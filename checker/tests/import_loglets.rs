@@ -365,3 +365,88 @@ fn info_only_logs_name_each_loglet_s_creation_line() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Another node's seal task that fails: steady-load-short's 0_2 was sealed by N1's failover
+/// reseal; with that task's completion line replaced by a member given up (`Exhausted
+/// attempts` for N3) and `Seal operation failed` naming N1 and N2 sealed, the loglet still
+/// translates: `other-seal-failed` with its status, the member's failure dropped as kept
+/// coarse (named in the notes). It conforms (the task's Seal requests sealed N1 and N2), and a
+/// status that names N3 sealed where the snapshots show it unsealed makes it diverge.
+#[test]
+fn another_nodes_failed_seal_task_is_a_model_step() {
+    let raw = run_dir("steady-load-short").join("raw");
+    let tmp = std::env::temp_dir().join(format!("sealcheck-other-fails-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let copy = |status: &str, dir: &std::path::Path| {
+        std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&raw)
+            .arg(dir)
+            .status()
+            .unwrap();
+        let log = dir.join("logs/n1.log");
+        let text = std::fs::read_to_string(&log).unwrap();
+        let completed = text
+            .lines()
+            .find(|l| l.contains("Seal task completed") && l.contains("\"loglet_id\":\"0_2\""))
+            .expect("0_2's seal task completes in n1.log")
+            .to_string();
+        let ts = &completed[completed.find("\"timestamp\":\"").unwrap() + 13..][..27];
+        let exhausted = format!(
+            r#"{{"timestamp":"{ts}","level":"DEBUG","fields":{{"message":"Request failed. Exhausted attempts after spending 1ms","err":"timeout","attempt":"3"}},"target":"restate_bifrost::providers::replicated_loglet::tasks::util","span":{{"loglet_id":"0_2","message":"Seal","node_id":"N3","name":"run"}},"spans":[{{"name":"seal"}},{{"name":"run"}},{{"loglet_id":"0_2","message":"Seal","node_id":"N3","name":"run"}}]}}"#
+        );
+        let failed = format!(
+            r#"{{"timestamp":"{ts}","level":"WARN","fields":{{"message":"Seal operation failed","log_id":"0","segment":"2","err":"could not seal loglet because insufficient nodes confirmed the seal. The nodeset status is [{status}]"}},"target":"restate_bifrost::bifrost_admin","span":{{"name":"seal"}},"spans":[{{"name":"seal"}}]}}"#
+        );
+        std::fs::write(
+            &log,
+            text.replace(&completed, &format!("{exhausted}\n{failed}")),
+        )
+        .unwrap();
+    };
+    let opts = ValidateOptions {
+        permissive: false,
+        ..ValidateOptions::default()
+    };
+    let verdict = |dir: &std::path::Path| -> String {
+        let run = import_raw_dir_loglets(dir).unwrap();
+        let k = run
+            .summary
+            .loglets
+            .iter()
+            .position(|l| l.loglet == "0_2")
+            .unwrap_or_else(|| panic!("0_2 not translated: {:?}", run.untranslated));
+        let trace = &run.traces[k];
+        let items = trace.to_jsonl();
+        assert!(
+            items.contains(r#""event":"other-seal-failed","node":"N1""#),
+            "{items}"
+        );
+        assert!(!items.contains("other-seal-completed"), "{items}");
+        assert!(
+            trace
+                .notes
+                .iter()
+                .any(
+                    |n| n.contains("dropped seal-request-failed") && n.contains("kept coarse")
+                        || n.contains("do not wait on members one by one")
+                ),
+            "{:#?}",
+            trace.notes
+        );
+        let path = dir.join("0_2.jsonl");
+        trace.write_file(&path).unwrap();
+        validate_file(&path, &opts)
+            .unwrap()
+            .verdict
+            .word()
+            .to_string()
+    };
+    let (ok, bad) = (tmp.join("ok"), tmp.join("bad"));
+    std::fs::create_dir_all(&tmp).unwrap();
+    copy("N1(S), N2(S), N3(E)", &ok);
+    assert_eq!(verdict(&ok), "conforms");
+    copy("N1(S), N2(S), N3(S)", &bad);
+    assert_eq!(verdict(&bad), "diverges");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

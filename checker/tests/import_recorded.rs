@@ -130,6 +130,7 @@ fn committed_recordings_drop_no_record_the_model_has_a_step_for() {
                         DropReason::OtherLoglet(_)
                             | DropReason::AfterCut
                             | DropReason::NeedsModelStep(_)
+                            | DropReason::Coarse(_)
                     ),
                     "{name}: {} ({step}) dropped: {d:?}",
                     d.kind

@@ -69,6 +69,9 @@ fn scenarios() -> Vec<Config> {
     let load = |f: &str| Spec::load(&root().join(f)).unwrap().config;
     let mut forced = load("specs/operator-moves.toml");
     forced.faults.operator_force = true;
+    // The incident with another node's seal task, which the all-Provisioning guard may refuse.
+    let mut incident_other = load("specs/three_logserver_seal_empty.toml");
+    incident_other.faults.other_seals = 1;
     vec![
         Config::incident(),
         load("specs/appends-then-seal.toml"),
@@ -81,6 +84,7 @@ fn scenarios() -> Vec<Config> {
         load("specs/bugs/store-after-seal.toml"),
         load("specs/other-seals.toml"),
         load("specs/other-seals-cluster.toml"),
+        incident_other,
     ]
 }
 

@@ -47,8 +47,8 @@ const PINNED: &[(&str, usize, &[&str])] = &[
     ),
     ("specs/message-loss.toml", 23303, &[]),
     ("specs/operator-moves.toml", 94185, &[]),
-    ("specs/other-seals.toml", 118107, &[]),
-    ("specs/other-seals-cluster.toml", 98528, &[]),
+    ("specs/other-seals.toml", 163052, &[]),
+    ("specs/other-seals-cluster.toml", 138054, &[]),
     (
         "specs/paused-members.toml",
         116,

@@ -269,7 +269,7 @@ fn is_zero(n: &u8) -> bool {
 }
 
 /// Most seal tasks of other nodes a scenario may allow.
-pub const MAX_OTHER_SEALS: u8 = 16;
+pub const MAX_OTHER_SEALS: u8 = 250;
 
 /// A bug seeded into the model on purpose, to prove that a named property catches it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

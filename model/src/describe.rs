@@ -177,6 +177,12 @@ pub fn action(model: &SealModel, action: &Action) -> String {
         Action::OtherSealCompletes => {
             "another node's seal task completed on an f-majority".to_string()
         }
+        Action::OtherSealRefused => {
+            "another node's seal task is refused: every member looks Provisioning".to_string()
+        }
+        Action::OtherSealFails => {
+            "another node's seal task failed (too few members answered in time)".to_string()
+        }
     }
 }
 

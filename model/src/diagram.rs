@@ -210,6 +210,8 @@ fn note(model: &SealModel, prev: &State, action: &Action, next: &State) -> (Stri
         Action::SealAssistCompletes => (format!("{c}: seal assist completed"), FG),
         Action::OtherSealStarts => ("another node: Seal to all".to_string(), AMBER),
         Action::OtherSealCompletes => ("another node's seal completed".to_string(), FG),
+        Action::OtherSealFails => ("another node's seal failed".to_string(), RED),
+        Action::OtherSealRefused => ("another node's seal refused".to_string(), RED),
         Action::FindTailRepairsTail { from, to } => (
             format!("{c}: find-tail repairs {from}..{to} (ignore seal)"),
             AMBER,
@@ -490,6 +492,7 @@ fn marks(s: &mut String, lanes: &Lanes, prev: &State, action: &Action, next: &St
         }
         Action::OtherSealStarts => dot(s, lanes.client(), y, AMBER),
         Action::OtherSealCompletes => dot(s, lanes.client(), y, BLUE),
+        Action::OtherSealFails | Action::OtherSealRefused => cross(s, lanes.client(), y, RED),
     }
     metadata_marks(s, lanes, prev, next, y);
 }

@@ -397,6 +397,21 @@ pub enum Event {
         /// The node running the task (any node id).
         node: NodeId,
     },
+    /// Another node's seal task was refused at its start: every nodeset member looked
+    /// Provisioning.
+    OtherSealRefused {
+        /// The node running the task (any node id).
+        node: NodeId,
+    },
+    /// Another node's seal task failed (too few members answered in time).
+    OtherSealFailed {
+        /// The node running the task (any node id).
+        node: NodeId,
+        /// The members the task's log line names: a member marked `S` must be durably sealed
+        /// when the task fails.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<NodesetStatus>,
+    },
     /// Another node's seal task completed on an f-majority.
     OtherSealCompleted {
         /// The node running the task (any node id).
@@ -447,11 +462,13 @@ impl Event {
             Event::FindTailSealed { .. } => "find-tail-sealed",
             Event::OtherSealStarted { .. } => "other-seal-started",
             Event::OtherSealCompleted { .. } => "other-seal-completed",
+            Event::OtherSealFailed { .. } => "other-seal-failed",
+            Event::OtherSealRefused { .. } => "other-seal-refused",
         }
     }
 
     /// Every event kind.
-    pub const KINDS: [&'static str; 34] = [
+    pub const KINDS: [&'static str; 36] = [
         "provisioned",
         "provision-refused",
         "marker-written",
@@ -486,11 +503,19 @@ impl Event {
         "find-tail-sealed",
         "other-seal-started",
         "other-seal-completed",
+        "other-seal-failed",
+        "other-seal-refused",
     ];
 
     /// Kinds done by a node other than the harness's, whichever it is (`faults.other_seals`).
     pub fn is_other_node_kind(kind: &str) -> bool {
-        matches!(kind, "other-seal-started" | "other-seal-completed")
+        matches!(
+            kind,
+            "other-seal-started"
+                | "other-seal-completed"
+                | "other-seal-failed"
+                | "other-seal-refused"
+        )
     }
 
     /// Kinds done by the node running the seal task (the "sealer" role).
@@ -581,7 +606,9 @@ impl Event {
             | Event::TailRepaired { node, .. }
             | Event::FindTailSealed { node, .. }
             | Event::OtherSealStarted { node }
-            | Event::OtherSealCompleted { node, .. } => Some(node),
+            | Event::OtherSealCompleted { node, .. }
+            | Event::OtherSealFailed { node, .. }
+            | Event::OtherSealRefused { node } => Some(node),
         }
     }
 
@@ -717,8 +744,10 @@ impl Event {
                 a == b && x == y
             }
             // Another node's task: the model does not name the node.
-            (OtherSealStarted { .. }, OtherSealStarted { .. }) => true,
-            (OtherSealCompleted { status: s, .. }, OtherSealCompleted { status: t, .. }) => {
+            (OtherSealStarted { .. }, OtherSealStarted { .. })
+            | (OtherSealRefused { .. }, OtherSealRefused { .. }) => true,
+            (OtherSealCompleted { status: s, .. }, OtherSealCompleted { status: t, .. })
+            | (OtherSealFailed { status: s, .. }, OtherSealFailed { status: t, .. }) => {
                 sealed_members_sealed(s, t)
             }
             _ => false,
@@ -1013,7 +1042,8 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
         }),
         Action::SequencerAcksEarly => append_outcomes(model, prev, next, &mut out),
         Action::OtherSealStarts => out.push(Event::OtherSealStarted { node: client }),
-        Action::OtherSealCompletes => {
+        Action::OtherSealRefused => out.push(Event::OtherSealRefused { node: client }),
+        Action::OtherSealCompletes | Action::OtherSealFails => {
             let status = model
                 .members()
                 .map(|i| {
@@ -1025,9 +1055,17 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
                     (sid(i as u8), st)
                 })
                 .collect();
-            out.push(Event::OtherSealCompleted {
-                node: client,
-                status: Some(status),
+            let status = Some(status);
+            out.push(if matches!(action, Action::OtherSealCompletes) {
+                Event::OtherSealCompleted {
+                    node: client,
+                    status,
+                }
+            } else {
+                Event::OtherSealFailed {
+                    node: client,
+                    status,
+                }
             })
         }
     }

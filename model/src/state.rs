@@ -203,16 +203,18 @@ pub struct Client {
 
 /// Seal tasks that nodes other than the harness's run on the loglet (auto-improvement,
 /// failover, auto-recovery, shutdown). The model does not tell their nodes apart: it counts
-/// them. A task that never completes (its node died, its members did not answer) simply stays
-/// running.
+/// them. A task may complete, fail (its members did not answer in time), or stay running (its
+/// node died).
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 pub struct OtherSeals {
     /// Tasks started so far.
     pub started: u8,
-    /// Tasks started and not completed.
+    /// Tasks started and not ended.
     pub running: u8,
+    /// Whether some task completed on an f-majority.
+    pub completed: bool,
 }
 
 impl OtherSeals {
@@ -223,7 +225,7 @@ impl OtherSeals {
 
     /// Whether some task completed.
     pub fn completed(&self) -> bool {
-        self.started > self.running
+        self.completed
     }
 }
 

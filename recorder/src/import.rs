@@ -70,8 +70,8 @@ use offsets::OffsetMap;
 pub use scope::{scope, DropReason, Dropped, Scope};
 use scope::{
     Drops, AUTO_IMPROVEMENT_SEAL, AUTO_RECOVERY_SEAL, FAILOVER_SEAL, OTHER_NODE_SEAL,
-    OTHER_REQUEST, SEAL_ASSIST, SEAL_ASSIST_FAILS, SECOND_FIND_TAIL, SECOND_SEAL_ASSIST,
-    SHUTDOWN_SEAL, TAIL_REPAIR,
+    OTHER_REQUEST, OTHER_SEAL_MEMBER, SEAL_ASSIST, SEAL_ASSIST_FAILS, SECOND_FIND_TAIL,
+    SECOND_SEAL_ASSIST, SHUTDOWN_SEAL, TAIL_REPAIR,
 };
 
 /// The node id an imported trace gives the model's client: not a log server (the model has at
@@ -187,7 +187,8 @@ impl ImportedTrace {
                 DropReason::OutOfScope(_) => matches!(d.scope, Scope::Step(_)),
                 DropReason::OtherLoglet(_)
                 | DropReason::AfterCut
-                | DropReason::NeedsModelStep(_) => false,
+                | DropReason::NeedsModelStep(_)
+                | DropReason::Coarse(_) => false,
             })
             .collect()
     }
@@ -631,6 +632,9 @@ struct Translator<'a> {
     other_seals: u8,
     other_open: BTreeSet<u32>,
     other_completed: bool,
+    /// Nodes whose last seal task was placed as `other-seal-refused`: its all-Provisioning
+    /// warning and its `Seal operation failed` echo are part of that item.
+    other_refused: BTreeSet<u32>,
     /// Where `t = 0` is: the run's start (also when the trace begins later).
     origin_us: i64,
     /// Logs without DEBUG lines ([`info_only`]).
@@ -697,6 +701,7 @@ impl<'a> Translator<'a> {
             other_seals: 0,
             other_open: BTreeSet::new(),
             other_completed: false,
+            other_refused: BTreeSet::new(),
             origin_us: start_us,
             info_only: info_only::InfoOnly::default(),
         }
@@ -1126,8 +1131,11 @@ impl<'a> Translator<'a> {
             if let DropReason::NeedsModelStep(why) = reason {
                 self.foreign_tasks.insert(node, why);
                 self.last_foreign = Some(why);
-                if self.other_seal_placeable(i, node, why) {
-                    return self.other_seal_started(i, f, node, why);
+                self.other_refused.remove(&node);
+                match self.other_seal_placeable(i, node, why) {
+                    Some(false) => return self.other_seal_started(i, f, node, why),
+                    Some(true) => return self.other_seal_refused(i, f, node, why),
+                    None => {}
                 }
             }
             return self.drop_fact(f, Some(node), reason);
@@ -1167,12 +1175,11 @@ impl<'a> Translator<'a> {
         self.place(f, i, e);
     }
 
-    /// Whether another node's seal task that starts at fact `i` is a model step
-    /// (`other-seal-started`): one whose kind the model has (every kind but an assist) and that
-    /// the all-Provisioning guard does not reject (the model's other tasks take the guard
-    /// before they send anything; a rejected one stays a named drop), and no other task of the
-    /// same node is open.
-    fn other_seal_placeable(&self, i: usize, node: u32, why: &'static str) -> bool {
+    /// Whether another node's seal task that starts at fact `i` is a model step: one whose
+    /// kind the model has (every kind but an assist), while no other task of the same node is
+    /// open. `Some(true)` when the all-Provisioning guard refuses it (its warning follows:
+    /// `other-seal-refused`), `Some(false)` when it starts (`other-seal-started`).
+    fn other_seal_placeable(&self, i: usize, node: u32, why: &'static str) -> Option<bool> {
         let kind_modelled = [
             SHUTDOWN_SEAL,
             AUTO_IMPROVEMENT_SEAL,
@@ -1182,10 +1189,10 @@ impl<'a> Translator<'a> {
         ]
         .contains(&why);
         if !kind_modelled || self.other_open.contains(&node) {
-            return false;
+            return None;
         }
         if usize::from(self.other_seals) >= usize::from(MAX_OTHER_SEALS) {
-            return false;
+            return None;
         }
         let loglet = self.loglet();
         let end_us = self.end_us;
@@ -1194,7 +1201,30 @@ impl<'a> Translator<'a> {
             .take_while(|g| g.time_us < end_us)
             .take_while(|g| !matches!(&g.fact, Fact::SealStarted { node: n, .. } | Fact::SealCompleted { node: n, .. } if *n == node))
             .any(|g| matches!(&g.fact, Fact::AllProvisioningWarning { node: n, loglet: l } if *n == node && l == loglet));
-        !rejected
+        Some(rejected)
+    }
+
+    /// Another node's seal task is refused by the all-Provisioning guard: `other-seal-refused`
+    /// at its start (its warning and failure echo are part of it).
+    fn other_seal_refused(&mut self, i: usize, f: &TimedFact, node: u32, why: &'static str) {
+        self.other_seals += 1;
+        self.other_refused.insert(node);
+        self.foreign_tasks.remove(&node);
+        let kind = why.split(':').next().unwrap_or(why);
+        self.notes.push(format!(
+            "N{node} runs {kind} of {} at {:.1} ms ({}:{}), refused as every member looks Provisioning: other-seal-refused, counted in faults.other_seals",
+            self.s.loglet,
+            self.ms(f.time_us),
+            f.source.file,
+            f.source.line
+        ));
+        self.place(
+            f,
+            i,
+            Event::OtherSealRefused {
+                node: NodeId(node as u8),
+            },
+        );
     }
 
     /// Another node's seal task starts: `other-seal-started` (its kind in the notes).
@@ -1235,7 +1265,9 @@ impl<'a> Translator<'a> {
                 },
             );
         }
-        if node == self.s.sealer as u32 && matches!(self.task, Some(t) if t.rejected) {
+        if self.other_refused.contains(&node) {
+            // Part of the `other-seal-refused` placed at the task's start.
+        } else if node == self.s.sealer as u32 && matches!(self.task, Some(t) if t.rejected) {
             self.task = None;
             self.swallow_rejection_echo = true;
         } else {
@@ -1338,10 +1370,21 @@ impl<'a> Translator<'a> {
         if !(self.swallow_rejection_echo && nodeset_status.is_empty()) {
             self.unlogged_task_start(i, f, *node, false);
         }
-        if *node != self.s.sealer as u32 {
-            // Another node's failed task: the model's never completes (a named drop keeps
-            // the loglet inconclusive: the model has no step for the failure itself).
-            self.other_open.remove(node);
+        if nodeset_status.is_empty() && self.other_refused.remove(node) {
+            // The echo of a refused task of another node: part of its `other-seal-refused`.
+        } else if self.other_open.remove(node) {
+            // Another node's task fails: the members it names sealed must be sealed.
+            self.foreign_tasks.remove(node);
+            let status = self.nodeset_status(nodeset_status);
+            self.place(
+                f,
+                i,
+                Event::OtherSealFailed {
+                    node: NodeId(*node as u8),
+                    status,
+                },
+            );
+        } else if *node != self.s.sealer as u32 {
             self.foreign_or_unplaced(f, *node, "a seal failure");
             self.foreign_tasks.remove(node);
         } else if self.swallow_rejection_echo && nodeset_status.is_empty() {
@@ -1399,6 +1442,9 @@ impl<'a> Translator<'a> {
             }
             _ if self.mode == Mode::RunLoglet && message.as_deref() != Some("Seal") => {
                 self.drop_fact(f, Some(*node), DropReason::OutOfScope(OTHER_REQUEST))
+            }
+            _ if message.as_deref() == Some("Seal") && self.other_open.contains(node) => {
+                self.drop_fact(f, Some(*node), DropReason::Coarse(OTHER_SEAL_MEMBER))
             }
             _ => self.foreign_or_unplaced(f, *node, "an exhausted request"),
         }

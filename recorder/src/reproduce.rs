@@ -195,7 +195,10 @@ pub fn control_of(model: &SealModel, state: &sealcheck_model::State, action: &Ac
         Action::FindTailRepairsTail { .. } | Action::TailRepairCompletes => Control::Cannot(
             "a repair needs records below the tail on fewer than a write quorum, which needs the model's own appends; appends cannot be driven one offset at a time (see the sequencer's append)".into(),
         ),
-        Action::OtherSealStarts | Action::OtherSealCompletes => Control::Cannot(
+        Action::OtherSealStarts
+        | Action::OtherSealCompletes
+        | Action::OtherSealFails
+        | Action::OtherSealRefused => Control::Cannot(
             "another node's seal task (an auto-improvement or failover reseal, an auto-recovery or shutdown seal) starts when Restate itself decides to; the recorder's `restatectl logs seal` always goes through its one admin node".into(),
         ),
         Action::StoreIgnoringSeal(_)
@@ -248,6 +251,8 @@ pub fn sample_steps() -> Vec<Action> {
         Action::FindTailFindsSealed(0),
         Action::OtherSealStarts,
         Action::OtherSealCompletes,
+        Action::OtherSealFails,
+        Action::OtherSealRefused,
         Action::SealTaskCompletesEarly,
     ]
 }

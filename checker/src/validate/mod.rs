@@ -99,7 +99,7 @@
 //! class can only label it with kinds the window does not hold (an Ok reply past the known
 //! global tail; a stale Sealed reply): such a step could only be taken as an unlogged step,
 //! and `T` leaves it out. `checker/tests/reductions_agree.rs` compares the verdict, its item
-//! and its property with and without the reductions on random behaviours of eleven scenarios
+//! and its property with and without the reductions on random behaviours of twelve scenarios
 //! (seeded bugs included), logged the way a recorded Restate run is, and on their mutants.
 //!
 //! **Store replies in batches.** An Ok store reply for an append still in flight that neither

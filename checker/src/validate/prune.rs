@@ -305,6 +305,9 @@ impl<'c, 'a> Ahead<'c, 'a> {
         }
         | Event::OtherSealCompleted {
             status: Some(s), ..
+        }
+        | Event::OtherSealFailed {
+            status: Some(s), ..
         } = e
         {
             for (node, _) in s.iter().filter(|(_, st)| **st == MemberStatus::Sealed) {

@@ -127,7 +127,8 @@ pub enum Class {
     /// Cluster: the find-tail reader's steps (`FindTailAssistsSeal`, `SealAssistCompletes`,
     /// `FindTailRepairsTail`, `TailRepairCompletes`, `FindTailFindsSealed`).
     Finder,
-    /// Seal tasks of other nodes (`OtherSealStarts`, `OtherSealCompletes`).
+    /// Seal tasks of other nodes (`OtherSealStarts`, `OtherSealCompletes`, `OtherSealFails`,
+    /// `OtherSealRefused`).
     OtherSeal,
 }
 
@@ -206,7 +207,10 @@ impl Class {
             | Action::FindTailRepairsTail { .. }
             | Action::TailRepairCompletes
             | Action::FindTailFindsSealed(_) => Class::Finder,
-            Action::OtherSealStarts | Action::OtherSealCompletes => Class::OtherSeal,
+            Action::OtherSealStarts
+            | Action::OtherSealCompletes
+            | Action::OtherSealFails
+            | Action::OtherSealRefused => Class::OtherSeal,
         }
     }
 
@@ -245,7 +249,12 @@ impl Class {
                 "tail-repaired",
                 "find-tail-sealed",
             ],
-            Class::OtherSeal => &["other-seal-started", "other-seal-completed"],
+            Class::OtherSeal => &[
+                "other-seal-started",
+                "other-seal-completed",
+                "other-seal-failed",
+                "other-seal-refused",
+            ],
         }
     }
 
@@ -824,9 +833,10 @@ impl<'a> Reducer<'a> {
                     | Event::TailRepairStarted { .. }
                     | Event::TailRepaired { .. }
                     | Event::FindTailSealed { .. } => vec![Class::Finder],
-                    Event::OtherSealStarted { .. } | Event::OtherSealCompleted { .. } => {
-                        vec![Class::OtherSeal]
-                    }
+                    Event::OtherSealStarted { .. }
+                    | Event::OtherSealCompleted { .. }
+                    | Event::OtherSealFailed { .. }
+                    | Event::OtherSealRefused { .. } => vec![Class::OtherSeal],
                     Event::Restarted { .. } => vec![Class::Restart(node)],
                     Event::StorageStateSet { .. } => vec![Class::Operator(node)],
                 };

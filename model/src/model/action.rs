@@ -109,6 +109,12 @@ pub enum Action {
     /// `faults.other_seals`: another node's seal task completes on an f-majority of the
     /// effective nodeset that is durably sealed and serving.
     OtherSealCompletes,
+    /// `faults.other_seals`: another node's seal task fails (`SealFailed`: too few members
+    /// answered in time); what its requests sealed stays sealed.
+    OtherSealFails,
+    /// `faults.other_seals`: another node's seal task is refused at its start because every
+    /// nodeset member looks Provisioning in the metadata (it sends nothing).
+    OtherSealRefused,
 }
 
 impl Action {

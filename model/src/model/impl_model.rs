@@ -110,7 +110,9 @@ impl SealModel {
             | FindTailRepairsTail { .. }
             | TailRepairCompletes
             | FindTailFindsSealed(_) => self.apply_find_tail(state, action),
-            OtherSealStarts | OtherSealCompletes => self.apply_other_seal(state, action),
+            OtherSealStarts | OtherSealCompletes | OtherSealFails | OtherSealRefused => {
+                self.apply_other_seal(state, action)
+            }
         }
     }
 }

@@ -10,9 +10,11 @@
 //! `Seal` to the effective nodeset of the client's snapshot (attempt 0: its answers are not
 //! counted reply by reply) and completes once an f-majority of that nodeset is durably sealed
 //! and serving, the condition under which the real task's confirmations can reach the
-//! f-majority. It takes the all-Provisioning guard like the harness's task (it is not started
-//! while every member looks Provisioning). Its nodes are not told apart, and a task that never
-//! completes (its node died, its members did not answer) simply stays running. A completed task
+//! f-majority. It may also fail at any time while it runs (its members did not answer in time:
+//! the model does not wait on them one by one), and a task whose node died simply stays
+//! running. It takes the all-Provisioning guard like the harness's task: while every member
+//! looks Provisioning in the client's snapshot it is refused at its start and sends nothing.
+//! Its nodes are not told apart. A completed task
 //! is a reason for the sequencer to check whether the loglet is sealed (the task's node drains
 //! its own sequencer; any other learns from its stores or a seal check), in a cluster with
 //! separate roles as in a run whose client is both sealer and sequencer.
@@ -23,15 +25,22 @@ use crate::state::*;
 
 impl SealModel {
     /// Guards of the other nodes' seal tasks: one may start while the scenario allows more
-    /// and not every member looks Provisioning; a running one completes once an f-majority is
-    /// sealed and serving.
+    /// (refused if every member looks Provisioning); a running one completes once an
+    /// f-majority is sealed and serving, and may fail at any time.
     pub(super) fn other_seal_actions(&self, state: &State, actions: &mut Vec<Action>) {
         let o = state.client.other_seals;
-        if o.started < self.cfg.faults.other_seals && !self.all_provisioning(state.client_view()) {
-            actions.push(Action::OtherSealStarts);
+        if o.started < self.cfg.faults.other_seals {
+            actions.push(if self.all_provisioning(state.client_view()) {
+                Action::OtherSealRefused
+            } else {
+                Action::OtherSealStarts
+            });
         }
         if o.running > 0 && self.f_majority_sealed(state) {
             actions.push(Action::OtherSealCompletes);
+        }
+        if o.running > 0 {
+            actions.push(Action::OtherSealFails);
         }
     }
 
@@ -50,7 +59,12 @@ impl SealModel {
                     known_global_tail: kgt,
                 });
             }
-            Action::OtherSealCompletes => state.client.other_seals.running -= 1,
+            Action::OtherSealCompletes => {
+                state.client.other_seals.running -= 1;
+                state.client.other_seals.completed = true;
+            }
+            Action::OtherSealFails => state.client.other_seals.running -= 1,
+            Action::OtherSealRefused => state.client.other_seals.started += 1,
             _ => unreachable!("not a step of another node's seal task: {action:?}"),
         }
     }

@@ -468,6 +468,7 @@ fn count_drops(trace: &ImportedTrace, drops: &mut BTreeMap<String, u64>) {
             DropReason::AfterCut => "after the trace's cut (the recorder's shutdown)".to_string(),
             DropReason::OutOfScope(why) => format!("{}: out of scope: {why}", d.kind),
             DropReason::NeedsModelStep(why) => format!("{}: needs model step: {why}", d.kind),
+            DropReason::Coarse(why) => format!("{}: kept coarse: {why}", d.kind),
             DropReason::Unplaced(why) => format!("{}: NOT PLACED: {why}", d.kind),
         };
         *drops.entry(why).or_default() += 1;

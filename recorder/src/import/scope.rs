@@ -46,19 +46,22 @@ pub const SECOND_FIND_TAIL: &str = "a second find-tail reader's (or a second) ta
 /// Why a record of a seal assist that fails was not translated.
 pub const SEAL_ASSIST_FAILS: &str = "part of a seal assist that does not complete (needs model step: the model's seal assist waits for an f-majority and never fails)";
 /// Why an appender's auto-recovery seal of the scenario's loglet was not translated.
-pub const AUTO_RECOVERY_SEAL: &str = "an auto-recovery seal: a writer whose append met a sealed or terminating sequencer runs a seal task on the loglet before it extends the chain, and retries it (translated as other-seal-started and other-seal-completed; a record of it is dropped only when the task is rejected or fails, or the node runs a second one at once: needs model step: failing, rejected or concurrent seal tasks of one other node)";
+pub const AUTO_RECOVERY_SEAL: &str = "an auto-recovery seal: a writer whose append met a sealed or terminating sequencer runs a seal task on the loglet before it extends the chain, and retries it (translated as other-seal-started or other-seal-refused, then other-seal-completed or other-seal-failed; a record of it is dropped only when the node runs a second one while its first is open: needs model step: concurrent seal tasks of one other node)";
 /// Why a shutdown seal of the scenario's loglet on another node was not translated.
-pub const SHUTDOWN_SEAL: &str = "a shutdown seal: a node being stopped runs a seal task on the loglet (translated as other-seal-started and other-seal-completed; a record of it is dropped only when the task is rejected or fails, or the node runs a second one at once: needs model step: failing, rejected or concurrent seal tasks of one other node)";
+pub const SHUTDOWN_SEAL: &str = "a shutdown seal: a node being stopped runs a seal task on the loglet (translated as other-seal-started or other-seal-refused, then other-seal-completed or other-seal-failed; a record of it is dropped only when the node runs a second one while its first is open: needs model step: concurrent seal tasks of one other node)";
 
 /// Why an auto-improvement reseal of the loglet (the watchdog moves the sequencer or grows
 /// the nodeset) was not translated.
-pub const AUTO_IMPROVEMENT_SEAL: &str = "an auto-improvement reseal: a node's bifrost watchdog seals the loglet to reconfigure the log (translated as other-seal-started and other-seal-completed; a record of it is dropped only when the task is rejected or fails, or the node runs a second one at once: needs model step: failing, rejected or concurrent seal tasks of one other node)";
+pub const AUTO_IMPROVEMENT_SEAL: &str = "an auto-improvement reseal: a node's bifrost watchdog seals the loglet to reconfigure the log (translated as other-seal-started or other-seal-refused, then other-seal-completed or other-seal-failed; a record of it is dropped only when the node runs a second one while its first is open: needs model step: concurrent seal tasks of one other node)";
 /// Why an appender's reseal after a failed batch (a new partition leader after a failover)
 /// was not translated.
-pub const FAILOVER_SEAL: &str = "a failover reseal: an appender whose batch failed seals the loglet to reconfigure the log (translated as other-seal-started and other-seal-completed; a record of it is dropped only when the task is rejected or fails, or the node runs a second one at once: needs model step: failing, rejected or concurrent seal tasks of one other node)";
+pub const FAILOVER_SEAL: &str = "a failover reseal: an appender whose batch failed seals the loglet to reconfigure the log (translated as other-seal-started or other-seal-refused, then other-seal-completed or other-seal-failed; a record of it is dropped only when the node runs a second one while its first is open: needs model step: concurrent seal tasks of one other node)";
 /// Why another node's seal task whose reason its log does not name was not translated (run
 /// mode: e.g. a second node's seal task in the same millisecond as the operator's).
-pub const OTHER_NODE_SEAL: &str = "a seal task another node runs for a reason its log does not name, concurrent with or after the loglet's other seals (translated as other-seal-started and other-seal-completed; a record of it is dropped only when the task is rejected or fails, or the node runs a second one at once: needs model step: failing, rejected or concurrent seal tasks of one other node)";
+pub const OTHER_NODE_SEAL: &str = "a seal task another node runs for a reason its log does not name, concurrent with or after the loglet's other seals (translated as other-seal-started or other-seal-refused, then other-seal-completed or other-seal-failed; a record of it is dropped only when the node runs a second one while its first is open: needs model step: concurrent seal tasks of one other node)";
+
+/// Why a member's exhausted Seal request of another node's seal task is not an item.
+pub const OTHER_SEAL_MEMBER: &str = "another node's seal task gave up on a member: the model's seal tasks of other nodes do not wait on members one by one (the task's completion or failure is in the trace)";
 
 /// Why an exhausted request other than a Seal (a store, a `GetLogletInfo` tail check) was not
 /// translated (run mode).
@@ -136,6 +139,9 @@ pub enum DropReason {
     OutOfScope(&'static str),
     /// The model has no step for it yet.
     NeedsModelStep(&'static str),
+    /// A detail of a model step that the model keeps coarse (what it leaves out, named): the
+    /// step itself is in the trace, and no value of the detail changes what the model allows.
+    Coarse(&'static str),
     /// Of a kind the model has a step for and about the scenario's loglet, yet not placed
     /// (why). A gap of the importer: the committed recordings have none.
     Unplaced(String),
@@ -190,7 +196,7 @@ impl Drops {
                 d.at_ms
             );
             match &d.reason {
-                DropReason::NeedsModelStep(why) => {
+                DropReason::NeedsModelStep(why) | DropReason::Coarse(why) => {
                     out.push(format!("dropped {} ({at}): {why}", d.kind))
                 }
                 DropReason::Unplaced(why) => {
@@ -204,9 +210,10 @@ impl Drops {
             let why = match &d.reason {
                 DropReason::OtherLoglet(l) => format!("other loglets or logs ({l})"),
                 DropReason::OutOfScope(why) => format!("out of scope: {why}"),
-                DropReason::AfterCut | DropReason::NeedsModelStep(_) | DropReason::Unplaced(_) => {
-                    continue
-                }
+                DropReason::AfterCut
+                | DropReason::NeedsModelStep(_)
+                | DropReason::Coarse(_)
+                | DropReason::Unplaced(_) => continue,
             };
             *groups.entry((why, d.kind.as_str())).or_default() += 1;
         }
