@@ -630,7 +630,7 @@ struct Translator<'a> {
     /// Seal tasks of other nodes placed as `other-seal-started` (the header's
     /// `faults.other_seals`), the nodes whose task is open, and whether one completed.
     other_seals: u8,
-    other_open: BTreeSet<u32>,
+    other_open: OpenTasks,
     other_completed: bool,
     /// Nodes whose last seal task was placed as `other-seal-refused`: its all-Provisioning
     /// warning and its `Seal operation failed` echo are part of that item.
@@ -699,7 +699,7 @@ impl<'a> Translator<'a> {
             offsets: Offsets::Identity,
             last_foreign: None,
             other_seals: 0,
-            other_open: BTreeSet::new(),
+            other_open: OpenTasks::default(),
             other_completed: false,
             other_refused: BTreeSet::new(),
             origin_us: start_us,
@@ -1188,7 +1188,7 @@ impl<'a> Translator<'a> {
             OTHER_NODE_SEAL,
         ]
         .contains(&why);
-        if !kind_modelled || self.other_open.contains(&node) {
+        if !kind_modelled {
             return None;
         }
         if usize::from(self.other_seals) >= usize::from(MAX_OTHER_SEALS) {
@@ -1230,7 +1230,7 @@ impl<'a> Translator<'a> {
     /// Another node's seal task starts: `other-seal-started` (its kind in the notes).
     fn other_seal_started(&mut self, i: usize, f: &TimedFact, node: u32, why: &'static str) {
         self.other_seals += 1;
-        self.other_open.insert(node);
+        self.other_open.open(node);
         let kind = why.split(':').next().unwrap_or(why);
         self.notes.push(format!(
             "N{node} runs {kind} of {} at {:.1} ms ({}:{}): other-seal-started, counted in faults.other_seals",
@@ -1310,7 +1310,7 @@ impl<'a> Translator<'a> {
             return Ok(());
         }
         self.unlogged_task_start(i, f, *node, false);
-        if self.other_open.remove(node) {
+        if self.other_open.close(*node) {
             // Another node's seal task completes: the members it names sealed must be sealed.
             self.foreign_tasks.remove(node);
             self.other_completed = true;
@@ -1372,7 +1372,7 @@ impl<'a> Translator<'a> {
         }
         if nodeset_status.is_empty() && self.other_refused.remove(node) {
             // The echo of a refused task of another node: part of its `other-seal-refused`.
-        } else if self.other_open.remove(node) {
+        } else if self.other_open.close(*node) {
             // Another node's task fails: the members it names sealed must be sealed.
             self.foreign_tasks.remove(node);
             let status = self.nodeset_status(nodeset_status);
@@ -1443,7 +1443,7 @@ impl<'a> Translator<'a> {
             _ if self.mode == Mode::RunLoglet && message.as_deref() != Some("Seal") => {
                 self.drop_fact(f, Some(*node), DropReason::OutOfScope(OTHER_REQUEST))
             }
-            _ if message.as_deref() == Some("Seal") && self.other_open.contains(node) => {
+            _ if message.as_deref() == Some("Seal") && self.other_open.any(*node) => {
                 self.drop_fact(f, Some(*node), DropReason::Coarse(OTHER_SEAL_MEMBER))
             }
             _ => self.foreign_or_unplaced(f, *node, "an exhausted request"),
@@ -2091,6 +2091,36 @@ impl<'a> Translator<'a> {
 /// changes by events of complete kinds about that node (provisioned, storage-state-set,
 /// crashed, restarted), so a `nodes` row that no such event overlaps shows the state of the
 /// whole query interval.
+/// The seal tasks of other nodes that are open, counted per node: the model does not tell
+/// their nodes apart, so an outcome closes one of its node's open tasks, whichever.
+#[derive(Debug, Default)]
+struct OpenTasks(BTreeMap<u32, u32>);
+
+impl OpenTasks {
+    fn open(&mut self, node: u32) {
+        *self.0.entry(node).or_default() += 1;
+    }
+
+    /// Closes one open task of `node`; false if none is open.
+    fn close(&mut self, node: u32) -> bool {
+        match self.0.get_mut(&node) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                true
+            }
+            Some(_) => {
+                self.0.remove(&node);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn any(&self, node: u32) -> bool {
+        self.0.contains_key(&node)
+    }
+}
+
 fn may_change(event: &Item, o: &Observation) -> bool {
     match o {
         Observation::ObserveStorageState { node, .. } => match event {
