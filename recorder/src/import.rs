@@ -1132,10 +1132,8 @@ impl<'a> Translator<'a> {
                 self.foreign_tasks.insert(node, why);
                 self.last_foreign = Some(why);
                 self.other_refused.remove(&node);
-                match self.other_seal_placeable(i, node, why) {
-                    Some(false) => return self.other_seal_started(i, f, node, why),
-                    Some(true) => return self.other_seal_refused(i, f, node, why),
-                    None => {}
+                if let Some(refused) = self.other_seal_placeable(i, node, why) {
+                    return self.other_seal_begins(i, f, node, why, refused);
                 }
             }
             return self.drop_fact(f, Some(node), reason);
@@ -1204,48 +1202,39 @@ impl<'a> Translator<'a> {
         Some(rejected)
     }
 
-    /// Another node's seal task is refused by the all-Provisioning guard: `other-seal-refused`
-    /// at its start (its warning and failure echo are part of it).
-    fn other_seal_refused(&mut self, i: usize, f: &TimedFact, node: u32, why: &'static str) {
+    /// Another node's seal task begins: `other-seal-started`, or `other-seal-refused` when the
+    /// all-Provisioning guard refuses it (its warning and failure echo are then part of that
+    /// item). Its kind goes into the notes.
+    fn other_seal_begins(
+        &mut self,
+        i: usize,
+        f: &TimedFact,
+        node: u32,
+        why: &'static str,
+        refused: bool,
+    ) {
         self.other_seals += 1;
-        self.other_refused.insert(node);
-        self.foreign_tasks.remove(&node);
+        let id = NodeId(node as u8);
+        let (event, outcome) = if refused {
+            self.other_refused.insert(node);
+            self.foreign_tasks.remove(&node);
+            (
+                Event::OtherSealRefused { node: id },
+                ", refused as every member looks Provisioning: other-seal-refused",
+            )
+        } else {
+            self.other_open.open(node);
+            (Event::OtherSealStarted { node: id }, ": other-seal-started")
+        };
         let kind = why.split(':').next().unwrap_or(why);
         self.notes.push(format!(
-            "N{node} runs {kind} of {} at {:.1} ms ({}:{}), refused as every member looks Provisioning: other-seal-refused, counted in faults.other_seals",
+            "N{node} runs {kind} of {} at {:.1} ms ({}:{}){outcome}, counted in faults.other_seals",
             self.s.loglet,
             self.ms(f.time_us),
             f.source.file,
             f.source.line
         ));
-        self.place(
-            f,
-            i,
-            Event::OtherSealRefused {
-                node: NodeId(node as u8),
-            },
-        );
-    }
-
-    /// Another node's seal task starts: `other-seal-started` (its kind in the notes).
-    fn other_seal_started(&mut self, i: usize, f: &TimedFact, node: u32, why: &'static str) {
-        self.other_seals += 1;
-        self.other_open.open(node);
-        let kind = why.split(':').next().unwrap_or(why);
-        self.notes.push(format!(
-            "N{node} runs {kind} of {} at {:.1} ms ({}:{}): other-seal-started, counted in faults.other_seals",
-            self.s.loglet,
-            self.ms(f.time_us),
-            f.source.file,
-            f.source.line
-        ));
-        self.place(
-            f,
-            i,
-            Event::OtherSealStarted {
-                node: NodeId(node as u8),
-            },
-        );
+        self.place(f, i, event);
     }
 
     /// The all-Provisioning warning: part of the `seal-rejected` placed at the task's start.
