@@ -1144,12 +1144,7 @@ impl<'a> Translator<'a> {
                 self.ms(f.time_us)
             ));
         }
-        let end_us = self.end_us;
-        let rejected = self.facts[i + 1..]
-            .iter()
-            .take_while(|g| g.time_us < end_us)
-            .take_while(|g| !matches!(&g.fact, Fact::SealStarted { node: n, .. } | Fact::SealCompleted { node: n, .. } if *n == sealer))
-            .any(|g| matches!(&g.fact, Fact::AllProvisioningWarning { node: n, loglet: l } if *n == sealer && l == loglet));
+        let rejected = self.refused_ahead(i, sealer);
         self.seal_calls += 1;
         for &p in &self.paused {
             if self.s.in_nodeset(p) {
@@ -1192,14 +1187,20 @@ impl<'a> Translator<'a> {
         if usize::from(self.other_seals) >= usize::from(MAX_OTHER_SEALS) {
             return None;
         }
+        Some(self.refused_ahead(i, node))
+    }
+
+    /// Whether the seal task `node` starts at fact `i` is refused: the all-Provisioning warning
+    /// of the loglet follows on that node before its next task starts or completes (and before
+    /// the cut).
+    fn refused_ahead(&self, i: usize, node: u32) -> bool {
         let loglet = self.loglet();
         let end_us = self.end_us;
-        let rejected = self.facts[i + 1..]
+        self.facts[i + 1..]
             .iter()
             .take_while(|g| g.time_us < end_us)
             .take_while(|g| !matches!(&g.fact, Fact::SealStarted { node: n, .. } | Fact::SealCompleted { node: n, .. } if *n == node))
-            .any(|g| matches!(&g.fact, Fact::AllProvisioningWarning { node: n, loglet: l } if *n == node && l == loglet));
-        Some(rejected)
+            .any(|g| matches!(&g.fact, Fact::AllProvisioningWarning { node: n, loglet: l } if *n == node && l == loglet))
     }
 
     /// Another node's seal task begins: `other-seal-started`, or `other-seal-refused` when the
