@@ -1235,7 +1235,25 @@ impl<'a> Translator<'a> {
             f.source.file,
             f.source.line
         ));
-        self.place(f, i, event);
+        // A refusal proves every member Provisioning: one during a `restatectl nodes
+        // set-storage-state` run (whose changes are placed when it returned) saw that run's
+        // changes, so it goes right after them.
+        let during = self
+            .storage_runs
+            .iter()
+            .find(|r| r.time_us <= f.time_us && f.time_us < r.end_time_us)
+            .map(|r| r.end_time_us);
+        match during {
+            Some(end_us) if refused => {
+                self.notes.push(format!(
+                    "N{node}'s refusal at {:.1} ms fell during the storage-state change that returned at {:.1} ms: placed right after that change",
+                    self.ms(f.time_us),
+                    self.ms(end_us)
+                ));
+                self.place_at(end_us + 1, f.time_us, i, Item::Event(event), &f.source);
+            }
+            _ => self.place(f, i, event),
+        }
     }
 
     /// The all-Provisioning warning: part of the `seal-rejected` placed at the task's start.
