@@ -1169,8 +1169,8 @@ impl<'a> Translator<'a> {
     }
 
     /// Whether another node's seal task that starts at fact `i` is a model step: one whose
-    /// kind the model has (every kind but an assist), while no other task of the same node is
-    /// open. `Some(true)` when the all-Provisioning guard refuses it (its warning follows:
+    /// kind the model has (every kind but an assist), within the model's bound on such tasks.
+    /// `Some(true)` when the all-Provisioning guard refuses it (its warning follows:
     /// `other-seal-refused`), `Some(false)` when it starts (`other-seal-started`).
     fn other_seal_placeable(&self, i: usize, node: u32, why: &'static str) -> Option<bool> {
         let kind_modelled = [
