@@ -383,6 +383,27 @@ impl TraceReader {
                 ));
             }
         }
+        for k in &header.unknown {
+            if !Header::ASSUMABLE_UNKNOWN.contains(&k.as_str()) {
+                return Err(err(
+                    &self.file,
+                    line,
+                    "unknown",
+                    format!(
+                        "`{k}` cannot be unknown; known: {}",
+                        Header::ASSUMABLE_UNKNOWN.join(", ")
+                    ),
+                ));
+            }
+            if header.is_complete(k) {
+                return Err(err(
+                    &self.file,
+                    line,
+                    "unknown",
+                    format!("`{k}` is also logged completely (`complete`): a kind the material cannot show is not complete"),
+                ));
+            }
+        }
         let n = header.config.log_servers;
         for (name, id) in [
             ("roles.sealer", header.roles.sealer),

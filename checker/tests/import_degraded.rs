@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sealcheck::validate::{validate_file, ValidateOptions, Verdict};
+use sealcheck_model::properties::LEGAL_STORAGE_MOVES;
 use sealcheck_recorder::import::{import_raw_dir, ImportError};
 
 fn root() -> PathBuf {
@@ -398,7 +399,7 @@ fn logs_in_restate_s_text_format_give_the_committed_trace() {
 
 #[test]
 fn sealcheck_import_exits_3_naming_what_is_missing() {
-    let rec = "restate-1.7.12/incident";
+    let rec = "restate-1.7.12/kill-restart";
     let dir = scratch("cli-logs-only");
     logs_only(&root().join("traces").join(rec).join("raw"), &dir);
     let out = assert_cmd::Command::cargo_bin("sealcheck")
@@ -410,8 +411,44 @@ fn sealcheck_import_exits_3_naming_what_is_missing() {
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("inconclusive: needs restatectl.jsonl"),
+        err.contains(
+            "inconclusive: needs actions.jsonl: N3 (2 process starts in server-c.txt) restarted"
+        ),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Server logs alone: the operator's storage-state changes are unknown (header `unknown`,
+/// not complete, a budget of two per log server, forced or not). A run without any conforms
+/// as the full material does; the forced incident, whose logs show a seal refused for
+/// all-Provisioning members after every member provisioned, violates the legal moves at
+/// that refusal, which only a forced move nobody logged explains.
+#[test]
+fn logs_only_material_validates_with_the_operator_unknown() {
+    for (rec, verdict, item) in [
+        ("restate-1.7.12/incident", "conforms", None),
+        (
+            "restate-1.7.12/incident-forced-appends",
+            "violates",
+            Some(3),
+        ),
+    ] {
+        let dir = scratch(&format!("unknown-{}", rec.replace('/', "-")));
+        logs_only(&root().join("traces").join(rec).join("raw"), &dir);
+        let t = import_raw_dir(&dir).unwrap_or_else(|e| panic!("{rec}: {e}"));
+        assert_eq!(t.header.unknown, vec!["storage-state-set".to_string()]);
+        assert!(!t.header.is_complete("storage-state-set"));
+        assert_eq!(t.header.config.faults.operator_moves, 6);
+        assert!(t.header.config.faults.operator_force);
+        let out = dir.join("trace.jsonl");
+        t.write_file(&out).unwrap();
+        let o = validate_file(&out, &ValidateOptions::default()).unwrap();
+        assert_eq!(o.verdict.word(), verdict, "{rec}: {:?}", o.verdict);
+        if let Verdict::Violates { property, at, .. } = &o.verdict {
+            assert_eq!(property, LEGAL_STORAGE_MOVES);
+            assert_eq!(Some(at.index), item);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -62,6 +62,15 @@ pub struct Header {
     /// able to stop there, and `eventually` properties are judged.
     #[serde(default)]
     pub run_complete: bool,
+    /// Event kinds the material the trace was made from cannot show at all (an input was
+    /// missing), as opposed to kinds merely not [`complete`](Header::complete): their steps
+    /// may have happened unlogged, within the config's budget, but a conforming verdict must
+    /// not rest on one. The validator first explains the trace with none of them (their
+    /// budget 0); only if that fails does it allow them, and then a conforming explanation
+    /// is inconclusive (it needs the missing input) while a rejection holds whatever they
+    /// were. Known: `storage-state-set` (budget `faults.operator_moves`). Left out when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
     /// Where the trace comes from (free text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -81,8 +90,28 @@ impl Header {
             roles: Roles::default(),
             complete: all_kinds(),
             run_complete,
+            unknown: Vec::new(),
             source: Some(source.to_string()),
         }
+    }
+
+    /// The kinds of [`Header::unknown`] this build can assume away.
+    pub const ASSUMABLE_UNKNOWN: [&'static str; 1] = ["storage-state-set"];
+
+    /// This header as if no step of an [`unknown`](Header::unknown) kind happened: their
+    /// budgets 0, the kinds logged completely (none is logged), `unknown` empty.
+    pub fn assuming_unknown_absent(&self) -> Header {
+        let mut h = self.clone();
+        for kind in std::mem::take(&mut h.unknown) {
+            if kind == "storage-state-set" {
+                h.config.faults.operator_moves = 0;
+                h.config.faults.operator_force = false;
+            }
+            if !h.is_complete(&kind) {
+                h.complete.push(kind);
+            }
+        }
+        h
     }
 
     /// Whether an event kind is logged completely.

@@ -63,7 +63,7 @@ use serde_json::Value;
 use crate::parse::{
     Fact, NodeSealStatus, NodeStatus, RawRun, Source, SqlRow, SqlSnapshot, StorageRun, TimedFact,
 };
-use crate::raw::{Meta, ACTIONS_FILE, META_FILE, SQL_FILE};
+use crate::raw::{Meta, ACTIONS_FILE, CTL_FILE, META_FILE, SQL_FILE};
 use crate::text::{node_replication, RestateNode};
 
 use offsets::OffsetMap;
@@ -350,6 +350,7 @@ fn translate(
         t.window_start(run)?;
     }
     t.actions_absent = actions_absent;
+    t.ctl_absent = run.absent.iter().any(|f| f == CTL_FILE);
     for (i, f) in run.facts.iter().enumerate() {
         t.fact(i, f)?;
     }
@@ -615,6 +616,10 @@ struct Translator<'a> {
     /// No `actions.jsonl`: `--force` and the start of a storage-state change come from
     /// `restatectl.jsonl`, and a failed seal request makes the import inconclusive.
     actions_absent: bool,
+    /// No `restatectl.jsonl`: the operator's storage-state changes cannot be seen, so the
+    /// trace lists `storage-state-set` as unknown ([`Header::unknown`]) with a budget of two
+    /// changes per log server (away and back), forced or not.
+    ctl_absent: bool,
     storage_runs: &'a [StorageRun],
     /// Logs that start mid-run: each log server's storage state where the trace begins, and
     /// the facts before it, dropped.
@@ -691,6 +696,7 @@ impl<'a> Translator<'a> {
             max_tail: None,
             straddling: 0,
             actions_absent: false,
+            ctl_absent: false,
             storage_runs: &run.storage_runs,
             initial: None,
             before_start: 0,
@@ -1935,8 +1941,12 @@ impl<'a> Translator<'a> {
                 message_duplication: 0,
                 crashes: self.crashes,
                 timeouts: self.paused_in_seal.len() as u8,
-                operator_moves: self.operator_moves,
-                operator_force: self.operator_force,
+                operator_moves: if self.ctl_absent {
+                    self.operator_moves.max(2 * self.s.log_servers)
+                } else {
+                    self.operator_moves
+                },
+                operator_force: self.operator_force || self.ctl_absent,
                 other_seals: self.other_seals,
             },
             bugs: Vec::new(),
@@ -2040,9 +2050,15 @@ impl<'a> Translator<'a> {
             complete: COMPLETE_KINDS
                 .iter()
                 .filter(|k| !self.info_only.unlogged().contains(k))
+                .filter(|k| !(self.ctl_absent && **k == "storage-state-set"))
                 .map(|k| k.to_string())
                 .collect(),
             run_complete: false,
+            unknown: if self.ctl_absent {
+                vec!["storage-state-set".to_string()]
+            } else {
+                Vec::new()
+            },
             source: Some(format!(
                 "Restate {} scenario `{}` recorded {} by sealcheck-recorder; imported by sealcheck import",
                 meta.restate_version,

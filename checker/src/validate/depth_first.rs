@@ -94,6 +94,9 @@ pub(super) struct DepthFirst<'a> {
     pub(super) furthest: usize,
     /// Parent links: (parent link, action index); link 0 is the initial state.
     links: Links,
+    /// Whether a clean state may break `always` properties (the search for any explanation,
+    /// by a forced operator move nobody logged, once none keeps every property).
+    pub(super) tolerate: bool,
 }
 
 /// What expanding one stack entry found: successors to push, or the path of the step that
@@ -116,18 +119,16 @@ impl<'a> DepthFirst<'a> {
             witness: None,
             furthest: 0,
             links: Links::new(),
+            tolerate: false,
         }
     }
 
     /// Whether `s` took no seeded-bug step and keeps every `always` property.
     fn clean(&self, s: &State) -> bool {
         s.history.bug_step.is_none()
-            && self
-                .cx
-                .model
-                .property_list()
-                .iter()
-                .all(|p| p.kind != PropertyKind::Always || (p.condition)(self.cx.model, s))
+            && self.cx.model.property_list().iter().all(|p| {
+                p.kind != PropertyKind::Always || self.tolerate || (p.condition)(self.cx.model, s)
+            })
     }
 
     /// Whether an explanation may end in `s`: for a complete run, `s` is terminal and keeps
@@ -160,7 +161,11 @@ impl<'a> DepthFirst<'a> {
         // A path explains each append, store and reply on its own: the budget grows with the
         // records a loglet may hold, so that a long pipeline is not cut for its length.
         let per_record = 16 * self.cx.model.cfg.appends as usize;
-        let budget = (DEPTH_FIRST_MAX_STATES + per_record).min(self.cx.opts.max_frontier);
+        // The search for any explanation by a forced move runs after every cheaper pass has
+        // rejected the trace, and is the only one that can tell a violation from a
+        // divergence there: it gets a larger budget.
+        let scale = if self.tolerate { 4 } else { 1 };
+        let budget = (scale * DEPTH_FIRST_MAX_STATES + per_record).min(self.cx.opts.max_frontier);
         self.links = Links::new();
         let mut stack: Vec<Entry> = vec![(self.cx.model.initial_state(), 0, 0, 0)];
         let items = &items[..items.len().min(if to_end { target } else { target + 1 })];
@@ -219,6 +224,7 @@ impl<'a> DepthFirst<'a> {
     ) -> Expanded {
         let model = self.cx.model;
         let mut hidden_children = Vec::new();
+        let mut operator_moves = Vec::new();
         let mut consuming = Vec::new();
         if let Some(TraceItem {
             item: Item::Observe(o),
@@ -275,7 +281,16 @@ impl<'a> DepthFirst<'a> {
                     });
                     if !dead {
                         let end = self.links.push_move(link, &mv);
-                        hidden_children.push((next.clone(), k, hidden + mv.steps(), end));
+                        let child = (next.clone(), k, hidden + mv.steps(), end);
+                        // Searching for a forced move nobody logged: try the operator's moves
+                        // first (the stack pops the last push).
+                        if self.tolerate
+                            && matches!(mv.first(), Action::OperatorSetsStorageState(..))
+                        {
+                            operator_moves.push(child);
+                        } else {
+                            hidden_children.push(child);
+                        }
                     }
                 } else {
                     let end = self.links.push_move(link, &mv);
@@ -283,6 +298,9 @@ impl<'a> DepthFirst<'a> {
                 }
             }
         }
+        // The operator's moves are tried last: what is in flight lands first.
+        operator_moves.extend(hidden_children);
+        let hidden_children = operator_moves;
         Expanded::Push {
             hidden: hidden_children,
             consuming,

@@ -171,6 +171,10 @@
 //! Observations of storage states need no unlogged step at all when `provisioned` and
 //! `storage-state-set` are logged completely: only those steps change storage states (a
 //! refused provisioning changes nothing), so the empty set is a stubborn set for them.
+//! Provisioning is never re-entered but by a forced operator move, and views only move to
+//! newer configurations: once a member looks other than Provisioning in the client's view and
+//! in every newer configuration, and no forced move is left, a refusal for all-Provisioning
+//! members ahead (`seal-rejected` for that reason, `other-seal-refused`) can no longer happen.
 //!
 //! **Seal tasks of other nodes** (`faults.other_seals`: auto-improvement, failover,
 //! auto-recovery and shutdown seals) take part in every rule above as one class of steps. A
@@ -191,6 +195,37 @@
 //! searched, up to the same budget, so no verdict changes with it. On a loaded cluster's loglet
 //! sealed by two nodes 9 ms apart the old order ran past its budget (the search found 38 items
 //! explained, then spent 60 s in the breadth-first search); the new one needs 1,801 states.
+//!
+//! **Inputs the material lacks.** A trace imported from server logs alone has no operator
+//! records: `restatectl nodes set-storage-state` leaves no server-log line, so the trace
+//! cannot say whether the operator changed a storage state. The header lists such a kind as
+//! `unknown` (with a budget, forced moves allowed); a step of it may happen unlogged, but a
+//! verdict must hold whatever those steps were, or say what it needs. Three passes:
+//!
+//! 1. *None of them.* The trace validated with their budget 0. If it conforms, the verdict is
+//!    "conforms": the logs are a behaviour of the model with no step nobody could see (the
+//!    import's notes say so: an operator change with no effect on anything logged is not
+//!    ruled out, and is the one thing such a verdict does not speak to).
+//! 2. *Legal ones only.* If pass 1 rejects, the trace is validated with the operator's moves
+//!    that `restatectl` allows without `--force`. A conforming explanation there needs an
+//!    unlogged change: the verdict is "inconclusive: needs" the operator records, at the item
+//!    pass 1 rejected. A forced move that happens to be legal is one of these moves, and any
+//!    other forced move breaks "storage states only make legal moves", so no explanation that
+//!    keeps every property uses one: when pass 2 rejects, no operator behaviour makes the
+//!    trace conform, and the first item after which none does is pass 2's.
+//! 3. *Any explanation.* A depth-first search on the scenario's model with forced moves,
+//!    properties not required (the operator's moves tried after what is in flight). If it finds
+//!    one, every explanation breaks a property (pass 2) and one exists: "violates", naming the
+//!    legal moves when the explanation breaks them, at pass 2's item. If it finds none within
+//!    its budget, whether the rejection is a violation or a divergence is not decided:
+//!    "inconclusive", naming pass 2's verdict and the input. Only pass 3 can tell the two
+//!    apart, and the depth-first search is not exhaustive, so "diverges" is never claimed.
+//!
+//! The incident forced without operator records is the case in point: its logs show every
+//! member provisioned and then a seal refused because all looked Provisioning. Pass 1 rejects
+//! at the refusal (the new pruning rule above makes that immediate), pass 2 too (no legal move
+//! re-enters Provisioning), and pass 3 finds the forced moves: the trace violates the legal
+//! moves at the refusal, as the full material does at the forced move itself.
 //!
 //! **Violations by one explanation.** A step that breaks a property whatever the state it is
 //! taken in (an operator move into Provisioning breaks "storage states only make legal moves":
@@ -249,6 +284,40 @@ pub struct ValidateOptions {
     /// essay, "Pruning by later observations"; only when validating a file, which can be read
     /// again to localize a rejection). Off only to check that it changes no verdict.
     pub prune_ahead: bool,
+    /// How the steps of the header's [`unknown`](Header::unknown) kinds are searched (module
+    /// essay, "Inputs the material lacks"). Set by the validator itself for its passes.
+    pub unknown: UnknownSteps,
+}
+
+/// How a search treats the steps of kinds the trace's material cannot show
+/// ([`Header::unknown`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UnknownSteps {
+    /// As the header says: within their budget, forced operator moves included if
+    /// `faults.operator_force`.
+    #[default]
+    AsWritten,
+    /// None of them happened (their budgets 0).
+    Absent,
+    /// Only steps that break no property: the operator's moves without `--force`.
+    Legal,
+}
+
+impl ValidateOptions {
+    /// The header a search of a trace with header `h` uses ([`ValidateOptions::unknown`]).
+    pub fn header_for(&self, h: &Header) -> Header {
+        match self.unknown {
+            UnknownSteps::AsWritten => h.clone(),
+            UnknownSteps::Absent => h.assuming_unknown_absent(),
+            UnknownSteps::Legal => {
+                let mut h = h.clone();
+                if h.unknown.iter().any(|k| k == "storage-state-set") {
+                    h.config.faults.operator_force = false;
+                }
+                h
+            }
+        }
+    }
 }
 
 impl Default for ValidateOptions {
@@ -263,6 +332,7 @@ impl Default for ValidateOptions {
             max_memory_mib: None,
             progress: false,
             prune_ahead: true,
+            unknown: UnknownSteps::AsWritten,
         }
     }
 }

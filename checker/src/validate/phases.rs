@@ -9,8 +9,12 @@ use super::breadth_first::{self, Items};
 use super::context::{Context, Limits};
 use super::depth_first::{has_step_local_violation, one_explanation_violation, DepthFirst};
 use super::localize::{localize, rejected};
-use super::{memory_mib, model_for, Outcome, ValidateOptions, Verdict, DEPTH_FIRST_MAX_BYTES};
-use crate::trace_reader::{TraceError, TraceItem, TraceReader};
+use super::{
+    memory_mib, model_for, Outcome, UnknownSteps, ValidateOptions, Verdict, DEPTH_FIRST_MAX_BYTES,
+};
+use crate::trace_reader::{Header, TraceError, TraceItem, TraceReader};
+use sealcheck_model::properties::LEGAL_STORAGE_MOVES;
+use sealcheck_model::PropertyKind;
 
 /// Validates a trace file: first a depth-first search for one conforming explanation on the
 /// scenario's own model (cheap when the trace conforms, even with many unlogged steps), then
@@ -18,6 +22,181 @@ use crate::trace_reader::{TraceError, TraceItem, TraceReader};
 /// if neither decides, the streaming breadth-first search that tells violations from
 /// divergences and reports where.
 pub fn validate_file(path: &Path, opts: &ValidateOptions) -> Result<Outcome, TraceError> {
+    let header = TraceReader::open(path)?.header().clone();
+    if header.unknown.is_empty() || opts.unknown != UnknownSteps::AsWritten {
+        return validate_file_once(path, opts);
+    }
+    validate_with_unknown(path, &header, opts)
+}
+
+/// A trace whose material lacks an input (its header's [`unknown`](Header::unknown) kinds),
+/// in up to three passes (module essay, "Inputs the material lacks"): as if none of their
+/// steps happened; if that rejects the trace, with the steps that break no property (a
+/// conforming explanation then needs one of them: inconclusive, naming the input); if that
+/// rejects it too, no operator behaviour makes it conform, and a depth-first search with
+/// forced moves tells whether one explains it at all (a violation of the legal moves) or the
+/// rejection stands.
+fn validate_with_unknown(
+    path: &Path,
+    header: &Header,
+    opts: &ValidateOptions,
+) -> Result<Outcome, TraceError> {
+    let start = Instant::now();
+    let pass = |unknown, start: Instant| {
+        validate_file_once(
+            path,
+            &ValidateOptions {
+                unknown,
+                timeout: opts.timeout.map(|t| t.saturating_sub(start.elapsed())),
+                ..opts.clone()
+            },
+        )
+    };
+    let first = pass(UnknownSteps::Absent, start)?;
+    if !matches!(
+        first.verdict,
+        Verdict::Diverges { .. } | Verdict::Violates { .. }
+    ) {
+        return Ok(Outcome {
+            header: Some(header.clone()),
+            ..first
+        });
+    }
+    let second = pass(UnknownSteps::Legal, start)?;
+    let total = |o: Outcome, more: usize| Outcome {
+        states: o.states + first.states + more,
+        max_frontier: o.max_frontier.max(first.max_frontier),
+        elapsed_ms: start.elapsed().as_millis() as u64,
+        header: Some(header.clone()),
+        ..o
+    };
+    let at = match &second.verdict {
+        Verdict::Inconclusive { .. } => return Ok(total(second, 0)),
+        Verdict::Conforms { .. } => {
+            let Some(at) = rejected_at(&first.verdict) else {
+                unreachable!("the first pass rejected")
+            };
+            let reason = format!(
+                "needs {}: without {} the trace {} at this item; it is explained only if such a step happened unlogged, and the material that would show it is missing",
+                header
+                    .unknown
+                    .iter()
+                    .map(|k| unknown_input(k))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                header
+                    .unknown
+                    .iter()
+                    .map(|k| format!("a `{k}` step"))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                first.verdict.word(),
+            );
+            return Ok(total(
+                Outcome {
+                    verdict: Verdict::Inconclusive { at, reason },
+                    ..second
+                },
+                0,
+            ));
+        }
+        v => rejected_at(v).expect("a rejection"),
+    };
+    if !header.config.faults.operator_force {
+        return Ok(total(second, 0));
+    }
+    // No explanation keeps every property whatever the operator did; one that only breaks
+    // the legal moves is a violation by a forced move nobody logged.
+    let (found, states) = forced_move_explanation(path, header, opts, start)?;
+    match found {
+        Some((path, property)) => Ok(total(
+            Outcome {
+                verdict: Verdict::Violates { property, at, path },
+                method: "depth-first",
+                ..second
+            },
+            states,
+        )),
+        None => {
+            let reason = format!(
+                "the trace is rejected whatever the operator did without --force (with such changes it {} at this item); whether a forced change nobody logged explains it (a violation of `{LEGAL_STORAGE_MOVES}`) or nothing does (a divergence), the depth-first search did not find within its bound: needs {}",
+                second.verdict.word(),
+                header
+                    .unknown
+                    .iter()
+                    .map(|k| unknown_input(k))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+            );
+            Ok(total(
+                Outcome {
+                    verdict: Verdict::Inconclusive { at, reason },
+                    ..second
+                },
+                states,
+            ))
+        }
+    }
+}
+
+/// Where a rejection is.
+fn rejected_at(v: &Verdict) -> Option<super::At> {
+    match v {
+        Verdict::Diverges { at, .. } | Verdict::Violates { at, .. } => Some(at.clone()),
+        _ => None,
+    }
+}
+
+/// A depth-first search on the scenario's own model, forced operator moves allowed and
+/// properties not required, for any explanation of the whole trace (files up to
+/// [`DEPTH_FIRST_MAX_BYTES`]): its path and the property it breaks (the legal moves if it
+/// breaks them, else the first the model lists), if found; and the states generated.
+fn forced_move_explanation(
+    path: &Path,
+    header: &Header,
+    opts: &ValidateOptions,
+    start: Instant,
+) -> Result<(Option<(String, String)>, usize), TraceError> {
+    let small = std::fs::metadata(path)
+        .map(|m| m.len() <= DEPTH_FIRST_MAX_BYTES)
+        .unwrap_or(false);
+    if !small {
+        return Ok((None, 0));
+    }
+    let reader = TraceReader::open(path)?;
+    let file = reader.file().to_string();
+    let items: Vec<TraceItem> = reader.collect::<Result<_, _>>()?;
+    let limits = Limits::new(opts, start, file, Instant::now());
+    let strict = model_for(header, false);
+    let mut dfs = DepthFirst::new(Context::new(&strict, header, opts, &limits));
+    dfs.tolerate = true;
+    let found = dfs.search(&items, items.len(), true);
+    let broken = dfs.witness.as_ref().and_then(|s| {
+        let broken: Vec<&'static str> = strict
+            .property_list()
+            .iter()
+            .filter(|p| p.kind == PropertyKind::Always && !(p.condition)(&strict, s))
+            .map(|p| p.name)
+            .collect();
+        broken
+            .iter()
+            .find(|p| **p == LEGAL_STORAGE_MOVES)
+            .or(broken.first())
+            .map(|p| p.to_string())
+    });
+    Ok((found.zip(broken), dfs.states))
+}
+
+/// The input that shows the steps of an unknown kind.
+fn unknown_input(kind: &str) -> &'static str {
+    match kind {
+        "storage-state-set" => "the operator's storage-state changes (restatectl.jsonl: `restatectl nodes set-storage-state` leaves no server-log line)",
+        _ => "the input that logs them",
+    }
+}
+
+/// One validation of a trace file with the header as `opts` says ([`validate_file`]).
+fn validate_file_once(path: &Path, opts: &ValidateOptions) -> Result<Outcome, TraceError> {
     let small = opts.depth_first
         && std::fs::metadata(path)
             .map(|m| m.len() <= DEPTH_FIRST_MAX_BYTES)
@@ -53,7 +232,7 @@ fn validate_in_memory(
     start: Instant,
 ) -> Result<(Option<Outcome>, usize), TraceError> {
     let reader = TraceReader::open(path)?;
-    let header = reader.header().clone();
+    let header = opts.header_for(reader.header());
     let file = reader.file().to_string();
     let items: Vec<TraceItem> = reader.collect::<Result<_, _>>()?;
     // The depth-first phases may spend at most half of the time bound: when they find
@@ -117,7 +296,7 @@ fn validate_reader_from(
     source: Option<&Path>,
 ) -> Result<Outcome, TraceError> {
     let ahead = opts.prune_ahead && opts.reduce && source.is_some();
-    let header = reader.header().clone();
+    let header = opts.header_for(reader.header());
     let file = reader.file().to_string();
     let (first, pruned) = breadth_first::run(
         Items::Reader(Box::new(reader)),

@@ -3,7 +3,8 @@
 //! flags never move back, a tail never passes the scenario's appends, unlogged steps alone
 //! reach only so far, and logged seal events bound each other.
 
-use sealcheck_model::observable::{Event, MemberStatus, Observation};
+use sealcheck_model::config::StorageState;
+use sealcheck_model::observable::{Event, MemberStatus, Observation, RejectReason};
 use sealcheck_model::state::{
     FindTail, HarnessPhase, MemberSeal, Msg, Offset, SequencerPhase, Status,
 };
@@ -184,6 +185,11 @@ struct Ahead<'c, 'a> {
     members: Vec<usize>,
     /// Servers the window has shown holding every append while `quiet`.
     full: [bool; 16],
+    /// Some member looks other than Provisioning in the client's view and in every newer
+    /// configuration, and no forced operator move is left: no view the client can still
+    /// reach has every member Provisioning (the state is never re-entered without `--force`),
+    /// so no seal task can be refused for it.
+    provisioning_gone: bool,
 }
 
 impl<'c, 'a> Ahead<'c, 'a> {
@@ -222,7 +228,23 @@ impl<'c, 'a> Ahead<'c, 'a> {
             quiet: Self::cluster_quiet(cx, state, open),
             members: cx.model.members().collect(),
             full: [false; 16],
+            provisioning_gone: Self::provisioning_gone(cx, state),
         }
+    }
+
+    /// See [`Ahead::provisioning_gone`]: views only move to newer configurations, and only a
+    /// forced operator move sets a storage state back to Provisioning.
+    fn provisioning_gone(cx: &Context<'_>, state: &State) -> bool {
+        let f = &cx.model.cfg.faults;
+        if f.operator_force && state.operator_moves_left > 0 {
+            return false;
+        }
+        let from = state.client.view as usize - 1;
+        cx.model.members().any(|i| {
+            state.configs[from..]
+                .iter()
+                .all(|c| c[i] != StorageState::Provisioning)
+        })
     }
 
     /// Cluster: whether no server can be sealed (none is, no Seal or Sealed answer is in
@@ -280,6 +302,16 @@ impl<'c, 'a> Ahead<'c, 'a> {
                 // The sequencer seals only after a seal task succeeded (a logged
                 // `seal-completed`).
                 Event::SequencerSealed { .. } if self.open => return true,
+                // A refusal because every member looks Provisioning, once one never will again.
+                Event::SealRejected {
+                    reason: Some(RejectReason::AllProvisioning),
+                    ..
+                }
+                | Event::OtherSealRefused { .. }
+                    if self.provisioning_gone =>
+                {
+                    return true
+                }
                 _ => {}
             }
         }

@@ -149,7 +149,7 @@ impl Gaps {
             g.info_only = no_debug;
         }
         if run.absent.iter().any(|f| f == CTL_FILE) {
-            g.needs.push(format!("{CTL_FILE}: storage-state changes (`restatectl nodes set-storage-state`) leave no line in the server logs"));
+            g.notes.push(format!("no {CTL_FILE}: the operator's storage-state changes (`restatectl nodes set-storage-state`) leave no line in the server logs, so the trace lists `storage-state-set` as unknown, with a budget of two changes per log server (away and back), forced or not; the validator first explains the trace without any, and a trace that only such a change explains is inconclusive (needs {CTL_FILE}), while a rejection holds whatever changes were made"));
         }
         if run.absent.iter().any(|f| f == SQL_FILE) {
             g.notes
