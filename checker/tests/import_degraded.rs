@@ -399,7 +399,7 @@ fn logs_in_restate_s_text_format_give_the_committed_trace() {
 
 #[test]
 fn sealcheck_import_exits_3_naming_what_is_missing() {
-    let rec = "restate-1.7.12/kill-restart";
+    let rec = "restate-1.7.12/two-paused";
     let dir = scratch("cli-logs-only");
     logs_only(&root().join("traces").join(rec).join("raw"), &dir);
     let out = assert_cmd::Command::cargo_bin("sealcheck")
@@ -411,19 +411,20 @@ fn sealcheck_import_exits_3_naming_what_is_missing() {
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(
-            "inconclusive: needs actions.jsonl: N3 (2 process starts in server-c.txt) restarted"
-        ),
+        err.contains("inconclusive: needs actions.jsonl: seal requests to [N2, N3] failed"),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Server logs alone: the operator's storage-state changes are unknown (header `unknown`,
-/// not complete, a budget of two per log server, forced or not). A run without any conforms
-/// as the full material does; the forced incident, whose logs show a seal refused for
-/// all-Provisioning members after every member provisioned, violates the legal moves at
-/// that refusal, which only a forced move nobody logged explains.
+/// not complete, a budget of two per log server, forced or not), and a restart is placed
+/// from the node's process start with its crash left to the validator. A run without any
+/// storage-state change conforms as the full material does, kill-restart included; the
+/// forced incident, whose logs show a seal refused for all-Provisioning members after every
+/// member provisioned, violates the legal moves at that refusal, which only a forced move
+/// nobody logged explains; crash-restart, whose N1 provisions itself again after its
+/// restart, at that second `provisioned`.
 #[test]
 fn logs_only_material_validates_with_the_operator_unknown() {
     for (rec, verdict, item) in [
@@ -433,6 +434,12 @@ fn logs_only_material_validates_with_the_operator_unknown() {
             "violates",
             Some(3),
         ),
+        ("restate-1.7.12/kill-restart", "conforms", None),
+        (
+            "restate-1.7.12/reproduced/crash-restart",
+            "violates",
+            Some(4),
+        ),
     ] {
         let dir = scratch(&format!("unknown-{}", rec.replace('/', "-")));
         logs_only(&root().join("traces").join(rec).join("raw"), &dir);
@@ -441,6 +448,11 @@ fn logs_only_material_validates_with_the_operator_unknown() {
         assert!(!t.header.is_complete("storage-state-set"));
         assert_eq!(t.header.config.faults.operator_moves, 6);
         assert!(t.header.config.faults.operator_force);
+        assert_eq!(
+            t.header.is_complete("crashed"),
+            t.header.config.faults.crashes == 0,
+            "{rec}"
+        );
         let out = dir.join("trace.jsonl");
         t.write_file(&out).unwrap();
         let o = validate_file(&out, &ValidateOptions::default()).unwrap();

@@ -321,7 +321,6 @@ fn translate(
     let mut gaps = inputs::Gaps::of(run);
     let actions_absent = run.absent.iter().any(|f| f == ACTIONS_FILE);
     let end_us = if actions_absent {
-        gaps.restarts_without_actions(run);
         gaps.end_without_actions(run)
     } else {
         None
@@ -620,6 +619,9 @@ struct Translator<'a> {
     /// trace lists `storage-state-set` as unknown ([`Header::unknown`]) with a budget of two
     /// changes per log server (away and back), forced or not.
     ctl_absent: bool,
+    /// Without operator records a node restarted: its crash is left to the validator
+    /// (`crashed` not complete, see [`Translator::restart_from_log`]).
+    crash_unlogged: bool,
     storage_runs: &'a [StorageRun],
     /// Logs that start mid-run: each log server's storage state where the trace begins, and
     /// the facts before it, dropped.
@@ -697,6 +699,7 @@ impl<'a> Translator<'a> {
             straddling: 0,
             actions_absent: false,
             ctl_absent: false,
+            crash_unlogged: false,
             storage_runs: &run.storage_runs,
             initial: None,
             before_start: 0,
@@ -956,6 +959,9 @@ impl<'a> Translator<'a> {
                 ..
             } if self.mode == Mode::RunLoglet && format!("{log_id}_{segment}") == self.loglet() => {
                 self.announced.insert((*node, Announced::Failover));
+            }
+            Fact::ServerStarted { node, .. } if self.actions_absent => {
+                self.restart_from_log(i, f, *node)
             }
             other => self.by_table(f, other.node()),
         }
@@ -1660,6 +1666,42 @@ impl<'a> Translator<'a> {
         }
     }
 
+    /// Without operator records, a node's process start after its first is a restart:
+    /// `restarted` where its log says so, and one more crash in the budget. When it went down
+    /// no line tells (a SIGKILL leaves none, a stop's exit is not logged either), so
+    /// `crashed` leaves the header's `complete` list and the validator places each crash
+    /// where the logs allow; the budget is exactly the restarts, each needing its own node's
+    /// crash first, so no crash of another node can be assumed.
+    fn restart_from_log(&mut self, i: usize, f: &TimedFact, n: u32) {
+        if self.started_once.insert(n) {
+            self.by_table(f, Some(n));
+            return;
+        }
+        if !self.s.is_server(n) {
+            self.drop_fact(
+                f,
+                Some(n),
+                DropReason::Unplaced(format!("N{n} is not a log server of the run")),
+            );
+            return;
+        }
+        self.crashes = self.crashes.saturating_add(1);
+        self.crash_unlogged = true;
+        self.place(
+            f,
+            i,
+            Event::Restarted {
+                node: NodeId(n as u8),
+            },
+        );
+        self.notes.push(format!(
+            "N{n} restarted at {:.1} ms ({}:{}, a process start after its first); no {ACTIONS_FILE} says when it went down (a SIGKILL leaves no line), so `crashed` is not logged completely and the validator places the crash, with a budget of one per restart",
+            self.ms(f.time_us),
+            f.source.file,
+            f.source.line
+        ));
+    }
+
     // ---- restatectl runs ----
 
     fn restatectl_run(&mut self, i: usize, f: &TimedFact) -> Result<(), ImportError> {
@@ -2051,6 +2093,7 @@ impl<'a> Translator<'a> {
                 .iter()
                 .filter(|k| !self.info_only.unlogged().contains(k))
                 .filter(|k| !(self.ctl_absent && **k == "storage-state-set"))
+                .filter(|k| !(self.crash_unlogged && **k == "crashed"))
                 .map(|k| k.to_string())
                 .collect(),
             run_complete: false,

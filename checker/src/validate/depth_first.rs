@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use sealcheck_model::observable::{labels, Event};
+use sealcheck_model::observable::{labels, Event, RejectReason};
 use sealcheck_model::{Action, PropertyKind, State, StorageState};
 use stateright::Model;
 
@@ -64,6 +64,37 @@ pub(super) fn one_explanation_violation(
         path,
     });
     (found, dfs.states)
+}
+
+/// Whether moving log server `i` to `to` in `state` is a move back to Provisioning that the
+/// next items need: a `provisioned` of that server in the window, or, next, a refusal
+/// because every member looks Provisioning.
+fn needs_provisioning(state: &State, i: u8, to: StorageState, window: &[TraceItem]) -> bool {
+    if to != StorageState::Provisioning || state.latest()[i as usize] == StorageState::Provisioning
+    {
+        return false;
+    }
+    // A restarted server provisions itself only if it comes back Provisioning: the move may
+    // be needed before the restart that precedes its `provisioned`.
+    let provisions_soon = window
+        .iter()
+        .any(|w| matches!(&w.item, Item::Event(Event::Provisioned { node }) if node.0 == i + 1));
+    provisions_soon
+        || matches!(
+            window.first().map(|w| &w.item),
+            Some(Item::Event(Event::SealRejected {
+                reason: Some(RejectReason::AllProvisioning),
+                ..
+            })) | Some(Item::Event(Event::OtherSealRefused { .. }))
+        )
+}
+
+/// Whether the next item is the restart of log server `i` (whose crash must come first).
+fn restarts_next(i: u8, window: &[TraceItem]) -> bool {
+    matches!(
+        window.first().map(|w| &w.item),
+        Some(Item::Event(Event::Restarted { node })) if node.0 == i + 1
+    )
 }
 
 /// Whether the item is an event that starts a seal task (the harness's, another node's, or a
@@ -164,7 +195,7 @@ impl<'a> DepthFirst<'a> {
         // The search for any explanation by a forced move runs after every cheaper pass has
         // rejected the trace, and is the only one that can tell a violation from a
         // divergence there: it gets a larger budget.
-        let scale = if self.tolerate { 4 } else { 1 };
+        let scale = if self.tolerate { 40 } else { 1 };
         let budget = (scale * DEPTH_FIRST_MAX_STATES + per_record).min(self.cx.opts.max_frontier);
         self.links = Links::new();
         let mut stack: Vec<Entry> = vec![(self.cx.model.initial_state(), 0, 0, 0)];
@@ -224,7 +255,8 @@ impl<'a> DepthFirst<'a> {
     ) -> Expanded {
         let model = self.cx.model;
         let mut hidden_children = Vec::new();
-        let mut operator_moves = Vec::new();
+        let mut late = Vec::new();
+        let mut urgent = Vec::new();
         let mut consuming = Vec::new();
         if let Some(TraceItem {
             item: Item::Observe(o),
@@ -282,14 +314,25 @@ impl<'a> DepthFirst<'a> {
                     if !dead {
                         let end = self.links.push_move(link, &mv);
                         let child = (next.clone(), k, hidden + mv.steps(), end);
-                        // Searching for a forced move nobody logged: try the operator's moves
-                        // first (the stack pops the last push).
-                        if self.tolerate
-                            && matches!(mv.first(), Action::OperatorSetsStorageState(..))
-                        {
-                            operator_moves.push(child);
-                        } else {
-                            hidden_children.push(child);
+                        // Searching for a forced move nobody logged (module essay, "Inputs
+                        // the material lacks"): a move back to Provisioning that the next item
+                        // needs is tried first, any other move last.
+                        match mv.first() {
+                            Action::OperatorSetsStorageState(i, to) if self.tolerate => {
+                                if needs_provisioning(&state, *i, *to, window) {
+                                    urgent.push(child);
+                                } else {
+                                    late.push(child);
+                                }
+                            }
+                            // The crash the next item's restart needs is tried first.
+                            Action::LogServerCrashes(i) if restarts_next(*i, window) => {
+                                urgent.push(child)
+                            }
+                            // Any other crash is tried last: a crash uses up the budget
+                            // that a restart ahead may need.
+                            Action::LogServerCrashes(_) => late.push(child),
+                            _ => hidden_children.push(child),
                         }
                     }
                 } else {
@@ -298,9 +341,11 @@ impl<'a> DepthFirst<'a> {
                 }
             }
         }
-        // The operator's moves are tried last: what is in flight lands first.
-        operator_moves.extend(hidden_children);
-        let hidden_children = operator_moves;
+        // The stack pops the last push: what is in flight lands first, then the operator's
+        // moves and crashes the next item needs, then the others.
+        late.extend(urgent);
+        late.extend(hidden_children);
+        let hidden_children = late;
         Expanded::Push {
             hidden: hidden_children,
             consuming,

@@ -190,6 +190,9 @@ struct Ahead<'c, 'a> {
     /// reach has every member Provisioning (the state is never re-entered without `--force`),
     /// so no seal task can be refused for it.
     provisioning_gone: bool,
+    /// Log servers whose storage state in the latest configuration is not Provisioning,
+    /// while no forced operator move is left: none of them can provision itself again.
+    provisioned_for_good: [bool; 16],
 }
 
 impl<'c, 'a> Ahead<'c, 'a> {
@@ -229,6 +232,7 @@ impl<'c, 'a> Ahead<'c, 'a> {
             members: cx.model.members().collect(),
             full: [false; 16],
             provisioning_gone: Self::provisioning_gone(cx, state),
+            provisioned_for_good: Self::provisioned_for_good(cx, state, n),
         }
     }
 
@@ -245,6 +249,20 @@ impl<'c, 'a> Ahead<'c, 'a> {
                 .iter()
                 .all(|c| c[i] != StorageState::Provisioning)
         })
+    }
+
+    /// See [`Ahead::provisioned_for_good`]: a log server provisions itself only from
+    /// Provisioning, which only a forced operator move re-enters.
+    fn provisioned_for_good(cx: &Context<'_>, state: &State, n: usize) -> [bool; 16] {
+        let mut out = [false; 16];
+        let f = &cx.model.cfg.faults;
+        if f.operator_force && state.operator_moves_left > 0 {
+            return out;
+        }
+        for (i, st) in state.latest().iter().take(n).enumerate() {
+            out[i] = *st != StorageState::Provisioning;
+        }
+        out
     }
 
     /// Cluster: whether no server can be sealed (none is, no Seal or Sealed answer is in
@@ -309,6 +327,14 @@ impl<'c, 'a> Ahead<'c, 'a> {
                 }
                 | Event::OtherSealRefused { .. }
                     if self.provisioning_gone =>
+                {
+                    return true
+                }
+                // A log server provisions itself only once, but for a forced move back.
+                Event::Provisioned { node }
+                    if (node.0 as usize)
+                        .checked_sub(1)
+                        .is_some_and(|i| i < self.n && self.provisioned_for_good[i]) =>
                 {
                     return true
                 }

@@ -16,10 +16,15 @@
 //!   assumed), when the files that reach further back show a seal of the log, a storage-state
 //!   change or a sealed worker before it, or when a record of the loglet then cannot be placed;
 //!   DEBUG lines, only where a seal record of the loglet cannot be told to be the operator's
-//!   task without them ([`super::info_only`]); `restatectl.jsonl`
-//!   (the operator's storage-state changes leave no server log line); and, without
-//!   `actions.jsonl`, any sign of a fault the operator records alone can size (a restart, a
-//!   seal request that failed, which a pause may have caused, a node stopped mid-run).
+//!   task without them ([`super::info_only`]); and, without `actions.jsonl`, any sign of a
+//!   fault the operator records alone can size (a seal request that failed, which a pause
+//!   may have caused; a node stopped mid-run and not started again).
+//!
+//! Two gaps are left to the validator instead, in the trace's header: without
+//! `restatectl.jsonl` the operator's storage-state changes (which leave no server log line)
+//! are `unknown` (the validator's passes of "Inputs the material lacks"); without
+//! `actions.jsonl` a restart is placed from the node's process start and the crash before it
+//! is not logged completely (one crash per restart, placed by the validator).
 //!
 //! Logs without DEBUG lines (Restate's default filter) are a note, not a need: the kinds only
 //! DEBUG lines show ([`DEBUG_ONLY_KINDS`]) are not claimed complete, except `seal-started`
@@ -163,43 +168,30 @@ impl Gaps {
     /// the cluster); a node told to stop long before the others was stopped mid-run, which
     /// only the operator records tell.
     pub fn end_without_actions(&mut self, run: &RawRun) -> Option<i64> {
+        // A shutdown line followed by a later process start of the same node is a stop of a
+        // restart (the restart is placed from the process start), not the end of the run.
+        let finals = |l: &crate::parse::server_log::ServerLog| -> Vec<i64> {
+            let last_start = l.process_starts.last().copied().unwrap_or(i64::MIN);
+            l.shutdown_signals
+                .iter()
+                .copied()
+                .filter(|&t| t > last_start)
+                .collect()
+        };
         let firsts: Vec<(u32, i64)> = run
             .logs
             .iter()
-            .filter_map(|l| l.shutdown_signals.first().map(|&t| (l.node, t)))
+            .filter_map(|l| finals(l).first().map(|&t| (l.node, t)))
             .collect();
         let first = firsts.iter().map(|&(_, t)| t).min()?;
         let last = firsts.iter().map(|&(_, t)| t).max()?;
-        if last - first > ONE_SHUTDOWN_US || run.logs.iter().any(|l| l.shutdown_signals.len() > 1) {
+        if last - first > ONE_SHUTDOWN_US || run.logs.iter().any(|l| finals(l).len() > 1) {
             self.needs.push(format!("{ACTIONS_FILE}: a node was told to stop well before the others (or more than once), and whether that was a step of the run is only in the operator records"));
         }
         self.notes.push(format!(
             "no {ACTIONS_FILE}: the trace is cut at the first `Received signal, starting shutdown.` line; no kill, stop or pause (SIGSTOP) is assumed but the ones the logs show"
         ));
         Some(first)
-    }
-
-    /// Without operator records, the signs of faults only they size: restarts.
-    pub fn restarts_without_actions(&mut self, run: &RawRun) {
-        let restarted: Vec<String> = run
-            .logs
-            .iter()
-            .filter(|l| l.process_starts.len() > 1)
-            .map(|l| {
-                format!(
-                    "N{} ({} process starts in {})",
-                    l.node,
-                    l.process_starts.len(),
-                    l.file
-                )
-            })
-            .collect();
-        if !restarted.is_empty() {
-            self.needs.push(format!(
-                "{ACTIONS_FILE}: {} restarted, and when each went down (a SIGKILL leaves no line) is only in the operator records",
-                restarted.join(", ")
-            ));
-        }
     }
 
     /// Logs that start mid-run: the trace begins where every log is whole, and each log
