@@ -16,15 +16,17 @@
 //!   assumed), when the files that reach further back show a seal of the log, a storage-state
 //!   change or a sealed worker before it, or when a record of the loglet then cannot be placed;
 //!   DEBUG lines, only where a seal record of the loglet cannot be told to be the operator's
-//!   task without them ([`super::info_only`]); and, without `actions.jsonl`, any sign of a
-//!   fault the operator records alone can size (a seal request that failed, which a pause
-//!   may have caused; a node stopped mid-run and not started again).
+//!   task without them ([`super::info_only`]); and, without `actions.jsonl`, a node stopped
+//!   mid-run and not started again (whether that was a step of the run only the operator
+//!   records tell).
 //!
 //! Two gaps are left to the validator instead, in the trace's header: without
 //! `restatectl.jsonl` the operator's storage-state changes (which leave no server log line)
 //! are `unknown` (the validator's passes of "Inputs the material lacks"); without
 //! `actions.jsonl` a restart is placed from the node's process start and the crash before it
-//! is not logged completely (one crash per restart, placed by the validator).
+//! is not logged completely (one crash per restart, placed by the validator), and a seal
+//! request the logs show failed sizes the timeout budget (one per member whose failure is
+//! logged: the model lets a serving member's request time out, whether it was paused or slow).
 //!
 //! Logs without DEBUG lines (Restate's default filter) are a note, not a need: the kinds only
 //! DEBUG lines show ([`DEBUG_ONLY_KINDS`]) are not claimed complete, except `seal-started`
