@@ -147,7 +147,8 @@ pub enum Outcome {
     /// before that item is explained, the one with it is not), so only the judgement's guess of
     /// where the change shows was early.
     RejectedLater,
-    /// The original's verdict: the mutant is a behaviour as good (or as bad) as the original.
+    /// The original's verdict: the mutant is a behaviour as good (or as bad) as the original;
+    /// or it conforms because the item the original was rejected at was dropped.
     Conforming,
     /// A bound stopped the validation.
     Inconclusive,
@@ -338,6 +339,12 @@ impl Mutant {
                 Some(x) if x == self.at => Outcome::RejectedAtChange,
                 Some(x) if x > self.at && x <= self.observer => Outcome::RejectedAtObserver,
                 _ if same_as_original => Outcome::Conforming,
+                // The item the original was rejected at is dropped: what rejected it may be
+                // gone with it (a refusal for all-Provisioning members that only a forced move
+                // nobody logged explains), so conforming is a right answer too.
+                None if self.kind == Kind::Drop && rejected_at(original) == Some(self.at) => {
+                    Outcome::Conforming
+                }
                 Some(x) if x > self.observer => Outcome::RejectedLater,
                 _ => wrong("neither localized nor the original's verdict"),
             },

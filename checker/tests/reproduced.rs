@@ -233,3 +233,45 @@ fn an_appenders_auto_recovery_seal_is_named_not_left_unplaced() {
         stripped.notes
     );
 }
+
+/// CI's live incident reproduction once met N3's find-tail readers sealing the loglet after
+/// the restarts ("Detected gone (or likely gone) sequencer and inconsistent tail. Sealing the
+/// loglet to repair the tail"), two tasks at once. The importer translates both as seal tasks
+/// of another node; without that announcement they are NOT PLACED (so the test can fail).
+#[test]
+fn a_find_tail_seal_is_named_not_left_unplaced() {
+    let dir = root().join("traces/restate-1.7.12/reproduced/incident-find-tail-seal/raw");
+    let t = import_raw_dir(&dir).unwrap();
+    assert!(
+        !t.notes.iter().any(|n| n.contains("NOT PLACED")),
+        "{:#?}",
+        t.notes
+    );
+    assert_eq!(
+        t.notes
+            .iter()
+            .filter(|n| n.contains("runs a find-tail seal of 0_0"))
+            .count(),
+        2,
+        "{:#?}",
+        t.notes
+    );
+    let kinds: Vec<&str> = t
+        .items
+        .iter()
+        .filter_map(|i| match &i.item {
+            sealcheck_model::trace_format::Item::Event(e) => Some(e.kind()),
+            _ => None,
+        })
+        .filter(|k| k.starts_with("other-seal"))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "other-seal-started",
+            "other-seal-started",
+            "other-seal-completed",
+            "other-seal-completed"
+        ]
+    );
+}

@@ -69,9 +69,9 @@ use crate::text::{node_replication, RestateNode};
 use offsets::OffsetMap;
 pub use scope::{scope, DropReason, Dropped, Scope};
 use scope::{
-    Drops, AUTO_IMPROVEMENT_SEAL, AUTO_RECOVERY_SEAL, FAILOVER_SEAL, OTHER_NODE_SEAL,
-    OTHER_REQUEST, OTHER_SEAL_MEMBER, SEAL_ASSIST, SEAL_ASSIST_FAILS, SECOND_FIND_TAIL,
-    SECOND_SEAL_ASSIST, SHUTDOWN_SEAL, TAIL_REPAIR,
+    Drops, AUTO_IMPROVEMENT_SEAL, AUTO_RECOVERY_SEAL, FAILOVER_SEAL, FIND_TAIL_REPAIR_SEAL,
+    OTHER_NODE_SEAL, OTHER_REQUEST, OTHER_SEAL_MEMBER, SEAL_ASSIST, SEAL_ASSIST_FAILS,
+    SECOND_FIND_TAIL, SECOND_SEAL_ASSIST, SHUTDOWN_SEAL, TAIL_REPAIR,
 };
 
 /// The node id an imported trace gives the model's client: not a log server (the model has at
@@ -552,6 +552,9 @@ enum Announced {
     Failover,
     /// An appender's auto-recovery seal (span `seal_and_auto_extend_chain`).
     AutoRecovery,
+    /// A find-tail reader's seal before a tail repair (`Detected gone (or likely gone)
+    /// sequencer and inconsistent tail`).
+    FindTailRepair,
 }
 
 /// The translator: one method per kind of raw record, each placing events or dropping the
@@ -1072,6 +1075,8 @@ impl<'a> Translator<'a> {
             self.announced.insert((*node, Announced::Shutdown));
         } else if reason == "auto-recovery" && *log_id == Some(self.s.log_id) {
             self.announced.insert((*node, Announced::AutoRecovery));
+        } else if reason == "find-tail-repair" && loglet.as_deref() == Some(self.loglet()) {
+            self.announced.insert((*node, Announced::FindTailRepair));
         }
     }
 
@@ -1080,7 +1085,7 @@ impl<'a> Translator<'a> {
     fn take_announced(&mut self, node: u32) -> Option<Announced> {
         let mine: Vec<(u32, Announced)> = self
             .announced
-            .range((node, Announced::Assist)..=(node, Announced::AutoRecovery))
+            .range((node, Announced::Assist)..=(node, Announced::FindTailRepair))
             .copied()
             .collect();
         for a in &mine {
@@ -1108,6 +1113,7 @@ impl<'a> Translator<'a> {
             let auto_recovery = announced == Some(Announced::AutoRecovery);
             let auto_improvement = announced == Some(Announced::AutoImprovement);
             let failover = announced == Some(Announced::Failover);
+            let repair = announced == Some(Announced::FindTailRepair);
             if assist && self.s.cluster() && self.finder.is_none() {
                 // The model's find-tail reader: its assisting seal task starts.
                 self.finder = Some(node);
@@ -1133,6 +1139,8 @@ impl<'a> Translator<'a> {
                 DropReason::NeedsModelStep(FAILOVER_SEAL)
             } else if auto_recovery {
                 DropReason::NeedsModelStep(AUTO_RECOVERY_SEAL)
+            } else if repair {
+                DropReason::NeedsModelStep(FIND_TAIL_REPAIR_SEAL)
             } else if self.mode == Mode::RunLoglet {
                 DropReason::NeedsModelStep(OTHER_NODE_SEAL)
             } else {
@@ -1190,6 +1198,7 @@ impl<'a> Translator<'a> {
             AUTO_IMPROVEMENT_SEAL,
             FAILOVER_SEAL,
             AUTO_RECOVERY_SEAL,
+            FIND_TAIL_REPAIR_SEAL,
             OTHER_NODE_SEAL,
         ]
         .contains(&why);

@@ -90,6 +90,11 @@ pub mod messages {
     pub const DRAINING: &str = "Draining sequencer, waiting for ";
     /// ...::tasks::find_tail, DEBUG: a reader completes a partial seal.
     pub const ASSIST_SEAL: &str = "Detected unsealed nodes. Running seal task to assist in sealing";
+    /// ...::tasks::find_tail, DEBUG (`loglet_id`, `max_local_tail`; the message goes on
+    /// `; status=[...]`): a reader that finds the sequencer gone and the members' tails
+    /// apart seals the loglet before it repairs the tail.
+    pub const GONE_SEQUENCER_SEAL: &str =
+        "Detected gone (or likely gone) sequencer and inconsistent tail. Sealing the loglet to repair the tail";
     /// ...::tasks::repair_tail, INFO (`loglet_id`, `start_offset`, `target_tail`).
     pub const REPAIR_START: &str = "Tail records are under-replicated, starting a repair tail task";
     /// ...::tasks::repair_tail, INFO (`loglet_id`, `known_global_tail`); the message goes on
@@ -262,7 +267,8 @@ pub enum Fact {
         /// Loglet, if printed.
         loglet: Option<String>,
         /// `restatectl`, `shutdown`, `auto-recovery` (an appender's auto-recovery seals the
-        /// loglet before it extends the chain) or `other`.
+        /// loglet before it extends the chain), `find-tail-repair` (a reader that finds the
+        /// sequencer gone and the tails apart seals before it repairs) or `other`.
         reason: String,
     },
     /// A reader's find-tail saw a partial seal and runs a seal task to complete it.
@@ -984,6 +990,13 @@ fn seal_fact(node: u32, msg: &str, line: &Value, fields: &Value) -> Option<Fact>
             } else {
                 "other".into()
             },
+        }
+    } else if msg.starts_with(m::GONE_SEQUENCER_SEAL) {
+        Fact::SealRequested {
+            node,
+            log_id: None,
+            loglet: loglet(),
+            reason: "find-tail-repair".into(),
         }
     } else if let Some(rest) = msg.strip_prefix(m::ASSIST_SEAL) {
         Fact::SealAssist {

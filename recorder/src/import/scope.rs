@@ -47,6 +47,8 @@ pub const SECOND_FIND_TAIL: &str = "a second find-tail reader's (or a second) ta
 pub const SEAL_ASSIST_FAILS: &str = "part of a seal assist that does not complete (needs model step: the model's seal assist waits for an f-majority and never fails)";
 /// Why an appender's auto-recovery seal of the scenario's loglet was not translated.
 pub const AUTO_RECOVERY_SEAL: &str = "an auto-recovery seal: a writer whose append met a sealed or terminating sequencer runs a seal task on the loglet before it extends the chain, and retries it (translated as other-seal-started or other-seal-refused, then other-seal-completed or other-seal-failed; a record of it is dropped only past the model's 250 such tasks in one loglet: needs model step: more seal tasks of other nodes)";
+/// Why a find-tail reader's seal before a tail repair was not translated.
+pub const FIND_TAIL_REPAIR_SEAL: &str = "a find-tail seal: a reader that finds the sequencer gone and the members' tails apart seals the loglet before it repairs the tail (translated as other-seal-started or other-seal-refused, then other-seal-completed or other-seal-failed; a record of it is dropped only past the model's 250 such tasks in one loglet: needs model step: more seal tasks of other nodes)";
 /// Why a shutdown seal of the scenario's loglet on another node was not translated.
 pub const SHUTDOWN_SEAL: &str = "a shutdown seal: a node being stopped runs a seal task on the loglet (translated as other-seal-started or other-seal-refused, then other-seal-completed or other-seal-failed; a record of it is dropped only past the model's 250 such tasks in one loglet: needs model step: more seal tasks of other nodes)";
 
