@@ -187,15 +187,7 @@ fn an_appenders_auto_recovery_seal_is_named_not_left_unplaced() {
     };
     assert_eq!(named(&t, "seal-started"), 0, "{:#?}", t.notes);
     assert_eq!(named(&t, "seal-completed"), 0, "{:#?}", t.notes);
-    let kinds: Vec<&str> = t
-        .items
-        .iter()
-        .filter_map(|i| match &i.item {
-            sealcheck_model::trace_format::Item::Event(e) => Some(e.kind()),
-            _ => None,
-        })
-        .filter(|k| k.starts_with("other-seal"))
-        .collect();
+    let kinds = other_seal_kinds(&t);
     let mut expected = vec!["other-seal-refused"; 9];
     expected.extend(["other-seal-started", "other-seal-completed"]);
     assert_eq!(kinds, expected);
@@ -256,17 +248,8 @@ fn a_find_tail_seal_is_named_not_left_unplaced() {
         "{:#?}",
         t.notes
     );
-    let kinds: Vec<&str> = t
-        .items
-        .iter()
-        .filter_map(|i| match &i.item {
-            sealcheck_model::trace_format::Item::Event(e) => Some(e.kind()),
-            _ => None,
-        })
-        .filter(|k| k.starts_with("other-seal"))
-        .collect();
     assert_eq!(
-        kinds,
+        other_seal_kinds(&t),
         [
             "other-seal-started",
             "other-seal-started",
@@ -274,4 +257,16 @@ fn a_find_tail_seal_is_named_not_left_unplaced() {
             "other-seal-completed"
         ]
     );
+}
+
+/// The kinds of the other nodes' seal steps of an imported trace, in order.
+fn other_seal_kinds(t: &sealcheck_recorder::import::ImportedTrace) -> Vec<&'static str> {
+    t.items
+        .iter()
+        .filter_map(|i| match &i.item {
+            sealcheck_model::trace_format::Item::Event(e) => Some(e.kind()),
+            _ => None,
+        })
+        .filter(|k| k.starts_with("other-seal"))
+        .collect()
 }

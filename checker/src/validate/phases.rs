@@ -78,12 +78,7 @@ fn validate_with_unknown(
             };
             let reason = format!(
                 "needs {}: without {} the trace {} at this item; it is explained only if such a step happened unlogged, and the material that would show it is missing",
-                header
-                    .unknown
-                    .iter()
-                    .map(|k| unknown_input(k))
-                    .collect::<Vec<_>>()
-                    .join(" and "),
+                inputs(header),
                 header
                     .unknown
                     .iter()
@@ -121,12 +116,7 @@ fn validate_with_unknown(
             let reason = format!(
                 "the trace is rejected whatever the operator did without --force (with such changes it {} at this item); whether a forced change nobody logged explains it (a violation of `{LEGAL_STORAGE_MOVES}`) or nothing does (a divergence), the depth-first search did not find within its bound: needs {}",
                 second.verdict.word(),
-                header
-                    .unknown
-                    .iter()
-                    .map(|k| unknown_input(k))
-                    .collect::<Vec<_>>()
-                    .join(" and "),
+                inputs(header),
             );
             Ok(total(
                 Outcome {
@@ -185,6 +175,16 @@ fn forced_move_explanation(
             .map(|p| p.to_string())
     });
     Ok((found.zip(broken), dfs.states))
+}
+
+/// The inputs that show the steps of the header's unknown kinds.
+fn inputs(header: &Header) -> String {
+    header
+        .unknown
+        .iter()
+        .map(|k| unknown_input(k))
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 /// The input that shows the steps of an unknown kind.
