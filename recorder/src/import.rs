@@ -616,7 +616,9 @@ struct Translator<'a> {
     straddling: usize,
     // Missing inputs.
     /// No `actions.jsonl`: `--force` and the start of a storage-state change come from
-    /// `restatectl.jsonl`, and a failed seal request makes the import inconclusive.
+    /// `restatectl.jsonl`, a restart from the node's process start
+    /// ([`Translator::restart_from_log`]), the timeout budget from the failed seal requests
+    /// ([`Translator::check_faults_known`]).
     actions_absent: bool,
     /// No `restatectl.jsonl`: the operator's storage-state changes cannot be seen, so the
     /// trace lists `storage-state-set` as unknown ([`Header::unknown`]) with a budget of two

@@ -199,9 +199,10 @@
 //! (logs without operator records leave every crash unlogged, one per restart; a loaded
 //! loglet with one restart at its end took 3 ms this way and ran past the depth-first budget
 //! without it). The order only decides which explanation is found first (and how soon); every
-//! state is still searched, up to the same budget, so no verdict changes with it. On a loaded cluster's loglet
-//! sealed by two nodes 9 ms apart the old order ran past its budget (the search found 38 items
-//! explained, then spent 60 s in the breadth-first search); the new one needs 1,801 states.
+//! state is still searched, up to the same budget, so no verdict changes with it. On a loaded
+//! cluster's loglet sealed by two nodes 9 ms apart the old order ran past its budget (the
+//! search found 38 items explained, then spent 60 s in the breadth-first search); the new one
+//! needs 1,801 states.
 //!
 //! **Inputs the material lacks.** A trace imported from server logs alone has no operator
 //! records: `restatectl nodes set-storage-state` leaves no server-log line, so the trace
