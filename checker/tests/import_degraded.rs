@@ -467,3 +467,38 @@ fn logs_only_material_validates_with_the_operator_unknown() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// Files next to the server logs that are not logs (a README, a trace written there) are not
+/// read, and the notes name them; a directory with nothing but such files is an input error
+/// that names them.
+#[test]
+fn files_that_are_not_server_logs_are_named_and_not_read() {
+    let rec = "restate-1.7.12/incident";
+    let dir = scratch("not-logs");
+    logs_only(&root().join("traces").join(rec).join("raw"), &dir);
+    std::fs::write(dir.join("README.txt"), "the logs of a run\n").unwrap();
+    std::fs::copy(
+        root().join("traces").join(rec).join("trace.jsonl"),
+        dir.join("trace.jsonl"),
+    )
+    .unwrap();
+    let t = import_raw_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+    for f in ["README.txt", "trace.jsonl"] {
+        assert!(
+            t.notes
+                .iter()
+                .any(|n| n.starts_with(&format!("{f} is not read: no line in Restate's"))),
+            "{:#?}",
+            t.notes
+        );
+    }
+    let only = scratch("not-logs-only");
+    std::fs::write(only.join("README.txt"), "the logs of a run\n").unwrap();
+    let e = import_raw_dir(&only).unwrap_err().to_string();
+    assert!(
+        e.contains("no server log in the directory") && e.contains("README.txt"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&only).unwrap();
+}

@@ -641,6 +641,9 @@ pub struct RawRun {
     /// Whether the directory had no `meta.json` and [`RawRun::meta`] was derived from the
     /// server logs ([`parse_logs_dir`]).
     pub meta_derived: bool,
+    /// Files of a directory of server logs that were not read as one: no line in Restate's
+    /// JSON or text format, and no node number in the name ([`parse_logs_dir`]).
+    pub skipped: Vec<String>,
 }
 
 /// One `restatectl nodes set-storage-state` run, as `restatectl.jsonl` records it.
@@ -725,6 +728,7 @@ fn records(
         storage_runs,
         absent,
         meta_derived: false,
+        skipped: Vec::new(),
     })
 }
 
@@ -738,6 +742,7 @@ fn records(
 pub fn parse_logs_dir(dir: &Path) -> Result<RawRun, Error> {
     let mut facts = Vec::new();
     let mut logs: Vec<ServerLog> = Vec::new();
+    let mut skipped = Vec::new();
     for path in server_log::log_files(dir)? {
         let texts = read_lines(&path)?;
         let values = server_log::text_lines(&texts);
@@ -745,6 +750,11 @@ pub fn parse_logs_dir(dir: &Path) -> Result<RawRun, Error> {
             Some(n) => (n, "its own lines"),
             None => match server_log::node_from_file_name(&path) {
                 Some(n) => (n, "its file name"),
+                // Not a server log at all (a README, a trace written next to the logs).
+                None if values.is_empty() => {
+                    skipped.push(path.strip_prefix(dir).unwrap_or(&path).display().to_string());
+                    continue;
+                }
                 None => {
                     return Err(malformed(
                         &path,
@@ -769,13 +779,22 @@ pub fn parse_logs_dir(dir: &Path) -> Result<RawRun, Error> {
         logs.push(parse_server_log(&path, &rel, node, named_by, &mut facts)?);
     }
     if logs.is_empty() {
-        return Err(malformed(dir, 0, "no server log in the directory"));
+        let why = if skipped.is_empty() {
+            "no server log in the directory".to_string()
+        } else {
+            format!(
+                "no server log in the directory (not read, no line in Restate's JSON or text log format: {})",
+                skipped.join(", ")
+            )
+        };
+        return Err(malformed(dir, 0, why));
     }
     logs.sort_by_key(|l| l.node);
     facts.sort_by_key(|f| f.time_us);
     let meta = derived_meta(dir, &facts, &logs);
     let mut run = records(dir, meta, facts, logs)?;
     run.meta_derived = true;
+    run.skipped = skipped;
     Ok(run)
 }
 

@@ -105,6 +105,11 @@ impl Gaps {
                     l.file, l.node, l.named_by
                 ));
             }
+            for f in &run.skipped {
+                g.notes.push(format!(
+                    "{f} is not read: no line in Restate's JSON or text log format, and no node number in its name"
+                ));
+            }
             if m.loglet_id.is_none() || m.seal_via.is_none() {
                 g.needs.push("a seal that restatectl asked for (`Attempting to seal loglet` and `Starting a seal task for loglet`, DEBUG): they name the sealer and the loglet".into());
             }

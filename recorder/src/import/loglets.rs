@@ -270,6 +270,7 @@ pub fn loglet_run(run: &RawRun, d: &Discovered, assigned: &[Option<String>]) -> 
         storage_runs: run.storage_runs.clone(),
         absent: run.absent.clone(),
         meta_derived: run.meta_derived,
+        skipped: run.skipped.clone(),
     }
 }
 
