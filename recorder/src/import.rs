@@ -2170,12 +2170,6 @@ impl<'a> Translator<'a> {
     }
 }
 
-/// Whether an event may change what an observation shows, directly or through the unlogged
-/// steps it enables. A log server's tail and seal flag change by unlogged steps (stores, seal
-/// handling) that any event may enable, so every event may change them; a storage state only
-/// changes by events of complete kinds about that node (provisioned, storage-state-set,
-/// crashed, restarted), so a `nodes` row that no such event overlaps shows the state of the
-/// whole query interval.
 /// The seal tasks of other nodes that are open, counted per node: the model does not tell
 /// their nodes apart, so an outcome closes one of its node's open tasks, whichever.
 #[derive(Debug, Default)]
@@ -2206,6 +2200,12 @@ impl OpenTasks {
     }
 }
 
+/// Whether an event may change what an observation shows, directly or through the unlogged
+/// steps it enables. A log server's tail and seal flag change by unlogged steps (stores, seal
+/// handling) that any event may enable, so every event may change them; a storage state only
+/// changes by events of complete kinds about that node (provisioned, storage-state-set,
+/// crashed, restarted), so a `nodes` row that no such event overlaps shows the state of the
+/// whole query interval.
 fn may_change(event: &Item, o: &Observation) -> bool {
     match o {
         Observation::ObserveStorageState { node, .. } => match event {

@@ -324,13 +324,7 @@ impl ValidateOptions {
         match self.unknown {
             UnknownSteps::AsWritten => h.clone(),
             UnknownSteps::Absent => h.assuming_unknown_absent(),
-            UnknownSteps::Legal => {
-                let mut h = h.clone();
-                if h.unknown.iter().any(|k| k == "storage-state-set") {
-                    h.config.faults.operator_force = false;
-                }
-                h
-            }
+            UnknownSteps::Legal => h.with_legal_unknown(),
         }
     }
 }

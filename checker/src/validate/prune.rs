@@ -236,11 +236,16 @@ impl<'c, 'a> Ahead<'c, 'a> {
         }
     }
 
+    /// Whether the operator may still make a forced move (the only step that sets a storage
+    /// state back to Provisioning).
+    fn forced_move_left(cx: &Context<'_>, state: &State) -> bool {
+        cx.model.cfg.faults.operator_force && state.operator_moves_left > 0
+    }
+
     /// See [`Ahead::provisioning_gone`]: views only move to newer configurations, and only a
     /// forced operator move sets a storage state back to Provisioning.
     fn provisioning_gone(cx: &Context<'_>, state: &State) -> bool {
-        let f = &cx.model.cfg.faults;
-        if f.operator_force && state.operator_moves_left > 0 {
+        if Self::forced_move_left(cx, state) {
             return false;
         }
         let from = state.client.view as usize - 1;
@@ -255,8 +260,7 @@ impl<'c, 'a> Ahead<'c, 'a> {
     /// Provisioning, which only a forced operator move re-enters.
     fn provisioned_for_good(cx: &Context<'_>, state: &State, n: usize) -> [bool; 16] {
         let mut out = [false; 16];
-        let f = &cx.model.cfg.faults;
-        if f.operator_force && state.operator_moves_left > 0 {
+        if Self::forced_move_left(cx, state) {
             return out;
         }
         for (i, st) in state.latest().iter().take(n).enumerate() {
