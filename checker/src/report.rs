@@ -60,35 +60,38 @@ pub fn scenario_line(cfg: &Config) -> String {
         );
     }
     let f = &cfg.faults;
-    let mut faults = Vec::new();
-    if f.message_loss > 0 {
-        faults.push(count(
-            f.message_loss as usize,
-            "lost message",
-            "lost messages",
-        ));
-    }
-    if f.message_duplication > 0 {
-        faults.push(count(
-            f.message_duplication as usize,
+    let counted = [
+        (f.message_loss, "lost message", "lost messages"),
+        (
+            f.message_duplication,
             "duplicated message",
             "duplicated messages",
-        ));
-    }
-    if f.crashes > 0 {
-        faults.push(count(f.crashes as usize, "crash", "crashes"));
-    }
-    if f.operator_moves > 0 {
-        faults.push(format!(
-            "{}{}",
-            count(f.operator_moves as usize, "operator move", "operator moves"),
-            if f.operator_force {
-                " with --force"
-            } else {
-                ""
-            }
-        ));
-    }
+        ),
+        (f.crashes, "crash", "crashes"),
+        (f.operator_moves, "operator move", "operator moves"),
+        (
+            f.other_seals,
+            "seal task of another node",
+            "seal tasks of other nodes",
+        ),
+        (
+            f.other_repairs,
+            "tail repair of another reader",
+            "tail repairs of other readers",
+        ),
+    ];
+    let faults: Vec<String> = counted
+        .iter()
+        .filter(|(n, ..)| *n > 0)
+        .map(|&(n, one, many)| {
+            let force = one == "operator move" && f.operator_force;
+            format!(
+                "{}{}",
+                count(n as usize, one, many),
+                if force { " with --force" } else { "" }
+            )
+        })
+        .collect();
     if !faults.is_empty() {
         let _ = write!(s, ", faults: {}", faults.join(", "));
     }

@@ -112,7 +112,7 @@ fn check_fields(
     // `from` and `to` are offsets in a tail repair, a storage state elsewhere; `status` is a
     // nodeset status in a seal outcome, a store status elsewhere.
     let kind = obj.get("event").and_then(|e| e.as_str());
-    let repair = kind == Some("tail-repair-started");
+    let repair = matches!(kind, Some("tail-repair-started" | "other-repair-started"));
     let outcome = matches!(
         kind,
         Some("seal-completed" | "seal-failed" | "other-seal-completed" | "other-seal-failed")

@@ -11,7 +11,18 @@ use sealcheck_recorder::import::loglets::discover;
 use sealcheck_recorder::import::run::{FILE_NAME, LOGLETS_DIR};
 use sealcheck_recorder::parse::parse_raw_dir;
 
-const RUNS: [&str; 2] = ["steady-load", "steady-load-short"];
+const RUNS: [&str; 3] = ["steady-load", "steady-load-short", "concurrent-readers"];
+
+/// `sealcheck import --run --out OUT INPUT`.
+fn import_run(input: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("sealcheck")
+        .unwrap()
+        .args(["import", "--run", "--out"])
+        .arg(out)
+        .arg(input)
+        .output()
+        .unwrap()
+}
 
 fn run_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -226,13 +237,7 @@ fn logs_only_material_finds_every_loglet_and_says_what_it_assumed() {
         let name = format!("server-{}.txt", (b'a' + k as u8) as char);
         std::fs::copy(p, input.join(name)).unwrap();
     }
-    let o = assert_cmd::Command::cargo_bin("sealcheck")
-        .unwrap()
-        .args(["import", "--run", "--out"])
-        .arg(&out)
-        .arg(&input)
-        .output()
-        .unwrap();
+    let o = import_run(&input, &out);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     let summary: sealcheck_model::run_format::RunSummary =
@@ -446,5 +451,81 @@ fn another_nodes_failed_seal_task_is_a_model_step() {
     assert_eq!(verdict(&ok), "conforms");
     copy("N1(S), N2(S), N3(S)", &bad);
     assert_eq!(verdict(&bad), "diverges");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// A CI recording of steady-load-short in which three find-tail readers worked on loglet 0_1
+/// at once after N3 (its sequencer) came back from SIGKILL: two readers of N1 each ran a seal
+/// assist 0.05 ms apart and then a tail repair of the same record, and a reader of N3 sealed and
+/// repaired it too. The model's reader is N1's first; the second assist is another node's seal
+/// task, the other two repairs are other readers' (`other-repair-started`, with the range in
+/// model offsets). Before, the loglet was not translated and the run was inconclusive. Now every
+/// loglet conforms from the full material and from the server logs alone (whose appends count
+/// the repair's target). A repair range no reader decides is rejected:
+/// `traces/invalid/cluster-other-repair-past-tail.jsonl`.
+#[test]
+fn concurrent_find_tail_readers_are_translated_and_checked() {
+    let dir = run_dir("concurrent-readers");
+    let run = import_raw_dir_loglets(&dir.join("raw")).unwrap();
+    assert!(run.untranslated.is_empty(), "{:?}", run.untranslated);
+    let at = run
+        .summary
+        .loglets
+        .iter()
+        .position(|l| l.loglet == "0_1")
+        .unwrap();
+    let kinds: Vec<&str> = run.traces[at]
+        .items
+        .iter()
+        .filter_map(|t| match &t.item {
+            sealcheck_model::trace_format::Item::Event(e) => Some(e.kind()),
+            _ => None,
+        })
+        .collect();
+    let count = |k: &str| kinds.iter().filter(|&&x| x == k).count();
+    assert_eq!(count("seal-assist-started"), 1, "{kinds:?}");
+    assert_eq!(count("other-seal-started"), 2, "{kinds:?}");
+    assert_eq!(count("tail-repair-started"), 1, "{kinds:?}");
+    assert_eq!(count("other-repair-started"), 2, "{kinds:?}");
+    assert_eq!(count("other-repair-completed"), 2, "{kinds:?}");
+    assert_eq!(run.traces[at].header.config.faults.other_repairs, 2);
+
+    let validate = |path: &std::path::Path| {
+        assert_cmd::Command::cargo_bin("sealcheck")
+            .unwrap()
+            .arg("validate")
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let o = validate(&dir);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("conforms (5 loglets conform)"), "{stdout}");
+
+    let tmp = std::env::temp_dir().join(format!(
+        "sealcheck-concurrent-readers-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    // The server logs alone.
+    let (input, out) = (tmp.join("in"), tmp.join("out"));
+    std::fs::create_dir_all(&input).unwrap();
+    for e in std::fs::read_dir(dir.join("raw/logs")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, input.join(p.file_name().unwrap())).unwrap();
+    }
+    let o = import_run(&input, &out);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = validate(&out);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("conforms (5 loglets conform)"), "{stdout}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

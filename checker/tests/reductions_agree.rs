@@ -84,6 +84,7 @@ fn scenarios() -> Vec<Config> {
         load("specs/bugs/store-after-seal.toml"),
         load("specs/other-seals.toml"),
         load("specs/other-seals-cluster.toml"),
+        load("specs/other-repairs-cluster.toml"),
         incident_other,
     ]
 }

@@ -169,7 +169,8 @@ fn reproduce_recheck_controls_and_dry_run_need_no_cluster() {
 /// second step while N3's partition processor was appending: N3's appender then ran Bifrost's
 /// auto-recovery seal of 0_0 again and again (refused while every member was Provisioning) and
 /// finally sealed it. The importer translates each try as a seal task of another node: nine
-/// `other-seal-refused`, then `other-seal-started` / `other-seal-completed`; without the
+/// `other-seal-refused`, then `other-seal-started` / `other-seal-completed` (and its reader's
+/// later seal assist is one more such task); without the
 /// `seal_and_auto_extend_chain` span that tells them apart, the same records are reported NOT
 /// PLACED (so the test can fail).
 #[test]
@@ -190,8 +191,14 @@ fn an_appenders_auto_recovery_seal_is_named_not_left_unplaced() {
     let kinds = other_seal_kinds(&t);
     let mut expected = vec!["other-seal-refused"; 9];
     expected.extend(["other-seal-started", "other-seal-completed"]);
+    // Then N3's find-tail reader assists (the run has no separate roles): another node's task.
+    expected.extend(["other-seal-started", "other-seal-completed"]);
     assert_eq!(kinds, expected);
-    assert_eq!(t.header.config.faults.other_seals, 10);
+    assert_eq!(t.header.config.faults.other_seals, 11);
+    assert!(t
+        .notes
+        .iter()
+        .any(|n| n.starts_with("N3 runs a seal assist of 0_0")));
     assert!(t
         .notes
         .iter()

@@ -49,6 +49,7 @@ const PINNED: &[(&str, usize, &[&str])] = &[
     ("specs/operator-moves.toml", 94185, &[]),
     ("specs/other-seals.toml", 163052, &[]),
     ("specs/other-seals-cluster.toml", 138054, &[]),
+    ("specs/other-repairs-cluster.toml", 1251181, &[]),
     (
         "specs/paused-members.toml",
         116,

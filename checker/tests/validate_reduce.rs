@@ -156,6 +156,7 @@ fn declared_independences_commute_and_enablers_are_declared() {
         "specs/cluster-roles.toml",
         "specs/other-seals.toml",
         "specs/other-seals-cluster.toml",
+        "specs/other-repairs-cluster.toml",
     ] {
         for complete in [&[][..], RECORDED] {
             let (states, pairs) = check(spec, complete, 8_000);
@@ -197,11 +198,15 @@ fn cluster_find_tail_steps_commute_as_declared() {
         sealed,
         sealed,
     ];
-    for prefix in [repair, assist] {
+    let specs = [
+        "specs/cluster-roles.toml",
+        "specs/other-repairs-cluster.toml",
+    ];
+    for (spec, prefix) in specs.iter().flat_map(|s| [(s, repair), (s, assist)]) {
         for complete in [&[][..], RECORDED] {
-            let (states, pairs) = check_from("specs/cluster-roles.toml", complete, 3_000, prefix);
+            let (states, pairs) = check_from(spec, complete, 3_000, prefix);
             eprintln!(
-                "cluster-roles after a prefix of {}: {states} states, {pairs} pairs",
+                "{spec} after a prefix of {}: {states} states, {pairs} pairs",
                 prefix.len()
             );
             assert!(states > 40 && pairs > 100, "{states} states, {pairs} pairs");

@@ -262,6 +262,15 @@ pub struct Faults {
     /// back the same.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub other_seals: u8,
+    /// Cluster only: how many tail repairs find-tail readers other than the model's one may
+    /// run in one behaviour. Restate runs a reader per caller (the loglet's periodic tail
+    /// checker, a partition processor's reader, ...), on every node; under load two or three of
+    /// them decide to repair the same tail at once. Each takes the decision the model's reader
+    /// takes (an f-majority sealed, the records between its known global tail and the highest
+    /// sealed tail not on a write quorum), sends the same repair stores, and completes once its
+    /// range is on a write quorum. Left out of serialized configs when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other_repairs: u8,
 }
 
 fn is_zero(n: &u8) -> bool {
@@ -270,6 +279,9 @@ fn is_zero(n: &u8) -> bool {
 
 /// Most seal tasks of other nodes a scenario may allow.
 pub const MAX_OTHER_SEALS: u8 = 250;
+
+/// Most tail repairs of other find-tail readers a scenario may allow.
+pub const MAX_OTHER_REPAIRS: u8 = 250;
 
 /// A bug seeded into the model on purpose, to prove that a named property catches it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -482,6 +494,21 @@ impl Config {
             return Err(bad(
                 "faults.other_seals",
                 format!("at most {MAX_OTHER_SEALS}, got {}", self.faults.other_seals),
+            ));
+        }
+        if self.faults.other_repairs > MAX_OTHER_REPAIRS {
+            return Err(bad(
+                "faults.other_repairs",
+                format!(
+                    "at most {MAX_OTHER_REPAIRS}, got {}",
+                    self.faults.other_repairs
+                ),
+            ));
+        }
+        if self.faults.other_repairs > 0 && self.cluster.is_none() {
+            return Err(bad(
+                "faults.other_repairs",
+                "other find-tail readers' tail repairs are modelled in a cluster with separate roles only (add a [cluster] table)",
             ));
         }
         if let Some(c) = &self.cluster {

@@ -183,6 +183,12 @@ pub fn action(model: &SealModel, action: &Action) -> String {
         Action::OtherSealFails => {
             "another node's seal task failed (too few members answered in time)".to_string()
         }
+        Action::OtherRepairStarts { from, to } => format!(
+            "another find-tail reader: an f-majority is sealed, records {from}..{to} lack a write quorum: tail repair (stores that ignore the seal)"
+        ),
+        Action::OtherRepairCompletes { from, to } => {
+            format!("another reader's tail repair of {from}..{to} completed")
+        }
     }
 }
 

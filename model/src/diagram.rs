@@ -212,6 +212,13 @@ fn note(model: &SealModel, prev: &State, action: &Action, next: &State) -> (Stri
         Action::OtherSealCompletes => ("another node's seal completed".to_string(), FG),
         Action::OtherSealFails => ("another node's seal failed".to_string(), RED),
         Action::OtherSealRefused => ("another node's seal refused".to_string(), RED),
+        Action::OtherRepairStarts { from, to } => (
+            format!("another reader repairs {from}..{to} (ignore seal)"),
+            AMBER,
+        ),
+        Action::OtherRepairCompletes { from, to } => {
+            (format!("another reader repaired {from}..{to}"), GREEN)
+        }
         Action::FindTailRepairsTail { from, to } => (
             format!("{c}: find-tail repairs {from}..{to} (ignore seal)"),
             AMBER,
@@ -490,7 +497,10 @@ fn marks(s: &mut String, lanes: &Lanes, prev: &State, action: &Action, next: &St
         Action::FindTailAssistsSeal | Action::FindTailRepairsTail { .. } => {
             dot(s, lanes.client(), y, AMBER)
         }
-        Action::OtherSealStarts => dot(s, lanes.client(), y, AMBER),
+        Action::OtherSealStarts | Action::OtherRepairStarts { .. } => {
+            dot(s, lanes.client(), y, AMBER)
+        }
+        Action::OtherRepairCompletes { .. } => dot(s, lanes.client(), y, BLUE),
         Action::OtherSealCompletes => dot(s, lanes.client(), y, BLUE),
         Action::OtherSealFails | Action::OtherSealRefused => cross(s, lanes.client(), y, RED),
     }

@@ -7,7 +7,8 @@
 //! - `seal_task`: every rule of the seal task, from the harness's `seal()` call, through the
 //!   log servers' handling of `Seal` and the task's f-majority, to its success or failure;
 //! - `sequencer`: appends, acknowledgements, draining, and the remote sequencer of a cluster;
-//! - `find_tail`: a cluster's find-tail reader, its tail repair and its assisting seal;
+//! - `find_tail`: a cluster's find-tail reader, its tail repair and its assisting seal, and the
+//!   tail repairs of other readers (`faults.other_repairs`);
 //! - `network`: delivery (handing each message to its receiver), loss and duplication;
 //! - `operator`: `restatectl nodes set-storage-state`;
 //! - `other_seals`: seal tasks other nodes run on the loglet (`faults.other_seals`).

@@ -422,6 +422,23 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         status: Option<NodesetStatus>,
     },
+    /// Cluster: a find-tail reader other than the model's one started a tail repair
+    /// (`faults.other_repairs`). The model does not tell such readers apart: any node matches.
+    OtherRepairStarted {
+        /// The node running the reader (any node id).
+        node: NodeId,
+        /// The first offset repaired (the reader's known global tail).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<Offset>,
+        /// The tail repaired to (the highest local tail of the sealed members).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<Offset>,
+    },
+    /// Cluster: another reader's tail repair completed (its range is on a write quorum).
+    OtherRepairCompleted {
+        /// The node running the reader (any node id).
+        node: NodeId,
+    },
 }
 
 impl Event {
@@ -464,11 +481,13 @@ impl Event {
             Event::OtherSealCompleted { .. } => "other-seal-completed",
             Event::OtherSealFailed { .. } => "other-seal-failed",
             Event::OtherSealRefused { .. } => "other-seal-refused",
+            Event::OtherRepairStarted { .. } => "other-repair-started",
+            Event::OtherRepairCompleted { .. } => "other-repair-completed",
         }
     }
 
     /// Every event kind.
-    pub const KINDS: [&'static str; 36] = [
+    pub const KINDS: [&'static str; 38] = [
         "provisioned",
         "provision-refused",
         "marker-written",
@@ -505,9 +524,12 @@ impl Event {
         "other-seal-completed",
         "other-seal-failed",
         "other-seal-refused",
+        "other-repair-started",
+        "other-repair-completed",
     ];
 
-    /// Kinds done by a node other than the harness's, whichever it is (`faults.other_seals`).
+    /// Kinds done by a node other than the harness's, whichever it is (`faults.other_seals`,
+    /// `faults.other_repairs`).
     pub fn is_other_node_kind(kind: &str) -> bool {
         matches!(
             kind,
@@ -515,6 +537,8 @@ impl Event {
                 | "other-seal-completed"
                 | "other-seal-failed"
                 | "other-seal-refused"
+                | "other-repair-started"
+                | "other-repair-completed"
         )
     }
 
@@ -608,7 +632,9 @@ impl Event {
             | Event::OtherSealStarted { node }
             | Event::OtherSealCompleted { node, .. }
             | Event::OtherSealFailed { node, .. }
-            | Event::OtherSealRefused { node } => Some(node),
+            | Event::OtherSealRefused { node }
+            | Event::OtherRepairStarted { node, .. }
+            | Event::OtherRepairCompleted { node } => Some(node),
         }
     }
 
@@ -745,7 +771,12 @@ impl Event {
             }
             // Another node's task: the model does not name the node.
             (OtherSealStarted { .. }, OtherSealStarted { .. })
-            | (OtherSealRefused { .. }, OtherSealRefused { .. }) => true,
+            | (OtherSealRefused { .. }, OtherSealRefused { .. })
+            | (OtherRepairCompleted { .. }, OtherRepairCompleted { .. }) => true,
+            (
+                OtherRepairStarted { from: x, to: s, .. },
+                OtherRepairStarted { from: y, to: t, .. },
+            ) => f(x, y) && f(s, t),
             (OtherSealCompleted { status: s, .. }, OtherSealCompleted { status: t, .. })
             | (OtherSealFailed { status: s, .. }, OtherSealFailed { status: t, .. }) => {
                 sealed_members_sealed(s, t)
@@ -1041,6 +1072,14 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
             tail: Some(*t),
         }),
         Action::SequencerAcksEarly => append_outcomes(model, prev, next, &mut out),
+        Action::OtherRepairStarts { from, to } => out.push(Event::OtherRepairStarted {
+            node: client,
+            from: Some(*from),
+            to: Some(*to),
+        }),
+        Action::OtherRepairCompletes { .. } => {
+            out.push(Event::OtherRepairCompleted { node: client })
+        }
         Action::OtherSealStarts => out.push(Event::OtherSealStarted { node: client }),
         Action::OtherSealRefused => out.push(Event::OtherSealRefused { node: client }),
         Action::OtherSealCompletes | Action::OtherSealFails => {

@@ -52,6 +52,8 @@ pub const FIND_TAIL_RETURNS_SEALED: &str = "find-tail returns the loglet sealed"
 pub const REMOTE_SEQUENCER_SEALS: &str = "the remote sequencer drains after the seal";
 /// "another node's seal task completes" (with `faults.other_seals`)
 pub const OTHER_SEAL_COMPLETES: &str = "another node's seal task completes";
+/// "another reader's tail repair completes" (with `faults.other_repairs`)
+pub const OTHER_REPAIR_COMPLETES: &str = "another reader's tail repair completes";
 /// "a seal the harness starts eventually succeeds"
 pub const SEAL_EVENTUALLY_SUCCEEDS: &str = "a seal the harness starts eventually succeeds";
 
@@ -173,6 +175,10 @@ fn other_seal_completes(_: &SealModel, s: &State) -> bool {
     s.client.other_seals.completed()
 }
 
+fn other_repair_completes(_: &SealModel, s: &State) -> bool {
+    s.client.other_repairs.completed
+}
+
 fn append_acknowledged(_: &SealModel, s: &State) -> bool {
     acked(s).next().is_some()
 }
@@ -214,6 +220,15 @@ pub fn for_config(cfg: &Config) -> Vec<PropertyInfo> {
             kind: PropertyKind::Sometimes,
             condition: other_seal_completes,
             about: "a seal task of a node other than the harness's (auto-improvement, failover, auto-recovery, shutdown) completes on an f-majority",
+            guard: false,
+        });
+    }
+    if cfg.cluster.is_some() && cfg.faults.crashes > 0 && cfg.faults.other_repairs > 0 {
+        list.push(PropertyInfo {
+            name: OTHER_REPAIR_COMPLETES,
+            kind: PropertyKind::Sometimes,
+            condition: other_repair_completes,
+            about: "a tail repair of a find-tail reader other than the model's one (Restate runs one per caller, on every node) completes",
             guard: false,
         });
     }

@@ -199,6 +199,23 @@ pub struct Client {
     /// (Always serialized: checkpoints encode states in a format that cannot skip fields.)
     #[serde(default)]
     pub other_seals: OtherSeals,
+    /// Cluster only: tail repairs of find-tail readers other than the model's one
+    /// (`faults.other_repairs`).
+    #[serde(default)]
+    pub other_repairs: OtherRepairs,
+}
+
+/// Tail repairs that find-tail readers other than the model's one run (Restate runs a reader per
+/// caller, on every node). The model does not tell the readers apart: it counts the repairs
+/// and keeps the range of each one running, which decides when it completes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OtherRepairs {
+    /// Repairs started so far.
+    pub started: u8,
+    /// The ranges `from..to` of the repairs started and not completed, sorted.
+    pub running: Vec<(Offset, Offset)>,
+    /// Whether some repair completed.
+    pub completed: bool,
 }
 
 /// Seal tasks that nodes other than the harness's run on the loglet (auto-improvement,

@@ -49,8 +49,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sealcheck_model::config::{
-    Faults, Harness, HarnessKind, StorageState, MAX_APPENDS, MAX_LOG_SERVERS, MAX_OTHER_SEALS,
-    MAX_SEAL_ATTEMPTS,
+    Faults, Harness, HarnessKind, StorageState, MAX_APPENDS, MAX_LOG_SERVERS, MAX_OTHER_REPAIRS,
+    MAX_OTHER_SEALS, MAX_SEAL_ATTEMPTS,
 };
 use sealcheck_model::observable::{
     Event, MemberStatus, NodeId, NodesetStatus, Observation, RejectReason,
@@ -79,7 +79,7 @@ use scope::{
 pub const CLIENT_ID: u8 = 9;
 
 /// Event kinds a recorded run logs completely within the trace window.
-pub const COMPLETE_KINDS: [&str; 13] = [
+pub const COMPLETE_KINDS: [&str; 16] = [
     "provisioned",
     "seal-started",
     "seal-rejected",
@@ -93,6 +93,9 @@ pub const COMPLETE_KINDS: [&str; 13] = [
     "tail-repair-started",
     "tail-repaired",
     "other-seal-started",
+    "other-seal-refused",
+    "other-repair-started",
+    "other-repair-completed",
 ];
 
 /// One line of an imported trace: its time and where it came from.
@@ -647,6 +650,11 @@ struct Translator<'a> {
     /// Nodes whose last seal task was placed as `other-seal-refused`: its all-Provisioning
     /// warning and its `Seal operation failed` echo are part of that item.
     other_refused: BTreeSet<u32>,
+    /// Tail repairs of find-tail readers other than the model's one placed as
+    /// `other-repair-started` (the header's `faults.other_repairs`), and the nodes whose repair
+    /// is open.
+    other_repairs: u8,
+    other_repair_open: OpenTasks,
     /// Where `t = 0` is: the run's start (also when the trace begins later).
     origin_us: i64,
     /// Logs without DEBUG lines ([`info_only`]).
@@ -716,6 +724,8 @@ impl<'a> Translator<'a> {
             other_open: OpenTasks::default(),
             other_completed: false,
             other_refused: BTreeSet::new(),
+            other_repairs: 0,
+            other_repair_open: OpenTasks::default(),
             origin_us: start_us,
             info_only: info_only::InfoOnly::default(),
         }
@@ -929,9 +939,6 @@ impl<'a> Translator<'a> {
             Fact::SealAssist { node, loglet } => {
                 if loglet == self.loglet() {
                     self.announced.insert((*node, Announced::Assist));
-                    if !self.s.cluster() {
-                        self.drop_fact(f, Some(*node), DropReason::NeedsModelStep(SEAL_ASSIST));
-                    }
                 } else {
                     self.drop_fact(f, Some(*node), DropReason::OtherLoglet(loglet.clone()));
                 }
@@ -1001,7 +1008,8 @@ impl<'a> Translator<'a> {
     /// A find-tail's tail repair (`Tail records are under-replicated` / `Repair task
     /// completed`): in a cluster, the model's reader's `tail-repair-started` (from and to in
     /// model offsets) and `tail-repaired`; the reader is the first node that assists or
-    /// repairs.
+    /// repairs. Every other repair (another node's reader, or a second reader of the same
+    /// node, also at the same moment) is `other-repair-started` and `other-repair-completed`.
     fn tail_repair(&mut self, i: usize, f: &TimedFact) -> Result<(), ImportError> {
         let (node, loglet) = match &f.fact {
             Fact::TailRepairStarted { node, loglet, .. }
@@ -1022,7 +1030,7 @@ impl<'a> Translator<'a> {
                 start_offset,
                 target_tail,
                 ..
-            } if reader && !self.repair_started => {
+            } => {
                 let file = self.dir.join(&f.source.file);
                 let from = start_offset
                     .map(|o| self.offset(o, "start_offset", &file, f.source.line))
@@ -1030,18 +1038,29 @@ impl<'a> Translator<'a> {
                 let to = target_tail
                     .map(|o| self.offset(o, "target_tail", &file, f.source.line))
                     .transpose()?;
-                self.finder = Some(node);
-                self.repair_started = true;
-                self.repair_open = true;
-                self.place(
-                    f,
-                    i,
-                    Event::TailRepairStarted {
-                        node: NodeId(node as u8),
-                        from,
-                        to,
-                    },
-                );
+                // The records up to the repair's target exist: the model makes that many
+                // appends at least.
+                self.max_tail = self.max_tail.max(to);
+                let id = NodeId(node as u8);
+                if reader && !self.repair_started {
+                    self.finder = Some(node);
+                    self.repair_started = true;
+                    self.repair_open = true;
+                    self.place(f, i, Event::TailRepairStarted { node: id, from, to });
+                } else if self.other_repairs < MAX_OTHER_REPAIRS {
+                    self.other_repairs += 1;
+                    self.other_repair_open.open(node);
+                    self.notes.push(format!(
+                        "N{node} runs another find-tail reader's tail repair of {} at {:.1} ms ({}:{}): other-repair-started, counted in faults.other_repairs",
+                        self.s.loglet,
+                        self.ms(f.time_us),
+                        f.source.file,
+                        f.source.line
+                    ));
+                    self.place(f, i, Event::OtherRepairStarted { node: id, from, to });
+                } else {
+                    self.drop_fact(f, Some(node), DropReason::NeedsModelStep(SECOND_FIND_TAIL));
+                }
             }
             Fact::TailRepairCompleted { .. } if reader && self.repair_open => {
                 self.repair_open = false;
@@ -1051,6 +1070,15 @@ impl<'a> Translator<'a> {
                     Event::TailRepaired {
                         node: NodeId(node as u8),
                         tail: None,
+                    },
+                );
+            }
+            Fact::TailRepairCompleted { .. } if self.other_repair_open.close(node) => {
+                self.place(
+                    f,
+                    i,
+                    Event::OtherRepairCompleted {
+                        node: NodeId(node as u8),
                     },
                 );
             }
@@ -1154,7 +1182,7 @@ impl<'a> Translator<'a> {
                 self.foreign_tasks.insert(node, why);
                 self.last_foreign = Some(why);
                 self.other_refused.remove(&node);
-                if let Some(refused) = self.other_seal_placeable(i, node, why) {
+                if let Some(refused) = self.other_seal_placeable(i, node) {
                     return self.other_seal_begins(i, f, node, why, refused);
                 }
             }
@@ -1190,23 +1218,11 @@ impl<'a> Translator<'a> {
         self.place(f, i, e);
     }
 
-    /// Whether another node's seal task that starts at fact `i` is a model step: one whose
-    /// kind the model has (every kind but an assist), within the model's bound on such tasks.
-    /// `Some(true)` when the all-Provisioning guard refuses it (its warning follows:
+    /// Whether another node's seal task that starts at fact `i` is a model step: every kind
+    /// is (an assist, a shutdown, an auto-recovery, ...), within the model's bound on such
+    /// tasks. `Some(true)` when the all-Provisioning guard refuses it (its warning follows:
     /// `other-seal-refused`), `Some(false)` when it starts (`other-seal-started`).
-    fn other_seal_placeable(&self, i: usize, node: u32, why: &'static str) -> Option<bool> {
-        let kind_modelled = [
-            SHUTDOWN_SEAL,
-            AUTO_IMPROVEMENT_SEAL,
-            FAILOVER_SEAL,
-            AUTO_RECOVERY_SEAL,
-            FIND_TAIL_REPAIR_SEAL,
-            OTHER_NODE_SEAL,
-        ]
-        .contains(&why);
-        if !kind_modelled {
-            return None;
-        }
+    fn other_seal_placeable(&self, i: usize, node: u32) -> Option<bool> {
         if usize::from(self.other_seals) >= usize::from(MAX_OTHER_SEALS) {
             return None;
         }
@@ -1328,6 +1344,13 @@ impl<'a> Translator<'a> {
             self.drop_fact(f, Some(*node), DropReason::OtherLoglet(loglet.clone()));
             return Ok(());
         }
+        // Whichever task it is, a member held records up to the max local tail: the model
+        // makes that many appends at least.
+        let file = self.dir.join(&f.source.file);
+        let m = max_local_tail
+            .map(|t| self.offset(t, "max_local_tail", &file, f.source.line))
+            .transpose()?;
+        self.max_tail = self.max_tail.max(m);
         if self.assist_open && self.finder == Some(*node) {
             self.assist_open = false;
             self.foreign_tasks.remove(node);
@@ -1360,13 +1383,6 @@ impl<'a> Translator<'a> {
             self.foreign_or_unplaced(f, *node, "a seal completion");
             self.foreign_tasks.remove(node);
             return Ok(());
-        }
-        let file = self.dir.join(&f.source.file);
-        let m = max_local_tail
-            .map(|t| self.offset(t, "max_local_tail", &file, f.source.line))
-            .transpose()?;
-        if let Some(m) = m {
-            self.max_tail = self.max_tail.max(Some(m));
         }
         self.task = None;
         self.completed = true;
@@ -2005,6 +2021,7 @@ impl<'a> Translator<'a> {
                 },
                 operator_force: self.operator_force || self.ctl_absent,
                 other_seals: self.other_seals,
+                other_repairs: self.other_repairs,
             },
             bugs: Vec::new(),
             unreachable: Vec::new(),

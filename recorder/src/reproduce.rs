@@ -192,7 +192,10 @@ pub fn control_of(model: &SealModel, state: &sealcheck_model::State, action: &Ac
                 "find-tail runs on its own once the sequencer's node is down (kill it with the step before); whether it assists or finds the loglet sealed follows from the members' seal flags, set by the steps before",
             )
         }
-        Action::FindTailRepairsTail { .. } | Action::TailRepairCompletes => Control::Cannot(
+        Action::FindTailRepairsTail { .. }
+        | Action::TailRepairCompletes
+        | Action::OtherRepairStarts { .. }
+        | Action::OtherRepairCompletes { .. } => Control::Cannot(
             "a repair needs records below the tail on fewer than a write quorum, which needs the model's own appends; appends cannot be driven one offset at a time (see the sequencer's append)".into(),
         ),
         Action::OtherSealStarts
@@ -253,6 +256,8 @@ pub fn sample_steps() -> Vec<Action> {
         Action::OtherSealCompletes,
         Action::OtherSealFails,
         Action::OtherSealRefused,
+        Action::OtherRepairStarts { from: 0, to: 1 },
+        Action::OtherRepairCompletes { from: 0, to: 1 },
         Action::SealTaskCompletesEarly,
     ]
 }

@@ -31,8 +31,8 @@ pub const FILE_NAME: &str = "checkpoint.bin";
 /// A copy of the manifest for people (`cat DIR/manifest.json`); never read back.
 pub const MANIFEST_NAME: &str = "manifest.json";
 /// The version of the layout above; a checkpoint of another version is refused.
-/// (2: a state carries the seal tasks of other nodes.)
-pub const FORMAT_VERSION: u32 = 2;
+/// (2: a state carries the seal tasks of other nodes; 3: and the other readers' tail repairs.)
+pub const FORMAT_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"SEALCKPT";
 /// Largest manifest a reader accepts (a corrupted length must not allocate gigabytes).
 const MAX_MANIFEST: u64 = 64 << 20;

@@ -33,8 +33,8 @@ use super::{CheckpointError, Identity, Plan};
 /// The magic of a timely checkpoint file.
 const MAGIC: &[u8; 8] = b"SEALTCKP";
 /// The version of the layout above; another version is refused.
-/// (2: a state carries the seal tasks of other nodes.)
-pub const FORMAT_VERSION: u32 = 2;
+/// (2: a state carries the seal tasks of other nodes; 3: and the other readers' tail repairs.)
+pub const FORMAT_VERSION: u32 = 3;
 /// The suffix of a cut's file.
 const SUFFIX: &str = ".ckpt";
 

@@ -188,7 +188,10 @@
 //! seal and drain without its own task). The pruning keeps to that: `sequencer-sealed` no
 //! longer needs a `seal-completed` before it, a server's flag may be set by a task still to
 //! start unlogged, a logged `other-seal-started` may send Seal requests, and a completion's
-//! `S` members are sealed from there on.
+//! `S` members are sealed from there on. Tail repairs of other find-tail readers
+//! (`faults.other_repairs`) read and write what the model's reader does and belong to its
+//! class; one that may still start unlogged lifts the tail bound the same way, and a logged
+//! `other-repair-started` may send stores.
 //!
 //! **The depth-first order.** The depth-first search tries the steps that explain the next
 //! item before unlogged ones, except before an item that starts a seal task (`seal-started`,

@@ -82,8 +82,8 @@ impl Context<'_> {
         true
     }
 
-    /// Cluster only: whether a find-tail reader that has not returned may still start, unlogged,
-    /// a tail repair (stores of offsets some member holds, so below the scenario's appends) and
+    /// Cluster only: whether a find-tail reader that has not returned (or another reader,
+    /// `faults.other_repairs`) may still start, unlogged, a tail repair (stores of offsets some member holds, so below the scenario's appends) and
     /// an assist (Seal requests to the effective nodeset). The reader queries the log servers
     /// only once the sequencer's node crashed or let a request time out.
     fn finder_may_act(&self, state: &State) -> (bool, bool) {
@@ -93,7 +93,16 @@ impl Context<'_> {
                 || state.client.sequencer_silent
                 || state.crashes_left > 0
                 || state.timeouts_left > 0);
-        let repair_left = finder_may_act && !self.header.is_complete("tail-repair-started");
+        // Another reader's repair may start (unlogged) whatever the model's reader did.
+        let other_repair_left = self.model.cfg.cluster.is_some()
+            && state.client.other_repairs.started < self.model.cfg.faults.other_repairs
+            && !self.header.is_complete("other-repair-started")
+            && (state.client.sequencer == SequencerPhase::Crashed
+                || state.client.sequencer_silent
+                || state.crashes_left > 0
+                || state.timeouts_left > 0);
+        let repair_left = (finder_may_act && !self.header.is_complete("tail-repair-started"))
+            || other_repair_left;
         let assist_left = finder_may_act
             && state.client.finder == FindTail::Idle
             && !self.header.is_complete("seal-assist-started");
@@ -394,6 +403,7 @@ impl<'c, 'a> Ahead<'c, 'a> {
                 | "seal-assist-started"
                 | "tail-repair-started"
                 | "other-seal-started"
+                | "other-repair-started"
         );
         false
     }

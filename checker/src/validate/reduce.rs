@@ -125,7 +125,9 @@ pub enum Class {
     /// Cluster: `SequencerLearnsSealed`.
     SequencerLearns,
     /// Cluster: the find-tail reader's steps (`FindTailAssistsSeal`, `SealAssistCompletes`,
-    /// `FindTailRepairsTail`, `TailRepairCompletes`, `FindTailFindsSealed`).
+    /// `FindTailRepairsTail`, `TailRepairCompletes`, `FindTailFindsSealed`), and the other
+    /// readers' repairs (`OtherRepairStarts`, `OtherRepairCompletes`), which read and write the
+    /// same.
     Finder,
     /// Seal tasks of other nodes (`OtherSealStarts`, `OtherSealCompletes`, `OtherSealFails`,
     /// `OtherSealRefused`).
@@ -206,7 +208,9 @@ impl Class {
             | Action::SealAssistCompletes
             | Action::FindTailRepairsTail { .. }
             | Action::TailRepairCompletes
-            | Action::FindTailFindsSealed(_) => Class::Finder,
+            | Action::FindTailFindsSealed(_)
+            | Action::OtherRepairStarts { .. }
+            | Action::OtherRepairCompletes { .. } => Class::Finder,
             Action::OtherSealStarts
             | Action::OtherSealCompletes
             | Action::OtherSealFails
@@ -248,6 +252,8 @@ impl Class {
                 "tail-repair-started",
                 "tail-repaired",
                 "find-tail-sealed",
+                "other-repair-started",
+                "other-repair-completed",
             ],
             Class::OtherSeal => &[
                 "other-seal-started",
@@ -713,10 +719,16 @@ impl<'a> Reducer<'a> {
             if s.client.sequencer == sealcheck_model::state::SequencerPhase::Open {
                 out.push(Class::SequencerLearns);
             }
-            if s.find_tail_sealed().is_none()
-                && (s.crashes_left > 0
-                    || s.client.sequencer == sealcheck_model::state::SequencerPhase::Crashed)
-            {
+            // A reader queries the log servers once the sequencer's node died or let a Seal
+            // request time out (paused).
+            let may_query = s.crashes_left > 0
+                || s.client.sequencer == sealcheck_model::state::SequencerPhase::Crashed
+                || s.timeouts_left > 0
+                || s.client.sequencer_silent;
+            let repairs = &s.client.other_repairs;
+            let other_repair_may = !repairs.running.is_empty()
+                || (repairs.started < m.cfg.faults.other_repairs && may_query);
+            if (s.find_tail_sealed().is_none() && may_query) || other_repair_may {
                 out.push(Class::Finder);
             }
         }
@@ -832,7 +844,9 @@ impl<'a> Reducer<'a> {
                     | Event::SealAssistCompleted { .. }
                     | Event::TailRepairStarted { .. }
                     | Event::TailRepaired { .. }
-                    | Event::FindTailSealed { .. } => vec![Class::Finder],
+                    | Event::FindTailSealed { .. }
+                    | Event::OtherRepairStarted { .. }
+                    | Event::OtherRepairCompleted { .. } => vec![Class::Finder],
                     Event::OtherSealStarted { .. }
                     | Event::OtherSealCompleted { .. }
                     | Event::OtherSealFailed { .. }

@@ -115,6 +115,23 @@ pub enum Action {
     /// `faults.other_seals`: another node's seal task is refused at its start because every
     /// nodeset member looks Provisioning in the metadata (it sends nothing).
     OtherSealRefused,
+    /// `faults.other_repairs` (cluster): a find-tail reader other than the model's one decides
+    /// to repair the tail `from..to` (its known global tail to the highest sealed tail) and
+    /// sends the repair stores.
+    OtherRepairStarts {
+        /// Its known global tail: the first offset repaired.
+        from: Offset,
+        /// The highest local tail among the sealed members it heard from.
+        to: Offset,
+    },
+    /// `faults.other_repairs`: another reader's repair of `from..to` completes (every record of
+    /// the range is on a write quorum).
+    OtherRepairCompletes {
+        /// The first offset repaired.
+        from: Offset,
+        /// The tail repaired to.
+        to: Offset,
+    },
 }
 
 impl Action {

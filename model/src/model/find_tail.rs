@@ -3,6 +3,11 @@
 //! Having heard from an f-majority of the effective nodeset, it returns Sealed at their tail,
 //! repairs the tail first (stores that ignore the seal, to the serving members that lack a
 //! record), or, if some but not an f-majority are sealed, runs a seal task to assist.
+//!
+//! Restate runs such a reader per caller on every node; the model has one, and with
+//! `faults.other_repairs` the tail repairs of the others: each decides as the model's reader
+//! does and sends the same repair stores (their assists are seal tasks of other nodes,
+//! `faults.other_seals`).
 
 use super::action::Action;
 use super::seal_model::SealModel;
@@ -18,19 +23,8 @@ impl SealModel {
             FindTail::Assisting if self.f_majority_sealed(state) => {
                 actions.push(Action::SealAssistCompletes)
             }
-            FindTail::Repairing { from, to } => {
-                let r = self.write_quorum();
-                let replicated = (from..to).all(|o| {
-                    state
-                        .servers
-                        .iter()
-                        .filter(|s| s.stored.contains(o))
-                        .count()
-                        >= r
-                });
-                if replicated {
-                    actions.push(Action::TailRepairCompletes);
-                }
+            FindTail::Repairing { from, to } if self.range_replicated(state, from, to) => {
+                actions.push(Action::TailRepairCompletes)
             }
             // A reader asks the sequencer first; it queries the log servers itself only when
             // the sequencer is dead (`is_sequencer_alive` in `tasks/find_tail.rs`) or does not
@@ -66,8 +60,24 @@ impl SealModel {
         actions.extend(found);
     }
 
-    /// What a reader that heard from `responders` first decides, if anything.
+    /// What the model's reader that heard from `responders` first decides, if anything.
     fn find_tail_decides(&self, state: &State, responders: Bits) -> Option<Action> {
+        let base = state.client.sealer_known_global_tail;
+        match self.reader_decides(state, responders, base)? {
+            Decision::Assist => {
+                (state.client.finder == FindTail::Idle).then_some(Action::FindTailAssistsSeal)
+            }
+            Decision::Sealed(to) => Some(Action::FindTailFindsSealed(to)),
+            Decision::Repair { from, to } => Some(Action::FindTailRepairsTail { from, to }),
+        }
+    }
+
+    /// What a find-tail reader whose own known global tail is `base` decides, having heard from
+    /// `responders` first: too few answers decide nothing; fewer than an f-majority sealed, with
+    /// some sealed, is an assist; else Sealed at the highest sealed tail, after a repair of the
+    /// records from the known global tail (its own or a responder's, the highest) up to it when
+    /// they are not on a write quorum.
+    fn reader_decides(&self, state: &State, responders: Bits, base: Offset) -> Option<Decision> {
         let quorum = self.seal_quorum(count(self.effective(state.client_view())));
         let r = self.write_quorum();
         if count(responders) < quorum {
@@ -78,8 +88,7 @@ impl SealModel {
             .filter(|&i| has(responders, i) && state.servers[i].sealed)
             .collect();
         if sealed.len() < quorum {
-            let assist = !sealed.is_empty() && state.client.finder == FindTail::Idle;
-            return assist.then_some(Action::FindTailAssistsSeal);
+            return (!sealed.is_empty()).then_some(Decision::Assist);
         }
         let to = sealed
             .iter()
@@ -90,17 +99,88 @@ impl SealModel {
             .members()
             .filter(|&i| has(responders, i))
             .map(|i| state.servers[i].known_global_tail)
-            .fold(state.client.sealer_known_global_tail, Offset::max);
+            .fold(base, Offset::max);
         let at_tail = self
             .members()
             .filter(|&i| has(responders, i) && state.servers[i].local_tail >= to)
             .count();
         if to == from || (to > from && at_tail >= r) {
-            Some(Action::FindTailFindsSealed(to))
+            Some(Decision::Sealed(to))
         } else if to > from && count(responders) >= r {
-            Some(Action::FindTailRepairsTail { from, to })
+            Some(Decision::Repair { from, to })
         } else {
             None
+        }
+    }
+
+    /// Whether every record of `from..to` is on a write quorum: a repair of that range is done.
+    fn range_replicated(&self, state: &State, from: Offset, to: Offset) -> bool {
+        let r = self.write_quorum();
+        (from..to).all(|o| {
+            state
+                .servers
+                .iter()
+                .filter(|s| s.stored.contains(o))
+                .count()
+                >= r
+        })
+    }
+
+    /// `faults.other_repairs`: the steps of find-tail readers other than the model's one. One
+    /// may start a repair while the scenario allows more, under the model's reader's condition
+    /// (the sequencer's node died or let a request time out), over every set of serving
+    /// members it may have heard from first; its own known global tail is not modelled per
+    /// node, so it may be the admin's (the model's reader's) or lower than every responder's.
+    /// A running repair completes once its range is on a write quorum.
+    pub(super) fn other_repair_actions(&self, state: &State, actions: &mut Vec<Action>) {
+        let c = &state.client;
+        let mut found: Vec<Action> = Vec::new();
+        let may_query = c.sequencer == SequencerPhase::Crashed || c.sequencer_silent;
+        if c.other_repairs.started < self.cfg.faults.other_repairs && may_query {
+            let serving = self.serving_effective(state);
+            let mut heard: Bits = serving;
+            loop {
+                for base in [0, c.sealer_known_global_tail] {
+                    if let Some(Decision::Repair { from, to }) =
+                        self.reader_decides(state, heard, base)
+                    {
+                        found.push(Action::OtherRepairStarts { from, to });
+                    }
+                }
+                if heard == 0 {
+                    break;
+                }
+                heard = (heard - 1) & serving;
+            }
+        }
+        for &(from, to) in &c.other_repairs.running {
+            if self.range_replicated(state, from, to) {
+                found.push(Action::OtherRepairCompletes { from, to });
+            }
+        }
+        found.sort();
+        found.dedup();
+        actions.extend(found);
+    }
+
+    /// Effects of the other readers' repairs.
+    pub(super) fn apply_other_repair(&self, state: &mut State, action: Action) {
+        match action {
+            Action::OtherRepairStarts { from, to } => {
+                let o = &mut state.client.other_repairs;
+                o.started += 1;
+                let at = o.running.partition_point(|&r| r < (from, to));
+                o.running.insert(at, (from, to));
+                self.send_repair_stores(state, from, to);
+            }
+            Action::OtherRepairCompletes { from, to } => {
+                let o = &mut state.client.other_repairs;
+                if let Some(at) = o.running.iter().position(|&r| r == (from, to)) {
+                    o.running.remove(at);
+                }
+                o.completed = true;
+            }
+            _ => unreachable!("not a step of another reader's repair: {action:?}"),
         }
     }
 
@@ -152,6 +232,12 @@ impl SealModel {
         state.client.finder = FindTail::Repairing { from, to };
         state.history.tail_repair_started = true;
         state.client.sealer_known_global_tail = state.client.sealer_known_global_tail.max(from);
+        self.send_repair_stores(state, from, to);
+    }
+
+    /// The repair stores of a reader's repair of `from..to`: every record of the range that some
+    /// member has, to each serving member that lacks it.
+    fn send_repair_stores(&self, state: &mut State, from: Offset, to: Offset) {
         let serving = self.serving_effective(state);
         for o in from..to {
             let holders = self
@@ -172,4 +258,19 @@ impl SealModel {
             }
         }
     }
+}
+
+/// What a find-tail reader decides once it heard from enough members.
+enum Decision {
+    /// Some but fewer than an f-majority sealed: it runs a seal task to assist.
+    Assist,
+    /// An f-majority sealed and the tail replicated: Sealed at this tail.
+    Sealed(Offset),
+    /// An f-majority sealed, but `from..to` is not on a write quorum: it repairs first.
+    Repair {
+        /// The first offset repaired.
+        from: Offset,
+        /// The tail repaired to.
+        to: Offset,
+    },
 }

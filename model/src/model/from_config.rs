@@ -97,6 +97,7 @@ impl SealModel {
                 finder: FindTail::Idle,
                 sequencer_silent: false,
                 other_seals: OtherSeals::default(),
+                other_repairs: OtherRepairs::default(),
             },
             network: Network::new(),
             losses_left: self.cfg.faults.message_loss,

@@ -61,6 +61,9 @@ impl SealModel {
         if self.cluster() {
             self.remote_sequencer_actions(state, actions);
             self.find_tail_actions(state, actions);
+            if self.cfg.faults.other_repairs > 0 {
+                self.other_repair_actions(state, actions);
+            }
         } else if self.cfg.faults.other_seals > 0 {
             // Another node's seal: the client's own sequencer learns of it like a remote one.
             self.remote_sequencer_actions(state, actions);
@@ -112,6 +115,9 @@ impl SealModel {
             | FindTailFindsSealed(_) => self.apply_find_tail(state, action),
             OtherSealStarts | OtherSealCompletes | OtherSealFails | OtherSealRefused => {
                 self.apply_other_seal(state, action)
+            }
+            OtherRepairStarts { .. } | OtherRepairCompletes { .. } => {
+                self.apply_other_repair(state, action)
             }
         }
     }

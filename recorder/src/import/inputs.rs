@@ -48,14 +48,15 @@ pub const DEBUG_FILTER: &str = "info,restate_bifrost=debug,restate_log_server=de
 
 /// The event kinds only DEBUG lines show: `provisioned` (`Log-store self-provisioning is
 /// complete`), `seal-started` (`Starting a seal task for loglet`) and `seal-assist-started`
-/// (`Detected unsealed nodes`), `other-seal-started` (another node's `Starting a seal task`).
-/// Logs without DEBUG lines leave them out of the header's `complete` list, so the validator
-/// places them as unlogged steps.
-pub const DEBUG_ONLY_KINDS: [&str; 4] = [
+/// (`Detected unsealed nodes`), `other-seal-started` and `other-seal-refused` (another node's
+/// `Starting a seal task`). Logs without DEBUG lines leave them out of the header's `complete`
+/// list, so the validator places them as unlogged steps.
+pub const DEBUG_ONLY_KINDS: [&str; 5] = [
     "provisioned",
     "seal-started",
     "seal-assist-started",
     "other-seal-started",
+    "other-seal-refused",
 ];
 
 /// How far apart (microseconds) the nodes' shutdown lines may be and still be one shutdown of

@@ -35,14 +35,15 @@ pub enum Scope {
 ///
 /// The reasons of other nodes' seal tasks (shutdown, auto-recovery, auto-improvement, failover,
 /// unnamed) also name the task's kind in the notes where it is translated.
-pub const SEAL_ASSIST: &str = "a seal assist: another node's find-tail runs a seal task on the loglet (needs model step: seal assist in a run whose sealer is also the sequencer; the model has it only for a cluster with separate roles)";
-/// Why a second seal assist of a run was not translated: the model's find-tail reader
-/// assists once.
-pub const SECOND_SEAL_ASSIST: &str = "a second seal assist of the loglet (needs model step: the model's one find-tail reader assists once)";
+pub const SEAL_ASSIST: &str = "a seal assist: another node's find-tail runs a seal task on the loglet in a run whose sealer is also the sequencer (translated as other-seal-started or other-seal-refused, then other-seal-completed or other-seal-failed; a record of it is dropped only past the model's 250 such tasks in one loglet: needs model step: more seal tasks of other nodes)";
+/// Why a second seal assist of a loglet (a second find-tail reader's, or the same reader's
+/// again) was not translated as the model's find-tail reader, which assists once.
+pub const SECOND_SEAL_ASSIST: &str = "a second seal assist of the loglet: another find-tail reader (or the same one again) runs a seal task, also at the same moment as the first (translated as other-seal-started or other-seal-refused, then other-seal-completed or other-seal-failed; a record of it is dropped only past the model's 250 such tasks in one loglet: needs model step: more seal tasks of other nodes)";
 /// Why a tail repair in a run whose sealer is also the sequencer was not translated.
 pub const TAIL_REPAIR: &str = "a tail repair: another node's find-tail repairs the loglet's tail (needs model step: tail repair in a run whose sealer is also the sequencer; the model has it only for a cluster with separate roles)";
-/// Why a tail repair by a second find-tail reader (or a second repair) was not translated.
-pub const SECOND_FIND_TAIL: &str = "a second find-tail reader's (or a second) tail repair (needs model step: the model's one find-tail reader repairs once)";
+/// Why a tail repair of another find-tail reader was not translated: past the model's bound
+/// on such repairs, or a completion that matches no open repair.
+pub const SECOND_FIND_TAIL: &str = "a tail repair of another find-tail reader past the model's 250 in one loglet, or a completion of no open repair (needs model step: more repairs of other readers)";
 /// Why a record of a seal assist that fails was not translated.
 pub const SEAL_ASSIST_FAILS: &str = "part of a seal assist that does not complete (needs model step: the model's seal assist waits for an f-majority and never fails)";
 /// Why an appender's auto-recovery seal of the scenario's loglet was not translated.
