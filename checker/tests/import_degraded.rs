@@ -502,3 +502,43 @@ fn files_that_are_not_server_logs_are_named_and_not_read() {
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&only).unwrap();
 }
+
+/// Issue #17, logs of any cluster: a node that went down mid-run and never came back (its log
+/// stops without a shutdown line, seconds before the others'). kill-restart's logs alone with
+/// N3's log cut at its restart: N3 is taken as stopped (one crash in the budget, `crashed` not
+/// logged completely, a note naming the log), and the trace still conforms: the seal completed
+/// on N1 and N2. Before, the header claimed no crash at all.
+#[test]
+fn a_log_that_stops_early_without_a_shutdown_line_is_a_crash() {
+    let raw = root().join("traces/restate-1.7.12/kill-restart/raw/logs");
+    let dir = scratch("stops-early");
+    for n in ["n1.log", "n2.log"] {
+        std::fs::copy(raw.join(n), dir.join(n)).unwrap();
+    }
+    let n3 = std::fs::read_to_string(raw.join("n3.log")).unwrap();
+    let second_start = n3
+        .match_indices("Starting Restate Server")
+        .nth(1)
+        .map(|(at, _)| n3[..at].rfind('\n').unwrap() + 1)
+        .unwrap();
+    std::fs::write(dir.join("n3.log"), &n3[..second_start]).unwrap();
+    let t = import_raw_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.header.config.faults.crashes, 1);
+    assert!(!t.header.is_complete("crashed"));
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.starts_with("N3's log (n3.log) stops at") && n.contains("taken as stopped")),
+        "{:#?}",
+        t.notes
+    );
+    let path = dir.join("trace.jsonl");
+    t.write_file(&path).unwrap();
+    let r = validate_file(&path, &ValidateOptions::default()).unwrap();
+    assert!(
+        matches!(r.verdict, Verdict::Conforms { .. }),
+        "{:?}",
+        r.verdict
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -529,3 +529,51 @@ fn concurrent_find_tail_readers_are_translated_and_checked() {
     assert!(stdout.contains("conforms (5 loglets conform)"), "{stdout}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// A node's log in rotated pieces (`n1.log.1` up to its line 100, `n1.log` after) reads as one
+/// log: the same loglets with the same items as the whole file. Two files of one node that
+/// overlap in time are not pieces of one log: exit 2, naming both.
+#[test]
+fn a_rotated_log_reads_as_one_and_overlapping_logs_are_an_error() {
+    let logs = run_dir("concurrent-readers").join("raw/logs");
+    let tmp = std::env::temp_dir().join(format!("sealcheck-rotated-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    // The same directory name: the scenario's name comes from it.
+    let (whole, rotated) = (tmp.join("whole/logs"), tmp.join("rotated/logs"));
+    std::fs::create_dir_all(&whole).unwrap();
+    std::fs::create_dir_all(&rotated).unwrap();
+    for n in ["n1.log", "n2.log", "n3.log"] {
+        std::fs::copy(logs.join(n), whole.join(n)).unwrap();
+        if n != "n1.log" {
+            std::fs::copy(logs.join(n), rotated.join(n)).unwrap();
+        }
+    }
+    let n1 = std::fs::read_to_string(logs.join("n1.log")).unwrap();
+    let cut = n1.match_indices('\n').nth(99).unwrap().0 + 1;
+    std::fs::write(rotated.join("n1.log.1"), &n1[..cut]).unwrap();
+    std::fs::write(rotated.join("n1.log"), &n1[cut..]).unwrap();
+    let (a, b) = (tmp.join("a"), tmp.join("b"));
+    for (input, out) in [(&whole, &a), (&rotated, &b)] {
+        let o = import_run(input, out);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    for l in ["0_0", "0_1", "0_2", "0_3", "1_0"] {
+        let f = format!("loglets/{l}.jsonl");
+        let read = |d: &std::path::Path| std::fs::read_to_string(d.join(&f)).unwrap();
+        assert_eq!(read(&a), read(&b), "{f}");
+    }
+    std::fs::copy(logs.join("n2.log"), rotated.join("n2.old.log")).unwrap();
+    let o = import_run(&rotated, &tmp.join("c"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("a second log of N2 that overlaps"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -356,6 +356,9 @@ fn translate(
     for (i, f) in run.facts.iter().enumerate() {
         t.fact(i, f)?;
     }
+    if actions_absent {
+        t.logs_that_stop_early(run);
+    }
     t.end_of_facts();
     t.placed.sort_by_key(|p| (p.time_us, p.order));
     t.sql_snapshots(&run.snapshots)?;
@@ -1690,6 +1693,42 @@ impl<'a> Translator<'a> {
                     self.ms(at)
                 ));
             }
+        }
+    }
+
+    /// Without operator records, a log server whose log stops well before the run's end (by
+    /// more than [`inputs::ONE_SHUTDOWN_US`]) with no shutdown line after its last process
+    /// start went down without a word: a SIGKILL leaves no line. It is taken as stopped: one
+    /// more crash in the budget, placed by the validator (`crashed` is not logged completely),
+    /// and the notes say so. Only the operator records (or the rest of the log, had it been
+    /// cut while the node ran) would tell otherwise.
+    fn logs_that_stop_early(&mut self, run: &RawRun) {
+        let end = run
+            .logs
+            .iter()
+            .filter_map(|l| l.last_us)
+            .max()
+            .map_or(self.end_us, |last| last.min(self.end_us));
+        for log in &run.logs {
+            let Some(last) = log.last_us else { continue };
+            let last_start = log.process_starts.last().copied().unwrap_or(i64::MIN);
+            let told_to_stop = log.shutdown_signals.iter().any(|&t| t > last_start);
+            if told_to_stop
+                || !self.s.is_server(log.node)
+                || last.saturating_add(inputs::ONE_SHUTDOWN_US) >= end
+            {
+                continue;
+            }
+            self.crashes = self.crashes.saturating_add(1);
+            self.crash_unlogged = true;
+            self.notes.push(format!(
+                "N{}'s log ({}) stops at {:.1} ms, {:.1} s before the run's end, without a shutdown line: N{} is taken as stopped there (a SIGKILL leaves no line), one more crash in faults.crashes, placed by the validator (`crashed` is not logged completely); no {ACTIONS_FILE} says otherwise, and a log cut while its node ran would need the rest of it",
+                log.node,
+                log.file,
+                self.ms(last),
+                (end - last) as f64 / 1e6,
+                log.node
+            ));
         }
     }
 

@@ -732,8 +732,57 @@ fn records(
     })
 }
 
-/// Reads a directory that holds only server logs (one file per node, any names, JSON or text
-/// format) and whichever of `restatectl.jsonl`, `sql.jsonl` and `actions.jsonl` it has. Each
+/// How far (microseconds) the last line of one file of a node's log may be stamped after the
+/// first line of the next (Restate's threads write a few ms out of order; a rotated file ends
+/// where the next begins).
+const ROTATION_OVERLAP_US: Micros = 100_000;
+
+/// Joins the files of one node's log (a rotated log: `n1.log.1`, `n1.log`) into one log, in
+/// the order of their first lines. Files that overlap in time (by more than
+/// [`ROTATION_OVERLAP_US`]) are not one log cut in pieces: an error names both.
+fn join_rotated(dir: &Path, mut logs: Vec<ServerLog>) -> Result<Vec<ServerLog>, Error> {
+    logs.sort_by_key(|l| (l.node, l.first_us.unwrap_or(Micros::MAX)));
+    let mut joined: Vec<ServerLog> = Vec::new();
+    for log in logs {
+        let Some(prev) = joined.last_mut().filter(|p| p.node == log.node) else {
+            joined.push(log);
+            continue;
+        };
+        let (Some(prev_last), Some(first)) = (prev.last_us, log.first_us) else {
+            // A file without a timestamped line adds nothing.
+            continue;
+        };
+        if prev_last > first.saturating_add(ROTATION_OVERLAP_US) {
+            return Err(malformed(
+                &dir.join(&log.file),
+                0,
+                format!(
+                    "a second log of N{} that overlaps {} in time ({} begins {:.3} s before {} ends): the files of one node's log must follow each other (a rotated log)",
+                    log.node,
+                    prev.file,
+                    log.file,
+                    (prev_last - first) as f64 / 1e6,
+                    prev.file
+                ),
+            ));
+        }
+        prev.file = format!("{} + {}", prev.file, log.file);
+        if log.named_by == "its own lines" {
+            prev.named_by = log.named_by;
+        }
+        prev.debug_lines += log.debug_lines;
+        prev.lines += log.lines;
+        prev.last_us = prev.last_us.max(log.last_us);
+        prev.shutdown_signals.extend(log.shutdown_signals);
+        prev.process_starts.extend(log.process_starts);
+        prev.out_of_order_lines += log.out_of_order_lines;
+        prev.max_skew_us = prev.max_skew_us.max(log.max_skew_us);
+    }
+    Ok(joined)
+}
+
+/// Reads a directory that holds only server logs (one file per node, or a node's rotated files,
+/// any names, JSON or text format) and whichever of `restatectl.jsonl`, `sql.jsonl` and `actions.jsonl` it has. Each
 /// log's node is the one its lines name (`My Node ID is N1:2`), else the one its file name
 /// suggests (the log's `named_by` says which). The [`Meta`] is derived from the facts
 /// ([`RawRun::meta_derived`]): the seal the log names as restatectl's gives the sealer and the
@@ -764,13 +813,6 @@ pub fn parse_logs_dir(dir: &Path) -> Result<RawRun, Error> {
                 }
             },
         };
-        if let Some(other) = logs.iter().find(|l| l.node == node) {
-            return Err(malformed(
-                &path,
-                0,
-                format!("a second log of N{node} (the first is {})", other.file),
-            ));
-        }
         let rel = path
             .strip_prefix(dir)
             .unwrap_or(&path)
@@ -778,6 +820,7 @@ pub fn parse_logs_dir(dir: &Path) -> Result<RawRun, Error> {
             .to_string();
         logs.push(parse_server_log(&path, &rel, node, named_by, &mut facts)?);
     }
+    let logs = join_rotated(dir, logs)?;
     if logs.is_empty() {
         let why = if skipped.is_empty() {
             "no server log in the directory".to_string()
@@ -789,7 +832,6 @@ pub fn parse_logs_dir(dir: &Path) -> Result<RawRun, Error> {
         };
         return Err(malformed(dir, 0, why));
     }
-    logs.sort_by_key(|l| l.node);
     facts.sort_by_key(|f| f.time_us);
     let meta = derived_meta(dir, &facts, &logs);
     let mut run = records(dir, meta, facts, logs)?;
