@@ -70,6 +70,24 @@ pub enum Command {
     /// (any file names, JSON or text); an input the verdict depends on that is missing ends the
     /// import with exit 3, naming it.
     Import(ImportArgs),
+    /// Judge a cluster's logs while they are written: every loglet's verdict so far, one line
+    /// each time it changes.
+    ///
+    /// DIR is what `import` reads: the nodes' server logs (in DIR or DIR/logs, any file names,
+    /// JSON or text, rotated files too), with meta.json, sql.jsonl, restatectl.jsonl and
+    /// actions.jsonl each optional. Every --interval the files are looked at; when one grew,
+    /// shrank or appeared, a copy of them cut after each file's last complete line is imported
+    /// (every loglet, as `import --run`) and validated (as `validate`). A verdict on logs still
+    /// being written is about what they show so far; an import that needs more
+    /// ("inconclusive: needs ...") is reported as pending, never as conforming. Each look
+    /// judges the run from its start, so its cost grows with the run.
+    ///
+    /// Stops on Ctrl-C, or with --exit-when-idle once no file changed for that long, and
+    /// prints the last verdict of every loglet. Exit codes as `validate`'s for the last look
+    /// (3 while the import is pending).
+    ///
+    /// Example: `sealcheck follow /var/log/restate --exit-when-idle 30`.
+    Follow(FollowArgs),
     /// Record a scenario on a real Restate 1.7.12 cluster (needs root and
     /// `npm ci --prefix restate`) and import it: raw material in OUT/raw, the trace in
     /// OUT/trace.jsonl. `--list` shows the scenarios.
@@ -220,6 +238,45 @@ pub struct ImportArgs {
     /// run.json (the default when OUT is an existing directory).
     #[arg(long)]
     pub run: bool,
+}
+
+/// Arguments of `sealcheck follow`.
+#[derive(Debug, Clone, Args)]
+pub struct FollowArgs {
+    /// The directory of the cluster's server logs (and optional record files).
+    pub dir: PathBuf,
+    /// How often to look at the files, in seconds (0.05 to 3600).
+    #[arg(long, default_value_t = 0.5, value_parser = parse_interval)]
+    pub interval: f64,
+    /// Stop once no file changed for this many seconds (default: run until Ctrl-C).
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub exit_when_idle: Option<f64>,
+    /// Output: one text line per change, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Wall-clock bound per loglet trace and look, in seconds; beyond it that loglet is
+    /// inconclusive for the look.
+    #[arg(long, value_parser = parse_timeout)]
+    pub timeout: Option<f64>,
+    /// Resident-memory bound of the process in MiB (at least 16).
+    #[arg(long, default_value_t = 8192, value_parser = parse_memory_mib)]
+    pub max_memory: u64,
+    /// Most model states held for one point of a trace before a search gives up.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub max_frontier: usize,
+}
+
+/// Parses `follow --interval`: seconds between 0.05 and 3600.
+pub fn parse_interval(text: &str) -> Result<f64, String> {
+    let secs = text.trim().parse::<f64>().unwrap_or(f64::NAN);
+    if (0.05..=3600.0).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "`{}` is not a number of seconds between 0.05 and 3600",
+            text.trim()
+        ))
+    }
 }
 
 /// Arguments of `sealcheck record`.

@@ -14,8 +14,8 @@ use stateright::Model;
 
 use crate::bench::BenchRow;
 use crate::cli::{
-    BenchArgs, BugArg, CheckArgs, EngineArg, Format, HarnessArg, ReplayArgs, ScenarioArgs,
-    SimulateArgs, ValidateArgs,
+    BenchArgs, BugArg, CheckArgs, EngineArg, FollowArgs, Format, HarnessArg, ReplayArgs,
+    ScenarioArgs, SimulateArgs, ValidateArgs,
 };
 use crate::engine::{self, CheckOptions, Progress};
 use crate::exit::{Exit, UsageError};
@@ -587,6 +587,35 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<Exit> {
         args.out.display()
     );
     Ok(Exit::Holds)
+}
+
+/// `sealcheck follow`: the verdicts of a directory of logs as they are written
+/// ([`crate::watch`]); stops on Ctrl-C or when idle.
+pub fn follow(args: &FollowArgs) -> anyhow::Result<Exit> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+    let opts = crate::watch::FollowOptions {
+        interval: std::time::Duration::from_secs_f64(args.interval),
+        exit_when_idle: args.exit_when_idle.map(std::time::Duration::from_secs_f64),
+        validate: crate::validate::ValidateOptions {
+            max_frontier: args.max_frontier,
+            timeout: args.timeout.map(std::time::Duration::from_secs_f64),
+            max_memory_mib: Some(args.max_memory),
+            progress: false,
+            ..Default::default()
+        },
+        json: args.format == Format::Json,
+    };
+    let mut print = |line: &str| {
+        use std::io::Write;
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        let _ = writeln!(lock, "{line}");
+        let _ = lock.flush();
+    };
+    crate::watch::follow(&args.dir, &opts, stop, &mut print)
+        .map_err(|e| UsageError::new(format!("follow: {e}")).into())
 }
 
 /// `sealcheck validate`.

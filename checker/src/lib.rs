@@ -47,3 +47,4 @@ pub mod spec;
 pub mod timely;
 pub mod trace_reader;
 pub mod validate;
+pub mod watch;

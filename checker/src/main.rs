@@ -19,6 +19,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::BenchValidate(a) => sealcheck::bench_validate::run(a),
         Command::BenchDistributed(a) => sealcheck::timely::bench(a),
         Command::Import(a) => sealcheck::import::import(a),
+        Command::Follow(a) => commands::follow(a),
         Command::Record(a) => sealcheck::record::record(a),
         Command::Reproduce(a) => sealcheck::reproduce::reproduce(a),
     }

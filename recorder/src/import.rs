@@ -1696,13 +1696,18 @@ impl<'a> Translator<'a> {
         }
     }
 
-    /// Without operator records, a log server whose log stops well before the run's end (by
-    /// more than [`inputs::ONE_SHUTDOWN_US`]) with no shutdown line after its last process
+    /// Without operator records, a log server whose log stops well before the end of a run that
+    /// ended (by more than [`inputs::ONE_SHUTDOWN_US`]) with no shutdown line after its last process
     /// start went down without a word: a SIGKILL leaves no line. It is taken as stopped: one
     /// more crash in the budget, placed by the validator (`crashed` is not logged completely),
     /// and the notes say so. Only the operator records (or the rest of the log, had it been
     /// cut while the node ran) would tell otherwise.
     fn logs_that_stop_early(&mut self, run: &RawRun) {
+        // Only a run that ended (the others' shutdown lines) tells a node that went down from
+        // one that is merely quiet (logs read while the cluster runs, `sealcheck follow`).
+        if self.end_us == i64::MAX {
+            return;
+        }
         let end = run
             .logs
             .iter()

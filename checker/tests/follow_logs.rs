@@ -1,0 +1,248 @@
+//! `sealcheck follow`: on a finished run it gives every loglet the verdict `import --run` and
+//! `validate` give; on a run whose files are still being written it reports a forced storage-
+//! state move soon after the line that shows it, and nothing wrong before.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sealcheck::input::Input;
+use sealcheck::run::{validate_inputs, Validated};
+use sealcheck::validate::ValidateOptions;
+use sealcheck::watch::{follow, FollowOptions};
+use sealcheck_recorder::import::import_raw_dir_loglets;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sealcheck-follow-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Every raw directory committed under traces/.
+fn raw_dirs() -> Vec<PathBuf> {
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n == "raw") {
+                    out.push(p);
+                } else {
+                    walk(&p, out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&root().join("traces"), &mut out);
+    out.sort();
+    out
+}
+
+/// Per loglet, the verdict word and the item of `import --run` + `validate`.
+fn judged_once(raw: &Path, out: &Path) -> BTreeMap<String, (String, Option<usize>)> {
+    let run = import_raw_dir_loglets(raw).unwrap();
+    run.write_to_dir(out).unwrap();
+    let Some(Validated::Run(r)) =
+        validate_inputs(&[Ok(Input::Run(out.to_path_buf()))], &opts()).pop()
+    else {
+        panic!("not a run")
+    };
+    r.loglets
+        .iter()
+        .map(|l| {
+            let o = l.result.as_ref().unwrap();
+            let item = match &o.verdict {
+                sealcheck::validate::Verdict::Conforms { .. } => None,
+                sealcheck::validate::Verdict::Diverges { at, .. }
+                | sealcheck::validate::Verdict::Violates { at, .. }
+                | sealcheck::validate::Verdict::Inconclusive { at, .. } => Some(at.index),
+            };
+            (l.entry.loglet.clone(), (o.verdict.word().to_string(), item))
+        })
+        .collect()
+}
+
+fn opts() -> ValidateOptions {
+    ValidateOptions {
+        progress: false,
+        timeout: Some(Duration::from_secs(120)),
+        ..ValidateOptions::default()
+    }
+}
+
+/// Runs `follow` on `dir` in a thread, collecting its lines (JSON); returns the lines, the
+/// stop flag and the thread.
+type Lines = Arc<Mutex<Vec<(Instant, serde_json::Value)>>>;
+
+fn start_follow(
+    dir: &Path,
+    idle: Option<Duration>,
+) -> (
+    Lines,
+    Arc<AtomicBool>,
+    std::thread::JoinHandle<sealcheck::exit::Exit>,
+) {
+    let lines: Lines = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (l, s, d) = (lines.clone(), stop.clone(), dir.to_path_buf());
+    let handle = std::thread::spawn(move || {
+        let fo = FollowOptions {
+            interval: Duration::from_millis(100),
+            exit_when_idle: idle,
+            validate: opts(),
+            json: true,
+        };
+        let mut out = |line: &str| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            l.lock().unwrap().push((Instant::now(), v));
+        };
+        follow(&d, &fo, s, &mut out).unwrap()
+    });
+    (lines, stop, handle)
+}
+
+/// On every committed raw directory, run to its end: the last line's summary gives each loglet
+/// the verdict and item of `import --run` + `validate`, and the exit code is theirs.
+#[test]
+fn on_a_finished_run_follow_gives_the_verdicts_of_import_and_validate() {
+    let dirs = raw_dirs();
+    assert!(dirs.len() >= 16, "{dirs:?}");
+    for raw in dirs {
+        let out = scratch("once");
+        let want = judged_once(&raw, &out);
+        let (lines, _stop, handle) = start_follow(&raw, Some(Duration::from_millis(200)));
+        let exit = handle.join().unwrap();
+        let lines = lines.lock().unwrap();
+        let summary = &lines.last().unwrap().1;
+        let got: BTreeMap<String, (String, Option<usize>)> = summary["summary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["subject"] != "chain")
+            .map(|s| {
+                (
+                    s["subject"].as_str().unwrap().to_string(),
+                    (
+                        s["verdict"].as_str().unwrap().to_string(),
+                        s["item"].as_u64().map(|i| i as usize),
+                    ),
+                )
+            })
+            .filter(|(_, (v, _))| v != "not-translated")
+            .collect();
+        assert_eq!(got, want, "{}", raw.display());
+        assert_eq!(summary["exit"], exit.code(), "{}", raw.display());
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
+/// A line's time in a raw file: `timestamp` (server logs) or the record's `end_time_us` (when a
+/// command returned and its line was written) or `time_us`.
+fn line_time(line: &str) -> i64 {
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    v["end_time_us"]
+        .as_i64()
+        .or_else(|| v["time_us"].as_i64())
+        .or_else(|| {
+            v["timestamp"]
+                .as_str()
+                .and_then(sealcheck_recorder::time::parse_rfc3339)
+        })
+        .unwrap()
+}
+
+/// incident-forced written again, line by line in time order, while `follow` watches: nothing
+/// is reported wrong before the operator's forced move (`restatectl nodes set-storage-state
+/// --force`), and the violation of the legal moves is reported within 5 s of its line.
+#[test]
+fn follow_reports_a_forced_move_within_seconds_of_its_line() {
+    let raw = root().join("traces/restate-1.7.12/incident-forced/raw");
+    let dir = scratch("live");
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    std::fs::copy(raw.join("meta.json"), dir.join("meta.json")).unwrap();
+    let mut lines: Vec<(i64, PathBuf, String)> = Vec::new();
+    for rel in [
+        "actions.jsonl",
+        "restatectl.jsonl",
+        "sql.jsonl",
+        "logs/n1.log",
+        "logs/n2.log",
+        "logs/n3.log",
+    ] {
+        for l in std::fs::read_to_string(raw.join(rel)).unwrap().lines() {
+            lines.push((line_time(l), PathBuf::from(rel), l.to_string()));
+        }
+    }
+    lines.sort_by_key(|(t, ..)| *t);
+    let forced_at = lines
+        .iter()
+        .position(|(_, f, l)| f.ends_with("restatectl.jsonl") && l.contains("\"--force\""))
+        .unwrap();
+    let write = |batch: &[(i64, PathBuf, String)]| {
+        for (_, rel, l) in batch {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(rel))
+                .unwrap();
+            writeln!(f, "{l}").unwrap();
+        }
+    };
+    let (seen, stop, handle) = start_follow(&dir, None);
+    // Everything before the forced move, in a few batches.
+    for chunk in lines[..forced_at].chunks(forced_at / 4 + 1) {
+        write(chunk);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let wrong = |v: &serde_json::Value| {
+        matches!(
+            v["verdict"].as_str(),
+            Some("violates" | "diverges" | "malformed")
+        )
+    };
+    assert!(
+        !seen.lock().unwrap().iter().any(|(_, v)| wrong(v)),
+        "{:#?}",
+        seen.lock().unwrap()
+    );
+    // The forced move's line and the rest.
+    let written = Instant::now();
+    write(&lines[forced_at..]);
+    let deadline = written + Duration::from_secs(30);
+    let reported = loop {
+        let found = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, v)| {
+                v["verdict"] == "violates"
+                    && v["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("storage states only make legal moves"))
+            })
+            .map(|(at, _)| *at);
+        if let Some(at) = found {
+            break at;
+        }
+        assert!(Instant::now() < deadline, "{:#?}", seen.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let after = reported.duration_since(written);
+    eprintln!(
+        "violation reported {:.2} s after the forced move's line",
+        after.as_secs_f64()
+    );
+    assert!(after < Duration::from_secs(5), "{after:?}");
+    stop.store(true, Ordering::SeqCst);
+    assert_eq!(handle.join().unwrap(), sealcheck::exit::Exit::Violated);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
