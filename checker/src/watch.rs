@@ -72,6 +72,15 @@ fn look(dir: &Path) -> Result<Seen, String> {
     Ok(seen)
 }
 
+/// Whether some server log of `seen` holds a line yet (a run's directory exists before its
+/// nodes write: until then the import has nothing to read).
+fn has_log_lines(dir: &Path, seen: &Seen) -> bool {
+    seen.iter().any(|(f, (len, _))| {
+        let name = f.strip_prefix(dir).unwrap_or(f).to_string_lossy();
+        *len > 0 && !RECORD_FILES.iter().any(|r| name == *r)
+    })
+}
+
 /// Copies every file of `seen` from `dir` into `stage` (same relative paths), each cut after
 /// its last complete line.
 fn stage(dir: &Path, seen: &Seen, stage: &Path) -> Result<(), String> {
@@ -145,7 +154,8 @@ pub struct Status {
     /// `0_1`, `chain`, or `import`.
     pub subject: String,
     /// `conforms`, `diverges`, `violates`, `inconclusive`, `pending` (the import needs more),
-    /// `not-translated`, `malformed`.
+    /// `not-translated`, `malformed`; for the import `ok`, and for the chain `ok` /
+    /// `not checked`.
     pub verdict: String,
     /// Items read so far (a loglet).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -201,6 +211,9 @@ fn statuses(judged: &Judged) -> BTreeMap<String, Status> {
         Judged::Pending(why) => put("import", "pending", None, None, why.clone()),
         Judged::Input(why) => put("import", "malformed", None, None, why.clone()),
         Judged::Run(run, origins) => {
+            let n = run.loglets.len();
+            let loglets = sealcheck_model::words::count(n, "loglet", "loglets");
+            put("import", "ok", None, None, loglets);
             for l in &run.loglets {
                 let id = l.entry.loglet.as_str();
                 // The raw line an item was read from.
@@ -306,18 +319,19 @@ pub fn follow(
             if let Err(e) = stage(dir, &seen, &staged) {
                 break Err(e);
             }
-            let judged = if seen.is_empty() {
-                Judged::Pending(format!("no server log in {} yet", dir.display()))
+            let judged = if !has_log_lines(dir, &seen) {
+                Judged::Pending(format!("no server log line in {} yet", dir.display()))
             } else {
                 judge(&staged, &judged_dir, &opts.validate)
             };
             let t = started.elapsed().as_secs_f64();
-            for (subject, st) in statuses(&judged) {
-                if shown.get(&subject).is_none_or(|old| st.changed_from(old)) {
-                    out(&line(opts.json, t, &st));
+            let now = statuses(&judged);
+            for (subject, st) in &now {
+                if shown.get(subject).is_none_or(|old| st.changed_from(old)) {
+                    out(&line(opts.json, t, st));
                 }
-                shown.insert(subject, st);
             }
+            shown = now;
             last = Some(judged);
             last_seen = Some(seen);
         }
@@ -366,6 +380,11 @@ fn line(json: bool, t: f64, st: &Status) -> String {
         let mut v = serde_json::to_value(st).unwrap_or_default();
         if let Some(o) = v.as_object_mut() {
             o.insert("t".into(), serde_json::json!(round_ms(t)));
+            // Wall-clock time of the report, to compare with the logs' own stamps.
+            let now_us = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64);
+            o.insert("time_us".into(), serde_json::json!(now_us));
         }
         v.to_string()
     } else {

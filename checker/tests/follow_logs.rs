@@ -126,7 +126,7 @@ fn on_a_finished_run_follow_gives_the_verdicts_of_import_and_validate() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|s| s["subject"] != "chain")
+            .filter(|s| s["subject"] != "chain" && s["subject"] != "import")
             .map(|s| {
                 (
                     s["subject"].as_str().unwrap().to_string(),
