@@ -1053,13 +1053,12 @@ impl<'a> Translator<'a> {
                 } else if self.other_repairs < MAX_OTHER_REPAIRS {
                     self.other_repairs += 1;
                     self.other_repair_open.open(node);
-                    self.notes.push(format!(
-                        "N{node} runs another find-tail reader's tail repair of {} at {:.1} ms ({}:{}): other-repair-started, counted in faults.other_repairs",
-                        self.s.loglet,
-                        self.ms(f.time_us),
-                        f.source.file,
-                        f.source.line
-                    ));
+                    self.note_other_task(
+                        f,
+                        node,
+                        "another find-tail reader's tail repair",
+                        ": other-repair-started, counted in faults.other_repairs",
+                    );
                     self.place(f, i, Event::OtherRepairStarted { node: id, from, to });
                 } else {
                     self.drop_fact(f, Some(node), DropReason::NeedsModelStep(SECOND_FIND_TAIL));
@@ -1232,6 +1231,18 @@ impl<'a> Translator<'a> {
         Some(self.refused_ahead(i, node))
     }
 
+    /// Notes a task of another node placed at `f`: `N<node> runs <kind> of <loglet> at <t>
+    /// (<file>:<line>)<outcome>`.
+    fn note_other_task(&mut self, f: &TimedFact, node: u32, kind: &str, outcome: &str) {
+        self.notes.push(format!(
+            "N{node} runs {kind} of {} at {:.1} ms ({}:{}){outcome}",
+            self.s.loglet,
+            self.ms(f.time_us),
+            f.source.file,
+            f.source.line
+        ));
+    }
+
     /// Whether the seal task `node` starts at fact `i` is refused: the all-Provisioning warning
     /// of the loglet follows on that node before its next task starts or completes (and before
     /// the cut).
@@ -1270,13 +1281,8 @@ impl<'a> Translator<'a> {
             (Event::OtherSealStarted { node: id }, ": other-seal-started")
         };
         let kind = why.split(':').next().unwrap_or(why);
-        self.notes.push(format!(
-            "N{node} runs {kind} of {} at {:.1} ms ({}:{}){outcome}, counted in faults.other_seals",
-            self.s.loglet,
-            self.ms(f.time_us),
-            f.source.file,
-            f.source.line
-        ));
+        let outcome = format!("{outcome}, counted in faults.other_seals");
+        self.note_other_task(f, node, kind, &outcome);
         // A refusal proves every member Provisioning: one during a `restatectl nodes
         // set-storage-state` run (whose changes are placed when it returned) saw that run's
         // changes, so it goes right after them.
