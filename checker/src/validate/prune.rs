@@ -83,9 +83,10 @@ impl Context<'_> {
     }
 
     /// Cluster only: whether a find-tail reader that has not returned (or another reader,
-    /// `faults.other_repairs`) may still start, unlogged, a tail repair (stores of offsets some member holds, so below the scenario's appends) and
-    /// an assist (Seal requests to the effective nodeset). The reader queries the log servers
-    /// only once the sequencer's node crashed or let a request time out.
+    /// `faults.other_repairs`) may still start, unlogged, a tail repair (stores of offsets some
+    /// member holds, so below the scenario's appends) and an assist (Seal requests to the
+    /// effective nodeset). The reader queries the log servers only once the sequencer's node
+    /// crashed or let a request time out.
     fn finder_may_act(&self, state: &State) -> (bool, bool) {
         let finder_may_act = self.model.cfg.cluster.is_some()
             && !matches!(state.client.finder, FindTail::Sealed(_))
