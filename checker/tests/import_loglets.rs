@@ -531,8 +531,9 @@ fn concurrent_find_tail_readers_are_translated_and_checked() {
 }
 
 /// A node's log in rotated pieces (`n1.log.1` up to its line 100, `n1.log` after) reads as one
-/// log: the same loglets with the same items as the whole file. Two files of one node that
-/// overlap in time are not pieces of one log: exit 2, naming both.
+/// log: the same loglets with the same items as the whole file. A compressed piece is not read,
+/// and the import's need names it. Two files of one node that overlap in time are not pieces
+/// of one log: exit 2, naming both.
 #[test]
 fn a_rotated_log_reads_as_one_and_overlapping_logs_are_an_error() {
     let logs = run_dir("concurrent-readers").join("raw/logs");
@@ -567,6 +568,21 @@ fn a_rotated_log_reads_as_one_and_overlapping_logs_are_an_error() {
         let read = |d: &std::path::Path| std::fs::read_to_string(d.join(&f)).unwrap();
         assert_eq!(read(&a), read(&b), "{f}");
     }
+    // The first piece compressed (not read): the second piece begins mid-run, and the need
+    // names the file not read.
+    std::fs::remove_file(rotated.join("n1.log.1")).unwrap();
+    let gz: Vec<u8> = [0x1f, 0x8b, 0x08, 0x00]
+        .into_iter()
+        .chain((0..200u32).map(|i| (i * 7 % 251) as u8))
+        .collect();
+    std::fs::write(rotated.join("n1.log.1.gz"), gz).unwrap();
+    let o = import_run(&rotated, &tmp.join("d"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("perhaps in the files not read") && stderr.contains("n1.log.1.gz"),
+        "{stderr}"
+    );
     std::fs::copy(logs.join("n2.log"), rotated.join("n2.old.log")).unwrap();
     let o = import_run(&rotated, &tmp.join("c"));
     let stderr = String::from_utf8_lossy(&o.stderr);

@@ -739,8 +739,14 @@ const ROTATION_OVERLAP_US: Micros = 100_000;
 
 /// Joins the files of one node's log (a rotated log: `n1.log.1`, `n1.log`) into one log, in
 /// the order of their first lines. Files that overlap in time (by more than
-/// [`ROTATION_OVERLAP_US`]) are not one log cut in pieces: an error names both.
-fn join_rotated(dir: &Path, mut logs: Vec<ServerLog>) -> Result<Vec<ServerLog>, Error> {
+/// [`ROTATION_OVERLAP_US`]) are not one log cut in pieces: an error names both. A further file
+/// of a node without a timestamped line (empty, or compressed) adds nothing: it is returned
+/// with the files not read, so that the notes name it.
+fn join_rotated(
+    dir: &Path,
+    mut logs: Vec<ServerLog>,
+    unread: &mut Vec<String>,
+) -> Result<Vec<ServerLog>, Error> {
     logs.sort_by_key(|l| (l.node, l.first_us.unwrap_or(Micros::MAX)));
     let mut joined: Vec<ServerLog> = Vec::new();
     for log in logs {
@@ -749,7 +755,7 @@ fn join_rotated(dir: &Path, mut logs: Vec<ServerLog>) -> Result<Vec<ServerLog>, 
             continue;
         };
         let (Some(prev_last), Some(first)) = (prev.last_us, log.first_us) else {
-            // A file without a timestamped line adds nothing.
+            unread.push(log.file);
             continue;
         };
         if prev_last > first.saturating_add(ROTATION_OVERLAP_US) {
@@ -820,7 +826,7 @@ pub fn parse_logs_dir(dir: &Path) -> Result<RawRun, Error> {
             .to_string();
         logs.push(parse_server_log(&path, &rel, node, named_by, &mut facts)?);
     }
-    let logs = join_rotated(dir, logs)?;
+    let logs = join_rotated(dir, logs, &mut skipped)?;
     if logs.is_empty() {
         let why = if skipped.is_empty() {
             "no server log in the directory".to_string()

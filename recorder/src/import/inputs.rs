@@ -76,6 +76,9 @@ pub struct Gaps {
     /// The logs (node and file) without a DEBUG line: [`DEBUG_ONLY_KINDS`] are then not
     /// logged completely.
     pub info_only: Vec<String>,
+    /// Files next to the logs that were not read (no line in Restate's formats): named with
+    /// the needs, since one of them may hold what is missing (a compressed rotated log).
+    pub unread: Vec<String>,
 }
 
 /// Where a trace of logs that start mid-run begins, and each log server's storage state there.
@@ -90,7 +93,10 @@ pub struct MidRun {
 impl Gaps {
     /// The gaps of `run` that do not depend on the translation.
     pub fn of(run: &RawRun) -> Gaps {
-        let mut g = Gaps::default();
+        let mut g = Gaps {
+            unread: run.skipped.clone(),
+            ..Gaps::default()
+        };
         let m = &run.meta;
         if run.meta_derived {
             g.notes.push(format!(
@@ -108,7 +114,7 @@ impl Gaps {
             }
             for f in &run.skipped {
                 g.notes.push(format!(
-                    "{f} is not read: no line in Restate's JSON or text log format, and no node number in its name"
+                    "{f} is not read: no line in Restate's JSON or text log format (a compressed log must be decompressed first)"
                 ));
             }
             if m.loglet_id.is_none() || m.seal_via.is_none() {
@@ -244,15 +250,20 @@ impl Gaps {
     }
 
     /// Stops the import if anything is needed.
-    pub fn check(self, dir: &std::path::Path) -> Result<Vec<String>, ImportError> {
+    pub fn check(mut self, dir: &std::path::Path) -> Result<Vec<String>, ImportError> {
         if self.needs.is_empty() {
-            Ok(self.notes)
-        } else {
-            Err(ImportError::Inconclusive {
-                dir: dir.to_path_buf(),
-                needs: self.needs,
-            })
+            return Ok(self.notes);
         }
+        if !self.unread.is_empty() {
+            self.needs.push(format!(
+                "perhaps in the files not read (no line in Restate's JSON or text log format; a compressed log must be decompressed first): {}",
+                self.unread.join(", ")
+            ));
+        }
+        Err(ImportError::Inconclusive {
+            dir: dir.to_path_buf(),
+            needs: self.needs,
+        })
     }
 }
 
