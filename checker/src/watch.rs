@@ -27,6 +27,7 @@ use crate::input::Input;
 use crate::run::{validate_inputs, RunResult, Validated};
 use crate::validate::{ValidateOptions, Verdict};
 use sealcheck_recorder::import::{import_raw_dir_loglets, ImportError};
+use sealcheck_recorder::raw::{ACTIONS_FILE, CTL_FILE, META_FILE, SQL_FILE};
 
 /// How `follow` runs.
 #[derive(Clone, Debug)]
@@ -44,13 +45,8 @@ pub struct FollowOptions {
 /// Size and modification time of every file the follower reads, by path.
 type Seen = BTreeMap<PathBuf, (u64, Option<SystemTime>)>;
 
-/// The record files a logs directory may hold next to the server logs.
-const RECORD_FILES: [&str; 4] = [
-    "meta.json",
-    "actions.jsonl",
-    "restatectl.jsonl",
-    "sql.jsonl",
-];
+/// The record files a logs directory may hold next to the server logs (the recorder's names).
+const RECORD_FILES: [&str; 4] = [META_FILE, ACTIONS_FILE, CTL_FILE, SQL_FILE];
 
 /// Every file of `dir` the importer reads, with its size and modification time.
 fn look(dir: &Path) -> Result<Seen, String> {

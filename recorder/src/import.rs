@@ -1703,8 +1703,8 @@ impl<'a> Translator<'a> {
     }
 
     /// Without operator records, a log server whose log stops well before the end of a run that
-    /// ended (by more than [`inputs::ONE_SHUTDOWN_US`]) with no shutdown line after its last process
-    /// start went down without a word: a SIGKILL leaves no line. It is taken as stopped: one
+    /// ended (by more than [`inputs::ONE_SHUTDOWN_US`]) with no shutdown line after its last
+    /// process start went down without a word: a SIGKILL leaves no line. It is taken as stopped: one
     /// more crash in the budget, placed by the validator (`crashed` is not logged completely),
     /// and the notes say so. Only the operator records (or the rest of the log, had it been
     /// cut while the node ran) would tell otherwise.

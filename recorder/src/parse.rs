@@ -642,7 +642,8 @@ pub struct RawRun {
     /// server logs ([`parse_logs_dir`]).
     pub meta_derived: bool,
     /// Files of a directory of server logs that were not read as one: no line in Restate's
-    /// JSON or text format, and no node number in the name ([`parse_logs_dir`]).
+    /// JSON or text format, and no node number in the name or a further file of a node that
+    /// already has a log (empty, or compressed) ([`parse_logs_dir`]).
     pub skipped: Vec<String>,
 }
 
@@ -787,10 +788,10 @@ fn join_rotated(
     Ok(joined)
 }
 
-/// Reads a directory that holds only server logs (one file per node, or a node's rotated files,
-/// any names, JSON or text format) and whichever of `restatectl.jsonl`, `sql.jsonl` and `actions.jsonl` it has. Each
-/// log's node is the one its lines name (`My Node ID is N1:2`), else the one its file name
-/// suggests (the log's `named_by` says which). The [`Meta`] is derived from the facts
+/// Reads a directory that holds only server logs (one file per node, or a node's rotated
+/// files, any names, JSON or text format) and whichever of `restatectl.jsonl`, `sql.jsonl` and
+/// `actions.jsonl` it has. Each log's node is the one its lines name (`My Node ID is N1:2`),
+/// else the one its file name suggests (the log's `named_by` says which). The [`Meta`] is derived from the facts
 /// ([`RawRun::meta_derived`]): the seal the log names as restatectl's gives the sealer and the
 /// log, the sealer's first seal task of that log the loglet, its creation line the nodeset,
 /// sequencer and replication; what no line shows stays unset.
