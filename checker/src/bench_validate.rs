@@ -148,6 +148,9 @@ fn child(file: &Path, breadth_first: bool, timeout: f64) -> anyhow::Result<Exit>
             Verdict::Violates { property, at, .. } => {
                 format!("\"{property}\" at item {}", at.index)
             }
+            Verdict::Rejected { at, last, .. } => {
+                format!("between items {} and {last}", at.index)
+            }
             Verdict::Inconclusive { reason, .. } => reason.clone(),
         },
         method: o.method.to_string(),
@@ -550,6 +553,9 @@ fn verdict_words(v: &Verdict) -> String {
         Verdict::Violates { property, at, .. } => {
             format!("violates \"{property}\" at {}", at.index)
         }
+        Verdict::Rejected { at, last, .. } => {
+            format!("rejected between items {} and {last}", at.index)
+        }
         Verdict::Inconclusive { at, reason } => format!("inconclusive at {}: {reason}", at.index),
     }
 }
@@ -581,7 +587,7 @@ pub fn validate_mutants(
     let rejected_at = match &original.verdict {
         Verdict::Diverges { at, .. } | Verdict::Violates { at, .. } => Some(at.index),
         Verdict::Conforms { .. } => None,
-        Verdict::Inconclusive { .. } => anyhow::bail!(
+        Verdict::Inconclusive { .. } | Verdict::Rejected { .. } => anyhow::bail!(
             "{}: the original is {}",
             path.display(),
             verdict_words(&original.verdict)
@@ -610,6 +616,7 @@ pub fn validate_mutants(
             crate::mutate::Outcome::RejectedAtChange => "rejected at change".to_string(),
             crate::mutate::Outcome::RejectedAtObserver => "rejected at observer".to_string(),
             crate::mutate::Outcome::RejectedLater => "rejected later".to_string(),
+            crate::mutate::Outcome::RejectedUnlocalized => "rejected, not localized".to_string(),
             crate::mutate::Outcome::Conforming => "conforming".to_string(),
             crate::mutate::Outcome::Inconclusive => "inconclusive".to_string(),
             crate::mutate::Outcome::Wrong(w) => format!("WRONG: {w}"),
@@ -664,9 +671,9 @@ fn mutation_axis(args: &BenchValidateArgs) -> anyhow::Result<Exit> {
         Format::Text => {
             writeln!(
                 stdout,
-                "| recording | mutation | count | rejected at the changed item | rejected at the observing item | rejected later | conforming | inconclusive | wrong | max seconds |"
+                "| recording | mutation | count | rejected at the changed item | rejected at the observing item | rejected later | rejected, not localized | conforming | inconclusive | wrong | max seconds |"
             )?;
-            writeln!(stdout, "|---|---|---|---|---|---|---|---|---|---|")?;
+            writeln!(stdout, "|---|---|---|---|---|---|---|---|---|---|---|")?;
             let mut traces: Vec<&str> = rows.iter().map(|r| r.trace.as_str()).collect();
             traces.dedup();
             for t in traces {
@@ -680,12 +687,13 @@ fn mutation_axis(args: &BenchValidateArgs) -> anyhow::Result<Exit> {
                     let max = rs.iter().map(|r| r.seconds).fold(0.0, f64::max);
                     writeln!(
                         stdout,
-                        "| {t} | {} | {} | {} | {} | {} | {} | {} | {wrong} | {max:.2} |",
+                        "| {t} | {} | {} | {} | {} | {} | {} | {} | {} | {wrong} | {max:.2} |",
                         kind.name(),
                         rs.len(),
                         c("rejected at change"),
                         c("rejected at observer"),
                         c("rejected later"),
+                        c("rejected, not localized"),
                         c("conforming"),
                         c("inconclusive"),
                     )?;

@@ -147,6 +147,11 @@ pub enum Outcome {
     /// before that item is explained, the one with it is not), so only the judgement's guess of
     /// where the change shows was early.
     RejectedLater,
+    /// Rejected between two items, the search bounded before it localized the first item
+    /// none explains: the mutant is caught, and the range is consistent with the judgement
+    /// (it holds the changed item, or for a mutant the judgement leaves open, ends at or after
+    /// it; for an unchanged one it holds the original's item).
+    RejectedUnlocalized,
     /// The original's verdict: the mutant is a behaviour as good (or as bad) as the original;
     /// or it conforms because the item the original was rejected at was dropped.
     Conforming,
@@ -306,11 +311,25 @@ impl Mutant {
         if matches!(got, Verdict::Inconclusive { .. }) {
             return Outcome::Inconclusive;
         }
+        if let Verdict::Rejected { at, last, .. } = got {
+            let holds = |x: usize| at.index <= x && x <= *last;
+            let consistent = match self.expect {
+                Expect::Unchanged => rejected_at(original).is_some_and(|x| holds(self.map(x))),
+                Expect::RejectedAtChange => holds(self.at),
+                Expect::Open => *last >= self.at,
+            };
+            if consistent {
+                return Outcome::RejectedUnlocalized;
+            }
+        }
         let describe = |v: &Verdict| match v {
             Verdict::Conforms { .. } => "conforms".to_string(),
             Verdict::Diverges { at, .. } => format!("diverges at {}", at.index),
             Verdict::Violates { at, property, .. } => {
                 format!("violates {property} at {}", at.index)
+            }
+            Verdict::Rejected { at, last, .. } => {
+                format!("rejected between {} and {last}", at.index)
             }
             Verdict::Inconclusive { at, .. } => format!("inconclusive at {}", at.index),
         };
@@ -733,4 +752,75 @@ fn status_changes(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::At;
+
+    fn at(i: usize) -> At {
+        At {
+            index: i,
+            line: i + 2,
+            text: String::new(),
+        }
+    }
+
+    fn mutant(expect: Expect, change: usize) -> Mutant {
+        Mutant {
+            kind: Kind::Tail,
+            what: String::new(),
+            items: Vec::new(),
+            at: change,
+            observer: change + 2,
+            expect,
+            map: (0..10).map(Some).collect(),
+        }
+    }
+
+    fn rejected(from: usize, last: usize) -> Verdict {
+        Verdict::Rejected {
+            at: at(from),
+            last,
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_rejection_not_localized_counts_only_where_its_range_fits() {
+        let conforms = Verdict::Conforms { explanations: 1 };
+        let diverges_at_6 = Verdict::Diverges {
+            at: at(6),
+            explained: 6,
+            candidates: Vec::new(),
+            allowed: Vec::new(),
+            path: String::new(),
+        };
+        let caught = Outcome::RejectedUnlocalized;
+        let change = mutant(Expect::RejectedAtChange, 4);
+        assert_eq!(change.judge(&conforms, &rejected(3, 8)), caught);
+        assert!(matches!(
+            change.judge(&conforms, &rejected(5, 8)),
+            Outcome::Wrong(_)
+        ));
+        let open = mutant(Expect::Open, 4);
+        assert_eq!(open.judge(&conforms, &rejected(4, 9)), caught);
+        assert!(matches!(
+            open.judge(&conforms, &rejected(1, 3)),
+            Outcome::Wrong(_)
+        ));
+        // A mutant that must keep the original's verdict: rejecting a conforming trace is
+        // wrong; a range that holds the original's rejection is consistent.
+        let same = mutant(Expect::Unchanged, 4);
+        assert!(matches!(
+            same.judge(&conforms, &rejected(4, 9)),
+            Outcome::Wrong(_)
+        ));
+        assert_eq!(same.judge(&diverges_at_6, &rejected(5, 7)), caught);
+        assert!(matches!(
+            same.judge(&diverges_at_6, &rejected(7, 9)),
+            Outcome::Wrong(_)
+        ));
+    }
 }

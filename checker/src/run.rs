@@ -64,6 +64,9 @@ pub enum RunVerdict {
     Violates,
     /// A loglet diverges from the model.
     Diverges,
+    /// A loglet is rejected (it diverges or violates), at an item the search did not localize
+    /// within its bounds.
+    Rejected,
     /// A bound stopped some loglet's search before it proved anything.
     Inconclusive,
     /// Every loglet conforms and no chain check is violated.
@@ -77,6 +80,7 @@ impl RunVerdict {
             RunVerdict::Malformed => "malformed",
             RunVerdict::Violates => "violates",
             RunVerdict::Diverges => "diverges",
+            RunVerdict::Rejected => "rejected",
             RunVerdict::Inconclusive => "inconclusive",
             RunVerdict::Conforms => "conforms",
         }
@@ -86,7 +90,7 @@ impl RunVerdict {
     pub fn exit(self) -> Exit {
         match self {
             RunVerdict::Malformed => Exit::UsageOrInput,
-            RunVerdict::Violates | RunVerdict::Diverges => Exit::Violated,
+            RunVerdict::Violates | RunVerdict::Diverges | RunVerdict::Rejected => Exit::Violated,
             RunVerdict::Inconclusive => Exit::Incomplete,
             RunVerdict::Conforms => Exit::Holds,
         }
@@ -99,6 +103,7 @@ impl RunVerdict {
                 Verdict::Conforms { .. } => RunVerdict::Conforms,
                 Verdict::Diverges { .. } => RunVerdict::Diverges,
                 Verdict::Violates { .. } => RunVerdict::Violates,
+                Verdict::Rejected { .. } => RunVerdict::Rejected,
                 Verdict::Inconclusive { .. } => RunVerdict::Inconclusive,
             },
         }
@@ -173,6 +178,9 @@ impl RunResult {
                         format!("loglet {id}: \"{property}\" at item {}", at.index)
                     }
                     Verdict::Diverges { at, .. } => format!("loglet {id} at item {}", at.index),
+                    Verdict::Rejected { at, last, .. } => {
+                        format!("loglet {id} between items {} and {last}", at.index)
+                    }
                     Verdict::Inconclusive { at, .. } => format!("loglet {id} at item {}", at.index),
                     Verdict::Conforms { .. } => unreachable!("conforming loglets are skipped"),
                 },

@@ -171,7 +171,9 @@ impl Status {
 
     fn text(&self) -> String {
         let word = match self.verdict.as_str() {
-            w @ ("diverges" | "violates" | "inconclusive" | "malformed") => w.to_uppercase(),
+            w @ ("diverges" | "violates" | "rejected" | "inconclusive" | "malformed") => {
+                w.to_uppercase()
+            }
             w => w.to_string(),
         };
         let mut s = format!("{}: {word}", self.subject);
@@ -238,6 +240,13 @@ fn statuses(judged: &Judged) -> BTreeMap<String, Status> {
                             Some(o.items),
                             Some(at.index),
                             format!("{property}: {}{}", at.text, from(at)),
+                        ),
+                        Verdict::Rejected { at, last, reason } => put(
+                            id,
+                            "rejected",
+                            Some(o.items),
+                            Some(at.index),
+                            format!("between items {} and {last}: {reason}", at.index),
                         ),
                         Verdict::Inconclusive { at, reason } => put(
                             id,

@@ -63,6 +63,7 @@ fn judged_once(raw: &Path, out: &Path) -> BTreeMap<String, (String, Option<usize
                 sealcheck::validate::Verdict::Conforms { .. } => None,
                 sealcheck::validate::Verdict::Diverges { at, .. }
                 | sealcheck::validate::Verdict::Violates { at, .. }
+                | sealcheck::validate::Verdict::Rejected { at, .. }
                 | sealcheck::validate::Verdict::Inconclusive { at, .. } => Some(at.index),
             };
             (l.entry.loglet.clone(), (o.verdict.word().to_string(), item))

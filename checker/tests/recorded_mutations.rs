@@ -122,6 +122,7 @@ fn pruning_by_later_observations_changes_no_verdict() {
         Verdict::Conforms { .. } => "conforms".to_string(),
         Verdict::Diverges { at, .. } => format!("diverges at {}", at.index),
         Verdict::Violates { property, at, .. } => format!("violates {property} at {}", at.index),
+        Verdict::Rejected { at, last, .. } => format!("rejected between {} and {last}", at.index),
         Verdict::Inconclusive { at, reason } => format!("inconclusive at {}: {reason}", at.index),
     };
     let mut compared = 0;

@@ -85,7 +85,9 @@ fn check_expected(rel: &str, e: &Expected, run: &RunResult) {
         let l = run.loglets.iter().find(|l| &l.entry.loglet == id).unwrap();
         let o = l.result.as_ref().unwrap();
         let (at, property) = match &o.verdict {
-            Verdict::Diverges { at, .. } | Verdict::Inconclusive { at, .. } => (at, None),
+            Verdict::Diverges { at, .. }
+            | Verdict::Rejected { at, .. }
+            | Verdict::Inconclusive { at, .. } => (at, None),
             Verdict::Violates { at, property, .. } => (at, Some(property.as_str())),
             Verdict::Conforms { .. } => panic!("{rel}: loglet {id} conforms"),
         };

@@ -72,6 +72,12 @@ fn check_expected(file: &Path, expected: &Expected, got: &Result<Outcome, TraceE
                 );
                 assert_eq!(expected.item, Some(at.index), "{what}");
             }
+            Verdict::Rejected { at, last, reason } => {
+                panic!(
+                    "{what}: rejected between items {} and {last}: {reason}",
+                    at.index
+                )
+            }
             Verdict::Inconclusive { at, reason } => {
                 assert_eq!(
                     expected.verdict, "inconclusive",
@@ -654,4 +660,39 @@ fn long_validations_report_progress() {
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("states held") && err.contains("RSS"), "{err}");
+}
+
+/// A bound that stops the localization of a rejection (pruning by later observations rejected
+/// the trace earlier than the exact search) leaves the trace rejected, between items that hold
+/// the exact item, with exit 1: never "inconclusive", never an item it did not prove.
+#[test]
+fn a_bounded_localization_is_a_rejection_between_items() {
+    for name in ["observation-mismatch", "seal-status-flipped"] {
+        let file = root().join(format!("traces/invalid/{name}.jsonl"));
+        let exact = validate_file(&file, &ValidateOptions::default()).unwrap();
+        let Verdict::Diverges { at: exact_at, .. } = &exact.verdict else {
+            panic!("{name}: {:?}", exact.verdict)
+        };
+        let bounded = validate_file(
+            &file,
+            &ValidateOptions {
+                max_frontier: 3,
+                ..ValidateOptions::default()
+            },
+        )
+        .unwrap();
+        match &bounded.verdict {
+            Verdict::Rejected { at, last, reason } => {
+                assert!(
+                    at.index <= exact_at.index && exact_at.index <= *last,
+                    "{name}: {} to {last} misses {}",
+                    at.index,
+                    exact_at.index
+                );
+                assert!(reason.contains("--max-frontier"), "{name}: {reason}");
+            }
+            v => panic!("{name}: {v:?}"),
+        }
+        assert_eq!(bounded.verdict.exit_code().code(), 1, "{name}");
+    }
 }

@@ -17,7 +17,9 @@ use crate::trace_reader::{Header, TraceError, TraceItem, TraceReader};
 /// The item a verdict rejects the trace at, if it does (diverges or violates).
 pub(super) fn rejected(v: &Verdict) -> Option<usize> {
     match v {
-        Verdict::Diverges { at, .. } | Verdict::Violates { at, .. } => Some(at.index),
+        Verdict::Diverges { at, .. }
+        | Verdict::Violates { at, .. }
+        | Verdict::Rejected { at, .. } => Some(at.index),
         _ => None,
     }
 }
@@ -52,7 +54,7 @@ pub(super) fn localize(
         Ok((lo, Some(o))) => (lo, o),
         // Unreachable: the whole trace is rejected; keep the first search's verdict.
         Ok((lo, None)) => (lo, first),
-        Err(inconclusive) => return Ok(inconclusive),
+        Err((lo, hi, stopped)) => return Ok(loc.unlocalized(&first.verdict, lo, hi, stopped)),
     };
     let verdict = loc.settle(o.verdict, lo)?;
     Ok(Outcome {
@@ -90,23 +92,24 @@ struct Localizer<'a> {
 
 impl Localizer<'_> {
     /// The first `m` from `d` on whose prefix `items[..=m]` is rejected, and the breadth-first
-    /// outcome of that prefix if it was searched; `Err` with the outcome of a probe a bound
-    /// stopped (the localization then ends inconclusive).
+    /// outcome of that prefix if it was searched; `Err` with the range still open (the first
+    /// and last items the rejection may be at) and the outcome of the probe a bound stopped.
     #[allow(clippy::type_complexity)]
     fn bisect(
         &mut self,
         d: usize,
-    ) -> Result<Result<(usize, Option<Outcome>), Outcome>, TraceError> {
+    ) -> Result<Result<(usize, Option<Outcome>), (usize, usize, Outcome)>, TraceError> {
         let (mut lo, mut hi) = (d, self.total.saturating_sub(1));
         let mut found: Option<(usize, Outcome)> = None;
+        // `d` first: pruning ahead usually only hastens the end of explanations that die at
+        // `d` anyway (a changed item is rejected where it is), so one probe often settles it.
+        let mut first = true;
         while lo < hi {
-            let mid = lo + (hi - lo) / 2;
+            let mid = if first { lo } else { lo + (hi - lo) / 2 };
+            first = false;
             match self.probe(mid)? {
                 (_, Some(o)) if matches!(o.verdict, Verdict::Inconclusive { .. }) => {
-                    return Ok(Err(Outcome {
-                        items: self.total,
-                        ..o
-                    }))
+                    return Ok(Err((lo, hi, o)));
                 }
                 (true, Some(o)) => {
                     hi = mid;
@@ -115,10 +118,13 @@ impl Localizer<'_> {
                 _ => lo = mid + 1,
             }
         }
-        Ok(Ok(match found {
-            Some((m, o)) if m == lo => (lo, Some(o)),
-            _ => (lo, self.probe(lo)?.1),
-        }))
+        Ok(match found {
+            Some((m, o)) if m == lo => Ok((lo, Some(o))),
+            _ => match self.probe(lo)?.1 {
+                Some(o) if matches!(o.verdict, Verdict::Inconclusive { .. }) => Err((lo, lo, o)),
+                o => Ok((lo, o)),
+            },
+        })
     }
 
     /// Whether `items[..=m]` is rejected, with the breadth-first outcome when it is (and when
@@ -177,7 +183,7 @@ impl Localizer<'_> {
             // property. Whether the violating ones reach item `lo` (a violation there) or none
             // does (a divergence there), only a search without pruning ahead can tell: run it
             // on items[..=lo]; it stops at `lo` at the latest.
-            Verdict::Violates { at, .. } if at.index < lo && lo < self.all.len() => {
+            Verdict::Violates { at, property, .. } if at.index < lo && lo < self.all.len() => {
                 let limit = (lo + 1 < self.total).then_some(lo + 1);
                 let (exact, _) = breadth_first::run(
                     Items::Slice(self.all.iter()),
@@ -190,10 +196,54 @@ impl Localizer<'_> {
                 )?;
                 self.states += exact.states;
                 self.max_frontier = self.max_frontier.max(exact.max_frontier);
-                exact.verdict
+                match exact.verdict {
+                    // The pruned search's first all-violating item is a lower bound of the
+                    // exact one (its layers are subsets of the exact search's).
+                    Verdict::Inconclusive { reason, .. } => Verdict::Rejected {
+                        reason: format!(
+                            "every explanation of the items up to {lo} breaks \"{property}\", or none explains item {lo}; which, and where, not localized: {reason}"
+                        ),
+                        at,
+                        last: lo,
+                    },
+                    v => v,
+                }
             }
             v => v,
         })
+    }
+
+    /// The verdict when a bound stopped the localization with the first rejected item still
+    /// somewhere in `lo..=hi`: the first search proved that no explanation of the whole trace
+    /// keeps every property (pruning drops only states that explain no later item, and a
+    /// broken property stays broken), so the trace is rejected; only where is left open.
+    fn unlocalized(&self, first: &Verdict, lo: usize, hi: usize, stopped: Outcome) -> Outcome {
+        let bound = match &stopped.verdict {
+            Verdict::Inconclusive { reason, .. } => reason.clone(),
+            v => v.word().to_string(),
+        };
+        let proved = match first {
+            Verdict::Violates { property, .. } => {
+                format!("every explanation of the trace, if any, breaks \"{property}\"")
+            }
+            _ => "no behaviour of the model (seeded-bug steps included) explains the whole trace"
+                .to_string(),
+        };
+        Outcome {
+            verdict: Verdict::Rejected {
+                at: At::of(&self.all[lo], lo),
+                last: hi,
+                reason: format!(
+                    "{proved}; the first item none explains is one of items {lo} to {hi}, not localized: {bound}"
+                ),
+            },
+            items: self.total,
+            states: self.states,
+            max_frontier: self.max_frontier.max(stopped.max_frontier),
+            elapsed_ms: self.start.elapsed().as_millis() as u64,
+            peak_rss_mib: memory_mib().1,
+            ..stopped
+        }
     }
 
     /// The divergence at item `lo`: no explanation of the items before it reaches what it

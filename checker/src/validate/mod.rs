@@ -161,7 +161,12 @@
 //! `items[..=m]` is rejected is monotone in `m` and decided exactly by a search of that prefix
 //! alone (first the depth-first search for one clean explanation, then the breadth-first
 //! search pruning only by items of the prefix), so a binary search over `m` from `d` finds the
-//! first item no explanation survives. A prefix is rejected when no behaviour explains it or
+//! first item no explanation survives (it probes `d` itself first: pruning usually only
+//! hastens the end of explanations that die at `d` anyway). When a bound stops a probe, the
+//! trace is still known to be rejected (pruning kept every explanation of the whole trace, and
+//! none survived, or every one left breaks a property, which stays broken): the verdict is
+//! `rejected` between the lowest item not yet excluded and the highest, never "inconclusive"
+//! and never an item the search did not prove. A prefix is rejected when no behaviour explains it or
 //! every explanation breaks one property in common; a prefix whose explanations all break
 //! properties, but not one in common, is not (the items after it may leave only explanations
 //! that break one, and the verdict is where they do), and an `eventually` property is judged
@@ -394,6 +399,17 @@ pub enum Verdict {
         /// Explorer path of one explanation (the shortest the search met).
         path: String,
     },
+    /// No behaviour of the model explains the whole trace while keeping every property (the
+    /// search proved it, pruning by later observations), but a bound stopped the search for
+    /// the first item none explains: it is one of the items `at` to `last`.
+    Rejected {
+        /// The earliest item the rejection can be at.
+        at: At,
+        /// Index of the last item it can be at.
+        last: usize,
+        /// What was proved, and the bound that stopped the localization.
+        reason: String,
+    },
     /// A bound stopped the search before it proved a verdict.
     Inconclusive {
         /// The item the search was at.
@@ -404,21 +420,24 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// Exit status of this verdict: holds when it conforms, violated when it diverges or
-    /// violates, incomplete when inconclusive.
+    /// Exit status of this verdict: holds when it conforms, violated when it diverges,
+    /// violates or is rejected, incomplete when inconclusive.
     pub fn exit_code(&self) -> Exit {
         match self {
             Verdict::Conforms { .. } => Exit::Holds,
-            Verdict::Diverges { .. } | Verdict::Violates { .. } => Exit::Violated,
+            Verdict::Diverges { .. } | Verdict::Violates { .. } | Verdict::Rejected { .. } => {
+                Exit::Violated
+            }
             Verdict::Inconclusive { .. } => Exit::Incomplete,
         }
     }
 
-    /// One word: conforms / diverges / violates / inconclusive.
+    /// One word: conforms / diverges / violates / rejected / inconclusive.
     pub fn word(&self) -> &'static str {
         match self {
             Verdict::Conforms { .. } => "conforms",
             Verdict::Diverges { .. } => "diverges",
+            Verdict::Rejected { .. } => "rejected",
             Verdict::Violates { .. } => "violates",
             Verdict::Inconclusive { .. } => "inconclusive",
         }

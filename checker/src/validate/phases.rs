@@ -55,7 +55,7 @@ fn validate_with_unknown(
     let first = pass(UnknownSteps::Absent, start)?;
     if !matches!(
         first.verdict,
-        Verdict::Diverges { .. } | Verdict::Violates { .. }
+        Verdict::Diverges { .. } | Verdict::Violates { .. } | Verdict::Rejected { .. }
     ) {
         return Ok(Outcome {
             header: Some(header.clone()),
@@ -95,6 +95,8 @@ fn validate_with_unknown(
                 0,
             ));
         }
+        // Rejected, but where is not localized: whether a forced move explains it is moot.
+        Verdict::Rejected { .. } => return Ok(total(second, 0)),
         v => rejected_at(v).expect("a rejection"),
     };
     if !header.config.faults.operator_force {
@@ -132,7 +134,9 @@ fn validate_with_unknown(
 /// Where a rejection is.
 fn rejected_at(v: &Verdict) -> Option<super::At> {
     match v {
-        Verdict::Diverges { at, .. } | Verdict::Violates { at, .. } => Some(at.clone()),
+        Verdict::Diverges { at, .. }
+        | Verdict::Violates { at, .. }
+        | Verdict::Rejected { at, .. } => Some(at.clone()),
         _ => None,
     }
 }

@@ -44,7 +44,7 @@ fn explore_cmd(file: &std::path::Path, path: &str) -> String {
 pub fn text(results: &[Validated]) -> String {
     let mut out = String::new();
     let mut tally = Tally::default();
-    let mut runs = [0usize; 5];
+    let mut runs = [0usize; 6];
     for v in results {
         match v {
             Validated::File((file, r)) => tally.file(&mut out, file, r),
@@ -60,14 +60,23 @@ pub fn text(results: &[Validated]) -> String {
         String::new()
     };
     let c = tally.counts;
+    // Rejections the search did not localize are rare: counted only when there are some.
+    let rejected = |n: usize| {
+        if n > 0 {
+            format!(", {n} rejected")
+        } else {
+            String::new()
+        }
+    };
     let run_counts = if results.iter().any(|v| matches!(v, Validated::Run(_))) {
         let n = runs.iter().sum();
         format!(
-            "; {}: {} conform, {} diverge, {} violate, {} malformed, {} inconclusive",
+            "; {}: {} conform, {} diverge, {} violate{}, {} malformed, {} inconclusive",
             sealcheck_model::words::count(n, "run", "runs"),
             runs[RunVerdict::Conforms as usize],
             runs[RunVerdict::Diverges as usize],
             runs[RunVerdict::Violates as usize],
+            rejected(runs[RunVerdict::Rejected as usize]),
             runs[RunVerdict::Malformed as usize],
             runs[RunVerdict::Inconclusive as usize],
         )
@@ -76,11 +85,12 @@ pub fn text(results: &[Validated]) -> String {
     };
     let _ = writeln!(
         out,
-        "\n{}: {} conform, {} diverge, {} violate, {} malformed, {} inconclusive{unreadable}{run_counts} (exit {})",
+        "\n{}: {} conform, {} diverge, {} violate{}, {} malformed, {} inconclusive{unreadable}{run_counts} (exit {})",
         sealcheck_model::words::count(tally.traces, "trace", "traces"),
         c[0],
         c[1],
         c[2],
+        rejected(c[5]),
         c[3],
         c[4],
         exit_code(results).code()
@@ -89,11 +99,11 @@ pub fn text(results: &[Validated]) -> String {
 }
 
 /// Counts of the text report's summary: traces (loglets included) per column (conform,
-/// diverge, violate, malformed, inconclusive) and unreadable paths.
+/// diverge, violate, malformed, inconclusive, rejected) and unreadable paths.
 #[derive(Default)]
 struct Tally {
     traces: usize,
-    counts: [usize; 5],
+    counts: [usize; 6],
     unreadable: usize,
 }
 
@@ -169,7 +179,7 @@ fn run_text(out: &mut String, run: &RunResult, tally: &mut Tally) {
 /// Writes the lines of one validated file to `out`: the verdict with the file's statistics,
 /// and for a rejection where it is, what the model would have allowed and a command that opens
 /// the explanation. Returns the summary column it counts in (conform, diverge, violate, -,
-/// inconclusive).
+/// inconclusive, rejected).
 fn outcome_text(out: &mut String, file: &std::path::Path, o: &Outcome) -> usize {
     let column;
     let stats = if o.method != "breadth-first" {
@@ -239,6 +249,17 @@ fn outcome_text(out: &mut String, file: &std::path::Path, o: &Outcome) -> usize 
                 "           every behaviour of the model that explains the trace up to here breaks it"
             );
             let _ = writeln!(out, "           explanation: {}", explore_cmd(file, path));
+        }
+        Verdict::Rejected { at, last, reason } => {
+            column = 5;
+            let _ = writeln!(
+                out,
+                "REJECTED   {} between items {} (line {}) and {last} ({stats})",
+                file.display(),
+                at.index,
+                at.line
+            );
+            let _ = writeln!(out, "           {reason}");
         }
         Verdict::Inconclusive { at, reason } => {
             column = 4;
@@ -464,6 +485,10 @@ fn file_case(file: &std::path::Path, r: &Result<Outcome, TraceError>) -> Case {
         ),
         Verdict::Violates { property, at, .. } => format!(
             "violates \"{property}\" at item {} (line {})",
+            at.index, at.line
+        ),
+        Verdict::Rejected { at, last, reason } => format!(
+            "rejected between items {} (line {}) and {last}: {reason}",
             at.index, at.line
         ),
         Verdict::Inconclusive { reason, .. } => format!("inconclusive: {reason}"),
