@@ -11,7 +11,12 @@ use sealcheck_recorder::import::loglets::discover;
 use sealcheck_recorder::import::run::{FILE_NAME, LOGLETS_DIR};
 use sealcheck_recorder::parse::parse_raw_dir;
 
-const RUNS: [&str; 3] = ["steady-load", "steady-load-short", "concurrent-readers"];
+const RUNS: [&str; 4] = [
+    "steady-load",
+    "steady-load-short",
+    "steady-load-10min",
+    "concurrent-readers",
+];
 
 /// `sealcheck import --run --out OUT INPUT`.
 fn import_run(input: &std::path::Path, out: &std::path::Path) -> std::process::Output {

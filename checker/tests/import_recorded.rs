@@ -14,7 +14,7 @@ fn recordings() -> PathBuf {
 /// Recordings without a `trace.jsonl` (their `meta.json` loglet alone does not fit the model):
 /// imported in run mode instead, every loglet into `loglets/` with `run.json`
 /// (`import_loglets.rs` checks them).
-const IMPORT_PENDING: [&str; 2] = ["steady-load", "steady-load-short"];
+const IMPORT_PENDING: [&str; 3] = ["steady-load", "steady-load-short", "steady-load-10min"];
 
 /// The scenarios whose recordings have a committed trace.
 fn imported_scenarios() -> impl Iterator<Item = Scenario> {

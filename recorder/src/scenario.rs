@@ -18,6 +18,7 @@
 //! | `kill-restart` | a member SIGKILLed just before the seal, seal runs, the member is restarted |
 //! | `steady-load` | 3 min of ingress load (50 records/s), a seal every 30 s, one SIGKILL and restart, one 8 s SIGSTOP; auto-improvement on |
 //! | `steady-load-short` | the same in 45 s: a seal every 15 s, a 5 s SIGSTOP |
+//! | `steady-load-10min` | the same for 10 min: a seal every 60 s (for `follow`'s memory over a long run) |
 //!
 //! A background poller takes `nodes`, `loglet_workers` and `logs` snapshots throughout.
 //!
@@ -65,11 +66,14 @@ pub enum Scenario {
     SteadyLoad,
     /// The same in under a minute, for CI ([`SteadyLoadPlan::short`]).
     SteadyLoadShort,
+    /// The same for ten minutes ([`SteadyLoadPlan::ten_minutes`]): what `follow` is measured
+    /// on over a long run.
+    SteadyLoad10Min,
 }
 
 impl Scenario {
     /// Every scenario, in recording order.
-    pub const ALL: [Scenario; 10] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::Incident,
         Scenario::IncidentForced,
         Scenario::AppendsThenSeal,
@@ -80,6 +84,7 @@ impl Scenario {
         Scenario::KillRestart,
         Scenario::SteadyLoad,
         Scenario::SteadyLoadShort,
+        Scenario::SteadyLoad10Min,
     ];
 
     /// The kebab-case name (also the directory name under `traces/restate-1.7.12/`).
@@ -95,6 +100,7 @@ impl Scenario {
             Scenario::KillRestart => "kill-restart",
             Scenario::SteadyLoad => "steady-load",
             Scenario::SteadyLoadShort => "steady-load-short",
+            Scenario::SteadyLoad10Min => "steady-load-10min",
         }
     }
 
@@ -111,6 +117,7 @@ impl Scenario {
             Scenario::KillRestart => "one member killed (SIGKILL) just before the seal, restarted after it",
             Scenario::SteadyLoad => "3 min of ingress load (50 records/s), a seal every 30 s, one node killed and restarted, one paused 8 s; auto-improvement on",
             Scenario::SteadyLoadShort => "45 s of ingress load (50 records/s), a seal every 15 s, one node killed and restarted, one paused 5 s; auto-improvement on",
+            Scenario::SteadyLoad10Min => "10 min of ingress load (50 records/s), a seal every 60 s, one node killed and restarted, one paused 8 s; auto-improvement on",
         }
     }
 
@@ -124,6 +131,7 @@ impl Scenario {
         match self {
             Scenario::SteadyLoad => Some(SteadyLoadPlan::long()),
             Scenario::SteadyLoadShort => Some(SteadyLoadPlan::short()),
+            Scenario::SteadyLoad10Min => Some(SteadyLoadPlan::ten_minutes()),
             _ => None,
         }
     }
@@ -389,7 +397,7 @@ pub fn run_scenario(
         Scenario::TwoPaused => paused(&mut run, 2),
         Scenario::StorageStateChange => storage_state_change(&mut run),
         Scenario::KillRestart => kill_restart(&mut run),
-        Scenario::SteadyLoad | Scenario::SteadyLoadShort => {
+        Scenario::SteadyLoad | Scenario::SteadyLoadShort | Scenario::SteadyLoad10Min => {
             steady_load(&mut run, &plan.expect("a loaded scenario has a plan"))
         }
     };
@@ -683,6 +691,18 @@ impl SteadyLoadPlan {
         )
     }
 
+    /// `steady-load-10min`: 10 min at 50 calls/s, a seal every 60 s, N3 killed at 240 s for
+    /// 5 s, N2 paused at 330 s for 8 s, SQL polls every 2 s.
+    pub fn ten_minutes() -> SteadyLoadPlan {
+        SteadyLoadPlan::new(
+            Duration::from_secs(600),
+            Duration::from_secs(60),
+            Duration::from_secs(5),
+            Duration::from_secs(8),
+            Duration::from_secs(2),
+        )
+    }
+
     fn new(
         duration: Duration,
         seal_every: Duration,
@@ -888,7 +908,12 @@ mod tests {
         );
         // CI records the short one: its load and timeline end within 60 s.
         assert!(short.duration < s(60));
-        for p in [long, short] {
+        let ten = SteadyLoadPlan::ten_minutes();
+        assert_eq!((ten.duration, ten.rate_per_s), (s(600), 50));
+        assert_eq!(ten.timeline().len(), 9 + 4);
+        assert!(ten.timeline().contains(&(s(240), Kill(3))));
+        assert!(ten.timeline().contains(&(s(330), Pause(2))));
+        for p in [long, short, ten] {
             assert!(p.timeline().iter().all(|(at, _)| *at < p.duration));
             assert_ne!(p.kill_node, VIA);
             assert_ne!(p.pause_node, VIA);
