@@ -134,7 +134,8 @@ fn record_list_shows_one_line_per_scenario() {
             "storage-state-change",
             "kill-restart",
             "steady-load",
-            "steady-load-short"
+            "steady-load-short",
+            "steady-load-10min"
         ]
     );
 }

@@ -2,7 +2,7 @@
 //! window of [`LOOKAHEAD`] items and holds, per item index, the layer of entry states that
 //! explain the items before it (module essay, "How the search works" and reduction 1).
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -11,7 +11,7 @@ use sealcheck_model::{Action, PropertyKind, State};
 use stateright::Model;
 
 use super::context::{Context, Limits, Links, Move, LOOKAHEAD};
-use super::reduce::Class;
+use super::reduce::{dominated, fingerprint_of, Class, Marks};
 use super::{memory_mib, model_for, At, Outcome, ValidateOptions, Verdict};
 use crate::trace_reader::{Header, Item, TraceError, TraceItem, TraceReader};
 
@@ -32,12 +32,22 @@ struct Node {
 /// same order).
 type Layer = BTreeMap<u64, Node>;
 
+/// The [`Marks`] of the states met, by the rest of their fingerprint.
+type Twins = HashMap<u64, Vec<Marks>>;
+
 /// Successors of a node (items consumed, state, action index, unlogged steps in a row),
 /// whether `max_hidden` cut one, and the furthest observation that pruned one ahead.
 /// Most nodes of a closure expanded (in parallel) between two checks of the bounds.
 const BATCH: usize = 1024;
 
-type Expansion = (Vec<(usize, State, Option<Move>, u32)>, bool, Option<usize>);
+/// The last element is set when a step of the abstract model needed a known global tail it
+/// does not keep ([`sealcheck_model::SealModel::store_ambiguous`]).
+type Expansion = (
+    Vec<(usize, State, Option<Move>, u32)>,
+    bool,
+    Option<usize>,
+    bool,
+);
 
 /// Where the search reads its items from: a trace file, streamed, or items already in memory
 /// (the localization searches prefixes of the items it read once).
@@ -63,7 +73,7 @@ impl Items<'_> {
 /// observations at indices below `prune_before`. Returns the outcome and the furthest
 /// observation that pruned ahead.
 pub(super) fn run(
-    mut items: Items<'_>,
+    items: Items<'_>,
     header: &Header,
     file: &str,
     opts: &ValidateOptions,
@@ -71,11 +81,36 @@ pub(super) fn run(
     limit: Option<usize>,
     prune_before: usize,
 ) -> Result<(Outcome, Option<usize>), TraceError> {
+    run_model(items, header, file, opts, start, limit, prune_before, false)
+}
+
+/// The start of the reason of a search of the abstract model that stopped at a step it cannot
+/// take faithfully.
+pub(super) const AMBIGUOUS: &str = "abstract tails";
+
+/// [`run`], on the model with abstract known global tails
+/// ([`sealcheck_model::SealModel::with_abstract_tails`]) if `abstract_tails`: such a search
+/// stops, inconclusive with a reason starting with [`AMBIGUOUS`], at a step whose effect
+/// depends on a tail it does not keep.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run_model(
+    mut items: Items<'_>,
+    header: &Header,
+    file: &str,
+    opts: &ValidateOptions,
+    start: Instant,
+    limit: Option<usize>,
+    prune_before: usize,
+    abstract_tails: bool,
+) -> Result<(Outcome, Option<usize>), TraceError> {
     let mut header = header.clone();
     if limit.is_some() {
         header.run_complete = false;
     }
-    let model = model_for(&header, opts.permissive);
+    let mut model = model_for(&header, opts.permissive);
+    if abstract_tails {
+        model = model.with_abstract_tails();
+    }
     let limits = Limits::new(opts, start, file.to_string(), Instant::now());
     let mut bfs = BreadthFirst::new(
         Context::new(&model, &header, opts, &limits),
@@ -363,7 +398,7 @@ impl<'a> BreadthFirst<'a> {
             if cx.opts.reduce && (!cx.reachable_unlogged(o, &node.state) || cx.unlogged_blind(o)) {
                 // No unlogged path leads to a state the observation sees, or no unlogged step
                 // changes what it sees (then every unlogged step can be taken after it).
-                return (out, cut, pruned_ahead);
+                return (out, cut, pruned_ahead, false);
             }
         }
         let mut actions = Vec::new();
@@ -371,9 +406,14 @@ impl<'a> BreadthFirst<'a> {
         let moves = cx.moves(&node.state, actions, window);
         let firsts: Vec<Action> = moves.iter().map(|mv| mv.first().clone()).collect();
         let needed = cx.needed(&node.state, &firsts, window);
+        let mut ambiguous = false;
         for mv in moves {
             let (from, a) = (mv.base(&node.state), &mv.action);
             if cx.passes_over(from, a, needed.as_ref(), window) {
+                continue;
+            }
+            if cx.model.store_ambiguous(from, a) {
+                ambiguous = true;
                 continue;
             }
             let Some(next) = cx.model.next_state(from, a.clone()) else {
@@ -420,7 +460,7 @@ impl<'a> BreadthFirst<'a> {
                 out.push((m, next.clone(), Some(step), hidden));
             }
         }
-        (out, cut, pruned_ahead)
+        (out, cut, pruned_ahead, ambiguous)
     }
 
     /// Expands a frontier at the front item: returns the nodes per number of items consumed
@@ -429,6 +469,17 @@ impl<'a> BreadthFirst<'a> {
     fn step(&mut self, frontier: Layer) -> Result<(BTreeMap<usize, Layer>, Vec<Node>), String> {
         let item = self.base;
         let mut seen: HashSet<u64> = frontier.keys().copied().collect();
+        // The marks of the states met, by the rest of their fingerprint: a state whose twin
+        // with a subset of its marks was met is dominated and dropped ("Dominated
+        // explanations" in the module essay); in the closure, and per layer of the next items
+        // (where a state that dominates one already there also takes its place).
+        let mut twins: Twins = Twins::new();
+        for n in frontier.values() {
+            if let Some((rest, mk)) = self.cx.parts(&n.state) {
+                twins.entry(rest).or_default().push(mk);
+            }
+        }
+        let mut out_twins: BTreeMap<usize, Twins> = BTreeMap::new();
         let mut queue: Vec<Node> = frontier.into_values().collect();
         let mut sample: Vec<Node> = Vec::new();
         let mut out: BTreeMap<usize, Layer> = BTreeMap::new();
@@ -450,7 +501,12 @@ impl<'a> BreadthFirst<'a> {
             } else {
                 batch.iter().map(|n| self.expand(n)).collect()
             };
-            for (parent, (children, cut, ahead)) in batch.iter().zip(results) {
+            for (parent, (children, cut, ahead, ambiguous)) in batch.iter().zip(results) {
+                if ambiguous {
+                    return Err(format!(
+                        "{AMBIGUOUS}: a store past its server's local tail, whose answer depends on a known global tail the abstract model does not keep"
+                    ));
+                }
                 self.cut_hidden |= cut;
                 self.pruned_ahead = self.pruned_ahead.max(ahead);
                 for (m, state, action, hidden) in children {
@@ -462,7 +518,11 @@ impl<'a> BreadthFirst<'a> {
                     {
                         return Err(reason);
                     }
-                    let fp = self.cx.fingerprint(&state);
+                    let parts = self.cx.parts(&state);
+                    let fp = match parts {
+                        Some((rest, mk)) => fingerprint_of(rest, mk),
+                        None => self.cx.fingerprint(&state),
+                    };
                     let depth = parent.depth + action.as_ref().map_or(0, |mv| mv.steps());
                     let mut make = |state: State| {
                         let link = match &action {
@@ -477,6 +537,13 @@ impl<'a> BreadthFirst<'a> {
                         }
                     };
                     if m == 0 {
+                        if let Some((rest, mk)) = parts {
+                            let met = twins.entry(rest).or_default();
+                            if met.iter().any(|&by| dominated(mk, by)) {
+                                continue;
+                            }
+                            met.push(mk);
+                        }
                         if seen.insert(fp) {
                             if seen.len() > self.cx.opts.max_frontier {
                                 return Err(format!(
@@ -488,6 +555,21 @@ impl<'a> BreadthFirst<'a> {
                         }
                     } else {
                         let layer = out.entry(m).or_default();
+                        if let Some((rest, mk)) = parts {
+                            let met = out_twins.entry(m).or_default().entry(rest).or_default();
+                            if met.iter().any(|&by| dominated(mk, by)) {
+                                continue;
+                            }
+                            // The ones it dominates leave the layer.
+                            met.retain(|&other| {
+                                let keep = !dominated(other, mk);
+                                if !keep {
+                                    layer.remove(&fingerprint_of(rest, other));
+                                }
+                                keep
+                            });
+                            met.push(mk);
+                        }
                         if let std::collections::btree_map::Entry::Vacant(e) = layer.entry(fp) {
                             e.insert(make(state));
                         }

@@ -115,6 +115,14 @@ impl<'a> Context<'a> {
 
     /// The key states are deduplicated by: the canonical fingerprint with `reduce`, else a
     /// hash of the whole state.
+    /// With the reductions on, the two parts of the fingerprint of `s`
+    /// ([`super::reduce::canonical_parts`]); `None` without them (no state dominates another).
+    pub(super) fn parts(&self, s: &State) -> Option<(u64, super::reduce::Marks)> {
+        self.opts
+            .reduce
+            .then(|| super::reduce::canonical_parts(self.model, s))
+    }
+
     pub(super) fn fingerprint(&self, s: &State) -> u64 {
         if self.opts.reduce {
             canonical_fingerprint(self.model, s)

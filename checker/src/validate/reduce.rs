@@ -512,6 +512,46 @@ pub fn stamps_live(model: &SealModel, s: &State) -> bool {
 /// changes it), and, when [`stamps_live`] is false, the known global tails of the log servers
 /// and of the requests.
 pub fn canonical_fingerprint(model: &SealModel, s: &State) -> u64 {
+    let (rest, flags) = canonical_parts(model, s);
+    fingerprint_of(rest, flags)
+}
+
+/// The fingerprint of a state from its two [`canonical_parts`].
+pub fn fingerprint_of(rest: u64, marks: Marks) -> u64 {
+    rest ^ u64::from(marks).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// Whether a state with `marks` is dominated by one of the same other parts whose marks are
+/// `by` (a subset: the same marks or fewer).
+pub fn dominated(marks: Marks, by: Marks) -> bool {
+    by & !marks == 0
+}
+
+/// The marks a behaviour leaves in its history that no step, label or observation reads, only
+/// the `always` properties and the search's notes on seeded bugs: a record stored while
+/// Provisioning, a record stored after a seal, a tail moved back, a known global tail lowered,
+/// an append acknowledged without a write quorum, a seeded-bug step taken. One bit each.
+pub type Marks = u8;
+
+/// The marks of `s` ([`Marks`]).
+pub fn marks(s: &State) -> Marks {
+    let h = &s.history;
+    u8::from(h.stored_while_provisioning.is_some())
+        | u8::from(h.stored_after_seal.is_some()) << 1
+        | u8::from(h.tail_moved_back.is_some()) << 2
+        | u8::from(h.global_tail_decreased.is_some()) << 3
+        | u8::from(h.acked_without_quorum) << 4
+        | u8::from(h.bug_step.is_some()) << 5
+}
+
+/// [`canonical_fingerprint`] in two parts: the fingerprint of everything but the [`Marks`], and
+/// the marks. Two states with the same first part have the same steps, labels and observations
+/// forever after, and the marks only grow, the same way in both: the one whose marks are a
+/// subset of the other's explains every trace the other does, keeping every property the other
+/// keeps and taking no seeded-bug step the other does not (validation keeps only it; module
+/// essay of [`crate::validate`], "Dominated explanations").
+pub fn canonical_parts(model: &SealModel, s: &State) -> (u64, Marks) {
+    let flags = marks(s);
     let mut c = s.clone();
     c.client.appends.map_runs(|a| {
         if !a.in_flight() {
@@ -544,11 +584,12 @@ pub fn canonical_fingerprint(model: &SealModel, s: &State) -> u64 {
         }
     });
     let h = &mut c.history;
-    h.stored_while_provisioning = h.stored_while_provisioning.map(|_| 0);
-    h.stored_after_seal = h.stored_after_seal.map(|_| 0);
-    h.tail_moved_back = h.tail_moved_back.map(|_| "");
-    h.global_tail_decreased = h.global_tail_decreased.map(|_| "");
-    h.bug_step = h.bug_step.map(|_| Bug::StoreAfterSeal);
+    h.stored_while_provisioning = None;
+    h.stored_after_seal = None;
+    h.tail_moved_back = None;
+    h.global_tail_decreased = None;
+    h.acked_without_quorum = false;
+    h.bug_step = None;
     if !cluster && model.cfg.faults.other_seals == 0 {
         // Only a sequencer that learns of a seal by itself reads it: a remote one, or one
         // whose loglet other nodes may seal.
@@ -556,7 +597,7 @@ pub fn canonical_fingerprint(model: &SealModel, s: &State) -> u64 {
     }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     c.hash(&mut hasher);
-    hasher.finish()
+    (hasher.finish(), flags)
 }
 
 /// Chooses the unlogged steps to explore in a state (see [`Reducer::needed`]).
@@ -573,6 +614,18 @@ impl<'a> Reducer<'a> {
 
     fn hidden(&self, kind: &str) -> bool {
         !self.header.is_complete(kind)
+    }
+
+    /// The footprint of class `c` in this reducer's model: with abstract tails
+    /// ([`SealModel::with_abstract_tails`]) a find-tail reader's decisions also read the bound
+    /// on known global tails (the appends made, the sequencer's known global tail).
+    fn foot(&self, c: Class, ends_hidden: bool, live: bool) -> Foot {
+        let mut f = c.foot(ends_hidden, live);
+        if c == Class::Finder && self.model.has_abstract_tails() {
+            f.read |= CLEN | CKGT;
+            f.guard |= CLEN | CKGT;
+        }
+        f
     }
 
     /// Whether a step of the class may happen unlogged at all.
@@ -872,7 +925,7 @@ impl<'a> Reducer<'a> {
             .potential(s)
             .into_iter()
             .filter(|c| self.may_hide(*c))
-            .map(|c| (c, c.foot(ends_hidden, live)))
+            .map(|c| (c, self.foot(c, ends_hidden, live)))
             .collect();
         let Some(item) = item else {
             // The end of the trace: every step may matter.
@@ -903,7 +956,7 @@ impl<'a> Reducer<'a> {
         let mut out: Vec<Class> = Vec::new();
         for c in seeds {
             // An explaining step with its full footprint (it may end the seal task).
-            work.push((Some(c), c.foot(true, live)));
+            work.push((Some(c), self.foot(c, true, live)));
             out.push(c);
             for (k, (p, _)) in potential.iter().enumerate() {
                 if *p == c {
@@ -1022,9 +1075,9 @@ impl Reducer<'_> {
         let (ca, cb) = (Class::of(self.model, s, a), Class::of(self.model, s, b));
         !dependent(
             Some(ca),
-            &ca.foot(true, live),
+            &self.foot(ca, true, live),
             cb,
-            &cb.foot(self.ends_hidden(), live),
+            &self.foot(cb, self.ends_hidden(), live),
             self.replies_hidden(),
         )
     }
@@ -1034,7 +1087,7 @@ impl Reducer<'_> {
     pub fn declared_enabler(&self, s: &State, a: &Action, b: Class) -> bool {
         let live = stamps_live(self.model, s);
         let ca = Class::of(self.model, s, a);
-        ca.foot(self.ends_hidden(), live).enables & b.foot(true, live).guard != 0
+        self.foot(ca, self.ends_hidden(), live).enables & self.foot(b, true, live).guard != 0
     }
 
     /// Whether steps of class `c` may happen unlogged under this trace's header.

@@ -47,9 +47,7 @@ impl SealModel {
         let mut heard: Bits = serving;
         loop {
             // Every subset of `serving`, largest first.
-            if let Some(outcome) = self.find_tail_decides(state, heard) {
-                found.push(outcome);
-            }
+            found.extend(self.find_tail_decides(state, heard));
             if heard == 0 {
                 break;
             }
@@ -60,16 +58,36 @@ impl SealModel {
         actions.extend(found);
     }
 
-    /// What the model's reader that heard from `responders` first decides, if anything.
-    fn find_tail_decides(&self, state: &State, responders: Bits) -> Option<Action> {
+    /// What the model's reader that heard from `responders` first may decide (with abstract
+    /// tails, one decision per known global tail it may have read).
+    fn find_tail_decides(&self, state: &State, responders: Bits) -> Vec<Action> {
         let base = state.client.sealer_known_global_tail;
-        match self.reader_decides(state, responders, base)? {
-            Decision::Assist => {
-                (state.client.finder == FindTail::Idle).then_some(Action::FindTailAssistsSeal)
-            }
-            Decision::Sealed(to) => Some(Action::FindTailFindsSealed(to)),
-            Decision::Repair { from, to } => Some(Action::FindTailRepairsTail { from, to }),
+        self.reader_decisions(state, responders, base)
+            .into_iter()
+            .filter_map(|d| match d {
+                Decision::Assist => {
+                    (state.client.finder == FindTail::Idle).then_some(Action::FindTailAssistsSeal)
+                }
+                Decision::Sealed(to) => Some(Action::FindTailFindsSealed(to)),
+                Decision::Repair { from, to } => Some(Action::FindTailRepairsTail { from, to }),
+            })
+            .collect()
+    }
+
+    /// The decisions of a reader whose own known global tail is `base`, having heard from
+    /// `responders` first ([`SealModel::reader_decides`]); with abstract tails
+    /// ([`SealModel::with_abstract_tails`]) the known global tail it starts its repair from may
+    /// be any value up to [`SealModel::tail_bound`], each a decision of its own.
+    fn reader_decisions(&self, state: &State, responders: Bits, base: Offset) -> Vec<Decision> {
+        if !self.abstract_tails {
+            return self
+                .reader_decides(state, responders, base)
+                .into_iter()
+                .collect();
         }
+        (0..=self.tail_bound(state))
+            .filter_map(|from| self.decides_from(state, responders, from))
+            .collect()
     }
 
     /// What a find-tail reader whose own known global tail is `base` decides, having heard from
@@ -78,6 +96,17 @@ impl SealModel {
     /// records from the known global tail (its own or a responder's, the highest) up to it when
     /// they are not on a write quorum.
     fn reader_decides(&self, state: &State, responders: Bits, base: Offset) -> Option<Decision> {
+        let from = self
+            .members()
+            .filter(|&i| has(responders, i))
+            .map(|i| state.servers[i].known_global_tail)
+            .fold(base, Offset::max);
+        self.decides_from(state, responders, from)
+    }
+
+    /// What a reader decides having heard from `responders` first, with `from` the highest
+    /// known global tail among its own and theirs.
+    fn decides_from(&self, state: &State, responders: Bits, from: Offset) -> Option<Decision> {
         let quorum = self.seal_quorum(count(self.effective(state.client_view())));
         let r = self.write_quorum();
         if count(responders) < quorum {
@@ -95,11 +124,6 @@ impl SealModel {
             .map(|&i| state.servers[i].local_tail)
             .max()
             .unwrap_or(0);
-        let from = self
-            .members()
-            .filter(|&i| has(responders, i))
-            .map(|i| state.servers[i].known_global_tail)
-            .fold(base, Offset::max);
         let at_tail = self
             .members()
             .filter(|&i| has(responders, i) && state.servers[i].local_tail >= to)
@@ -141,10 +165,10 @@ impl SealModel {
             let mut heard: Bits = serving;
             loop {
                 for base in [0, c.sealer_known_global_tail] {
-                    if let Some(Decision::Repair { from, to }) =
-                        self.reader_decides(state, heard, base)
-                    {
-                        found.push(Action::OtherRepairStarts { from, to });
+                    for d in self.reader_decisions(state, heard, base) {
+                        if let Decision::Repair { from, to } = d {
+                            found.push(Action::OtherRepairStarts { from, to });
+                        }
                     }
                 }
                 if heard == 0 {

@@ -48,6 +48,7 @@ impl SealModel {
             properties,
             deadline: None,
             forgetful: false,
+            abstract_tails: false,
         }
     }
 

@@ -147,6 +147,9 @@ impl Model for SealModel {
         if self.forgetful {
             next.client.appends.forget_resolved_replies();
         }
+        if self.abstract_tails {
+            self.forget_tails(&mut next);
+        }
         Some(next)
     }
 

@@ -23,6 +23,9 @@ pub struct SealModel {
     pub(super) deadline: Option<Arc<Deadline>>,
     /// Whether every step forgets the reply bits of resolved appends ([`SealModel::forgetful`]).
     pub(super) forgetful: bool,
+    /// Whether the known global tails of the log servers and of the requests and replies are
+    /// abstracted ([`SealModel::with_abstract_tails`]).
+    pub(super) abstract_tails: bool,
 }
 
 /// The three kinds of property stateright checks.
@@ -108,6 +111,86 @@ impl SealModel {
     /// Whether the model forgets resolved appends' replies ([`SealModel::forgetful`]).
     pub fn is_forgetful(&self) -> bool {
         self.forgetful
+    }
+
+    /// An over-approximation of the model for validation: every step ends by clearing the
+    /// known global tails the log servers hold and the requests and replies carry, and where
+    /// one would be read, any value a run could have given it is allowed. A find-tail reader
+    /// (the model's or another) then decides with any known global tail from 0 to
+    /// [`SealModel::tail_bound`]. A store past a server's local tail but within that bound may
+    /// be accepted or out of bounds depending on the tail the server knew: the abstract model
+    /// accepts it, and validation does not trust the abstract search past such a step
+    /// ([`SealModel::store_ambiguous`]). Every behaviour of the model is one of the abstract
+    /// model's with the same labels, so a trace the abstract model cannot explain, the model
+    /// cannot either. The sequencer's own known global tail stays exact: observations read it.
+    pub fn with_abstract_tails(mut self) -> SealModel {
+        self.abstract_tails = true;
+        self
+    }
+
+    /// Whether the model abstracts known global tails ([`SealModel::with_abstract_tails`]).
+    pub fn has_abstract_tails(&self) -> bool {
+        self.abstract_tails
+    }
+
+    /// A bound no known global tail of `state` exceeds, in any party or message: every one is
+    /// the sequencer's (acknowledged appends), a log server's local tail, or a tail a reader
+    /// found, and none of these exceeds the appends made or the highest local tail.
+    pub fn tail_bound(&self, state: &State) -> Offset {
+        let tails = state
+            .servers
+            .iter()
+            .map(|s| s.local_tail)
+            .max()
+            .unwrap_or(0);
+        (state.client.appends.len() as Offset)
+            .max(tails)
+            .max(state.client.known_global_tail)
+            .max(state.client.sealer_known_global_tail)
+    }
+
+    /// With abstract tails, whether the step `action` in `state` delivers a store whose answer
+    /// depends on the known global tail its server has, which the abstract model does not
+    /// keep: past the server's local tail, within [`SealModel::tail_bound`], to a server that
+    /// does not answer Sealed.
+    pub fn store_ambiguous(&self, state: &State, action: &crate::Action) -> bool {
+        if !self.abstract_tails {
+            return false;
+        }
+        let (msg, ignore_seal) = match action {
+            crate::Action::Deliver(m) => (m, false),
+            crate::Action::StoreIgnoringSeal(m) => (m, true),
+            _ => return false,
+        };
+        let Msg::Store {
+            to, offset, repair, ..
+        } = msg
+        else {
+            return false;
+        };
+        let s = &state.servers[*to as usize];
+        let sealed_answer = s.sealed && !(ignore_seal || *repair);
+        !sealed_answer && *offset > s.local_tail && *offset <= self.tail_bound(state)
+    }
+
+    /// With abstract tails, clears the known global tails of the log servers and of the
+    /// messages in flight (the end of every step).
+    pub(super) fn forget_tails(&self, state: &mut State) {
+        for s in &mut state.servers {
+            s.known_global_tail = 0;
+        }
+        state.network = state.network.map_shared(|m| match m {
+            Msg::Store {
+                known_global_tail, ..
+            }
+            | Msg::Seal {
+                known_global_tail, ..
+            }
+            | Msg::Sealed {
+                known_global_tail, ..
+            } => *known_global_tail = 0,
+            _ => {}
+        });
     }
 
     /// Whether log servers are interchangeable, so that [`State::representative`] is a sound
