@@ -264,6 +264,26 @@ pub struct FollowArgs {
     /// Most model states held for one point of a trace before a search gives up.
     #[arg(long, default_value_t = 2_000_000)]
     pub max_frontier: usize,
+    /// Close a loglet once a later segment of its log is judged and nothing new about it was
+    /// logged for this many seconds (of the logs' own time): its verdict is kept, its facts are
+    /// forgotten and it is not judged again, so memory does not grow with the loglets already
+    /// judged. A line about it that comes later and says something new makes it
+    /// inconclusive. 0: never close (memory then grows with the run).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = parse_close_after)]
+    pub close_after: f64,
+}
+
+/// Parses `follow --close-after`: seconds between 0 and 86400.
+pub fn parse_close_after(text: &str) -> Result<f64, String> {
+    let secs = text.trim().parse::<f64>().unwrap_or(f64::NAN);
+    if (0.0..=86_400.0).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "`{}` is not a number of seconds between 0 and 86400",
+            text.trim()
+        ))
+    }
 }
 
 /// Parses `follow --interval`: seconds between 0.05 and 3600.

@@ -606,6 +606,8 @@ pub fn follow(args: &FollowArgs) -> anyhow::Result<Exit> {
             ..Default::default()
         },
         json: args.format == Format::Json,
+        close_after: (args.close_after > 0.0)
+            .then(|| std::time::Duration::from_secs_f64(args.close_after)),
     };
     let mut print = |line: &str| {
         use std::io::Write;

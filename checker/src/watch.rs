@@ -1,33 +1,45 @@
 //! `sealcheck follow`: judges a cluster's logs while they are written.
 //!
-//! Every `interval` the follower looks at the directory's files (the server logs, in the
-//! directory or its `logs/`, and whichever of the record files it holds). When one grew,
-//! shrank (truncated, rotated) or appeared, it takes a consistent copy of every file, each cut
-//! after its last complete line (a line still being written waits for the next look), imports
-//! every loglet of that copy and validates each one, the way `sealcheck import --run` and
+//! Every `interval` the follower reads what the directory's files gained (the server logs, in
+//! the directory or its `logs/`, and whichever of the record files it holds), each cut after
+//! its last complete line (a line still being written waits for the next look): a
+//! [`LiveRun`] keeps the parsed facts, not the bytes. When something new was read it imports
+//! every loglet it has not closed and validates each one, the way `sealcheck import --run` and
 //! `sealcheck validate` do. A loglet whose verdict changed gets one line. A verdict on logs
 //! still being written is about what they show so far: "conforms" means conforms up to its
 //! last item, and an import that needs more (`inconclusive: needs ...`) is reported as
 //! pending, never as conforming.
 //!
-//! Each look re-imports and re-validates the whole run from its start (the loglets' searches
-//! are not extended from their last frontier), so its cost grows with the run; every bound of
-//! `validate` (time per trace, memory, frontier) applies to each look.
+//! # Closing loglets: why memory stays flat
+//!
+//! A loglet is *closed* once a later segment of its log has been judged and nothing new
+//! about it was read for `close_after` (of the logs' own time). Its verdict and its entry of
+//! the run summary (for the chain checks) are kept; its facts and worker rows are forgotten
+//! ([`LiveRun::forget`]), and it is neither imported nor validated again. So each look costs
+//! what the open loglets and the run-wide facts cost, however long the cluster has run. A
+//! fact about a closed loglet that arrives later and says something new (stamped after the
+//! close: a seal line, a worker row that changed) is not dropped in silence: the loglet's
+//! verdict becomes inconclusive, naming the line, since its earlier facts are gone.
+//!
+//! Every bound of `validate` (time per trace, memory, frontier) applies to each look.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
+use crate::chain::{self, ChainVerdict};
 use crate::exit::Exit;
 use crate::input::Input;
 use crate::run::{validate_inputs, RunResult, Validated};
 use crate::validate::{ValidateOptions, Verdict};
-use sealcheck_recorder::import::{import_raw_dir_loglets, ImportError};
-use sealcheck_recorder::raw::{ACTIONS_FILE, CTL_FILE, META_FILE, SQL_FILE};
+use sealcheck_model::run_format::{Loglet, RunSummary, Untranslated};
+use sealcheck_recorder::import::loglets::import_loglets_except;
+use sealcheck_recorder::import::run_source;
+use sealcheck_recorder::parse::live::{Late, LiveRun};
 
 /// How `follow` runs.
 #[derive(Clone, Debug)]
@@ -40,85 +52,44 @@ pub struct FollowOptions {
     pub validate: ValidateOptions,
     /// One JSON object per line instead of text.
     pub json: bool,
-}
-
-/// Size and modification time of every file the follower reads, by path.
-type Seen = BTreeMap<PathBuf, (u64, Option<SystemTime>)>;
-
-/// The record files a logs directory may hold next to the server logs (the recorder's names).
-const RECORD_FILES: [&str; 4] = [META_FILE, ACTIONS_FILE, CTL_FILE, SQL_FILE];
-
-/// Every file of `dir` the importer reads, with its size and modification time.
-fn look(dir: &Path) -> Result<Seen, String> {
-    let mut files = sealcheck_recorder::parse::server_log::log_files(dir)
-        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-    files.extend(
-        RECORD_FILES
-            .iter()
-            .map(|f| dir.join(f))
-            .filter(|p| p.is_file()),
-    );
-    let mut seen = Seen::new();
-    for f in files {
-        // A file that vanished between the listing and now is simply not there.
-        if let Ok(m) = std::fs::metadata(&f) {
-            seen.insert(f, (m.len(), m.modified().ok()));
-        }
-    }
-    Ok(seen)
-}
-
-/// Whether some server log of `seen` holds a line yet (a run's directory exists before its
-/// nodes write: until then the import has nothing to read).
-fn has_log_lines(dir: &Path, seen: &Seen) -> bool {
-    seen.iter().any(|(f, (len, _))| {
-        let name = f.strip_prefix(dir).unwrap_or(f).to_string_lossy();
-        *len > 0 && !RECORD_FILES.iter().any(|r| name == *r)
-    })
-}
-
-/// Copies every file of `seen` from `dir` into `stage` (same relative paths), each cut after
-/// its last complete line.
-fn stage(dir: &Path, seen: &Seen, stage: &Path) -> Result<(), String> {
-    let _ = std::fs::remove_dir_all(stage);
-    for f in seen.keys() {
-        let rel = f.strip_prefix(dir).unwrap_or(f);
-        let to = stage.join(rel);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        let bytes = match std::fs::read(f) {
-            Ok(b) => b,
-            // Rotated away since the look: the next look sees the new files.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(format!("cannot read {}: {e}", f.display())),
-        };
-        let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        std::fs::write(&to, &bytes[..whole])
-            .map_err(|e| format!("cannot write {}: {e}", to.display()))?;
-    }
-    Ok(())
+    /// Close a loglet once a later segment of its log is judged and nothing new about it was
+    /// read for this long, in the logs' own time (none: never; memory then grows with the
+    /// run).
+    pub close_after: Option<Duration>,
 }
 
 /// What one look concluded.
 enum Judged {
-    /// Every loglet imported and validated, with where each loglet's items were read
+    /// Every open loglet imported and validated, with where each loglet's items were read
     /// (`logs/n1.log:79`), by loglet.
     Run(Box<RunResult>, BTreeMap<String, Vec<String>>),
-    /// The import needs more than the files show yet (or at all): pending.
+    /// The import needs more than the files show yet: pending.
     Pending(String),
     /// The files are not readable as a run's logs: an input error.
     Input(String),
 }
 
-/// Imports the staged copy and validates every loglet of it.
-fn judge(staged: &Path, out: &Path, opts: &ValidateOptions) -> Judged {
-    let run = match import_raw_dir_loglets(staged) {
+/// Imports what `live` has read (but the closed loglets) and validates every loglet of it.
+fn judge(live: &mut LiveRun, out: &Path, opts: &ValidateOptions) -> Judged {
+    let raw = match live.run() {
         Ok(r) => r,
-        Err(e @ ImportError::Inconclusive { .. }) => return Judged::Pending(e.to_string()),
         Err(e) => return Judged::Input(e.to_string()),
     };
+    let run = import_loglets_except(live.dir(), &raw, &run_source(&raw), &live.closed());
+    drop(raw);
+    if run.summary.loglets.is_empty() && run.summary.untranslated.is_empty() {
+        if live.closed().is_empty() {
+            return Judged::Pending("no line names a loglet yet".into());
+        }
+        // Every loglet read so far is closed: nothing to validate.
+        let r = RunResult {
+            dir: out.to_path_buf(),
+            summary: Ok(run.summary),
+            loglets: Vec::new(),
+            chain: Vec::new(),
+        };
+        return Judged::Run(Box::new(r), BTreeMap::new());
+    }
     let _ = std::fs::remove_dir_all(out);
     if let Err(e) = run.write_to_dir(out) {
         return Judged::Input(format!("cannot write {}: {e}", out.display()));
@@ -137,11 +108,24 @@ fn judge(staged: &Path, out: &Path, opts: &ValidateOptions) -> Judged {
             (l.loglet.clone(), lines)
         })
         .collect();
+    drop(run);
     let inputs = [Ok(Input::Run(out.to_path_buf()))];
     match validate_inputs(&inputs, opts).pop() {
         Some(Validated::Run(r)) => Judged::Run(Box::new(r), origins),
         _ => Judged::Input(format!("{} is not a run", out.display())),
     }
+}
+
+/// A closed loglet: its last verdict, and its entry of the run summary for the chain checks.
+struct Closed {
+    status: Status,
+    entry: Entry,
+}
+
+/// A loglet's entry of the run summary.
+enum Entry {
+    Translated(Loglet),
+    Untranslated(Untranslated),
 }
 
 /// One reported status: a loglet's verdict so far, the chain's, or the import's.
@@ -191,7 +175,11 @@ impl Status {
 }
 
 /// The statuses of one look, by subject.
-fn statuses(judged: &Judged) -> BTreeMap<String, Status> {
+fn statuses(
+    judged: &Judged,
+    closed: &BTreeMap<String, Closed>,
+    late: &[Late],
+) -> BTreeMap<String, Status> {
     let mut out = BTreeMap::new();
     let mut put = |subject: &str, verdict: &str, items, item, detail: String| {
         out.insert(
@@ -209,8 +197,18 @@ fn statuses(judged: &Judged) -> BTreeMap<String, Status> {
         Judged::Pending(why) => put("import", "pending", None, None, why.clone()),
         Judged::Input(why) => put("import", "malformed", None, None, why.clone()),
         Judged::Run(run, origins) => {
-            let n = run.loglets.len();
-            let loglets = sealcheck_model::words::count(n, "loglet", "loglets");
+            let summary = match &run.summary {
+                Ok(s) => s,
+                Err(e) => {
+                    put("import", "malformed", None, None, e.to_string());
+                    return out;
+                }
+            };
+            let n = summary.loglets.len() + summary.untranslated.len() + closed.len();
+            let mut loglets = sealcheck_model::words::count(n, "loglet", "loglets");
+            if !closed.is_empty() {
+                loglets.push_str(&format!(" ({} closed)", closed.len()));
+            }
             put("import", "ok", None, None, loglets);
             for l in &run.loglets {
                 let id = l.entry.loglet.as_str();
@@ -261,37 +259,60 @@ fn statuses(judged: &Judged) -> BTreeMap<String, Status> {
             for u in run.untranslated() {
                 put(&u.loglet, "not-translated", None, None, u.needs.clone());
             }
-            let broken: Vec<String> = run
-                .chain
+            // The chain over the open loglets and the closed ones.
+            let mut whole: RunSummary = summary.clone();
+            for c in closed.values() {
+                match &c.entry {
+                    Entry::Translated(l) => whole.loglets.push(l.clone()),
+                    Entry::Untranslated(u) => whole.untranslated.push(u.clone()),
+                }
+            }
+            let checks = chain::check(&whole);
+            let broken: Vec<String> = checks
                 .iter()
-                .filter(|c| c.status == crate::chain::Status::Violates)
+                .filter(|c| c.status == chain::Status::Violates)
                 .map(|c| format!("{} ({}): {}", c.property, c.subject, c.detail))
                 .collect();
             put(
                 "chain",
-                run.chain_verdict().word(),
+                ChainVerdict::of(&checks).word(),
                 None,
                 None,
                 broken.join("; "),
             );
         }
     }
+    for (id, c) in closed {
+        let mut st = c.status.clone();
+        if let Some(l) = late.iter().find(|l| l.loglet == *id) {
+            st.verdict = "inconclusive".into();
+            st.detail = format!(
+                "{} says something new about it after follow closed it and forgot its facts: import and validate the finished logs to judge it",
+                l.from
+            );
+        }
+        out.insert(id.clone(), st);
+    }
     out
 }
 
-/// The exit code of the last look: as `validate`'s, with a pending import inconclusive.
-fn exit_of(judged: Option<&Judged>) -> Exit {
-    match judged {
-        None => Exit::Incomplete,
-        Some(Judged::Pending(_)) => Exit::Incomplete,
-        Some(Judged::Input(_)) => Exit::UsageOrInput,
-        Some(Judged::Run(r, _)) => r.exit(),
+/// The exit code of what is shown: as `validate`'s for the run, with a pending import
+/// inconclusive.
+fn exit_of(shown: &BTreeMap<String, Status>) -> Exit {
+    if shown.is_empty() {
+        return Exit::Incomplete;
     }
+    Exit::worst(shown.values().map(|s| match s.verdict.as_str() {
+        "malformed" => Exit::UsageOrInput,
+        "violates" | "diverges" | "rejected" => Exit::Violated,
+        "inconclusive" | "pending" | "not-translated" => Exit::Incomplete,
+        _ => Exit::Holds,
+    }))
 }
 
 /// Follows `dir` until it is idle for `exit_when_idle` or `stop` is set (Ctrl-C); prints one
-/// line per changed status (on `out`) and a summary at the end. Returns the exit code of the
-/// last look.
+/// line per changed status (on `out`) and a summary at the end. Returns the exit code of what
+/// was shown last.
 pub fn follow(
     dir: &Path,
     opts: &FollowOptions,
@@ -308,53 +329,57 @@ pub fn follow(
         std::process::id(),
         FOLLOWERS.fetch_add(1, Ordering::SeqCst)
     ));
-    let (staged, judged_dir) = (scratch.join("logs"), scratch.join("judged"));
+    let judged_dir = scratch.join("judged");
     let started = Instant::now();
-    let mut last_seen: Option<Seen> = None;
+    let mut live = LiveRun::new(dir);
+    let mut closed: BTreeMap<String, Closed> = BTreeMap::new();
     let mut last_change = Instant::now();
     let mut shown: BTreeMap<String, Status> = BTreeMap::new();
-    let mut last: Option<Judged> = None;
-    let result = loop {
-        let seen = match look(dir) {
-            Ok(s) => s,
-            Err(e) => break Err(e),
+    let mut last_error: Option<String> = None;
+    loop {
+        let refreshed = live.refresh().map_err(|e| e.to_string());
+        // The same error again (the reader starts over after one) is no change.
+        let repeated = matches!((&refreshed, &last_error), (Err(e), Some(l)) if e == l);
+        last_error = refreshed.as_ref().err().cloned();
+        let judged = match refreshed {
+            _ if repeated => None,
+            Ok(false) if !shown.is_empty() => None,
+            Ok(_) if !live.has_log_lines() => Some(Judged::Pending(format!(
+                "no server log line in {} yet",
+                dir.display()
+            ))),
+            Ok(_) => Some(judge(&mut live, &judged_dir, &opts.validate)),
+            Err(e) => Some(Judged::Input(e)),
         };
-        if last_seen.as_ref() != Some(&seen) {
+        if let Some(judged) = judged {
             last_change = Instant::now();
-            if let Err(e) = stage(dir, &seen, &staged) {
-                break Err(e);
-            }
-            let judged = if !has_log_lines(dir, &seen) {
-                Judged::Pending(format!("no server log line in {} yet", dir.display()))
-            } else {
-                judge(&staged, &judged_dir, &opts.validate)
-            };
             let t = started.elapsed().as_secs_f64();
-            let now = statuses(&judged);
+            let mut now = statuses(&judged, &closed, live.late());
+            if let (Judged::Run(run, _), Some(after)) = (&judged, opts.close_after) {
+                close(&mut live, &mut closed, &mut now, run, after);
+            }
             for (subject, st) in &now {
                 if shown.get(subject).is_none_or(|old| st.changed_from(old)) {
                     out(&line(opts.json, t, st));
                 }
             }
             shown = now;
-            last = Some(judged);
-            last_seen = Some(seen);
+            give_back_freed_memory();
         }
         if stop.load(Ordering::SeqCst) {
-            break Ok(());
+            break;
         }
         if opts
             .exit_when_idle
             .is_some_and(|idle| last_change.elapsed() >= idle)
         {
-            break Ok(());
+            break;
         }
         sleep_unless_stopped(opts.interval, &stop);
-    };
+    }
     let _ = std::fs::remove_dir_all(&scratch);
-    result?;
     let t = started.elapsed().as_secs_f64();
-    let exit = exit_of(last.as_ref());
+    let exit = exit_of(&shown);
     if opts.json {
         let summary = serde_json::json!({
             "t": round_ms(t),
@@ -373,6 +398,82 @@ pub fn follow(
         out(&format!("(exit {})", exit.code()));
     }
     Ok(exit)
+}
+
+/// Closes the loglets of this look that are done with (see the module documentation): a
+/// later segment of their log is judged, and nothing about them was read for `after` of the
+/// logs' time. Their statuses in `now` say so.
+fn close(
+    live: &mut LiveRun,
+    closed: &mut BTreeMap<String, Closed>,
+    now: &mut BTreeMap<String, Status>,
+    run: &RunResult,
+    after: Duration,
+) {
+    let (Ok(summary), Some(latest)) = (&run.summary, live.latest_us()) else {
+        return;
+    };
+    let mut judged: Vec<(u32, u32, Entry)> = Vec::new();
+    for l in &summary.loglets {
+        judged.push((l.log_id, l.segment, Entry::Translated(l.clone())));
+    }
+    for u in &summary.untranslated {
+        if let Some((log, segment)) = u.log_and_segment() {
+            judged.push((log, segment, Entry::Untranslated(u.clone())));
+        }
+    }
+    let after_us = after.as_micros() as i64;
+    let succeeded =
+        |log: u32, segment: u32| judged.iter().any(|(l, s, _)| *l == log && *s > segment);
+    let mut done = Vec::new();
+    for (log, segment, entry) in &judged {
+        let id = match entry {
+            Entry::Translated(l) => &l.loglet,
+            Entry::Untranslated(u) => &u.loglet,
+        };
+        let quiet = live
+            .last_fact_us(id)
+            .is_none_or(|t| latest.saturating_sub(t) >= after_us);
+        let status = now.get(id).filter(|s| s.verdict != "malformed");
+        if let (true, true, Some(st)) = (succeeded(*log, *segment), quiet, status) {
+            done.push((id.clone(), st.clone()));
+        }
+    }
+    for (id, mut st) in done {
+        let entry = judged
+            .iter()
+            .position(|(_, _, e)| match e {
+                Entry::Translated(l) => l.loglet == id,
+                Entry::Untranslated(u) => u.loglet == id,
+            })
+            .map(|i| judged.swap_remove(i).2)
+            .expect("listed above");
+        live.forget(&id);
+        let note = format!(
+            "closed: a later segment is judged and nothing new for {} s; later lines about it are not judged",
+            after.as_secs_f64()
+        );
+        st.detail = if st.detail.is_empty() {
+            note
+        } else {
+            format!("{}; {note}", st.detail)
+        };
+        now.insert(id.clone(), st.clone());
+        closed.insert(id, Closed { status: st, entry });
+    }
+}
+
+/// Returns to the system the memory a look allocated and freed. Each look's import and
+/// validation (in the rayon pool's threads) leave freed pages in glibc's per-thread arenas,
+/// which it keeps mapped: without this, the resident size tracks the largest look's peak in
+/// every arena, not what the follower holds.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's own heaps; it takes
+    // no pointer and leaves every live allocation in place.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn round_ms(t: f64) -> f64 {

@@ -516,3 +516,26 @@ fn readme_built_in_state_count_is_the_binarys() {
         assert_eq!(n, built_in, "README says \"{text}\"");
     }
 }
+
+/// `follow --close-after` takes seconds from 0 (never close) to a day; anything else is a
+/// usage error naming the flag's value, not a panic.
+#[test]
+fn follow_close_after_out_of_range_is_a_usage_error() {
+    for bad in [
+        "--close-after=-1",
+        "--close-after=1e9",
+        "--close-after=soon",
+    ] {
+        let err = stderr_of(
+            sealcheck()
+                .args(["follow", "traces/restate-1.7.12/incident/raw"])
+                .arg(bad),
+            2,
+        );
+        assert!(
+            err.contains("is not a number of seconds between 0 and 86400"),
+            "{bad}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{bad}: {err}");
+    }
+}

@@ -55,6 +55,7 @@ fn record_followed(scenario: &str) -> (Vec<serde_json::Value>, PathBuf) {
                 ..ValidateOptions::default()
             },
             json: true,
+            close_after: Some(Duration::from_secs(30)),
         };
         let mut print = |line: &str| {
             eprintln!("follow: {line}");

@@ -100,6 +100,7 @@ fn start_follow(
             exit_when_idle: idle,
             validate: opts(),
             json: true,
+            close_after: Some(Duration::from_secs(30)),
         };
         let mut out = |line: &str| {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -160,15 +161,9 @@ fn line_time(line: &str) -> i64 {
         .unwrap()
 }
 
-/// incident-forced written again, line by line in time order, while `follow` watches: nothing
-/// is reported wrong before the operator's forced move (`restatectl nodes set-storage-state
-/// --force`), and the violation of the legal moves is reported within 5 s of its line.
-#[test]
-fn follow_reports_a_forced_move_within_seconds_of_its_line() {
-    let raw = root().join("traces/restate-1.7.12/incident-forced/raw");
-    let dir = scratch("live");
-    std::fs::create_dir_all(dir.join("logs")).unwrap();
-    std::fs::copy(raw.join("meta.json"), dir.join("meta.json")).unwrap();
+/// Every line of a recorded raw directory's files (but `meta.json`), with its file, in time
+/// order.
+fn time_ordered(raw: &Path) -> Vec<(i64, PathBuf, String)> {
     let mut lines: Vec<(i64, PathBuf, String)> = Vec::new();
     for rel in [
         "actions.jsonl",
@@ -183,20 +178,36 @@ fn follow_reports_a_forced_move_within_seconds_of_its_line() {
         }
     }
     lines.sort_by_key(|(t, ..)| *t);
+    lines
+}
+
+/// Appends each line to its file under `dir`.
+fn append(dir: &Path, lines: &[(i64, PathBuf, String)]) {
+    for (_, rel, l) in lines {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(rel))
+            .unwrap();
+        writeln!(f, "{l}").unwrap();
+    }
+}
+
+/// incident-forced written again, line by line in time order, while `follow` watches: nothing
+/// is reported wrong before the operator's forced move (`restatectl nodes set-storage-state
+/// --force`), and the violation of the legal moves is reported within 5 s of its line.
+#[test]
+fn follow_reports_a_forced_move_within_seconds_of_its_line() {
+    let raw = root().join("traces/restate-1.7.12/incident-forced/raw");
+    let dir = scratch("live");
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    std::fs::copy(raw.join("meta.json"), dir.join("meta.json")).unwrap();
+    let lines = time_ordered(&raw);
     let forced_at = lines
         .iter()
         .position(|(_, f, l)| f.ends_with("restatectl.jsonl") && l.contains("\"--force\""))
         .unwrap();
-    let write = |batch: &[(i64, PathBuf, String)]| {
-        for (_, rel, l) in batch {
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join(rel))
-                .unwrap();
-            writeln!(f, "{l}").unwrap();
-        }
-    };
+    let write = |batch: &[(i64, PathBuf, String)]| append(&dir, batch);
     let (seen, stop, handle) = start_follow(&dir, None);
     // Everything before the forced move, in a few batches.
     for chunk in lines[..forced_at].chunks(forced_at / 4 + 1) {
@@ -246,4 +257,59 @@ fn follow_reports_a_forced_move_within_seconds_of_its_line() {
     stop.store(true, Ordering::SeqCst);
     assert_eq!(handle.join().unwrap(), sealcheck::exit::Exit::Violated);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// steady-load-10min (13 loglets over 10 minutes) written again line by line in time order
+/// while `follow` watches with `close_after` 30 s: loglets are closed as the run goes (their
+/// facts forgotten), and the verdicts at the end are still those of `import --run` +
+/// `validate` on the whole run, the chain included.
+#[test]
+fn follow_closes_loglets_as_a_long_run_goes_and_keeps_their_verdicts() {
+    let raw = root().join("traces/restate-1.7.12/steady-load-10min/raw");
+    let out = scratch("closing-once");
+    let want = judged_once(&raw, &out);
+    assert_eq!(want.len(), 13);
+    let dir = scratch("closing");
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    std::fs::copy(raw.join("meta.json"), dir.join("meta.json")).unwrap();
+    let lines = time_ordered(&raw);
+    let (seen, stop, handle) = start_follow(&dir, None);
+    for chunk in lines.chunks(lines.len() / 40 + 1) {
+        append(&dir, chunk);
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::SeqCst);
+    let exit = handle.join().unwrap();
+    let seen = seen.lock().unwrap();
+    let summary = &seen.last().unwrap().1;
+    let get = |subject: &str| {
+        summary["summary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["subject"] == subject)
+            .cloned()
+            .unwrap_or_else(|| panic!("{subject}: {summary}"))
+    };
+    let closed: usize = get("import")["detail"]
+        .as_str()
+        .and_then(|d| d.split('(').nth(1))
+        .and_then(|d| d.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(closed >= 8, "{summary}");
+    for (loglet, (verdict, item)) in &want {
+        let s = get(loglet);
+        assert_eq!(s["verdict"], verdict.as_str(), "{loglet}: {s}");
+        assert_eq!(
+            s["item"].as_u64().map(|i| i as usize),
+            *item,
+            "{loglet}: {s}"
+        );
+    }
+    assert_eq!(get("chain")["verdict"], "ok", "{summary}");
+    assert_eq!(exit, sealcheck::exit::Exit::Holds);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
 }

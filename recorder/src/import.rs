@@ -252,7 +252,12 @@ pub fn import_raw_dir(dir: &Path) -> Result<ImportedTrace, ImportError> {
 /// trace, with the run summary ([`loglets`]).
 pub fn import_raw_dir_loglets(dir: &Path) -> Result<run::ImportedRun, ImportError> {
     let run = parse_dir(dir)?;
-    let source = format!(
+    Ok(loglets::import_every_loglet(dir, &run, &run_source(&run)))
+}
+
+/// How `run.json` names a run imported loglet by loglet.
+pub fn run_source(run: &RawRun) -> String {
+    format!(
         "Restate {} scenario `{}` recorded {} by sealcheck-recorder; every loglet imported by sealcheck import --run",
         run.meta.restate_version,
         run.meta.scenario,
@@ -260,8 +265,7 @@ pub fn import_raw_dir_loglets(dir: &Path) -> Result<run::ImportedRun, ImportErro
             .split('.')
             .next()
             .unwrap_or("")
-    );
-    Ok(loglets::import_every_loglet(dir, &run, &source))
+    )
 }
 
 /// Parses a raw directory: with `meta.json` the recorder's layout, else a directory of server

@@ -37,6 +37,7 @@ use crate::text::{parse_nodeset, plain_node_id, seal_error, seal_succeeded, Rest
 use crate::time::{format_rfc3339, parse_rfc3339, Micros};
 use crate::Error;
 
+pub mod live;
 pub mod server_log;
 
 pub use server_log::ServerLog;
@@ -1215,38 +1216,72 @@ fn parse_server_log(
     named_by: &str,
     facts: &mut Vec<TimedFact>,
 ) -> Result<ServerLog, Error> {
-    let mut log = ServerLog {
-        node,
-        file: rel.to_string(),
-        named_by: named_by.to_string(),
-        has_process_start: false,
-        debug_lines: 0,
-        lines: 0,
-        first_us: None,
-        last_us: None,
-        shutdown_signals: Vec::new(),
-        process_starts: Vec::new(),
-        out_of_order_lines: 0,
-        max_skew_us: 0,
-    };
-    let mut latest = Micros::MIN;
+    let mut parser = ServerLogParser::new(path, rel, node, named_by);
     for (n, line) in server_log::text_lines(&read_lines(path)?) {
+        parser.line(n, &line, facts)?;
+    }
+    Ok(parser.log)
+}
+
+/// Reads one server log line by line: its facts, and what the log shows about itself.
+#[derive(Debug, Clone)]
+pub struct ServerLogParser {
+    path: PathBuf,
+    /// What the lines read so far show.
+    pub log: ServerLog,
+    /// The latest stamp read so far.
+    latest: Micros,
+}
+
+impl ServerLogParser {
+    /// A parser of the log `path` (`rel` from the raw directory) of `node`, identified by
+    /// `named_by`.
+    pub fn new(path: &Path, rel: &str, node: u32, named_by: &str) -> ServerLogParser {
+        ServerLogParser {
+            path: path.to_path_buf(),
+            log: ServerLog {
+                node,
+                file: rel.to_string(),
+                named_by: named_by.to_string(),
+                has_process_start: false,
+                debug_lines: 0,
+                lines: 0,
+                first_us: None,
+                last_us: None,
+                shutdown_signals: Vec::new(),
+                process_starts: Vec::new(),
+                out_of_order_lines: 0,
+                max_skew_us: 0,
+            },
+            latest: Micros::MIN,
+        }
+    }
+
+    /// Reads line `n` (1-based) of the log, as [`server_log::text_lines`] gives it; its fact,
+    /// if it states one, goes to `facts`.
+    pub fn line(
+        &mut self,
+        n: usize,
+        line: &Value,
+        facts: &mut Vec<TimedFact>,
+    ) -> Result<(), Error> {
         let Some(ts) = line.get("timestamp").and_then(Value::as_str) else {
-            continue;
+            return Ok(());
         };
         let time = parse_rfc3339(ts).ok_or_else(|| {
             malformed(
-                path,
+                &self.path,
                 n,
                 format!("field `timestamp`: {ts:?} is not UTC RFC 3339"),
             )
         })?;
+        let log = &mut self.log;
         // Counted, not clamped: a line written after another may carry the earlier stamp of
         // the thread that produced it, which is the causal order (incident-forced's n3.log:72,
         // an all-Provisioning warning written before the lines of the seal task it ends).
-        if time < latest {
+        if time < self.latest {
             log.out_of_order_lines += 1;
-            log.max_skew_us = log.max_skew_us.max(latest - time);
+            log.max_skew_us = log.max_skew_us.max(self.latest - time);
         }
         let msg = line["fields"]["message"].as_str().unwrap_or("");
         if log.lines == 0 {
@@ -1255,7 +1290,7 @@ fn parse_server_log(
         }
         log.lines += 1;
         log.last_us = Some(time);
-        latest = latest.max(time);
+        self.latest = self.latest.max(time);
         if line.get("level").and_then(Value::as_str) == Some("DEBUG") {
             log.debug_lines += 1;
         }
@@ -1265,11 +1300,11 @@ fn parse_server_log(
         if msg.starts_with(messages::SERVER_STARTING) {
             log.process_starts.push(time);
         }
-        if let Some(f) = fact_from_server_line(node, &line) {
-            push(facts, time, rel, n, f);
+        if let Some(f) = fact_from_server_line(log.node, line) {
+            push(facts, time, &log.file, n, f);
         }
+        Ok(())
     }
-    Ok(log)
 }
 
 fn parse_records<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<(usize, T)>, Error> {
@@ -1294,67 +1329,76 @@ fn arg_after(cmd: &[String], flag: &str) -> Option<String> {
 fn parse_ctl(path: &Path, facts: &mut Vec<TimedFact>) -> Result<Vec<StorageRun>, Error> {
     let mut runs = Vec::new();
     for (line, rec) in parse_records::<CtlRecord>(path)? {
-        let pos = |w: &str| rec.cmd.iter().position(|a| a == w);
-        if let (Some(l), Some(s)) = (pos("logs"), pos("seal")) {
-            if s == l + 1 {
-                let log_id = rec.cmd.get(s + 1).and_then(|a| a.parse().ok());
-                let via = arg_after(&rec.cmd, "-S").and_then(|a| {
-                    let port: u32 = a.trim_end_matches('/').rsplit(':').next()?.parse().ok()?;
-                    Some(port / 10_000)
-                });
-                let succeeded = seal_succeeded(&rec);
-                let tail_lsn = rec.stdout.lines().find_map(|l| {
-                    l.split_once("Tail LSN:")
-                        .and_then(|(_, n)| n.trim().parse().ok())
-                });
-                push(
-                    facts,
-                    rec.time_us,
-                    CTL_FILE,
-                    line,
-                    Fact::SealCommandReturned {
-                        via,
-                        log_id,
-                        succeeded,
-                        tail_lsn,
-                        error: if succeeded { None } else { seal_error(&rec) },
-                        end_time_us: rec.end_time_us,
-                    },
-                );
-            }
-        }
-        if pos("set-storage-state").is_some() {
-            runs.push(StorageRun {
-                time_us: rec.time_us,
-                end_time_us: rec.end_time_us,
-                forced: pos("--force").is_some(),
-            });
-            for l in rec.stdout.lines() {
-                // "N1 storage-state has been updated from read-write to provisioning"
-                let Some((node, rest)) =
-                    l.trim().split_once(" storage-state has been updated from ")
-                else {
-                    continue;
-                };
-                let (Some(node), Some((from, to))) = (plain_node_id(node), rest.split_once(" to "))
-                else {
-                    continue;
-                };
-                push(
-                    facts,
-                    rec.end_time_us,
-                    CTL_FILE,
-                    line,
-                    Fact::StorageStateSet {
-                        node,
-                        from: from.trim().to_string(),
-                        to: to.trim().to_string(),
-                    },
-                );
-            }
-        }
+        ctl_record(line, &rec, facts, &mut runs);
     }
     Ok(runs)
+}
+
+/// The facts and the storage-state run of one `restatectl.jsonl` record (line `line`).
+fn ctl_record(
+    line: usize,
+    rec: &CtlRecord,
+    facts: &mut Vec<TimedFact>,
+    runs: &mut Vec<StorageRun>,
+) {
+    let pos = |w: &str| rec.cmd.iter().position(|a| a == w);
+    if let (Some(l), Some(s)) = (pos("logs"), pos("seal")) {
+        if s == l + 1 {
+            let log_id = rec.cmd.get(s + 1).and_then(|a| a.parse().ok());
+            let via = arg_after(&rec.cmd, "-S").and_then(|a| {
+                let port: u32 = a.trim_end_matches('/').rsplit(':').next()?.parse().ok()?;
+                Some(port / 10_000)
+            });
+            let succeeded = seal_succeeded(rec);
+            let tail_lsn = rec.stdout.lines().find_map(|l| {
+                l.split_once("Tail LSN:")
+                    .and_then(|(_, n)| n.trim().parse().ok())
+            });
+            push(
+                facts,
+                rec.time_us,
+                CTL_FILE,
+                line,
+                Fact::SealCommandReturned {
+                    via,
+                    log_id,
+                    succeeded,
+                    tail_lsn,
+                    error: if succeeded { None } else { seal_error(rec) },
+                    end_time_us: rec.end_time_us,
+                },
+            );
+        }
+    }
+    if pos("set-storage-state").is_some() {
+        runs.push(StorageRun {
+            time_us: rec.time_us,
+            end_time_us: rec.end_time_us,
+            forced: pos("--force").is_some(),
+        });
+        for l in rec.stdout.lines() {
+            // "N1 storage-state has been updated from read-write to provisioning"
+            let Some((node, rest)) = l.trim().split_once(" storage-state has been updated from ")
+            else {
+                continue;
+            };
+            let (Some(node), Some((from, to))) = (plain_node_id(node), rest.split_once(" to "))
+            else {
+                continue;
+            };
+            push(
+                facts,
+                rec.end_time_us,
+                CTL_FILE,
+                line,
+                Fact::StorageStateSet {
+                    node,
+                    from: from.trim().to_string(),
+                    to: to.trim().to_string(),
+                },
+            );
+        }
+    }
 }
 
 /// One SQL snapshot of `sql.jsonl` (a [`SqlRecord`]), its rows parsed into types once, for
@@ -1470,36 +1514,59 @@ fn sql_row(table: &str, row: &Value) -> Option<SqlRow> {
 }
 
 fn sql_snapshots(path: &Path) -> Result<Vec<SqlSnapshot>, Error> {
-    let mut out = Vec::new();
-    for (line, rec) in parse_records::<SqlRecord>(path)? {
-        let mut rows = Vec::new();
-        let mut unattributed_rows = 0;
-        for row in &rec.rows {
-            match sql_row(&rec.table, row) {
-                Some(r) => rows.push(r),
-                None => unattributed_rows += 1,
-            }
+    Ok(parse_records::<SqlRecord>(path)?
+        .into_iter()
+        .map(|(line, rec)| sql_snapshot(line, rec))
+        .collect())
+}
+
+/// One `sql.jsonl` record (line `line`) with its rows typed.
+fn sql_snapshot(line: usize, rec: SqlRecord) -> SqlSnapshot {
+    let mut rows = Vec::new();
+    let mut unattributed_rows = 0;
+    for row in &rec.rows {
+        match sql_row(&rec.table, row) {
+            Some(r) => rows.push(r),
+            None => unattributed_rows += 1,
         }
-        out.push(SqlSnapshot {
-            line,
-            time_us: rec.time_us,
-            end_time_us: rec.end_time_us,
-            table: rec.table,
-            error: rec.error,
-            rows,
-            unattributed_rows,
-        });
     }
-    Ok(out)
+    SqlSnapshot {
+        line,
+        time_us: rec.time_us,
+        end_time_us: rec.end_time_us,
+        table: rec.table,
+        error: rec.error,
+        rows,
+        unattributed_rows,
+    }
 }
 
 /// The `*Observed` facts: per node, loglet worker and log chain, a fact whenever a snapshot
 /// shows something different from the previous one (a version bump alone is not a change).
 fn observed_facts(snapshots: &[SqlSnapshot], facts: &mut Vec<TimedFact>) {
-    let mut last_node: BTreeMap<u32, NodeRow> = BTreeMap::new();
-    let mut last_worker: BTreeMap<(u32, String), WorkerRow> = BTreeMap::new();
-    let mut last_chain: BTreeMap<u64, Vec<SegmentObs>> = BTreeMap::new();
+    let mut observer = Observer::default();
     for snap in snapshots {
+        observer.snapshot(snap, facts);
+    }
+}
+
+/// What the snapshots showed last, per node, loglet worker and log chain: the memory of
+/// [`observed_facts`], one snapshot at a time.
+#[derive(Debug, Default, Clone)]
+struct Observer {
+    last_node: BTreeMap<u32, NodeRow>,
+    last_worker: BTreeMap<(u32, String), WorkerRow>,
+    last_chain: BTreeMap<u64, Vec<SegmentObs>>,
+}
+
+impl Observer {
+    /// The `*Observed` facts of the next snapshot.
+    fn snapshot(&mut self, snap: &SqlSnapshot, facts: &mut Vec<TimedFact>) {
+        let (last_node, last_worker, last_chain) = (
+            &mut self.last_node,
+            &mut self.last_worker,
+            &mut self.last_chain,
+        );
         let mut new = Vec::new();
         let mut chains: BTreeMap<u64, Vec<SegmentObs>> = BTreeMap::new();
         for row in &snap.rows {
@@ -1558,19 +1625,24 @@ fn observed_facts(snapshots: &[SqlSnapshot], facts: &mut Vec<TimedFact>) {
 
 fn parse_actions(path: &Path, facts: &mut Vec<TimedFact>) -> Result<(), Error> {
     for (line, rec) in parse_records::<ActionRecord>(path)? {
-        push(
-            facts,
-            rec.time_us,
-            ACTIONS_FILE,
-            line,
-            Fact::OperatorAction {
-                action: rec.action,
-                nodes: rec.nodes,
-                detail: rec.detail,
-            },
-        );
+        action_record(line, rec, facts);
     }
     Ok(())
+}
+
+/// The fact of one `actions.jsonl` record (line `line`).
+fn action_record(line: usize, rec: ActionRecord, facts: &mut Vec<TimedFact>) {
+    push(
+        facts,
+        rec.time_us,
+        ACTIONS_FILE,
+        line,
+        Fact::OperatorAction {
+            action: rec.action,
+            nodes: rec.nodes,
+            detail: rec.detail,
+        },
+    );
 }
 
 /// The raw directory of a recorded scenario under a traces root

@@ -189,10 +189,10 @@ pub fn discover(run: &RawRun) -> Vec<Discovered> {
 
 /// For each fact, the loglet it belongs to: the one it names, or, for a `seal()` call that
 /// names none, the loglet of the next seal task of its log on the same node.
-fn assign(run: &RawRun) -> Vec<Option<String>> {
-    let mut out: Vec<Option<String>> = run.facts.iter().map(|f| fact_loglet(&f.fact)).collect();
+pub fn assign(facts: &[TimedFact]) -> Vec<Option<String>> {
+    let mut out: Vec<Option<String>> = facts.iter().map(|f| fact_loglet(&f.fact)).collect();
     let mut next_task: BTreeMap<u32, String> = BTreeMap::new();
-    for (i, f) in run.facts.iter().enumerate().rev() {
+    for (i, f) in facts.iter().enumerate().rev() {
         match &f.fact {
             Fact::SealStarted { node, loglet, .. } => {
                 next_task.insert(*node, loglet.clone());
@@ -340,7 +340,18 @@ pub fn import_loglet(
 /// Imports every loglet of a parsed run (see the module documentation): one trace per loglet
 /// it can stand behind, and the run summary. `source` names the run in `run.json`.
 pub fn import_every_loglet(dir: &Path, run: &RawRun, source: &str) -> ImportedRun {
-    let assigned = assign(run);
+    import_loglets_except(dir, run, source, &BTreeSet::new())
+}
+
+/// [`import_every_loglet`] without the loglets of `skip` (neither translated nor listed as
+/// untranslated): those `sealcheck follow` has already judged and forgotten.
+pub fn import_loglets_except(
+    dir: &Path,
+    run: &RawRun,
+    source: &str,
+    skip: &BTreeSet<String>,
+) -> ImportedRun {
+    let assigned = assign(&run.facts);
     let found = discover(run);
     let mut summary = RunSummary {
         format: super::run::FORMAT.to_string(),
@@ -370,7 +381,7 @@ pub fn import_every_loglet(dir: &Path, run: &RawRun, source: &str) -> ImportedRu
     }
     count_unassigned(run, &assigned, &found, &mut summary);
     let start_us = run.meta.started_us;
-    for d in &found {
+    for d in found.iter().filter(|d| !skip.contains(&d.loglet)) {
         let lrun = loglet_run(run, d, &assigned);
         match import_loglet(dir, &lrun) {
             Ok((trace, map)) => {

@@ -245,24 +245,57 @@ fn split_fields(body: &str, fields: &mut Map<String, Value>) -> String {
 /// The lines of a log file as JSON values with their 1-based line numbers. A text line with
 /// no message takes the next untimestamped line as its message (the pretty format).
 pub fn text_lines(lines: &[String]) -> Vec<(usize, Value)> {
-    let mut out: Vec<(usize, Value)> = Vec::new();
-    let mut waiting = false;
-    for (i, text) in lines.iter().enumerate() {
+    let mut reader = TextLines::default();
+    let mut out = Vec::new();
+    for text in lines {
+        reader.push(text, &mut out);
+    }
+    reader.finish(&mut out);
+    out
+}
+
+/// [`text_lines`] one line at a time, for a log read while it is written: a text line with no
+/// message is held until the next line says whether it is its message.
+#[derive(Debug, Default)]
+pub struct TextLines {
+    /// Lines read.
+    read: usize,
+    /// A line with an empty message, waiting for its message on the next line.
+    waiting: Option<(usize, Value)>,
+}
+
+impl TextLines {
+    /// Reads the next line of the file; the values it completes go to `out`.
+    pub fn push(&mut self, text: &str, out: &mut Vec<(usize, Value)>) {
+        self.read += 1;
         if let Some(v) = line_value(text) {
-            waiting = v["fields"]["message"].as_str() == Some("");
-            out.push((i + 1, v));
-        } else if waiting && !text.trim().is_empty() {
-            waiting = false;
-            let mut fields = Map::new();
-            let message = split_fields(strip_ansi(text).trim(), &mut fields);
-            if let Some((_, last)) = out.last_mut() {
+            out.extend(self.waiting.take());
+            if v["fields"]["message"].as_str() == Some("") {
+                self.waiting = Some((self.read, v));
+            } else {
+                out.push((self.read, v));
+            }
+        } else if !text.trim().is_empty() {
+            if let Some((n, mut last)) = self.waiting.take() {
+                let mut fields = Map::new();
+                let message = split_fields(strip_ansi(text).trim(), &mut fields);
                 let f = last["fields"].as_object_mut().expect("built as an object");
                 f.extend(fields);
                 f.insert("message".into(), Value::String(message));
+                out.push((n, last));
             }
         }
     }
-    out
+
+    /// The end of what is written: a held line goes out with its empty message.
+    pub fn finish(&mut self, out: &mut Vec<(usize, Value)>) {
+        out.extend(self.waiting.take());
+    }
+
+    /// Whether a line is held (see [`TextLines::finish`]).
+    pub fn holds_a_line(&self) -> bool {
+        self.waiting.is_some()
+    }
 }
 
 /// The node a log names itself as: `My Node ID is N<k>:<g>` or the storage-marker line.
