@@ -413,6 +413,10 @@ fn close(
     let (Ok(summary), Some(latest)) = (&run.summary, live.latest_us()) else {
         return;
     };
+    // A log whose node is not known yet may still hold lines about any loglet.
+    if !live.settled() {
+        return;
+    }
     let mut judged: Vec<(u32, u32, Entry)> = Vec::new();
     for l in &summary.loglets {
         judged.push((l.log_id, l.segment, Entry::Translated(l.clone())));

@@ -5,6 +5,9 @@
 //! skipped and counted. `SEALCHECK_ABSTRACT_ALL=1` adds the loglets of the loaded recordings
 //! (minutes more).
 
+mod verdict_support;
+use verdict_support::gist;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,17 +17,6 @@ use sealcheck::validate::{validate_file, ValidateOptions, Verdict};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn gist(v: &Verdict) -> Option<String> {
-    match v {
-        Verdict::Conforms { .. } => Some("conforms".into()),
-        Verdict::Diverges { at, .. } => Some(format!("diverges at {}", at.index)),
-        Verdict::Violates { property, at, .. } => {
-            Some(format!("violates {property:?} at {}", at.index))
-        }
-        _ => None,
-    }
 }
 
 fn traces() -> Vec<PathBuf> {

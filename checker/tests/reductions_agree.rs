@@ -4,6 +4,9 @@
 //! reduced search and the full search give the same verdict, at the same item, for the same
 //! property. Runs the full search may not finish within its bound are skipped and counted.
 
+mod verdict_support;
+use verdict_support::gist;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -18,18 +21,6 @@ use sealcheck_model::Config;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The verdict in a form two searches must agree on: its word, the item and the property.
-fn gist(v: &Verdict) -> Option<String> {
-    match v {
-        Verdict::Conforms { .. } => Some("conforms".into()),
-        Verdict::Diverges { at, .. } => Some(format!("diverges at {}", at.index)),
-        Verdict::Violates { property, at, .. } => {
-            Some(format!("violates {property:?} at {}", at.index))
-        }
-        _ => None,
-    }
 }
 
 /// Validates `items` under `header` with and without the stubborn sets (the full search

@@ -218,3 +218,38 @@ fn a_forgotten_loglet_is_gone_and_news_about_it_is_listed() {
     assert_eq!(live.late()[0].from, format!("sql.jsonl:{n}"));
     let _ = std::fs::remove_dir_all(&to);
 }
+
+/// A log whose lines do not name its node is held until it stops growing (then its file name
+/// decides); until then the reader is not settled, so the follower closes nothing.
+#[test]
+fn a_log_that_does_not_name_its_node_waits_and_the_reader_is_not_settled() {
+    let raw = recording("steady-load-short");
+    let to = scratch("unnamed");
+    for n in 1..=3 {
+        let text = std::fs::read_to_string(raw.join(format!("logs/n{n}.log"))).unwrap();
+        // Node 2's log cut after its naming line, the way logs that start mid-run are.
+        let kept: String = if n == 2 {
+            text.lines().skip(20).map(|l| format!("{l}\n")).collect()
+        } else {
+            text
+        };
+        std::fs::write(to.join(format!("node{n}.log")), kept).unwrap();
+    }
+    let mut live = LiveRun::new(&to);
+    live.refresh().unwrap();
+    assert!(!live.settled());
+    let held = live.run().unwrap();
+    assert!(held.logs.iter().all(|l| l.node != 2), "{:?}", held.logs);
+    // Nothing new: the file name decides.
+    assert!(live.refresh().unwrap());
+    assert!(live.settled());
+    let run = live.run().unwrap();
+    let n2 = run.logs.iter().find(|l| l.node == 2).expect("node 2's log");
+    assert_eq!(n2.named_by, "its file name");
+    assert_eq!(
+        comparable(parse_logs_dir(&to).unwrap()).facts,
+        run.facts,
+        "the same facts as the batch parser once decided"
+    );
+    let _ = std::fs::remove_dir_all(&to);
+}

@@ -113,8 +113,6 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The key states are deduplicated by: the canonical fingerprint with `reduce`, else a
-    /// hash of the whole state.
     /// With the reductions on, the two parts of the fingerprint of `s`
     /// ([`super::reduce::canonical_parts`]); `None` without them (no state dominates another).
     pub(super) fn parts(&self, s: &State) -> Option<(u64, super::reduce::Marks)> {
@@ -123,6 +121,8 @@ impl<'a> Context<'a> {
             .then(|| super::reduce::canonical_parts(self.model, s))
     }
 
+    /// The key states are deduplicated by: the canonical fingerprint with `reduce`, else a
+    /// hash of the whole state.
     pub(super) fn fingerprint(&self, s: &State) -> u64 {
         if self.opts.reduce {
             canonical_fingerprint(self.model, s)

@@ -11,8 +11,8 @@
 //! What makes memory flat is [`LiveRun::forget`]: once the follower has judged a loglet for
 //! good (sealed, its successor judged, nothing new about it for a while), the facts that
 //! belong to it and its `loglet_workers` rows are dropped, and so are those that arrive later.
-//! A later one that says something new (a fact stamped after the loglet was closed: a seal
-//! line, a worker row that changed) is not dropped silently: [`LiveRun::late`] lists it, and
+//! A later one that says something new (a fact stamped after the loglet was closed, or read
+//! from a log identified since: a seal line, a worker row that changed) is not dropped silently: [`LiveRun::late`] lists it, and
 //! the follower reports that loglet as no longer judged. A worker row that repeats what the
 //! loglet's workers showed when it was closed (local tail, known global tail, sealed) is no
 //! news, nor is a line the translation ignores (a restarted node instantiating the loglet's
@@ -153,6 +153,9 @@ impl LogFile {
 struct Closed {
     /// The latest stamp read when it was closed: later facts about it may be news.
     at_us: Micros,
+    /// The files read when it was closed: a fact from another file (a log identified later)
+    /// may be news whatever its stamp.
+    files: BTreeSet<String>,
     /// What each member's worker showed last, as the translation reads it: local tail, known
     /// global tail, sealed. A later row that shows the same is no news.
     workers: BTreeMap<u32, WorkerSeen>,
@@ -469,7 +472,7 @@ impl LiveRun {
                 self.facts.push(f);
                 continue;
             };
-            let is_news = f.time_us > c.at_us
+            let is_news = (f.time_us > c.at_us || !c.files.contains(&f.source.file))
                 && match &f.fact {
                     Fact::LogletWorkerObserved {
                         node,
@@ -622,9 +625,29 @@ impl LiveRun {
             loglet.to_string(),
             Closed {
                 at_us: self.latest_us,
+                files: self.read_files(),
                 workers,
             },
         );
+    }
+
+    /// The files whose lines are read into facts: the server logs whose node is known and the
+    /// record files.
+    fn read_files(&self) -> BTreeSet<String> {
+        self.logs
+            .values()
+            .filter(|(_, l)| l.parser.is_some())
+            .map(|(_, l)| l.rel.clone())
+            .chain([CTL_FILE, SQL_FILE, ACTIONS_FILE].map(str::to_string))
+            .collect()
+    }
+
+    /// Whether every file read so far is read into facts: no server log waits for its node
+    /// to be known. Until then nothing should be closed: its lines may be about it.
+    pub fn settled(&self) -> bool {
+        self.logs
+            .values()
+            .all(|(_, l)| l.parser.is_some() || l.held.is_empty())
     }
 
     /// The loglets forgotten so far.
