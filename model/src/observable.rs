@@ -442,6 +442,24 @@ pub enum Event {
 }
 
 impl Event {
+    /// The members a seal outcome (`seal-completed`, `seal-failed` and other nodes' ones)
+    /// reports `S`: they answered Sealed, which a log server does only once its seal is
+    /// durable, so each is sealed from there on. None for any other event.
+    pub fn reported_sealed(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let status = match self {
+            Event::SealCompleted { status, .. }
+            | Event::SealFailed { status, .. }
+            | Event::OtherSealCompleted { status, .. }
+            | Event::OtherSealFailed { status, .. } => status.as_ref(),
+            _ => None,
+        };
+        status
+            .into_iter()
+            .flatten()
+            .filter(|(_, st)| **st == MemberStatus::Sealed)
+            .map(|(node, _)| *node)
+    }
+
     /// The kind, as traces write it in `"event"` and header `complete` lists.
     pub fn kind(&self) -> &'static str {
         match self {

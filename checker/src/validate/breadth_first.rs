@@ -138,6 +138,7 @@ pub(super) fn run_model(
         peak_rss_mib: memory_mib().1,
         method: "breadth-first",
         header: Some(header.clone()),
+        witness: None,
     };
     Ok((outcome, pruned_ahead))
 }

@@ -189,6 +189,20 @@ impl<'a> DepthFirst<'a> {
         target: usize,
         to_end: bool,
     ) -> Option<String> {
+        let start = self.cx.model.initial_state();
+        self.search_from(start, items, target, to_end)
+    }
+
+    /// [`DepthFirst::search`] from `start` instead of the initial state: `start` is where a
+    /// clean behaviour may be before `items[0]` (the last state of an explanation of the
+    /// items before them).
+    pub(super) fn search_from(
+        &mut self,
+        start: State,
+        items: &[TraceItem],
+        target: usize,
+        to_end: bool,
+    ) -> Option<String> {
         // A path explains each append, store and reply on its own: the budget grows with the
         // records a loglet may hold, so that a long pipeline is not cut for its length.
         let per_record = 16 * self.cx.model.cfg.appends as usize;
@@ -198,7 +212,7 @@ impl<'a> DepthFirst<'a> {
         let scale = if self.tolerate { 40 } else { 1 };
         let budget = (scale * DEPTH_FIRST_MAX_STATES + per_record).min(self.cx.opts.max_frontier);
         self.links = Links::new();
-        let mut stack: Vec<Entry> = vec![(self.cx.model.initial_state(), 0, 0, 0)];
+        let mut stack: Vec<Entry> = vec![(start, 0, 0, 0)];
         let items = &items[..items.len().min(if to_end { target } else { target + 1 })];
         while let Some((state, k, hidden, link)) = stack.pop() {
             self.furthest = self.furthest.max(k);

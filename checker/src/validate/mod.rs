@@ -156,6 +156,27 @@
 //! `seal-assist-started` held 14,298 states at item 9, of which 8,706 had taken a seeded bug,
 //! 5,560 of those with a clean twin; deciding that mutant went from 19 s to 12.7 s.
 //!
+//! **Tails that move back.** No step of the model, seeded bugs included, lowers a log
+//! server's local tail or clears its seal flag, and no tail passes the scenario's appends
+//! (reduction 4 rests on the same facts); a member a seal outcome reports `S` answered Sealed,
+//! which a log server does only once its flag is set. So the first item `d` that sees a
+//! server's tail lower than an earlier item saw it or past the appends (or a seal's
+//! `max_local_tail` past them: it is one of its confirmations' tails), or its flag cleared
+//! after an earlier item saw it set or a seal outcome reported it `S`, is explained by no
+//! behaviour together with the items before it. If the depth-first search explains
+//! `items[..d]` cleanly, the trace diverges exactly at `d`, for the reason the abstract tails
+//! below give: not a violation (a clean explanation of the items before it exists) and not
+//! earlier. This decides such a rejection on any trace, sealer and sequencer on one node
+//! included, where the breadth-first search of a loaded loglet may stop at a bound long
+//! before `d`. Otherwise the search goes on as before. `checker/tests/backward.rs` compares it with the breadth-first search on every
+//! such mutant of the recorded traces.
+//!
+//! **Growing traces.** `sealcheck follow` validates a loglet again each time its logs grow; a
+//! conforming depth-first explanation keeps its last state, and the grown trace is searched
+//! from there when its earlier items and header are the same but for more appends
+//! (`extend.rs` argues why that explanation is then one of the grown trace; only "conforms"
+//! comes from it, anything else validates from the start).
+//!
 //! **Abstract tails.** In a cluster the find-tail reader reads the known global tails the log
 //! servers hold, so those tails, and the ones every store, seal request and reply carries, stay
 //! in the state (reduction 3 cannot clear them), and they multiply the explanations of a run of
@@ -314,6 +335,7 @@ use crate::trace_reader::{Header, TraceItem};
 mod breadth_first;
 mod context;
 mod depth_first;
+mod extend;
 mod localize;
 mod phases;
 mod prune;
@@ -322,6 +344,7 @@ pub mod report;
 
 pub(crate) use context::label_consumptions;
 pub use depth_first::step_local_violation;
+pub use extend::{extend_file, Witness};
 pub use phases::{validate_file, validate_reader};
 
 /// Options of a validation.
@@ -526,6 +549,10 @@ pub struct Outcome {
     /// The model the trace was validated against (for `--from-trace` reproduction).
     #[serde(skip)]
     pub header: Option<Header>,
+    /// Where the conforming explanation found by the depth-first search ends, for a trace
+    /// that grows ([`extend_file`]); none for any other verdict or method.
+    #[serde(skip)]
+    pub witness: Option<std::sync::Arc<Witness>>,
 }
 
 impl At {

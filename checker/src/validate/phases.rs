@@ -3,16 +3,19 @@
 //! search, and the localization of a rejection that pruning ahead may have moved.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::breadth_first::{self, Items};
 use super::context::{Context, Limits};
 use super::depth_first::{has_step_local_violation, one_explanation_violation, DepthFirst};
+use super::extend::Witness;
 use super::localize::{localize, rejected};
 use super::{
     memory_mib, model_for, Outcome, UnknownSteps, ValidateOptions, Verdict, DEPTH_FIRST_MAX_BYTES,
 };
-use crate::trace_reader::{Header, TraceError, TraceItem, TraceReader};
+use crate::trace_reader::{Header, Item, TraceError, TraceItem, TraceReader};
+use sealcheck_model::observable::{Event, Observation};
 use sealcheck_model::properties::LEGAL_STORAGE_MOVES;
 use sealcheck_model::PropertyKind;
 
@@ -68,6 +71,8 @@ fn validate_with_unknown(
         max_frontier: o.max_frontier.max(first.max_frontier),
         elapsed_ms: start.elapsed().as_millis() as u64,
         header: Some(header.clone()),
+        // A conforming explanation of the second pass needs a step the material cannot show.
+        witness: None,
         ..o
     };
     let at = match &second.verdict {
@@ -212,6 +217,9 @@ fn validate_file_once(path: &Path, opts: &ValidateOptions) -> Result<Outcome, Tr
             (Some(outcome), _) => return Ok(outcome),
             (None, f) => furthest = f,
         }
+        if let Some(outcome) = backward_rejection(path, opts, start)? {
+            return Ok(outcome);
+        }
         if opts.abstract_tails && opts.reduce {
             if let Some(outcome) = abstract_rejection(path, opts, start)? {
                 return Ok(outcome);
@@ -232,6 +240,163 @@ fn validate_file_once(path: &Path, opts: &ValidateOptions) -> Result<Outcome, Tr
     Ok(outcome)
 }
 
+/// A small trace file read whole: the header a search with `opts` uses, the file's name as
+/// reports give it, and every item.
+fn read_whole(
+    path: &Path,
+    opts: &ValidateOptions,
+) -> Result<(Header, String, Vec<TraceItem>), TraceError> {
+    let reader = TraceReader::open(path)?;
+    let header = opts.header_for(reader.header());
+    let file = reader.file().to_string();
+    let items = reader.collect::<Result<_, _>>()?;
+    Ok((header, file, items))
+}
+
+/// The first item that no state can satisfy after the items before it: one that sees a log
+/// server's tail lower than an earlier item saw it, or past the scenario's `appends` (offsets
+/// are below it; so is a seal's `max_local_tail`, the highest of its confirmations' tails),
+/// or its seal flag cleared after an earlier item saw it set or a seal outcome reported it
+/// `S` (a log server answers Sealed only once its seal is durable), or its flag set before
+/// any item started a seal task where starting one is logged completely. No step of the
+/// model, seeded bugs included, lowers a tail or clears a flag, and only a task's Seal
+/// request sets one, so no behaviour explains the items up to it.
+fn first_backward(items: &[TraceItem], header: &Header) -> Option<usize> {
+    let appends = u64::from(header.config.appends);
+    // Only a Seal request sets a flag, and only a step that starts a seal task sends one
+    // (a re-sent request belongs to a task already started).
+    let starts = ["seal-started", "other-seal-started", "seal-assist-started"];
+    let starts_logged = starts.iter().all(|k| header.is_complete(k));
+    let mut started = false;
+    let mut seen: std::collections::BTreeMap<u8, (Option<u64>, bool)> = Default::default();
+    for (k, it) in items.iter().enumerate() {
+        if let Item::Event(e) = &it.item {
+            started |= starts.contains(&e.kind());
+        }
+        match &it.item {
+            Item::Observe(Observation::ObserveLogServer {
+                node,
+                local_tail,
+                sealed,
+            }) => {
+                let (tail, flag) = seen.entry(node.0).or_insert((None, false));
+                let t = local_tail.map(u64::from);
+                let lower = matches!((t, *tail), (Some(t), Some(before)) if t < before);
+                let cleared = *flag && *sealed == Some(false);
+                let unsent = starts_logged && !started && *sealed == Some(true);
+                if lower || t.is_some_and(|t| t > appends) || cleared || unsent {
+                    return Some(k);
+                }
+                if let Some(t) = t {
+                    *tail = Some(tail.map_or(t, |b| b.max(t)));
+                }
+                *flag |= *sealed == Some(true);
+            }
+            Item::Event(Event::SealCompleted {
+                max_local_tail: Some(m),
+                ..
+            }) if u64::from(*m) > appends => return Some(k),
+            Item::Event(e) => {
+                for node in e.reported_sealed() {
+                    seen.entry(node.0).or_insert((None, false)).1 = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A trace with an item that sees a tail move back or a seal flag cleared
+/// ([`first_backward`]): no behaviour explains the items up to it, so if the depth-first
+/// search explains every item before it cleanly, the trace diverges exactly there (the same
+/// verdict and item as the breadth-first search, which on a loaded loglet may not finish).
+/// `None` when there is no such item or the items before it have no clean explanation within
+/// the depth-first search's bounds: the breadth-first search follows.
+fn backward_rejection(
+    path: &Path,
+    opts: &ValidateOptions,
+    start: Instant,
+) -> Result<Option<Outcome>, TraceError> {
+    let (header, file, items) = read_whole(path, opts)?;
+    let Some(d) = first_backward(&items, &header) else {
+        return Ok(None);
+    };
+    let dfs_opts = ValidateOptions {
+        timeout: opts.timeout.map(|t| t.saturating_sub(start.elapsed()) / 4),
+        ..opts.clone()
+    };
+    let proof = Rejection {
+        at: d,
+        why: "no step lowers a log server's local tail past what an earlier item saw, moves a tail past the appends, clears a seal flag an earlier item saw set or a seal outcome reported `S`, or sets one before any item started a seal task (starting one is logged completely)".to_string(),
+        states: 0,
+        max_frontier: 0,
+        method: "depth-first",
+    };
+    Ok(diverges_if_explained_before(
+        proof, &items, &header, file, opts, &dfs_opts, start,
+    ))
+}
+
+/// An item `at` that no behaviour explains together with the items before it, why, and what
+/// proving it cost.
+struct Rejection {
+    at: usize,
+    why: String,
+    states: usize,
+    max_frontier: usize,
+    method: &'static str,
+}
+
+/// The verdict once `items[..=at]` is known to be explained by no behaviour: if the
+/// depth-first search (bounded by `limit_opts`) explains `items[..at]` cleanly on the
+/// scenario's own model, as if the run went on, the trace diverges exactly at `at` (not a
+/// violation: a clean explanation of the items before it exists, and nothing explains item
+/// `at`, with seeded-bug steps or without). `None` if it finds none.
+fn diverges_if_explained_before(
+    proof: Rejection,
+    items: &[TraceItem],
+    header: &Header,
+    file: String,
+    opts: &ValidateOptions,
+    limit_opts: &ValidateOptions,
+    start: Instant,
+) -> Option<Outcome> {
+    let d = proof.at;
+    let strict = model_for(header, false);
+    let limits = Limits::new(limit_opts, start, file.clone(), Instant::now());
+    let mut h = header.clone();
+    h.run_complete = false;
+    let mut dfs = DepthFirst::new(Context::new(&strict, &h, limit_opts, &limits));
+    let (path_text, state) = if d == 0 {
+        ("0".to_string(), strict.initial_state())
+    } else {
+        match (dfs.search(items, d, true), dfs.witness.take()) {
+            (Some(p), Some(s)) => (p, s),
+            _ => return None,
+        }
+    };
+    let model = model_for(header, opts.permissive);
+    Some(Outcome {
+        file,
+        verdict: Verdict::Diverges {
+            at: super::At::of(&items[d], d),
+            explained: d,
+            candidates: vec![sealcheck_model::describe::state(&model, &state)],
+            allowed: vec![proof.why],
+            path: path_text,
+        },
+        items: items.len(),
+        max_frontier: proof.max_frontier,
+        states: proof.states + dfs.states,
+        elapsed_ms: start.elapsed().as_millis() as u64,
+        peak_rss_mib: memory_mib().1,
+        method: proof.method,
+        header: Some(header.clone()),
+        witness: None,
+    })
+}
+
 /// The search of the model with abstract known global tails (cluster only; module essay,
 /// "Abstract tails"): every behaviour of the model is one of the abstract model's, so an item
 /// no abstract behaviour reaches, no behaviour reaches; if the depth-first search explains
@@ -244,14 +409,10 @@ fn abstract_rejection(
     opts: &ValidateOptions,
     start: Instant,
 ) -> Result<Option<Outcome>, TraceError> {
-    let reader = TraceReader::open(path)?;
-    let header = opts.header_for(reader.header());
-    let strict = model_for(&header, false);
-    if !strict.cluster() {
+    let (header, file, items) = read_whole(path, opts)?;
+    if !model_for(&header, false).cluster() {
         return Ok(None);
     }
-    let file = reader.file().to_string();
-    let items: Vec<TraceItem> = reader.collect::<Result<_, _>>()?;
     let left = opts
         .timeout
         .map_or(std::time::Duration::from_secs(30), |t| {
@@ -276,38 +437,18 @@ fn abstract_rejection(
         Verdict::Diverges { at, .. } if at.index < items.len() => at.index,
         _ => return Ok(None),
     };
-    let limits = Limits::new(opts, start, file.clone(), Instant::now());
-    let mut h = header.clone();
-    h.run_complete = false;
-    let mut dfs = DepthFirst::new(Context::new(&strict, &h, opts, &limits));
-    let (path_text, state) = if d == 0 {
-        ("0".to_string(), strict.initial_state())
-    } else {
-        match (dfs.search(&items, d, true), dfs.witness.take()) {
-            (Some(p), Some(s)) => (p, s),
-            _ => return Ok(None),
-        }
-    };
-    let model = model_for(&header, opts.permissive);
-    Ok(Some(Outcome {
-        file,
-        verdict: Verdict::Diverges {
-            at: super::At::of(&items[d], d),
-            explained: d,
-            candidates: vec![sealcheck_model::describe::state(&model, &state)],
-            allowed: vec![format!(
-                "no behaviour that explains the items before it reaches what item {d} says, whatever the known global tails of the log servers (no unlogged steps lead there)"
-            )],
-            path: path_text,
-        },
-        items: items.len(),
+    let proof = Rejection {
+        at: d,
+        why: format!(
+            "no behaviour that explains the items before it reaches what item {d} says, whatever the known global tails of the log servers (no unlogged steps lead there)"
+        ),
+        states: o.states,
         max_frontier: o.max_frontier,
-        states: o.states + dfs.states,
-        elapsed_ms: start.elapsed().as_millis() as u64,
-        peak_rss_mib: memory_mib().1,
         method: "abstract-tails",
-        header: Some(header.clone()),
-    }))
+    };
+    Ok(diverges_if_explained_before(
+        proof, &items, &header, file, opts, opts, start,
+    ))
 }
 
 /// The phases that hold a small file's items in memory: the depth-first search for one
@@ -318,10 +459,7 @@ fn validate_in_memory(
     opts: &ValidateOptions,
     start: Instant,
 ) -> Result<(Option<Outcome>, usize), TraceError> {
-    let reader = TraceReader::open(path)?;
-    let header = opts.header_for(reader.header());
-    let file = reader.file().to_string();
-    let items: Vec<TraceItem> = reader.collect::<Result<_, _>>()?;
+    let (header, file, items) = read_whole(path, opts)?;
     // The depth-first phases may spend at most half of the time bound: when they find
     // nothing, the breadth-first search that decides the rejection still gets the rest.
     let dfs_opts = ValidateOptions {
@@ -340,6 +478,7 @@ fn validate_in_memory(
         peak_rss_mib: memory_mib().1,
         method,
         header: Some(header.clone()),
+        witness: None,
     };
     let mut states = 0;
     let mut furthest = 0;
@@ -349,12 +488,19 @@ fn validate_in_memory(
         let strict = model_for(&header, false);
         let mut dfs = DepthFirst::new(Context::new(&strict, &header, opts, &limits));
         if dfs.search(&items, items.len(), true).is_some() {
+            let witness = dfs
+                .witness
+                .take()
+                .map(|state| Arc::new(Witness::new(state, &header, &items)));
             return Ok((
-                Some(outcome(
-                    Verdict::Conforms { explanations: 1 },
-                    dfs.states,
-                    "depth-first",
-                )),
+                Some(Outcome {
+                    witness,
+                    ..outcome(
+                        Verdict::Conforms { explanations: 1 },
+                        dfs.states,
+                        "depth-first",
+                    )
+                }),
                 dfs.furthest,
             ));
         }

@@ -4,7 +4,7 @@
 //! reach only so far, and logged seal events bound each other.
 
 use sealcheck_model::config::StorageState;
-use sealcheck_model::observable::{Event, MemberStatus, Observation, RejectReason};
+use sealcheck_model::observable::{Event, Observation, RejectReason};
 use sealcheck_model::state::{
     FindTail, HarnessPhase, MemberSeal, Msg, Offset, SequencerPhase, Status,
 };
@@ -367,25 +367,10 @@ impl<'c, 'a> Ahead<'c, 'a> {
             }
             _ => {}
         }
-        // A member a seal outcome reports `S` answered Sealed, which a log server does only
-        // once its seal is durable: it is sealed from here on.
-        if let Event::SealCompleted {
-            status: Some(s), ..
-        }
-        | Event::SealFailed {
-            status: Some(s), ..
-        }
-        | Event::OtherSealCompleted {
-            status: Some(s), ..
-        }
-        | Event::OtherSealFailed {
-            status: Some(s), ..
-        } = e
-        {
-            for (node, _) in s.iter().filter(|(_, st)| **st == MemberStatus::Sealed) {
-                if let Some(i) = (node.0 as usize).checked_sub(1).filter(|i| *i < self.n) {
-                    self.sealed[i] = true;
-                }
+        // A member a seal outcome reports `S` is sealed from here on.
+        for node in e.reported_sealed() {
+            if let Some(i) = (node.0 as usize).checked_sub(1).filter(|i| *i < self.n) {
+                self.sealed[i] = true;
             }
         }
         if !matches!(e, Event::SequencerSealed { .. }) && e.kind() != "append" {

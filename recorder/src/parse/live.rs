@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::Value;
@@ -182,6 +183,59 @@ pub struct Late {
     pub from: String,
 }
 
+/// A snapshot as [`LiveRun`] keeps it: each row shared with the last snapshot of the same
+/// table when that one has an equal row. A poll repeats most rows (every `nodes` row while
+/// no storage state changes; the worker rows of loglets nobody writes to), so a long run's
+/// snapshots cost a few words each, not their rows again.
+#[derive(Debug)]
+struct KeptSnapshot {
+    line: usize,
+    time_us: Micros,
+    end_time_us: Micros,
+    table: Arc<str>,
+    error: Option<String>,
+    rows: Vec<Arc<SqlRow>>,
+    unattributed_rows: usize,
+}
+
+impl KeptSnapshot {
+    /// `snap`, its rows and table name shared with `previous` (the last kept snapshot of its
+    /// table) where equal.
+    fn new(snap: SqlSnapshot, previous: Option<&KeptSnapshot>) -> KeptSnapshot {
+        let shared = |row: SqlRow| {
+            previous
+                .and_then(|p| p.rows.iter().find(|r| ***r == row))
+                .cloned()
+                .unwrap_or_else(|| Arc::new(row))
+        };
+        // Collected into a new vector: collecting in place would keep the rows' allocation.
+        let mut rows = Vec::with_capacity(snap.rows.len());
+        rows.extend(snap.rows.into_iter().map(shared));
+        KeptSnapshot {
+            line: snap.line,
+            time_us: snap.time_us,
+            end_time_us: snap.end_time_us,
+            table: previous.map_or_else(|| Arc::from(snap.table.as_str()), |p| p.table.clone()),
+            error: snap.error,
+            rows,
+            unattributed_rows: snap.unattributed_rows,
+        }
+    }
+
+    /// The snapshot as the batch parser builds it.
+    fn whole(&self) -> SqlSnapshot {
+        SqlSnapshot {
+            line: self.line,
+            time_us: self.time_us,
+            end_time_us: self.end_time_us,
+            table: self.table.to_string(),
+            error: self.error.clone(),
+            rows: self.rows.iter().map(|r| SqlRow::clone(r)).collect(),
+            unattributed_rows: self.unattributed_rows,
+        }
+    }
+}
+
 /// The layout of the directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
@@ -202,7 +256,7 @@ pub struct LiveRun {
     logs: BTreeMap<PathBuf, (usize, LogFile)>,
     records: BTreeMap<&'static str, Tail>,
     facts: Vec<TimedFact>,
-    snapshots: Vec<SqlSnapshot>,
+    snapshots: Vec<KeptSnapshot>,
     storage_runs: Vec<StorageRun>,
     observer: Observer,
     closed: BTreeMap<String, Closed>,
@@ -390,7 +444,13 @@ impl LiveRun {
                                 SqlRow::Nodes(_) => true,
                             });
                             if !snap.rows.is_empty() {
-                                self.snapshots.push(snap);
+                                let previous = self
+                                    .snapshots
+                                    .iter()
+                                    .rev()
+                                    .find(|k| *k.table == *snap.table);
+                                let kept = KeptSnapshot::new(snap, previous);
+                                self.snapshots.push(kept);
                             }
                         }
                         Err(e) => return Ok(Err(bad(e))),
@@ -573,7 +633,7 @@ impl LiveRun {
         Ok(RawRun {
             meta,
             facts: self.facts.clone(),
-            snapshots: self.snapshots.clone(),
+            snapshots: self.snapshots.iter().map(KeptSnapshot::whole).collect(),
             logs,
             storage_runs: self.storage_runs.clone(),
             absent,
@@ -610,7 +670,7 @@ impl LiveRun {
         self.facts.retain(|_| keep.next().unwrap_or(true));
         for s in &mut self.snapshots {
             s.rows
-                .retain(|r| !matches!(r, SqlRow::LogletWorkers(w) if w.loglet == loglet));
+                .retain(|r| !matches!(&**r, SqlRow::LogletWorkers(w) if w.loglet == loglet));
         }
         // A snapshot left without rows tells no translation anything.
         self.snapshots.retain(|s| !s.rows.is_empty());

@@ -1,0 +1,199 @@
+//! A trace whose observation sees a log server's tail lower, or its seal flag cleared, after
+//! an earlier item saw it higher or set: no behaviour explains it, and when the items before
+//! it are explained cleanly the verdict is a divergence right there, decided without the
+//! breadth-first search. Checked against the breadth-first search alone on mutants of every
+//! recorded trace, and on loaded loglets whose breadth-first search does not finish.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sealcheck::trace_reader::TraceReader;
+use sealcheck::validate::{validate_file, validate_reader, ValidateOptions, Verdict};
+use serde_json::Value;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("sealcheck-backward-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    dir
+}
+
+/// Mutants of the trace at `path`: each observation of a log server that an earlier item saw
+/// with a higher or equal positive tail gets a tail one lower than the highest seen; each that
+/// sees the flag set after an earlier one did, or after a seal outcome reported the member
+/// `S`, sees it cleared; each that sees it unset before any seal task started sees it set;
+/// the last observation of each server sees a tail past the appends, and each seal completion
+/// a `max_local_tail` past them.
+fn mutants(path: &Path) -> Vec<(usize, String)> {
+    let text = std::fs::read_to_string(path).expect("committed trace");
+    let lines: Vec<&str> = text.lines().collect();
+    let header: Value = serde_json::from_str(lines[0]).expect("header");
+    let appends = header["config"]["appends"].as_u64().expect("appends");
+    let mut out = Vec::new();
+    let mut highest: std::collections::BTreeMap<String, (u64, bool)> = Default::default();
+    let mut last: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut started = false;
+    let mutant = |k: usize, v: &Value| {
+        let mut m: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        m[k] = v.to_string();
+        (k - 1, m.join("\n") + "\n")
+    };
+    for (k, line) in lines.iter().enumerate().skip(1) {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if let Some(status) = v["status"].as_object() {
+            for (node, st) in status {
+                if st == "S" {
+                    highest.entry(node.clone()).or_default().1 = true;
+                }
+            }
+        }
+        let kind = v["event"].as_str().unwrap_or("");
+        started |= ["seal-started", "other-seal-started", "seal-assist-started"].contains(&kind);
+        if v["event"] == "seal-completed" && v["max_local_tail"].is_u64() {
+            let mut w = v.clone();
+            w["max_local_tail"] = (appends + 1).into();
+            out.push(mutant(k, &w));
+        }
+        if v["event"] != "observe-log-server" {
+            continue;
+        }
+        let node = v["node"].as_str().unwrap_or("").to_string();
+        let (high, set) = highest.get(&node).copied().unwrap_or((0, false));
+        if high > 0 && v["local_tail"].as_u64().is_some() {
+            let mut w = v.clone();
+            w["local_tail"] = (high - 1).into();
+            out.push(mutant(k, &w));
+        }
+        if !started && v["sealed"] == false {
+            let mut w = v.clone();
+            w["sealed"] = true.into();
+            out.push(mutant(k, &w));
+        }
+        if set && v["sealed"] == true {
+            let mut w = v.clone();
+            w["sealed"] = false.into();
+            out.push(mutant(k, &w));
+        }
+        let tail = v["local_tail"].as_u64().unwrap_or(0);
+        highest.insert(node.clone(), (high.max(tail), set || v["sealed"] == true));
+        if v["local_tail"].as_u64().is_some() {
+            last.insert(node, k);
+        }
+    }
+    for &k in last.values() {
+        let mut w: Value = serde_json::from_str(lines[k]).expect("json");
+        w["local_tail"] = (appends + 1).into();
+        out.push(mutant(k, &w));
+    }
+    out
+}
+
+fn recorded_traces() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let root = Path::new("../traces/restate-1.7.12");
+    for e in std::fs::read_dir(root).expect("recordings") {
+        let dir = e.expect("entry").path();
+        let t = dir.join("trace.jsonl");
+        if t.is_file() {
+            out.push(t);
+        }
+        if let Ok(inner) = std::fs::read_dir(&dir) {
+            for e in inner {
+                let t = e.expect("entry").path().join("trace.jsonl");
+                if t.is_file() {
+                    out.push(t);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_tail_moving_back_gets_the_verdict_of_the_breadth_first_search() {
+    let dir = scratch("recorded");
+    let opts = ValidateOptions::default();
+    let bfs_opts = ValidateOptions {
+        timeout: Some(Duration::from_secs(1)),
+        max_frontier: 200_000,
+        ..ValidateOptions::default()
+    };
+    let (mut compared, mut diverged) = (0, 0);
+    for trace in recorded_traces() {
+        // At most 12 a trace, spread over it, to keep the test short.
+        let all = mutants(&trace);
+        let step = all.len().div_ceil(12).max(1);
+        for (n, (item, text)) in all.into_iter().step_by(step).enumerate() {
+            let path = dir.join(format!("m{n}.jsonl"));
+            std::fs::write(&path, text).expect("write");
+            let got = validate_file(&path, &opts).expect("valid");
+            let bfs =
+                validate_reader(TraceReader::open(&path).expect("open"), &bfs_opts).expect("valid");
+            let at = |v: &Verdict| match v {
+                Verdict::Diverges { at, .. }
+                | Verdict::Violates { at, .. }
+                | Verdict::Inconclusive { at, .. }
+                | Verdict::Rejected { at, .. } => Some(at.index),
+                Verdict::Conforms { .. } => None,
+            };
+            assert_ne!(
+                got.verdict.word(),
+                "conforms",
+                "{} item {item}",
+                trace.display()
+            );
+            if matches!(got.verdict, Verdict::Diverges { .. }) && at(&got.verdict) == Some(item) {
+                diverged += 1;
+            }
+            if bfs.verdict.word() == "inconclusive" {
+                continue;
+            }
+            compared += 1;
+            assert_eq!(
+                (got.verdict.word(), at(&got.verdict)),
+                (bfs.verdict.word(), at(&bfs.verdict)),
+                "{} item {item}: {:?}",
+                trace.display(),
+                got.verdict
+            );
+        }
+    }
+    eprintln!("{compared} mutants decided by both searches, {diverged} diverging at their change");
+    assert!(compared >= 60, "only {compared} mutants decided by both");
+    assert!(
+        diverged >= 50,
+        "only {diverged} mutants diverge at their change"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_loaded_loglet_whose_tail_moves_back_diverges_there_at_once() {
+    let dir = scratch("loaded");
+    let opts = ValidateOptions {
+        timeout: Some(Duration::from_secs(60)),
+        ..ValidateOptions::default()
+    };
+    for trace in [
+        "../traces/restate-1.7.12/steady-load-10min/loglets/1_0.jsonl",
+        "../traces/restate-1.7.12/steady-load-short/loglets/0_0.jsonl",
+    ] {
+        let all = mutants(Path::new(trace));
+        assert!(all.len() > 10, "{trace}");
+        // One in the middle, and the last server's tail past the appends.
+        for (item, text) in [&all[all.len() / 2], &all[all.len() - 1]] {
+            let path = dir.join("m.jsonl");
+            std::fs::write(&path, text).expect("write");
+            let got = validate_file(&path, &opts).expect("valid");
+            match &got.verdict {
+                Verdict::Diverges { at, .. } => assert_eq!(at.index, *item, "{trace}"),
+                v => panic!("{trace} item {item}: {v:?}"),
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
