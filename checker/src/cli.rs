@@ -275,25 +275,22 @@ pub struct FollowArgs {
 
 /// Parses `follow --close-after`: seconds between 0 and 86400.
 pub fn parse_close_after(text: &str) -> Result<f64, String> {
-    let secs = text.trim().parse::<f64>().unwrap_or(f64::NAN);
-    if (0.0..=86_400.0).contains(&secs) {
-        Ok(secs)
-    } else {
-        Err(format!(
-            "`{}` is not a number of seconds between 0 and 86400",
-            text.trim()
-        ))
-    }
+    seconds_between(text, 0.0, 86_400.0)
 }
 
 /// Parses `follow --interval`: seconds between 0.05 and 3600.
 pub fn parse_interval(text: &str) -> Result<f64, String> {
+    seconds_between(text, 0.05, 3600.0)
+}
+
+/// A number of seconds from `lo` to `hi`, or the error that says so.
+fn seconds_between(text: &str, lo: f64, hi: f64) -> Result<f64, String> {
     let secs = text.trim().parse::<f64>().unwrap_or(f64::NAN);
-    if (0.05..=3600.0).contains(&secs) {
+    if (lo..=hi).contains(&secs) {
         Ok(secs)
     } else {
         Err(format!(
-            "`{}` is not a number of seconds between 0.05 and 3600",
+            "`{}` is not a number of seconds between {lo} and {hi}",
             text.trim()
         ))
     }
