@@ -81,8 +81,8 @@ def replay(raw, out, speed, binary, extra):
         while time.time() < due:
             if time.time() >= next_sample:
                 with open(f"/proc/{follow.pid}/status") as f:
-                    rss = next(x for x in f if x.startswith("VmRSS")).split()[1]
-                samples.append(((t - t0) / 60e6, int(rss)))
+                    status = {x.split(":")[0]: x.split()[1] for x in f if x.startswith(("VmRSS", "RssAnon"))}
+                samples.append(((t - t0) / 60e6, int(status["VmRSS"]), int(status["RssAnon"])))
                 next_sample += 0.5
             time.sleep(0.01)
         if rel not in files:
@@ -96,9 +96,10 @@ def replay(raw, out, speed, binary, extra):
     print(f"replayed {len(lines)} lines of {raw} {speed:g} times faster")
     print(f"follow: {usage.ru_utime + usage.ru_stime:.1f} s of CPU, peak {usage.ru_maxrss / 1024:.1f} MiB")
     for m in range(1, minutes + 1):
-        near = [r for (x, r) in samples if x <= m]
+        near = [(r, a) for (x, r, a) in samples if x <= m]
         if near:
-            print(f"  minute {m:2}: {near[-1] / 1024:5.1f} MiB resident at its end")
+            r, a = near[-1]
+            print(f"  minute {m:2}: {r / 1024:5.1f} MiB resident at its end ({a / 1024:.1f} MiB anonymous: heap and stacks)")
     with open(verdicts) as f:
         last = f.read().strip().splitlines()
     print("last verdicts:", last[-1] if last else "(none)")

@@ -271,6 +271,18 @@ pub struct FollowArgs {
     /// inconclusive. 0: never close (memory then grows with the run).
     #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = parse_close_after)]
     pub close_after: f64,
+    /// Also take SQL snapshots of the cluster (its `nodes`, `loglet_workers` and `logs`
+    /// tables, as the recorder does) through `restatectl --address ADDR sql`, every
+    /// --interval, into DIR/sql.jsonl, which must not exist yet: the follower reads them as
+    /// they come, and a later `sealcheck import DIR` reads them too. A query that fails is
+    /// written with its error. With it, only the server logs' growth counts as activity for
+    /// --exit-when-idle. Example: --sql http://127.0.0.1:5122
+    #[arg(long, value_name = "ADDR")]
+    pub sql: Option<String>,
+    /// The restatectl binary for --sql (default: $SEALCHECK_RESTATECTL, then the npm install
+    /// under the project root, then `restatectl` on PATH).
+    #[arg(long, value_name = "PATH", requires = "sql")]
+    pub restatectl: Option<PathBuf>,
 }
 
 /// Parses `follow --close-after`: seconds between 0 and 86400.

@@ -608,6 +608,19 @@ pub fn follow(args: &FollowArgs) -> anyhow::Result<Exit> {
         json: args.format == Format::Json,
         close_after: (args.close_after > 0.0)
             .then(|| std::time::Duration::from_secs_f64(args.close_after)),
+        sql: match &args.sql {
+            Some(address) => {
+                let root = sealcheck_recorder::record::project_root(&std::env::current_dir()?);
+                let restatectl =
+                    sealcheck_recorder::binaries::find_restatectl(&root, args.restatectl.clone())
+                        .map_err(|e| UsageError::new(format!("follow --sql: {e}")))?;
+                Some(crate::watch::SqlSource {
+                    restatectl,
+                    address: address.clone(),
+                })
+            }
+            None => None,
+        },
     };
     let mut print = |line: &str| {
         use std::io::Write;

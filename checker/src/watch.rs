@@ -32,9 +32,18 @@
 //! from an extension. A look's validation then costs what the new items cost.
 //!
 //! Every bound of `validate` (time per trace, memory, frontier) applies to each look.
+//!
+//! # Snapshots taken while following
+//!
+//! With [`FollowOptions::sql`], a [`SqlPoller`] takes the `nodes`, `loglet_workers` and
+//! `logs` snapshots the recorder takes, through `restatectl sql`, every `interval`, and
+//! writes them to the directory's `sql.jsonl` (which must not exist yet), where the follower
+//! reads them like a recorder's, and a later `sealcheck import` of the directory too. The
+//! poller writes at every round, so with it only the server logs' growth counts as activity
+//! for `exit_when_idle`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -49,6 +58,8 @@ use sealcheck_model::run_format::{Loglet, RunSummary, Untranslated};
 use sealcheck_recorder::import::loglets::import_loglets_except;
 use sealcheck_recorder::import::run_source;
 use sealcheck_recorder::parse::live::{Late, LiveRun};
+use sealcheck_recorder::poll::SqlPoller;
+use sealcheck_recorder::raw::SQL_FILE;
 
 /// How `follow` runs.
 #[derive(Clone, Debug)]
@@ -65,6 +76,17 @@ pub struct FollowOptions {
     /// read for this long, in the logs' own time (none: never; memory then grows with the
     /// run).
     pub close_after: Option<Duration>,
+    /// Take SQL snapshots of the cluster while following (see the module documentation).
+    pub sql: Option<SqlSource>,
+}
+
+/// Where `follow` takes SQL snapshots from.
+#[derive(Debug, Clone)]
+pub struct SqlSource {
+    /// The `restatectl` binary.
+    pub restatectl: PathBuf,
+    /// The address restatectl talks to (`--address`), e.g. `http://127.0.0.1:5122`.
+    pub address: String,
 }
 
 /// What one look concluded.
@@ -360,6 +382,19 @@ pub fn follow(
         FOLLOWERS.fetch_add(1, Ordering::SeqCst)
     ));
     let judged_dir = scratch.join("judged");
+    let mut poller = match &opts.sql {
+        Some(src) => Some(
+            SqlPoller::start(
+                &src.restatectl,
+                &src.address,
+                &dir.join(SQL_FILE),
+                opts.interval,
+            )
+            .map_err(|e| format!("--sql: {e}"))?,
+        ),
+        None => None,
+    };
+    let mut log_lines = 0;
     one_malloc_arena();
     let started = Instant::now();
     let mut live = LiveRun::new(dir);
@@ -388,8 +423,17 @@ pub fn follow(
             )),
             Err(e) => Some(Judged::Input(e)),
         };
-        if let Some(judged) = judged {
+        if let Some(failure) = poller.as_ref().and_then(SqlPoller::failure) {
+            let _ = std::fs::remove_dir_all(&scratch);
+            return Err(format!("--sql: {failure}"));
+        }
+        // With a poller writing at every round, only the logs' growth is activity.
+        let logs_grew = live.log_lines() != log_lines;
+        log_lines = live.log_lines();
+        if judged.is_some() && (poller.is_none() || logs_grew) {
             last_change = Instant::now();
+        }
+        if let Some(judged) = judged {
             let t = started.elapsed().as_secs_f64();
             let mut now = statuses(&judged, &closed, live.late());
             if let (Judged::Run(run, _), Some(after)) = (&judged, opts.close_after) {
@@ -403,14 +447,19 @@ pub fn follow(
             shown = now;
             give_back_freed_memory();
         }
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        if opts
+        let idle = opts
             .exit_when_idle
-            .is_some_and(|idle| last_change.elapsed() >= idle)
-        {
-            break;
+            .is_some_and(|idle| last_change.elapsed() >= idle);
+        if stop.load(Ordering::SeqCst) || idle {
+            // The poller's last rounds are judged too, so that the last verdicts are those
+            // of the directory as it is left.
+            match poller.take() {
+                Some(p) => {
+                    p.stop();
+                    continue;
+                }
+                None => break,
+            }
         }
         sleep_unless_stopped(opts.interval, &stop);
     }

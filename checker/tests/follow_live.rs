@@ -56,6 +56,7 @@ fn record_followed(scenario: &str) -> (Vec<serde_json::Value>, PathBuf) {
             },
             json: true,
             close_after: Some(Duration::from_secs(30)),
+            sql: None,
         };
         let mut print = |line: &str| {
             eprintln!("follow: {line}");
@@ -130,4 +131,131 @@ fn follow_reports_nothing_wrong_for_a_live_recording_without_a_forced_move() {
     let conforming = lines.iter().filter(|v| v["verdict"] == "conforms").count();
     assert!(conforming > 0, "{lines:#?}");
     let _ = std::fs::remove_dir_all(raw.parent().unwrap());
+}
+
+/// Per loglet, the verdict word of `import --run` + `validate` of `dir`, and how many of
+/// each trace's items are observations (snapshot rows).
+fn judged_once(dir: &Path, out: &Path) -> Vec<(String, String, usize)> {
+    use sealcheck::input::Input;
+    use sealcheck::run::{validate_inputs, Validated};
+    let run = sealcheck_recorder::import::import_raw_dir_loglets(dir).unwrap();
+    run.write_to_dir(out).unwrap();
+    let opts = ValidateOptions {
+        progress: false,
+        timeout: Some(Duration::from_secs(30)),
+        ..ValidateOptions::default()
+    };
+    let Some(Validated::Run(r)) =
+        validate_inputs(&[Ok(Input::Run(out.to_path_buf()))], &opts).pop()
+    else {
+        panic!("not a run")
+    };
+    r.loglets
+        .iter()
+        .map(|l| {
+            let trace = std::fs::read_to_string(out.join(&l.entry.file)).unwrap();
+            let observed = trace
+                .lines()
+                .filter(|t| t.contains("\"event\":\"observe-"))
+                .count();
+            let word = l.result.as_ref().unwrap().verdict.word().to_string();
+            (l.entry.loglet.clone(), word, observed)
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs root and the Restate 1.7.12 binaries (npm ci --prefix restate)"]
+fn follow_with_sql_polls_a_live_cluster_and_judges_as_an_import_of_what_it_wrote() {
+    use sealcheck_recorder::{Binaries, Cluster, ClusterConfig};
+    let base = root()
+        .join("target/follow-live")
+        .join(format!("sql-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let (work, raw) = (base.join("work"), base.join("raw"));
+    let bins = Binaries::from_env(&root()).expect("the Restate binaries");
+    let cluster = Cluster::start(&bins, ClusterConfig::new(&work, &raw)).expect("a cluster");
+    // The follower runs inside the cluster's namespace (its addresses are there), on the
+    // server logs alone: no recorder polls, its own polls go to logs/sql.jsonl.
+    let logs = raw.join("logs");
+    let mut follower = cluster
+        .netns()
+        .command(&assert_cmd::cargo::cargo_bin("sealcheck"));
+    follower
+        .arg("follow")
+        .arg(&logs)
+        .args([
+            "--format",
+            "json",
+            "--interval",
+            "0.5",
+            "--exit-when-idle",
+            "3",
+        ])
+        .args(["--sql", cluster.ctl().address_of(1), "--restatectl"])
+        .arg(&bins.restatectl)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let follower = follower.spawn().unwrap();
+    cluster.provision().expect("provision");
+    cluster
+        .wait_for_log(0, Duration::from_secs(90))
+        .expect("log 0");
+    cluster
+        .wait_storage_states(Duration::from_secs(30), |s| {
+            s.len() == 3 && s.values().all(|v| v == "read-write")
+        })
+        .expect("every node read-write");
+    cluster.seal_log(0, 1).expect("seal");
+    std::thread::sleep(Duration::from_secs(3));
+    cluster.shutdown().expect("shutdown");
+    let out = follower.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let summary: serde_json::Value = serde_json::from_str(
+        stdout
+            .lines()
+            .last()
+            .unwrap_or_else(|| panic!("no output: {stderr}")),
+    )
+    .unwrap();
+    // It polled all along: every table, answered.
+    let sql = std::fs::read_to_string(logs.join("sql.jsonl")).unwrap();
+    let answered = |table: &str| {
+        sql.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["table"] == table && v["error"].is_null())
+            .count()
+    };
+    for table in ["nodes", "loglet_workers", "logs"] {
+        assert!(answered(table) >= 3, "{table}: {sql}");
+    }
+    // Its last verdicts are those of an import of the directory it leaves, whose traces
+    // hold observations from its snapshots.
+    let want = judged_once(&logs, &base.join("judged"));
+    let got: Vec<(String, String)> = summary["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["subject"] != "chain" && s["subject"] != "import")
+        .filter(|s| s["verdict"] != "not-translated")
+        .map(|s| {
+            (
+                s["subject"].as_str().unwrap().to_string(),
+                s["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want_words: Vec<(String, String)> = want
+        .iter()
+        .map(|(l, w, _)| (l.clone(), w.clone()))
+        .collect();
+    assert_eq!(got, want_words, "{stdout}\n{stderr}");
+    assert!(
+        want.iter()
+            .any(|(l, w, observed)| l == "0_0" && w == "conforms" && *observed > 0),
+        "{want:?}"
+    );
+    assert_eq!(summary["exit"], 0, "{stdout}");
+    let _ = std::fs::remove_dir_all(&base);
 }

@@ -101,6 +101,7 @@ fn start_follow(
             validate: opts(),
             json: true,
             close_after: Some(Duration::from_secs(30)),
+            sql: None,
         };
         let mut out = |line: &str| {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();

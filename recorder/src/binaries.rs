@@ -75,6 +75,39 @@ impl Binaries {
     }
 }
 
+/// The `restatectl` to query a running cluster with (`sealcheck follow --sql`): `explicit`,
+/// then [`RESTATECTL_ENV`], then the npm install under `project_root`, then `restatectl` on
+/// `PATH`. The error names where it looked.
+pub fn find_restatectl(project_root: &Path, explicit: Option<PathBuf>) -> Result<PathBuf, Error> {
+    let explicit_given = explicit.is_some() || std::env::var_os(RESTATECTL_ENV).is_some();
+    let (path, origin) = pick(project_root, explicit, RESTATECTL_ENV, RESTATECTL_NPM_PATH);
+    if path.is_file() {
+        return Ok(path);
+    }
+    if !explicit_given {
+        let on_path = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| d.join("restatectl"))
+            .find(|p| p.is_file());
+        if let Some(p) = on_path {
+            return Ok(p);
+        }
+    }
+    Err(Error::MissingBinaries {
+        details: format!(
+            "restatectl not found at {} ({origin}){}",
+            path.display(),
+            if explicit_given { "" } else { " nor on PATH" }
+        ),
+        fix: format!(
+            "pass --restatectl PATH, set {RESTATECTL_ENV}, or run `npm ci --prefix {}`",
+            project_root.join("restate").display()
+        ),
+    })
+}
+
 fn pick(root: &Path, explicit: Option<PathBuf>, env: &str, npm_path: &str) -> (PathBuf, String) {
     if let Some(p) = explicit {
         return (p, "explicit path".to_string());

@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::binaries::{Binaries, RESTATE_VERSION};
+use crate::poll;
 use crate::process::{self, kill_and_reap, send_signal, NetNs};
 use crate::raw::{node_log_path, CtlRecord, NodeMeta, RawWriter, SqlRecord};
 use crate::time::{format_rfc3339, now_us};
@@ -267,77 +268,32 @@ impl Ctl {
         Ok(rec)
     }
 
-    /// Takes a snapshot: `restatectl sql --jsonl QUERY`, parsed into rows and recorded in
-    /// `sql.jsonl` (not in `restatectl.jsonl`). A failed query is recorded with its error.
+    /// Takes a snapshot: `restatectl sql --jsonl QUERY` (see [`crate::poll::query`]),
+    /// recorded in `sql.jsonl` (not in `restatectl.jsonl`). A failed query is recorded with
+    /// its error.
     pub fn sql(&self, table: &str, query: &str) -> Result<SqlRecord, Error> {
         let mut cmd = std::process::Command::new("nsenter");
         cmd.arg(format!("--net={}", self.ns_path.display()))
             .arg(&self.restatectl)
-            .args([
-                "--address",
-                &self.addresses.join(","),
-                "--connect-timeout",
-                "1000",
-                "--request-timeout",
-                "3000",
-                "sql",
-                "--jsonl",
-                query,
-            ])
-            .env("NO_COLOR", "1");
-        let start = now_us();
-        let out = process::run_bounded(cmd, Duration::from_secs(10))?;
-        let rows: Vec<Value> = out
-            .stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
-            .filter(|v| v.is_object())
-            .collect();
-        let error = if out.exit == Some(0) {
-            None
-        } else {
-            Some(format!(
-                "exit={:?} timed_out={} stderr={}",
-                out.exit,
-                out.timed_out,
-                out.stderr.trim()
-            ))
-        };
-        let rec = SqlRecord {
-            time: format_rfc3339(start),
-            time_us: start,
-            end_time_us: now_us(),
-            table: table.to_string(),
-            query: query.to_string(),
-            rows,
-            error,
-        };
+            .args(["--address", &self.addresses.join(",")]);
+        let rec = poll::query(cmd, table, query)?;
         self.raw.sql(&rec)?;
         Ok(rec)
     }
 
     /// Snapshot of `loglet_workers` (per log server and loglet: tails, seal flags, sequencer).
     pub fn snapshot_loglet_workers(&self) -> Result<SqlRecord, Error> {
-        self.sql(
-            "loglet_workers",
-            "SELECT plain_node_id, gen_node_id, loglet_id, log_id, segment_index, local_tail, \
-             staging_local_tail, known_global_tail, is_sealed, seal_enqueued, accepting_writes, \
-             sequencer, trim_point, pending_seals FROM loglet_workers",
-        )
+        self.sql("loglet_workers", poll::LOGLET_WORKERS_QUERY)
     }
 
     /// Snapshot of `nodes` (liveness and storage state with the nodes-config version).
     pub fn snapshot_nodes(&self) -> Result<SqlRecord, Error> {
-        self.sql(
-            "nodes",
-            "SELECT plain_node_id, gen_node_id, state, storage_state, worker_state, \
-             metadata_server_state, nodes_configuration_version FROM nodes",
-        )
+        self.sql("nodes", poll::NODES_QUERY)
     }
 
     /// Snapshot of `logs` (segments of every log chain).
     pub fn snapshot_logs(&self) -> Result<SqlRecord, Error> {
-        self.sql("logs", "SELECT * FROM logs")
+        self.sql("logs", poll::LOGS_QUERY)
     }
 }
 

@@ -58,6 +58,7 @@ pub mod endpoint;
 pub mod import;
 pub mod load;
 pub mod parse;
+pub mod poll;
 pub mod process;
 pub mod raw;
 pub mod record;

@@ -22,6 +22,10 @@
 //! facts); snapshots left without rows; the recorder's actions that touch no loglet (its load
 //! generator's progress, once a second).
 //!
+//! The facts the `loglet_workers` rows make (one per row that differs from the one before
+//! for its node and loglet) are not kept beside the rows they repeat: [`LiveRun::run`] builds
+//! them again from the kept rows and merges them in where the batch parser has them.
+//!
 //! Two decisions the batch parser takes on a whole file wait here for the file to stop
 //! growing (a refresh that reads nothing new from it): the node of a log whose lines do not
 //! name it (after [`HOLD_LINES`] lines the file name decides), and a text line whose message
@@ -255,7 +259,12 @@ pub struct LiveRun {
     /// Server logs by path, with their position in the listing (the batch parser's order).
     logs: BTreeMap<PathBuf, (usize, LogFile)>,
     records: BTreeMap<&'static str, Tail>,
+    /// The facts read, in the batch parser's order, but the `loglet_workers` rows' facts:
+    /// those are the kept worker rows again, built from them when asked for (see
+    /// [`LiveRun::run`]).
     facts: Vec<TimedFact>,
+    /// The latest stamp of a worker row's fact, per loglet (the facts not in `facts`).
+    worker_last_us: BTreeMap<String, Micros>,
     snapshots: Vec<KeptSnapshot>,
     storage_runs: Vec<StorageRun>,
     observer: Observer,
@@ -279,6 +288,7 @@ impl LiveRun {
             logs: BTreeMap::new(),
             records: BTreeMap::new(),
             facts: Vec::new(),
+            worker_last_us: BTreeMap::new(),
             snapshots: Vec::new(),
             storage_runs: Vec::new(),
             observer: Observer::default(),
@@ -529,7 +539,13 @@ impl LiveRun {
                 continue;
             };
             let Some(c) = self.closed.get_mut(&loglet) else {
-                self.facts.push(f);
+                if matches!(f.fact, Fact::LogletWorkerObserved { .. }) {
+                    // Built again from the kept rows when asked for.
+                    let last = self.worker_last_us.entry(loglet).or_insert(f.time_us);
+                    *last = (*last).max(f.time_us);
+                } else {
+                    self.facts.push(f);
+                }
                 continue;
             };
             let is_news = (f.time_us > c.at_us || !c.files.contains(&f.source.file))
@@ -579,6 +595,11 @@ impl LiveRun {
         out
     }
 
+    /// Lines read so far from the server logs (complete lines, of every log).
+    pub fn log_lines(&self) -> usize {
+        self.logs.values().map(|(_, l)| l.tail.lines).sum()
+    }
+
     /// Whether some server log has a timestamped line yet.
     pub fn has_log_lines(&self) -> bool {
         self.logs
@@ -600,6 +621,7 @@ impl LiveRun {
             .iter()
             .filter_map(|(_, l)| l.parser.as_ref().map(|p| p.log.clone()))
             .collect();
+        let facts = self.all_facts();
         let (meta, logs, meta_derived, skipped) = match (self.layout, &self.meta) {
             (Some(Layout::Recorded), Some((meta, _))) => {
                 let logs = logs
@@ -617,7 +639,7 @@ impl LiveRun {
                 if logs.is_empty() {
                     return Err(malformed(&self.dir, 0, "no server log in the directory"));
                 }
-                let mut meta = derived_meta(&self.dir, &self.facts, &logs);
+                let mut meta = derived_meta(&self.dir, &facts, &logs);
                 match &self.sealer {
                     Some(s) => {
                         meta.seal_via = s.seal_via;
@@ -632,7 +654,7 @@ impl LiveRun {
         };
         Ok(RawRun {
             meta,
-            facts: self.facts.clone(),
+            facts,
             snapshots: self.snapshots.iter().map(KeptSnapshot::whole).collect(),
             logs,
             storage_runs: self.storage_runs.clone(),
@@ -640,6 +662,53 @@ impl LiveRun {
             meta_derived,
             skipped,
         })
+    }
+
+    /// The facts in the batch parser's order: those kept, and the worker rows' facts built
+    /// again from the kept rows (the rows of one `(node, loglet)` that differ from the one
+    /// before, as [`Observer`] makes them) and merged in where the batch parser has them
+    /// (by stamp, then file, then `sql.jsonl` line).
+    fn all_facts(&self) -> Vec<TimedFact> {
+        let mut workers = Vec::new();
+        let mut observer = Observer::default();
+        for kept in &self.snapshots {
+            if !kept
+                .rows
+                .iter()
+                .any(|r| matches!(**r, SqlRow::LogletWorkers(_)))
+            {
+                continue;
+            }
+            let mut snap = kept.whole();
+            snap.rows.retain(|r| matches!(r, SqlRow::LogletWorkers(_)));
+            observer.snapshot(&snap, &mut workers);
+        }
+        if workers.is_empty() {
+            return self.facts.clone();
+        }
+        let rank = self.ranks();
+        let sql_rank = rank.get(SQL_FILE).copied();
+        let key = |f: &TimedFact| {
+            let r = rank.get(f.source.file.as_str()).copied();
+            // Only `sql.jsonl`'s facts are ordered by line against the built ones: the
+            // others keep their order.
+            let line = if r == sql_rank { f.source.line } else { 0 };
+            (f.time_us, r, line)
+        };
+        // Built in `sql.jsonl`'s order, which is not always the stamps' (a snapshot is
+        // stamped when its query starts).
+        workers.sort_by_key(key);
+        let mut out = Vec::with_capacity(self.facts.len() + workers.len());
+        let mut built = workers.into_iter().peekable();
+        for f in &self.facts {
+            let k = key(f);
+            while built.peek().is_some_and(|w| key(w) < k) {
+                out.extend(built.next());
+            }
+            out.push(f.clone());
+        }
+        out.extend(built);
+        out
     }
 
     /// The directory read.
@@ -659,6 +728,7 @@ impl LiveRun {
             .zip(&self.facts)
             .filter(|(a, _)| a.as_deref() == Some(loglet))
             .map(|(_, f)| f.time_us)
+            .chain(self.worker_last_us.get(loglet).copied())
             .max()
     }
 
@@ -668,6 +738,7 @@ impl LiveRun {
         let assigned = assign(&self.facts);
         let mut keep = assigned.iter().map(|a| a.as_deref() != Some(loglet));
         self.facts.retain(|_| keep.next().unwrap_or(true));
+        self.worker_last_us.remove(loglet);
         for s in &mut self.snapshots {
             s.rows
                 .retain(|r| !matches!(&**r, SqlRow::LogletWorkers(w) if w.loglet == loglet));
