@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::binaries::{Binaries, RESTATE_VERSION};
+use crate::netfault::{self, Fault, FaultKind};
 use crate::process::{self, kill_and_reap, send_signal, NetNs};
 use crate::raw::{node_log_path, CtlRecord, NodeMeta, RawWriter, SqlRecord};
 use crate::time::{format_rfc3339, now_us};
@@ -442,6 +443,8 @@ pub struct Cluster {
     raw: Arc<RawWriter>,
     ctl: Ctl,
     nodes: BTreeMap<u32, NodeProc>,
+    /// Network faults in force (see [`crate::netfault`]).
+    faults: Vec<Fault>,
     // Declared last: dropped after the servers are gone.
     ns: NetNs,
 }
@@ -497,6 +500,7 @@ impl Cluster {
             raw,
             ctl,
             nodes: BTreeMap::new(),
+            faults: Vec::new(),
             ns,
         };
         for id in 1..=cluster.cfg.nodes {
@@ -560,6 +564,15 @@ impl Cluster {
             .get(&id)
             .and_then(|n| n.child.as_ref())
             .map(|c| c.id() as i32)
+    }
+
+    /// Whether node `id`'s server process is running (started and not exited; a paused one
+    /// counts as running).
+    pub fn is_running(&mut self, id: u32) -> bool {
+        self.nodes
+            .get_mut(&id)
+            .and_then(|n| n.child.as_mut())
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     fn node_pid(&self, id: u32) -> Result<i32, Error> {
@@ -679,6 +692,50 @@ impl Cluster {
             &[id],
             json!({"pid": pid, "signal": "SIGCONT"}),
         )
+    }
+
+    /// Applies a network fault of `kind` to node `id`'s fabric port inside the namespace (see
+    /// [`crate::netfault`]); the faults already in force stay. Recorded as a `net-fault` action
+    /// (detail: fault kind, port, rules) at the instant the rules were in place.
+    pub fn apply_fault(&mut self, id: u32, kind: FaultKind) -> Result<Fault, Error> {
+        let fault = Fault {
+            node: id,
+            port: self.cfg.node_meta(id).fabric_port,
+            kind,
+        };
+        fault.check()?;
+        progress(fault.text());
+        let mut faults = self.faults.clone();
+        faults.push(fault);
+        netfault::run_nft(&self.ns.path(), &netfault::rules_script(&faults))?;
+        let t = now_us();
+        self.faults = faults;
+        self.raw.action(t, "net-fault", &[id], fault.detail())?;
+        Ok(fault)
+    }
+
+    /// The network faults in force, in the order they were applied.
+    pub fn faults(&self) -> &[Fault] {
+        &self.faults
+    }
+
+    /// Removes every network fault (our nft table) from the namespace; recorded as a
+    /// `net-faults-cleared` action naming the nodes that were faulted. Does nothing (and
+    /// records nothing) when no fault is in force.
+    pub fn clear_faults(&mut self) -> Result<(), Error> {
+        if self.faults.is_empty() {
+            return Ok(());
+        }
+        progress("clearing the network faults (nft delete table)");
+        netfault::run_nft(&self.ns.path(), &netfault::clear_script())?;
+        let t = now_us();
+        let mut nodes: Vec<u32> = self.faults.iter().map(|f| f.node).collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        let kinds: Vec<&str> = self.faults.iter().map(|f| f.kind.name()).collect();
+        self.faults.clear();
+        self.raw
+            .action(t, "net-faults-cleared", &nodes, json!({"faults": kinds}))
     }
 
     /// Waits until `port` on 127.0.0.1 inside the namespace accepts a TCP connection.
@@ -847,6 +904,13 @@ impl Cluster {
     }
 
     fn shutdown_inner(&mut self) {
+        // Faults first, so that the servers' shutdown seals are not cut off. The namespace goes
+        // with its holder anyway, and its table with it.
+        if let Err(e) = self.clear_faults() {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "sealcheck: {e}");
+            self.faults.clear();
+        }
         let ids: Vec<u32> = self.nodes.keys().copied().collect();
         let mut children = Vec::new();
         for id in ids {

@@ -57,6 +57,7 @@ pub mod cluster;
 pub mod endpoint;
 pub mod import;
 pub mod load;
+pub mod netfault;
 pub mod parse;
 pub mod process;
 pub mod raw;
