@@ -723,19 +723,42 @@ impl Cluster {
     /// `net-faults-cleared` action naming the nodes that were faulted. Does nothing (and
     /// records nothing) when no fault is in force.
     pub fn clear_faults(&mut self) -> Result<(), Error> {
-        if self.faults.is_empty() {
+        let all: Vec<u32> = self.faults.iter().map(|f| f.node).collect();
+        self.clear_faults_of(&all)
+    }
+
+    /// Removes the network faults of `nodes` and keeps the others (the table is rewritten in
+    /// one transaction, or removed when nothing is left); recorded as a `net-faults-cleared`
+    /// action naming the nodes whose faults went. Does nothing when none of them is faulted.
+    pub fn clear_faults_of(&mut self, nodes: &[u32]) -> Result<(), Error> {
+        let (gone, kept): (Vec<Fault>, Vec<Fault>) =
+            self.faults.iter().partition(|f| nodes.contains(&f.node));
+        if gone.is_empty() {
             return Ok(());
         }
-        progress("clearing the network faults (nft delete table)");
-        netfault::run_nft(&self.ns.path(), &netfault::clear_script())?;
+        let script = if kept.is_empty() {
+            progress("clearing the network faults (nft delete table)");
+            netfault::clear_script()
+        } else {
+            progress(format!(
+                "clearing the network faults of {} (nft)",
+                node_list(&gone.iter().map(|f| f.node).collect::<Vec<_>>())
+            ));
+            netfault::rules_script(&kept)
+        };
+        netfault::run_nft(&self.ns.path(), &script)?;
         let t = now_us();
-        let mut nodes: Vec<u32> = self.faults.iter().map(|f| f.node).collect();
-        nodes.sort_unstable();
-        nodes.dedup();
-        let kinds: Vec<&str> = self.faults.iter().map(|f| f.kind.name()).collect();
-        self.faults.clear();
-        self.raw
-            .action(t, "net-faults-cleared", &nodes, json!({"faults": kinds}))
+        let mut cleared: Vec<u32> = gone.iter().map(|f| f.node).collect();
+        cleared.sort_unstable();
+        cleared.dedup();
+        let kinds: Vec<&str> = gone.iter().map(|f| f.kind.name()).collect();
+        self.faults = kept;
+        self.raw.action(
+            t,
+            "net-faults-cleared",
+            &cleared,
+            json!({"faults": kinds, "left": self.faults.len()}),
+        )
     }
 
     /// Waits until `port` on 127.0.0.1 inside the namespace accepts a TCP connection.
