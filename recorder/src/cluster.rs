@@ -9,14 +9,14 @@
 //! filter [`LOG_FILTER`] (bifrost and log-server at debug; trace is compiled out of release
 //! builds).
 //!
-//! Operator actions (start, stop, pause, resume, kill, provision, seal, ...) go to
+//! Operator actions (start, stop, pause, resume, kill, provision, seal, network faults, ...) go to
 //! `actions.jsonl`, every restatectl run to `restatectl.jsonl`, every SQL snapshot to
 //! `sql.jsonl` (see [`crate::raw`]). A background [`Poller`] takes snapshots of `loglet_workers`,
 //! `nodes` and `logs` while a scenario runs.
 //!
-//! Teardown: [`Cluster::shutdown`] (or drop) stops the poller, sends SIGTERM to every server,
-//! SIGKILLs those still alive after a grace period, and finally kills the namespace holder, all by
-//! PID. The work directory (the nodes' data) is a scratch directory
+//! Teardown: [`Cluster::shutdown`] (or drop) clears the network faults (nft table), stops the
+//! poller, sends SIGTERM to every server, SIGKILLs those still alive after a grace period, and
+//! finally kills the namespace holder, all by PID. The work directory (the nodes' data) is a scratch directory
 //! ([`process::claim_scratch_dir`]): dropping the cluster removes it, the interrupt handler
 //! removes it on Ctrl-C / SIGTERM, and the next cluster started beside it removes it if its
 //! process was killed outright.

@@ -14,7 +14,7 @@
 //! | `incident-forced-appends` | records appended through the ingress, all nodes forced to Provisioning, seal (refused), all forced back to ReadWrite, seal until it succeeds |
 //! | `one-paused` | one nodeset member SIGSTOPped during the seal |
 //! | `two-paused` | two nodeset members SIGSTOPped: the seal cannot reach an f-majority |
-//! | `partition-heals` | N2 and N3 cut off by nft from before the seal; once N1 logs that every Seal attempt to one of them failed, the other is let through and the seal completes with it |
+//! | `partition-heals` | N2 and N3 cut off by nft from before the seal; once N1 logs that every Seal attempt to one of them failed, the other is let through and the seal completes with it (when both give up in the same millisecond, the seal fails as in `two-paused`) |
 //! | `one-partitioned` | one nodeset member (N2) cut off by nft (its fabric port dropped both ways) from before the seal until 2 s after it; the process keeps running |
 //! | `storage-state-change` | a member goes ReadWrite -> ReadOnly, seal, back to ReadWrite |
 //! | `kill-restart` | a member SIGKILLed just before the seal, seal runs, the member is restarted |
@@ -671,7 +671,9 @@ pub const EXHAUSTED_WITHIN: Duration = Duration::from_secs(20);
 /// (`Request failed. Exhausted attempts`, Seal, this loglet), the other one's partition is
 /// lifted: its Seal, sent seconds earlier, still gets through within the same task. The first
 /// one's partition is lifted [`PARTITION_AFTER_SEAL`] after the call returned. Both processes
-/// keep running.
+/// keep running. The two members' attempts run on the same clock: in some runs both give up
+/// within a few milliseconds of each other, and the seal task fails before the other one's
+/// partition is lifted.
 fn partition_heals(run: &mut Run) -> Result<(), Error> {
     use crate::netfault::FaultKind;
     run.cluster.provision()?;
