@@ -1215,16 +1215,7 @@ impl<'a> Translator<'a> {
         }
         let rejected = self.refused_ahead(i, sealer);
         self.seal_calls += 1;
-        for &p in &self.paused {
-            if self.s.in_nodeset(p) {
-                self.paused_in_seal.insert(p);
-            }
-        }
-        for &p in &self.cut_off {
-            if self.s.in_nodeset(p) {
-                self.cut_off_in_seal.insert(p);
-            }
-        }
+        self.members_silent_in_seal();
         let sealer = NodeId(self.s.sealer);
         let e = if rejected {
             Event::SealRejected {
@@ -1595,6 +1586,21 @@ impl<'a> Translator<'a> {
             self.drop_fact(f, Some(node), DropReason::NeedsModelStep(why));
         } else {
             self.foreign_or_unplaced(f, node, "a sequencer drain");
+        }
+    }
+
+    /// A seal task starts: the nodeset members paused or cut off by a network fault now may
+    /// each make a seal request time out (`faults.timeouts`).
+    fn members_silent_in_seal(&mut self) {
+        for &p in &self.paused {
+            if self.s.in_nodeset(p) {
+                self.paused_in_seal.insert(p);
+            }
+        }
+        for &p in &self.cut_off {
+            if self.s.in_nodeset(p) {
+                self.cut_off_in_seal.insert(p);
+            }
         }
     }
 
