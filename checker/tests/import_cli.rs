@@ -131,6 +131,8 @@ fn record_list_shows_one_line_per_scenario() {
             "incident-forced-appends",
             "one-paused",
             "two-paused",
+            "one-partitioned",
+            "partition-heals",
             "storage-state-change",
             "kill-restart",
             "steady-load",
