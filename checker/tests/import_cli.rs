@@ -133,6 +133,7 @@ fn record_list_shows_one_line_per_scenario() {
             "two-paused",
             "one-partitioned",
             "partition-heals",
+            "sealer-cut",
             "storage-state-change",
             "kill-restart",
             "steady-load",

@@ -52,6 +52,10 @@ pub enum FaultKind {
     Loss(u8),
     /// Every packet to and from the port is answered with a TCP reset.
     Reset,
+    /// The connections to the port that were open when the fault began are dropped both ways;
+    /// connections opened later pass (conntrack marks them). Cuts a node's long-lived
+    /// connections (to itself, from its peers) while a new restatectl call still reaches it.
+    CutEstablished,
 }
 
 impl FaultKind {
@@ -61,6 +65,7 @@ impl FaultKind {
             FaultKind::Partition => "partition",
             FaultKind::Loss(_) => "loss",
             FaultKind::Reset => "reset",
+            FaultKind::CutEstablished => "cut-established",
         }
     }
 
@@ -71,6 +76,7 @@ impl FaultKind {
             FaultKind::Partition => "drop".into(),
             FaultKind::Loss(p) => format!("numgen random mod 100 < {p} drop"),
             FaultKind::Reset => "reject with tcp reset".into(),
+            FaultKind::CutEstablished => "ct mark != 0x1 drop".into(),
         }
     }
 }
@@ -106,13 +112,20 @@ impl Fault {
         Ok(())
     }
 
-    /// The fault's rules, one per direction (destination port, then source port).
-    pub fn rules(&self) -> [String; 2] {
+    /// The fault's rules: one per direction (destination port, then source port), after the
+    /// rule that marks new connections for [`FaultKind::CutEstablished`].
+    pub fn rules(&self) -> Vec<String> {
         let s = self.kind.statement();
-        [
-            format!("tcp dport {} {s}", self.port),
-            format!("tcp sport {} {s}", self.port),
-        ]
+        let mut v = Vec::new();
+        if self.kind == FaultKind::CutEstablished {
+            v.push(format!(
+                "tcp dport {} ct state new ct mark set 0x1",
+                self.port
+            ));
+        }
+        v.push(format!("tcp dport {} {s}", self.port));
+        v.push(format!("tcp sport {} {s}", self.port));
+        v
     }
 
     /// The fault as the `detail` of its `net-fault` action: kind, port, loss percentage (for
@@ -135,6 +148,7 @@ impl Fault {
             FaultKind::Partition => "partition".to_string(),
             FaultKind::Loss(p) => format!("lose {p} % of the packets of"),
             FaultKind::Reset => "reset every connection of".to_string(),
+            FaultKind::CutEstablished => "cut the open connections of".to_string(),
         };
         format!(
             "{what} N{}'s port {} (nft {}, both directions)",
@@ -211,6 +225,14 @@ mod tests {
                 "tcp dport 25122 drop".to_string(),
                 "tcp sport 25122 drop".to_string()
             ]
+        );
+        let cut = Fault {
+            kind: FaultKind::CutEstablished,
+            ..f
+        };
+        assert_eq!(
+            cut.rules()[0],
+            "tcp dport 25122 ct state new ct mark set 0x1"
         );
         assert_eq!(
             f.text(),

@@ -16,6 +16,7 @@
 //! | `two-paused` | two nodeset members SIGSTOPped: the seal cannot reach an f-majority |
 //! | `partition-heals` | N2 and N3 cut off by nft from before the seal; once N1 logs that every Seal attempt to one of them failed, the other is let through and the seal completes with it (when both give up in the same millisecond, the seal fails as in `two-paused`) |
 //! | `one-partitioned` | one nodeset member (N2) cut off by nft (its fabric port dropped both ways) from before the seal until 2 s after it; the process keeps running |
+//! | `sealer-cut` | N1's connections open at the fault (to itself, from its peers) dropped by nft while new ones pass (restatectl's call still reaches it), N2 cut off, seal: does N1's Seal to itself go over the network? |
 //! | `storage-state-change` | a member goes ReadWrite -> ReadOnly, seal, back to ReadWrite |
 //! | `kill-restart` | a member SIGKILLed just before the seal, seal runs, the member is restarted |
 //! | `steady-load` | 3 min of ingress load (50 records/s), a seal every 30 s, one SIGKILL and restart, one 8 s SIGSTOP; auto-improvement on |
@@ -65,6 +66,9 @@ pub enum Scenario {
     /// Two log servers partitioned during the seal; once every Seal attempt to one of them
     /// failed, the other is let through.
     PartitionHeals,
+    /// The sealer's own open connections cut (nft, conntrack) and one other member
+    /// partitioned during the seal: does the sealer's Seal to itself go over the network?
+    SealerCut,
     /// ReadWrite -> ReadOnly -> ReadWrite around the seal.
     StorageStateChange,
     /// A log server killed (SIGKILL) just before the seal and restarted after it.
@@ -81,7 +85,7 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in recording order.
-    pub const ALL: [Scenario; 13] = [
+    pub const ALL: [Scenario; 14] = [
         Scenario::Incident,
         Scenario::IncidentForced,
         Scenario::AppendsThenSeal,
@@ -90,6 +94,7 @@ impl Scenario {
         Scenario::TwoPaused,
         Scenario::OnePartitioned,
         Scenario::PartitionHeals,
+        Scenario::SealerCut,
         Scenario::StorageStateChange,
         Scenario::KillRestart,
         Scenario::SteadyLoad,
@@ -108,6 +113,7 @@ impl Scenario {
             Scenario::TwoPaused => "two-paused",
             Scenario::OnePartitioned => "one-partitioned",
             Scenario::PartitionHeals => "partition-heals",
+            Scenario::SealerCut => "sealer-cut",
             Scenario::StorageStateChange => "storage-state-change",
             Scenario::KillRestart => "kill-restart",
             Scenario::SteadyLoad => "steady-load",
@@ -127,6 +133,7 @@ impl Scenario {
             Scenario::TwoPaused => "seal while two nodeset members are paused: no f-majority, the seal fails",
             Scenario::OnePartitioned => "seal while one nodeset member is cut off by nft (its fabric port dropped both ways); its process keeps running",
             Scenario::PartitionHeals => "seal while two nodeset members are cut off by nft; once every Seal attempt to one failed, the other is let through and the seal completes",
+            Scenario::SealerCut => "seal while N1's open connections to its port are cut by nft (new ones pass) and N2 is cut off",
             Scenario::StorageStateChange => "one member ReadWrite -> ReadOnly, seal, back to ReadWrite",
             Scenario::KillRestart => "one member killed (SIGKILL) just before the seal, restarted after it",
             Scenario::SteadyLoad => "3 min of ingress load (50 records/s), a seal every 30 s, one node killed and restarted, one paused 8 s; auto-improvement on",
@@ -437,6 +444,7 @@ pub fn run_scenario(
         Scenario::TwoPaused => paused(&mut run, 2),
         Scenario::OnePartitioned => partitioned(&mut run),
         Scenario::PartitionHeals => partition_heals(&mut run),
+        Scenario::SealerCut => sealer_cut(&mut run),
         Scenario::StorageStateChange => storage_state_change(&mut run),
         Scenario::KillRestart => kill_restart(&mut run),
         Scenario::SteadyLoad | Scenario::SteadyLoadShort | Scenario::SteadyLoad10Min => {
@@ -762,6 +770,34 @@ fn wait_seal_exhausted(
         thread::sleep(Duration::from_millis(20));
     }
     Ok(None)
+}
+
+/// `sealer-cut`: N1's connections open at the fault (to itself, from its peers) are dropped
+/// while new ones pass, so restatectl's seal call still reaches it; N2 is cut off; seal; both
+/// lifted [`PARTITION_AFTER_SEAL`] after the call returned.
+fn sealer_cut(run: &mut Run) -> Result<(), Error> {
+    use crate::netfault::FaultKind;
+    run.cluster.provision()?;
+    run.ready()?;
+    let other = *run
+        .others()
+        .last()
+        .ok_or_else(|| Error::Process("the nodeset has no member other than N1".into()))?;
+    let a = run.cluster.apply_fault(VIA, FaultKind::CutEstablished)?;
+    let b = run.cluster.apply_fault(other, FaultKind::Partition)?;
+    run.note(format!(
+        "{}; {}; seal via N{VIA}; lift both {} s after the seal returned",
+        a.text(),
+        b.text(),
+        PARTITION_AFTER_SEAL.as_secs()
+    ));
+    thread::sleep(Duration::from_millis(200));
+    let sealed = run.seal();
+    thread::sleep(PARTITION_AFTER_SEAL);
+    run.cluster.clear_faults()?;
+    sealed?;
+    thread::sleep(Duration::from_secs(3));
+    run.describe()
 }
 
 fn storage_state_change(run: &mut Run) -> Result<(), Error> {
