@@ -163,7 +163,7 @@ pub fn control_of(model: &SealModel, state: &sealcheck_model::State, action: &Ac
         ),
         Action::HarnessCallsSeal | Action::SealRejectedAllProvisioning => Control::Drive(Op::Seal),
         Action::SealRequestFails(i) if node(*i) == VIA => Control::Cannot(format!(
-            "N{VIA} runs the seal task: pausing it pauses the seal task too, and cutting its fabric port off with nft also cuts restatectl's seal call, which goes to that port"
+            "N{VIA} runs the seal task: pausing it pauses the seal task too; cutting its fabric port off with nft cuts restatectl's seal call to it, and cutting only the connections open before the call (recording sealer-cut, N{VIA}'s connection to itself among them) left N{VIA}'s own Seal answered sealed within 45 ms: it does not go over that connection"
         )),
         Action::SealRequestFails(i) => Control::Hold { node: node(*i) },
         Action::SealRequestResent(_) => Control::Cannot(
