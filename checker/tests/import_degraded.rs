@@ -145,12 +145,15 @@ fn logs_only(raw: &Path, dir: &Path) {
 /// The recordings whose INFO-only copy keeps its committed verdict: every seal record of
 /// their loglet is the outcome of the operator's `restatectl logs seal`. The other
 /// recordings' INFO-only copies name the DEBUG lines they lack.
-const INFO_ONLY_KEEPS: [&str; 7] = [
+const INFO_ONLY_KEEPS: [&str; 10] = [
     "restate-1.7.12/appends-then-seal",
     "restate-1.7.12/incident",
     "restate-1.7.12/incident-forced-appends",
+    "restate-1.7.12/one-partitioned",
     "restate-1.7.12/one-paused",
+    "restate-1.7.12/partition-heals",
     "restate-1.7.12/reproduced/incident",
+    "restate-1.7.12/sealer-cut",
     "restate-1.7.12/storage-state-change",
     "restate-1.7.12/two-paused",
 ];

@@ -9,14 +9,14 @@
 //! filter [`LOG_FILTER`] (bifrost and log-server at debug; trace is compiled out of release
 //! builds).
 //!
-//! Operator actions (start, stop, pause, resume, kill, provision, seal, ...) go to
+//! Operator actions (start, stop, pause, resume, kill, provision, seal, network faults, ...) go to
 //! `actions.jsonl`, every restatectl run to `restatectl.jsonl`, every SQL snapshot to
 //! `sql.jsonl` (see [`crate::raw`]). A background [`Poller`] takes snapshots of `loglet_workers`,
 //! `nodes` and `logs` while a scenario runs.
 //!
-//! Teardown: [`Cluster::shutdown`] (or drop) stops the poller, sends SIGTERM to every server,
-//! SIGKILLs those still alive after a grace period, and finally kills the namespace holder, all by
-//! PID. The work directory (the nodes' data) is a scratch directory
+//! Teardown: [`Cluster::shutdown`] (or drop) clears the network faults (nft table), stops the
+//! poller, sends SIGTERM to every server, SIGKILLs those still alive after a grace period, and
+//! finally kills the namespace holder, all by PID. The work directory (the nodes' data) is a scratch directory
 //! ([`process::claim_scratch_dir`]): dropping the cluster removes it, the interrupt handler
 //! removes it on Ctrl-C / SIGTERM, and the next cluster started beside it removes it if its
 //! process was killed outright.
@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::binaries::{Binaries, RESTATE_VERSION};
+use crate::netfault::{self, Fault, FaultKind};
 use crate::poll;
 use crate::process::{self, kill_and_reap, send_signal, NetNs};
 use crate::raw::{node_log_path, CtlRecord, NodeMeta, RawWriter, SqlRecord};
@@ -398,6 +399,8 @@ pub struct Cluster {
     raw: Arc<RawWriter>,
     ctl: Ctl,
     nodes: BTreeMap<u32, NodeProc>,
+    /// Network faults in force (see [`crate::netfault`]).
+    faults: Vec<Fault>,
     // Declared last: dropped after the servers are gone.
     ns: NetNs,
 }
@@ -453,6 +456,7 @@ impl Cluster {
             raw,
             ctl,
             nodes: BTreeMap::new(),
+            faults: Vec::new(),
             ns,
         };
         for id in 1..=cluster.cfg.nodes {
@@ -516,6 +520,15 @@ impl Cluster {
             .get(&id)
             .and_then(|n| n.child.as_ref())
             .map(|c| c.id() as i32)
+    }
+
+    /// Whether node `id`'s server process is running (started and not exited; a paused one
+    /// counts as running).
+    pub fn is_running(&mut self, id: u32) -> bool {
+        self.nodes
+            .get_mut(&id)
+            .and_then(|n| n.child.as_mut())
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     fn node_pid(&self, id: u32) -> Result<i32, Error> {
@@ -634,6 +647,73 @@ impl Cluster {
             "resume-node",
             &[id],
             json!({"pid": pid, "signal": "SIGCONT"}),
+        )
+    }
+
+    /// Applies a network fault of `kind` to node `id`'s fabric port inside the namespace (see
+    /// [`crate::netfault`]); the faults already in force stay. Recorded as a `net-fault` action
+    /// (detail: fault kind, port, rules) at the instant the rules were in place.
+    pub fn apply_fault(&mut self, id: u32, kind: FaultKind) -> Result<Fault, Error> {
+        let fault = Fault {
+            node: id,
+            port: self.cfg.node_meta(id).fabric_port,
+            kind,
+        };
+        fault.check()?;
+        progress(fault.text());
+        let mut faults = self.faults.clone();
+        faults.push(fault);
+        netfault::run_nft(&self.ns.path(), &netfault::rules_script(&faults))?;
+        let t = now_us();
+        self.faults = faults;
+        self.raw.action(t, "net-fault", &[id], fault.detail())?;
+        Ok(fault)
+    }
+
+    /// The network faults in force, in the order they were applied.
+    pub fn faults(&self) -> &[Fault] {
+        &self.faults
+    }
+
+    /// Removes every network fault (our nft table) from the namespace; recorded as a
+    /// `net-faults-cleared` action naming the nodes that were faulted. Does nothing (and
+    /// records nothing) when no fault is in force.
+    pub fn clear_faults(&mut self) -> Result<(), Error> {
+        let all: Vec<u32> = self.faults.iter().map(|f| f.node).collect();
+        self.clear_faults_of(&all)
+    }
+
+    /// Removes the network faults of `nodes` and keeps the others (the table is rewritten in
+    /// one transaction, or removed when nothing is left); recorded as a `net-faults-cleared`
+    /// action naming the nodes whose faults went. Does nothing when none of them is faulted.
+    pub fn clear_faults_of(&mut self, nodes: &[u32]) -> Result<(), Error> {
+        let (gone, kept): (Vec<Fault>, Vec<Fault>) =
+            self.faults.iter().partition(|f| nodes.contains(&f.node));
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let script = if kept.is_empty() {
+            progress("clearing the network faults (nft delete table)");
+            netfault::clear_script()
+        } else {
+            progress(format!(
+                "clearing the network faults of {} (nft)",
+                node_list(&gone.iter().map(|f| f.node).collect::<Vec<_>>())
+            ));
+            netfault::rules_script(&kept)
+        };
+        netfault::run_nft(&self.ns.path(), &script)?;
+        let t = now_us();
+        let mut cleared: Vec<u32> = gone.iter().map(|f| f.node).collect();
+        cleared.sort_unstable();
+        cleared.dedup();
+        let kinds: Vec<&str> = gone.iter().map(|f| f.kind.name()).collect();
+        self.faults = kept;
+        self.raw.action(
+            t,
+            "net-faults-cleared",
+            &cleared,
+            json!({"faults": kinds, "left": self.faults.len()}),
         )
     }
 
@@ -803,6 +883,13 @@ impl Cluster {
     }
 
     fn shutdown_inner(&mut self) {
+        // Faults first, so that the servers' shutdown seals are not cut off. The namespace goes
+        // with its holder anyway, and its table with it.
+        if let Err(e) = self.clear_faults() {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "sealcheck: {e}");
+            self.faults.clear();
+        }
         let ids: Vec<u32> = self.nodes.keys().copied().collect();
         let mut children = Vec::new();
         for id in ids {

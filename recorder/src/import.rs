@@ -585,6 +585,12 @@ struct Translator<'a> {
     down: BTreeSet<u32>,
     paused: BTreeSet<u32>,
     paused_in_seal: BTreeSet<u32>,
+    /// Nodes whose fabric port a network fault (`net-fault`: nft partition, loss or reset)
+    /// cuts off, until `net-faults-cleared`.
+    cut_off: BTreeSet<u32>,
+    /// Nodeset members cut off while a seal task ran: like a pause, each may make a seal
+    /// request time out.
+    cut_off_in_seal: BTreeSet<u32>,
     /// Nodes between SIGTERM and exit: whatever they start is a shutdown seal.
     stopping: BTreeSet<u32>,
     marker_written: BTreeMap<u32, i64>,
@@ -693,6 +699,8 @@ impl<'a> Translator<'a> {
             down: BTreeSet::new(),
             paused: BTreeSet::new(),
             paused_in_seal: BTreeSet::new(),
+            cut_off: BTreeSet::new(),
+            cut_off_in_seal: BTreeSet::new(),
             stopping: BTreeSet::new(),
             marker_written: BTreeMap::new(),
             restatectl_pending: false,
@@ -907,7 +915,12 @@ impl<'a> Translator<'a> {
             if let Fact::OperatorAction { action, .. } = &f.fact {
                 if matches!(
                     action.as_str(),
-                    "pause-node" | "resume-node" | "set-storage-state" | "seal-log"
+                    "pause-node"
+                        | "resume-node"
+                        | "net-fault"
+                        | "net-faults-cleared"
+                        | "set-storage-state"
+                        | "seal-log"
                 ) {
                     self.operator_action(i, f);
                     return Ok(());
@@ -1202,11 +1215,7 @@ impl<'a> Translator<'a> {
         }
         let rejected = self.refused_ahead(i, sealer);
         self.seal_calls += 1;
-        for &p in &self.paused {
-            if self.s.in_nodeset(p) {
-                self.paused_in_seal.insert(p);
-            }
-        }
+        self.members_silent_in_seal();
         let sealer = NodeId(self.s.sealer);
         let e = if rejected {
             Event::SealRejected {
@@ -1580,6 +1589,21 @@ impl<'a> Translator<'a> {
         }
     }
 
+    /// A seal task starts: the nodeset members paused or cut off by a network fault now may
+    /// each make a seal request time out (`faults.timeouts`).
+    fn members_silent_in_seal(&mut self) {
+        for &p in &self.paused {
+            if self.s.in_nodeset(p) {
+                self.paused_in_seal.insert(p);
+            }
+        }
+        for &p in &self.cut_off {
+            if self.s.in_nodeset(p) {
+                self.cut_off_in_seal.insert(p);
+            }
+        }
+    }
+
     // ---- The recorder's operator actions ----
 
     fn operator_action(&mut self, i: usize, f: &TimedFact) {
@@ -1610,6 +1634,19 @@ impl<'a> Translator<'a> {
             "resume-node" => {
                 for n in nodes {
                     self.paused.remove(n);
+                }
+            }
+            "net-fault" => {
+                for &n in nodes {
+                    self.cut_off.insert(n);
+                    if self.task.is_some() && self.s.in_nodeset(n) {
+                        self.cut_off_in_seal.insert(n);
+                    }
+                }
+            }
+            "net-faults-cleared" => {
+                for n in nodes {
+                    self.cut_off.remove(n);
                 }
             }
             "set-storage-state" => {
@@ -2066,7 +2103,7 @@ impl<'a> Translator<'a> {
                 timeouts: if self.actions_absent {
                     self.paused_in_seal.len().max(self.failed_members.len()) as u8
                 } else {
-                    self.paused_in_seal.len() as u8
+                    self.paused_in_seal.union(&self.cut_off_in_seal).count() as u8
                 },
                 operator_moves: if self.ctl_absent {
                     self.operator_moves.max(2 * self.s.log_servers)
@@ -2216,6 +2253,13 @@ impl<'a> Translator<'a> {
                 "paused (SIGSTOP) during a seal task: {}; each may make a seal request time out (faults.timeouts = {})",
                 node_list(self.paused_in_seal.iter().copied()),
                 self.paused_in_seal.len()
+            ));
+        }
+        if !self.cut_off_in_seal.is_empty() {
+            all_notes.push(format!(
+                "cut off by a network fault (nft) during a seal task: {}; each may make a seal request time out, like a pause (faults.timeouts = {})",
+                node_list(self.cut_off_in_seal.iter().copied()),
+                self.paused_in_seal.union(&self.cut_off_in_seal).count()
             ));
         }
         all_notes.extend(notes);

@@ -7,7 +7,10 @@
 //! - [`Cluster`] runs three nodes inside a private network namespace that has only `lo`, records
 //!   every operator action, restatectl run and SQL snapshot, and stops everything by PID.
 //! - [`run_scenario`] drives one [`Scenario`] (seal on a fresh cluster, with appends, with paused,
-//!   killed or re-stated log servers) and leaves a raw directory behind (layout in [`raw`]).
+//!   killed, cut-off or re-stated log servers) and leaves a raw directory behind (layout in
+//!   [`raw`]).
+//! - [`netfault`] cuts a node's fabric port off inside the namespace with nft (a partition,
+//!   packet loss, connection resets): [`Cluster::apply_fault`], [`Cluster::clear_faults`].
 //! - [`parse_raw_dir`] reads a raw directory back into a [`RawRun`]: one time-ordered list of
 //!   neutral [`Fact`]s (self-provisioning, loglet creation, seal start/completion/failure, the
 //!   all-Provisioning warning, observed storage states and loglet workers, operator actions)
@@ -57,6 +60,7 @@ pub mod cluster;
 pub mod endpoint;
 pub mod import;
 pub mod load;
+pub mod netfault;
 pub mod parse;
 pub mod poll;
 pub mod process;

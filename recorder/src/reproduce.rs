@@ -16,6 +16,15 @@
 //! - [`Control::Cannot`]: no black-box control forces it, with why. The run goes on without it
 //!   (the path-following check then reports the step as not observed, or as taken unlogged).
 //!
+//! Network faults ([`crate::netfault`]: nft drops, loses or resets a node's fabric port) are
+//! no control of this table yet. Cutting a member off fails its Seal requests while it keeps
+//! running (recording `partition-heals`: `Request failed. Exhausted attempts`, status `E`), but
+//! the lack-of-confirmations path reproduced with N2 and N3 cut off instead of paused (both
+//! gave up, `[N1(S), N2(E), N3(E)]`) also had N3's seal assist, imported as another node's seal
+//! task, and the path-following search gave up at 2,000,000 states after three of six steps,
+//! where the paused run follows all six; so a failed Seal request stays [`Control::Hold`]. The rows a fault could reach (a Seal to the sealer N1, a
+//! re-sent Seal, a lost message) say what the recordings show and why it is not enough.
+//!
 //! [`plan`] turns a path into a [`Plan`]: the set-up that puts the real cluster where the
 //! model's initial state is, then one [`PlannedStep`] per step. [`reproduce`] runs a plan on a
 //! fresh cluster (the same three nodes, private network namespace and clean-up as
@@ -154,11 +163,11 @@ pub fn control_of(model: &SealModel, state: &sealcheck_model::State, action: &Ac
         ),
         Action::HarnessCallsSeal | Action::SealRejectedAllProvisioning => Control::Drive(Op::Seal),
         Action::SealRequestFails(i) if node(*i) == VIA => Control::Cannot(format!(
-            "N{VIA} runs the seal task: pausing it pauses the seal task too"
+            "N{VIA} runs the seal task: pausing it pauses the seal task too; cutting its fabric port off with nft cuts restatectl's seal call to it, and cutting only the connections open before the call (recording sealer-cut, N{VIA}'s connection to itself among them) left N{VIA}'s own Seal answered sealed within 45 ms: it does not go over that connection"
         )),
         Action::SealRequestFails(i) => Control::Hold { node: node(*i) },
         Action::SealRequestResent(_) => Control::Cannot(
-            "needs a Seal request or reply lost (or a member restarted) between two attempts, which are ~250 ms apart; loopback loses nothing".into(),
+            "nft can lose a Seal between two attempts (partition-heals: N2's Seal was confirmed 0.4 s after its partition was lifted, 3.1 s into the seal task), but which attempt got through is logged at TRACE only, compiled out of release builds, and the model explains such a run by a late delivery".into(),
         ),
         Action::Deliver(_) => Control::ByItself(
             "a serving party handles a message at once; parties that must not are held paused",
@@ -169,8 +178,11 @@ pub fn control_of(model: &SealModel, state: &sealcheck_model::State, action: &Ac
         Action::SequencerAppends => Control::Cannot(
             "one ingress send appends a record, but the partition processors append their own records to the same log, so the loglet's offsets do not follow the model's one by one".into(),
         ),
-        Action::Lose(_) | Action::Duplicate(_) => Control::Cannot(
-            "the namespace's loopback neither loses nor duplicates a message; no fault injection in the recorder".into(),
+        Action::Lose(_) => Control::Cannot(
+            "nft drops a member's packets (a partition, or N % of them), but TCP retransmits them and a dropped Seal leaves the same logs as one whose attempts time out: the importer counts the member in faults.timeouts, and no recording tells a lost message apart".into(),
+        ),
+        Action::Duplicate(_) => Control::Cannot(
+            "TCP delivers a message once; no fault of the recorder (nft drop, loss, reset) duplicates one".into(),
         ),
         Action::LogServerCrashes(i) => Control::Drive(Op::Kill(node(*i))),
         Action::LogServerRestarts(i) => Control::Drive(Op::Start(node(*i))),
@@ -633,6 +645,27 @@ mod tests {
             control_of(&m, &s, &Action::SealRequestFails(0)),
             Control::Cannot(_)
         ));
+    }
+
+    #[test]
+    fn the_rows_network_faults_could_reach_say_why_they_stay_unforced() {
+        use sealcheck_model::state::Msg;
+        let m = incident();
+        let s = m.initial_state();
+        let seal = Msg::Seal {
+            to: 1,
+            attempt: 1,
+            known_global_tail: 0,
+        };
+        for a in [
+            Action::SealRequestFails(0),
+            Action::SealRequestResent(1),
+            Action::Lose(seal),
+        ] {
+            let c = control_of(&m, &s, &a);
+            assert!(matches!(c, Control::Cannot(_)), "{a:?}: {c:?}");
+            assert!(c.text().contains("nft"), "{a:?}: {}", c.text());
+        }
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //! | `incident-forced-appends` | records appended through the ingress, all nodes forced to Provisioning, seal (refused), all forced back to ReadWrite, seal until it succeeds |
 //! | `one-paused` | one nodeset member SIGSTOPped during the seal |
 //! | `two-paused` | two nodeset members SIGSTOPped: the seal cannot reach an f-majority |
+//! | `partition-heals` | N2 and N3 cut off by nft from before the seal; once N1 logs that every Seal attempt to one of them failed, the other is let through and the seal completes with it (when both give up in the same millisecond, the seal fails as in `two-paused`) |
+//! | `one-partitioned` | one nodeset member (N2) cut off by nft (its fabric port dropped both ways) from before the seal until 2 s after it; the process keeps running |
+//! | `sealer-cut` | N1's connections open at the fault (to itself, from its peers) dropped by nft while new ones pass (restatectl's call still reaches it), N2 cut off, seal: does N1's Seal to itself go over the network? |
 //! | `storage-state-change` | a member goes ReadWrite -> ReadOnly, seal, back to ReadWrite |
 //! | `kill-restart` | a member SIGKILLed just before the seal, seal runs, the member is restarted |
 //! | `steady-load` | 3 min of ingress load (50 records/s), a seal every 30 s, one SIGKILL and restart, one 8 s SIGSTOP; auto-improvement on |
@@ -57,6 +60,15 @@ pub enum Scenario {
     OnePaused,
     /// Two log servers paused during the seal.
     TwoPaused,
+    /// One log server partitioned (nft drops its fabric port) during the seal; its process
+    /// keeps running ([`crate::netfault`]).
+    OnePartitioned,
+    /// Two log servers partitioned during the seal; once every Seal attempt to one of them
+    /// failed, the other is let through.
+    PartitionHeals,
+    /// The sealer's own open connections cut (nft, conntrack) and one other member
+    /// partitioned during the seal: does the sealer's Seal to itself go over the network?
+    SealerCut,
     /// ReadWrite -> ReadOnly -> ReadWrite around the seal.
     StorageStateChange,
     /// A log server killed (SIGKILL) just before the seal and restarted after it.
@@ -73,13 +85,16 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in recording order.
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 14] = [
         Scenario::Incident,
         Scenario::IncidentForced,
         Scenario::AppendsThenSeal,
         Scenario::IncidentForcedAppends,
         Scenario::OnePaused,
         Scenario::TwoPaused,
+        Scenario::OnePartitioned,
+        Scenario::PartitionHeals,
+        Scenario::SealerCut,
         Scenario::StorageStateChange,
         Scenario::KillRestart,
         Scenario::SteadyLoad,
@@ -96,6 +111,9 @@ impl Scenario {
             Scenario::IncidentForcedAppends => "incident-forced-appends",
             Scenario::OnePaused => "one-paused",
             Scenario::TwoPaused => "two-paused",
+            Scenario::OnePartitioned => "one-partitioned",
+            Scenario::PartitionHeals => "partition-heals",
+            Scenario::SealerCut => "sealer-cut",
             Scenario::StorageStateChange => "storage-state-change",
             Scenario::KillRestart => "kill-restart",
             Scenario::SteadyLoad => "steady-load",
@@ -113,6 +131,9 @@ impl Scenario {
             Scenario::IncidentForcedAppends => "append records through the ingress, force every node to Provisioning, seal (refused), force them back to ReadWrite, seal until it succeeds",
             Scenario::OnePaused => "seal while one nodeset member is paused (SIGSTOP)",
             Scenario::TwoPaused => "seal while two nodeset members are paused: no f-majority, the seal fails",
+            Scenario::OnePartitioned => "seal while one nodeset member is cut off by nft (its fabric port dropped both ways); its process keeps running",
+            Scenario::PartitionHeals => "seal while two nodeset members are cut off by nft; once every Seal attempt to one failed, the other is let through and the seal completes",
+            Scenario::SealerCut => "seal while N1's open connections to its port are cut by nft (new ones pass) and N2 is cut off",
             Scenario::StorageStateChange => "one member ReadWrite -> ReadOnly, seal, back to ReadWrite",
             Scenario::KillRestart => "one member killed (SIGKILL) just before the seal, restarted after it",
             Scenario::SteadyLoad => "3 min of ingress load (50 records/s), a seal every 30 s, one node killed and restarted, one paused 8 s; auto-improvement on",
@@ -295,6 +316,32 @@ impl Run {
         Ok(rec)
     }
 
+    /// Like [`Run::seal`], with `meanwhile` run on this thread while restatectl's seal call
+    /// runs on another; the call's error comes first, then `meanwhile`'s.
+    pub(crate) fn seal_while(
+        &mut self,
+        meanwhile: impl FnOnce(&mut Run) -> Result<(), Error>,
+    ) -> Result<CtlRecord, Error> {
+        self.cluster
+            .record_action("seal-log", &[VIA], json!({"log_id": LOG, "via": VIA}))?;
+        let ctl = self.cluster.ctl().clone();
+        let call = thread::Builder::new()
+            .name("seal-call".into())
+            .spawn(move || ctl.run_via(VIA, &["logs", "seal", &LOG.to_string()]))
+            .map_err(|e| Error::Process(format!("cannot spawn the seal call's thread: {e}")))?;
+        let during = meanwhile(self);
+        let rec = call
+            .join()
+            .map_err(|_| Error::Process("the seal call's thread panicked".into()))??;
+        self.cluster.record_action(
+            "seal-log-returned",
+            &[VIA],
+            json!({"log_id": LOG, "succeeded": seal_succeeded(&rec), "error": seal_error(&rec)}),
+        )?;
+        self.seals.push(rec.clone());
+        during.map(|()| rec)
+    }
+
     /// Members of the nodeset other than the seal's entry node, highest id first.
     fn others(&self) -> Vec<u32> {
         let mut v: Vec<u32> = self
@@ -395,6 +442,9 @@ pub fn run_scenario(
         Scenario::IncidentForcedAppends => incident_forced_appends(&mut run),
         Scenario::OnePaused => paused(&mut run, 1),
         Scenario::TwoPaused => paused(&mut run, 2),
+        Scenario::OnePartitioned => partitioned(&mut run),
+        Scenario::PartitionHeals => partition_heals(&mut run),
+        Scenario::SealerCut => sealer_cut(&mut run),
         Scenario::StorageStateChange => storage_state_change(&mut run),
         Scenario::KillRestart => kill_restart(&mut run),
         Scenario::SteadyLoad | Scenario::SteadyLoadShort | Scenario::SteadyLoad10Min => {
@@ -579,6 +629,174 @@ fn paused(run: &mut Run, how_many: usize) -> Result<(), Error> {
         run.cluster.resume_node(*v)?;
     }
     thread::sleep(Duration::from_secs(4));
+    run.describe()
+}
+
+/// How long the partition of `one-partitioned` outlasts the seal call: the seal task completes
+/// on an f-majority within milliseconds, and its requests to the cut-off member are given this
+/// long to time out (three attempts, the first after 250 ms).
+pub const PARTITION_AFTER_SEAL: Duration = Duration::from_secs(2);
+
+/// `one-partitioned`: the lowest-numbered nodeset member other than the sealer is cut off by
+/// nft from just before the seal call until [`PARTITION_AFTER_SEAL`] after it returned; its
+/// process keeps running. The partition is lifted on every path out (here, or by the cluster's
+/// shutdown when a step fails).
+fn partitioned(run: &mut Run) -> Result<(), Error> {
+    use crate::netfault::FaultKind;
+    run.cluster.provision()?;
+    run.ready()?;
+    let victim = *run
+        .others()
+        .last()
+        .ok_or_else(|| Error::Process("the nodeset has no member other than N1".into()))?;
+    let fault = run.cluster.apply_fault(victim, FaultKind::Partition)?;
+    run.note(format!(
+        "{}, seal via N{VIA}, lift the partition {} s after the seal returned, observe the aftermath; N{victim} keeps running",
+        fault.text(),
+        PARTITION_AFTER_SEAL.as_secs()
+    ));
+    thread::sleep(Duration::from_millis(200));
+    let sealed = run.seal();
+    thread::sleep(PARTITION_AFTER_SEAL);
+    let running = run.cluster.is_running(victim);
+    run.cluster.clear_faults()?;
+    run.note(format!(
+        "N{victim} {} when the partition was lifted",
+        if running { "was running" } else { "had exited" }
+    ));
+    sealed?;
+    thread::sleep(Duration::from_secs(4));
+    run.describe()
+}
+
+/// How long `partition-heals` waits for the sealer to log that every Seal attempt to one of
+/// the cut-off members failed (Restate 1.7.12: 3 to 8 s) before it lets both through.
+pub const EXHAUSTED_WITHIN: Duration = Duration::from_secs(20);
+
+/// `partition-heals`: the two nodeset members other than the sealer are cut off by nft from
+/// just before the seal call, which runs on its own thread; the seal task cannot reach an
+/// f-majority. As soon as N1's log shows that every Seal attempt to one of them failed
+/// (`Request failed. Exhausted attempts`, Seal, this loglet), the other one's partition is
+/// lifted: its Seal, sent seconds earlier, still gets through within the same task. The first
+/// one's partition is lifted [`PARTITION_AFTER_SEAL`] after the call returned. Both processes
+/// keep running. The two members' attempts run on the same clock: in some runs both give up
+/// within a few milliseconds of each other, and the seal task fails before the other one's
+/// partition is lifted.
+fn partition_heals(run: &mut Run) -> Result<(), Error> {
+    use crate::netfault::FaultKind;
+    run.cluster.provision()?;
+    run.ready()?;
+    let cut = run.others();
+    if cut.len() != 2 {
+        return Err(Error::Process(format!(
+            "partition-heals needs two nodeset members besides N{VIA}, not {cut:?}"
+        )));
+    }
+    let mut texts = Vec::new();
+    for &n in &cut {
+        texts.push(run.cluster.apply_fault(n, FaultKind::Partition)?.text());
+    }
+    run.note(format!(
+        "{}; seal via N{VIA}; once N{VIA} logs every Seal attempt to one of them failed, lift the other's partition; lift the first's {} s after the seal returned; both keep running",
+        texts.join("; "),
+        PARTITION_AFTER_SEAL.as_secs()
+    ));
+    let loglet = run.meta.loglet_id.clone().unwrap_or_default();
+    let log = crate::raw::node_log_path(&run.cluster.config().raw_dir, VIA);
+    thread::sleep(Duration::from_millis(200));
+    let sealed = run.seal_while(|run| {
+        let failed = wait_seal_exhausted(&log, &loglet, &cut, EXHAUSTED_WITHIN)?;
+        let heal: Vec<u32> = cut.iter().copied().filter(|n| Some(*n) != failed).collect();
+        if failed.is_none() {
+            run.note(format!(
+                "no member's Seal attempts were exhausted within {} s: both let through",
+                EXHAUSTED_WITHIN.as_secs()
+            ));
+        }
+        run.cluster.clear_faults_of(&heal)
+    });
+    thread::sleep(PARTITION_AFTER_SEAL);
+    let running: Vec<String> = cut
+        .iter()
+        .map(|&n| {
+            format!(
+                "N{n} {}",
+                if run.cluster.is_running(n) {
+                    "running"
+                } else {
+                    "exited"
+                }
+            )
+        })
+        .collect();
+    run.cluster.clear_faults()?;
+    run.note(format!(
+        "when the faults were lifted: {}",
+        running.join(", ")
+    ));
+    sealed?;
+    thread::sleep(Duration::from_secs(3));
+    run.describe()
+}
+
+/// Watches `log` (the sealer's server log) until it shows that a seal task's Seal requests to
+/// one of `members` for `loglet` exhausted their attempts; returns that member, or `None` after
+/// `within`.
+fn wait_seal_exhausted(
+    log: &std::path::Path,
+    loglet: &str,
+    members: &[u32],
+    within: Duration,
+) -> Result<Option<u32>, Error> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        let text = std::fs::read_to_string(log).map_err(|e| Error::io(log, e))?;
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if let Some(crate::Fact::RequestExhausted {
+                peer: Some(p),
+                message: Some(m),
+                loglet: Some(l),
+                ..
+            }) = crate::parse::fact_from_server_line(VIA, &v)
+            {
+                if m == "Seal" && l == loglet && members.contains(&p) {
+                    return Ok(Some(p));
+                }
+            }
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    Ok(None)
+}
+
+/// `sealer-cut`: N1's connections open at the fault (to itself, from its peers) are dropped
+/// while new ones pass, so restatectl's seal call still reaches it; N2 is cut off; seal; both
+/// lifted [`PARTITION_AFTER_SEAL`] after the call returned.
+fn sealer_cut(run: &mut Run) -> Result<(), Error> {
+    use crate::netfault::FaultKind;
+    run.cluster.provision()?;
+    run.ready()?;
+    let other = *run
+        .others()
+        .last()
+        .ok_or_else(|| Error::Process("the nodeset has no member other than N1".into()))?;
+    let a = run.cluster.apply_fault(VIA, FaultKind::CutEstablished)?;
+    let b = run.cluster.apply_fault(other, FaultKind::Partition)?;
+    run.note(format!(
+        "{}; {}; seal via N{VIA}; lift both {} s after the seal returned",
+        a.text(),
+        b.text(),
+        PARTITION_AFTER_SEAL.as_secs()
+    ));
+    thread::sleep(Duration::from_millis(200));
+    let sealed = run.seal();
+    thread::sleep(PARTITION_AFTER_SEAL);
+    run.cluster.clear_faults()?;
+    sealed?;
+    thread::sleep(Duration::from_secs(3));
     run.describe()
 }
 

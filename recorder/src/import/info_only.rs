@@ -116,11 +116,7 @@ impl Translator<'_> {
             .map_or(f.time_us, |c| c.0);
         self.restatectl_pending = !self.info_only.commands.is_empty();
         self.seal_calls += 1;
-        for &p in &self.paused {
-            if self.s.in_nodeset(p) {
-                self.paused_in_seal.insert(p);
-            }
-        }
+        self.members_silent_in_seal();
         self.task = Some(Task {
             started_us: f.time_us,
             rejected,

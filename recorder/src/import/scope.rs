@@ -88,6 +88,7 @@ pub fn scope(fact: &Fact) -> Scope {
             "start-node" => Step("restarted (the first start of each node is the cluster's start)"),
             "node-exited" => Input("places the crash of a stopped node"),
             "pause-node" | "resume-node" => Input("a member paused during a seal task counts in faults.timeouts"),
+            "net-fault" | "net-faults-cleared" => Input("a member cut off by a network fault (nft partition, loss or reset of its fabric port) during a seal task counts in faults.timeouts, like a pause"),
             "set-storage-state" => Input("whether the storage-state change was forced (faults.operator_force)"),
             "seal-log" => Input("counts the restatectl seal runs"),
             "shutdown" => Input("cuts the trace"),
