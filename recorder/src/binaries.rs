@@ -69,6 +69,42 @@ impl Binaries {
         })
     }
 
+    /// The version the server prints for `--version` (`restate-server 1.7.12` -> `1.7.12`).
+    /// A recording is labelled with it: the binaries may be another version than the one the
+    /// project pins ([`RESTATE_VERSION`]).
+    pub fn server_version(&self) -> Result<String, Error> {
+        let out = self.server_says("--version")?;
+        version_in(&out).ok_or_else(|| {
+            Error::Process(format!(
+                "{} --version printed no version: {:?}",
+                self.server.display(),
+                out.trim()
+            ))
+        })
+    }
+
+    /// Whether the server's `--help` lists `flag` (1.5's does not know `--no-logo`, and exits
+    /// at once when given it).
+    pub fn server_knows(&self, flag: &str) -> bool {
+        self.server_says("--help")
+            .is_ok_and(|help| help.split_whitespace().any(|w| w == flag))
+    }
+
+    fn server_says(&self, arg: &str) -> Result<String, Error> {
+        let mut cmd = std::process::Command::new(&self.server);
+        cmd.arg(arg);
+        let out = crate::process::run_bounded(cmd, std::time::Duration::from_secs(10))?;
+        if out.exit != Some(0) {
+            return Err(Error::Process(format!(
+                "{} {arg} exited {:?}: {}",
+                self.server.display(),
+                out.exit,
+                out.stderr.trim()
+            )));
+        }
+        Ok(out.stdout)
+    }
+
     /// Like [`Binaries::discover`] with no explicit paths.
     pub fn from_env(project_root: &Path) -> Result<Binaries, Error> {
         Binaries::discover(project_root, None, None)
@@ -108,6 +144,17 @@ pub fn find_restatectl(project_root: &Path, explicit: Option<PathBuf>) -> Result
     })
 }
 
+/// The first word of `text` that looks like a version (`1.7.12`).
+fn version_in(text: &str) -> Option<String> {
+    text.split_whitespace()
+        .find(|w| {
+            w.split('.').count() >= 2
+                && w.split('.')
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        })
+        .map(str::to_string)
+}
+
 fn pick(root: &Path, explicit: Option<PathBuf>, env: &str, npm_path: &str) -> (PathBuf, String) {
     if let Some(p) = explicit {
         return (p, "explicit path".to_string());
@@ -124,6 +171,17 @@ fn pick(root: &Path, explicit: Option<PathBuf>, env: &str, npm_path: &str) -> (P
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_version_is_read_from_what_the_server_prints() {
+        assert_eq!(
+            version_in("restate-server 1.7.12\n").as_deref(),
+            Some("1.7.12")
+        );
+        assert_eq!(version_in("restate-server 1.5.3").as_deref(), Some("1.5.3"));
+        assert_eq!(version_in("restate-server dev-build"), None);
+        assert_eq!(version_in(""), None);
+    }
 
     #[test]
     fn missing_binaries_name_the_fix() {

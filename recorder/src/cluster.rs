@@ -401,6 +401,8 @@ pub struct Cluster {
     nodes: BTreeMap<u32, NodeProc>,
     /// Network faults in force (see [`crate::netfault`]).
     faults: Vec<Fault>,
+    /// Whether the server takes `--no-logo` (1.5 exits at once when given it).
+    no_logo: bool,
     // Declared last: dropped after the servers are gone.
     ns: NetNs,
 }
@@ -457,6 +459,7 @@ impl Cluster {
             ctl,
             nodes: BTreeMap::new(),
             faults: Vec::new(),
+            no_logo: bins.server_knows("--no-logo"),
             ns,
         };
         for id in 1..=cluster.cfg.nodes {
@@ -551,8 +554,10 @@ impl Cluster {
             .map_err(|e| Error::io(&log_path, e))?;
         let log2 = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
         let mut cmd = self.ns.command(&self.bins.server);
-        cmd.arg("--no-logo")
-            .arg("-c")
+        if self.no_logo {
+            cmd.arg("--no-logo");
+        }
+        cmd.arg("-c")
             .arg(self.config_path(id))
             .env("RESTATE_LOG_FORMAT", "json")
             .env("RESTATE_LOG_FILTER", LOG_FILTER)

@@ -134,7 +134,7 @@ pub fn record(req: &RecordRequest, progress: &mut dyn FnMut(String)) -> Result<R
         "{} ({}); 3 Restate {} nodes in a private network namespace (127.0.0.1 only), raw material -> {}",
         scenario.name(),
         scenario.summary(),
-        crate::binaries::RESTATE_VERSION,
+        bins.server_version().map_err(|e| e.to_string())?,
         raw.display()
     ));
     progress(format!(

@@ -229,10 +229,17 @@ impl Run {
             }
         }
         let started_us = now_us();
+        let restate_version = bins.server_version()?;
         let cluster = Cluster::start(bins, cfg.clone())?;
+        let mut notes = vec![];
+        if restate_version != RESTATE_VERSION {
+            notes.push(format!(
+                "restate-server {restate_version}, not the {RESTATE_VERSION} the recorder was written against"
+            ));
+        }
         let meta = Meta {
             scenario: name.into(),
-            restate_version: RESTATE_VERSION.into(),
+            restate_version,
             cluster_name: cfg.cluster_name.clone(),
             nodes: (1..=cfg.nodes).map(|id| cfg.node_meta(id)).collect(),
             num_partitions: cfg.num_partitions,
@@ -245,7 +252,7 @@ impl Run {
             seal_via: Some(VIA),
             started_us,
             ended_us: started_us,
-            notes: vec![],
+            notes,
         };
         let run = Run {
             cluster,
