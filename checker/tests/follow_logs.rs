@@ -2,18 +2,16 @@
 //! `validate` give; on a run whose files are still being written it reports a forced storage-
 //! state move soon after the line that shows it, and nothing wrong before.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sealcheck::input::Input;
-use sealcheck::run::{validate_inputs, Validated};
-use sealcheck::validate::ValidateOptions;
 use sealcheck::watch::{follow, FollowOptions};
-use sealcheck_recorder::import::import_raw_dir_loglets;
+
+mod follow_support;
+use follow_support::{followed, judged_once, opts};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -44,39 +42,6 @@ fn raw_dirs() -> Vec<PathBuf> {
     walk(&root().join("traces"), &mut out);
     out.sort();
     out
-}
-
-/// Per loglet, the verdict word and the item of `import --run` + `validate`.
-fn judged_once(raw: &Path, out: &Path) -> BTreeMap<String, (String, Option<usize>)> {
-    let run = import_raw_dir_loglets(raw).unwrap();
-    run.write_to_dir(out).unwrap();
-    let Some(Validated::Run(r)) =
-        validate_inputs(&[Ok(Input::Run(out.to_path_buf()))], &opts()).pop()
-    else {
-        panic!("not a run")
-    };
-    r.loglets
-        .iter()
-        .map(|l| {
-            let o = l.result.as_ref().unwrap();
-            let item = match &o.verdict {
-                sealcheck::validate::Verdict::Conforms { .. } => None,
-                sealcheck::validate::Verdict::Diverges { at, .. }
-                | sealcheck::validate::Verdict::Violates { at, .. }
-                | sealcheck::validate::Verdict::Rejected { at, .. }
-                | sealcheck::validate::Verdict::Inconclusive { at, .. } => Some(at.index),
-            };
-            (l.entry.loglet.clone(), (o.verdict.word().to_string(), item))
-        })
-        .collect()
-}
-
-fn opts() -> ValidateOptions {
-    ValidateOptions {
-        progress: false,
-        timeout: Some(Duration::from_secs(120)),
-        ..ValidateOptions::default()
-    }
 }
 
 /// Runs `follow` on `dir` in a thread, collecting its lines (JSON); returns the lines, the
@@ -125,22 +90,7 @@ fn on_a_finished_run_follow_gives_the_verdicts_of_import_and_validate() {
         let exit = handle.join().unwrap();
         let lines = lines.lock().unwrap();
         let summary = &lines.last().unwrap().1;
-        let got: BTreeMap<String, (String, Option<usize>)> = summary["summary"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|s| s["subject"] != "chain" && s["subject"] != "import")
-            .map(|s| {
-                (
-                    s["subject"].as_str().unwrap().to_string(),
-                    (
-                        s["verdict"].as_str().unwrap().to_string(),
-                        s["item"].as_u64().map(|i| i as usize),
-                    ),
-                )
-            })
-            .filter(|(_, (v, _))| v != "not-translated")
-            .collect();
+        let got = followed(summary);
         assert_eq!(got, want, "{}", raw.display());
         assert_eq!(summary["exit"], exit.code(), "{}", raw.display());
         std::fs::remove_dir_all(&out).unwrap();

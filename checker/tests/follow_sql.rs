@@ -11,10 +11,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sealcheck::input::Input;
-use sealcheck::run::{validate_inputs, Validated};
-use sealcheck::validate::{ValidateOptions, Verdict};
-use sealcheck_recorder::import::import_raw_dir_loglets;
+mod follow_support;
+use follow_support::{followed, judged_once};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -107,58 +105,10 @@ fn follow(dir: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Per loglet, the verdict word and item of the summary line `follow --format json` ends with.
-fn followed(out: &Output) -> (BTreeMap<String, (String, Option<usize>)>, serde_json::Value) {
+/// The summary line `follow --format json` ends with.
+fn summary_of(out: &Output) -> serde_json::Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let summary: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().expect("a summary line")).unwrap();
-    let got = summary["summary"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["subject"] != "chain" && s["subject"] != "import")
-        .filter(|s| s["verdict"] != "not-translated")
-        .map(|s| {
-            (
-                s["subject"].as_str().unwrap().to_string(),
-                (
-                    s["verdict"].as_str().unwrap().to_string(),
-                    s["item"].as_u64().map(|i| i as usize),
-                ),
-            )
-        })
-        .collect();
-    (got, summary)
-}
-
-/// Per loglet, the verdict word and item of `import --run` + `validate` of `dir`.
-fn judged_once(dir: &Path, out: &Path) -> BTreeMap<String, (String, Option<usize>)> {
-    let run = import_raw_dir_loglets(dir).unwrap();
-    run.write_to_dir(out).unwrap();
-    let opts = ValidateOptions {
-        progress: false,
-        timeout: Some(std::time::Duration::from_secs(30)),
-        ..ValidateOptions::default()
-    };
-    let Some(Validated::Run(r)) =
-        validate_inputs(&[Ok(Input::Run(out.to_path_buf()))], &opts).pop()
-    else {
-        panic!("not a run")
-    };
-    r.loglets
-        .iter()
-        .map(|l| {
-            let o = l.result.as_ref().unwrap();
-            let item = match &o.verdict {
-                Verdict::Conforms { .. } => None,
-                Verdict::Diverges { at, .. }
-                | Verdict::Violates { at, .. }
-                | Verdict::Rejected { at, .. }
-                | Verdict::Inconclusive { at, .. } => Some(at.index),
-            };
-            (l.entry.loglet.clone(), (o.verdict.word().to_string(), item))
-        })
-        .collect()
+    serde_json::from_str(stdout.lines().last().expect("a summary line")).unwrap()
 }
 
 /// The records of `dir/sql.jsonl`: (table, rows, error).
@@ -193,7 +143,8 @@ fn snapshots_taken_while_following_are_read_and_judged_as_an_import_judges_them(
             ],
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let (got, summary) = followed(&out);
+        let summary = summary_of(&out);
+        let got = followed(&summary);
         // Every round took the three tables, in the recorder's order, with rows.
         let recs = records(&dir);
         assert!(recs.len() >= 6, "{scenario}: {recs:?}");
@@ -235,7 +186,8 @@ fn a_query_that_fails_is_written_with_its_error_and_following_goes_on() {
             ctl.to_str().unwrap(),
         ],
     );
-    let (got, summary) = followed(&out);
+    let summary = summary_of(&out);
+    let got = followed(&summary);
     let recs = records(&dir);
     assert!(recs.len() >= 3, "{recs:?}");
     assert!(
