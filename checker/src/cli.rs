@@ -105,6 +105,72 @@ pub enum Command {
     /// Exit codes: 0 the recording follows the path, 1 it does not (or not all of it),
     /// 2 usage error or the cluster failed, 3 the check was inconclusive.
     Reproduce(ReproduceArgs),
+    /// Measure how much of the model a real Restate cluster has been seen to do: pick a small
+    /// set of model paths that together take every step kind the step-to-control table can
+    /// force (or that happens by itself) and every property's shortest controllable
+    /// counterexample or example; run each on a real cluster (`reproduce`, N times, with random
+    /// delays between steps); import, validate and path-follow each run; report per step kind
+    /// how many runs took it, the kinds never seen and why, the paths not followed and where,
+    /// and every record the importer could not place.
+    ///
+    /// Writes OUT/campaign.txt, OUT/campaign.json and OUT/campaign.junit.xml (rewritten after
+    /// every run, so an interrupted campaign leaves what it did), and OUT/runs/ID-rN/ per run
+    /// (raw material, trace, notes, reproduce.txt). A rerun into the same OUT says what changed
+    /// since the campaign it replaces. `--dry-run` prints the selection and runs nothing (no
+    /// root needed).
+    ///
+    /// Exit codes: 0 every run made was explained by the model (a run may still not follow its
+    /// whole path: the report says where), 1 a run diverged from the model, violated a property
+    /// other than the set-up's designed forced move, or a step kind taken in `--baseline` was
+    /// not taken, 2 usage error (or no cluster could be started), 3 `--timeout` stopped the
+    /// campaign before its last run, a run failed, or a check was inconclusive.
+    Campaign(CampaignArgs),
+}
+
+/// Arguments of `sealcheck campaign`.
+#[derive(Debug, Clone, Args)]
+pub struct CampaignArgs {
+    /// Scenario files whose paths to run (default: the built-in incident scenario and
+    /// specs/crash-restart.toml, cluster-roles.toml, paused-members.toml and message-loss.toml
+    /// of the project root). Each must have 3 log servers, all in the nodeset.
+    #[arg(value_name = "SPEC")]
+    pub specs: Vec<PathBuf>,
+    /// Directory to write the campaign into (replaced if it holds an earlier campaign; refused
+    /// if it holds anything else).
+    #[arg(long, value_name = "DIR", required_unless_present = "dry_run")]
+    pub out: Option<PathBuf>,
+    /// Runs of each path.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runs_per_path: u32,
+    /// The longest random delay before each driven step, in milliseconds (0: none). The
+    /// delays are drawn from --seed and written into each run's actions.
+    #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub jitter: u64,
+    /// Seed of the delays.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// Run at most N runs, the paths that add the most step kinds first (the rest are
+    /// reported as not run).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_runs: Option<u64>,
+    /// Start no run after this many seconds (a run that started finishes; exit 3 if runs were
+    /// left).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+    /// Only paths for step kinds, no property's counterexample or example.
+    #[arg(long)]
+    pub kinds_only: bool,
+    /// Exit 1 if a step kind of FILE was taken by no run here. FILE is an earlier
+    /// campaign.json (its kinds some run took), or a text file of step kinds, one per line
+    /// (`#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Print the selected paths (their step kinds and controls) and stop; runs nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where the Restate binaries are.
+    #[command(flatten)]
+    pub restate: RestateArgs,
 }
 
 /// Arguments of `sealcheck reproduce`.

@@ -158,6 +158,10 @@ pub struct FollowReport {
     /// The same explanation as actions of the trace's model.
     #[serde(skip)]
     pub explanation_actions: Vec<Action>,
+    /// Per action of the explanation: whether one of its labels matched a trace event (false:
+    /// taken unlogged).
+    #[serde(skip)]
+    pub explanation_logged: Vec<bool>,
     /// States generated.
     pub states: usize,
 }
@@ -414,10 +418,12 @@ impl Follower<'_> {
         let mut p = 0;
         let mut explanation = Vec::new();
         let mut explanation_actions = Vec::new();
+        let mut explanation_logged = Vec::new();
         for &l in &chain {
             let link = &links[l];
             let a = link.action.as_ref().expect("non-root link");
             explanation_actions.push(a.clone());
+            explanation_logged.push(link.consumed > 0);
             explanation.push(sealcheck_model::describe::action(model, a));
             if link.advanced {
                 steps[p].status = if link.consumed > 0 {
@@ -440,16 +446,18 @@ impl Follower<'_> {
             steps,
             explanation,
             explanation_actions,
+            explanation_logged,
             states: self.states,
         }
     }
 }
 
 /// Whether two steps are the same step of the protocol: equal, except for the tails a
-/// message carries (its sender's known global tail, a reply's local tail), which are not
-/// compared. The real loglet holds records the path's model never appended (a partition's
-/// own), so a reply's tails differ from the path's while the step (who sends what to whom,
-/// in which seal call, with which status) is the same.
+/// message carries (its sender's known global tail, a reply's local tail) and the tail a
+/// find-tail reader finds sealed, which are not compared. The real loglet holds records the
+/// path's model never appended (a partition's own), so a reply's tails differ from the
+/// path's while the step (who sends what to whom, in which seal call, with which status) is
+/// the same.
 pub fn same_step(a: &Action, b: &Action) -> bool {
     fn key(a: &Action) -> Action {
         use sealcheck_model::state::Msg;
@@ -500,6 +508,8 @@ pub fn same_step(a: &Action, b: &Action) -> bool {
             Action::Lose(m) => Action::Lose(strip(m)),
             Action::Duplicate(m) => Action::Duplicate(strip(m)),
             Action::StoreIgnoringSeal(m) => Action::StoreIgnoringSeal(strip(m)),
+            // The tail a find-tail reader returns is the loglet's, records included.
+            Action::FindTailFindsSealed(_) => Action::FindTailFindsSealed(0),
             other => other.clone(),
         }
     }

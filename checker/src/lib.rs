@@ -24,6 +24,7 @@
 pub mod bench;
 pub mod bench_validate;
 pub mod bounds;
+pub mod campaign;
 pub mod chain;
 pub mod checkpoint;
 pub mod cli;

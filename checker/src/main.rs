@@ -22,6 +22,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Follow(a) => commands::follow(a),
         Command::Record(a) => sealcheck::record::record(a),
         Command::Reproduce(a) => sealcheck::reproduce::reproduce(a),
+        Command::Campaign(a) => sealcheck::campaign::campaign(a),
     }
 }
 

@@ -138,12 +138,7 @@ pub fn path_from_args(args: &ReproduceArgs) -> anyhow::Result<PathToRun> {
 
 /// The step-to-control table, one row per kind of step: model step, control, forceable.
 pub fn controls_table() -> String {
-    // Every member ReadWrite, so that the operator rows show which moves need --force.
-    let mut cfg = sealcheck_model::Config::incident();
-    cfg.initial_storage = vec![sealcheck_model::StorageState::ReadWrite; 3];
-    cfg.faults.operator_force = true;
-    let model = cfg.into_model().expect("incident, all ReadWrite");
-    let state = model.initial_state();
+    let (model, state) = rr::table_model();
     let mut out = String::from("| model step | control | forceable? |\n|---|---|---|\n");
     for a in rr::sample_steps() {
         let c = rr::control_of(&model, &state, &a);
@@ -176,6 +171,44 @@ fn plan_text(path: &PathToRun, plan: &Plan) -> String {
             st.control.forceable(),
             st.control.text()
         ));
+        s.push_str(&steering_text(st));
+    }
+    s
+}
+
+/// The extra controls of a planned step, one line each (empty when it has none): members
+/// held from before a seal call, resumed before a step, a line waited for.
+pub fn steering_text(st: &rr::PlannedStep) -> String {
+    let ids = |v: &[u32]| {
+        v.iter()
+            .map(|n| format!("N{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = String::new();
+    if !st.hold_until_delivered.is_empty() {
+        s.push_str(&format!(
+            "        and: hold {} paused from before the call until the path delivers their Seal\n",
+            ids(&st.hold_until_delivered)
+        ));
+    }
+    if !st.resume_before.is_empty() {
+        s.push_str(&format!(
+            "        and: resume {} first\n",
+            ids(&st.resume_before)
+        ));
+    }
+    if !st.resume_after.is_empty() {
+        s.push_str(&format!(
+            "        and: resume {} after it (the call they were held for has returned)\n",
+            ids(&st.resume_after)
+        ));
+    }
+    if st.wait_for_line {
+        s.push_str(&format!(
+            "        and: wait for its line (at most {} s)\n",
+            rr::BY_ITSELF_WITHIN.as_secs()
+        ));
     }
     s
 }
@@ -197,14 +230,26 @@ pub fn step_word(forced: bool, status: &StepStatus) -> String {
     }
 }
 
+/// A recording checked against its path ([`check_trace`]).
+pub struct Checked {
+    /// Validation's verdict and the per-step report, as text.
+    pub text: String,
+    /// The path-following report.
+    pub follow: FollowReport,
+    /// How the command ends: the follow verdict's exit code.
+    pub exit: Exit,
+    /// Validation's verdict of the trace.
+    pub verdict: validate::Verdict,
+}
+
 /// Checks a recorded trace against the path: validation's verdict and the path-following
-/// report, as text, and how the command ends (the follow verdict's exit code).
+/// report.
 pub fn check_trace(
     trace: &Path,
     path: &PathToRun,
     forced: &[bool],
     path_starts_at: Option<f64>,
-) -> anyhow::Result<(String, FollowReport, Exit)> {
+) -> anyhow::Result<Checked> {
     let opts = ValidateOptions {
         timeout: Some(std::time::Duration::from_secs(120)),
         ..ValidateOptions::default()
@@ -276,7 +321,12 @@ pub fn check_trace(
         began.elapsed().as_millis()
     ));
     let code = report.verdict.exit_code();
-    Ok((s, report, code))
+    Ok(Checked {
+        text: s,
+        follow: report,
+        exit: code,
+        verdict: outcome.verdict,
+    })
 }
 
 /// `sealcheck reproduce`.
@@ -293,18 +343,18 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Holds);
     }
     let out = args.out.clone().expect("clap requires --out");
-    let trace_path = out.join(sealcheck_recorder::record::TRACE_FILE);
-    let planned_forced: Vec<bool> = plan
-        .steps
-        .iter()
-        .map(|s| !matches!(s.control, rr::Control::Cannot(_)))
-        .collect();
     if args.recheck {
+        let planned_forced: Vec<bool> = plan
+            .steps
+            .iter()
+            .map(|s| !matches!(s.control, rr::Control::Cannot(_)))
+            .collect();
         let start =
             rr::path_start_ms(&out.join("raw")).map_err(|e| UsageError::new(e.to_string()))?;
-        let (txt, _, code) = check_trace(&trace_path, &path, &planned_forced, start)?;
-        crate::output::write_stdout(&txt)?;
-        return Ok(code);
+        let trace_path = out.join(sealcheck_recorder::record::TRACE_FILE);
+        let checked = check_trace(&trace_path, &path, &planned_forced, start)?;
+        crate::output::write_stdout(&checked.text)?;
+        return Ok(checked.exit);
     }
     let bins = Binaries::discover(
         &args.restate.project_root()?,
@@ -314,7 +364,48 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<Exit> {
     .map_err(|e| UsageError::new(e.to_string()))?;
     sealcheck_recorder::check_can_record().map_err(|e| UsageError::new(e.to_string()))?;
     sealcheck_recorder::install_interrupt_handler().map_err(|e| UsageError::new(e.to_string()))?;
-    std::fs::create_dir_all(&out)
+    sealcheck_recorder::cluster::show_progress(true);
+    let ran = run_path(
+        &path,
+        &plan,
+        &bins,
+        &out,
+        rr::Jitter::default(),
+        args.trace.clone(),
+    )?;
+    crate::output::write_stdout(&ran.run_text)?;
+    crate::output::write_stdout(&ran.checked.text)?;
+    Ok(ran.checked.exit)
+}
+
+/// One run of a path on a real cluster ([`run_path`]).
+pub struct PathRun {
+    /// What the runner did per step, and the seals' outcome, as text.
+    pub run_text: String,
+    /// The recording checked against the path.
+    pub checked: Checked,
+    /// The records of the loglet the import could not place (kind, and why), and those that
+    /// need a model step.
+    pub gaps: Vec<(String, String)>,
+    /// The run's wall-clock time, in seconds.
+    pub secs: f64,
+}
+
+/// Runs `plan` (of `path`) on a fresh cluster recorded into `out` (OUT/raw, OUT/trace.jsonl,
+/// OUT/import-notes.txt, OUT/path.json, OUT/reproduce.txt, replacing earlier ones), imports the
+/// recording and checks it against the path. Needs root and the binaries; the caller installs
+/// the interrupt handler. A cluster that fails is a [`UsageError`] naming the raw material.
+pub fn run_path(
+    path: &PathToRun,
+    plan: &Plan,
+    bins: &Binaries,
+    out: &Path,
+    jitter: rr::Jitter,
+    trace_arg: Option<PathBuf>,
+) -> anyhow::Result<PathRun> {
+    let plan_txt = plan_text(path, plan);
+    let trace_path = out.join(sealcheck_recorder::record::TRACE_FILE);
+    std::fs::create_dir_all(out)
         .map_err(|e| UsageError::new(format!("cannot create --out {}: {e}", out.display())))?;
     let notes_path = out.join(sealcheck_recorder::record::NOTES_FILE);
     let report_path = out.join(REPORT_FILE);
@@ -327,13 +418,12 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<Exit> {
             _ => {}
         }
     }
-    sealcheck_recorder::cluster::show_progress(true);
     let raw = out.join("raw");
     let work = std::env::temp_dir().join(format!("sealcheck-reproduce-{}", std::process::id()));
     let opts = ScenarioOptions::new(&work, &raw);
     let began = Instant::now();
     let name = format!("reproduce {}", path.encoding);
-    let result = rr::reproduce(&name, &plan, &bins, &opts);
+    let result = rr::reproduce_jittered(&name, plan, bins, &opts, jitter);
     let _ = std::fs::remove_dir_all(&work);
     let secs = began.elapsed().as_secs_f64();
     let run = result.map_err(|e| {
@@ -346,6 +436,7 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<Exit> {
     let trace = sealcheck_recorder::import::import_raw_dir(&raw)
         .map_err(|e| UsageError::new(format!("import of the recording: {e}")))?;
     let unplaced = trace.unplaced().len();
+    let gaps = gaps_of(&trace);
     trace
         .write_file(&trace_path)
         .and_then(|()| std::fs::write(&notes_path, trace.notes_text()))
@@ -355,6 +446,19 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<Exit> {
     for s in &run.steps {
         done.push_str(&format!("  {:>2}. {}\n", s.step, s.done));
     }
+    if jitter.max_ms > 0 {
+        done.push_str(&format!(
+            "  jitter: up to {} ms before each driven step (seed {}): {}\n",
+            jitter.max_ms,
+            jitter.seed,
+            plan.steps
+                .iter()
+                .filter(|s| matches!(s.control, rr::Control::Drive(_)))
+                .map(|s| format!("step {} {} ms", s.step, jitter.delay_ms(s.step)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     done.push_str(&format!("  ran in {secs:.1} s; {}\n", run.summary));
     if unplaced > 0 {
         done.push_str(&format!(
@@ -362,24 +466,51 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<Exit> {
             sealcheck_model::words::count(unplaced, "record", "records")
         ));
     }
-    crate::output::write_stdout(&done)?;
     let start = rr::path_start_ms(&raw).map_err(|e| UsageError::new(e.to_string()))?;
-    let (txt, report, code) = check_trace(&trace_path, &path, &forced, start)?;
-    crate::output::write_stdout(&txt)?;
+    let checked = check_trace(&trace_path, path, &forced, start)?;
     let file = PathFile {
         spec: path.spec.clone(),
         overrides: path.overrides.clone(),
-        trace: args.trace.clone(),
+        trace: trace_arg,
         path: path.encoding.clone(),
         label: path.label.clone(),
-        follow: follow_word(&report.verdict),
+        follow: follow_word(&checked.follow.verdict),
         path_starts_at: start,
     };
     let json = serde_json::to_string_pretty(&file).expect("json") + "\n";
-    std::fs::write(out.join(PATH_FILE), json)
-        .and_then(|()| std::fs::write(&report_path, format!("{plan_txt}{done}{txt}")))
+    std::fs::write(&path_file, json)
+        .and_then(|()| std::fs::write(&report_path, format!("{plan_txt}{done}{}", checked.text)))
         .map_err(|e| UsageError::new(format!("cannot write {}: {e}", report_path.display())))?;
-    Ok(code)
+    Ok(PathRun {
+        run_text: done,
+        checked,
+        gaps,
+        secs,
+    })
+}
+
+/// The records of an import that are candidate gaps of the model: those that need a model
+/// step, then those not placed, each as (its kind, why).
+pub fn gaps_of(trace: &sealcheck_recorder::import::ImportedTrace) -> Vec<(String, String)> {
+    use sealcheck_recorder::import::DropReason;
+    let needs = trace.drops.iter().filter_map(|d| match &d.reason {
+        DropReason::NeedsModelStep(why) => {
+            Some((d.kind.clone(), format!("needs a model step: {why}")))
+        }
+        _ => None,
+    });
+    let unplaced = trace.unplaced().into_iter().map(|d| {
+        let why = match &d.reason {
+            DropReason::Unplaced(why) => why.clone(),
+            DropReason::OutOfScope(why)
+            | DropReason::NeedsModelStep(why)
+            | DropReason::Coarse(why) => (*why).to_string(),
+            DropReason::OtherLoglet(l) => format!("about loglet {l}"),
+            DropReason::AfterCut => "after the recorder's shutdown".into(),
+        };
+        (d.kind.clone(), format!("NOT PLACED: {why}"))
+    });
+    needs.chain(unplaced).collect()
 }
 
 /// The path-following verdict in one word: `follows`, `partly N`, `unexplained`,

@@ -19,6 +19,12 @@ use stateright::Model;
 /// A predicate on (model, state, whether the state has no successor).
 pub type Matcher<'a, M> = Box<dyn Fn(&M, &<M as Model>::State, bool) -> bool + 'a>;
 
+/// A predicate on an action.
+pub type ActionMatcher<'a, M> = Box<dyn Fn(&<M as Model>::Action) -> bool + 'a>;
+
+/// Which steps a restricted search may take: a predicate on (model, state, action).
+pub type Allow<'a, M> = &'a dyn Fn(&M, &<M as Model>::State, &<M as Model>::Action) -> bool;
+
 /// What a search looks for: a predicate on a state and whether it has no successor.
 pub struct Target<'a, M: Model> {
     /// A label to report the result under.
@@ -144,6 +150,37 @@ where
     M::State: Hash + Clone,
     M::Action: Clone,
 {
+    shortest_paths_restricted(model, targets, &[], &|_, _, _| true, limits)
+}
+
+/// A step a search looks for: a path whose last step's action matches.
+pub struct StepTarget<'a, M: Model> {
+    /// A label to report the result under (distinct from every state target's).
+    pub name: &'a str,
+    /// Matches on the action.
+    pub matches: ActionMatcher<'a, M>,
+}
+
+/// [`shortest_paths_within`] over the steps `allow` admits only (on model, state, action),
+/// also looking for `steps`: for each, a shortest path of admitted steps that ends with a
+/// matching one. Whether a state is terminal (for `eventually` targets) counts every action of
+/// the model, admitted or not. Action indices in the paths are among all of the model's
+/// actions, as the Explorer encodes them.
+pub fn shortest_paths_restricted<M>(
+    model: &M,
+    targets: &[Target<'_, M>],
+    steps: &[StepTarget<'_, M>],
+    allow: Allow<'_, M>,
+    limits: &SearchLimits,
+) -> SearchResult<M::Action>
+where
+    M: Model,
+    M::State: Hash + Clone,
+    M::Action: Clone,
+{
+    let wanted = targets.len() + steps.len();
+    // Step targets found: (the node the step is taken from, the step's action index).
+    let mut found_step: HashMap<usize, (u32, u32)> = HashMap::new();
     // nodes[i] = (parent node, action index); roots have parent u32::MAX and the action index is
     // the init-state index.
     let mut nodes: Vec<(u32, u32)> = Vec::new();
@@ -183,13 +220,22 @@ where
                 found_at.insert(t, node);
             }
         }
-        if found_at.len() == targets.len() {
+        if found_at.len() + found_step.len() == wanted {
             break;
         }
         for (ai, action) in actions.drain(..).enumerate() {
+            if !allow(model, &state, &action) {
+                continue;
+            }
+            let matching: Vec<usize> = (0..steps.len())
+                .filter(|t| !found_step.contains_key(t) && (steps[*t].matches)(&action))
+                .collect();
             let Some(next) = model.next_state(&state, action) else {
                 continue;
             };
+            for t in matching {
+                found_step.insert(t, (node, ai as u32));
+            }
             if let Entry::Vacant(e) = seen.entry(fingerprint(&next)) {
                 e.insert(());
                 nodes.push((node, ai as u32));
@@ -210,13 +256,12 @@ where
         }
     }
     // A limit that stopped the search after it found everything changes nothing.
-    if found_at.len() == targets.len() {
+    if found_at.len() + found_step.len() == wanted {
         stopped = None;
     }
     drop(queue);
     drop(seen);
-    let mut found = HashMap::new();
-    for (t, node) in found_at {
+    let path_to = |node: u32| {
         let mut indices = Vec::new();
         let mut n = node;
         loop {
@@ -228,8 +273,19 @@ where
             n = parent;
         }
         indices.reverse();
+        indices
+    };
+    let mut found = HashMap::new();
+    for (t, node) in found_at {
+        let indices = path_to(node);
         let actions = decode(model, &indices).expect("a path the search found replays");
         found.insert(targets[t].name.to_string(), FoundPath { indices, actions });
+    }
+    for (t, (node, ai)) in found_step {
+        let mut indices = path_to(node);
+        indices.push(ai as usize);
+        let actions = decode(model, &indices).expect("a path the search found replays");
+        found.insert(steps[t].name.to_string(), FoundPath { indices, actions });
     }
     SearchResult {
         found,

@@ -13,59 +13,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use live_support::{alive, pids_in_actions, processes_in, scratch_dirs};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use live_support::{assert_all_gone, namespace_of, pids_in_actions, scratch_dirs, sealcheck};
 
 fn scratch(tag: &str) -> PathBuf {
-    let d = root()
-        .join("target/reproduce-live")
-        .join(format!("{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn sealcheck() -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("sealcheck"));
-    c.current_dir(root());
-    c
+    live_support::scratch("reproduce-live", tag)
 }
 
 /// The PIDs the run logged: the namespace holder and every server start.
 fn recorded_pids(raw: &Path) -> Vec<i32> {
     pids_in_actions(&std::fs::read_to_string(raw.join("actions.jsonl")).unwrap_or_default())
-}
-
-/// The namespace of the holder the run logged first (`net:[inode]`), while it runs.
-fn namespace_of(raw: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(raw.join("actions.jsonl")).ok()?;
-    let holder = text.lines().find_map(|l| {
-        let v: serde_json::Value = serde_json::from_str(l).ok()?;
-        v["detail"]["holder_pid"].as_i64()
-    })?;
-    std::fs::read_link(format!("/proc/{holder}/ns/net"))
-        .ok()
-        .map(|l| l.display().to_string())
-}
-
-/// Every PID in `pids` is gone within 10 s, and nothing runs in `ns` any more.
-fn assert_all_gone(pids: &[i32], ns: Option<&str>) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let left: Vec<i32> = pids.iter().copied().filter(|p| alive(*p)).collect();
-        let in_ns = ns.map(processes_in).unwrap_or_default();
-        if left.is_empty() && in_ns.is_empty() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still running: {left:?}; in the namespace: {in_ns:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]

@@ -38,6 +38,11 @@ const PINNED: &[(&str, usize, &[&str])] = &[
     ("specs/appends-then-seal.toml", 2415, &[]),
     ("specs/bench-five-servers.toml", 322188, &[]),
     ("specs/bench-four-servers.toml", BENCH_FOUR, &[]),
+    (
+        "specs/cluster-paused-members.toml",
+        1090,
+        &["a seal the harness starts eventually succeeds"],
+    ),
     ("specs/cluster-roles.toml", 269951, &[]),
     ("specs/crash-restart.toml", 2540, &[]),
     (

@@ -26,7 +26,12 @@
 //! re-sent Seal, a lost message) say what the recordings show and why it is not enough.
 //!
 //! [`plan`] turns a path into a [`Plan`]: the set-up that puts the real cluster where the
-//! model's initial state is, then one [`PlannedStep`] per step. [`reproduce`] runs a plan on a
+//! model's initial state is, then one [`PlannedStep`] per step. Beside each step's control, the
+//! plan steers the steps the cluster takes by itself: a member whose Seal the path delivers only
+//! after the seal call's next driven step is held paused from before the call
+//! ([`PlannedStep::hold_until_delivered`]) and resumed where the path says
+//! ([`PlannedStep::resume_before`], [`PlannedStep::resume_after`]); a find-tail reader's seal
+//! assist is waited for in the logs ([`PlannedStep::wait_for_line`]). [`reproduce`] runs a plan on a
 //! fresh cluster (the same three nodes, private network namespace and clean-up as
 //! [`crate::run_scenario`]: every process stopped by PID at the end, on error and on Ctrl-C /
 //! SIGTERM) and leaves a raw directory that [`crate::import::import_raw_dir`] reads.
@@ -226,6 +231,18 @@ pub fn control_of(model: &SealModel, state: &sealcheck_model::State, action: &Ac
     }
 }
 
+/// The model the table is written for, and its initial state: the incident scenario with
+/// every member ReadWrite and the operator's `--force` allowed, so that the operator rows show
+/// which moves need `--force`.
+pub fn table_model() -> (SealModel, sealcheck_model::State) {
+    let mut cfg = sealcheck_model::Config::incident();
+    cfg.initial_storage = vec![StorageState::ReadWrite; 3];
+    cfg.faults.operator_force = true;
+    let model = cfg.into_model().expect("incident, all ReadWrite");
+    let state = model.initial_state();
+    (model, state)
+}
+
 /// One step of each kind, for listing the table (`sealcheck reproduce --controls`, docs/reproducing.md).
 pub fn sample_steps() -> Vec<Action> {
     use sealcheck_model::state::Msg;
@@ -274,6 +291,93 @@ pub fn sample_steps() -> Vec<Action> {
     ]
 }
 
+/// The kind of a model step: one row of the step-to-control table, as a short stable name
+/// (`seal-call`, `seal-request-fails`, ...). A failed Seal request to the sealer (N1) is a kind
+/// of its own, since it has another control than one to any other member.
+pub fn step_kind(action: &Action) -> &'static str {
+    match action {
+        Action::LogServerProvisions(_) => "provisions",
+        Action::LogServerWritesMarker(_) => "writes-marker",
+        Action::LogServerStartsRequestPump(_) => "starts-request-pump",
+        Action::ClientViewCatchesUp => "view-catches-up",
+        Action::ClientJoins => "client-joins",
+        Action::HarnessGetsTrimPoint => "gets-trim-point",
+        Action::TrimPointFails => "trim-point-fails",
+        Action::HarnessCallsSeal => "seal-call",
+        Action::SealRejectedAllProvisioning => "seal-refused-all-provisioning",
+        Action::SealRequestFails(i) if node(*i) == VIA => "seal-request-to-sealer-fails",
+        Action::SealRequestFails(_) => "seal-request-fails",
+        Action::SealRequestResent(_) => "seal-request-resent",
+        Action::Deliver(_) => "deliver",
+        Action::SequencerDrains => "sequencer-drains",
+        Action::SequencerAppends => "sequencer-appends",
+        Action::Lose(_) => "lose",
+        Action::Duplicate(_) => "duplicate",
+        Action::LogServerCrashes(_) => "crash",
+        Action::LogServerRestarts(_) => "restart",
+        Action::OperatorSetsStorageState(..) => "operator-move",
+        Action::SequencerLearnsSealed => "sequencer-learns-sealed",
+        Action::FindTailAssistsSeal => "find-tail-assists",
+        Action::SealAssistCompletes => "assist-completes",
+        Action::FindTailRepairsTail { .. } => "tail-repair",
+        Action::TailRepairCompletes => "tail-repair-completes",
+        Action::FindTailFindsSealed(_) => "find-tail-finds-sealed",
+        Action::OtherSealStarts => "other-seal-starts",
+        Action::OtherSealCompletes => "other-seal-completes",
+        Action::OtherSealFails => "other-seal-fails",
+        Action::OtherSealRefused => "other-seal-refused",
+        Action::OtherRepairStarts { .. } => "other-repair-starts",
+        Action::OtherRepairCompletes { .. } => "other-repair-completes",
+        Action::StoreIgnoringSeal(_)
+        | Action::SealTaskCompletesEarly
+        | Action::SequencerAcksEarly
+        | Action::SequencerSealsWithoutDrain
+        | Action::SequencerAppendsToProvisioning => "seeded-bug",
+    }
+}
+
+/// Every step kind of the table once, in the table's order, with a sample step of it (the
+/// first of [`sample_steps`] of that kind).
+pub fn step_kinds() -> Vec<(&'static str, Action)> {
+    let mut out: Vec<(&'static str, Action)> = Vec::new();
+    for a in sample_steps() {
+        let k = step_kind(&a);
+        if !out.iter().any(|(seen, _)| *seen == k) {
+            out.push((k, a));
+        }
+    }
+    out
+}
+
+/// Random delays before the driven steps of a run (`sealcheck campaign --jitter`), so that
+/// behaviour that depends on timing shows across runs. Each delay is drawn from `0..=max_ms`
+/// by a generator seeded with `seed`, so a run can be made again with the same delays; each is
+/// written into the step's `reproduce-step` action (`delay_ms`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Jitter {
+    /// The longest delay, in milliseconds (0: none).
+    pub max_ms: u64,
+    /// The generator's seed.
+    pub seed: u64,
+}
+
+impl Jitter {
+    /// The delay before step `step` (1-based), in milliseconds (splitmix64 of the seed and the
+    /// step).
+    pub fn delay_ms(&self, step: usize) -> u64 {
+        if self.max_ms == 0 {
+            return 0;
+        }
+        let mut z = self
+            .seed
+            .wrapping_add((step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        z % (self.max_ms + 1)
+    }
+}
+
 /// One step of a plan.
 #[derive(Clone, Debug)]
 pub struct PlannedStep {
@@ -283,7 +387,27 @@ pub struct PlannedStep {
     pub description: String,
     /// How it is forced.
     pub control: Control,
+    /// For a seal call: members whose Seal the path delivers only after its next driven step
+    /// (a kill, say), or never. They are paused (SIGSTOP) from before the call until the step
+    /// that delivers their Seal (see `resume_before`), the end of the path, or a step that
+    /// kills or restarts them, so that they do not answer before the steps the path puts first.
+    pub hold_until_delivered: Vec<u32>,
+    /// Members held by an earlier seal call whose Seal this step delivers: resumed right before
+    /// it.
+    pub resume_before: Vec<u32>,
+    /// Members held by a seal call whose Seal of that call the path never delivers: resumed
+    /// right after this step (the call's next driven step, or the call itself when the next
+    /// step is one waited for). The call has returned by then, so its Seal is not sent again;
+    /// they answer what comes next (a find-tail reader's questions, say).
+    pub resume_after: Vec<u32>,
+    /// A step with a logged line the next steps depend on (a find-tail reader's seal assist):
+    /// the runner waits for the line (at most [`BY_ITSELF_WITHIN`]) before going on.
+    pub wait_for_line: bool,
 }
+
+/// How long the runner waits for the line of a step the cluster takes by itself (a find-tail
+/// reader runs once the sequencer's node is found dead, a few seconds after the kill).
+pub const BY_ITSELF_WITHIN: Duration = Duration::from_secs(15);
 
 /// What [`reproduce`] does: the set-up, then the steps in the model's order.
 #[derive(Clone, Debug)]
@@ -291,6 +415,11 @@ pub struct Plan {
     /// Nodes moved back to Provisioning with `--force` once the cluster is up (the model's
     /// initial state), in order.
     pub force_provisioning: Vec<u32>,
+    /// The node the path's model runs the loglet's sequencer on, when it runs it apart from the
+    /// sealer (a cluster with separate roles). When Restate put it elsewhere, the set-up moves
+    /// it there: `restatectl logs reconfigure --sequencer N<id>`, which seals the first loglet
+    /// and extends the chain with one sequenced on that node; the path runs on the new one.
+    pub sequencer: Option<u32>,
     /// The steps.
     pub steps: Vec<PlannedStep>,
 }
@@ -301,6 +430,11 @@ impl Plan {
         let mut v = vec![
             "start N1..N3 (all roles) in a private network namespace, provision, wait for log 0 and every node ReadWrite".to_string(),
         ];
+        if let Some(n) = self.sequencer {
+            v.push(format!(
+                "the model's sequencer on N{n}: if Restate put log 0's elsewhere, restatectl logs reconfigure --log-id 0 --sequencer N{n} (the path then runs on the new loglet)"
+            ));
+        }
         if !self.force_provisioning.is_empty() {
             let ids: Vec<String> = self.force_provisioning.iter().map(u32::to_string).collect();
             v.push(format!(
@@ -326,15 +460,83 @@ pub fn plan(model: &SealModel, path: &[Action]) -> Result<Plan, String> {
     }
     let mut state = model.initial_state();
     let mut steps = Vec::new();
+    // states[k]: the state before step k (and, last, after the path).
+    let mut states = vec![state.clone()];
     for (i, a) in path.iter().enumerate() {
         steps.push(PlannedStep {
             step: i + 1,
             description: sealcheck_model::describe::action(model, a),
             control: control_of(model, &state, a),
+            hold_until_delivered: Vec::new(),
+            resume_before: Vec::new(),
+            resume_after: Vec::new(),
+            wait_for_line: matches!(a, Action::FindTailAssistsSeal),
         });
         state = model
             .next_state(&state, a.clone())
             .ok_or_else(|| format!("step {} ({a:?}) is not enabled", i + 1))?;
+        states.push(state.clone());
+    }
+    for k in 0..steps.len() {
+        if steps[k].control != Control::Drive(Op::Seal) {
+            continue;
+        }
+        // The next step the runner acts on or waits for.
+        let Some(j) = (k + 1..steps.len())
+            .find(|&j| matches!(steps[j].control, Control::Drive(_)) || steps[j].wait_for_line)
+        else {
+            continue;
+        };
+        // Held for this call already: the members whose requests fail during it.
+        let failing: Vec<u32> = steps[k + 1..j]
+            .iter()
+            .filter_map(|t| match t.control {
+                Control::Hold { node } => Some(node),
+                _ => None,
+            })
+            .collect();
+        let mut pending: Vec<(u32, u8)> = states[j]
+            .network
+            .iter_distinct()
+            .filter_map(|m| match m {
+                sealcheck_model::state::Msg::Seal { to, attempt, .. } => Some((node(to), attempt)),
+                _ => None,
+            })
+            .filter(|(n, _)| *n != VIA && !failing.contains(n))
+            .collect();
+        pending.sort_unstable();
+        pending.dedup_by_key(|(n, _)| *n);
+        // Each is resumed before the later step that delivers this call's Seal to it; if none
+        // does, right after the next driven step; unless a step before kills or restarts it (a
+        // new process is not paused).
+        for &(n, attempt) in &pending {
+            let mut resumed = false;
+            for (t, a) in path.iter().enumerate().skip(k + 1) {
+                match a {
+                    Action::Deliver(sealcheck_model::state::Msg::Seal {
+                        to, attempt: c, ..
+                    }) if node(*to) == n && *c == attempt => {
+                        steps[t].resume_before.push(n);
+                        resumed = true;
+                        break;
+                    }
+                    Action::LogServerCrashes(i) | Action::LogServerProvisions(i)
+                        if node(*i) == n && t <= j =>
+                    {
+                        resumed = true;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            if !resumed {
+                // After the next driven step; before a step waited for (a find-tail reader
+                // must hear from it), as soon as the call has returned.
+                let at = if steps[j].wait_for_line { k } else { j };
+                steps[at].resume_after.push(n);
+            }
+        }
+        steps[k].hold_until_delivered = pending.into_iter().map(|(n, _)| n).collect();
     }
     let init = model.initial_state();
     let needs_provisioning = path.iter().any(|a| {
@@ -355,6 +557,7 @@ pub fn plan(model: &SealModel, path: &[Action]) -> Result<Plan, String> {
     };
     Ok(Plan {
         force_provisioning,
+        sequencer: model.cfg.cluster.as_ref().map(|c| u32::from(c.sequencer)),
         steps,
     })
 }
@@ -394,10 +597,21 @@ pub fn reproduce(
     bins: &Binaries,
     opts: &ScenarioOptions,
 ) -> Result<RunReport, Error> {
+    reproduce_jittered(name, plan, bins, opts, Jitter::default())
+}
+
+/// [`reproduce`], with a random delay (`jitter`) before each driven step.
+pub fn reproduce_jittered(
+    name: &str,
+    plan: &Plan,
+    bins: &Binaries,
+    opts: &ScenarioOptions,
+    jitter: Jitter,
+) -> Result<RunReport, Error> {
     let mut run = Run::new(name, bins, opts)?;
     let poller = run.cluster.start_poller(opts.poll_interval);
     let mut done = Vec::new();
-    let result = drive(&mut run, plan, &mut done);
+    let result = drive(&mut run, plan, jitter, &mut done);
     thread::sleep(Duration::from_millis(600));
     poller.stop();
     if let Err(e) = &result {
@@ -441,6 +655,70 @@ fn settle(run: &mut Run) -> Result<(), Error> {
     Ok(())
 }
 
+/// Puts log 0's tail loglet's sequencer on node `n` when Restate put it elsewhere: `restatectl
+/// logs reconfigure --log-id 0 --sequencer N<n>` seals the loglet and extends the chain with a
+/// new one sequenced on `n`, which the run's `meta.json` then names (the recording's earlier
+/// loglet is out of the trace). Notes what it did; a reconfiguration that leaves the sequencer
+/// elsewhere is noted and the path goes on (the campaign's report says so).
+fn place_sequencer(run: &mut Run, n: u32) -> Result<(), Error> {
+    let on = |seq: &Option<String>| seq.as_deref().and_then(crate::text::plain_node_id);
+    let before = run.meta.loglet_id.clone();
+    if on(&run.meta.sequencer) == Some(n) {
+        return Ok(());
+    }
+    run.cluster.record_action(
+        "reproduce-setup",
+        &[n],
+        json!({"what": format!("the model's sequencer on N{n}: reconfigure log {LOG}")}),
+    )?;
+    let seq = format!("N{n}");
+    let log = LOG.to_string();
+    run.cluster.ctl().run_via(
+        VIA,
+        &[
+            "logs",
+            "reconfigure",
+            "--log-id",
+            &log,
+            "--provider",
+            "replicated",
+            "--sequencer",
+            &seq,
+        ],
+    )?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(seg) = run.cluster.tail_segment(LOG)? {
+            if seg.kind == "replicated" && seg.loglet_id != before {
+                let placed = on(&seg.sequencer);
+                run.learn_loglet(&seg);
+                run.write_meta()?;
+                run.note(match placed {
+                    Some(p) if p == n => format!(
+                        "set-up: log {LOG}'s sequencer was on another node than the model's N{n}; reconfigured onto N{n}: the path runs on {}",
+                        seg.loglet_id.clone().unwrap_or_default()
+                    ),
+                    _ => format!(
+                        "set-up: reconfigured log {LOG} with --sequencer N{n}, but its new loglet's sequencer is {}",
+                        seg.sequencer.clone().unwrap_or_else(|| "unknown".into())
+                    ),
+                });
+                // Let every node's view of the chain catch up before the path starts.
+                thread::sleep(Duration::from_secs(1));
+                return run.describe();
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            run.note(format!(
+                "set-up: log {LOG}'s chain did not grow within 30 s of reconfigure --sequencer N{n}; the path runs on {}",
+                before.unwrap_or_default()
+            ));
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// A seal step of the path: members whose Seal requests must fail during this seal call (the
 /// `Hold` steps up to the next seal) are paused until it ends; returns what was done.
 fn seal_step(run: &mut Run, plan: &Plan, k: usize, paused: &mut Vec<u32>) -> Result<String, Error> {
@@ -478,7 +756,7 @@ fn seal_step(run: &mut Run, plan: &Plan, k: usize, paused: &mut Vec<u32>) -> Res
     Ok(format!("{}; {outcome}", Op::Seal))
 }
 
-fn drive(run: &mut Run, plan: &Plan, done: &mut Vec<StepRun>) -> Result<(), Error> {
+fn drive(run: &mut Run, plan: &Plan, jitter: Jitter, done: &mut Vec<StepRun>) -> Result<(), Error> {
     run.note(format!(
         "reproduce a model path of {} steps: {}",
         plan.steps.len(),
@@ -487,6 +765,9 @@ fn drive(run: &mut Run, plan: &Plan, done: &mut Vec<StepRun>) -> Result<(), Erro
     run.cluster.provision()?;
     run.ready()?;
     settle(run)?;
+    if let Some(n) = plan.sequencer {
+        place_sequencer(run, n)?;
+    }
     if !plan.force_provisioning.is_empty() {
         let ids = plan.force_provisioning.clone();
         run.cluster.record_action(
@@ -504,14 +785,53 @@ fn drive(run: &mut Run, plan: &Plan, done: &mut Vec<StepRun>) -> Result<(), Erro
         thread::sleep(Duration::from_secs(1));
     }
     let mut paused: Vec<u32> = Vec::new();
+    // Held by a seal call until the path delivers their Seal.
+    let mut held: Vec<u32> = Vec::new();
+    let path_start = crate::time::now_us();
     for (k, s) in plan.steps.iter().enumerate() {
+        for n in &s.resume_before {
+            if let Some(i) = held.iter().position(|h| h == n) {
+                held.remove(i);
+                run.cluster.resume_node(*n)?;
+            }
+        }
+        let delay = match s.control {
+            Control::Drive(_) => jitter.delay_ms(s.step),
+            _ => 0,
+        };
+        if delay > 0 {
+            thread::sleep(Duration::from_millis(delay));
+        }
         run.cluster.record_action(
             "reproduce-step",
             &[],
-            json!({"step": s.step, "model": s.description, "control": s.control.text()}),
+            json!({"step": s.step, "model": s.description, "control": s.control.text(), "delay_ms": delay}),
         )?;
         let (text, forced) = match &s.control {
-            Control::Drive(Op::Seal) => (seal_step(run, plan, k, &mut paused)?, true),
+            Control::Drive(Op::Seal) => {
+                for n in &s.hold_until_delivered {
+                    if !held.contains(n) {
+                        run.cluster.pause_node(*n)?;
+                        held.push(*n);
+                    }
+                }
+                if !s.hold_until_delivered.is_empty() {
+                    thread::sleep(Duration::from_millis(200));
+                }
+                let mut text = seal_step(run, plan, k, &mut paused)?;
+                if !s.hold_until_delivered.is_empty() {
+                    let ids: Vec<String> = s
+                        .hold_until_delivered
+                        .iter()
+                        .map(|n| format!("N{n}"))
+                        .collect();
+                    text.push_str(&format!(
+                        "; {} held paused from before the call until the path delivers their Seal",
+                        ids.join(", ")
+                    ));
+                }
+                (text, true)
+            }
             Control::Drive(Op::Provision(id)) => {
                 run.cluster.kill_node(*id)?;
                 run.cluster.start_node(*id)?;
@@ -544,22 +864,98 @@ fn drive(run: &mut Run, plan: &Plan, done: &mut Vec<StepRun>) -> Result<(), Erro
                 format!("N{node} was held paused during the seal call"),
                 true,
             ),
+            Control::ByItself(_) if s.wait_for_line => {
+                let loglet = run.meta.loglet_id.clone().unwrap_or_default();
+                match wait_seal_assist(run, &loglet, path_start, BY_ITSELF_WITHIN)? {
+                    Some(n) => (
+                        format!("waited for it: N{n} logged a find-tail seal assist of {loglet}"),
+                        true,
+                    ),
+                    None => (
+                        format!(
+                            "waited {} s for a find-tail seal assist of {loglet}: none was logged; going on",
+                            BY_ITSELF_WITHIN.as_secs()
+                        ),
+                        true,
+                    ),
+                }
+            }
             Control::ByItself(_) => ("nothing to do: the cluster takes it by itself".into(), true),
             Control::Cannot(why) => (format!("could not be forced: {why}"), false),
         };
+        // A held member that this step killed or restarted is no longer paused.
+        if let Control::Drive(Op::Kill(id) | Op::Provision(id)) = s.control {
+            held.retain(|n| *n != id);
+        }
+        for n in &s.resume_after {
+            if let Some(i) = held.iter().position(|h| h == n) {
+                held.remove(i);
+                run.cluster.resume_node(*n)?;
+            }
+        }
         done.push(StepRun {
             step: s.step,
             done: text,
             forced,
         });
     }
-    for n in paused.drain(..) {
+    for n in paused.drain(..).chain(held.drain(..)) {
         run.cluster.resume_node(n)?;
+    }
+    // A seal assist the path ends with completes a moment after its members answer.
+    if plan
+        .steps
+        .iter()
+        .rev()
+        .take_while(|s| matches!(s.control, Control::ByItself(_)))
+        .any(|s| s.wait_for_line)
+    {
+        thread::sleep(Duration::from_secs(2));
     }
     // The recording ends with the path (and the poller's last round): a restarted sequencer
     // leaves its loglet without a sequencer, and a few seconds later a partition processor's
     // appender seals it by itself (`[Auto Recovery]`), which is no step of the path.
     Ok(())
+}
+
+/// Watches every node's server log until one logs a find-tail seal assist of `loglet` stamped
+/// at or after `since_us`; returns that node, or `None` after `within`.
+fn wait_seal_assist(
+    run: &Run,
+    loglet: &str,
+    since_us: i64,
+    within: Duration,
+) -> Result<Option<u32>, Error> {
+    let deadline = std::time::Instant::now() + within;
+    let raw = run.cluster.config().raw_dir.clone();
+    let nodes: Vec<u32> = run.meta.nodes.iter().map(|n| n.id).collect();
+    loop {
+        for &id in &nodes {
+            let log = crate::raw::node_log_path(&raw, id);
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            for line in text.lines() {
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                    continue;
+                };
+                let Some(crate::Fact::SealAssist { loglet: l, .. }) =
+                    crate::parse::fact_from_server_line(id, &v)
+                else {
+                    continue;
+                };
+                let at = v
+                    .get("timestamp")
+                    .and_then(|t| t.as_str())
+                    .and_then(crate::time::parse_rfc3339);
+                if l == loglet && at.is_none_or(|t| t >= since_us) {
+                    return Ok(Some(id));
+                }
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// When the path started in a raw directory's recording: the first `reproduce-step` action,
@@ -621,6 +1017,7 @@ mod tests {
         ];
         let p = plan(&m, &path).unwrap();
         assert_eq!(p.force_provisioning, vec![1, 2, 3]);
+        assert_eq!(p.sequencer, None, "one client: no sequencer to place");
         let ctl: Vec<Control> = p.steps.iter().map(|s| s.control.clone()).collect();
         assert_eq!(
             ctl,
@@ -701,6 +1098,47 @@ mod tests {
                 force: true
             })
         );
+    }
+
+    #[test]
+    fn every_kind_is_listed_once_and_the_sealer_failing_is_its_own_kind() {
+        let kinds = step_kinds();
+        let names: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
+        let mut dedup = names.clone();
+        dedup.sort_unstable();
+        dedup.dedup();
+        assert_eq!(dedup.len(), names.len());
+        assert_eq!(
+            step_kind(&Action::SealRequestFails(0)),
+            "seal-request-to-sealer-fails"
+        );
+        assert_eq!(
+            step_kind(&Action::SealRequestFails(2)),
+            "seal-request-fails"
+        );
+        // Two sample rows are operator moves: one kind.
+        assert_eq!(names.len(), sample_steps().len() - 1);
+        for (k, a) in &kinds {
+            assert_eq!(step_kind(a), *k);
+        }
+    }
+
+    #[test]
+    fn jitter_is_within_its_bound_repeatable_and_varies() {
+        let j = Jitter {
+            max_ms: 300,
+            seed: 7,
+        };
+        let d: Vec<u64> = (1..=20).map(|k| j.delay_ms(k)).collect();
+        assert!(d.iter().all(|&x| x <= 300));
+        assert_eq!(d, (1..=20).map(|k| j.delay_ms(k)).collect::<Vec<_>>());
+        assert!(d.iter().any(|&x| x != d[0]));
+        let other = Jitter {
+            max_ms: 300,
+            seed: 8,
+        };
+        assert_ne!(d, (1..=20).map(|k| other.delay_ms(k)).collect::<Vec<_>>());
+        assert_eq!(Jitter::default().delay_ms(3), 0);
     }
 
     #[test]

@@ -284,7 +284,8 @@ impl Run {
             .unwrap_or(0))
     }
 
-    fn learn_loglet(&mut self, seg: &LogSegment) {
+    /// Makes `seg` the run's loglet in `meta.json` (call [`Run::write_meta`] after).
+    pub(crate) fn learn_loglet(&mut self, seg: &LogSegment) {
         self.meta.loglet_id = seg.loglet_id.clone();
         self.meta.nodeset = seg.nodeset.clone();
         self.meta.replication = seg.replication.clone();

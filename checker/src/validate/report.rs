@@ -367,7 +367,7 @@ fn run_json(run: &RunResult) -> serde_json::Value {
     v
 }
 
-fn xml(s: &str) -> String {
+pub(crate) fn xml(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
