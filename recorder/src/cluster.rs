@@ -341,16 +341,13 @@ impl LogSegment {
 /// or stopped.
 #[derive(Debug)]
 pub struct Poller {
-    stop: Arc<AtomicBool>,
-    handle: Option<thread::JoinHandle<()>>,
+    thread: crate::poll::Background,
 }
 
 impl Poller {
     /// Starts polling every `interval` (one round takes three restatectl runs, ~0.3 s).
     pub fn start(ctl: Ctl, interval: Duration) -> Poller {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let handle = thread::spawn(move || {
+        let thread = crate::poll::Background::spawn(move |flag| {
             while !flag.load(Ordering::SeqCst) {
                 let _ = ctl.snapshot_nodes();
                 let _ = ctl.snapshot_loglet_workers();
@@ -361,28 +358,12 @@ impl Poller {
                 }
             }
         });
-        Poller {
-            stop,
-            handle: Some(handle),
-        }
+        Poller { thread }
     }
 
     /// Stops and joins the polling thread (a round in progress finishes first, at most ~30 s).
     pub fn stop(mut self) {
-        self.stop_inner();
-    }
-
-    fn stop_inner(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-impl Drop for Poller {
-    fn drop(&mut self) {
-        self.stop_inner();
+        self.thread.stop();
     }
 }
 

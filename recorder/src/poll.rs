@@ -97,10 +97,9 @@ pub fn query(mut cmd: Command, table: &str, query: &str) -> Result<SqlRecord, Er
 /// of its own, until stopped or dropped.
 #[derive(Debug)]
 pub struct SqlPoller {
-    stop: Arc<AtomicBool>,
+    thread: Background,
     failure: Arc<Mutex<Option<String>>>,
     rounds: Arc<std::sync::atomic::AtomicUsize>,
-    handle: Option<thread::JoinHandle<()>>,
 }
 
 impl SqlPoller {
@@ -134,16 +133,15 @@ impl SqlPoller {
                     Error::io(out, e)
                 }
             })?;
-        let stop = Arc::new(AtomicBool::new(false));
         let failure = Arc::new(Mutex::new(None));
         let rounds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (flag, failed, done) = (stop.clone(), failure.clone(), rounds.clone());
+        let (failed, done) = (failure.clone(), rounds.clone());
         let (restatectl, address, out) = (
             restatectl.to_path_buf(),
             address.to_string(),
             out.to_path_buf(),
         );
-        let handle = thread::spawn(move || {
+        let thread = Background::spawn(move |flag| {
             let mut file = file;
             while !flag.load(Ordering::SeqCst) {
                 let until = Instant::now() + interval;
@@ -158,10 +156,9 @@ impl SqlPoller {
             }
         });
         Ok(SqlPoller {
-            stop,
+            thread,
             failure,
             rounds,
-            handle: Some(handle),
         })
     }
 
@@ -181,10 +178,32 @@ impl SqlPoller {
 
     /// Stops and joins the thread (a round in progress finishes first).
     pub fn stop(mut self) {
-        self.stop_inner();
+        self.thread.stop();
+    }
+}
+
+/// A thread that runs until it is told to stop: [`Background::stop`] and dropping it both set
+/// its stop flag and join it (shared by the recorder's [`crate::cluster::Poller`] and
+/// [`SqlPoller`]).
+#[derive(Debug)]
+pub(crate) struct Background {
+    stop: Arc<AtomicBool>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Runs `body` on a new thread; `body` gets the stop flag and returns once it is set.
+    pub(crate) fn spawn(body: impl FnOnce(Arc<AtomicBool>) + Send + 'static) -> Background {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        Background {
+            stop,
+            handle: Some(thread::spawn(move || body(flag))),
+        }
     }
 
-    fn stop_inner(&mut self) {
+    /// Sets the stop flag and joins the thread (at once if it was joined already).
+    pub(crate) fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(h) = self.handle.take() {
             let _ = h.join();
@@ -192,9 +211,9 @@ impl SqlPoller {
     }
 }
 
-impl Drop for SqlPoller {
+impl Drop for Background {
     fn drop(&mut self) {
-        self.stop_inner();
+        self.stop();
     }
 }
 
