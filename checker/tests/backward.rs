@@ -197,3 +197,111 @@ fn a_loaded_loglet_whose_tail_moves_back_diverges_there_at_once() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Mutants of the trace at `path` that need a log server back in Provisioning: a second
+/// `provisioned` of a log server right after its first, at the end of the trace, and a seal
+/// refused for all-Provisioning members after the last `provisioned`. Each with the item it
+/// inserts; the inserted line takes the stamp of the line before it.
+fn storage_mutants(path: &Path) -> Vec<(usize, String)> {
+    let text = std::fs::read_to_string(path).expect("committed trace");
+    let lines: Vec<&str> = text.lines().collect();
+    let header: Value = serde_json::from_str(lines[0]).expect("header");
+    let sealer = header["roles"]["sealer"]
+        .as_str()
+        .unwrap_or("N1")
+        .to_string();
+    let insert = |at: usize, mut v: Value| {
+        let before: Value = serde_json::from_str(lines[at - 1]).unwrap_or_default();
+        v["t"] = before["t"].clone();
+        let mut m: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        m.insert(at, v.to_string());
+        (at - 1, m.join("\n") + "\n")
+    };
+    let provisioned: Vec<(usize, Value)> = lines
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter_map(|(k, l)| serde_json::from_str::<Value>(l).ok().map(|v| (k, v)))
+        .filter(|(_, v)| v["event"] == "provisioned")
+        .collect();
+    let mut out = Vec::new();
+    for (k, v) in &provisioned {
+        let again = serde_json::json!({"event": "provisioned", "node": v["node"].clone()});
+        out.push(insert(k + 1, again.clone()));
+        out.push(insert(lines.len(), again));
+    }
+    if let Some((k, _)) = provisioned.last() {
+        let refused = serde_json::json!({"event": "seal-rejected", "node": sealer, "reason": "all-provisioning"});
+        out.push(insert(k + 1, refused));
+    }
+    out
+}
+
+/// An item that needs a log server back in Provisioning without `--force` (checker/src/
+/// validate/storage.rs) is decided at once and gets the breadth-first search's verdict and
+/// item, on mutants of every recorded trace.
+#[test]
+fn a_storage_state_only_force_reaches_gets_the_verdict_of_the_breadth_first_search() {
+    let dir = scratch("storage");
+    let opts = ValidateOptions::default();
+    let bfs_opts = ValidateOptions {
+        timeout: Some(Duration::from_secs(1)),
+        max_frontier: 200_000,
+        ..ValidateOptions::default()
+    };
+    let (mut compared, mut diverged) = (0, 0);
+    for trace in recorded_traces() {
+        // The rule is about runs without --force (the forced recordings' mutants are
+        // explained by a forced move, which the breadth-first search would have to find).
+        let header: Value = serde_json::from_str(
+            std::fs::read_to_string(&trace)
+                .expect("committed trace")
+                .lines()
+                .next()
+                .expect("header"),
+        )
+        .expect("header");
+        if header["config"]["faults"]["operator_force"] == true {
+            continue;
+        }
+        let all = storage_mutants(&trace);
+        let step = all.len().div_ceil(6).max(1);
+        for (n, (item, text)) in all.into_iter().step_by(step).enumerate() {
+            let path = dir.join(format!("s{n}.jsonl"));
+            std::fs::write(&path, text).expect("write");
+            let got = validate_file(&path, &opts).expect("valid");
+            let bfs =
+                validate_reader(TraceReader::open(&path).expect("open"), &bfs_opts).expect("valid");
+            let at = |v: &Verdict| match v {
+                Verdict::Diverges { at, .. }
+                | Verdict::Violates { at, .. }
+                | Verdict::Inconclusive { at, .. }
+                | Verdict::Rejected { at, .. } => Some(at.index),
+                Verdict::Conforms { .. } => None,
+            };
+            if matches!(got.verdict, Verdict::Diverges { .. }) && at(&got.verdict) == Some(item) {
+                diverged += 1;
+            }
+            if bfs.verdict.word() == "inconclusive" {
+                continue;
+            }
+            compared += 1;
+            assert_eq!(
+                (got.verdict.word(), at(&got.verdict)),
+                (bfs.verdict.word(), at(&bfs.verdict)),
+                "{} item {item}: {:?}",
+                trace.display(),
+                got.verdict
+            );
+        }
+    }
+    eprintln!(
+        "{compared} storage mutants decided by both searches, {diverged} diverging at their change"
+    );
+    assert!(compared >= 20, "only {compared} mutants decided by both");
+    assert!(
+        diverged >= 15,
+        "only {diverged} mutants diverge at their change"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

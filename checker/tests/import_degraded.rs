@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use sealcheck::validate::{validate_file, ValidateOptions, Verdict};
 use sealcheck_model::properties::LEGAL_STORAGE_MOVES;
-use sealcheck_recorder::import::{import_raw_dir, ImportError};
+use sealcheck_recorder::import::{import_raw_dir, import_raw_dir_loglets, ImportError};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -430,11 +430,18 @@ fn sealcheck_import_exits_3_naming_what_is_missing() {
 /// member provisioned, violates the legal moves at that refusal, which only a forced move
 /// nobody logged explains; crash-restart, whose N1 provisions itself again after its
 /// restart, at that second `provisioned`. two-paused's failed seal requests to its paused
-/// members give the timeout budget (one per member whose failure is logged).
+/// members give the timeout budget (one per member whose failure is logged). incident-forced
+/// (1.7.12, 1.6.2 and 1.5.3) violates at the refusal for all-Provisioning members after every
+/// member provisioned: pass 2 is decided by the rule that without `--force` a log server never
+/// goes back to Provisioning (`import --run` of 1.7.12's logs took over three minutes when the
+/// breadth-first search had to hold every interleaving of crashes and legal moves before it).
 #[test]
 fn logs_only_material_validates_with_the_operator_unknown() {
     for (rec, verdict, item) in [
         ("restate-1.7.12/incident", "conforms", None),
+        ("restate-1.7.12/incident-forced", "violates", Some(3)),
+        ("restate-1.6.2/incident-forced", "violates", Some(3)),
+        ("restate-1.5.3/incident-forced", "violates", Some(3)),
         (
             "restate-1.7.12/incident-forced-appends",
             "violates",
@@ -466,6 +473,43 @@ fn logs_only_material_validates_with_the_operator_unknown() {
         if let Verdict::Violates { property, at, .. } = &o.verdict {
             assert_eq!(property, LEGAL_STORAGE_MOVES);
             assert_eq!(Some(at.index), item);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// The same logs imported loglet by loglet (`import --run`): loglet 0_0's window starts after
+/// every member provisioned (`My storage state: ReadWrite`), so its first item is the refusal
+/// for all-Provisioning members, which only a forced move explains. That took over three
+/// minutes and 698 MB for 1.7.12 while pass 2 held every interleaving of crashes and legal
+/// moves before it; the storage-state rule decides it in milliseconds.
+#[test]
+fn logs_only_runs_of_the_forced_incident_violate_at_their_first_item() {
+    for rec in [
+        "restate-1.7.12/incident-forced",
+        "restate-1.6.2/incident-forced",
+        "restate-1.5.3/incident-forced",
+    ] {
+        let dir = scratch(&format!("unknown-run-{}", rec.replace('/', "-")));
+        logs_only(&root().join("traces").join(rec).join("raw"), &dir);
+        let run = import_raw_dir_loglets(&dir).unwrap_or_else(|e| panic!("{rec}: {e}"));
+        let out = dir.join("out");
+        let files = run.write_to_dir(&out).unwrap();
+        let first = files
+            .iter()
+            .find(|f| f.ends_with("0_0.jsonl"))
+            .unwrap_or_else(|| panic!("{rec}: no loglet 0_0 in {files:?}"));
+        let opts = ValidateOptions {
+            timeout: Some(std::time::Duration::from_secs(60)),
+            ..ValidateOptions::default()
+        };
+        let o = validate_file(first, &opts).unwrap();
+        match &o.verdict {
+            Verdict::Violates { property, at, .. } => {
+                assert_eq!(property, LEGAL_STORAGE_MOVES, "{rec}");
+                assert_eq!(at.index, 0, "{rec}");
+            }
+            v => panic!("{rec}: {v:?}"),
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -171,6 +171,22 @@
 //! before `d`. Otherwise the search goes on as before. `checker/tests/backward.rs` compares it with the breadth-first search on every
 //! such mutant of the recorded traces.
 //!
+//! **Storage states only `--force` reaches.** Only a log server provisioning itself
+//! (Provisioning -> ReadWrite) and the operator change a storage state, and without
+//! `--force` the operator moves only Provisioning -> Disabled and ReadWrite <-> ReadOnly. So
+//! without it a log server that left Provisioning (its `provisioned` item, an observation of
+//! another state) or never was Provisioning never looks Provisioning again
+//! (`storage.rs`: a per-server over-approximation of the states reachable, guard
+//! and budget of the operator ignored). The first item that needs it (another `provisioned`,
+//! a seal refused because every member looked Provisioning, an observation of a state not
+//! reachable) is explained by no behaviour with the items before it, and is handled as a tail
+//! that moves back: a divergence right there once the depth-first search explains the items
+//! before it cleanly. This is what decides the second pass of a trace whose operator moves
+//! are unknown (a forced move nobody logged): the breadth-first search held about two million
+//! states of crashes and legal moves before the first item of `incident-forced`'s server logs
+//! and took over three minutes. `checker/tests/backward.rs` compares it with the
+//! breadth-first search on mutants of every recorded trace.
+//!
 //! **Growing traces.** `sealcheck follow` validates a loglet again each time its logs grow; a
 //! conforming depth-first explanation keeps its last state, and the grown trace is searched
 //! from there when its earlier items and header are the same but for more appends
@@ -313,7 +329,7 @@
 //! The incident forced without operator records is the case in point: its logs show every
 //! member provisioned and then a seal refused because all looked Provisioning. Pass 1 rejects
 //! at the refusal (the new pruning rule above makes that immediate), pass 2 too (no legal move
-//! re-enters Provisioning), and pass 3 finds the forced moves: the trace violates the legal
+//! re-enters Provisioning: the storage-state rule above decides it without a search), and pass 3 finds the forced moves: the trace violates the legal
 //! moves at the refusal, as the full material does at the forced move itself.
 //!
 //! **Violations by one explanation.** A step that breaks a property whatever the state it is
@@ -341,6 +357,7 @@ mod phases;
 mod prune;
 pub mod reduce;
 pub mod report;
+mod storage;
 
 pub(crate) use context::label_consumptions;
 pub use depth_first::step_local_violation;

@@ -11,6 +11,7 @@ use super::context::{Context, Limits};
 use super::depth_first::{has_step_local_violation, one_explanation_violation, DepthFirst};
 use super::extend::Witness;
 use super::localize::{localize, rejected};
+use super::storage::first_unreachable_storage;
 use super::{
     memory_mib, model_for, Outcome, UnknownSteps, ValidateOptions, Verdict, DEPTH_FIRST_MAX_BYTES,
 };
@@ -213,12 +214,13 @@ fn validate_file_once(path: &Path, opts: &ValidateOptions) -> Result<Outcome, Tr
     let start = Instant::now();
     let mut furthest = 0;
     if small {
+        // An item no state can satisfy leaves no conforming explanation to search for.
+        if let Some(outcome) = backward_rejection(path, opts, start)? {
+            return Ok(outcome);
+        }
         match validate_in_memory(path, opts, start)? {
             (Some(outcome), _) => return Ok(outcome),
             (None, f) => furthest = f,
-        }
-        if let Some(outcome) = backward_rejection(path, opts, start)? {
-            return Ok(outcome);
         }
         if opts.abstract_tails && opts.reduce {
             if let Some(outcome) = abstract_rejection(path, opts, start)? {
@@ -308,7 +310,8 @@ fn first_backward(items: &[TraceItem], header: &Header) -> Option<usize> {
 }
 
 /// A trace with an item that sees a tail move back or a seal flag cleared
-/// ([`first_backward`]): no behaviour explains the items up to it, so if the depth-first
+/// ([`first_backward`]), or needs a storage state only a forced move reaches
+/// ([`first_unreachable_storage`]): no behaviour explains the items up to it, so if the depth-first
 /// search explains every item before it cleanly, the trace diverges exactly there (the same
 /// verdict and item as the breadth-first search, which on a loaded loglet may not finish).
 /// `None` when there is no such item or the items before it have no clean explanation within
@@ -319,7 +322,13 @@ fn backward_rejection(
     start: Instant,
 ) -> Result<Option<Outcome>, TraceError> {
     let (header, file, items) = read_whole(path, opts)?;
-    let Some(d) = first_backward(&items, &header) else {
+    let tails = first_backward(&items, &header).map(|d| (d, "no step lowers a log server's local tail past what an earlier item saw, moves a tail past the appends, clears a seal flag an earlier item saw set or a seal outcome reported `S`, or sets one before any item started a seal task (starting one is logged completely)".to_string()));
+    let storage = first_unreachable_storage(&items, &header);
+    let Some((d, why)) = [tails, storage]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(d, _)| *d)
+    else {
         return Ok(None);
     };
     let dfs_opts = ValidateOptions {
@@ -328,7 +337,7 @@ fn backward_rejection(
     };
     let proof = Rejection {
         at: d,
-        why: "no step lowers a log server's local tail past what an earlier item saw, moves a tail past the appends, clears a seal flag an earlier item saw set or a seal outcome reported `S`, or sets one before any item started a seal task (starting one is logged completely)".to_string(),
+        why,
         states: 0,
         max_frontier: 0,
         method: "depth-first",
