@@ -66,7 +66,18 @@ fn validate_with_unknown(
             ..first
         });
     }
-    let second = pass(UnknownSteps::Legal, start)?;
+    // Pass 2 holds every interleaving of the legal moves with the other unlogged steps: bounded
+    // to a share of the frontier and of the time left, so that pass 3 keeps its share and a
+    // pass that cannot finish ends early as "inconclusive, needs" the missing input.
+    let second = validate_file_once(
+        path,
+        &ValidateOptions {
+            unknown: UnknownSteps::Legal,
+            timeout: opts.timeout.map(|t| t.saturating_sub(start.elapsed()) / 2),
+            max_frontier: (opts.max_frontier / LEGAL_PASS_FRONTIER_SHARE).max(1),
+            ..opts.clone()
+        },
+    )?;
     let total = |o: Outcome, more: usize| Outcome {
         states: o.states + first.states + more,
         max_frontier: o.max_frontier.max(first.max_frontier),
@@ -77,7 +88,29 @@ fn validate_with_unknown(
         ..o
     };
     let at = match &second.verdict {
-        Verdict::Inconclusive { .. } => return Ok(total(second, 0)),
+        Verdict::Inconclusive { reason, .. } => {
+            let Some(first_at) = rejected_at(&first.verdict) else {
+                unreachable!("the first pass rejected")
+            };
+            let reason = format!(
+                "needs {}: without {} the trace {} at item {} (line {}); whether such a step the material cannot show explains it was not decided ({reason}; this pass may hold at most 1/{LEGAL_PASS_FRONTIER_SHARE} of --max-frontier and half the time left)",
+                inputs(header),
+                unknown_steps(header),
+                first.verdict.word(),
+                first_at.index,
+                first_at.line,
+            );
+            let Verdict::Inconclusive { at, .. } = second.verdict.clone() else {
+                unreachable!("matched above")
+            };
+            return Ok(total(
+                Outcome {
+                    verdict: Verdict::Inconclusive { at, reason },
+                    ..second
+                },
+                0,
+            ));
+        }
         Verdict::Conforms { .. } => {
             let Some(at) = rejected_at(&first.verdict) else {
                 unreachable!("the first pass rejected")
@@ -85,12 +118,7 @@ fn validate_with_unknown(
             let reason = format!(
                 "needs {}: without {} the trace {} at this item; it is explained only if such a step happened unlogged, and the material that would show it is missing",
                 inputs(header),
-                header
-                    .unknown
-                    .iter()
-                    .map(|k| format!("a `{k}` step"))
-                    .collect::<Vec<_>>()
-                    .join(" or "),
+                unknown_steps(header),
                 first.verdict.word(),
             );
             return Ok(total(
@@ -185,6 +213,19 @@ fn forced_move_explanation(
             .map(|p| p.to_string())
     });
     Ok((found.zip(broken), dfs.states))
+}
+
+/// The share of `--max-frontier` the pass with legal unknown steps may hold.
+const LEGAL_PASS_FRONTIER_SHARE: usize = 4;
+
+/// The header's unknown kinds as steps: "a `storage-state-set` step".
+fn unknown_steps(header: &Header) -> String {
+    header
+        .unknown
+        .iter()
+        .map(|k| format!("a `{k}` step"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 /// The inputs that show the steps of the header's unknown kinds.
