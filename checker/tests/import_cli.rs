@@ -138,7 +138,8 @@ fn record_list_shows_one_line_per_scenario() {
             "kill-restart",
             "steady-load",
             "steady-load-short",
-            "steady-load-10min"
+            "steady-load-10min",
+            "steady-load-forced"
         ]
     );
 }

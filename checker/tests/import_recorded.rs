@@ -14,7 +14,12 @@ fn recordings() -> PathBuf {
 /// Recordings without a `trace.jsonl` (their `meta.json` loglet alone does not fit the model):
 /// imported in run mode instead, every loglet into `loglets/` with `run.json`
 /// (`import_loglets.rs` checks them).
-const IMPORT_PENDING: [&str; 3] = ["steady-load", "steady-load-short", "steady-load-10min"];
+const IMPORT_PENDING: [&str; 4] = [
+    "steady-load",
+    "steady-load-short",
+    "steady-load-10min",
+    "steady-load-forced",
+];
 
 /// The scenarios whose recordings have a committed trace.
 fn imported_scenarios() -> impl Iterator<Item = Scenario> {

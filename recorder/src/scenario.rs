@@ -22,6 +22,7 @@
 //! | `steady-load` | 3 min of ingress load (50 records/s), a seal every 30 s, one SIGKILL and restart, one 8 s SIGSTOP; auto-improvement on |
 //! | `steady-load-short` | the same in 45 s: a seal every 15 s, a 5 s SIGSTOP |
 //! | `steady-load-10min` | the same for 10 min: a seal every 60 s (for `follow`'s memory over a long run) |
+//! | `steady-load-forced` | `steady-load-short` with N3 forced to Provisioning at 9 s and forced back to ReadWrite at 27 s (its kill and restart fall in between) |
 //!
 //! A background poller takes `nodes`, `loglet_workers` and `logs` snapshots throughout.
 //!
@@ -81,11 +82,14 @@ pub enum Scenario {
     /// The same for ten minutes ([`SteadyLoadPlan::ten_minutes`]): what `follow` is measured
     /// on over a long run.
     SteadyLoad10Min,
+    /// The short one with a member forced to Provisioning and back under load
+    /// ([`SteadyLoadPlan::forced`]): a run whose server logs alone may not show the forced move.
+    SteadyLoadForced,
 }
 
 impl Scenario {
     /// Every scenario, in recording order.
-    pub const ALL: [Scenario; 14] = [
+    pub const ALL: [Scenario; 15] = [
         Scenario::Incident,
         Scenario::IncidentForced,
         Scenario::AppendsThenSeal,
@@ -100,6 +104,7 @@ impl Scenario {
         Scenario::SteadyLoad,
         Scenario::SteadyLoadShort,
         Scenario::SteadyLoad10Min,
+        Scenario::SteadyLoadForced,
     ];
 
     /// The kebab-case name (also the directory name under `traces/restate-1.7.12/`).
@@ -119,6 +124,7 @@ impl Scenario {
             Scenario::SteadyLoad => "steady-load",
             Scenario::SteadyLoadShort => "steady-load-short",
             Scenario::SteadyLoad10Min => "steady-load-10min",
+            Scenario::SteadyLoadForced => "steady-load-forced",
         }
     }
 
@@ -139,6 +145,7 @@ impl Scenario {
             Scenario::SteadyLoad => "3 min of ingress load (50 records/s), a seal every 30 s, one node killed and restarted, one paused 8 s; auto-improvement on",
             Scenario::SteadyLoadShort => "45 s of ingress load (50 records/s), a seal every 15 s, one node killed and restarted, one paused 5 s; auto-improvement on",
             Scenario::SteadyLoad10Min => "10 min of ingress load (50 records/s), a seal every 60 s, one node killed and restarted, one paused 8 s; auto-improvement on",
+            Scenario::SteadyLoadForced => "steady-load-short with N3 forced to Provisioning (--force) at 9 s and forced back to ReadWrite at 27 s",
         }
     }
 
@@ -153,6 +160,7 @@ impl Scenario {
             Scenario::SteadyLoad => Some(SteadyLoadPlan::long()),
             Scenario::SteadyLoadShort => Some(SteadyLoadPlan::short()),
             Scenario::SteadyLoad10Min => Some(SteadyLoadPlan::ten_minutes()),
+            Scenario::SteadyLoadForced => Some(SteadyLoadPlan::forced()),
             _ => None,
         }
     }
@@ -455,7 +463,10 @@ pub fn run_scenario(
         Scenario::SealerCut => sealer_cut(&mut run),
         Scenario::StorageStateChange => storage_state_change(&mut run),
         Scenario::KillRestart => kill_restart(&mut run),
-        Scenario::SteadyLoad | Scenario::SteadyLoadShort | Scenario::SteadyLoad10Min => {
+        Scenario::SteadyLoad
+        | Scenario::SteadyLoadShort
+        | Scenario::SteadyLoad10Min
+        | Scenario::SteadyLoadForced => {
             steady_load(&mut run, &plan.expect("a loaded scenario has a plan"))
         }
     };
@@ -863,6 +874,8 @@ pub enum PlannedAction {
     Pause(u32),
     /// SIGCONT the node.
     Resume(u32),
+    /// `restatectl nodes set-storage-state --force` of the node to the state.
+    Force(u32, &'static str),
 }
 
 /// The timeline of a `steady-load` scenario: the load, and operator actions at fixed times
@@ -890,6 +903,9 @@ pub struct SteadyLoadPlan {
     /// The SQL poller's pause between rounds (longer than the other scenarios' 200 ms so that
     /// `sql.jsonl` stays small while the chain of loglets grows).
     pub poll_interval: Duration,
+    /// A node forced to Provisioning (`--force`) and when, then when it is forced back to
+    /// ReadWrite; `None` in the plans without a forced move.
+    pub forced: Option<(u32, Duration, Duration)>,
 }
 
 impl SteadyLoadPlan {
@@ -929,6 +945,17 @@ impl SteadyLoadPlan {
         )
     }
 
+    /// `steady-load-forced`: the short plan, with N3 forced to Provisioning at 9 s (20 %) and
+    /// back to ReadWrite at 27 s (60 %), so that the seals at 15 s and 30 s run with it
+    /// Provisioning and ReadWrite again; its kill and restart (18 s and 21 s) fall while it is
+    /// Provisioning.
+    pub fn forced() -> SteadyLoadPlan {
+        SteadyLoadPlan {
+            forced: Some((3, Duration::from_secs(9), Duration::from_secs(27))),
+            ..SteadyLoadPlan::short()
+        }
+    }
+
     fn new(
         duration: Duration,
         seal_every: Duration,
@@ -947,6 +974,7 @@ impl SteadyLoadPlan {
             pause_at: duration.mul_f64(0.55),
             pause_for,
             poll_interval,
+            forced: None,
         }
     }
 
@@ -968,6 +996,10 @@ impl SteadyLoadPlan {
             self.pause_at + self.pause_for,
             PlannedAction::Resume(self.pause_node),
         ));
+        if let Some((node, at, back)) = self.forced {
+            t.push((at, PlannedAction::Force(node, "provisioning")));
+            t.push((back, PlannedAction::Force(node, "read-write")));
+        }
         t.sort_by_key(|(at, a)| (*at, !matches!(a, PlannedAction::Seal)));
         t
     }
@@ -1049,6 +1081,9 @@ fn run_timeline(run: &mut Run, plan: &SteadyLoadPlan, start: Instant) -> Result<
             PlannedAction::Restart(n) => run.cluster.start_node(n)?,
             PlannedAction::Pause(n) => run.cluster.pause_node(n)?,
             PlannedAction::Resume(n) => run.cluster.resume_node(n)?,
+            PlannedAction::Force(n, state) => {
+                run.cluster.set_storage_state(&[n], state, true)?;
+            }
         }
     }
     Ok(())
@@ -1139,7 +1174,7 @@ mod tests {
         assert_eq!(ten.timeline().len(), 9 + 4);
         assert!(ten.timeline().contains(&(s(240), Kill(3))));
         assert!(ten.timeline().contains(&(s(330), Pause(2))));
-        for p in [long, short, ten] {
+        for p in [long, short.clone(), ten] {
             assert!(p.timeline().iter().all(|(at, _)| *at < p.duration));
             assert_ne!(p.kill_node, VIA);
             assert_ne!(p.pause_node, VIA);
@@ -1152,6 +1187,11 @@ mod tests {
             Some(SteadyLoadPlan::long())
         );
         assert_eq!(Scenario::KillRestart.steady_load_plan(), None);
+        let forced = SteadyLoadPlan::forced();
+        let mut expected = short.timeline();
+        expected.insert(0, (s(9), Force(3, "provisioning")));
+        expected.insert(5, (s(27), Force(3, "read-write")));
+        assert_eq!(forced.timeline(), expected);
     }
 
     #[test]
