@@ -89,8 +89,9 @@ pub enum Command {
     /// Example: `sealcheck follow /var/log/restate --exit-when-idle 30`.
     Follow(FollowArgs),
     /// Record a scenario on a real Restate 1.7.12 cluster (needs root and
-    /// `npm ci --prefix restate`) and import it: raw material in OUT/raw, the trace in
-    /// OUT/trace.jsonl. `--list` shows the scenarios.
+    /// `npm ci --prefix restate`; `--restate-version V` runs another published version) and
+    /// import it: raw material in OUT/raw, the trace in OUT/trace.jsonl. `--list` shows the
+    /// scenarios.
     Record(RecordArgs),
     /// Make a real Restate 1.7.12 cluster walk a path of the model with black-box controls
     /// (needs root and `npm ci --prefix restate`), record it, import it, validate it, and check
@@ -207,9 +208,17 @@ pub struct ReproduceArgs {
     pub restate: RestateArgs,
 }
 
-/// Where `record` and `reproduce` find the Restate binaries.
+/// Where `record`, `reproduce` and `campaign` find the Restate binaries.
 #[derive(Debug, Clone, Args)]
 pub struct RestateArgs {
+    /// Run this published Restate version (e.g. 1.6.2) instead of the project's 1.7.12: its
+    /// restate-server, with restatectl of the same version where npm has one (1.7.10, 1.7.12)
+    /// and 1.7.12 otherwise, pinned by the lockfile under ROOT/restate/versions/V. Installed
+    /// on first use with `npm ci` into $SEALCHECK_CACHE/restate/V (default cache:
+    /// $XDG_CACHE_HOME/sealcheck, then ~/.cache/sealcheck). An unknown version is refused
+    /// with the list of known ones.
+    #[arg(long, value_name = "V", value_parser = parse_restate_version, conflicts_with_all = ["server", "restatectl"])]
+    pub restate_version: Option<String>,
     /// The restate-server binary (default: $SEALCHECK_RESTATE_SERVER, then the npm install
     /// under ROOT/restate).
     #[arg(long, value_name = "PATH")]
@@ -235,6 +244,31 @@ impl RestateArgs {
             )),
         }
     }
+
+    /// The binaries to run: those of `--restate-version` (installed into the cache if needed,
+    /// with progress on stderr prefixed by `who`), else `--server` / `--restatectl`, the
+    /// environment and the npm install under the project root
+    /// ([`sealcheck_recorder::Binaries::discover`]). Any failure is a usage error (exit 2)
+    /// that names what failed and how to fix it.
+    pub fn binaries(&self, who: &str) -> anyhow::Result<sealcheck_recorder::Binaries> {
+        let root = self.project_root()?;
+        let found = match &self.restate_version {
+            Some(version) => sealcheck_recorder::versions::Installer::from_env()
+                .and_then(|i| i.install(&root, version, &mut |line| eprintln!("{who}: {line}"))),
+            None => sealcheck_recorder::Binaries::discover(
+                &root,
+                self.server.clone(),
+                self.restatectl.clone(),
+            ),
+        };
+        found.map_err(|e| crate::exit::UsageError::new(e.to_string()).into())
+    }
+}
+
+/// Parses `--restate-version`: one of [`sealcheck_recorder::versions::KNOWN`]; the error lists
+/// them.
+pub fn parse_restate_version(text: &str) -> Result<String, String> {
+    sealcheck_recorder::versions::parse_version(text)
 }
 
 /// Default of `--run-to-completion-below`: scenarios whose full breadth-first check generates

@@ -19,12 +19,21 @@ pub fn record(args: &RecordArgs) -> anyhow::Result<Exit> {
         return Err(UsageError::new("record needs SCENARIO and --out DIR (or --list)").into());
     };
     let scenario = parse_scenario(name).map_err(UsageError::new)?;
+    // With --restate-version the binaries are installed (if need be) now, and named
+    // explicitly to the recorder.
+    let (server, restatectl) = match &args.restate.restate_version {
+        Some(_) => {
+            let bins = args.restate.binaries("sealcheck record")?;
+            (Some(bins.server), Some(bins.restatectl))
+        }
+        None => (args.restate.server.clone(), args.restate.restatectl.clone()),
+    };
     let req = RecordRequest {
         scenario,
         out: out.clone(),
         root: args.restate.project_root()?,
-        server: args.restate.server.clone(),
-        restatectl: args.restate.restatectl.clone(),
+        server,
+        restatectl,
     };
     let done = record_run(&req, &mut |line| eprintln!("sealcheck record: {line}"))
         .map_err(UsageError::new)?;

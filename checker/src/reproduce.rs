@@ -356,12 +356,7 @@ pub fn reproduce(args: &ReproduceArgs) -> anyhow::Result<Exit> {
         crate::output::write_stdout(&checked.text)?;
         return Ok(checked.exit);
     }
-    let bins = Binaries::discover(
-        &args.restate.project_root()?,
-        args.restate.server.clone(),
-        args.restate.restatectl.clone(),
-    )
-    .map_err(|e| UsageError::new(e.to_string()))?;
+    let bins = args.restate.binaries("sealcheck reproduce")?;
     sealcheck_recorder::check_can_record().map_err(|e| UsageError::new(e.to_string()))?;
     sealcheck_recorder::install_interrupt_handler().map_err(|e| UsageError::new(e.to_string()))?;
     sealcheck_recorder::cluster::show_progress(true);

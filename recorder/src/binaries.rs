@@ -3,6 +3,7 @@
 //! The project pins Restate 1.7.12 through npm (`restate/package.json`): `npm ci --prefix restate`
 //! puts the binaries under `restate/node_modules/@restatedev/*/bin/`. An explicit path (from a
 //! flag or the environment variables [`SERVER_ENV`] and [`RESTATECTL_ENV`]) takes precedence.
+//! Other published Restate versions are installed into a cache by [`crate::versions`].
 
 use std::path::{Path, PathBuf};
 
@@ -145,7 +146,7 @@ pub fn find_restatectl(project_root: &Path, explicit: Option<PathBuf>) -> Result
 }
 
 /// The first word of `text` that looks like a version (`1.7.12`).
-fn version_in(text: &str) -> Option<String> {
+pub(crate) fn version_in(text: &str) -> Option<String> {
     text.split_whitespace()
         .find(|w| {
             w.split('.').count() >= 2

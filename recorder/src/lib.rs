@@ -3,7 +3,9 @@
 //! sealcheck checks a model of the seal protocol against real runs. This crate produces and reads
 //! the *raw material* of those runs:
 //!
-//! - [`Binaries`] finds `restate-server` and `restatectl` (npm-pinned under `restate/`).
+//! - [`Binaries`] finds `restate-server` and `restatectl` (npm-pinned under `restate/`);
+//!   [`versions`] installs other published Restate versions, each pinned by a committed
+//!   lockfile, into a cache (`--restate-version`).
 //! - [`Cluster`] runs three nodes inside a private network namespace that has only `lo`, records
 //!   every operator action, restatectl run and SQL snapshot, and stops everything by PID.
 //! - [`run_scenario`] drives one [`Scenario`] (seal on a fresh cluster, with appends, with paused,
@@ -70,6 +72,7 @@ pub mod reproduce;
 pub mod scenario;
 pub mod text;
 pub mod time;
+pub mod versions;
 
 use std::path::{Path, PathBuf};
 
@@ -90,6 +93,16 @@ pub enum Error {
         details: String,
         /// How to install them.
         fix: String,
+    },
+    /// Installing a Restate version ([`versions::Installer::install`]) failed.
+    #[error("installing Restate {version} failed: {details}; to do it by hand: {by_hand}")]
+    Install {
+        /// The version.
+        version: String,
+        /// What failed.
+        details: String,
+        /// The commands that install it by hand.
+        by_hand: String,
     },
     /// This machine or user cannot run a cluster (not root, `unshare` missing, ...).
     #[error("cannot record here: {details}; to fix: {fix}")]

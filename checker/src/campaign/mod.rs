@@ -24,7 +24,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sealcheck_recorder::reproduce::{self as rr, Control, Op};
-use sealcheck_recorder::Binaries;
 
 use crate::cli::CampaignArgs;
 use crate::commands::load_spec;
@@ -398,12 +397,7 @@ pub fn campaign(args: &CampaignArgs) -> anyhow::Result<Exit> {
     }
     let out = args.out.clone().expect("clap requires --out");
     check_out(&out)?;
-    let bins = Binaries::discover(
-        &root,
-        args.restate.server.clone(),
-        args.restate.restatectl.clone(),
-    )
-    .map_err(|e| UsageError::new(e.to_string()))?;
+    let bins = args.restate.binaries("sealcheck campaign")?;
     sealcheck_recorder::check_can_record().map_err(|e| UsageError::new(e.to_string()))?;
     let previous = prepare_out(&out)?;
     sealcheck_recorder::install_interrupt_handler().map_err(|e| UsageError::new(e.to_string()))?;
