@@ -254,3 +254,149 @@ fn a_tail_repair_in_a_cluster_is_the_reader_s_repair() {
     assert!(t.position("seal-assist-completed", Some(3)).unwrap() < started && started < done);
     assert!(t.unplaced().is_empty());
 }
+
+/// The recordings of older Restate versions (`traces/restate-1.6.2/`, `traces/restate-1.5.3/`).
+const OLDER_VERSIONS: [&str; 4] = [
+    "restate-1.6.2/incident",
+    "restate-1.6.2/incident-forced",
+    "restate-1.5.3/incident",
+    "restate-1.5.3/incident-forced",
+];
+
+fn older(rec: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../traces")
+        .join(rec)
+}
+
+#[test]
+fn older_versions_committed_traces_are_the_import_of_their_raw_material() {
+    for rec in OLDER_VERSIONS {
+        let dir = older(rec);
+        let fresh = import_raw_dir(&dir.join("raw")).unwrap_or_else(|e| panic!("{rec}: {e}"));
+        let committed = std::fs::read_to_string(dir.join("trace.jsonl")).unwrap();
+        assert_eq!(
+            fresh.to_jsonl(),
+            committed,
+            "{rec}: the committed trace differs from `sealcheck import {}/raw`; regenerate it",
+            dir.display()
+        );
+        let notes = std::fs::read_to_string(dir.join("import-notes.txt")).unwrap();
+        assert_eq!(fresh.notes.join("\n") + "\n", notes, "{rec}: notes differ");
+        assert!(
+            fresh.unplaced().is_empty(),
+            "{rec}: {:#?}",
+            fresh.unplaced()
+        );
+    }
+}
+
+/// Restate 1.5.3 and 1.6.2 have no `loglet_workers` table, but their log servers log
+/// `Loglet is now sealed on this log-server node` once their seal is durable: each such line of
+/// the trace's loglet is an `observe-log-server` with `sealed: true` (no local tail) at the
+/// line's time. In 1.6.2's incident all three members log it between the seal task's start
+/// and its completion (N3 too, whose confirmation the task did not wait for: `N3(?)`).
+#[test]
+fn a_log_server_s_durable_seal_is_a_sealed_observation_in_a_1_6_2_trace() {
+    use sealcheck_model::observable::{NodeId, Observation};
+    use sealcheck_model::trace_format::Item;
+    let t = import_raw_dir(&older("restate-1.6.2/incident/raw")).unwrap();
+    let started = t.position("seal-started", Some(1)).unwrap();
+    let completed = t.position("seal-completed", Some(1)).unwrap();
+    let sealed: Vec<(usize, u8, String)> = t
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(k, it)| match &it.item {
+            Item::Observe(Observation::ObserveLogServer {
+                node,
+                local_tail: None,
+                sealed: Some(true),
+            }) => Some((k, node.0, format!("{}:{}", it.origin.file, it.origin.line))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        sealed.iter().map(|s| s.1).collect::<Vec<_>>(),
+        [1, 3, 2],
+        "{sealed:?}"
+    );
+    assert!(sealed.iter().all(|s| started < s.0 && s.0 < completed));
+    assert!(sealed
+        .iter()
+        .all(|s| s.2.starts_with(&format!("logs/n{}.log:", s.1))));
+    assert_eq!(
+        t.items[sealed[0].0].item,
+        Item::Observe(Observation::ObserveLogServer {
+            node: NodeId(1),
+            local_tail: None,
+            sealed: Some(true),
+        })
+    );
+    assert_eq!(
+        t.items[sealed[0].0].item.to_json(),
+        r#"{"event":"observe-log-server","node":"N1","sealed":true}"#
+    );
+    // N1's line about loglet 1_0 comes after the recorder's shutdown: cut, not placed.
+    assert!(t.drops.iter().any(|d| d.kind == "log-server-sealed"
+        && d.source.file == "logs/n1.log"
+        && d.reason == DropReason::AfterCut));
+}
+
+/// A member's durable seal logged before any seal task the trace holds started (here N2's
+/// line moved before the sealer's `Starting a seal task`, as a seal task the trace lacks
+/// would leave it) is not placed: the model's member cannot be sealed there. It is dropped,
+/// named in the notes.
+#[test]
+fn a_durable_seal_before_any_seal_task_is_dropped_and_named() {
+    let from = older("restate-1.6.2/incident/raw");
+    let dir = std::env::temp_dir().join(format!("sealcheck-early-seal-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    for e in std::fs::read_dir(&from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+    }
+    for e in std::fs::read_dir(from.join("logs")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join("logs").join(e.file_name())).unwrap();
+    }
+    let log = dir.join("logs/n2.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = r#"{"timestamp":"2026-12-07T14:43:09.696846Z","level":"DEBUG","fields":{"message":"Loglet is now sealed on this log-server node","loglet_id":"0_0"}"#;
+    assert_eq!(text.matches(line).count(), 1);
+    std::fs::write(
+        &log,
+        text.replace(line, &line.replace("09.696846Z", "09.600000Z")),
+    )
+    .unwrap();
+    let t = import_raw_dir(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let observed: Vec<Option<u8>> = t
+        .items
+        .iter()
+        .filter(|it| it.item.kind() == "observe-log-server")
+        .map(|it| it.item.node().map(|n| n.0))
+        .collect();
+    assert_eq!(observed, [Some(1), Some(3)]);
+    let dropped = t
+        .drops
+        .iter()
+        .find(|d| d.kind == "log-server-sealed" && d.node == Some(2))
+        .unwrap();
+    assert!(
+        matches!(dropped.reason, DropReason::NeedsModelStep(why) if why.starts_with("a log server sealed its copy of the loglet before any seal task")),
+        "{dropped:?}"
+    );
+    let at = format!("{}:{}", dropped.source.file, dropped.source.line);
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.starts_with("dropped log-server-sealed") && n.contains(&at)),
+        "{:#?}",
+        t.notes
+    );
+    assert!(t.unplaced().is_empty());
+}

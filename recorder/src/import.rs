@@ -70,8 +70,8 @@ use offsets::OffsetMap;
 pub use scope::{scope, DropReason, Dropped, Scope};
 use scope::{
     Drops, AUTO_IMPROVEMENT_SEAL, AUTO_RECOVERY_SEAL, FAILOVER_SEAL, FIND_TAIL_REPAIR_SEAL,
-    OTHER_NODE_SEAL, OTHER_REQUEST, OTHER_SEAL_MEMBER, SEAL_ASSIST, SEAL_ASSIST_FAILS,
-    SECOND_FIND_TAIL, SECOND_SEAL_ASSIST, SHUTDOWN_SEAL, TAIL_REPAIR,
+    OTHER_NODE_SEAL, OTHER_REQUEST, OTHER_SEAL_MEMBER, SEALED_BEFORE_ANY_TASK, SEAL_ASSIST,
+    SEAL_ASSIST_FAILS, SECOND_FIND_TAIL, SECOND_SEAL_ASSIST, SHUTDOWN_SEAL, TAIL_REPAIR,
 };
 
 /// The node id an imported trace gives the model's client: not a log server (the model has at
@@ -976,6 +976,7 @@ impl<'a> Translator<'a> {
             Fact::SequencerDraining { node, loglet, .. } => {
                 self.sequencer_draining(i, f, *node, loglet)
             }
+            Fact::LogServerSealed { node, loglet } => self.log_server_sealed(i, f, *node, loglet),
             Fact::AutoImprovement {
                 node,
                 log_id,
@@ -998,6 +999,51 @@ impl<'a> Translator<'a> {
             other => self.by_table(f, other.node()),
         }
         Ok(())
+    }
+
+    /// `Loglet is now sealed on this log-server node` (Restate 1.5.3 and 1.6.2): an
+    /// `observe-log-server` of the member with `sealed: true` and no local tail, at the line's
+    /// time. The log server writes the line once its seal is durable (the seal flag never goes
+    /// back, a crash included), so the model's member is sealed from then on, provided a `Seal`
+    /// can have reached it: the line is dropped, named, when no seal task the trace holds
+    /// (`seal-started`, `other-seal-started`, `seal-assist-started`) started before it.
+    fn log_server_sealed(&mut self, i: usize, f: &TimedFact, node: u32, loglet: &str) {
+        if loglet != self.loglet() {
+            return self.drop_fact(f, Some(node), DropReason::OtherLoglet(loglet.to_string()));
+        }
+        if !self.s.in_nodeset(node) {
+            return self.drop_fact(
+                f,
+                Some(node),
+                DropReason::Unplaced(format!(
+                    "N{node} sealed {loglet} but is not a member of its nodeset"
+                )),
+            );
+        }
+        let sent = self.placed.iter().any(|p| {
+            p.time_us <= f.time_us
+                && matches!(
+                    p.item,
+                    Item::Event(
+                        Event::SealStarted { .. }
+                            | Event::OtherSealStarted { .. }
+                            | Event::SealAssistStarted { .. }
+                    )
+                )
+        });
+        if !sent {
+            return self.drop_fact(
+                f,
+                Some(node),
+                DropReason::NeedsModelStep(SEALED_BEFORE_ANY_TASK),
+            );
+        }
+        let o = Observation::ObserveLogServer {
+            node: NodeId(node as u8),
+            local_tail: None,
+            sealed: Some(true),
+        };
+        self.place_at(f.time_us, f.time_us, i, Item::Observe(o), &f.source);
     }
 
     /// `Log-store self-provisioning is complete`: `provisioned`, which may have taken effect

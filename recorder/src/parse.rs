@@ -108,6 +108,10 @@ pub mod messages {
     /// restate_bifrost::bifrost_admin: the span of the seal an appender's auto-recovery runs
     /// (inside `on_sealed_loglet`) before it extends the chain.
     pub const SPAN_AUTO_RECOVERY: &str = "seal_and_auto_extend_chain";
+    /// restate_log_server::loglet_worker, DEBUG (`loglet_id`): the log server's seal of its copy
+    /// of the loglet is durable (logged right after it lets the requests waiting for the seal
+    /// answer `Sealed`). Restate 1.5.3 and 1.6.2 log it; 1.7.12 does not.
+    pub const LOG_SERVER_SEALED: &str = "Loglet is now sealed on this log-server node";
     /// restate_log_server::loglet_worker, WARN.
     pub const WRITES_DISABLED: &str = "LogStore writes disabled";
     /// restate_node::failure_detector::node_state, INFO: `N2:1 transitioned from Alive to Dead`.
@@ -391,6 +395,14 @@ pub enum Fact {
         /// Message text.
         message: String,
     },
+    /// A log server durably sealed its copy of a loglet (`Loglet is now sealed on this
+    /// log-server node`, Restate 1.5.3 and 1.6.2).
+    LogServerSealed {
+        /// The log server whose log printed the line.
+        node: u32,
+        /// Restate's loglet id (`<log>_<segment>`, e.g. `0_0`).
+        loglet: String,
+    },
     /// A loglet worker stopped accepting writes.
     WritesDisabled {
         /// The node whose log printed the line.
@@ -546,6 +558,7 @@ impl Fact {
             | Fact::SequencerDraining { node, .. }
             | Fact::ChainSealRepair { node, .. }
             | Fact::AutoRecovery { node, .. }
+            | Fact::LogServerSealed { node, .. }
             | Fact::WritesDisabled { node, .. }
             | Fact::PeerStateChanged { node, .. }
             | Fact::AutoImprovement { node, .. }
@@ -585,6 +598,7 @@ impl Fact {
             Fact::SequencerDraining { .. } => "sequencer-draining",
             Fact::ChainSealRepair { .. } => "chain-seal-repair",
             Fact::AutoRecovery { .. } => "auto-recovery",
+            Fact::LogServerSealed { .. } => "log-server-sealed",
             Fact::WritesDisabled { .. } => "writes-disabled",
             Fact::PeerStateChanged { .. } => "peer-state-changed",
             Fact::AutoImprovement { .. } => "auto-improvement",
@@ -1140,8 +1154,8 @@ fn seal_fact(node: u32, msg: &str, line: &Value, fields: &Value) -> Option<Fact>
     Some(fact)
 }
 
-/// `seal()` returning, the sequencer's drain, chain repairs, auto-recovery, disabled writes and
-/// the failure detector's view of peers.
+/// `seal()` returning, the sequencer's drain, chain repairs, auto-recovery, a log server's
+/// durable seal, disabled writes and the failure detector's view of peers.
 fn other_fact(node: u32, msg: &str, line: &Value, fields: &Value) -> Option<Fact> {
     use messages as m;
     let loglet = || str_field(fields, "loglet_id").map(str::to_string);
@@ -1184,6 +1198,11 @@ fn other_fact(node: u32, msg: &str, line: &Value, fields: &Value) -> Option<Fact
         Fact::AutoRecovery {
             node,
             message: msg.to_string(),
+        }
+    } else if msg == m::LOG_SERVER_SEALED {
+        Fact::LogServerSealed {
+            node,
+            loglet: loglet()?,
         }
     } else if msg.starts_with(m::WRITES_DISABLED) {
         Fact::WritesDisabled {
@@ -1813,6 +1832,29 @@ mod tests {
                 loglet: "0_2".into()
             })
         );
+    }
+
+    #[test]
+    fn a_log_server_s_durable_seal_parses_in_json_and_text_format() {
+        // As Restate 1.6.2 logs it (traces/restate-1.6.2/incident/raw/logs/n1.log); 1.5.3
+        // logs the same line, 1.7.12 none.
+        let json = r#"{"timestamp":"2026-12-07T14:43:09.696446Z","level":"DEBUG","fields":{"message":"Loglet is now sealed on this log-server node","loglet_id":"0_0"},"target":"restate_log_server::loglet_worker"}"#;
+        let text = "2026-12-07T14:43:09.696446Z DEBUG restate_log_server::loglet_worker: Loglet is now sealed on this log-server node loglet_id=0_0";
+        let expected = Some(Fact::LogServerSealed {
+            node: 2,
+            loglet: "0_0".into(),
+        });
+        let from_json: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(fact_from_server_line(2, &from_json), expected);
+        let from_text = server_log::text_lines(&[text.to_string()]);
+        assert_eq!(from_text.len(), 1);
+        assert_eq!(from_text[0].1["level"], "DEBUG");
+        assert_eq!(fact_from_server_line(2, &from_text[0].1), expected);
+        assert_eq!(expected.as_ref().unwrap().kind(), "log-server-sealed");
+        assert_eq!(expected.as_ref().unwrap().node(), Some(2));
+        // Without the loglet it says nothing the importer can place.
+        let bare: Value = serde_json::from_str(&json.replace(r#","loglet_id":"0_0""#, "")).unwrap();
+        assert_eq!(fact_from_server_line(2, &bare), None);
     }
 
     #[test]

@@ -79,6 +79,7 @@ pub fn fact_loglet(fact: &Fact) -> Option<String> {
         | Fact::SealCompleted { loglet, .. }
         | Fact::SealReturned { loglet, .. }
         | Fact::SequencerDraining { loglet, .. }
+        | Fact::LogServerSealed { loglet, .. }
         | Fact::LogletWorkerObserved { loglet, .. } => Some(loglet.clone()),
         Fact::SealRequested { loglet, .. }
         | Fact::SealFailed { loglet, .. }

@@ -63,6 +63,11 @@ pub const FAILOVER_SEAL: &str = "a failover reseal: an appender whose batch fail
 /// mode: e.g. a second node's seal task in the same millisecond as the operator's).
 pub const OTHER_NODE_SEAL: &str = "a seal task another node runs for a reason its log does not name, concurrent with or after the loglet's other seals (translated as other-seal-started or other-seal-refused, then other-seal-completed or other-seal-failed; a record of it is dropped only past the model's 250 such tasks in one loglet: needs model step: more seal tasks of other nodes)";
 
+/// Why a log server's `Loglet is now sealed on this log-server node` was not placed as an
+/// observation: no seal task the trace holds had started by then, so the model could not have
+/// sent that member a `Seal` yet and the observation would hold in none of its states.
+pub const SEALED_BEFORE_ANY_TASK: &str = "a log server sealed its copy of the loglet before any seal task the trace holds started (a task the trace drops, one before its window, or one whose start the logs do not show sealed it): the model's member cannot be sealed at that point (needs model step: the seal task that sealed it)";
+
 /// Why a member's exhausted Seal request of another node's seal task is not an item.
 pub const OTHER_SEAL_MEMBER: &str = "another node's seal task gave up on a member: the model's seal tasks of other nodes do not wait on members one by one (the task's completion or failure is in the trace)";
 
@@ -82,6 +87,7 @@ pub fn scope(fact: &Fact) -> Scope {
         Fact::RequestExhausted { message: Some(m), .. } if m != "Seal" => OutOfScope(OTHER_REQUEST),
         Fact::RequestExhausted { .. } => Step("seal-request-failed"),
         Fact::SequencerDraining { .. } => Step("sequencer-sealed"),
+        Fact::LogServerSealed { .. } => Step("observe-log-server with sealed = true (an observation, no local tail)"),
         Fact::StorageStateSet { .. } => Step("storage-state-set"),
         Fact::OperatorAction { action, .. } => match action.as_str() {
             "kill-node" | "stop-node" => Step("crashed"),
