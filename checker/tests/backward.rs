@@ -113,54 +113,74 @@ fn recorded_traces() -> Vec<PathBuf> {
     out
 }
 
-#[test]
-fn a_tail_moving_back_gets_the_verdict_of_the_breadth_first_search() {
-    let dir = scratch("recorded");
+/// Validates each of a trace's mutants (`(item changed, text)`, at most `per_trace` of them,
+/// spread over the list) by the default phases and by the breadth-first search alone, and
+/// asserts the same verdict word and item wherever the breadth-first search decides; with
+/// `rejected`, asserts that no mutant conforms. Returns how many both decided and how many
+/// diverge at their change.
+fn compare_with_breadth_first(
+    dir: &Path,
+    trace: &Path,
+    all: Vec<(usize, String)>,
+    per_trace: usize,
+    rejected: bool,
+) -> (usize, usize) {
     let opts = ValidateOptions::default();
     let bfs_opts = ValidateOptions {
         timeout: Some(Duration::from_secs(1)),
         max_frontier: 200_000,
         ..ValidateOptions::default()
     };
+    let at = |v: &Verdict| match v {
+        Verdict::Diverges { at, .. }
+        | Verdict::Violates { at, .. }
+        | Verdict::Inconclusive { at, .. }
+        | Verdict::Rejected { at, .. } => Some(at.index),
+        Verdict::Conforms { .. } => None,
+    };
     let (mut compared, mut diverged) = (0, 0);
-    for trace in recorded_traces() {
-        // At most 12 a trace, spread over it, to keep the test short.
-        let all = mutants(&trace);
-        let step = all.len().div_ceil(12).max(1);
-        for (n, (item, text)) in all.into_iter().step_by(step).enumerate() {
-            let path = dir.join(format!("m{n}.jsonl"));
-            std::fs::write(&path, text).expect("write");
-            let got = validate_file(&path, &opts).expect("valid");
-            let bfs =
-                validate_reader(TraceReader::open(&path).expect("open"), &bfs_opts).expect("valid");
-            let at = |v: &Verdict| match v {
-                Verdict::Diverges { at, .. }
-                | Verdict::Violates { at, .. }
-                | Verdict::Inconclusive { at, .. }
-                | Verdict::Rejected { at, .. } => Some(at.index),
-                Verdict::Conforms { .. } => None,
-            };
+    let step = all.len().div_ceil(per_trace).max(1);
+    for (n, (item, text)) in all.into_iter().step_by(step).enumerate() {
+        let path = dir.join(format!("m{n}.jsonl"));
+        std::fs::write(&path, text).expect("write");
+        let got = validate_file(&path, &opts).expect("valid");
+        let bfs =
+            validate_reader(TraceReader::open(&path).expect("open"), &bfs_opts).expect("valid");
+        if rejected {
             assert_ne!(
                 got.verdict.word(),
                 "conforms",
                 "{} item {item}",
                 trace.display()
             );
-            if matches!(got.verdict, Verdict::Diverges { .. }) && at(&got.verdict) == Some(item) {
-                diverged += 1;
-            }
-            if bfs.verdict.word() == "inconclusive" {
-                continue;
-            }
-            compared += 1;
-            assert_eq!(
-                (got.verdict.word(), at(&got.verdict)),
-                (bfs.verdict.word(), at(&bfs.verdict)),
-                "{} item {item}: {:?}",
-                trace.display(),
-                got.verdict
-            );
         }
+        if matches!(got.verdict, Verdict::Diverges { .. }) && at(&got.verdict) == Some(item) {
+            diverged += 1;
+        }
+        if bfs.verdict.word() == "inconclusive" {
+            continue;
+        }
+        compared += 1;
+        assert_eq!(
+            (got.verdict.word(), at(&got.verdict)),
+            (bfs.verdict.word(), at(&bfs.verdict)),
+            "{} item {item}: {:?}",
+            trace.display(),
+            got.verdict
+        );
+    }
+    (compared, diverged)
+}
+
+#[test]
+fn a_tail_moving_back_gets_the_verdict_of_the_breadth_first_search() {
+    let dir = scratch("recorded");
+    let (mut compared, mut diverged) = (0, 0);
+    for trace in recorded_traces() {
+        // At most 12 a trace, spread over it, to keep the test short.
+        let (c, d) = compare_with_breadth_first(&dir, &trace, mutants(&trace), 12, true);
+        compared += c;
+        diverged += d;
     }
     eprintln!("{compared} mutants decided by both searches, {diverged} diverging at their change");
     assert!(compared >= 60, "only {compared} mutants decided by both");
@@ -243,12 +263,6 @@ fn storage_mutants(path: &Path) -> Vec<(usize, String)> {
 #[test]
 fn a_storage_state_only_force_reaches_gets_the_verdict_of_the_breadth_first_search() {
     let dir = scratch("storage");
-    let opts = ValidateOptions::default();
-    let bfs_opts = ValidateOptions {
-        timeout: Some(Duration::from_secs(1)),
-        max_frontier: 200_000,
-        ..ValidateOptions::default()
-    };
     let (mut compared, mut diverged) = (0, 0);
     for trace in recorded_traces() {
         // The rule is about runs without --force (the forced recordings' mutants are
@@ -264,36 +278,9 @@ fn a_storage_state_only_force_reaches_gets_the_verdict_of_the_breadth_first_sear
         if header["config"]["faults"]["operator_force"] == true {
             continue;
         }
-        let all = storage_mutants(&trace);
-        let step = all.len().div_ceil(6).max(1);
-        for (n, (item, text)) in all.into_iter().step_by(step).enumerate() {
-            let path = dir.join(format!("s{n}.jsonl"));
-            std::fs::write(&path, text).expect("write");
-            let got = validate_file(&path, &opts).expect("valid");
-            let bfs =
-                validate_reader(TraceReader::open(&path).expect("open"), &bfs_opts).expect("valid");
-            let at = |v: &Verdict| match v {
-                Verdict::Diverges { at, .. }
-                | Verdict::Violates { at, .. }
-                | Verdict::Inconclusive { at, .. }
-                | Verdict::Rejected { at, .. } => Some(at.index),
-                Verdict::Conforms { .. } => None,
-            };
-            if matches!(got.verdict, Verdict::Diverges { .. }) && at(&got.verdict) == Some(item) {
-                diverged += 1;
-            }
-            if bfs.verdict.word() == "inconclusive" {
-                continue;
-            }
-            compared += 1;
-            assert_eq!(
-                (got.verdict.word(), at(&got.verdict)),
-                (bfs.verdict.word(), at(&bfs.verdict)),
-                "{} item {item}: {:?}",
-                trace.display(),
-                got.verdict
-            );
-        }
+        let (c, d) = compare_with_breadth_first(&dir, &trace, storage_mutants(&trace), 6, false);
+        compared += c;
+        diverged += d;
     }
     eprintln!(
         "{compared} storage mutants decided by both searches, {diverged} diverging at their change"

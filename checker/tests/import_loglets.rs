@@ -30,6 +30,25 @@ fn import_run(input: &std::path::Path, out: &std::path::Path) -> std::process::O
         .unwrap()
 }
 
+/// Copies the server logs in `logs` to `tmp/in` and imports them alone in run mode into
+/// `tmp/out` (exit 0 required); returns `tmp/out`.
+fn import_logs_only(logs: &std::path::Path, tmp: &std::path::Path) -> PathBuf {
+    let (input, out) = (tmp.join("in"), tmp.join("out"));
+    std::fs::create_dir_all(&input).unwrap();
+    for e in std::fs::read_dir(logs).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, input.join(p.file_name().unwrap())).unwrap();
+    }
+    let o = import_run(&input, &out);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
 fn run_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../traces/restate-1.7.12")
@@ -516,19 +535,7 @@ fn concurrent_find_tail_readers_are_translated_and_checked() {
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).unwrap();
     // The server logs alone.
-    let (input, out) = (tmp.join("in"), tmp.join("out"));
-    std::fs::create_dir_all(&input).unwrap();
-    for e in std::fs::read_dir(dir.join("raw/logs")).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, input.join(p.file_name().unwrap())).unwrap();
-    }
-    let o = import_run(&input, &out);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let out = import_logs_only(&dir.join("raw/logs"), &tmp);
     let o = validate(&out);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{stdout}");
@@ -611,19 +618,7 @@ fn logs_only_forced_run_violates_at_the_second_provisioning() {
     let tmp =
         std::env::temp_dir().join(format!("sealcheck-logs-only-forced-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    let (input, out) = (tmp.join("in"), tmp.join("out"));
-    std::fs::create_dir_all(&input).unwrap();
-    for e in std::fs::read_dir(raw.join("logs")).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, input.join(p.file_name().unwrap())).unwrap();
-    }
-    let o = import_run(&input, &out);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let out = import_logs_only(&raw.join("logs"), &tmp);
     let summary: sealcheck_model::run_format::RunSummary =
         serde_json::from_str(&std::fs::read_to_string(out.join(FILE_NAME)).unwrap()).unwrap();
     let opts = ValidateOptions {

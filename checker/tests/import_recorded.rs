@@ -99,6 +99,22 @@ fn committed_traces_read_back() {
     }
 }
 
+/// A fresh copy of the raw directory `from` (its files and `logs/`) at `dir`.
+fn copy_raw(from: &Path, dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+    }
+    for e in std::fs::read_dir(from.join("logs")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join("logs").join(e.file_name())).unwrap();
+    }
+}
+
 /// Every committed raw directory (not only the scenarios the recorder knows today).
 fn raw_dirs() -> Vec<(String, PathBuf)> {
     let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(recordings())
@@ -218,18 +234,7 @@ fn a_tail_repair_in_a_cluster_is_the_reader_s_repair() {
     // reader's tail-repair-started (model offsets: Restate's minus one) and tail-repaired.
     let from = recordings().join("kill-restart/raw");
     let dir = std::env::temp_dir().join(format!("sealcheck-repair-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("logs")).unwrap();
-    for e in std::fs::read_dir(&from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
-        }
-    }
-    for e in std::fs::read_dir(from.join("logs")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dir.join("logs").join(e.file_name())).unwrap();
-    }
+    copy_raw(&from, &dir);
     let log = dir.join("logs/n3.log");
     let text = std::fs::read_to_string(&log).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
@@ -351,18 +356,7 @@ fn a_log_server_s_durable_seal_is_a_sealed_observation_in_a_1_6_2_trace() {
 fn a_durable_seal_before_any_seal_task_is_dropped_and_named() {
     let from = older("restate-1.6.2/incident/raw");
     let dir = std::env::temp_dir().join(format!("sealcheck-early-seal-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("logs")).unwrap();
-    for e in std::fs::read_dir(&from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
-        }
-    }
-    for e in std::fs::read_dir(from.join("logs")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dir.join("logs").join(e.file_name())).unwrap();
-    }
+    copy_raw(&from, &dir);
     let log = dir.join("logs/n2.log");
     let text = std::fs::read_to_string(&log).unwrap();
     let line = r#"{"timestamp":"2026-12-07T14:43:09.696846Z","level":"DEBUG","fields":{"message":"Loglet is now sealed on this log-server node","loglet_id":"0_0"}"#;
