@@ -129,14 +129,14 @@ pub fn selection_text(sel: &Selection, runs_per_path: u32) -> String {
     for c in &sel.paths {
         let sc = &sel.scenarios[c.scenario];
         let why: Vec<String> = c.reasons.iter().map(select::Reason::text).collect();
-        s.push_str(&format!(
-            "{} ({}, {} steps, path {}): {}\n",
-            c.id,
-            sc.label,
+        s.push_str(&report::path_line(
+            &c.id,
+            &sc.label,
             c.actions.len(),
-            c.encoding,
-            why.join("; ")
+            &c.encoding,
+            &why,
         ));
+        s.push('\n');
         match rr::plan(&sc.model, &c.actions) {
             Ok(plan) => {
                 for st in &plan.steps {

@@ -462,12 +462,8 @@ impl CampaignReport {
         s.push_str("\npaths:\n");
         for p in &self.paths {
             s.push_str(&format!(
-                "  {} ({}, {} steps, path {}): {}\n",
-                p.id,
-                p.scenario,
-                p.steps.len(),
-                p.encoding,
-                p.why.join("; ")
+                "  {}\n",
+                path_line(&p.id, &p.scenario, p.steps.len(), &p.encoding, &p.why)
             ));
             if p.runs.is_empty() {
                 s.push_str("    not run\n");
@@ -589,6 +585,21 @@ impl CampaignReport {
         }
         Ok(())
     }
+}
+
+/// A selected path in one line, as the dry run and the report give it: its id, scenario,
+/// length and encoding, and why it was selected.
+pub(super) fn path_line(
+    id: &str,
+    scenario: &str,
+    steps: usize,
+    encoding: &str,
+    why: &[String],
+) -> String {
+    format!(
+        "{id} ({scenario}, {steps} steps, path {encoding}): {}",
+        why.join("; ")
+    )
 }
 
 #[cfg(test)]
