@@ -9,10 +9,11 @@
 mod live_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use live_support::{assert_all_gone, namespace_of, pids_in_actions, scratch_dirs, sealcheck};
+use live_support::{
+    assert_all_gone, namespace_of, pids_in_actions, scratch_dirs, signal_and_wait, spawn_into,
+};
 
 fn scratch(tag: &str) -> PathBuf {
     live_support::scratch("campaign-live", tag)
@@ -38,21 +39,17 @@ fn ctrl_c_in_a_campaign_stops_everything_and_keeps_the_runs_made() {
     let dir = scratch("interrupted");
     let (out, tmp) = (dir.join("out"), dir.join("tmp"));
     std::fs::create_dir_all(&tmp).unwrap();
-    let child = sealcheck()
-        .args([
+    let child = spawn_into(
+        &[
             "campaign",
             "specs/three_logserver_seal_empty.toml",
             "--runs-per-path",
             "2",
             "--out",
-        ])
-        .arg(&out)
-        .env("TMPDIR", &tmp)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
+        ],
+        &out,
+        &tmp,
+    );
     // Wait until the second run's path runs, then interrupt.
     let deadline = Instant::now() + Duration::from_secs(240);
     let ns = loop {
@@ -82,14 +79,8 @@ fn ctrl_c_in_a_campaign_stops_everything_and_keeps_the_runs_made() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    let kill = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let o = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    let (status, stderr) = signal_and_wait(child, "INT");
+    assert_eq!(status.code(), Some(130), "{stderr}");
     let pids = campaign_pids(&out);
     assert!(pids.len() >= 8, "two runs' holders and servers: {pids:?}");
     assert_all_gone(&pids, ns.as_deref());

@@ -10,16 +10,15 @@
 mod live_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use live_support::{alive, pids_in_actions, processes_in, scratch_dirs};
+use live_support::{
+    alive, pids_in_actions, processes_in, root, scratch_dirs, sealcheck, signal_and_wait,
+    spawn_into,
+};
 
 use sealcheck::trace_reader::TraceReader;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn scratch(tag: &str) -> PathBuf {
     let d = root()
@@ -27,12 +26,6 @@ fn scratch(tag: &str) -> PathBuf {
         .join(format!("{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
-}
-
-fn sealcheck() -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("sealcheck"));
-    c.current_dir(root());
-    c
 }
 
 /// The network namespace the recording's processes run in (`net:[inode]`), read from the
@@ -162,14 +155,7 @@ fn interrupt_a_recording(
     std::fs::create_dir_all(out).unwrap();
     std::fs::write(out.join("trace.jsonl"), "an earlier recording's trace\n").unwrap();
     std::fs::write(out.join("import-notes.txt"), "its notes\n").unwrap();
-    let child = sealcheck()
-        .args(["record", "appends-then-seal", "--out"])
-        .arg(out)
-        .env("TMPDIR", tmp)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_into(&["record", "appends-then-seal", "--out"], out, tmp);
     let pid = child.id();
     let (ns, pids) = namespace_of(&out.join("raw"), Duration::from_secs(60));
     let work = tmp.join(format!("sealcheck-record-{pid}-appends-then-seal"));
@@ -187,20 +173,11 @@ fn interrupt_a_recording(
     // The old trace is gone as soon as the recording starts.
     assert!(!out.join("trace.jsonl").exists());
     assert!(!out.join("import-notes.txt").exists());
-    let kill = Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let o = child.wait_with_output().unwrap();
+    let (status, stderr) = signal_and_wait(child, signal);
     assert_all_gone(&ns, &pids);
     assert!(!out.join("trace.jsonl").exists(), "a trace after {signal}");
     assert!(!out.join("import-notes.txt").exists());
-    (
-        o.status,
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-        work,
-    )
+    (status, stderr, work)
 }
 
 /// A recording interrupted by `signal` exits 130 and leaves no process, namespace or scratch

@@ -10,10 +10,13 @@
 mod live_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use live_support::{assert_all_gone, namespace_of, pids_in_actions, scratch_dirs, sealcheck};
+use live_support::{
+    assert_all_gone, namespace_of, pids_in_actions, scratch_dirs, sealcheck, signal_and_wait,
+    spawn_into,
+};
 
 fn scratch(tag: &str) -> PathBuf {
     live_support::scratch("reproduce-live", tag)
@@ -110,14 +113,7 @@ fn ctrl_c_in_the_middle_of_the_path_stops_everything() {
     std::fs::create_dir_all(&out).unwrap();
     std::fs::create_dir_all(&tmp).unwrap();
     std::fs::write(out.join("trace.jsonl"), "an earlier reproduction's trace\n").unwrap();
-    let child = sealcheck()
-        .args(["reproduce", "--path", "0/3/0/0/0", "--out"])
-        .arg(&out)
-        .env("TMPDIR", &tmp)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_into(&["reproduce", "--path", "0/3/0/0/0", "--out"], &out, &tmp);
     let pid = child.id();
     // Wait until the path runs (its first step is logged), then interrupt.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -139,14 +135,8 @@ fn ctrl_c_in_the_middle_of_the_path_stops_everything() {
         !out.join("trace.jsonl").exists(),
         "the old trace is still there"
     );
-    let kill = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let o = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    let (status, stderr) = signal_and_wait(child, "INT");
+    assert_eq!(status.code(), Some(130), "{stderr}");
     assert_all_gone(&recorded_pids(&out.join("raw")), ns.as_deref());
     assert!(!work.exists(), "{} is left", work.display());
     assert_eq!(scratch_dirs(&tmp), Vec::<PathBuf>::new());

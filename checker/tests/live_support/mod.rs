@@ -3,7 +3,7 @@
 //! and what they left behind; the project root, a scratch directory and the binary.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// The project root.
@@ -120,4 +120,31 @@ pub fn assert_all_gone(pids: &[i32], ns: Option<&str>) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// `sealcheck ARGS OUT` started with `tmp` as its temporary directory, stdout discarded and
+/// stderr piped (for [`signal_and_wait`]).
+#[allow(dead_code)]
+pub fn spawn_into(args: &[&str], out: &Path, tmp: &Path) -> Child {
+    sealcheck()
+        .args(args)
+        .arg(out)
+        .env("TMPDIR", tmp)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `signal` (`INT`, `TERM`, `KILL`) to `child` and waits for it: how it ended and its
+/// stderr.
+#[allow(dead_code)]
+pub fn signal_and_wait(child: Child, signal: &str) -> (ExitStatus, String) {
+    let kill = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    (o.status, String::from_utf8_lossy(&o.stderr).into_owned())
 }
