@@ -1478,14 +1478,40 @@ impl<'a> Translator<'a> {
     /// `seal-completed` is placed at the return, with no max local tail and no member status
     /// (the lost line held them). Any other return is what the table says (out of scope).
     fn seal_returned(&mut self, i: usize, f: &TimedFact, node: u32, loglet: &str) {
-        let open = matches!(self.task, Some(t) if !t.rejected);
-        if loglet != self.loglet() || node != self.s.sealer as u32 || !open || self.completed {
+        if loglet != self.loglet() || !self.task_without_outcome(node) {
             return self.by_table(f, Some(node));
         }
+        self.completed_without_line(i, f, &format!("N{node}'s seal() returned Ok"));
+    }
+
+    /// Whether `node` is the sealer and the scenario's seal task started, was not refused and
+    /// has no outcome yet.
+    fn task_without_outcome(&self, node: u32) -> bool {
+        node == self.s.sealer as u32
+            && matches!(self.task, Some(t) if !t.rejected)
+            && !self.completed
+    }
+
+    /// Whether the sealer's `seal()` of the loglet returns Ok after fact `i`: its `seal() has
+    /// completed successfully` line follows before its next seal task of the loglet starts or
+    /// completes (and before the cut).
+    fn returns_ahead(&self, i: usize, node: u32) -> bool {
+        let loglet = self.loglet();
+        let end_us = self.end_us;
+        self.facts[i + 1..]
+            .iter()
+            .take_while(|g| g.time_us < end_us)
+            .take_while(|g| !matches!(&g.fact, Fact::SealStarted { node: n, loglet: l, .. } | Fact::SealCompleted { node: n, loglet: l, .. } if *n == node && l == loglet))
+            .any(|g| matches!(&g.fact, Fact::SealReturned { node: n, loglet: l } if *n == node && l == loglet))
+    }
+
+    /// Places the scenario's `seal-completed` at `f` for a task whose `Seal task completed on
+    /// f-majority` line is missing (`what` says what showed the completion), and notes it.
+    fn completed_without_line(&mut self, i: usize, f: &TimedFact, what: &str) {
         self.task = None;
         self.completed = true;
         self.notes.push(format!(
-            "N{node}'s seal() returned Ok at {:.1} ms ({}:{}) with no `Seal task completed on f-majority` line before it: seal-completed placed there, without max local tail or member status (the seal task prints it just before it returns Ok, and seal() returns Ok only after that; this log lacks it)",
+            "{what} at {:.1} ms ({}:{}) with no `Seal task completed on f-majority` line before it: seal-completed placed there, without max local tail or member status (the seal task prints it just before it returns Ok, and seal() returns Ok only after that; this log lacks it)",
             self.ms(f.time_us),
             f.source.file,
             f.source.line
@@ -1647,6 +1673,19 @@ impl<'a> Translator<'a> {
     fn sequencer_draining(&mut self, i: usize, f: &TimedFact, node: u32, loglet: &str) {
         if loglet != self.loglet() {
             return self.drop_fact(f, Some(node), DropReason::OtherLoglet(loglet.to_string()));
+        }
+        if node == self.s.sequencer as u32
+            && !self.sequencer_sealed
+            && self.task_without_outcome(node)
+            && self.returns_ahead(i, node)
+        {
+            // The sealer is the sequencer: seal() drains it after its task returned Ok, then
+            // returns; the task's completion line is missing.
+            self.completed_without_line(
+                i,
+                f,
+                &format!("N{node} drained its sequencer inside a seal() that returned Ok"),
+            );
         }
         if node == self.s.sequencer as u32
             && (self.completed || self.other_completed)

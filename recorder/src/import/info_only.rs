@@ -35,6 +35,8 @@ pub(super) struct InfoOnly {
     tasks: Vec<(i64, i64, bool)>,
     /// Some task's start could not be placed among the items: `seal-started` is unlogged.
     start_unlogged: bool,
+    /// The `restatectl logs seal` runs through the sealer that succeeded: start and end.
+    succeeded: Vec<(i64, i64)>,
 }
 
 impl InfoOnly {
@@ -72,6 +74,9 @@ impl Translator<'_> {
                 .as_deref()
                 .is_some_and(|e| e.contains("ERROR") || e.contains("Error:"));
             let end = (*succeeded || diagnosed).then_some(*end_time_us);
+            if *succeeded {
+                self.info_only.succeeded.push((f.time_us, *end_time_us));
+            }
             self.restatectl_pending = true;
             self.info_only.commands.push_back((f.time_us, end));
         }
@@ -128,6 +133,48 @@ impl Translator<'_> {
             self.place(f, i, Event::SealStarted { node: sealer });
         }
         true
+    }
+
+    /// A `restatectl logs seal` through the sealer that succeeded while the sealer's log shows
+    /// no outcome of a seal task of the log: either its `seal()` found the loglet sealed and
+    /// started no task, or the task's `Seal task completed on f-majority` line is missing (seen
+    /// on 1.7.12, `reproduced/cluster-roles-lost-completion`); only the DEBUG lines (the task's
+    /// start, `seal() has completed successfully`) tell which, and the two explain different
+    /// runs. One need per such command before the cut.
+    fn silent_successes(&self) -> Vec<String> {
+        let sealer = self.s.sealer as u32;
+        let prefix = format!("{}_", self.s.log_id);
+        let of_log = |l: &str| l.starts_with(&prefix);
+        self.info_only
+            .succeeded
+            .iter()
+            .filter(|&&(from, _)| from < self.end_us)
+            .filter(|&&(from, to)| {
+                !self.facts.iter().any(|g| {
+                    g.time_us >= from
+                        && g.time_us <= to
+                        && match &g.fact {
+                            super::Fact::SealCompleted { node, loglet, .. }
+                            | super::Fact::AllProvisioningWarning { node, loglet } => {
+                                *node == sealer && of_log(loglet)
+                            }
+                            super::Fact::SealFailed { node, loglet, .. } => {
+                                *node == sealer && loglet.as_deref().is_none_or(of_log)
+                            }
+                            _ => false,
+                        }
+                })
+            })
+            .map(|&(from, to)| {
+                format!(
+                    "DEBUG lines (RESTATE_LOG_FILTER={DEBUG_FILTER}): the `restatectl logs seal {}` through N{sealer} from {:.1} to {:.1} ms succeeded, but N{sealer}'s log shows no outcome of a seal task of log {} meanwhile: its seal() found the loglet sealed already, or the task's `Seal task completed on f-majority` line is missing; only the task's start line and `seal() has completed successfully` tell which",
+                    self.s.log_id,
+                    self.ms(from),
+                    self.ms(to),
+                    self.s.log_id
+                )
+            })
+            .collect()
     }
 
     /// Run mode with INFO-only logs: a loglet's trace begins at its creation, whose line
@@ -214,6 +261,7 @@ impl Translator<'_> {
                     .retain(|p| !matches!(p.item, Item::Event(Event::SealStarted { .. })));
             }
         }
+        needs.extend(self.silent_successes());
         let unplaced: Vec<String> = self
             .drops
             .list
