@@ -186,10 +186,20 @@ pub fn steering_text(st: &rr::PlannedStep) -> String {
             .join(", ")
     };
     let mut s = String::new();
-    if !st.hold_until_delivered.is_empty() {
+    let (cut, held): (Vec<u32>, Vec<u32>) = st
+        .hold_until_delivered
+        .iter()
+        .partition(|n| st.cut_until_released.contains(n));
+    if !held.is_empty() {
         s.push_str(&format!(
             "        and: hold {} paused from before the call until the path delivers their Seal\n",
-            ids(&st.hold_until_delivered)
+            ids(&held)
+        ));
+    }
+    if !cut.is_empty() {
+        s.push_str(&format!(
+            "        and: cut {} off (TCP reset) from before the call: the path never delivers its Seal to them, and paused they would handle it once resumed\n",
+            ids(&cut)
         ));
     }
     if !st.resume_before.is_empty() {
@@ -200,7 +210,7 @@ pub fn steering_text(st: &rr::PlannedStep) -> String {
     }
     if !st.resume_after.is_empty() {
         s.push_str(&format!(
-            "        and: resume {} after it (the call they were held for has returned)\n",
+            "        and: resume or reconnect {} after it (the call they were held for has returned)\n",
             ids(&st.resume_after)
         ));
     }

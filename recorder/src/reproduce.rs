@@ -30,7 +30,10 @@
 //! plan steers the steps the cluster takes by itself: a member whose Seal the path delivers only
 //! after the seal call's next driven step is held paused from before the call
 //! ([`PlannedStep::hold_until_delivered`]) and resumed where the path says
-//! ([`PlannedStep::resume_before`], [`PlannedStep::resume_after`]); a find-tail reader's seal
+//! ([`PlannedStep::resume_before`], [`PlannedStep::resume_after`]), or, if the path never
+//! delivers that call's Seal to it, cut off with a TCP reset instead and reconnected there
+//! ([`PlannedStep::cut_until_released`]: paused, it would handle the queued Seal once
+//! resumed); a find-tail reader's seal
 //! assist is waited for in the logs ([`PlannedStep::wait_for_line`]). [`reproduce`] runs a plan on a
 //! fresh cluster (the same three nodes, private network namespace and clean-up as
 //! [`crate::run_scenario`]: every process stopped by PID at the end, on error and on Ctrl-C /
@@ -392,6 +395,14 @@ pub struct PlannedStep {
     /// that delivers their Seal (see `resume_before`), the end of the path, or a step that
     /// kills or restarts them, so that they do not answer before the steps the path puts first.
     pub hold_until_delivered: Vec<u32>,
+    /// For a seal call: the members of `hold_until_delivered` whose Seal of this call the path
+    /// never delivers. Paused, they would handle the call's Seal requests queued in their
+    /// sockets once resumed (a campaign's cluster-roles-p1 run: N2, resumed after the kill of
+    /// N3, was sealed a second later, so the find-tail reader found the loglet sealed and
+    /// assisted nothing). They are cut off instead: their fabric port answers every packet with
+    /// a TCP reset from before the call, so no Seal of the call reaches them, and the cut is
+    /// lifted where they would have been resumed (`resume_after`).
+    pub cut_until_released: Vec<u32>,
     /// Members held by an earlier seal call whose Seal this step delivers: resumed right before
     /// it.
     pub resume_before: Vec<u32>,
@@ -468,6 +479,7 @@ pub fn plan(model: &SealModel, path: &[Action]) -> Result<Plan, String> {
             description: sealcheck_model::describe::action(model, a),
             control: control_of(model, &state, a),
             hold_until_delivered: Vec::new(),
+            cut_until_released: Vec::new(),
             resume_before: Vec::new(),
             resume_after: Vec::new(),
             wait_for_line: matches!(a, Action::FindTailAssistsSeal),
@@ -509,6 +521,7 @@ pub fn plan(model: &SealModel, path: &[Action]) -> Result<Plan, String> {
         // Each is resumed before the later step that delivers this call's Seal to it; if none
         // does, right after the next driven step; unless a step before kills or restarts it (a
         // new process is not paused).
+        let mut cut = Vec::new();
         for &(n, attempt) in &pending {
             let mut resumed = false;
             for (t, a) in path.iter().enumerate().skip(k + 1) {
@@ -534,9 +547,11 @@ pub fn plan(model: &SealModel, path: &[Action]) -> Result<Plan, String> {
                 // must hear from it), as soon as the call has returned.
                 let at = if steps[j].wait_for_line { k } else { j };
                 steps[at].resume_after.push(n);
+                cut.push(n);
             }
         }
         steps[k].hold_until_delivered = pending.into_iter().map(|(n, _)| n).collect();
+        steps[k].cut_until_released = cut;
     }
     let init = model.initial_state();
     let needs_provisioning = path.iter().any(|a| {
@@ -787,6 +802,8 @@ fn drive(run: &mut Run, plan: &Plan, jitter: Jitter, done: &mut Vec<StepRun>) ->
     let mut paused: Vec<u32> = Vec::new();
     // Held by a seal call until the path delivers their Seal.
     let mut held: Vec<u32> = Vec::new();
+    // Cut off (TCP reset) by a seal call whose Seal the path never delivers to them.
+    let mut cut: Vec<u32> = Vec::new();
     let path_start = crate::time::now_us();
     for (k, s) in plan.steps.iter().enumerate() {
         for n in &s.resume_before {
@@ -810,7 +827,13 @@ fn drive(run: &mut Run, plan: &Plan, jitter: Jitter, done: &mut Vec<StepRun>) ->
         let (text, forced) = match &s.control {
             Control::Drive(Op::Seal) => {
                 for n in &s.hold_until_delivered {
-                    if !held.contains(n) {
+                    if s.cut_until_released.contains(n) {
+                        if !cut.contains(n) {
+                            run.cluster
+                                .apply_fault(*n, crate::netfault::FaultKind::Reset)?;
+                            cut.push(*n);
+                        }
+                    } else if !held.contains(n) {
                         run.cluster.pause_node(*n)?;
                         held.push(*n);
                     }
@@ -819,15 +842,23 @@ fn drive(run: &mut Run, plan: &Plan, jitter: Jitter, done: &mut Vec<StepRun>) ->
                     thread::sleep(Duration::from_millis(200));
                 }
                 let mut text = seal_step(run, plan, k, &mut paused)?;
-                if !s.hold_until_delivered.is_empty() {
-                    let ids: Vec<String> = s
-                        .hold_until_delivered
-                        .iter()
-                        .map(|n| format!("N{n}"))
-                        .collect();
+                let names = |v: &mut dyn Iterator<Item = &u32>| {
+                    v.map(|n| format!("N{n}")).collect::<Vec<_>>().join(", ")
+                };
+                let (cut_now, held_now): (Vec<u32>, Vec<u32>) = s
+                    .hold_until_delivered
+                    .iter()
+                    .partition(|n| s.cut_until_released.contains(n));
+                if !held_now.is_empty() {
                     text.push_str(&format!(
                         "; {} held paused from before the call until the path delivers their Seal",
-                        ids.join(", ")
+                        names(&mut held_now.iter())
+                    ));
+                }
+                if !cut_now.is_empty() {
+                    text.push_str(&format!(
+                        "; {} cut off (TCP reset) from before the call: the path never delivers its Seal to them",
+                        names(&mut cut_now.iter())
                     ));
                 }
                 (text, true)
@@ -892,6 +923,10 @@ fn drive(run: &mut Run, plan: &Plan, jitter: Jitter, done: &mut Vec<StepRun>) ->
                 held.remove(i);
                 run.cluster.resume_node(*n)?;
             }
+            if let Some(i) = cut.iter().position(|h| h == n) {
+                cut.remove(i);
+                run.cluster.clear_faults_of(&[*n])?;
+            }
         }
         done.push(StepRun {
             step: s.step,
@@ -901,6 +936,9 @@ fn drive(run: &mut Run, plan: &Plan, jitter: Jitter, done: &mut Vec<StepRun>) ->
     }
     for n in paused.drain(..).chain(held.drain(..)) {
         run.cluster.resume_node(n)?;
+    }
+    if !cut.is_empty() {
+        run.cluster.clear_faults_of(&cut)?;
     }
     // A seal assist the path ends with completes a moment after its members answer.
     if plan

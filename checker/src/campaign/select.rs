@@ -410,6 +410,9 @@ mod steering_tests {
         // N3 is killed while held; N2 (whose Seal of the call the path never delivers) is
         // resumed after the kill, before the find-tail reader asks it.
         assert_eq!(plan.steps[2].resume_after, vec![2]);
+        // N2 is cut off, not paused: paused, it would handle the call's queued Seal once
+        // resumed and the reader would find the loglet sealed.
+        assert_eq!(plan.steps[0].cut_until_released, vec![2]);
         assert!(plan.steps.iter().all(|s| s.resume_before.is_empty()));
         assert!(plan.steps[3].wait_for_line);
         // Seal call, Seal to N1 and N2, N3 crashes, find-tail finds it sealed: N3 alone.
@@ -417,6 +420,7 @@ mod steering_tests {
         let plan = rr::plan(&m, &path).unwrap();
         assert_eq!(plan.steps[0].hold_until_delivered, vec![3]);
         assert!(plan.steps[3].resume_after.is_empty(), "killed, not resumed");
+        assert!(plan.steps[0].cut_until_released.is_empty());
     }
 
     #[test]
