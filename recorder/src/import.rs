@@ -1310,12 +1310,18 @@ impl<'a> Translator<'a> {
     /// all the starts.
     fn refused_ahead(&self, i: usize, node: u32) -> bool {
         let loglet = self.loglet();
+        self.before_next_task(i, node).any(|g| matches!(&g.fact, Fact::AllProvisioningWarning { node: n, loglet: l } if *n == node && l == loglet))
+    }
+
+    /// The facts after fact `i` up to `node`'s next seal task of the loglet (its start or its
+    /// completion line) or the cut, whichever comes first.
+    fn before_next_task(&self, i: usize, node: u32) -> impl Iterator<Item = &TimedFact> + '_ {
+        let loglet = self.loglet();
         let end_us = self.end_us;
         self.facts[i + 1..]
             .iter()
-            .take_while(|g| g.time_us < end_us)
-            .take_while(|g| !matches!(&g.fact, Fact::SealStarted { node: n, loglet: l, .. } | Fact::SealCompleted { node: n, loglet: l, .. } if *n == node && l == loglet))
-            .any(|g| matches!(&g.fact, Fact::AllProvisioningWarning { node: n, loglet: l } if *n == node && l == loglet))
+            .take_while(move |g| g.time_us < end_us)
+            .take_while(move |g| !matches!(&g.fact, Fact::SealStarted { node: n, loglet: l, .. } | Fact::SealCompleted { node: n, loglet: l, .. } if *n == node && l == loglet))
     }
 
     /// Another node's seal task begins: `other-seal-started`, or `other-seal-refused` when the
@@ -1497,12 +1503,7 @@ impl<'a> Translator<'a> {
     /// completes (and before the cut).
     fn returns_ahead(&self, i: usize, node: u32) -> bool {
         let loglet = self.loglet();
-        let end_us = self.end_us;
-        self.facts[i + 1..]
-            .iter()
-            .take_while(|g| g.time_us < end_us)
-            .take_while(|g| !matches!(&g.fact, Fact::SealStarted { node: n, loglet: l, .. } | Fact::SealCompleted { node: n, loglet: l, .. } if *n == node && l == loglet))
-            .any(|g| matches!(&g.fact, Fact::SealReturned { node: n, loglet: l } if *n == node && l == loglet))
+        self.before_next_task(i, node).any(|g| matches!(&g.fact, Fact::SealReturned { node: n, loglet: l } if *n == node && l == loglet))
     }
 
     /// Places the scenario's `seal-completed` at `f` for a task whose `Seal task completed on
