@@ -77,6 +77,9 @@ fn scenarios() -> Vec<Config> {
         load("specs/other-seals-cluster.toml"),
         load("specs/other-repairs-cluster.toml"),
         incident_other,
+        // A find-tail reader that loses the live sequencer (`faults.reader_timeouts`), whose
+        // unlogged step only enables the reader's own.
+        load("specs/cluster-partitioned-member.toml"),
     ]
 }
 

@@ -43,6 +43,7 @@ const PINNED: &[(&str, usize, &[&str])] = &[
         1090,
         &["a seal the harness starts eventually succeeds"],
     ),
+    ("specs/cluster-partitioned-member.toml", 2784, &[]),
     ("specs/cluster-roles.toml", 269951, &[]),
     ("specs/crash-restart.toml", 2540, &[]),
     (

@@ -271,6 +271,16 @@ pub struct Faults {
     /// range is on a write quorum. Left out of serialized configs when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub other_repairs: u8,
+    /// Cluster only: how many times a find-tail reader's `GetSequencerState` to the sequencer's
+    /// node may fail while that node is up (the reader's own node cut off from it or paused,
+    /// or the sequencer slow to answer): the reader then queries the log servers itself
+    /// (`tasks/find_tail.rs`), as it does once the sequencer's node died. A pause or a time-out
+    /// of the sequencer's own node already lets it (`timeouts`); this is for the readers of
+    /// the other nodes. At most 1: from then on the reader finds the sequencer silent, as after
+    /// a pause of its node, so a second failure would change nothing. Left out of serialized
+    /// configs when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reader_timeouts: u8,
 }
 
 fn is_zero(n: &u8) -> bool {
@@ -282,6 +292,10 @@ pub const MAX_OTHER_SEALS: u8 = 250;
 
 /// Most tail repairs of other find-tail readers a scenario may allow.
 pub const MAX_OTHER_REPAIRS: u8 = 250;
+
+/// Most failed `GetSequencerState` requests of find-tail readers a scenario may allow (the
+/// first leaves the sequencer silent to the reader for good).
+pub const MAX_READER_TIMEOUTS: u8 = 1;
 
 /// A bug seeded into the model on purpose, to prove that a named property catches it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -509,6 +523,21 @@ impl Config {
             return Err(bad(
                 "faults.other_repairs",
                 "other find-tail readers' tail repairs are modelled in a cluster with separate roles only (add a [cluster] table)",
+            ));
+        }
+        if self.faults.reader_timeouts > MAX_READER_TIMEOUTS {
+            return Err(bad(
+                "faults.reader_timeouts",
+                format!(
+                    "at most {MAX_READER_TIMEOUTS}, got {}",
+                    self.faults.reader_timeouts
+                ),
+            ));
+        }
+        if self.faults.reader_timeouts > 0 && self.cluster.is_none() {
+            return Err(bad(
+                "faults.reader_timeouts",
+                "a find-tail reader that cannot reach the sequencer is modelled in a cluster with separate roles only (add a [cluster] table)",
             ));
         }
         if let Some(c) = &self.cluster {

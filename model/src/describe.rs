@@ -168,6 +168,10 @@ pub fn action(model: &SealModel, action: &Action) -> String {
         Action::FindTailFindsSealed(t) => {
             format!("{c}: find-tail: an f-majority is sealed: returns Sealed at tail {t}")
         }
+        Action::FindTailLosesSequencer => format!(
+            "a find-tail reader's GetSequencerState to the sequencer on {} fails while its node is up (the reader's node cut off or paused): the reader queries the log servers itself",
+            sequencer(model)
+        ),
         Action::SequencerAppendsToProvisioning => format!(
             "BUG provisioning-writable: {c}: sequencer appends a record, counting Provisioning nodes as writable"
         ),

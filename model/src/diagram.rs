@@ -225,6 +225,7 @@ fn note(model: &SealModel, prev: &State, action: &Action, next: &State) -> (Stri
         ),
         Action::TailRepairCompletes => (format!("{c}: tail repaired: Sealed"), GREEN),
         Action::FindTailFindsSealed(t) => (format!("{c}: find-tail: Sealed@{t}"), GREEN),
+        Action::FindTailLosesSequencer => ("a reader loses the sequencer".to_string(), AMBER),
         Action::TrimPointFails => (format!("{c}: get_trim_point() fails"), RED),
         Action::HarnessCallsSeal => {
             let to: Bits = sent(prev, next)
@@ -494,9 +495,9 @@ fn marks(s: &mut String, lanes: &Lanes, prev: &State, action: &Action, next: &St
         | Action::SealAssistCompletes
         | Action::TailRepairCompletes
         | Action::FindTailFindsSealed(_) => dot(s, lanes.client(), y, BLUE),
-        Action::FindTailAssistsSeal | Action::FindTailRepairsTail { .. } => {
-            dot(s, lanes.client(), y, AMBER)
-        }
+        Action::FindTailAssistsSeal
+        | Action::FindTailRepairsTail { .. }
+        | Action::FindTailLosesSequencer => dot(s, lanes.client(), y, AMBER),
         Action::OtherSealStarts | Action::OtherRepairStarts { .. } => {
             dot(s, lanes.client(), y, AMBER)
         }

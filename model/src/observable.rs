@@ -1090,6 +1090,8 @@ pub fn labels(model: &SealModel, prev: &State, action: &Action, next: &State) ->
             tail: Some(*t),
         }),
         Action::SequencerAcksEarly => append_outcomes(model, prev, next, &mut out),
+        // A failed request to the sequencer leaves no line the model reads.
+        Action::FindTailLosesSequencer => {}
         Action::OtherRepairStarts { from, to } => out.push(Event::OtherRepairStarted {
             node: client,
             from: Some(*from),

@@ -210,8 +210,9 @@ pub fn for_config(cfg: &Config) -> Vec<PropertyInfo> {
     if cfg.cluster.is_some() {
         list.extend(remote_sequencer_properties());
     }
-    // A find-tail reader queries the log servers itself only once the sequencer's node died.
-    if cfg.cluster.is_some() && cfg.faults.crashes > 0 {
+    // A find-tail reader queries the log servers itself only once the sequencer's node died,
+    // or once its request to the live sequencer failed (`faults.reader_timeouts`).
+    if cfg.cluster.is_some() && (cfg.faults.crashes > 0 || cfg.faults.reader_timeouts > 0) {
         list.extend(find_tail_properties());
     }
     if cfg.faults.other_seals > 0 {

@@ -203,6 +203,10 @@ pub struct Client {
     /// (`faults.other_repairs`).
     #[serde(default)]
     pub other_repairs: OtherRepairs,
+    /// Cluster only: failed `GetSequencerState` requests of find-tail readers still allowed
+    /// (`faults.reader_timeouts`).
+    #[serde(default)]
+    pub reader_timeouts_left: u8,
 }
 
 /// Tail repairs that find-tail readers other than the model's one run (Restate runs a reader per

@@ -591,6 +591,15 @@ struct Translator<'a> {
     /// Nodeset members cut off while a seal task ran: like a pause, each may make a seal
     /// request time out.
     cut_off_in_seal: BTreeSet<u32>,
+    /// Nodes paused or cut off at any time of the run: a find-tail reader on such a node (on
+    /// any node, when it is the sequencer's) may fail to reach the sequencer
+    /// (`faults.reader_timeouts`).
+    out_of_touch: BTreeSet<u32>,
+    /// Without operator records: (observer, peer) pairs where the observer's failure detector
+    /// saw the peer leave Alive (to Suspect or Dead), with the first line that showed it: one
+    /// of the two was paused, cut off or dead, the same evidence for `faults.reader_timeouts`
+    /// as a recorded pause or cut.
+    detector_lost: BTreeMap<(u32, u32), String>,
     /// Nodes between SIGTERM and exit: whatever they start is a shutdown seal.
     stopping: BTreeSet<u32>,
     marker_written: BTreeMap<u32, i64>,
@@ -701,6 +710,8 @@ impl<'a> Translator<'a> {
             paused_in_seal: BTreeSet::new(),
             cut_off: BTreeSet::new(),
             cut_off_in_seal: BTreeSet::new(),
+            out_of_touch: BTreeSet::new(),
+            detector_lost: BTreeMap::new(),
             stopping: BTreeSet::new(),
             marker_written: BTreeMap::new(),
             restatectl_pending: false,
@@ -996,6 +1007,19 @@ impl<'a> Translator<'a> {
             }
             Fact::ServerStarted { node, .. } if self.actions_absent => {
                 self.restart_from_log(i, f, *node)
+            }
+            Fact::PeerStateChanged {
+                node,
+                peer,
+                from,
+                to,
+            } if self.actions_absent => {
+                if from.starts_with("Alive") && !to.starts_with("Alive") {
+                    self.detector_lost
+                        .entry((*node, peer.id))
+                        .or_insert_with(|| format!("{}:{}", f.source.file, f.source.line));
+                }
+                self.by_table(f, Some(*node))
             }
             other => self.by_table(f, other.node()),
         }
@@ -1746,6 +1770,7 @@ impl<'a> Translator<'a> {
             "pause-node" => {
                 for &n in nodes {
                     self.paused.insert(n);
+                    self.out_of_touch.insert(n);
                     if self.task.is_some() && self.s.in_nodeset(n) {
                         self.paused_in_seal.insert(n);
                     }
@@ -1759,6 +1784,7 @@ impl<'a> Translator<'a> {
             "net-fault" => {
                 for &n in nodes {
                     self.cut_off.insert(n);
+                    self.out_of_touch.insert(n);
                     if self.task.is_some() && self.s.in_nodeset(n) {
                         self.cut_off_in_seal.insert(n);
                     }
@@ -2233,10 +2259,21 @@ impl<'a> Translator<'a> {
                 operator_force: self.operator_force || self.ctl_absent,
                 other_seals: self.other_seals,
                 other_repairs: self.other_repairs,
+                reader_timeouts: self.reader_timeouts(),
             },
             bugs: Vec::new(),
             unreachable: Vec::new(),
         }
+    }
+
+    /// `faults.reader_timeouts`: one when some node was paused or cut off during the run (a
+    /// find-tail reader there, or any reader when it was the sequencer's node, may have failed
+    /// to reach the sequencer; the model's flag that the sequencer is silent stays set, so one
+    /// is as many as it can use). Cluster with separate roles only.
+    fn reader_timeouts(&self) -> u8 {
+        u8::from(
+            self.s.cluster() && !(self.out_of_touch.is_empty() && self.detector_lost.is_empty()),
+        )
     }
 
     /// Without operator records, a failed seal request may come from a pause (SIGSTOP leaves
@@ -2380,6 +2417,24 @@ impl<'a> Translator<'a> {
                 "cut off by a network fault (nft) during a seal task: {}; each may make a seal request time out, like a pause (faults.timeouts = {})",
                 node_list(self.cut_off_in_seal.iter().copied()),
                 self.paused_in_seal.union(&self.cut_off_in_seal).count()
+            ));
+        }
+        if header.config.faults.reader_timeouts > 0 && !self.detector_lost.is_empty() {
+            all_notes.push(format!(
+                "no {ACTIONS_FILE}: failure detectors saw peers leave Alive ({}): one node of each pair was paused, cut off or dead, which the logs do not tell apart; a find-tail reader there (any reader, for the sequencer's node) may have failed to reach the sequencer and queried the log servers itself (faults.reader_timeouts = {})",
+                self.detector_lost
+                    .iter()
+                    .map(|((by, peer), at)| format!("N{by} saw N{peer} at {at}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                header.config.faults.reader_timeouts
+            ));
+        }
+        if header.config.faults.reader_timeouts > 0 && !self.out_of_touch.is_empty() {
+            all_notes.push(format!(
+                "paused or cut off during the run: {}; a find-tail reader there (any reader, for the sequencer's node) may fail to reach the sequencer and query the log servers itself (faults.reader_timeouts = {})",
+                node_list(self.out_of_touch.iter().copied()),
+                header.config.faults.reader_timeouts
             ));
         }
         all_notes.extend(notes);

@@ -212,6 +212,9 @@ pub fn control_of(model: &SealModel, state: &sealcheck_model::State, action: &Ac
                 "find-tail runs on its own once the sequencer's node is down (kill it with the step before); whether it assists or finds the loglet sealed follows from the members' seal flags, set by the steps before",
             )
         }
+        Action::FindTailLosesSequencer => Control::Cannot(
+            "cutting a node off with nft or pausing it makes its find-tail readers' GetSequencerState fail (one-partitioned, steady-load-forced), but the failure leaves no line at DEBUG; the importer allows it wherever a node was paused or cut off (faults.reader_timeouts)".into(),
+        ),
         Action::FindTailRepairsTail { .. }
         | Action::TailRepairCompletes
         | Action::OtherRepairStarts { .. }
@@ -284,6 +287,7 @@ pub fn sample_steps() -> Vec<Action> {
         Action::FindTailRepairsTail { from: 0, to: 1 },
         Action::TailRepairCompletes,
         Action::FindTailFindsSealed(0),
+        Action::FindTailLosesSequencer,
         Action::OtherSealStarts,
         Action::OtherSealCompletes,
         Action::OtherSealFails,
@@ -325,6 +329,7 @@ pub fn step_kind(action: &Action) -> &'static str {
         Action::FindTailRepairsTail { .. } => "tail-repair",
         Action::TailRepairCompletes => "tail-repair-completes",
         Action::FindTailFindsSealed(_) => "find-tail-finds-sealed",
+        Action::FindTailLosesSequencer => "reader-loses-sequencer",
         Action::OtherSealStarts => "other-seal-starts",
         Action::OtherSealCompletes => "other-seal-completes",
         Action::OtherSealFails => "other-seal-fails",

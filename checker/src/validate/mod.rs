@@ -227,7 +227,9 @@
 //! that reaches that observation. Logged seal events bound each other: a `seal-completed` needs
 //! a running task or a `seal-started` before it, reports a tail no lower than every server had
 //! when that `seal-started` sent the requests, and `sequencer-sealed` needs a `seal-completed`
-//! before it (a single client's sequencer drains only after its own task succeeded; a
+//! before it, or a state whose harness already succeeded (the step that reached the state may
+//! carry the `seal-completed` the lookahead no longer holds; a single client's sequencer drains
+//! only after its own task succeeded; a
 //! cluster's remote sequencer may learn the seal from a store answered Sealed first, so there
 //! the rule waits until every append is made and resolved without one). Within the items
 //! before a logged event that may send a store or a seal request (`append`, `seal-started`,
@@ -278,7 +280,11 @@
 //! `S` members are sealed from there on. Tail repairs of other find-tail readers
 //! (`faults.other_repairs`) read and write what the model's reader does and belong to its
 //! class; one that may still start unlogged lifts the tail bound the same way, and a logged
-//! `other-repair-started` may send stores.
+//! `other-repair-started` may send stores. A reader's failed request to the live sequencer
+//! (`faults.reader_timeouts`, never logged) is a class of its own: it reads and writes only the
+//! reader's state (whether the sequencer is silent, the budget) and reads the sequencer's
+//! phase, and it enables only the reader's steps; while its budget lasts, a reader may still
+//! run, which lifts the bounds as a crash or a timeout left does.
 //!
 //! **The depth-first order.** The depth-first search tries the steps that explain the next
 //! item before unlogged ones, except before an item that starts a seal task (`seal-started`,

@@ -93,7 +93,8 @@ impl Context<'_> {
             && (state.client.sequencer == SequencerPhase::Crashed
                 || state.client.sequencer_silent
                 || state.crashes_left > 0
-                || state.timeouts_left > 0);
+                || state.timeouts_left > 0
+                || state.client.reader_timeouts_left > 0);
         // Another reader's repair may start (unlogged) whatever the model's reader did.
         let other_repair_left = self.model.cfg.cluster.is_some()
             && state.client.other_repairs.started < self.model.cfg.faults.other_repairs
@@ -101,7 +102,8 @@ impl Context<'_> {
             && (state.client.sequencer == SequencerPhase::Crashed
                 || state.client.sequencer_silent
                 || state.crashes_left > 0
-                || state.timeouts_left > 0);
+                || state.timeouts_left > 0
+                || state.client.reader_timeouts_left > 0);
         let repair_left = (finder_may_act && !self.header.is_complete("tail-repair-started"))
             || other_repair_left;
         let assist_left = finder_may_act
@@ -224,8 +226,12 @@ impl<'c, 'a> Ahead<'c, 'a> {
             || (state.client.appends.len() == cx.model.cfg.appends as usize
                 && !state.history.store_answered_sealed
                 && state.client.appends.all(|a| !a.in_flight()));
-        // Another node's seal may close the sequencer without any `seal-completed`.
+        // Another node's seal may close the sequencer without any `seal-completed`; and once
+        // the harness's seal succeeded (the step that reached `state` may be the one labelled
+        // with the `seal-completed` just consumed, which the window ahead no longer holds),
+        // the sequencer may learn it and drain without another.
         let open = state.client.sequencer == SequencerPhase::Open
+            && state.client.harness != HarnessPhase::Succeeded
             && logged("seal-completed")
             && learns_only_from_the_task
             && cx.model.cfg.faults.other_seals == 0;
@@ -296,6 +302,7 @@ impl<'c, 'a> Ahead<'c, 'a> {
             && st.client.other_seals.running == 0
             && st.crashes_left == 0
             && st.timeouts_left == 0
+            && st.client.reader_timeouts_left == 0
             && st.duplications_left == 0
             && !st.client.sequencer_silent
             && st.servers.iter().all(|s| !s.sealed)

@@ -132,6 +132,8 @@ pub enum Class {
     /// Seal tasks of other nodes (`OtherSealStarts`, `OtherSealCompletes`, `OtherSealFails`,
     /// `OtherSealRefused`).
     OtherSeal,
+    /// Cluster: `FindTailLosesSequencer` (`faults.reader_timeouts`), never logged.
+    ReaderTimeout,
 }
 
 /// What a class reads, writes (in ways other steps can tell apart), may enable, and is enabled
@@ -215,6 +217,7 @@ impl Class {
             | Action::OtherSealCompletes
             | Action::OtherSealFails
             | Action::OtherSealRefused => Class::OtherSeal,
+            Action::FindTailLosesSequencer => Class::ReaderTimeout,
         }
     }
 
@@ -261,6 +264,7 @@ impl Class {
                 "other-seal-failed",
                 "other-seal-refused",
             ],
+            Class::ReaderTimeout => &[],
         }
     }
 
@@ -440,6 +444,10 @@ impl Class {
                 OTHER | ALL_REQSL,
                 OTHER | ALL_SRV | CFG | VIEW,
             ),
+            // Guarded by the sequencer's phase (not crashed), whether it is already silent and
+            // the budget (both kept with the reader, FIND); sets it silent, which enables the
+            // reader's own steps.
+            Class::ReaderTimeout => f(CSEQ | FIND, FIND, FIND, CSEQ | FIND),
             // Reads every server (tails, seal flags, process), the configuration and its own
             // state; writes its state and the admin's known global tail, and sends Seal
             // (assist) or repair stores to any member.
@@ -777,7 +785,14 @@ impl<'a> Reducer<'a> {
             let may_query = s.crashes_left > 0
                 || s.client.sequencer == sealcheck_model::state::SequencerPhase::Crashed
                 || s.timeouts_left > 0
+                || s.client.reader_timeouts_left > 0
                 || s.client.sequencer_silent;
+            if s.client.reader_timeouts_left > 0
+                && !s.client.sequencer_silent
+                && s.client.sequencer != sealcheck_model::state::SequencerPhase::Crashed
+            {
+                out.push(Class::ReaderTimeout);
+            }
             let repairs = &s.client.other_repairs;
             let other_repair_may = !repairs.running.is_empty()
                 || (repairs.started < m.cfg.faults.other_repairs && may_query);

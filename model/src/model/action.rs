@@ -88,6 +88,11 @@ pub enum Action {
     /// Cluster only: a find-tail reader heard from an f-majority that is sealed and needs no
     /// repair: it returns Sealed at this tail.
     FindTailFindsSealed(Offset),
+    /// Cluster only (`faults.reader_timeouts`): a find-tail reader's `GetSequencerState` to the
+    /// sequencer fails while the sequencer's node is up (the reader's node was cut off from it
+    /// or paused, or the sequencer was slow): from now on the reader queries the log servers
+    /// itself, as it does once the sequencer's node died. Never logged.
+    FindTailLosesSequencer,
     /// Seeded bug `store-after-seal`: a durably sealed log server stores a (non-repair) record.
     StoreIgnoringSeal(Msg),
     /// Seeded bug `seal-one-confirmation`: the seal task reports success with fewer

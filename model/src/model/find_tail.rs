@@ -16,7 +16,8 @@ use crate::state::*;
 impl SealModel {
     /// Guards of the reader: an assist completes once an f-majority is sealed and serving, a
     /// repair once every record of its range is on a write quorum; an idle reader (or one whose
-    /// assist completed) decides when the sequencer is dead or silent.
+    /// assist completed) decides when the sequencer is dead or silent; and, within
+    /// `faults.reader_timeouts`, a reader's request to the live sequencer may fail.
     pub(super) fn find_tail_actions(&self, state: &State, actions: &mut Vec<Action>) {
         let c = &state.client;
         match c.finder {
@@ -35,6 +36,13 @@ impl SealModel {
                 self.find_tail_outcomes(state, actions);
             }
             _ => {}
+        }
+        // `faults.reader_timeouts`: a reader's request to the live sequencer fails.
+        if c.reader_timeouts_left > 0
+            && !c.sequencer_silent
+            && c.sequencer != SequencerPhase::Crashed
+        {
+            actions.push(Action::FindTailLosesSequencer);
         }
     }
 
@@ -245,6 +253,10 @@ impl SealModel {
                 state.client.finder = FindTail::Sealed(tail);
                 state.client.sealer_known_global_tail =
                     state.client.sealer_known_global_tail.max(tail);
+            }
+            Action::FindTailLosesSequencer => {
+                state.client.reader_timeouts_left -= 1;
+                state.client.sequencer_silent = true;
             }
             _ => unreachable!("not a step of find-tail: {action:?}"),
         }

@@ -99,6 +99,7 @@ impl SealModel {
                 sequencer_silent: false,
                 other_seals: OtherSeals::default(),
                 other_repairs: OtherRepairs::default(),
+                reader_timeouts_left: self.cfg.faults.reader_timeouts,
             },
             network: Network::new(),
             losses_left: self.cfg.faults.message_loss,

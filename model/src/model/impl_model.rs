@@ -112,7 +112,8 @@ impl SealModel {
             | SealAssistCompletes
             | FindTailRepairsTail { .. }
             | TailRepairCompletes
-            | FindTailFindsSealed(_) => self.apply_find_tail(state, action),
+            | FindTailFindsSealed(_)
+            | FindTailLosesSequencer => self.apply_find_tail(state, action),
             OtherSealStarts | OtherSealCompletes | OtherSealFails | OtherSealRefused => {
                 self.apply_other_seal(state, action)
             }
