@@ -186,10 +186,7 @@ pub fn steering_text(st: &rr::PlannedStep) -> String {
             .join(", ")
     };
     let mut s = String::new();
-    let (cut, held): (Vec<u32>, Vec<u32>) = st
-        .hold_until_delivered
-        .iter()
-        .partition(|n| st.cut_until_released.contains(n));
+    let (held, cut) = st.held_and_cut();
     if !held.is_empty() {
         s.push_str(&format!(
             "        and: hold {} paused from before the call until the path delivers their Seal\n",

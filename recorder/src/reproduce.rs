@@ -421,6 +421,25 @@ pub struct PlannedStep {
     pub wait_for_line: bool,
 }
 
+/// `N1, N3`.
+fn node_names(nodes: &[u32]) -> String {
+    nodes
+        .iter()
+        .map(|n| format!("N{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl PlannedStep {
+    /// The members of `hold_until_delivered` split into those held paused and those cut off
+    /// (`cut_until_released`), in that order.
+    pub fn held_and_cut(&self) -> (Vec<u32>, Vec<u32>) {
+        self.hold_until_delivered
+            .iter()
+            .partition(|n| !self.cut_until_released.contains(n))
+    }
+}
+
 /// How long the runner waits for the line of a step the cluster takes by itself (a find-tail
 /// reader runs once the sequencer's node is found dead, a few seconds after the kill).
 pub const BY_ITSELF_WITHIN: Duration = Duration::from_secs(15);
@@ -847,23 +866,17 @@ fn drive(run: &mut Run, plan: &Plan, jitter: Jitter, done: &mut Vec<StepRun>) ->
                     thread::sleep(Duration::from_millis(200));
                 }
                 let mut text = seal_step(run, plan, k, &mut paused)?;
-                let names = |v: &mut dyn Iterator<Item = &u32>| {
-                    v.map(|n| format!("N{n}")).collect::<Vec<_>>().join(", ")
-                };
-                let (cut_now, held_now): (Vec<u32>, Vec<u32>) = s
-                    .hold_until_delivered
-                    .iter()
-                    .partition(|n| s.cut_until_released.contains(n));
+                let (held_now, cut_now) = s.held_and_cut();
                 if !held_now.is_empty() {
                     text.push_str(&format!(
                         "; {} held paused from before the call until the path delivers their Seal",
-                        names(&mut held_now.iter())
+                        node_names(&held_now)
                     ));
                 }
                 if !cut_now.is_empty() {
                     text.push_str(&format!(
                         "; {} cut off (TCP reset) from before the call: the path never delivers its Seal to them",
-                        names(&mut cut_now.iter())
+                        node_names(&cut_now)
                     ));
                 }
                 (text, true)

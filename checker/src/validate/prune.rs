@@ -11,6 +11,7 @@ use sealcheck_model::state::{
 use sealcheck_model::{SealModel, State};
 
 use super::context::Context;
+use super::reduce::reader_may_query;
 use crate::trace_reader::{Item, TraceItem};
 
 /// Whether an observation holds in no state at all: a log server's tail past the scenario's
@@ -88,22 +89,12 @@ impl Context<'_> {
     /// effective nodeset). The reader queries the log servers only once the sequencer's node
     /// crashed or let a request time out.
     fn finder_may_act(&self, state: &State) -> (bool, bool) {
-        let finder_may_act = self.model.cfg.cluster.is_some()
-            && !matches!(state.client.finder, FindTail::Sealed(_))
-            && (state.client.sequencer == SequencerPhase::Crashed
-                || state.client.sequencer_silent
-                || state.crashes_left > 0
-                || state.timeouts_left > 0
-                || state.client.reader_timeouts_left > 0);
+        let may_query = self.model.cfg.cluster.is_some() && reader_may_query(state);
+        let finder_may_act = may_query && !matches!(state.client.finder, FindTail::Sealed(_));
         // Another reader's repair may start (unlogged) whatever the model's reader did.
-        let other_repair_left = self.model.cfg.cluster.is_some()
+        let other_repair_left = may_query
             && state.client.other_repairs.started < self.model.cfg.faults.other_repairs
-            && !self.header.is_complete("other-repair-started")
-            && (state.client.sequencer == SequencerPhase::Crashed
-                || state.client.sequencer_silent
-                || state.crashes_left > 0
-                || state.timeouts_left > 0
-                || state.client.reader_timeouts_left > 0);
+            && !self.header.is_complete("other-repair-started");
         let repair_left = (finder_may_act && !self.header.is_complete("tail-repair-started"))
             || other_repair_left;
         let assist_left = finder_may_act

@@ -497,6 +497,18 @@ fn dependent(a: Option<Class>, fa: &Foot, b: Class, fb: &Foot, replies_hidden: b
     (fa.write & (fb.read | fb.write)) != 0 || (fb.write & fa.read) != 0
 }
 
+/// Cluster: whether a find-tail reader queries, or may still come to query, the log servers
+/// itself: the sequencer's node died or let a Seal request time out (paused), or a crash, a
+/// timeout or a reader's failed request to the live sequencer (`faults.reader_timeouts`) is
+/// left that may make it so.
+pub fn reader_may_query(s: &State) -> bool {
+    s.client.sequencer == sealcheck_model::state::SequencerPhase::Crashed
+        || s.client.sequencer_silent
+        || s.crashes_left > 0
+        || s.timeouts_left > 0
+        || s.client.reader_timeouts_left > 0
+}
+
 /// Whether requests still carry a known global tail that can matter: it only decides whether
 /// a store past a server's local tail is out of bounds, which needs a gap in what the server
 /// received. Without losses, crashes, operator moves, and with every append sent to the whole
@@ -780,17 +792,8 @@ impl<'a> Reducer<'a> {
             if s.client.sequencer == sealcheck_model::state::SequencerPhase::Open {
                 out.push(Class::SequencerLearns);
             }
-            // A reader queries the log servers once the sequencer's node died or let a Seal
-            // request time out (paused).
-            let may_query = s.crashes_left > 0
-                || s.client.sequencer == sealcheck_model::state::SequencerPhase::Crashed
-                || s.timeouts_left > 0
-                || s.client.reader_timeouts_left > 0
-                || s.client.sequencer_silent;
-            if s.client.reader_timeouts_left > 0
-                && !s.client.sequencer_silent
-                && s.client.sequencer != sealcheck_model::state::SequencerPhase::Crashed
-            {
+            let may_query = reader_may_query(s);
+            if SealModel::reader_may_lose_sequencer(s) {
                 out.push(Class::ReaderTimeout);
             }
             let repairs = &s.client.other_repairs;

@@ -37,13 +37,16 @@ impl SealModel {
             }
             _ => {}
         }
-        // `faults.reader_timeouts`: a reader's request to the live sequencer fails.
-        if c.reader_timeouts_left > 0
-            && !c.sequencer_silent
-            && c.sequencer != SequencerPhase::Crashed
-        {
+        if Self::reader_may_lose_sequencer(state) {
             actions.push(Action::FindTailLosesSequencer);
         }
+    }
+
+    /// Whether [`Action::FindTailLosesSequencer`] is enabled: `faults.reader_timeouts` left, the
+    /// sequencer alive and not silent yet.
+    pub fn reader_may_lose_sequencer(state: &State) -> bool {
+        let c = &state.client;
+        c.reader_timeouts_left > 0 && !c.sequencer_silent && c.sequencer != SequencerPhase::Crashed
     }
 
     /// What a find-tail reader may decide, over every set of serving effective members it may
