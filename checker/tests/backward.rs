@@ -292,3 +292,97 @@ fn a_storage_state_only_force_reaches_gets_the_verdict_of_the_breadth_first_sear
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Mutants of the trace at `path` in which a server seen sealed is seen with a tail one lower
+/// there than a later observation of it sees (and not lower than an earlier one saw): only a
+/// store past the seal explains the later one (module essay, "Tails only a seeded bug raises"). Traces with cluster roles, whose tail
+/// repairs may write past a seal, have none.
+fn raised_sealed_tail_mutants(path: &Path) -> Vec<(usize, String)> {
+    let text = std::fs::read_to_string(path).expect("committed trace");
+    let lines: Vec<&str> = text.lines().collect();
+    let header: Value = serde_json::from_str(lines[0]).expect("header");
+    if !header["config"]["cluster"].is_null() {
+        return Vec::new();
+    }
+    let obs: Vec<(usize, Value)> = lines
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter_map(|(k, l)| serde_json::from_str::<Value>(l).ok().map(|v| (k, v)))
+        .filter(|(_, v)| v["event"] == "observe-log-server" && v["local_tail"].as_u64().is_some())
+        .collect();
+    let mut out = Vec::new();
+    for (i, (k, v)) in obs.iter().enumerate() {
+        let tail = v["local_tail"].as_u64().unwrap_or(0);
+        if v["sealed"] != true || tail == 0 {
+            continue;
+        }
+        let later = obs[i + 1..]
+            .iter()
+            .any(|(_, w)| w["node"] == v["node"] && w["local_tail"].as_u64() >= Some(tail));
+        // Not below what an earlier item saw (that is a tail moving back, decided above).
+        let earlier = obs[..i]
+            .iter()
+            .filter(|(_, w)| w["node"] == v["node"])
+            .filter_map(|(_, w)| w["local_tail"].as_u64())
+            .max()
+            .unwrap_or(0);
+        if !later || tail - 1 < earlier {
+            continue;
+        }
+        let mut w = v.clone();
+        w["local_tail"] = (tail - 1).into();
+        let mut m: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        m[*k] = w.to_string();
+        out.push((k - 1, m.join("\n") + "\n"));
+    }
+    out
+}
+
+#[test]
+fn a_sealed_tail_raised_gets_the_verdict_of_the_breadth_first_search() {
+    use sealcheck::bench_validate::{hidden_appends_trace, Ending};
+    let dir = scratch("raised");
+    // Small generated runs whose breadth-first search finishes: a member seen sealed one record
+    // short, then with it (bench-validate's "late state-dependent violation").
+    let mut compared = 0;
+    for k in 1..=6 {
+        let (header, items) = hidden_appends_trace(k, Ending::StateDependentViolation);
+        let items: Vec<_> = items.into_iter().map(|i| (None, i)).collect();
+        let f = dir.join(format!("hidden-{k}.jsonl"));
+        sealcheck::trace_reader::write_trace(&f, &header, &items).expect("write");
+        let text = std::fs::read_to_string(&f).expect("read");
+        let last = text.lines().count() - 2;
+        let (c, _) = compare_with_breadth_first(&dir, &f, vec![(last, text)], 1, true);
+        compared += c;
+        let got = validate_file(&f, &ValidateOptions::default()).expect("valid");
+        assert_eq!(got.method, "depth-first", "k = {k}: {:?}", got.verdict);
+    }
+    assert_eq!(compared, 6, "the breadth-first search decides each");
+    // A loaded loglet whose breadth-first search does not finish: each such mutant is decided
+    // at once, as the violation.
+    let trace = Path::new("../traces/restate-1.7.12/steady-load-short/loglets/0_0.jsonl");
+    let mut violated = 0;
+    for (n, (_, text)) in raised_sealed_tail_mutants(trace).into_iter().enumerate() {
+        let path = dir.join(format!("loaded-{n}.jsonl"));
+        std::fs::write(&path, text).expect("write");
+        let opts = ValidateOptions {
+            timeout: Some(Duration::from_secs(60)),
+            ..ValidateOptions::default()
+        };
+        let got = validate_file(&path, &opts).expect("valid");
+        match &got.verdict {
+            Verdict::Violates { property, .. } => {
+                assert_eq!(
+                    property,
+                    "a durably sealed log server accepts no new record"
+                );
+                assert_eq!(got.method, "depth-first");
+                violated += 1;
+            }
+            v => panic!("mutant {n}: {v:?}"),
+        }
+    }
+    assert!(violated >= 2, "only {violated} violations");
+    let _ = std::fs::remove_dir_all(&dir);
+}

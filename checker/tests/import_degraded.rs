@@ -691,3 +691,53 @@ fn a_missing_seal_completion_line_is_recovered_from_seal_s_return() {
         "only {tried} recordings had a completion line to delete"
     );
 }
+
+/// Logs laid out one directory per node, as a volume dump or another harness leaves them
+/// (`node-a/restate.log`, no node number in any name; a trace file beside them whose name has
+/// digits): read as the flat copy is, each node named by its own lines, and the trace file
+/// named as not read.
+#[test]
+fn logs_in_one_directory_per_node_give_the_flat_copy_s_trace() {
+    let rec = "restate-1.7.12/incident";
+    let raw = root().join("traces").join(rec).join("raw");
+    let flat = scratch("per-node-flat");
+    logs_only(&raw, &flat);
+    let nested = scratch("per-node-nested");
+    for (k, p) in log_paths(&raw).iter().enumerate() {
+        let sub = nested.join(format!("node-{}", (b'a' + k as u8) as char));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::copy(p, sub.join("restate.log")).unwrap();
+    }
+    std::fs::create_dir_all(nested.join("out")).unwrap();
+    std::fs::copy(
+        root().join("traces").join(rec).join("trace.jsonl"),
+        nested.join("out/0_0.jsonl"),
+    )
+    .unwrap();
+    let a = import_raw_dir(&flat).unwrap_or_else(|e| panic!("{e}"));
+    let b = import_raw_dir(&nested).unwrap_or_else(|e| panic!("{e}"));
+    let (fa, fb) = (flat.join("trace.jsonl"), nested.join("trace.jsonl"));
+    a.write_file(&fa).unwrap();
+    b.write_file(&fb).unwrap();
+    assert_eq!(
+        comparable(&std::fs::read_to_string(&fa).unwrap()),
+        comparable(&std::fs::read_to_string(&fb).unwrap())
+    );
+    assert!(
+        b.notes
+            .iter()
+            .any(|n| n.starts_with("out/0_0.jsonl is not read: no line in Restate's")),
+        "{:#?}",
+        b.notes
+    );
+    assert!(
+        b.notes
+            .iter()
+            .any(|n| n == "node-a/restate.log is N1's log, by its own lines"
+                || n.starts_with("node-a/restate.log is N")),
+        "{:#?}",
+        b.notes
+    );
+    std::fs::remove_dir_all(&flat).unwrap();
+    std::fs::remove_dir_all(&nested).unwrap();
+}

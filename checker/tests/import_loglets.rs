@@ -11,8 +11,9 @@ use sealcheck_recorder::import::loglets::discover;
 use sealcheck_recorder::import::run::{FILE_NAME, LOGLETS_DIR};
 use sealcheck_recorder::parse::parse_raw_dir;
 
-const RUNS: [&str; 5] = [
+const RUNS: [&str; 6] = [
     "steady-load",
+    "steady-load-2",
     "steady-load-short",
     "steady-load-10min",
     "concurrent-readers",
@@ -650,5 +651,66 @@ fn logs_only_forced_run_violates_at_the_second_provisioning() {
         }
     }
     assert_eq!(violated, ["0_0", "0_1", "0_2", "0_3", "1_0"]);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Without operator records and without a failure detector's line (the logs cut, or another
+/// filter), the forced run's 0_5 still shows N2's find-tail assists with the sequencer N3 up:
+/// the assist itself allows a reader that lost the live sequencer, the notes name its line,
+/// and 0_5 conforms as from the whole logs (without it, it diverged at the assist).
+#[test]
+fn an_assist_alone_allows_a_reader_that_lost_the_sequencer() {
+    let logs = run_dir("steady-load-forced").join("raw/logs");
+    let tmp = std::env::temp_dir().join(format!(
+        "sealcheck-assist-no-detector-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let thinned = tmp.join("logs");
+    std::fs::create_dir_all(&thinned).unwrap();
+    let mut removed = 0;
+    for e in std::fs::read_dir(&logs).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.contains("restate_node::failure_detector"))
+            .collect();
+        removed += text.lines().count() - kept.len();
+        std::fs::write(thinned.join(p.file_name().unwrap()), kept.join("\n") + "\n").unwrap();
+    }
+    assert!(removed > 0, "the recording has failure-detector lines");
+    let out = import_logs_only(&thinned, &tmp.join("import"));
+    let text = std::fs::read_to_string(out.join("loglets/0_5.jsonl")).unwrap();
+    assert!(text.contains(r#""reader_timeouts":1"#), "{text}");
+    let run = std::fs::read_to_string(out.join(FILE_NAME)).unwrap();
+    let summary: sealcheck_model::run_format::RunSummary = serde_json::from_str(&run).unwrap();
+    let notes = &summary
+        .loglets
+        .iter()
+        .find(|l| l.loglet == "0_5")
+        .unwrap()
+        .notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("a find-tail reader assisted a seal (n2.log:")),
+        "{notes:#?}"
+    );
+    assert!(
+        !notes
+            .iter()
+            .any(|n| n.contains("failure detectors saw peers")),
+        "{notes:#?}"
+    );
+    let o = validate_file(
+        &out.join("loglets/0_5.jsonl"),
+        &ValidateOptions {
+            timeout: Some(std::time::Duration::from_secs(60)),
+            ..ValidateOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(o.verdict.word(), "conforms", "{:?}", o.verdict);
     let _ = std::fs::remove_dir_all(&tmp);
 }

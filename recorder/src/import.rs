@@ -600,6 +600,11 @@ struct Translator<'a> {
     /// of the two was paused, cut off or dead, the same evidence for `faults.reader_timeouts`
     /// as a recorded pause or cut.
     detector_lost: BTreeMap<(u32, u32), String>,
+    /// Without operator records: the line of the first find-tail seal assist placed in a
+    /// cluster. Restate's reader asks the log servers only when no sequencer answered it (the
+    /// sequencer's node is down, or the request failed), and the logs do not say which: the
+    /// assist itself is the evidence for `faults.reader_timeouts`.
+    assist_unexplained: Option<String>,
     /// Nodes between SIGTERM and exit: whatever they start is a shutdown seal.
     stopping: BTreeSet<u32>,
     marker_written: BTreeMap<u32, i64>,
@@ -712,6 +717,7 @@ impl<'a> Translator<'a> {
             cut_off_in_seal: BTreeSet::new(),
             out_of_touch: BTreeSet::new(),
             detector_lost: BTreeMap::new(),
+            assist_unexplained: None,
             stopping: BTreeSet::new(),
             marker_written: BTreeMap::new(),
             restatectl_pending: false,
@@ -1238,6 +1244,9 @@ impl<'a> Translator<'a> {
                 // The model's find-tail reader: its assisting seal task starts.
                 self.finder = Some(node);
                 self.assist_open = true;
+                if self.actions_absent && self.assist_unexplained.is_none() {
+                    self.assist_unexplained = Some(format!("{}:{}", f.source.file, f.source.line));
+                }
                 self.foreign_tasks.insert(node, SEAL_ASSIST_FAILS);
                 return self.place(
                     f,
@@ -2269,10 +2278,14 @@ impl<'a> Translator<'a> {
     /// `faults.reader_timeouts`: one when some node was paused or cut off during the run (a
     /// find-tail reader there, or any reader when it was the sequencer's node, may have failed
     /// to reach the sequencer; the model's flag that the sequencer is silent stays set, so one
-    /// is as many as it can use). Cluster with separate roles only.
+    /// is as many as it can use). Without operator records, also when a find-tail reader
+    /// assisted a seal: its sequencer may have been up. Cluster with separate roles only.
     fn reader_timeouts(&self) -> u8 {
         u8::from(
-            self.s.cluster() && !(self.out_of_touch.is_empty() && self.detector_lost.is_empty()),
+            self.s.cluster()
+                && !(self.out_of_touch.is_empty()
+                    && self.detector_lost.is_empty()
+                    && self.assist_unexplained.is_none()),
         )
     }
 
@@ -2427,6 +2440,15 @@ impl<'a> Translator<'a> {
                     .map(|((by, peer), at)| format!("N{by} saw N{peer} at {at}"))
                     .collect::<Vec<_>>()
                     .join(", "),
+                header.config.faults.reader_timeouts
+            ));
+        }
+        if let (true, Some(at)) = (
+            header.config.faults.reader_timeouts > 0,
+            &self.assist_unexplained,
+        ) {
+            all_notes.push(format!(
+                "no {ACTIONS_FILE}: a find-tail reader assisted a seal ({at}); Restate's reader asks the log servers only when no sequencer answered it, and without operator records the logs do not tell a dead sequencer from a failed request to a live one, so both are allowed (faults.reader_timeouts = {})",
                 header.config.faults.reader_timeouts
             ));
         }

@@ -817,15 +817,21 @@ pub fn parse_logs_dir(dir: &Path) -> Result<RawRun, Error> {
     for path in server_log::log_files(dir)? {
         let texts = read_lines(&path)?;
         let values = server_log::text_lines(&texts);
+        // Not a server log at all (a README, a trace written next to the logs): no line in
+        // Restate's JSON or text format, whatever the file is called.
+        if values.is_empty() {
+            skipped.push(
+                path.strip_prefix(dir)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string(),
+            );
+            continue;
+        }
         let (node, named_by) = match server_log::node_named_in(&values) {
             Some(n) => (n, "its own lines"),
-            None => match server_log::node_from_file_name(&path) {
+            None => match server_log::node_from_path(dir, &path) {
                 Some(n) => (n, "its file name"),
-                // Not a server log at all (a README, a trace written next to the logs).
-                None if values.is_empty() => {
-                    skipped.push(path.strip_prefix(dir).unwrap_or(&path).display().to_string());
-                    continue;
-                }
                 None => {
                     return Err(malformed(
                         &path,

@@ -381,30 +381,42 @@ impl Links {
     /// The Explorer path (`0/3/1/...`) of the state `link` leads to: each step's index among
     /// the enabled steps of the state it is taken in, found by replaying the steps from the
     /// initial state of `model`.
-    pub(super) fn path_text(&self, model: &SealModel, mut link: u32) -> String {
+    pub(super) fn path_text(&self, model: &SealModel, link: u32) -> String {
+        path_text_of(model, self.actions(link))
+    }
+
+    /// The steps from the search's start to the state `link` leads to, in order.
+    pub(super) fn actions(&self, mut link: u32) -> Vec<Action> {
         let mut steps = Vec::new();
         while link != 0 {
             let (parent, action) = &self.0[link as usize];
             steps.extend(action.clone());
             link = *parent;
         }
-        let mut text = String::from("0");
-        let mut s = model.initial_state();
-        for a in steps.into_iter().rev() {
-            let Some(i) = model.action_index(&s, &a) else {
-                // Not a step of the model from here: nothing a search records.
-                text.push_str("/?");
-                break;
-            };
-            text.push('/');
-            text.push_str(&i.to_string());
-            match model.next_state(&s, a) {
-                Some(next) => s = next,
-                None => break,
-            }
-        }
-        text
+        steps.reverse();
+        steps
     }
+}
+
+/// The Explorer path (`0/3/1/...`) of the steps `steps` taken from the initial state of
+/// `model`: each step's index among the enabled steps of the state it is taken in.
+pub(super) fn path_text_of(model: &SealModel, steps: Vec<Action>) -> String {
+    let mut text = String::from("0");
+    let mut s = model.initial_state();
+    for a in steps {
+        let Some(i) = model.action_index(&s, &a) else {
+            // Not a step of the model from here: nothing a search records.
+            text.push_str("/?");
+            break;
+        };
+        text.push('/');
+        text.push_str(&i.to_string());
+        match model.next_state(&s, a) {
+            Some(next) => s = next,
+            None => break,
+        }
+    }
+    text
 }
 
 /// What a store reply is to [`Context::moves`].

@@ -3,12 +3,13 @@
 
 use std::collections::HashSet;
 
-use sealcheck_model::observable::{labels, Event, RejectReason};
+use sealcheck_model::observable::{labels, Event, NodeId, Observation, RejectReason};
+use sealcheck_model::state::Msg;
 use sealcheck_model::{Action, PropertyKind, State, StorageState};
 use stateright::Model;
 
 use super::context::{Context, Limits, Links, LOOKAHEAD};
-use super::prune::never_holds;
+use super::prune::{clean_tail_stuck, completion_dead, never_holds};
 use super::reduce::{canonical_fingerprint, Class};
 use super::{model_for, At, ValidateOptions, Verdict, DEPTH_FIRST_MAX_STATES};
 use crate::trace_reader::{Header, Item, TraceItem};
@@ -121,6 +122,8 @@ pub(super) struct DepthFirst<'a> {
     pub(super) states: usize,
     /// The last state of the explanation found (with `to_end`).
     pub(super) witness: Option<State>,
+    /// The steps of the explanation found (with `to_end`), from the search's start.
+    pub(super) steps: Vec<Action>,
     /// The most items a clean behaviour the search met explained (the furthest it got).
     pub(super) furthest: usize,
     /// Parent links: (parent link, action index); link 0 is the initial state.
@@ -128,6 +131,60 @@ pub(super) struct DepthFirst<'a> {
     /// Whether a clean state may break `always` properties (the search for any explanation,
     /// by a forced operator move nobody logged, once none keeps every property).
     pub(super) tolerate: bool,
+    /// A seeded bug whose steps the search may take, and the one property they may break
+    /// (the search for one explanation of an item only that bug explains).
+    pub(super) allow_bug: Option<(sealcheck_model::config::Bug, &'static str)>,
+    /// With `allow_bug`: the one log server (index) whose stores past a seal it may take.
+    pub(super) bug_server: Option<u8>,
+    /// Per item index: the log servers (bit i for N(i+1)) due to crash there ([`crash_due`]).
+    due: Vec<u16>,
+}
+
+/// Per item index of `items`: the log servers (bit i for N(i+1)) that a later logged
+/// `restarted` needs down, that an observation of their tails saw up before (with no restart
+/// or logged crash since), and that no observation sees again before that restart. There an
+/// unlogged crash of such a server is tried before any other unlogged step: it lands right
+/// after the last observation that saw the server up, as a node killed between two
+/// snapshots, before the appends that follow send it stores (a crash drops what is in flight
+/// to it; what is sent after waits for its restart). Placed as late as possible instead, it
+/// drops the stores of every append made in between, which the server's later tails need,
+/// and a long loglet has too many other places to try. A server no observation saw up keeps
+/// the usual order (nothing tells where its crash belongs). Only the order of the search
+/// changes.
+fn crash_due(items: &[TraceItem]) -> Vec<u16> {
+    let bit = |n: NodeId| {
+        (n.0 as u32)
+            .checked_sub(1)
+            .filter(|i| *i < 16)
+            .map_or(0, |i| 1u16 << i)
+    };
+    let observed = |it: &TraceItem| match &it.item {
+        Item::Observe(o @ Observation::ObserveLogServer { .. }) => bit(o.node()),
+        _ => 0,
+    };
+    let restart_or_crash = |it: &TraceItem| match &it.item {
+        Item::Event(Event::Restarted { node }) | Item::Event(Event::Crashed { node }) => bit(*node),
+        _ => 0,
+    };
+    // Backward: whose next mention from j on is a logged restart.
+    let mut restart_next = vec![0u16; items.len()];
+    let mut flags = 0u16;
+    for (j, it) in items.iter().enumerate().rev() {
+        match &it.item {
+            Item::Event(Event::Restarted { node }) => flags |= bit(*node),
+            Item::Event(Event::Crashed { node }) => flags &= !bit(*node),
+            _ => flags &= !observed(it),
+        }
+        restart_next[j] = flags;
+    }
+    // Forward: who was seen up by an observation since the start or their last restart.
+    let mut seen = 0u16;
+    let mut due = vec![0u16; items.len()];
+    for (j, it) in items.iter().enumerate() {
+        due[j] = restart_next[j] & seen;
+        seen = (seen | observed(it)) & !restart_or_crash(it);
+    }
+    due
 }
 
 /// What expanding one stack entry found: successors to push, or the path of the step that
@@ -151,14 +208,22 @@ impl<'a> DepthFirst<'a> {
             furthest: 0,
             links: Links::new(),
             tolerate: false,
+            allow_bug: None,
+            bug_server: None,
+            due: Vec::new(),
+            steps: Vec::new(),
         }
     }
 
     /// Whether `s` took no seeded-bug step and keeps every `always` property.
     fn clean(&self, s: &State) -> bool {
-        s.history.bug_step.is_none()
+        let allowed = |name: &str| self.allow_bug.is_some_and(|(_, p)| p == name);
+        (s.history.bug_step.is_none() || self.allow_bug.map(|(b, _)| b) == s.history.bug_step)
             && self.cx.model.property_list().iter().all(|p| {
-                p.kind != PropertyKind::Always || self.tolerate || (p.condition)(self.cx.model, s)
+                p.kind != PropertyKind::Always
+                    || self.tolerate
+                    || allowed(p.name)
+                    || (p.condition)(self.cx.model, s)
             })
     }
 
@@ -214,6 +279,7 @@ impl<'a> DepthFirst<'a> {
         self.links = Links::new();
         let mut stack: Vec<Entry> = vec![(start, 0, 0, 0)];
         let items = &items[..items.len().min(if to_end { target } else { target + 1 })];
+        self.due = crash_due(items);
         while let Some((state, k, hidden, link)) = stack.pop() {
             self.furthest = self.furthest.max(k);
             if self.visited.len() > budget
@@ -233,6 +299,7 @@ impl<'a> DepthFirst<'a> {
             }
             if to_end && k == items.len() && self.clean_end(&state) {
                 self.witness = Some(state);
+                self.steps = self.links.actions(link);
                 return Some(self.links.path_text(self.cx.model, link));
             }
             let window = &items[k..(k + LOOKAHEAD).min(items.len())];
@@ -271,6 +338,7 @@ impl<'a> DepthFirst<'a> {
         let mut hidden_children = Vec::new();
         let mut late = Vec::new();
         let mut urgent = Vec::new();
+        let mut first = Vec::new();
         let mut consuming = Vec::new();
         if let Some(TraceItem {
             item: Item::Observe(o),
@@ -299,6 +367,13 @@ impl<'a> DepthFirst<'a> {
             if self.cx.passes_over(base, a, needed.as_ref(), window) {
                 continue;
             }
+            if let (Some(i), Action::StoreIgnoringSeal(Msg::Store { to, .. })) =
+                (self.bug_server, a)
+            {
+                if *to != i {
+                    continue;
+                }
+            }
             let next = model.next_state(base, a.clone()).expect("enabled");
             self.states += mv.steps() as usize;
             let ls = labels(model, base, a, &next);
@@ -319,12 +394,21 @@ impl<'a> DepthFirst<'a> {
                     {
                         continue;
                     }
+                    // The cuts by a sealed server's tail hold only where no step stores
+                    // past a seal.
+                    let clean_cuts = self.allow_bug.is_none();
                     let dead = window.iter().any(|i| match &i.item {
                         Item::Observe(o) => {
-                            !o.may_still_hold(model, &next) || never_holds(model, o)
+                            !o.may_still_hold(model, &next)
+                                || never_holds(model, o)
+                                || (clean_cuts && clean_tail_stuck(model, &next, o))
                         }
                         Item::Event(_) => false,
-                    });
+                    }) || (clean_cuts
+                        && completion_dead(model, &next, window, |k| {
+                            self.cx.header.is_complete(k)
+                        })
+                        .is_some());
                     if !dead {
                         let end = self.links.push_move(link, &mv);
                         let child = (next.clone(), k, hidden + mv.steps(), end);
@@ -340,6 +424,11 @@ impl<'a> DepthFirst<'a> {
                                 }
                             }
                             // The crash the next item's restart needs is tried first.
+                            Action::LogServerCrashes(i)
+                                if self.due.get(k).is_some_and(|d| d >> i & 1 == 1) =>
+                            {
+                                first.push(child)
+                            }
                             Action::LogServerCrashes(i) if restarts_next(*i, window) => {
                                 urgent.push(child)
                             }
@@ -355,10 +444,12 @@ impl<'a> DepthFirst<'a> {
                 }
             }
         }
-        // The stack pops the last push: what is in flight lands first, then the operator's
-        // moves and crashes the next item needs, then the others.
+        // The stack pops the last push: a crash that is due comes first, then what is in
+        // flight lands, then the operator's moves and crashes the next item needs, then the
+        // others.
         late.extend(urgent);
         late.extend(hidden_children);
+        late.extend(first);
         let hidden_children = late;
         Expanded::Push {
             hidden: hidden_children,

@@ -171,6 +171,29 @@
 //! before `d`. Otherwise the search goes on as before. `checker/tests/backward.rs` compares it with the breadth-first search on every
 //! such mutant of the recorded traces.
 //!
+//! The same holds for logged steps that bound each other: a seal task (the harness's,
+//! another node's, a find-tail reader's) ends only after it started, a log server comes back
+//! only from a crash, and it crashes only while it runs. Where those starts, crashes and
+//! restarts are logged completely, an item that ends more tasks of its kind than the items
+//! before it started, a `restarted` of a server no `crashed` took down, or a second `crashed`
+//! with no `restarted` between, is explained by no behaviour and is decided the same way
+//! (steady-load-short's 0_0 without its `other-seal-started` or its `crashed`: inconclusive
+//! at 60 s before, decided at once).
+//!
+//! **Tails only a seeded bug raises.** Without cluster roles no tail repair runs, and a sealed
+//! log server answers every store `Sealed` without storing it: only the seeded
+//! `store-after-seal` raises a sealed server's tail, and it breaks *a durably sealed log
+//! server accepts no new record* for good. So at the first item `d` that sees a server's
+//! tail above the tail an earlier item saw it sealed with, every behaviour that explains the
+//! items up to `d` has broken that property. If the depth-first search explains `items[..d]`
+//! cleanly (no earlier verdict: a clean explanation of the items before exists) and a
+//! depth-first search of the permissive model whose only seeded-bug steps are that server's
+//! stores past its seal explains `items[..=d]` (one explanation exists), the trace violates
+//! the property exactly at `d`, the verdict the breadth-first search gives where it finishes
+//! (`checker/tests/backward.rs`). On steady-load-short's 0_0, where that search stops at its
+//! third item, such a mutant (a member seen sealed one record short, then with it) went
+//! from inconclusive at 60 s to decided in 4 ms.
+//!
 //! **Storage states only `--force` reaches.** Only a log server provisioning itself
 //! (Provisioning -> ReadWrite) and the operator change a storage state, and without
 //! `--force` the operator moves only Provisioning -> Disabled and ReadWrite <-> ReadOnly. So
@@ -294,7 +317,33 @@
 //! that server, when it is tried first: a crash spends a budget that a restart ahead may need
 //! (logs without operator records leave every crash unlogged, one per restart; a loaded
 //! loglet with one restart at its end took 3 ms this way and ran past the depth-first budget
-//! without it). The order only decides which explanation is found first (and how soon); every
+//! without it). A crash of a server that a later `restarted` needs down, that an observation
+//! saw up before, and that no observation sees again before that restart is *due*: from the
+//! item after that last observation on, it is tried before any other unlogged step, so that it
+//! lands where a node killed between two snapshots would, before the appends that follow send
+//! it stores (a crash drops what is in flight to the server; what is sent after it waits for
+//! the restart). Tried only right before the restart, it drops the stores of every append made
+//! in between, and a later tail of the server needs them: `steady-load-2`'s log 1 imported
+//! without operator records (169 model offsets, one restart) was inconclusive at 120 s that way
+//! and conforms in 12 ms with the due crash first. A server no observation saw keeps the usual
+//! order: with server logs alone (no snapshots) the crash-first order from the first item sent
+//! the search for a forced move nobody logged past its budget on four forced incidents.
+//!
+//! The depth-first search only explores behaviours that take no seeded-bug step, so it can
+//! also drop states that only a seeded bug could still carry to an item ahead: a sealed log
+//! server's tail stays where it is (it answers stores `Sealed`; only a tail repair, whose
+//! stores pass the seal, or the seeded `store-after-seal` raise it), and a harness
+//! `seal-completed` ahead that reports a tail is dead once the running task (or, before the
+//! `seal-started` right ahead, the task to come) cannot report it: the task already heard a
+//! higher tail, a member the item reports `S` can only answer with a higher one (an answer in
+//! flight carries the tail it was sent with, a future one at least the server's tail now), or
+//! no member the item may count can answer with exactly that tail
+//! (`prune::completion_may_match`, `prune::clean_tail_stuck`). Both only cut branches with no
+//! clean explanation, so they change which explanation is found first, never a verdict.
+//! Without them `steady-load-2`'s loglet 0_4 (17 model offsets, a seal completed on N2 and N3
+//! four mapped offsets past the last snapshot, then N1 seen sealed at the tail) ran past the
+//! depth-first budget, whose first explanation had sealed N1 before its stores landed, and
+//! then 120 s in the breadth-first search; it conforms in 1 ms now. The order only decides which explanation is found first (and how soon); every
 //! state is still searched, up to the same budget, so no verdict changes with it. On a loaded
 //! cluster's loglet sealed by two nodes 9 ms apart the old order ran past its budget (the
 //! search found 38 items explained, then spent 60 s in the breadth-first search); the new one

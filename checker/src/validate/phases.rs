@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::breadth_first::{self, Items};
-use super::context::{Context, Limits};
+use super::context::{path_text_of, Context, Limits};
 use super::depth_first::{has_step_local_violation, one_explanation_violation, DepthFirst};
 use super::extend::Witness;
 use super::localize::{localize, rejected};
@@ -259,6 +259,9 @@ fn validate_file_once(path: &Path, opts: &ValidateOptions) -> Result<Outcome, Tr
         if let Some(outcome) = backward_rejection(path, opts, start)? {
             return Ok(outcome);
         }
+        if let Some(outcome) = raised_sealed_tail_violation(path, opts, start)? {
+            return Ok(outcome);
+        }
         match validate_in_memory(path, opts, start)? {
             (Some(outcome), _) => return Ok(outcome),
             (None, f) => furthest = f,
@@ -303,7 +306,15 @@ fn read_whole(
 /// `S` (a log server answers Sealed only once its seal is durable), or its flag set before
 /// any item started a seal task where starting one is logged completely. No step of the
 /// model, seeded bugs included, lowers a tail or clears a flag, and only a task's Seal
-/// request sets one, so no behaviour explains the items up to it.
+/// request sets one, so no behaviour explains the items up to it. Logged steps bound each
+/// other the same way: a seal task of the harness, of another node or of a find-tail reader
+/// ends (completed or failed) only after it started, so where its start is logged
+/// completely, an item that ends more tasks of its kind than items before it started is
+/// explained by no behaviour; and a log server goes down only by a crash and comes back only
+/// by a restart (every server runs at the start), so where crashes are logged completely a
+/// `restarted` of a server no `crashed` took down since the start or its last restart, and
+/// where restarts are too a second `crashed` without a `restarted` between, is explained by
+/// none either.
 fn first_backward(items: &[TraceItem], header: &Header) -> Option<usize> {
     let appends = u64::from(header.config.appends);
     // Only a Seal request sets a flag, and only a step that starts a seal task sends one
@@ -312,9 +323,44 @@ fn first_backward(items: &[TraceItem], header: &Header) -> Option<usize> {
     let starts_logged = starts.iter().all(|k| header.is_complete(k));
     let mut started = false;
     let mut seen: std::collections::BTreeMap<u8, (Option<u64>, bool)> = Default::default();
+    // Per kind of task (its start, and the kinds that end it): starts minus ends so far.
+    let tasks: [(&str, &[&str]); 3] = [
+        ("seal-started", &["seal-completed", "seal-failed"]),
+        (
+            "other-seal-started",
+            &["other-seal-completed", "other-seal-failed"],
+        ),
+        ("seal-assist-started", &["seal-assist-completed"]),
+    ];
+    let mut open = [0i64; 3];
+    let (crashes_logged, restarts_logged) = (
+        header.is_complete("crashed"),
+        header.is_complete("restarted"),
+    );
+    let mut down: std::collections::BTreeSet<u8> = Default::default();
     for (k, it) in items.iter().enumerate() {
         if let Item::Event(e) = &it.item {
             started |= starts.contains(&e.kind());
+            for (t, (start, ends)) in tasks.iter().enumerate() {
+                if e.kind() == *start {
+                    open[t] += 1;
+                } else if ends.contains(&e.kind()) {
+                    open[t] -= 1;
+                    if open[t] < 0 && header.is_complete(start) {
+                        return Some(k);
+                    }
+                }
+            }
+            let impossible = match e {
+                Event::Crashed { node } => {
+                    !down.insert(node.0) && crashes_logged && restarts_logged
+                }
+                Event::Restarted { node } => !down.remove(&node.0) && crashes_logged,
+                _ => false,
+            };
+            if impossible {
+                return Some(k);
+            }
         }
         match &it.item {
             Item::Observe(Observation::ObserveLogServer {
@@ -363,7 +409,7 @@ fn backward_rejection(
     start: Instant,
 ) -> Result<Option<Outcome>, TraceError> {
     let (header, file, items) = read_whole(path, opts)?;
-    let tails = first_backward(&items, &header).map(|d| (d, "no step lowers a log server's local tail past what an earlier item saw, moves a tail past the appends, clears a seal flag an earlier item saw set or a seal outcome reported `S`, or sets one before any item started a seal task (starting one is logged completely)".to_string()));
+    let tails = first_backward(&items, &header).map(|d| (d, "no step lowers a log server's local tail past what an earlier item saw, moves a tail past the appends, clears a seal flag an earlier item saw set or a seal outcome reported `S`, or sets one before any item started a seal task (starting one is logged completely); no seal task ends before it started, no server restarts that did not crash, and none crashes twice without a restart (where these steps are logged completely)".to_string()));
     let storage = first_unreachable_storage(&items, &header);
     let Some((d, why)) = [tails, storage]
         .into_iter()
@@ -386,6 +432,104 @@ fn backward_rejection(
     Ok(diverges_if_explained_before(
         proof, &items, &header, file, opts, &dfs_opts, start,
     ))
+}
+
+/// The first item that sees a log server's tail above the tail an earlier item saw it sealed
+/// with, and that server, in a scenario where no tail repair can write (no cluster roles, no
+/// repairs of other nodes): a sealed server answers stores `Sealed` without storing them, so
+/// only the seeded `store-after-seal` raises its tail.
+fn first_raised_sealed_tail(items: &[TraceItem], header: &Header) -> Option<(u8, usize)> {
+    let c = &header.config;
+    if c.cluster.is_some() || c.faults.other_repairs > 0 {
+        return None;
+    }
+    let mut sealed_at: std::collections::BTreeMap<u8, u64> = Default::default();
+    for (k, it) in items.iter().enumerate() {
+        if let Item::Observe(Observation::ObserveLogServer {
+            node,
+            local_tail: Some(t),
+            sealed,
+        }) = &it.item
+        {
+            let t = u64::from(*t);
+            if sealed_at.get(&node.0).is_some_and(|s| t > *s) {
+                return Some((node.0, k));
+            }
+            if *sealed == Some(true) {
+                sealed_at.entry(node.0).or_insert(t);
+            }
+        }
+    }
+    None
+}
+
+/// A trace with an item that sees a sealed server's tail raised ([`first_raised_sealed_tail`]),
+/// decided without the breadth-first search (module essay, "Tails only a seeded bug raises"):
+/// every behaviour that explains the items up to it takes a `store-after-seal` step before it,
+/// which breaks "a durably sealed log server accepts no new record" for good. If the
+/// depth-first search explains the items before it cleanly (no violation and no divergence
+/// comes earlier) and finds one behaviour of the permissive model that explains the item too
+/// (its seeded-bug steps only that one), the trace violates the property exactly there.
+/// `None` otherwise (`--strict`, no such item, or either search found nothing within its
+/// bounds): the other phases follow.
+fn raised_sealed_tail_violation(
+    path: &Path,
+    opts: &ValidateOptions,
+    start: Instant,
+) -> Result<Option<Outcome>, TraceError> {
+    use sealcheck_model::config::Bug;
+    use sealcheck_model::properties::SEALED_SERVER_REJECTS_STORES;
+    if !opts.permissive {
+        return Ok(None);
+    }
+    let (header, file, items) = read_whole(path, opts)?;
+    let Some((node, d)) = first_raised_sealed_tail(&items, &header) else {
+        return Ok(None);
+    };
+    let model = model_for(&header, true);
+    if !model.cfg.has_bug(Bug::StoreAfterSeal)
+        || model.property_info(SEALED_SERVER_REJECTS_STORES).is_none()
+    {
+        return Ok(None);
+    }
+    let dfs_opts = ValidateOptions {
+        timeout: opts.timeout.map(|t| t.saturating_sub(start.elapsed()) / 4),
+        ..opts.clone()
+    };
+    let limits = Limits::new(&dfs_opts, start, file.clone(), Instant::now());
+    let mut h = header.clone();
+    h.run_complete = false;
+    // A clean explanation of the items before `d` (nothing earlier rejects the trace), and one
+    // of the items up to `d` on the permissive model whose only seeded-bug steps store past a
+    // seal on that server (if either search finds nothing, nothing is claimed).
+    let strict = model_for(&header, false);
+    let mut before = DepthFirst::new(Context::new(&strict, &h, &dfs_opts, &limits));
+    if before.search(&items, d, true).is_none() {
+        return Ok(None);
+    }
+    let mut buggy = DepthFirst::new(Context::new(&model, &h, &dfs_opts, &limits));
+    buggy.allow_bug = Some((Bug::StoreAfterSeal, SEALED_SERVER_REJECTS_STORES));
+    buggy.bug_server = node.checked_sub(1);
+    if buggy.search(&items, d + 1, true).is_none() {
+        return Ok(None);
+    }
+    let path_text = path_text_of(&model, std::mem::take(&mut buggy.steps));
+    Ok(Some(Outcome {
+        file,
+        verdict: Verdict::Violates {
+            property: SEALED_SERVER_REJECTS_STORES.to_string(),
+            at: super::At::of(&items[d], d),
+            path: path_text,
+        },
+        items: items.len(),
+        max_frontier: 0,
+        states: before.states + buggy.states,
+        elapsed_ms: start.elapsed().as_millis() as u64,
+        peak_rss_mib: memory_mib().1,
+        method: "depth-first",
+        header: Some(header.clone()),
+        witness: None,
+    }))
 }
 
 /// An item `at` that no behaviour explains together with the items before it, why, and what

@@ -4,7 +4,9 @@
 //! reach only so far, and logged seal events bound each other.
 
 use sealcheck_model::config::StorageState;
-use sealcheck_model::observable::{Event, Observation, RejectReason};
+use sealcheck_model::observable::{
+    Event, MemberStatus, NodeId, NodesetStatus, Observation, RejectReason,
+};
 use sealcheck_model::state::{
     FindTail, HarnessPhase, MemberSeal, Msg, Offset, SequencerPhase, Status,
 };
@@ -24,6 +26,140 @@ pub(super) fn never_holds(model: &SealModel, o: &Observation) -> bool {
             ..
         } if *t > model.cfg.appends
     )
+}
+
+/// Whether the harness's seal task can still end as a logged `seal-completed` that reports
+/// `max_local_tail` `k` with the members `status` names confirming (module essay, "Pruning by
+/// later observations"): `started` if the task the item ends is the one running in `state`,
+/// otherwise it is still to start. A member's confirmation reports its local tail when it
+/// handled the Seal (an answer in flight carries it), never below its tail now; the task's
+/// highest reported tail only grows. So the state is past the item when the task already
+/// heard a tail above `k`, when a member the item reports `S` can only report a tail above
+/// `k`, or when no member the item may count can report exactly `k` (a sealed server's tail
+/// stays, unless a tail repair may still write to it).
+pub(super) fn completion_may_match(
+    model: &SealModel,
+    state: &State,
+    k: Offset,
+    status: Option<&NodesetStatus>,
+    started: bool,
+) -> bool {
+    let reported = |i: usize| -> Option<bool> {
+        status.and_then(|st| {
+            st.get(&NodeId(i as u8 + 1))
+                .map(|m| *m == MemberStatus::Sealed)
+        })
+    };
+    let repairs = model.cfg.cluster.is_some() || model.cfg.faults.other_repairs > 0;
+    let task = state.client.seal.as_ref();
+    let mut source = false;
+    if started {
+        let Some(task) = task else {
+            return true;
+        };
+        if task.max_local_tail > k {
+            return false;
+        }
+        source = task.max_local_tail == k;
+    }
+    for i in model.members() {
+        if let (true, Some(task)) = (started, task) {
+            if task.members.get(i).copied().flatten() != Some(MemberSeal::Pending) {
+                continue;
+            }
+        }
+        if reported(i) == Some(false) {
+            continue;
+        }
+        let Some(srv) = state.servers.get(i) else {
+            return true;
+        };
+        let grows = !srv.sealed || repairs;
+        let mut can_k = srv.local_tail == k || (grows && srv.local_tail < k);
+        let mut lowest = srv.local_tail;
+        if let (true, Some(task)) = (started, task) {
+            // Seal and Sealed messages are packets of their own.
+            for p in state.network.packets() {
+                if let Msg::Sealed {
+                    from,
+                    attempt,
+                    local_tail,
+                    ..
+                } = p.first()
+                {
+                    if *from as usize == i && *attempt == task.attempt {
+                        can_k |= *local_tail == k;
+                        lowest = lowest.min(*local_tail);
+                    }
+                }
+            }
+        }
+        if reported(i) == Some(true) && lowest > k {
+            return false;
+        }
+        source |= can_k;
+    }
+    source
+}
+
+/// Whether, in a behaviour that takes no seeded-bug step, a log server the observation sees
+/// with a tail above its own can no longer reach it: it is sealed, and no tail repair may
+/// still write to it (a sealed server answers stores `Sealed` without storing them; only the
+/// seeded `store-after-seal` stores past a seal).
+pub(super) fn clean_tail_stuck(model: &SealModel, state: &State, o: &Observation) -> bool {
+    let Observation::ObserveLogServer {
+        node,
+        local_tail: Some(t),
+        ..
+    } = o
+    else {
+        return false;
+    };
+    let repairs = model.cfg.cluster.is_some() || model.cfg.faults.other_repairs > 0;
+    (node.0 as usize)
+        .checked_sub(1)
+        .and_then(|i| state.servers.get(i))
+        .is_some_and(|s| s.sealed && s.local_tail < *t && !repairs)
+}
+
+/// The first harness `seal-completed` of `window` that reports a tail and that `state` can
+/// no longer reach ([`completion_may_match`]), as an index into `window`: the item must end
+/// the task running in `state`, or the one a `seal-started` right before it (among the
+/// harness's seal events) starts when none runs; otherwise nothing is claimed. Only when
+/// the trace logs every start, refusal and failure of the harness's tasks (`logged`), so
+/// that no task the window does not show can end or begin before the item.
+pub(super) fn completion_dead(
+    model: &SealModel,
+    state: &State,
+    window: &[TraceItem],
+    logged: impl Fn(&str) -> bool,
+) -> Option<usize> {
+    if !(logged("seal-started") && logged("seal-failed") && logged("seal-rejected")) {
+        return None;
+    }
+    let mut started = true;
+    for (k, item) in window.iter().enumerate() {
+        let Item::Event(e) = &item.item else {
+            continue;
+        };
+        match e {
+            Event::SealStarted { .. } if started && state.client.seal.is_none() => started = false,
+            Event::SealCompleted {
+                max_local_tail: Some(t),
+                status,
+                ..
+            } => {
+                return (!completion_may_match(model, state, *t, status.as_ref(), started))
+                    .then_some(k);
+            }
+            Event::SealStarted { .. }
+            | Event::SealCompleted { .. }
+            | Event::SealFailed { .. }
+            | Event::SealRejected { .. } => return None,
+            _ => {}
+        }
+    }
+    None
 }
 
 impl Context<'_> {

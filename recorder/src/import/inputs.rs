@@ -273,7 +273,8 @@ impl Gaps {
 /// turns `provisioning` into `read-write` and nothing else: a later `read-write` row does not
 /// tell the state at `start_us`, but a later row of another state does, and so does the last
 /// earlier row of a state other than `provisioning`, when no logged change of the node (a
-/// storage-state change, data loss) lies between that row's query and `start_us`.
+/// storage-state change, data loss) lies between that row's query and `start_us`. A
+/// storage-state change restatectl confirms from a state to the same state is no change.
 pub(crate) fn state_at(run: &RawRun, node: u32, start_us: i64) -> Option<StorageState> {
     let info_only = run
         .logs
@@ -288,14 +289,23 @@ pub(crate) fn state_at(run: &RawRun, node: u32, start_us: i64) -> Option<Storage
             _ => None,
         })
     };
+    // A `set-storage-state` that restatectl reports as a move from a state to itself changed
+    // nothing (a node that provisioned itself again after a restart, set back by hand).
     let changed = |from: i64, to: i64| {
         run.facts.iter().any(|f| {
             f.time_us >= from
                 && f.time_us <= to
-                && matches!(&f.fact,
-                    Fact::SelfProvisioned { node: n }
-                    | Fact::DataLossDetected { node: n }
-                    | Fact::StorageStateSet { node: n, .. } if *n == node)
+                && match &f.fact {
+                    Fact::SelfProvisioned { node: n } | Fact::DataLossDetected { node: n } => {
+                        *n == node
+                    }
+                    Fact::StorageStateSet {
+                        node: n,
+                        from: was,
+                        to: now,
+                    } => *n == node && was != now,
+                    _ => false,
+                }
         })
     };
     let after = run

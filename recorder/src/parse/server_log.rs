@@ -313,7 +313,20 @@ pub fn node_named_in(lines: &[(usize, Value)]) -> Option<u32> {
 
 /// The node a file name suggests: the first run of digits (`n2.log`, `node-3.txt`).
 pub fn node_from_file_name(path: &Path) -> Option<u32> {
-    let name = path.file_name()?.to_str()?;
+    node_from_name(path.file_name()?.to_str()?)
+}
+
+/// The node a log's path below `dir` suggests: its file name's, else its directory's
+/// (`node-3/restate.log`).
+pub fn node_from_path(dir: &Path, path: &Path) -> Option<u32> {
+    node_from_file_name(path).or_else(|| {
+        path.parent()
+            .filter(|p| *p != dir)
+            .and_then(|p| node_from_name(p.file_name()?.to_str()?))
+    })
+}
+
+fn node_from_name(name: &str) -> Option<u32> {
     let digits: String = name
         .chars()
         .skip_while(|c| !c.is_ascii_digit())
@@ -323,15 +336,29 @@ pub fn node_from_file_name(path: &Path) -> Option<u32> {
 }
 
 /// The server logs of a directory that has no `meta.json`: every regular file of the
-/// directory and of its `logs/` subdirectory other than the recorder's record files, in name
-/// order. An error when there is none.
+/// directory and of its subdirectories one level down (`logs/`, or one directory per node as
+/// a volume dump lays them out: `node-1/restate.log`) other than the recorder's record files
+/// and hidden entries, in path order.
 pub fn log_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let records = [META_FILE, ACTIONS_FILE, CTL_FILE, SQL_FILE];
     let mut files = Vec::new();
-    for d in [dir.to_path_buf(), dir.join("logs")] {
-        let Ok(entries) = std::fs::read_dir(&d) else {
+    let mut dirs = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|err| Error::io(dir, err))?;
+    for e in entries {
+        let e = e.map_err(|err| Error::io(dir, err))?;
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') {
             continue;
-        };
+        }
+        if p.is_dir() {
+            dirs.push(p);
+        } else if p.is_file() && !records.contains(&name.as_str()) {
+            files.push(p);
+        }
+    }
+    for d in dirs {
+        let entries = std::fs::read_dir(&d).map_err(|err| Error::io(&d, err))?;
         for e in entries {
             let e = e.map_err(|err| Error::io(&d, err))?;
             let p = e.path();
