@@ -114,3 +114,28 @@ fn a_crash_nobody_logged_lands_after_the_last_snapshot_of_the_node() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// steady-load-short's 0_3 with N1 seen sealed at 14 right after a seal that reported tail 15
+/// on `[N1(S), N2(S), N3(?)]` (N2 sealed at 10): the tail 15 can only come from N3's answer,
+/// which the task did not count but which leaves the network as the task ends (the outcome
+/// reports those answers too). The cut by a seal's reported tail must keep that explanation:
+/// a first version that took only the members the outcome names `S` as sources made this
+/// conforming mutant inconclusive.
+#[test]
+fn a_reported_tail_may_come_from_an_answer_the_task_did_not_count() {
+    let src = root().join("traces/restate-1.7.12/steady-load-short/loglets/0_3.jsonl");
+    let text = std::fs::read_to_string(&src).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let k = lines
+        .iter()
+        .position(|l| {
+            l.contains(r#""event":"observe-log-server","node":"N1","local_tail":15,"sealed":true"#)
+        })
+        .expect("N1 seen sealed at 15");
+    lines[k] = lines[k].replace(r#""local_tail":15"#, r#""local_tail":14"#);
+    let dir = scratch("uncounted");
+    let f = dir.join("0_3-n1-14.jsonl");
+    std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+    conforms_depth_first(&f, 50_000);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

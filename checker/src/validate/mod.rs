@@ -335,9 +335,11 @@
 //! stores pass the seal, or the seeded `store-after-seal` raise it), and a harness
 //! `seal-completed` ahead that reports a tail is dead once the running task (or, before the
 //! `seal-started` right ahead, the task to come) cannot report it: the task already heard a
-//! higher tail, a member the item reports `S` can only answer with a higher one (an answer in
-//! flight carries the tail it was sent with, a future one at least the server's tail now), or
-//! no member the item may count can answer with exactly that tail
+//! higher tail, a pending member the item reports `S` can only answer with a higher one (an
+//! answer in flight carries the tail it was sent with, a future one at least the server's tail
+//! now), or no member at all can answer with exactly that tail (the outcome's tail also counts
+//! the answers of the call that leave the network as the task ends, from members it did not
+//! count)
 //! (`prune::completion_may_match`, `prune::clean_tail_stuck`). Both only cut branches with no
 //! clean explanation, so they change which explanation is found first, never a verdict.
 //! Without them `steady-load-2`'s loglet 0_4 (17 model offsets, a seal completed on N2 and N3

@@ -33,10 +33,11 @@ pub(super) fn never_holds(model: &SealModel, o: &Observation) -> bool {
 /// later observations"): `started` if the task the item ends is the one running in `state`,
 /// otherwise it is still to start. A member's confirmation reports its local tail when it
 /// handled the Seal (an answer in flight carries it), never below its tail now; the task's
-/// highest reported tail only grows. So the state is past the item when the task already
-/// heard a tail above `k`, when a member the item reports `S` can only report a tail above
-/// `k`, or when no member the item may count can report exactly `k` (a sealed server's tail
-/// stays, unless a tail repair may still write to it).
+/// highest reported tail only grows, and the outcome reports the highest of the answers
+/// counted and of those of the call that leave the network as it ends. So the state is past
+/// the item when the task already heard a tail above `k`, when a pending member the item
+/// reports `S` can only answer with a tail above `k`, or when no member can answer with
+/// exactly `k` (a sealed server's tail stays, unless a tail repair may still write to it).
 pub(super) fn completion_may_match(
     model: &SealModel,
     state: &State,
@@ -62,15 +63,16 @@ pub(super) fn completion_may_match(
         }
         source = task.max_local_tail == k;
     }
+    // Any member may be the source of the reported tail: the outcome's tail also counts the
+    // answers of this call that leave the network in the step that ends the task, whoever
+    // sent them. Only a member the item reports `S`, still pending, must answer at most `k`.
     for i in model.members() {
-        if let (true, Some(task)) = (started, task) {
-            if task.members.get(i).copied().flatten() != Some(MemberSeal::Pending) {
-                continue;
+        let pending = match (started, task) {
+            (true, Some(task)) => {
+                task.members.get(i).copied().flatten() == Some(MemberSeal::Pending)
             }
-        }
-        if reported(i) == Some(false) {
-            continue;
-        }
+            _ => true,
+        };
         let Some(srv) = state.servers.get(i) else {
             return true;
         };
@@ -94,7 +96,7 @@ pub(super) fn completion_may_match(
                 }
             }
         }
-        if reported(i) == Some(true) && lowest > k {
+        if pending && reported(i) == Some(true) && lowest > k {
             return false;
         }
         source |= can_k;
