@@ -439,8 +439,7 @@ fn backward_rejection(
 /// repairs of other nodes): a sealed server answers stores `Sealed` without storing them, so
 /// only the seeded `store-after-seal` raises its tail.
 fn first_raised_sealed_tail(items: &[TraceItem], header: &Header) -> Option<(u8, usize)> {
-    let c = &header.config;
-    if c.cluster.is_some() || c.faults.other_repairs > 0 {
+    if super::prune::repairs_possible(&header.config) {
         return None;
     }
     let mut sealed_at: std::collections::BTreeMap<u8, u64> = Default::default();

@@ -28,6 +28,13 @@ pub(super) fn never_holds(model: &SealModel, o: &Observation) -> bool {
     )
 }
 
+/// Whether a tail repair may still write past a seal in this scenario (a find-tail reader of
+/// a cluster, or other nodes' repairs): only then, seeded bugs aside, can a sealed server's
+/// tail still grow.
+pub(super) fn repairs_possible(cfg: &sealcheck_model::Config) -> bool {
+    cfg.cluster.is_some() || cfg.faults.other_repairs > 0
+}
+
 /// Whether the harness's seal task can still end as a logged `seal-completed` that reports
 /// `max_local_tail` `k` with the members `status` names confirming (module essay, "Pruning by
 /// later observations"): `started` if the task the item ends is the one running in `state`,
@@ -51,7 +58,7 @@ pub(super) fn completion_may_match(
                 .map(|m| *m == MemberStatus::Sealed)
         })
     };
-    let repairs = model.cfg.cluster.is_some() || model.cfg.faults.other_repairs > 0;
+    let repairs = repairs_possible(&model.cfg);
     let task = state.client.seal.as_ref();
     let mut source = false;
     if started {
@@ -117,7 +124,7 @@ pub(super) fn clean_tail_stuck(model: &SealModel, state: &State, o: &Observation
     else {
         return false;
     };
-    let repairs = model.cfg.cluster.is_some() || model.cfg.faults.other_repairs > 0;
+    let repairs = repairs_possible(&model.cfg);
     (node.0 as usize)
         .checked_sub(1)
         .and_then(|i| state.servers.get(i))
